@@ -1,0 +1,1 @@
+//! Reference interpreter over the IR. (being written)

@@ -1,0 +1,144 @@
+//! A small builder for IR functions, used by lowering and by tests that need IR
+//! without going through the front end.
+//!
+//! It tracks the block being filled as a stack: `begin_block` opens a nested block,
+//! `end_block` closes it and hands it back to put into an `If` or `Loop`. It does not
+//! check scoping rules; run [`crate::ir::verify`] for that.
+
+use super::*;
+
+pub struct FunctionBuilder {
+    function: Function,
+    blocks: Vec<Block>,
+    /// Span given to instructions pushed without an explicit one.
+    pub current_span: Span,
+}
+
+impl FunctionBuilder {
+    pub fn new(name: impl Into<String>, ret: Option<ScalarType>, span: Span) -> FunctionBuilder {
+        FunctionBuilder {
+            function: Function {
+                name: name.into(),
+                kind: FunctionKind::Plain,
+                params: Vec::new(),
+                ret,
+                locals: Vec::new(),
+                value_types: Vec::new(),
+                body: Block::default(),
+                span,
+            },
+            blocks: vec![Block::default()],
+            current_span: span,
+        }
+    }
+
+    pub fn set_kind(&mut self, kind: FunctionKind) {
+        self.function.kind = kind;
+    }
+
+    /// Declares the next parameter; it is also a local.
+    pub fn param(&mut self, name: impl Into<String>, ty: Type) -> LocalId {
+        let name = name.into();
+        let local = self.local(name.clone(), ty);
+        self.function.params.push(Param { name, local });
+        local
+    }
+
+    pub fn local(&mut self, name: impl Into<String>, ty: Type) -> LocalId {
+        self.function.locals.push(Local {
+            name: name.into(),
+            ty,
+        });
+        LocalId(self.function.locals.len() as u32 - 1)
+    }
+
+    pub fn local_type(&self, local: LocalId) -> Type {
+        self.function.locals[local.0 as usize].ty
+    }
+
+    pub fn value_type(&self, value: ValueId) -> ScalarType {
+        self.function.value_types[value.0 as usize]
+    }
+
+    /// Appends an instruction that defines a value of type `ty`.
+    pub fn value(&mut self, kind: InstKind, ty: ScalarType) -> ValueId {
+        let id = ValueId(self.function.value_types.len() as u32);
+        self.function.value_types.push(ty);
+        let span = self.current_span;
+        self.current_block().insts.push(Inst {
+            result: Some(id),
+            kind,
+            span,
+        });
+        id
+    }
+
+    /// Appends an instruction without a result.
+    pub fn inst(&mut self, kind: InstKind) {
+        let span = self.current_span;
+        self.current_block().insts.push(Inst {
+            result: None,
+            kind,
+            span,
+        });
+    }
+
+    pub fn constant(&mut self, value: ScalarValue) -> ValueId {
+        self.value(InstKind::Const(value), value.ty())
+    }
+
+    pub fn get(&mut self, local: LocalId) -> ValueId {
+        let ty = self
+            .local_type(local)
+            .as_scalar()
+            .expect("GetLocal of an array local");
+        self.value(InstKind::GetLocal(local), ty)
+    }
+
+    pub fn set(&mut self, local: LocalId, value: ValueId) {
+        self.inst(InstKind::SetLocal(local, value));
+    }
+
+    pub fn binary(&mut self, op: BinaryOp, a: ValueId, b: ValueId) -> ValueId {
+        let ty = self.value_type(a);
+        self.value(InstKind::Binary(op, a, b), ty)
+    }
+
+    pub fn cmp(&mut self, op: CmpOp, a: ValueId, b: ValueId) -> ValueId {
+        self.value(InstKind::Cmp(op, a, b), ScalarType::Bool)
+    }
+
+    /// Opens a nested block; instructions go there until `end_block`.
+    pub fn begin_block(&mut self) {
+        self.blocks.push(Block::default());
+    }
+
+    pub fn end_block(&mut self) -> Block {
+        assert!(self.blocks.len() > 1, "end_block without begin_block");
+        self.blocks.pop().unwrap_or_default()
+    }
+
+    /// True when the current block already ends in `Break`/`Continue`/`Return`, so
+    /// anything appended would be unreachable.
+    pub fn is_terminated(&self) -> bool {
+        self.blocks
+            .last()
+            .and_then(|b| b.insts.last())
+            .is_some_and(|i| {
+                matches!(
+                    i.kind,
+                    InstKind::Break | InstKind::Continue | InstKind::Return(_)
+                )
+            })
+    }
+
+    pub fn finish(mut self) -> Function {
+        assert_eq!(self.blocks.len(), 1, "unclosed block in FunctionBuilder");
+        self.function.body = self.blocks.pop().unwrap_or_default();
+        self.function
+    }
+
+    fn current_block(&mut self) -> &mut Block {
+        self.blocks.last_mut().expect("builder always has a block")
+    }
+}

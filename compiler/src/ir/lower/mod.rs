@@ -1,0 +1,1 @@
+//! Lowering from the typed AST to IR. (being written)

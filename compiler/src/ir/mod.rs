@@ -1,0 +1,473 @@
+//! kern IR: the typed, target-neutral program representation.
+//!
+//! The type checker lowers into it; the reference interpreter runs it; the
+//! Cranelift backend (and, later, the LLVM/NVPTX backend) compiles it. It must never
+//! mention a Cranelift or LLVM type. This module doc is the specification.
+//!
+//! # Programs and functions
+//!
+//! A [`Program`] is a list of monomorphic [`Function`]s (generic kern functions appear
+//! once per instantiation, e.g. `discriminant<f32>`) plus constant tables. Functions
+//! refer to each other by [`FuncId`], an index into `Program::functions`.
+//!
+//! # Values and locals
+//!
+//! * A **value** ([`ValueId`]) is an SSA scalar: it is defined by exactly one
+//!   instruction (`Inst::result`) and its type is `Function::value_types[id]`.
+//!   Values are always scalars.
+//! * A **local** ([`LocalId`]) is a mutable, typed variable slot: `GetLocal` reads it,
+//!   `SetLocal` writes it. Parameters are locals (`Function::params`), initialised
+//!   with the arguments on entry; other locals start as zero of their type. Array
+//!   parameters are locals of array type; they are never assigned, only passed to
+//!   `Load`/`Store`/`ArrayLen`/calls.
+//!
+//! # Structured control flow
+//!
+//! A function body is a [`Block`]: a list of instructions run in order. Control flow
+//! is structured — `If` and `Loop` own nested blocks — so both backends and the
+//! interpreter lower it without building a CFG from scratch.
+//!
+//! * `If { cond, then_block, else_block }`: runs one of the blocks. It has no result;
+//!   an `if` *expression* writes its result to a local in each branch.
+//! * `Loop { header, cond, body, latch }`: repeats `header; if cond is false → exit;
+//!   body; latch`. `cond` is `None` for an unconditional `loop`. `Continue` jumps to
+//!   the `latch` of the innermost loop, `Break` leaves the innermost loop.
+//! * `Return(v)` leaves the function. `Break`, `Continue` and `Return` end their block:
+//!   instructions after them in the same block are unreachable (lowering never
+//!   emits any; the verifier rejects them).
+//!
+//! # Scoping (checked by the verifier)
+//!
+//! A value may be used by later instructions of the block that defines it and by
+//! instructions inside blocks nested in it. Values defined in a loop's `header` are
+//! visible in its `body` and `latch`. Nothing defined inside a nested block is
+//! visible after that block ends: pass results out through locals.
+//!
+//! # Semantics (identical on every backend and in the interpreter)
+//!
+//! * Integer `Add/Sub/Mul/Neg` wrap (two's complement), like Rust release builds.
+//! * Integer `Div/Rem` trap on a zero divisor ([`TrapKind::DivisionByZero`]) and on
+//!   `MIN / -1`, `MIN % -1` for signed types ([`TrapKind::DivisionOverflow`]).
+//!   Division truncates towards zero; `Rem` has the sign of the dividend.
+//! * `Shl/Shr`: the shift amount (any integer type) is taken modulo the bit width of
+//!   the left operand (Rust's `wrapping_shl`); `Shr` is arithmetic for signed and
+//!   logical for unsigned types. The result has the left operand's type.
+//! * Float ops are IEEE 754 with round-to-nearest-even and no fast-math; float
+//!   `Rem` is not an IR operation (lowering calls the stdlib's exact `fmod`).
+//! * Comparisons produce `bool`; float comparisons are false with a NaN operand
+//!   except `Ne`, which is true.
+//! * `Cast` follows Rust's `as`: int→int truncates or extends by the source's
+//!   signedness, float→int saturates (NaN → 0), int→float and f64→f32 round to
+//!   nearest-even, `bool`→int gives 0/1. `Bitcast` reinterprets bits between types of
+//!   equal width (`f64::to_bits`, `f32::from_bits`).
+//! * `Load`/`Store` with `checked: true` trap with [`TrapKind::IndexOutOfBounds`] when
+//!   an index is not below the array's extent on that axis. Unchecked accesses are
+//!   only emitted by passes that proved the check redundant.
+//! * Every trap stops the whole call; the error carries the trapping instruction's
+//!   span so it can be reported at the kernel's source location.
+//!
+//! # Arrays at run time
+//!
+//! An array argument is passed as a pointer to an [`ArrayDesc`] (C layout, shared by
+//! the interpreter, the JIT and the runtime). Element strides are in elements, may be
+//! zero or negative.
+
+pub mod build;
+pub mod eval;
+pub mod format;
+pub mod fold;
+pub mod inline;
+pub mod lower;
+pub mod print;
+pub mod verify;
+
+use crate::diagnostics::Span;
+pub use crate::types::{ScalarType, ScalarValue};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConstTableId(pub u32);
+
+/// Largest array rank a kernel parameter may have.
+pub const MAX_RANK: usize = 8;
+
+/// The run-time view of an array argument: what an array local points to.
+/// Byte offsets are part of the ABI: `data` at 0, `shape[k]` at `8 + 8k`,
+/// `strides[k]` at `8 + 8 * MAX_RANK + 8k`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ArrayDesc {
+    pub data: *mut u8,
+    pub shape: [i64; MAX_RANK],
+    /// In elements, not bytes.
+    pub strides: [i64; MAX_RANK],
+}
+
+impl ArrayDesc {
+    pub const SHAPE_OFFSET: i32 = 8;
+    pub const STRIDES_OFFSET: i32 = 8 + 8 * MAX_RANK as i32;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ArrayType {
+    pub elem: ScalarType,
+    pub rank: u8,
+    pub mutable: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    Scalar(ScalarType),
+    Array(ArrayType),
+}
+
+impl Type {
+    pub fn as_scalar(self) -> Option<ScalarType> {
+        match self {
+            Type::Scalar(t) => Some(t),
+            Type::Array(_) => None,
+        }
+    }
+}
+
+/// What a function is for, from its attributes. Backends ignore it; the runtime
+/// uses it to decide how a function may be called.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum FunctionKind {
+    /// A plain `fn` (or `#[jit]`): callable from kernels and from host code.
+    #[default]
+    Plain,
+    /// `fn main()`: host code, run by the interpreter.
+    Main,
+    /// `#[vectorize(..)]`: the scalar body of a ufunc.
+    Ufunc { target: Option<String> },
+    /// `#[guvectorize(..)]`: the body of a gufunc with its layout signature.
+    Gufunc {
+        signature: String,
+        target: Option<String>,
+    },
+    /// `#[kernel]`: an explicit SPMD kernel.
+    Kernel { target: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub local: LocalId,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Local {
+    pub name: String,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// Source name, with type arguments for generic instances: `discriminant<f32>`.
+    pub name: String,
+    pub kind: FunctionKind,
+    pub params: Vec<Param>,
+    /// `None` for functions returning `()`.
+    pub ret: Option<ScalarType>,
+    pub locals: Vec<Local>,
+    /// Type of each value, indexed by `ValueId`.
+    pub value_types: Vec<ScalarType>,
+    pub body: Block,
+    /// The function's declaration (used for errors that belong to the whole call).
+    pub span: Span,
+}
+
+impl Function {
+    pub fn local(&self, id: LocalId) -> &Local {
+        &self.locals[id.0 as usize]
+    }
+
+    pub fn value_type(&self, id: ValueId) -> ScalarType {
+        self.value_types[id.0 as usize]
+    }
+
+    pub fn param_types(&self) -> Vec<Type> {
+        self.params.iter().map(|p| self.local(p.local).ty).collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Block {
+    pub insts: Vec<Inst>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inst {
+    /// The value this instruction defines, if it produces one.
+    pub result: Option<ValueId>,
+    pub kind: InstKind,
+    /// Source location: where traps are reported and what `--emit` annotates.
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// Integer wrapping negation or float negation (flips the sign bit).
+    Neg,
+    /// Logical not on bool, bitwise not on integers.
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// Traps on integer division by zero / overflow (see the module docs).
+    Div,
+    /// Integers only (float `%` is a stdlib call). Traps like `Div`.
+    Rem,
+    /// Bitwise and (also logical and on bool, without short-circuit).
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Operations both backends lower to a native instruction (no libm call anywhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Intrinsic {
+    /// Correctly rounded square root.
+    Sqrt,
+    /// Clears the sign bit.
+    Abs,
+    Floor,
+    Ceil,
+    Trunc,
+    /// Round to nearest, ties to even (`round_ties_even`).
+    Nearest,
+    /// `a * b + c` with one rounding (`mul_add`); three operands.
+    Fma,
+    /// Magnitude of the first, sign of the second operand.
+    Copysign,
+}
+
+impl Intrinsic {
+    pub fn arity(self) -> usize {
+        match self {
+            Intrinsic::Fma => 3,
+            Intrinsic::Copysign => 2,
+            _ => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Intrinsic::Sqrt => "sqrt",
+            Intrinsic::Abs => "abs",
+            Intrinsic::Floor => "floor",
+            Intrinsic::Ceil => "ceil",
+            Intrinsic::Trunc => "trunc",
+            Intrinsic::Nearest => "nearest",
+            Intrinsic::Fma => "fma",
+            Intrinsic::Copysign => "copysign",
+        }
+    }
+}
+
+/// An argument of a call: a scalar value or an array local passed by reference.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arg {
+    Value(ValueId),
+    Array(LocalId),
+}
+
+/// How one `{}` of a format string prints its argument.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct FormatSpec {
+    /// `{:.3}`
+    pub precision: Option<usize>,
+    /// `{:?}`
+    pub debug: bool,
+    /// `{:e}`
+    pub exponent: bool,
+    /// `{:8}` / `{:>8}` minimum width, right-aligned for numbers as in Rust.
+    pub width: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FormatPiece {
+    Text(String),
+    /// The next argument, printed with this spec.
+    Arg(FormatSpec),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstKind {
+    Const(ScalarValue),
+    GetLocal(LocalId),
+    SetLocal(LocalId, ValueId),
+    Unary(UnaryOp, ValueId),
+    /// Both operands have the same type, except for shifts (any integer amount).
+    Binary(BinaryOp, ValueId, ValueId),
+    /// Both operands have the same type; the result is bool.
+    Cmp(CmpOp, ValueId, ValueId),
+    /// Rust `as` to the given type.
+    Cast(ValueId, ScalarType),
+    /// Reinterpret the bits as the given type of equal width.
+    Bitcast(ValueId, ScalarType),
+    Select {
+        cond: ValueId,
+        if_true: ValueId,
+        if_false: ValueId,
+    },
+    Intrinsic(Intrinsic, Vec<ValueId>),
+    Call {
+        callee: FuncId,
+        args: Vec<Arg>,
+    },
+    /// Extent of an array local along `axis`, as `usize`.
+    ArrayLen { array: LocalId, axis: u8 },
+    /// Element at `indices` (one `usize` per axis).
+    Load {
+        array: LocalId,
+        indices: Vec<ValueId>,
+        checked: bool,
+    },
+    Store {
+        array: LocalId,
+        indices: Vec<ValueId>,
+        value: ValueId,
+        checked: bool,
+    },
+    /// Element `index` (`usize`) of a constant table; always bounds-checked.
+    LoadConst { table: ConstTableId, index: ValueId },
+    If {
+        cond: ValueId,
+        then_block: Block,
+        else_block: Block,
+    },
+    Loop {
+        header: Block,
+        cond: Option<ValueId>,
+        body: Block,
+        latch: Block,
+    },
+    Break,
+    Continue,
+    Return(Option<ValueId>),
+    /// Traps with [`TrapKind::AssertionFailed`] when `cond` is false.
+    Assert { cond: ValueId, message: String },
+    /// `print!`/`println!`: pieces in order, consuming `args` for each `Arg` piece.
+    Print {
+        pieces: Vec<FormatPiece>,
+        args: Vec<ValueId>,
+        newline: bool,
+    },
+}
+
+/// A read-only table of constants (`const T: [f64; 4] = [..];`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstTable {
+    pub name: String,
+    pub elem: ScalarType,
+    pub values: Vec<ScalarValue>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    pub functions: Vec<Function>,
+    pub const_tables: Vec<ConstTable>,
+}
+
+impl Program {
+    pub fn function(&self, id: FuncId) -> &Function {
+        &self.functions[id.0 as usize]
+    }
+
+    pub fn const_table(&self, id: ConstTableId) -> &ConstTable {
+        &self.const_tables[id.0 as usize]
+    }
+
+    pub fn find(&self, name: &str) -> Option<FuncId> {
+        self.functions
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FuncId(i as u32))
+    }
+
+    pub fn add_function(&mut self, function: Function) -> FuncId {
+        self.functions.push(function);
+        FuncId(self.functions.len() as u32 - 1)
+    }
+}
+
+/// Why a kernel stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrapKind {
+    DivisionByZero,
+    /// `MIN / -1` or `MIN % -1`.
+    DivisionOverflow,
+    IndexOutOfBounds { index: i64, len: i64 },
+    AssertionFailed(String),
+    /// Recursion deeper than the backend's guard allows.
+    RecursionLimit,
+}
+
+impl std::fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrapKind::DivisionByZero => f.write_str("attempt to divide by zero"),
+            TrapKind::DivisionOverflow => f.write_str("attempt to divide with overflow"),
+            TrapKind::IndexOutOfBounds { index, len } => write!(
+                f,
+                "index out of bounds: the len is {len} but the index is {index}"
+            ),
+            TrapKind::AssertionFailed(msg) => write!(f, "assertion failed: {msg}"),
+            TrapKind::RecursionLimit => f.write_str("recursion limit reached"),
+        }
+    }
+}
+
+/// A trap at run time, at the span of the instruction that trapped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trap {
+    pub kind: TrapKind,
+    pub span: Span,
+}
+
+impl std::fmt::Display for Trap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for Trap {}
+
+impl Trap {
+    /// The trap as a diagnostic pointing at the kernel source.
+    pub fn to_diagnostic(&self) -> crate::diagnostics::Diagnostic {
+        crate::diagnostics::Diagnostic::error(self.span, format!("kernel error: {}", self.kind))
+            .with_label(match &self.kind {
+                TrapKind::DivisionByZero | TrapKind::DivisionOverflow => "this division",
+                TrapKind::IndexOutOfBounds { .. } => "this index",
+                TrapKind::AssertionFailed(_) => "this assertion",
+                TrapKind::RecursionLimit => "this call",
+            })
+    }
+}

@@ -1,0 +1,1 @@
+//! IR text printer (being written).

@@ -1,0 +1,19 @@
+//! kern-compiler: everything from kern source text to runnable code.
+//!
+//! The pipeline, one folder per stage: [`syntax`] (pest grammar → AST with spans),
+//! [`types`] (name resolution, inference, checking, monomorphization), [`ir`] (the
+//! typed target-neutral IR, lowering into it and passes over it), [`interp`] (the
+//! reference interpreter over the IR) and [`backend`] (code generators). The
+//! [`stdlib`] is kern source compiled like user code. This crate knows nothing of
+//! arrays on the host, of threads or of targets beyond "compile this function": the
+//! runtime crate drives it.
+
+pub mod backend;
+pub mod diagnostics;
+pub mod interp;
+pub mod ir;
+pub mod stdlib;
+pub mod syntax;
+pub mod types;
+
+pub use diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};

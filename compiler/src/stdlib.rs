@@ -1,0 +1,12 @@
+//! The kern standard library: kern source files under `stdlib/`, embedded in the
+//! compiler binary and compiled like user code (no host libm anywhere), so every
+//! backend computes the same functions.
+//!
+//! Naming contract with the type checker:
+//! * float math is reached through method syntax: `x.exp()` on an `f64` calls the
+//!   stdlib function `exp_f64`, on an `f32` `exp_f32`; float `a % b` calls `fmod_*`;
+//! * functions of `random.kern` are reached as `random::name(..)`;
+//! * everything else in the stdlib is private to it.
+
+/// `(file name, source text)` of every stdlib file, in a fixed order.
+pub const FILES: &[(&str, &str)] = &[];
