@@ -1,1 +1,19 @@
-//! kern-runtime
+//! kern-runtime: loads kern modules, compiles their functions for a target and runs
+//! them.
+//!
+//! It drives the compiler crate (front end, interpreter, backends) and owns
+//! everything about *running*: which target executes a call, where printed output
+//! goes, how errors reach the user. Host code (`fn main`) runs in the reference
+//! interpreter; every call it makes into a kern function runs as compiled code on
+//! the selected target. The runtime knows nothing of kern syntax or of Cranelift:
+//! it only talks to the compiler's public API.
+
+mod error;
+mod module;
+mod target;
+
+pub use error::Error;
+pub use module::{Module, Timings};
+pub use target::Target;
+
+pub use kern_compiler::ir::{ScalarType, ScalarValue};

@@ -198,6 +198,39 @@ impl Function {
     pub fn param_types(&self) -> Vec<Type> {
         self.params.iter().map(|p| self.local(p.local).ty).collect()
     }
+
+    /// Every function this one calls directly, in first-call order, without repeats.
+    pub fn callees(&self) -> Vec<FuncId> {
+        fn walk(block: &Block, out: &mut Vec<FuncId>) {
+            for inst in &block.insts {
+                match &inst.kind {
+                    InstKind::Call { callee, .. } if !out.contains(callee) => out.push(*callee),
+                    InstKind::If {
+                        then_block,
+                        else_block,
+                        ..
+                    } => {
+                        walk(then_block, out);
+                        walk(else_block, out);
+                    }
+                    InstKind::Loop {
+                        header,
+                        body,
+                        latch,
+                        ..
+                    } => {
+                        walk(header, out);
+                        walk(body, out);
+                        walk(latch, out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.body, &mut out);
+        out
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
