@@ -1,1 +1,137 @@
-fn main(){}
+//! The `kern` command line: `run`, `check` and `emit` over `.kern` files.
+//!
+//! Exit status: 0 on success, 1 on any user-facing error (the diagnostic goes to
+//! stderr, nothing result-like to stdout), 2 on bad usage (clap's own exit code).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use kern::{Error, Module, Target};
+
+#[derive(Parser)]
+#[command(name = "kern", version, about = "JIT compiler for numeric kernels")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a .kern file and run its `fn main()`.
+    Run {
+        file: PathBuf,
+        /// Target for every kernel in the file: cpu, parallel, cuda or mpi.
+        #[arg(long, default_value = "cpu")]
+        target: Target,
+        /// Print parse, check, compile and run times to stderr.
+        #[arg(long)]
+        time: bool,
+    },
+    /// Parse and type-check a .kern file without running it.
+    Check { file: PathBuf },
+    /// Print an intermediate form of a .kern file.
+    Emit(EmitArgs),
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false, id = "form")]
+struct EmitForm {
+    /// The parsed syntax tree (fully parenthesised).
+    #[arg(long)]
+    ast: bool,
+    /// kern IR after lowering and optimisation.
+    #[arg(long)]
+    ir: bool,
+    /// Cranelift IR, annotated with the source lines it came from.
+    #[arg(long)]
+    clif: bool,
+}
+
+#[derive(Args)]
+struct EmitArgs {
+    #[command(flatten)]
+    form: EmitForm,
+    file: PathBuf,
+    /// Only this function (default: every user function).
+    #[arg(long = "fn", value_name = "NAME")]
+    function: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cli.command {
+        Command::Run { file, target, time } => run(&file, target, time, &mut out),
+        Command::Check { file } => Module::load(&file).map(|_| ()),
+        Command::Emit(args) => emit(&args, &mut out),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprint!("{error}");
+            if !error.to_string().ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(), Error> {
+    target.check_available()?;
+    let mut module = Module::load(file)?;
+    let result = module.run_main(target, out);
+    if time {
+        let t = module.timings();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        eprintln!(
+            "time: parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms",
+            ms(t.parse),
+            ms(t.check),
+            ms(t.compile),
+            ms(t.run)
+        );
+    }
+    result
+}
+
+fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let write = |out: &mut dyn Write, text: &str| {
+        out.write_all(text.as_bytes()).map_err(|source| Error::Io {
+            path: "<stdout>".into(),
+            source,
+        })
+    };
+    if args.form.ast {
+        let text = std::fs::read_to_string(&args.file).map_err(|source| Error::Io {
+            path: args.file.display().to_string(),
+            source,
+        })?;
+        let mut sources = kern::compiler::SourceMap::new();
+        let file = sources.add(args.file.display().to_string(), text.clone());
+        let unit = kern::compiler::syntax::parse(file, &text)
+            .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
+        return write(out, &kern::compiler::syntax::pretty_print(&unit));
+    }
+    let module = Module::load(&args.file)?;
+    let names: Vec<String> = match &args.function {
+        Some(name) => vec![name.clone()],
+        None => module.user_function_names(),
+    };
+    for name in names {
+        let text = if args.form.ir {
+            let id = module.function_id(&name)?;
+            let program = module.program();
+            kern::compiler::ir::print::print_function(program, program.function(id))
+        } else {
+            module.emit_clif(&name)?
+        };
+        write(out, &text)?;
+        write(out, "\n")?;
+    }
+    Ok(())
+}

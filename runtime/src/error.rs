@@ -1,0 +1,53 @@
+//! The error type of the public API: what can go wrong loading or running kern code.
+//!
+//! Its `Display` is exactly what the CLI prints (rendered diagnostics with file,
+//! line, column and a caret), so Rust users and CLI users see the same text.
+
+use kern_compiler::{Diagnostics, SourceMap};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Syntax or type errors in kern source.
+    #[error("{rendered}")]
+    Compile {
+        diagnostics: Diagnostics,
+        rendered: String,
+    },
+    /// A kernel stopped at run time (division by zero, index out of bounds, ...).
+    #[error("{rendered}")]
+    Kernel {
+        trap: kern_compiler::ir::Trap,
+        rendered: String,
+    },
+    /// The code generator could not compile a function (a compiler bug or a
+    /// construct a backend does not support yet).
+    #[error("error: code generation failed: {0}")]
+    Backend(String),
+    /// The target is not available in this build or on this machine.
+    #[error("error: {0}")]
+    TargetUnavailable(String),
+    /// Wrong function name, arity or argument types in an API call.
+    #[error("error: {0}")]
+    Call(String),
+    #[error("error: cannot read `{path}`: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps diagnostics, rendering them against the sources they point into.
+    pub fn compile(diagnostics: Diagnostics, sources: &SourceMap) -> Error {
+        let rendered = diagnostics.render(sources);
+        Error::Compile {
+            diagnostics,
+            rendered,
+        }
+    }
+
+    pub(crate) fn kernel(trap: kern_compiler::ir::Trap, sources: &SourceMap) -> Error {
+        let rendered = trap.to_diagnostic().render(sources);
+        Error::Kernel { trap, rendered }
+    }
+}

@@ -1,0 +1,217 @@
+//! A loaded kern module: its sources, its checked and lowered program, and the
+//! machine code compiled from it so far.
+//!
+//! `Module` is the object both the CLI and the Rust API work with. Compilation to
+//! machine code is lazy and cached per function; host code (`main`) is interpreted
+//! and hands every call into kern code to the compiled version.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
+use kern_compiler::frontend::{self, Compiled};
+use kern_compiler::interp::{HostArg, Interpreter};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Type};
+use kern_compiler::{FileId, SourceMap};
+
+use crate::{Error, Target};
+
+/// Wall-clock time of each phase, for `kern run --time`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Source text to AST (user file; the stdlib is parsed once per process).
+    pub parse: Duration,
+    /// Name resolution, type checking and lowering to IR.
+    pub check: Duration,
+    /// IR to machine code, for everything compiled so far.
+    pub compile: Duration,
+    /// Running `main` (or the last call).
+    pub run: Duration,
+}
+
+pub struct Module {
+    sources: SourceMap,
+    file: FileId,
+    compiled: Compiled,
+    engine: Option<JitEngine>,
+    machine_code: HashMap<FuncId, CompiledFunction>,
+    timings: Timings,
+}
+
+impl Module {
+    /// Reads, parses and checks a `.kern` file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Module, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Module::from_source(path.display().to_string(), text)
+    }
+
+    /// Parses and checks kern source text; `name` is used in diagnostics.
+    pub fn from_source(name: impl Into<String>, text: impl Into<String>) -> Result<Module, Error> {
+        let mut sources = SourceMap::new();
+        let file = sources.add(name, text);
+        let (compiled, phase) = frontend::compile_timed(&mut sources, file)
+            .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
+        Ok(Module {
+            sources,
+            file,
+            compiled,
+            engine: None,
+            machine_code: HashMap::new(),
+            timings: Timings {
+                parse: phase.parse,
+                check: phase.check,
+                ..Timings::default()
+            },
+        })
+    }
+
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// The user file's id in [`Module::sources`].
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.compiled.program
+    }
+
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// Names of the non-generic functions of the user's file, in source order.
+    pub fn user_function_names(&self) -> Vec<String> {
+        let program = &self.compiled.program;
+        let mut functions: Vec<(&String, FuncId)> = self
+            .compiled
+            .functions
+            .iter()
+            .map(|(name, id)| (name, *id))
+            .collect();
+        functions.sort_by_key(|(_, id)| program.function(*id).span.start);
+        functions.into_iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Id of a non-generic user function.
+    pub fn function_id(&self, name: &str) -> Result<FuncId, Error> {
+        self.compiled
+            .functions
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::Call(format!("no function `{name}` in this module")))
+    }
+
+    /// Runs `fn main()`: host code in the interpreter, its calls into kern functions
+    /// as machine code for `target`. Printed output goes to `out`.
+    pub fn run_main(&mut self, target: Target, out: &mut dyn Write) -> Result<(), Error> {
+        target.check_available()?;
+        let main = self.function_id("main")?;
+        if self.compiled.program.function(main).kind != FunctionKind::Main {
+            return Err(Error::Call("`main` is not a host function".into()));
+        }
+        // Compile everything main calls before starting the clock on `run`.
+        for callee in self.compiled.program.function(main).callees() {
+            self.machine_code_for(callee)?;
+        }
+        let started = Instant::now();
+        let machine_code = &self.machine_code;
+        let mut interpreter = Interpreter::new(&self.compiled.program).with_call_hook(Box::new(
+            move |func: FuncId, args: &[HostArg], out: &mut dyn Write| {
+                let code = machine_code.get(&func)?;
+                // Safety: the interpreter only passes arrays it owns and keeps alive
+                // for the duration of the call.
+                Some(unsafe { code.call(args, out) })
+            },
+        ));
+        let result = interpreter.call_scalars(main, &[], out);
+        self.timings.run = started.elapsed();
+        result
+            .map(|_| ())
+            .map_err(|trap| Error::kernel(trap, &self.sources))
+    }
+
+    /// Calls a scalar kern function as machine code.
+    pub fn call(
+        &mut self,
+        name: &str,
+        args: &[ScalarValue],
+        out: &mut dyn Write,
+    ) -> Result<Option<ScalarValue>, Error> {
+        let func = self.function_id(name)?;
+        self.check_scalar_args(func, args)?;
+        let code = self.machine_code_for(func)?.clone();
+        let started = Instant::now();
+        let result = code.call_scalars(args, out);
+        self.timings.run = started.elapsed();
+        result.map_err(|trap| Error::kernel(trap, &self.sources))
+    }
+
+    /// Calls a scalar kern function in the reference interpreter (the test oracle).
+    pub fn interpret(
+        &self,
+        name: &str,
+        args: &[ScalarValue],
+        out: &mut dyn Write,
+    ) -> Result<Option<ScalarValue>, Error> {
+        let func = self.function_id(name)?;
+        self.check_scalar_args(func, args)?;
+        Interpreter::new(&self.compiled.program)
+            .call_scalars(func, args, out)
+            .map_err(|trap| Error::kernel(trap, &self.sources))
+    }
+
+    /// CLIF of a function, annotated with the source lines it came from.
+    pub fn emit_clif(&self, name: &str) -> Result<String, Error> {
+        let func = self.function_id(name)?;
+        JitEngine::emit_clif(&self.compiled.program, func, &self.sources)
+            .map_err(|e| Error::Backend(e.to_string()))
+    }
+
+    /// The compiled machine code of `func` (compiling it and its callees on first use).
+    pub fn machine_code_for(&mut self, func: FuncId) -> Result<&CompiledFunction, Error> {
+        if !self.machine_code.contains_key(&func) {
+            let started = Instant::now();
+            if self.engine.is_none() {
+                self.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
+            }
+            let engine = self.engine.as_mut().expect("engine was just created");
+            let code = engine
+                .compile(&self.compiled.program, func)
+                .map_err(|e| Error::Backend(e.to_string()))?;
+            self.machine_code.insert(func, code);
+            self.timings.compile += started.elapsed();
+        }
+        Ok(&self.machine_code[&func])
+    }
+
+    fn check_scalar_args(&self, func: FuncId, args: &[ScalarValue]) -> Result<(), Error> {
+        let f = self.compiled.program.function(func);
+        let expected = f.param_types();
+        let given: Vec<Type> = args.iter().map(|a| Type::Scalar(a.ty())).collect();
+        if expected != given {
+            let names = |types: &[Type]| {
+                types
+                    .iter()
+                    .map(|t| kern_compiler::ir::print::type_name(*t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(Error::Call(format!(
+                "`{}` takes ({}) but was called with ({})",
+                f.name,
+                names(&expected),
+                names(&given)
+            )));
+        }
+        Ok(())
+    }
+}
