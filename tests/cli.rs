@@ -1,0 +1,219 @@
+//! End-to-end specification of the `kern` command line.
+//!
+//! Fixture files drive most cases:
+//! * `tests/fixtures/run/NAME.kern` is run with `kern run`; it must exit 0 and print
+//!   exactly `NAME.stdout`.
+//! * `tests/fixtures/errors/NAME.kern` is run with `kern run`; it must exit 1, print
+//!   nothing on stdout and exactly `NAME.stderr` (the rendered diagnostic) on stderr.
+//! * every `examples/NAME.kern` must print exactly `tests/fixtures/examples/NAME.stdout`.
+//!
+//! Run with `KERN_BLESS=1` to (re)write the expected files after a deliberate change,
+//! then review the diff.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kern(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the kern binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Compares `actual` with the file at `expected_path`, or writes it in bless mode.
+fn check_expected(expected_path: &Path, actual: &str, failures: &mut Vec<String>) {
+    if std::env::var_os("KERN_BLESS").is_some() {
+        std::fs::write(expected_path, actual).expect("write expected file");
+        return;
+    }
+    match std::fs::read_to_string(expected_path) {
+        Ok(expected) if expected == actual => {}
+        Ok(expected) => failures.push(format!(
+            "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
+            expected_path.display()
+        )),
+        Err(_) => failures.push(format!(
+            "{} is missing (run with KERN_BLESS=1 to create it); actual output:\n{actual}",
+            expected_path.display()
+        )),
+    }
+}
+
+fn kern_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("read {dir}: {e}"))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kern"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .kern files in {dir}");
+    files
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn run_fixtures_print_their_expected_output() {
+    let mut failures = Vec::new();
+    for file in kern_files("tests/fixtures/run") {
+        let output = kern(&["run", &relative(&file)]);
+        if !output.status.success() {
+            failures.push(format!(
+                "{} failed ({}):\n{}",
+                relative(&file),
+                output.status,
+                text(&output.stderr)
+            ));
+            continue;
+        }
+        check_expected(
+            &file.with_extension("stdout"),
+            &text(&output.stdout),
+            &mut failures,
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn error_fixtures_exit_1_with_their_rendered_diagnostic() {
+    let mut failures = Vec::new();
+    for file in kern_files("tests/fixtures/errors") {
+        let output = kern(&["run", &relative(&file)]);
+        if output.status.code() != Some(1) {
+            failures.push(format!(
+                "{}: expected exit status 1, got {}",
+                relative(&file),
+                output.status
+            ));
+        }
+        if !output.stdout.is_empty() {
+            failures.push(format!(
+                "{}: printed on stdout: {}",
+                relative(&file),
+                text(&output.stdout)
+            ));
+        }
+        check_expected(
+            &file.with_extension("stderr"),
+            &text(&output.stderr),
+            &mut failures,
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn examples_print_their_expected_output() {
+    let mut failures = Vec::new();
+    for file in kern_files("examples") {
+        let output = kern(&["run", &relative(&file)]);
+        if !output.status.success() {
+            failures.push(format!(
+                "{} failed ({}):\n{}",
+                relative(&file),
+                output.status,
+                text(&output.stderr)
+            ));
+            continue;
+        }
+        let name = file.file_stem().expect("file name").to_string_lossy();
+        let expected = root().join(format!("tests/fixtures/examples/{name}.stdout"));
+        check_expected(&expected, &text(&output.stdout), &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn check_accepts_a_valid_file_and_prints_nothing() {
+    let output = kern(&["check", "examples/sum_primes.kern"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn check_rejects_an_invalid_file_with_status_1() {
+    let output = kern(&["check", "tests/fixtures/errors/type_mismatch.kern"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("tests/fixtures/errors/type_mismatch.kern:"));
+}
+
+#[test]
+fn bad_usage_exits_with_status_2() {
+    assert_eq!(kern(&["run"]).status.code(), Some(2));
+    assert_eq!(kern(&["frobnicate"]).status.code(), Some(2));
+    let unknown_target = kern(&["run", "--target", "tpu", "examples/hello.kern"]);
+    assert_eq!(unknown_target.status.code(), Some(2));
+    assert!(text(&unknown_target.stderr).contains("unknown target `tpu`"));
+    assert_eq!(
+        kern(&["emit", "examples/hello.kern"]).status.code(),
+        Some(2),
+        "emit needs one of --ast, --ir, --clif"
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let output = kern(&["run", "no/such/file.kern"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("cannot read `no/such/file.kern`"));
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_target_not_built_in_says_how_to_get_it() {
+    let output = kern(&["run", "--target", "cuda", "examples/hello.kern"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--features cuda"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn time_flag_reports_every_phase_on_stderr() {
+    let output = kern(&["run", "--time", "examples/hello.kern"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    for phase in ["parse", "check", "compile", "run"] {
+        assert!(stderr.contains(&format!("{phase} ")), "{stderr}");
+    }
+    assert!(text(&output.stdout).starts_with("Hello, world from kern!"));
+}
+
+#[test]
+fn emit_shows_ast_ir_and_annotated_clif() {
+    let ast = kern(&["emit", "--ast", "examples/sum_primes.kern"]);
+    assert!(ast.status.success(), "{}", text(&ast.stderr));
+    assert!(text(&ast.stdout).contains("fn is_prime"));
+
+    let ir = kern(&["emit", "--ir", "examples/sum_primes.kern", "--fn", "is_prime"]);
+    assert!(ir.status.success(), "{}", text(&ir.stderr));
+    assert!(text(&ir.stdout).contains("fn is_prime(l0: i64) -> bool"));
+
+    let clif = kern(&["emit", "--clif", "examples/sum_primes.kern", "--fn", "is_prime"]);
+    assert!(clif.status.success(), "{}", text(&clif.stderr));
+    let clif = text(&clif.stdout);
+    assert!(clif.contains("function"), "{clif}");
+    assert!(
+        clif.contains("sum_primes.kern:"),
+        "CLIF is annotated with source lines: {clif}"
+    );
+
+    let missing = kern(&["emit", "--ir", "examples/sum_primes.kern", "--fn", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+}
