@@ -2,6 +2,12 @@
 //! the owned, span-carrying [`ast`]. Knows nothing of types or semantics.
 
 pub mod ast;
+mod literals;
 pub mod parser;
+mod pretty;
 
 pub use parser::parse;
+pub use pretty::pretty_print;
+
+#[cfg(test)]
+mod tests;

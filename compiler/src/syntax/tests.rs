@@ -1,0 +1,135 @@
+//! Parser specification: precedence and associativity (through the fully
+//! parenthesised pretty-printer), every construct, and error messages.
+
+use super::{parse, pretty_print};
+use crate::diagnostics::{FileId, SourceMap};
+
+fn pretty(src: &str) -> String {
+    match parse(FileId(0), src) {
+        Ok(unit) => pretty_print(&unit),
+        Err(d) => {
+            let mut sources = SourceMap::new();
+            sources.add("t.kern", src);
+            panic!("parse failed:\n{}", d.render(&sources))
+        }
+    }
+}
+
+fn body_of(src_expr: &str) -> String {
+    let text = pretty(&format!("fn f() {{ {src_expr} }}"));
+    text.lines().nth(1).unwrap_or_default().trim().to_string()
+}
+
+fn error(src: &str) -> String {
+    let mut sources = SourceMap::new();
+    let file = sources.add("t.kern", src);
+    match parse(file, src) {
+        Ok(_) => panic!("expected a syntax error for {src:?}"),
+        Err(d) => d.render(&sources),
+    }
+}
+
+#[test]
+fn rust_precedence_and_associativity() {
+    assert_eq!(body_of("a + b * c - d"), "((a + (b * c)) - d)");
+    assert_eq!(body_of("a - b - c"), "((a - b) - c)");
+    assert_eq!(body_of("a << 1 + 2"), "(a << (1 + 2))");
+    assert_eq!(body_of("a & b == c"), "((a & b) == c)");
+    assert_eq!(body_of("a | b ^ c & d"), "(a | (b ^ (c & d)))");
+    assert_eq!(body_of("a || b && c"), "(a || (b && c))");
+    assert_eq!(body_of("-x.abs()"), "(-x.abs())");
+    assert_eq!(body_of("-x as u8"), "((-x) as u8)");
+    assert_eq!(body_of("a as f64 * b"), "((a as f64) * b)");
+    assert_eq!(body_of("!a && b"), "((!a) && b)");
+    assert_eq!(body_of("a[i][j] + f(x, y).sqrt()"), "(a[i][j] + f(x, y).sqrt())");
+    assert_eq!(body_of("x = y = 3"), "x = y = 3");
+    assert_eq!(body_of("x += 2 * y"), "x += (2 * y)");
+}
+
+#[test]
+fn literals_of_every_form() {
+    assert_eq!(body_of("1_000 + 0xFFu8 + 0b101 + 0o7"), "(((1000 + 255u8) + 5) + 7)");
+    assert_eq!(body_of("1.5e-3f32 + 2f64 + 1.0"), "((1.5e-3f32 + 2f64) + 1.0)");
+    assert_eq!(body_of("1.max(2)"), "1.max(2)");
+    assert_eq!(body_of("2.0f64.sqrt()"), "2.0f64.sqrt()");
+    assert_eq!(body_of("true != false"), "(true != false)");
+}
+
+#[test]
+fn statements_and_control_flow() {
+    let text = pretty(
+        "fn f(mut n: i64, a: &[[f64; N]; 3]) -> i64 {
+            let mut s: i64 = 0; // comment
+            /* block /* nested */ comment */
+            for i in 0..n { s += i; }
+            for i in (0..=n).step_by(2) { continue; }
+            while s > 0 { s -= 1; if s == 3 { break; } }
+            loop { break; }
+            let v = if n > 0 { 1 } else if n < 0 { -1 } else { 0 };
+            ;
+            return v;
+        }",
+    );
+    assert!(text.contains("fn f(mut n: i64, a: &[[f64; N]; 3]) -> i64 {"), "{text}");
+    assert!(text.contains("for i in 0..n {"), "{text}");
+    assert!(text.contains("for i in (0..=n).step_by(2) {"), "{text}");
+    assert!(text.contains("let v = if (n > 0) {"), "{text}");
+    assert!(text.contains("return v;"), "{text}");
+}
+
+#[test]
+fn block_like_expression_at_the_end_is_the_tail() {
+    let unit = parse(FileId(0), "fn f(c: bool) -> i32 { if c { 1 } else { 2 } }").unwrap();
+    let crate::syntax::ast::Item::Fn(f) = &unit.items[0] else {
+        panic!()
+    };
+    assert!(f.body.stmts.is_empty());
+    assert!(f.body.tail.is_some());
+}
+
+#[test]
+fn items_attributes_generics_consts_macros() {
+    let text = pretty(
+        "#[vectorize(target = \"parallel\")]
+         fn d<T: Float>(a: T, b: T) -> T { b * b - 4.0 * a }
+         #[guvectorize(\"(n)->()\")] fn g(x: &[f64]) -> f64 { x[0] }
+         const T: [u32; 3] = [1, 2, 3];
+         fn main() { println!(\"{} {:.3}\", 1, PI); assert!(true, \"msg\"); }",
+    );
+    assert!(text.contains("#[vectorize(target = \"parallel\")]"), "{text}");
+    assert!(text.contains("fn d<T: Float>(a: T, b: T) -> T {"), "{text}");
+    assert!(text.contains("const T: [u32; 3] = [1, 2, 3];"), "{text}");
+    assert!(text.contains("println!(\"{} {:.3}\", 1, PI);"), "{text}");
+}
+
+#[test]
+fn expression_ids_are_dense_and_unique() {
+    let unit = parse(FileId(0), "fn f() -> i32 { 1 + 2 * 3 }").unwrap();
+    assert_eq!(unit.expr_count, 5);
+}
+
+#[test]
+fn syntax_errors_name_what_was_expected() {
+    let e = error("fn main() {\n    let x = 1 +;\n}\n");
+    assert!(e.contains("expected expression, found `;`"), "{e}");
+    assert!(e.contains("t.kern:2:16"), "{e}");
+    let e = error("fn main( {}");
+    assert!(e.contains("expected"), "{e}");
+    let e = error("fn f(a: i32, b: i32, c: i32) -> bool { a < b < c }");
+    assert!(e.contains("comparison operators cannot be chained"), "{e}");
+    let e = error("fn f() { let x = 99999999999999999999999999999999999999999999; }");
+    assert!(e.contains("too large"), "{e}");
+}
+
+#[test]
+fn pathological_nesting_is_an_error_not_a_crash() {
+    let deep = format!("fn f() -> i32 {{ {}1{} }}", "(".repeat(5000), ")".repeat(5000));
+    assert!(error(&deep).contains("nesting too deep"));
+    let negs = format!("fn f() -> i32 {{ {}1 }}", "- ".repeat(20000));
+    assert!(error(&negs).contains("nested too deeply"));
+    let chain = format!(
+        "fn f(x: i32) -> i32 {{ if x == 0 {{ 0 }} {} else {{ 1 }} }}",
+        "else if x == 1 { 1 } ".repeat(3000)
+    );
+    assert!(error(&chain).contains("nested too deeply"));
+}
