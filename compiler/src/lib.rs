@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod diagnostics;
+pub mod frontend;
 pub mod interp;
 pub mod ir;
 pub mod stdlib;

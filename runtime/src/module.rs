@@ -59,7 +59,7 @@ impl Module {
             .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
         Ok(Module {
             sources,
-            file,
+            file: compiled.file,
             compiled,
             engine: None,
             machine_code: HashMap::new(),

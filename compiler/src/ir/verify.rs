@@ -1,1 +1,298 @@
-//! (being written)
+//! The IR verifier: checks the invariants of the `ir` module docs.
+//!
+//! Every value defined once and used only in scope, operand types that fit each
+//! operation, `Break`/`Continue` only inside loops, nothing after a terminator,
+//! calls that match their callee's signature. The front end runs it in debug builds
+//! and the tests run it on everything they lower.
+
+use std::collections::HashSet;
+
+use super::*;
+
+pub fn verify_program(program: &Program) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    for f in &program.functions {
+        if let Err(e) = verify_function(program, f) {
+            errors.extend(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn verify_function(program: &Program, f: &Function) -> Result<(), Vec<String>> {
+    let mut v = Verifier {
+        program,
+        f,
+        defined: HashSet::new(),
+        scopes: vec![Vec::new()],
+        errors: Vec::new(),
+    };
+    v.block(&f.body, 0);
+    if v.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(v.errors)
+    }
+}
+
+struct Verifier<'a> {
+    program: &'a Program,
+    f: &'a Function,
+    defined: HashSet<ValueId>,
+    /// Values visible at this point, one list per open block.
+    scopes: Vec<Vec<ValueId>>,
+    errors: Vec<String>,
+}
+
+impl Verifier<'_> {
+    fn fail(&mut self, inst: &Inst, msg: String) {
+        self.errors
+            .push(format!("in `{}`: {msg} (at {:?})", self.f.name, inst.kind_name()));
+    }
+
+    fn visible(&self, v: ValueId) -> bool {
+        self.scopes.iter().any(|s| s.contains(&v))
+    }
+
+    fn ty(&self, v: ValueId) -> Option<ScalarType> {
+        self.f.value_types.get(v.0 as usize).copied()
+    }
+
+    fn block(&mut self, block: &Block, loop_depth: usize) {
+        self.scopes.push(Vec::new());
+        self.insts(block, loop_depth);
+        self.scopes.pop();
+    }
+
+    fn insts(&mut self, block: &Block, loop_depth: usize) {
+        let mut terminated = false;
+        for inst in &block.insts {
+            if terminated {
+                self.fail(inst, "instruction after a terminator".into());
+            }
+            self.inst(inst, loop_depth);
+            terminated = matches!(
+                inst.kind,
+                InstKind::Break | InstKind::Continue | InstKind::Return(_)
+            );
+        }
+    }
+
+    fn uses(&mut self, inst: &Inst, values: &[ValueId]) {
+        for v in values {
+            if self.ty(*v).is_none() {
+                self.fail(inst, format!("v{} has no type", v.0));
+            } else if !self.visible(*v) {
+                self.fail(inst, format!("v{} used out of scope or before its definition", v.0));
+            }
+        }
+    }
+
+    fn expect(&mut self, inst: &Inst, v: ValueId, t: ScalarType, what: &str) {
+        if self.ty(v) != Some(t) {
+            self.fail(inst, format!("{what} must be {t}, is {:?}", self.ty(v)));
+        }
+    }
+
+    fn inst(&mut self, inst: &Inst, loop_depth: usize) {
+        let f = self.f;
+        let local_ty = |l: LocalId| f.locals.get(l.0 as usize).map(|l| l.ty);
+        match &inst.kind {
+            InstKind::Const(_) | InstKind::Break | InstKind::Continue => {}
+            InstKind::GetLocal(l) => {
+                if !matches!(local_ty(*l), Some(Type::Scalar(_))) {
+                    self.fail(inst, format!("GetLocal of non-scalar local l{}", l.0));
+                }
+            }
+            InstKind::SetLocal(l, v) => {
+                self.uses(inst, &[*v]);
+                if local_ty(*l) != self.ty(*v).map(Type::Scalar) {
+                    self.fail(inst, format!("SetLocal type mismatch on l{}", l.0));
+                }
+            }
+            InstKind::Unary(_, a) | InstKind::Cast(a, _) | InstKind::Bitcast(a, _) => self.uses(inst, &[*a]),
+            InstKind::Binary(op, a, b) => {
+                self.uses(inst, &[*a, *b]);
+                let shift = matches!(op, BinaryOp::Shl | BinaryOp::Shr);
+                if !shift && self.ty(*a) != self.ty(*b) {
+                    self.fail(inst, "binary operands of different types".into());
+                }
+                if *op == BinaryOp::Rem && self.ty(*a).is_some_and(|t| t.is_float()) {
+                    self.fail(inst, "float Rem is not an IR operation".into());
+                }
+            }
+            InstKind::Cmp(_, a, b) => {
+                self.uses(inst, &[*a, *b]);
+                if self.ty(*a) != self.ty(*b) {
+                    self.fail(inst, "compared values of different types".into());
+                }
+            }
+            InstKind::Select {
+                cond,
+                if_true,
+                if_false,
+            } => {
+                self.uses(inst, &[*cond, *if_true, *if_false]);
+                self.expect(inst, *cond, ScalarType::Bool, "Select condition");
+            }
+            InstKind::Intrinsic(i, args) => {
+                self.uses(inst, args);
+                if args.len() != i.arity() {
+                    self.fail(inst, format!("{} takes {} operands", i.name(), i.arity()));
+                }
+            }
+            InstKind::Call { callee, args } => {
+                let Some(target) = self.program.functions.get(callee.0 as usize) else {
+                    self.fail(inst, format!("call of unknown function {}", callee.0));
+                    return;
+                };
+                let params = target.param_types();
+                if params.len() != args.len() {
+                    self.fail(inst, format!("call of `{}` with {} arguments", target.name, args.len()));
+                }
+                for (arg, param) in args.iter().zip(params) {
+                    match (arg, param) {
+                        (Arg::Value(v), Type::Scalar(t)) => {
+                            self.uses(inst, &[*v]);
+                            self.expect(inst, *v, t, "argument");
+                        }
+                        (Arg::Array(l), Type::Array(_)) => {
+                            if !matches!(local_ty(*l), Some(Type::Array(_))) {
+                                self.fail(inst, "array argument is not an array local".into());
+                            }
+                        }
+                        _ => self.fail(inst, format!("argument kind mismatch calling `{}`", target.name)),
+                    }
+                }
+                if let Some(r) = inst.result {
+                    if target.ret != self.ty(r) {
+                        self.fail(inst, format!("result type of `{}` mismatch", target.name));
+                    }
+                }
+            }
+            InstKind::ArrayLen { array, .. } => {
+                if !matches!(local_ty(*array), Some(Type::Array(_))) {
+                    self.fail(inst, "ArrayLen of a non-array".into());
+                }
+            }
+            InstKind::Load { array, indices, .. } | InstKind::Store { array, indices, .. } => {
+                self.uses(inst, indices);
+                match local_ty(*array) {
+                    Some(Type::Array(a)) => {
+                        if indices.len() != a.rank as usize {
+                            self.fail(inst, "index count differs from array rank".into());
+                        }
+                        if let InstKind::Store { value, .. } = &inst.kind {
+                            self.uses(inst, &[*value]);
+                            if !a.mutable {
+                                self.fail(inst, "Store into an immutable array".into());
+                            }
+                            self.expect(inst, *value, a.elem, "stored value");
+                        }
+                    }
+                    _ => self.fail(inst, "Load/Store on a non-array".into()),
+                }
+                for i in indices {
+                    self.expect(inst, *i, ScalarType::Usize, "index");
+                }
+            }
+            InstKind::LoadConst { table, index } => {
+                self.uses(inst, &[*index]);
+                self.expect(inst, *index, ScalarType::Usize, "table index");
+                if self.program.const_tables.get(table.0 as usize).is_none() {
+                    self.fail(inst, format!("unknown constant table t{}", table.0));
+                }
+            }
+            InstKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                self.uses(inst, &[*cond]);
+                self.expect(inst, *cond, ScalarType::Bool, "If condition");
+                self.block(then_block, loop_depth);
+                self.block(else_block, loop_depth);
+            }
+            InstKind::Loop {
+                header,
+                cond,
+                body,
+                latch,
+            } => {
+                self.scopes.push(Vec::new());
+                self.insts(header, loop_depth + 1);
+                if let Some(c) = cond {
+                    self.uses(inst, &[*c]);
+                    self.expect(inst, *c, ScalarType::Bool, "Loop condition");
+                }
+                self.block(body, loop_depth + 1);
+                self.block(latch, loop_depth + 1);
+                self.scopes.pop();
+            }
+            InstKind::Return(v) => {
+                if let Some(v) = v {
+                    self.uses(inst, &[*v]);
+                }
+                if v.and_then(|v| self.ty(v)) != f.ret {
+                    self.fail(inst, "Return does not match the function's return type".into());
+                }
+            }
+            InstKind::Assert { cond, .. } => {
+                self.uses(inst, &[*cond]);
+                self.expect(inst, *cond, ScalarType::Bool, "Assert condition");
+            }
+            InstKind::Print { pieces, args, .. } => {
+                self.uses(inst, args);
+                let wanted = pieces.iter().filter(|p| matches!(p, FormatPiece::Arg(_))).count();
+                if wanted != args.len() {
+                    self.fail(inst, "Print argument count differs from its format".into());
+                }
+            }
+        }
+        if matches!(inst.kind, InstKind::Break | InstKind::Continue) && loop_depth == 0 {
+            self.fail(inst, "Break/Continue outside of a loop".into());
+        }
+        if let Some(r) = inst.result {
+            if !self.defined.insert(r) {
+                self.fail(inst, format!("v{} defined twice", r.0));
+            }
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.push(r);
+            }
+        }
+    }
+}
+
+impl Inst {
+    /// A short name of the instruction's kind, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            InstKind::Const(_) => "const",
+            InstKind::GetLocal(_) => "get",
+            InstKind::SetLocal(..) => "set",
+            InstKind::Unary(..) => "unary",
+            InstKind::Binary(..) => "binary",
+            InstKind::Cmp(..) => "cmp",
+            InstKind::Cast(..) => "cast",
+            InstKind::Bitcast(..) => "bitcast",
+            InstKind::Select { .. } => "select",
+            InstKind::Intrinsic(..) => "intrinsic",
+            InstKind::Call { .. } => "call",
+            InstKind::ArrayLen { .. } => "len",
+            InstKind::Load { .. } => "load",
+            InstKind::Store { .. } => "store",
+            InstKind::LoadConst { .. } => "load.const",
+            InstKind::If { .. } => "if",
+            InstKind::Loop { .. } => "loop",
+            InstKind::Break => "break",
+            InstKind::Continue => "continue",
+            InstKind::Return(_) => "return",
+            InstKind::Assert { .. } => "assert",
+            InstKind::Print { .. } => "print",
+        }
+    }
+}

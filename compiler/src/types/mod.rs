@@ -1,5 +1,12 @@
-//! Types: scalar types, and (being written) name resolution, inference and checking.
+//! Types: the scalar types, and name resolution, inference and checking of kern
+//! functions. Produces side tables over the AST (`check::TypedBody`); knows nothing
+//! of IR construction or code generation.
 
+pub mod check;
+pub mod env;
+mod format_string;
+pub mod infer;
+pub mod methods;
 pub mod scalar;
 
 pub use scalar::{ScalarType, ScalarValue};

@@ -1,0 +1,199 @@
+//! The front-end driver: source text → checked, lowered IR program.
+//!
+//! Parses the user's file, builds the environment with the stdlib (parsed once per
+//! process and cached), validates items (attributes, `main`), then lowers every
+//! non-generic user function and whatever it reaches, and checks generic functions
+//! nobody instantiated with a representative type so their errors still show.
+//! Runs the IR passes and the verifier on the result.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
+use crate::ir::{FuncId, Program};
+use crate::syntax::ast::{AttrArg, FnDecl, Item, LitKind, SourceUnit, TypeExprKind};
+use crate::types::env::{Env, FnKey};
+use crate::types::ScalarType;
+
+/// The result of compiling a user file.
+pub struct Compiled {
+    pub program: Program,
+    /// Non-generic user functions by name (`main` included when present).
+    pub functions: BTreeMap<String, FuncId>,
+    /// The user's file in the rebuilt source map (after the stdlib's files).
+    pub file: FileId,
+}
+
+/// Wall-clock time of the front end's phases.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PhaseTimings {
+    pub parse: Duration,
+    pub check: Duration,
+}
+
+/// The stdlib, parsed once per process: (module name, file name, AST).
+struct ParsedStdlib {
+    units: Vec<(String, SourceUnit)>,
+    names: Vec<(String, &'static str)>,
+}
+
+fn stdlib() -> &'static Result<ParsedStdlib, (usize, Diagnostics)> {
+    static STDLIB: OnceLock<Result<ParsedStdlib, (usize, Diagnostics)>> = OnceLock::new();
+    STDLIB.get_or_init(|| {
+        let mut units = Vec::new();
+        let mut names = Vec::new();
+        for (i, (name, text)) in crate::stdlib::FILES.iter().enumerate() {
+            let unit = crate::syntax::parse(FileId(i as u32), text).map_err(|d| (i, d))?;
+            let module = name.trim_end_matches(".kern").to_string();
+            units.push((module, unit));
+            names.push((format!("<stdlib>/{name}"), *text));
+        }
+        Ok(ParsedStdlib { units, names })
+    })
+}
+
+/// Compiles `file` of `sources`. `sources` is rebuilt with the stdlib's files first
+/// (their spans are parsed once with those ids) and the user's file after them, at
+/// the id returned in [`Compiled::file`].
+pub fn compile(sources: &mut SourceMap, file: FileId) -> Result<Compiled, Diagnostics> {
+    compile_timed(sources, file).map(|(c, _)| c)
+}
+
+/// As [`compile`], also reporting how long parsing and checking took.
+pub fn compile_timed(sources: &mut SourceMap, file: FileId) -> Result<(Compiled, PhaseTimings), Diagnostics> {
+    let started = Instant::now();
+    let text = sources.file(file).text.clone();
+    let name = sources.file(file).name.clone();
+    let std = match stdlib() {
+        Ok(s) => s,
+        Err((_, d)) => {
+            // A broken stdlib is a kern bug; show it against the stdlib's text.
+            let mut s = SourceMap::new();
+            for (n, t) in crate::stdlib::FILES {
+                s.add(format!("<stdlib>/{n}"), *t);
+            }
+            return Err(Diagnostics(vec![Diagnostic::error(
+                d.0.first().map(|x| x.span).unwrap_or_default(),
+                format!("internal error: the stdlib does not parse:\n{}", d.render(&s)),
+            )]));
+        }
+    };
+    // Rebuild the source map so the stdlib files occupy ids 0..k, as their spans say.
+    let mut rebuilt = SourceMap::new();
+    for (n, t) in &std.names {
+        rebuilt.add(n.clone(), *t);
+    }
+    let user_file = rebuilt.add(name, text.clone());
+    *sources = rebuilt;
+
+    let unit = crate::syntax::parse(user_file, &text)?;
+    let parse = started.elapsed();
+    let started = Instant::now();
+
+    let (env, mut errors) = Env::new(&unit, &std.units);
+    for item in &unit.items {
+        if let Item::Fn(decl) = item {
+            errors.extend(validate_item(decl));
+        }
+    }
+    let mut lowering = crate::ir::lower::Lowering::new(&env);
+    let mut functions = BTreeMap::new();
+    let user: Vec<FnKey> = env.user_functions().collect();
+    for key in &user {
+        let decl = env.function(*key).decl;
+        if decl.generics.is_empty() {
+            let id = lowering.request(*key, vec![]);
+            functions.insert(decl.name.name.clone(), id);
+        }
+    }
+    for key in &user {
+        let decl = env.function(*key).decl;
+        if !decl.generics.is_empty() {
+            let representative: Vec<ScalarType> = decl
+                .generics
+                .iter()
+                .map(|g| match g.bound.as_ref().map(|b| b.name.as_str()) {
+                    Some("Int") => ScalarType::I64,
+                    _ => ScalarType::F64,
+                })
+                .collect();
+            lowering.check_only(*key, &representative);
+        }
+    }
+    lowering.run();
+    errors.extend(lowering.errors.drain(..));
+    if !errors.is_empty() {
+        errors.sort_by_key(|d| (d.span.file, d.span.start));
+        return Err(Diagnostics(errors));
+    }
+    let mut program = lowering.into_program();
+    crate::ir::fold::fold_program(&mut program);
+    debug_assert!(crate::ir::verify::verify_program(&program).is_ok(), "{:?}", crate::ir::verify::verify_program(&program));
+    let check = started.elapsed();
+    Ok((
+        Compiled {
+            program,
+            functions,
+            file: user_file,
+        },
+        PhaseTimings { parse, check },
+    ))
+}
+
+/// Rules about items that are not types: attributes and the shape of `main`.
+fn validate_item(decl: &FnDecl) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for attr in &decl.attrs {
+        let name = attr.name.name.as_str();
+        match name {
+            "vectorize" | "guvectorize" | "kernel" | "jit" => {}
+            _ => {
+                errors.push(
+                    Diagnostic::error(attr.name.span, format!("unknown attribute `{name}`"))
+                        .with_note("kern knows #[vectorize], #[guvectorize], #[kernel] and #[jit]"),
+                );
+                continue;
+            }
+        }
+        for arg in &attr.args {
+            match arg {
+                AttrArg::KeyValue { key, value } if key.name == "target" => {
+                    let ok = matches!(&value.kind, LitKind::Str(s) if ["cpu", "parallel", "cuda", "mpi"].contains(&s.as_str()));
+                    if !ok {
+                        errors.push(Diagnostic::error(value.span, "unknown target: expected \"cpu\", \"parallel\", \"cuda\" or \"mpi\""));
+                    }
+                }
+                AttrArg::Literal(l) if name == "guvectorize" && matches!(l.kind, LitKind::Str(_)) => {}
+                AttrArg::Ident(i) if name == "vectorize" && ScalarType::from_name(&i.name).is_some() => {}
+                AttrArg::KeyValue { key, .. } => {
+                    errors.push(Diagnostic::error(key.span, format!("unknown argument `{}` for #[{name}]", key.name)));
+                }
+                AttrArg::Literal(l) => errors.push(Diagnostic::error(l.span, format!("unexpected argument for #[{name}]"))),
+                AttrArg::Ident(i) => errors.push(Diagnostic::error(i.span, format!("unexpected argument `{}` for #[{name}]", i.name))),
+            }
+        }
+        if name == "vectorize" {
+            for p in &decl.params {
+                if !matches!(p.ty.kind, TypeExprKind::Named(_)) {
+                    errors.push(Diagnostic::error(p.ty.span, "the parameters of a #[vectorize] function must be scalars"));
+                }
+            }
+            if decl.ret.is_none() {
+                errors.push(Diagnostic::error(decl.name.span, "a #[vectorize] function must return a scalar"));
+            }
+        }
+    }
+    if decl.name.name == "main" {
+        if !decl.params.is_empty() {
+            errors.push(Diagnostic::error(decl.params[0].span, "`main` takes no parameters"));
+        }
+        if !decl.generics.is_empty() {
+            errors.push(Diagnostic::error(decl.name.span, "`main` cannot be generic"));
+        }
+        if let Some(r) = &decl.ret {
+            errors.push(Diagnostic::error(r.span, "`main` returns nothing"));
+        }
+    }
+    errors
+}
