@@ -199,7 +199,10 @@ fn render_with_ariadne(diag: &Diagnostic, sources: &SourceMap, color: bool) -> S
         report = report.with_label(Label::new((name(*span), span.range())).with_message(label));
     }
     for note in &diag.notes {
-        report = report.with_note(note);
+        report = match note.strip_prefix("help: ") {
+            Some(help) => report.with_help(help),
+            None => report.with_note(note),
+        };
     }
     let cache = ariadne::sources(
         sources

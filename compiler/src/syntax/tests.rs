@@ -133,3 +133,12 @@ fn pathological_nesting_is_an_error_not_a_crash() {
     );
     assert!(error(&chain).contains("nested too deeply"));
 }
+
+#[test]
+fn a_block_like_expression_ends_its_statement_as_in_rust() {
+    // `if c { .. } (x)` is an `if` statement followed by a parenthesised tail.
+    let text = pretty("fn f(y: i64) -> bool { if y > 0 { return false; } ((y & 1) == 1) }");
+    assert!(text.contains("    ((y & 1) == 1)\n"), "{text}");
+    let text = pretty("fn f() -> i32 { loop { break; } -1 }");
+    assert!(text.contains("    (-1)\n"), "{text}");
+}

@@ -737,11 +737,14 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             _ => {
                 if self.inf.unify(r, l).is_err() {
                     let (a, b) = (self.inf.describe(l), self.inf.describe(r));
-                    self.errors.push(
-                        Diagnostic::error(rhs_span, "mismatched types")
-                            .with_label(format!("expected `{a}`, found `{b}`"))
-                            .with_note(format!("no implicit conversion between numeric types: use `as {a}`")),
-                    );
+                    let mut d = Diagnostic::error(rhs_span, "mismatched types")
+                        .with_label(format!("expected `{a}`, found `{b}`"));
+                    d = if a.starts_with('{') {
+                        d.with_note("kern has no implicit conversion between numeric types: convert one side with `as`")
+                    } else {
+                        d.with_note(format!("kern has no implicit conversion between numeric types: use `as {a}`"))
+                    };
+                    self.errors.push(d);
                     return Ty::Error;
                 }
                 if self.inf.constrain(l, VarKind::Num).is_err() {
