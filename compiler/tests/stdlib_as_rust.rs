@@ -24,6 +24,8 @@ use common::stdlib_samples::{
 mod kern_stdlib {
     include!("../../stdlib/basic.kern");
     include!("../../stdlib/exp_log.kern");
+    include!("../../stdlib/trig_reduce.kern");
+    include!("../../stdlib/trig.kern");
 
     use super::Reference;
 
@@ -44,6 +46,9 @@ mod kern_stdlib {
             "log2" => Reference::Unary(log2_f64, log2_f32),
             "log10" => Reference::Unary(log10_f64, log10_f32),
             "ln_1p" => Reference::Unary(ln_1p_f64, ln_1p_f32),
+            "sin" => Reference::Unary(sin_f64, sin_f32),
+            "cos" => Reference::Unary(cos_f64, cos_f32),
+            "tan" => Reference::Unary(tan_f64, tan_f32),
             _ => return None,
         })
     }
