@@ -26,6 +26,9 @@ mod kern_stdlib {
     include!("../../stdlib/exp_log.kern");
     include!("../../stdlib/trig_reduce.kern");
     include!("../../stdlib/trig.kern");
+    include!("../../stdlib/inverse_trig.kern");
+    include!("../../stdlib/hyperbolic.kern");
+    include!("../../stdlib/pow.kern");
 
     use super::Reference;
 
@@ -49,6 +52,17 @@ mod kern_stdlib {
             "sin" => Reference::Unary(sin_f64, sin_f32),
             "cos" => Reference::Unary(cos_f64, cos_f32),
             "tan" => Reference::Unary(tan_f64, tan_f32),
+            "asin" => Reference::Unary(asin_f64, asin_f32),
+            "acos" => Reference::Unary(acos_f64, acos_f32),
+            "atan" => Reference::Unary(atan_f64, atan_f32),
+            "atan2" => Reference::Binary(atan2_f64, atan2_f32),
+            "sinh" => Reference::Unary(sinh_f64, sinh_f32),
+            "cosh" => Reference::Unary(cosh_f64, cosh_f32),
+            "tanh" => Reference::Unary(tanh_f64, tanh_f32),
+            "powf" => Reference::Binary(powf_f64, powf_f32),
+            "powi" => Reference::WithI32(powi_f64, powi_f32),
+            "cbrt" => Reference::Unary(cbrt_f64, cbrt_f32),
+            "hypot" => Reference::Binary(hypot_f64, hypot_f32),
             _ => return None,
         })
     }

@@ -84,12 +84,12 @@ const TAU: f64 = std::f64::consts::TAU;
 
 /// Every math function of the stdlib, with its reference in Rust's `std`.
 pub const FUNCTIONS: &[FuncSpec] = &[
-    unary!("round", -1e3, 1e3, "all f64/f32", f64::round),
-    binary!("min", (-1e3, 1e3), (-1e3, 1e3), "all pairs", f64::min),
-    binary!("max", (-1e3, 1e3), (-1e3, 1e3), "all pairs", f64::max),
-    unary!("signum", -1.0, 1.0, "all", f64::signum),
-    unary!("to_degrees", -10.0, 10.0, "all", f64::to_degrees),
-    unary!("to_radians", -1e3, 1e3, "all", f64::to_radians),
+    unary!("round", -1e3, 1e3, "all f64/f32", f64::round, f32::round),
+    binary!("min", (-1e3, 1e3), (-1e3, 1e3), "all pairs", f64::min, f32::min),
+    binary!("max", (-1e3, 1e3), (-1e3, 1e3), "all pairs", f64::max, f32::max),
+    unary!("signum", -1.0, 1.0, "all", f64::signum, f32::signum),
+    unary!("to_degrees", -10.0, 10.0, "all", f64::to_degrees, f32::to_degrees),
+    unary!("to_radians", -1e3, 1e3, "all", f64::to_radians, f32::to_radians),
     binary!("fmod", (-1e3, 1e3), (-10.0, 10.0), "all pairs (exact)", |a: f64, b: f64| a % b),
     unary!("exp", -745.2, 709.8, "all", f64::exp),
     unary!("exp2", -1075.0, 1024.0, "all", f64::exp2),
