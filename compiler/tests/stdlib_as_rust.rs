@@ -32,6 +32,128 @@ mod kern_stdlib {
 
     use super::Reference;
 
+    /// `random.kern`, reached as `random::name` as in kern.
+    pub mod random {
+        use super::*;
+        include!("../../stdlib/random.kern");
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            fn block(c: [u32; 4], k: [u32; 2]) -> [u32; 4] {
+                let low = philox4x32_10(c[0], c[1], c[2], c[3], k[0], k[1], false);
+                let high = philox4x32_10(c[0], c[1], c[2], c[3], k[0], k[1], true);
+                [low as u32, (low >> 32) as u32, high as u32, (high >> 32) as u32]
+            }
+
+            /// Known-answer vectors of Random123's `kat_vectors` for philox4x32_10.
+            #[test]
+            fn philox_matches_the_random123_known_answers() {
+                assert_eq!(block([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+                assert_eq!(
+                    block([u32::MAX; 4], [u32::MAX; 2]),
+                    [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+                );
+                assert_eq!(
+                    block([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+                    [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
+                );
+            }
+
+            #[test]
+            fn values_depend_only_on_seed_and_index() {
+                assert_eq!(uniform(7, 123).to_bits(), uniform(7, 123).to_bits());
+                assert_ne!(uniform(7, 123).to_bits(), uniform(7, 124).to_bits());
+                assert_ne!(uniform(7, 123).to_bits(), uniform(8, 123).to_bits());
+                assert_ne!(uniform(7, 1 << 32).to_bits(), uniform(7, 0).to_bits());
+                assert_eq!(normal(3, 99).to_bits(), normal(3, 99).to_bits());
+            }
+
+            const N: u64 = 1_000_000;
+
+            fn mean_and_variance(values: impl Iterator<Item = f64>) -> (f64, f64) {
+                let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
+                for v in values {
+                    n += 1.0;
+                    let delta = v - mean;
+                    mean += delta / n;
+                    m2 += delta * (v - mean);
+                }
+                (mean, m2 / (n - 1.0))
+            }
+
+            // Bounds are 5 standard errors: sd(mean) = sqrt(var / N), sd(var) ~ sqrt((mu4 - var^2) / N).
+            #[test]
+            fn uniforms_lie_in_the_unit_interval_with_mean_one_half_and_variance_one_twelfth() {
+                for seed in [0u64, 42, u64::MAX] {
+                    assert!((0..N).all(|i| (0.0..1.0).contains(&uniform(seed, i))));
+                    let (mean, var) = mean_and_variance((0..N).map(|i| uniform(seed, i)));
+                    assert!((mean - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / N as f64).sqrt(), "mean {mean}");
+                    assert!((var - 1.0 / 12.0).abs() < 5.0 * (1.0f64 / 180.0 / N as f64).sqrt(), "var {var}");
+                    let (mean32, _) = mean_and_variance((0..N).map(|i| uniform_f32(seed, i) as f64));
+                    assert!((0..N).all(|i| (0.0..1.0).contains(&uniform_f32(seed, i))));
+                    assert!((mean32 - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / N as f64).sqrt(), "mean {mean32}");
+                }
+            }
+
+            #[test]
+            fn normals_have_mean_zero_and_variance_one() {
+                for seed in [1u64, 2024] {
+                    let (mean, var) = mean_and_variance((0..N).map(|i| normal(seed, i)));
+                    assert!(mean.abs() < 5.0 / (N as f64).sqrt(), "mean {mean}");
+                    assert!((var - 1.0).abs() < 5.0 * (2.0 / N as f64).sqrt(), "var {var}");
+                    let (mean32, var32) = mean_and_variance((0..N).map(|i| normal_f32(seed, i) as f64));
+                    assert!(mean32.abs() < 5.0 / (N as f64).sqrt(), "mean {mean32}");
+                    assert!((var32 - 1.0).abs() < 5.0 * (2.0 / N as f64).sqrt(), "var {var32}");
+                    assert!((0..N).all(|i| normal(seed, i).is_finite()));
+                }
+            }
+
+            /// Chi-square with 99 degrees of freedom: the 0.999 quantile is 148.23.
+            fn chi_square_100_buckets(values: impl Iterator<Item = usize>, n: u64) -> f64 {
+                let mut counts = [0u64; 100];
+                for b in values {
+                    counts[b] += 1;
+                }
+                let expected = n as f64 / 100.0;
+                counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
+            }
+
+            #[test]
+            fn uniforms_pass_a_chi_square_test_over_100_buckets_at_p_0_001() {
+                for seed in [5u64, 77] {
+                    let chi2 = chi_square_100_buckets((0..N).map(|i| (uniform(seed, i) * 100.0) as usize), N);
+                    assert!(chi2 < 148.23, "seed {seed}: chi2 = {chi2}");
+                    let chi2 = chi_square_100_buckets((0..N).map(|i| (uniform_f32(seed, i) * 100.0) as usize), N);
+                    assert!(chi2 < 148.23, "seed {seed} (f32): chi2 = {chi2}");
+                }
+            }
+
+            /// The normal CDF mapped through 100 equal-probability buckets.
+            #[test]
+            fn normals_pass_a_chi_square_test_over_100_equiprobable_buckets_at_p_0_001() {
+                // Phi(z) = erfc(-z / sqrt 2) / 2, with erfc from Numerical Recipes'
+                // Chebyshev fit (relative error < 1.2e-7, ample for bucketing).
+                fn phi(z: f64) -> f64 {
+                    let x = -z / std::f64::consts::SQRT_2;
+                    let t = 1.0 / (1.0 + 0.5 * x.abs());
+                    let y = t * (-x * x - 1.26551223
+                        + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                        + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
+                        + t * (-0.82215223 + t * 0.17087277))))))))).exp();
+                    let erfc = if x >= 0.0 { y } else { 2.0 - y };
+                    0.5 * erfc
+                }
+                let chi2 = chi_square_100_buckets(
+                    (0..N).map(|i| ((phi(normal(11, i)) * 100.0) as usize).min(99)),
+                    N,
+                );
+                assert!(chi2 < 148.23, "chi2 = {chi2}");
+            }
+        }
+    }
+
     /// The stdlib implementation of `name`, in the shape of its `std` reference.
     pub fn implementation(name: &str) -> Option<Reference> {
         Some(match name {
