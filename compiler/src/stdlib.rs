@@ -12,4 +12,19 @@
 pub const FILES: &[(&str, &str)] = &[
     ("basic.kern", include_str!("../../stdlib/basic.kern")),
     ("exp_log.kern", include_str!("../../stdlib/exp_log.kern")),
+    (
+        "trig_reduce.kern",
+        include_str!("../../stdlib/trig_reduce.kern"),
+    ),
+    ("trig.kern", include_str!("../../stdlib/trig.kern")),
+    (
+        "inverse_trig.kern",
+        include_str!("../../stdlib/inverse_trig.kern"),
+    ),
+    (
+        "hyperbolic.kern",
+        include_str!("../../stdlib/hyperbolic.kern"),
+    ),
+    ("pow.kern", include_str!("../../stdlib/pow.kern")),
+    ("random.kern", include_str!("../../stdlib/random.kern")),
 ];

@@ -13,8 +13,8 @@
 mod common;
 
 use common::stdlib_samples::{
-    sample_pairs_f32, sample_pairs_f64, sample_points_f32, sample_points_f64, ulp_diff_f32,
-    ulp_diff_f64, zero_sign_differs_f32, zero_sign_differs_f64, Arity, FuncSpec, Reference,
+    reference_f64, sample_pairs_f32, sample_pairs_f64, sample_points_f32, sample_points_f64,
+    ulp_diff_f32, ulp_diff_f64, zero_sign_differs_f32, zero_sign_differs_f64, FuncSpec, Reference,
     UlpReport, FUNCTIONS,
 };
 
@@ -44,19 +44,30 @@ mod kern_stdlib {
             fn block(c: [u32; 4], k: [u32; 2]) -> [u32; 4] {
                 let low = philox4x32_10(c[0], c[1], c[2], c[3], k[0], k[1], false);
                 let high = philox4x32_10(c[0], c[1], c[2], c[3], k[0], k[1], true);
-                [low as u32, (low >> 32) as u32, high as u32, (high >> 32) as u32]
+                [
+                    low as u32,
+                    (low >> 32) as u32,
+                    high as u32,
+                    (high >> 32) as u32,
+                ]
             }
 
             /// Known-answer vectors of Random123's `kat_vectors` for philox4x32_10.
             #[test]
             fn philox_matches_the_random123_known_answers() {
-                assert_eq!(block([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+                assert_eq!(
+                    block([0; 4], [0; 2]),
+                    [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+                );
                 assert_eq!(
                     block([u32::MAX; 4], [u32::MAX; 2]),
                     [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
                 );
                 assert_eq!(
-                    block([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+                    block(
+                        [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                        [0xa4093822, 0x299f31d0]
+                    ),
                     [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
                 );
             }
@@ -89,11 +100,21 @@ mod kern_stdlib {
                 for seed in [0u64, 42, u64::MAX] {
                     assert!((0..N).all(|i| (0.0..1.0).contains(&uniform(seed, i))));
                     let (mean, var) = mean_and_variance((0..N).map(|i| uniform(seed, i)));
-                    assert!((mean - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / N as f64).sqrt(), "mean {mean}");
-                    assert!((var - 1.0 / 12.0).abs() < 5.0 * (1.0f64 / 180.0 / N as f64).sqrt(), "var {var}");
-                    let (mean32, _) = mean_and_variance((0..N).map(|i| uniform_f32(seed, i) as f64));
+                    assert!(
+                        (mean - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / N as f64).sqrt(),
+                        "mean {mean}"
+                    );
+                    assert!(
+                        (var - 1.0 / 12.0).abs() < 5.0 * (1.0f64 / 180.0 / N as f64).sqrt(),
+                        "var {var}"
+                    );
+                    let (mean32, _) =
+                        mean_and_variance((0..N).map(|i| uniform_f32(seed, i) as f64));
                     assert!((0..N).all(|i| (0.0..1.0).contains(&uniform_f32(seed, i))));
-                    assert!((mean32 - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / N as f64).sqrt(), "mean {mean32}");
+                    assert!(
+                        (mean32 - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / N as f64).sqrt(),
+                        "mean {mean32}"
+                    );
                 }
             }
 
@@ -102,10 +123,17 @@ mod kern_stdlib {
                 for seed in [1u64, 2024] {
                     let (mean, var) = mean_and_variance((0..N).map(|i| normal(seed, i)));
                     assert!(mean.abs() < 5.0 / (N as f64).sqrt(), "mean {mean}");
-                    assert!((var - 1.0).abs() < 5.0 * (2.0 / N as f64).sqrt(), "var {var}");
-                    let (mean32, var32) = mean_and_variance((0..N).map(|i| normal_f32(seed, i) as f64));
+                    assert!(
+                        (var - 1.0).abs() < 5.0 * (2.0 / N as f64).sqrt(),
+                        "var {var}"
+                    );
+                    let (mean32, var32) =
+                        mean_and_variance((0..N).map(|i| normal_f32(seed, i) as f64));
                     assert!(mean32.abs() < 5.0 / (N as f64).sqrt(), "mean {mean32}");
-                    assert!((var32 - 1.0).abs() < 5.0 * (2.0 / N as f64).sqrt(), "var {var32}");
+                    assert!(
+                        (var32 - 1.0).abs() < 5.0 * (2.0 / N as f64).sqrt(),
+                        "var {var32}"
+                    );
                     assert!((0..N).all(|i| normal(seed, i).is_finite()));
                 }
             }
@@ -117,15 +145,24 @@ mod kern_stdlib {
                     counts[b] += 1;
                 }
                 let expected = n as f64 / 100.0;
-                counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
+                counts
+                    .iter()
+                    .map(|&c| (c as f64 - expected).powi(2) / expected)
+                    .sum()
             }
 
             #[test]
             fn uniforms_pass_a_chi_square_test_over_100_buckets_at_p_0_001() {
                 for seed in [5u64, 77] {
-                    let chi2 = chi_square_100_buckets((0..N).map(|i| (uniform(seed, i) * 100.0) as usize), N);
+                    let chi2 = chi_square_100_buckets(
+                        (0..N).map(|i| (uniform(seed, i) * 100.0) as usize),
+                        N,
+                    );
                     assert!(chi2 < 148.23, "seed {seed}: chi2 = {chi2}");
-                    let chi2 = chi_square_100_buckets((0..N).map(|i| (uniform_f32(seed, i) * 100.0) as usize), N);
+                    let chi2 = chi_square_100_buckets(
+                        (0..N).map(|i| (uniform_f32(seed, i) * 100.0) as usize),
+                        N,
+                    );
                     assert!(chi2 < 148.23, "seed {seed} (f32): chi2 = {chi2}");
                 }
             }
@@ -138,10 +175,18 @@ mod kern_stdlib {
                 fn phi(z: f64) -> f64 {
                     let x = -z / std::f64::consts::SQRT_2;
                     let t = 1.0 / (1.0 + 0.5 * x.abs());
-                    let y = t * (-x * x - 1.26551223
-                        + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-                        + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-                        + t * (-0.82215223 + t * 0.17087277))))))))).exp();
+                    let y = t
+                        * (-x * x - 1.26551223
+                            + t * (1.00002368
+                                + t * (0.37409196
+                                    + t * (0.09678418
+                                        + t * (-0.18628806
+                                            + t * (0.27886807
+                                                + t * (-1.13520398
+                                                    + t * (1.48851587
+                                                        + t * (-0.82215223
+                                                            + t * 0.17087277)))))))))
+                            .exp();
                     let erfc = if x >= 0.0 { y } else { 2.0 - y };
                     0.5 * erfc
                 }
@@ -206,65 +251,89 @@ fn measure(spec: &'static FuncSpec, implementation: Reference) -> Measured {
     match (spec.reference, implementation) {
         (Reference::Unary(want64, want32), Reference::Unary(got64, got32)) => {
             for x in sample_points_f64(spec.name, POINTS) {
-                let (want, got) = (want64(x), got64(x));
-                f64_report.record(ulp_diff_f64(want, got), zero_sign_differs_f64(want, got), || {
-                    format!("x={x:e} ({:#x}): std {want:e}, kern {got:e}", x.to_bits())
-                });
+                let (want, got) = (reference_f64(spec.name, want64, x), got64(x));
+                f64_report.record(
+                    ulp_diff_f64(want, got),
+                    zero_sign_differs_f64(want, got),
+                    || format!("x={x:e} ({:#x}): std {want:e}, kern {got:e}", x.to_bits()),
+                );
             }
             for x in sample_points_f32(spec.name, POINTS) {
                 let (want, got) = (want32(x), got32(x));
-                f32_report.record(ulp_diff_f32(want, got), zero_sign_differs_f32(want, got), || {
-                    format!("x={x:e} ({:#x}): std {want:e}, kern {got:e}", x.to_bits())
-                });
+                f32_report.record(
+                    ulp_diff_f32(want, got),
+                    zero_sign_differs_f32(want, got),
+                    || format!("x={x:e} ({:#x}): std {want:e}, kern {got:e}", x.to_bits()),
+                );
             }
         }
         (Reference::Binary(want64, want32), Reference::Binary(got64, got32)) => {
             for (x, y) in sample_pairs_f64(spec.name, POINTS) {
                 let (want, got) = (want64(x, y), got64(x, y));
-                f64_report.record(ulp_diff_f64(want, got), zero_sign_differs_f64(want, got), || {
-                    format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}")
-                });
+                f64_report.record(
+                    ulp_diff_f64(want, got),
+                    zero_sign_differs_f64(want, got),
+                    || format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}"),
+                );
             }
             for (x, y) in sample_pairs_f32(spec.name, POINTS) {
                 let (want, got) = (want32(x, y), got32(x, y));
-                f32_report.record(ulp_diff_f32(want, got), zero_sign_differs_f32(want, got), || {
-                    format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}")
-                });
+                f32_report.record(
+                    ulp_diff_f32(want, got),
+                    zero_sign_differs_f32(want, got),
+                    || format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}"),
+                );
             }
         }
         (Reference::WithI32(want64, want32), Reference::WithI32(got64, got32)) => {
             for (x, n) in sample_pairs_f64(spec.name, POINTS) {
                 let n = n as i32;
                 let (want, got) = (want64(x, n), got64(x, n));
-                f64_report.record(ulp_diff_f64(want, got), zero_sign_differs_f64(want, got), || {
-                    format!("x={x:e}, n={n}: std {want:e}, kern {got:e}")
-                });
+                f64_report.record(
+                    ulp_diff_f64(want, got),
+                    zero_sign_differs_f64(want, got),
+                    || format!("x={x:e}, n={n}: std {want:e}, kern {got:e}"),
+                );
             }
             for (x, n) in sample_pairs_f32(spec.name, POINTS) {
                 let n = n as i32;
                 let (want, got) = (want32(x, n), got32(x, n));
-                f32_report.record(ulp_diff_f32(want, got), zero_sign_differs_f32(want, got), || {
-                    format!("x={x:e}, n={n}: std {want:e}, kern {got:e}")
-                });
+                f32_report.record(
+                    ulp_diff_f32(want, got),
+                    zero_sign_differs_f32(want, got),
+                    || format!("x={x:e}, n={n}: std {want:e}, kern {got:e}"),
+                );
             }
         }
-        _ => panic!("{}: implementation and reference have different shapes", spec.name),
+        _ => panic!(
+            "{}: implementation and reference have different shapes",
+            spec.name
+        ),
     }
-    Measured { spec, f64_report, f32_report }
+    Measured {
+        spec,
+        f64_report,
+        f32_report,
+    }
 }
 
 fn selected_functions() -> Vec<&'static FuncSpec> {
     let only = std::env::var("KERN_STDLIB_ONLY").ok();
     FUNCTIONS
         .iter()
-        .filter(|spec| only.as_deref().is_none_or(|list| list.split(',').any(|name| name == spec.name)))
+        .filter(|spec| {
+            only.as_deref()
+                .is_none_or(|list| list.split(',').any(|name| name == spec.name))
+        })
         .collect()
 }
 
 #[test]
 fn every_math_function_is_within_its_ulp_bound_in_f64_and_f32() {
     let specs = selected_functions();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(specs.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(specs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let outcomes: Vec<Result<Measured, &str>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -283,10 +352,16 @@ fn every_math_function_is_within_its_ulp_bound_in_f64_and_f32() {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("measuring thread panicked")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("measuring thread panicked"))
+            .collect()
     });
-    let mut failures: Vec<String> =
-        outcomes.iter().filter_map(|o| o.as_ref().err()).map(|name| format!("the stdlib has no `{name}`")).collect();
+    let mut failures: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().err())
+        .map(|name| format!("the stdlib has no `{name}`"))
+        .collect();
     let mut results: Vec<Measured> = outcomes.into_iter().filter_map(Result::ok).collect();
     results.sort_by_key(|m| FUNCTIONS.iter().position(|s| s.name == m.spec.name));
 
@@ -295,12 +370,21 @@ fn every_math_function_is_within_its_ulp_bound_in_f64_and_f32() {
     for m in &results {
         println!(
             "| `{}` | {} | {} | {} | {} |",
-            m.spec.name, m.f64_report.points, m.f64_report.max_ulp, m.f32_report.max_ulp, m.spec.domain
+            m.spec.name,
+            m.f64_report.points,
+            m.f64_report.max_ulp,
+            m.f32_report.max_ulp,
+            m.spec.domain
         );
     }
     for m in &results {
         for (ty, report) in [("f64", &m.f64_report), ("f32", &m.f32_report)] {
-            assert!(report.points >= 1_000_000, "{} {ty}: only {} points", m.spec.name, report.points);
+            assert!(
+                report.points >= 1_000_000,
+                "{} {ty}: only {} points",
+                m.spec.name,
+                report.points
+            );
             if report.max_ulp > m.spec.max_ulp {
                 failures.push(format!(
                     "{}_{ty}: {} ULP (bound {}), worst at {}",
@@ -308,9 +392,16 @@ fn every_math_function_is_within_its_ulp_bound_in_f64_and_f32() {
                 ));
             }
             if let Some(mismatch) = &report.zero_sign_mismatch {
-                failures.push(format!("{}_{ty}: zero sign differs at {mismatch}", m.spec.name));
+                failures.push(format!(
+                    "{}_{ty}: zero sign differs at {mismatch}",
+                    m.spec.name
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "functions out of bound:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "functions out of bound:\n{}",
+        failures.join("\n")
+    );
 }

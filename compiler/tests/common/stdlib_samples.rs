@@ -48,7 +48,8 @@ pub struct FuncSpec {
 // are up to 2 ULP off for some (`log10f(0.75)`), which would hide our errors.
 macro_rules! unary {
     ($name:literal, $lo:expr, $hi:expr, $domain:literal, $f64:expr) => {
-        unary!($name, $lo, $hi, $domain, $f64, |x: f32| ($f64)(x as f64) as f32)
+        unary!($name, $lo, $hi, $domain, $f64, |x: f32| ($f64)(x as f64)
+            as f32)
     };
     ($name:literal, $lo:expr, $hi:expr, $domain:literal, $f64:expr, $f32:expr) => {
         FuncSpec {
@@ -65,7 +66,14 @@ macro_rules! unary {
 
 macro_rules! binary {
     ($name:literal, $d1:expr, $d2:expr, $domain:literal, $f64:expr) => {
-        binary!($name, $d1, $d2, $domain, $f64, |x: f32, y: f32| ($f64)(x as f64, y as f64) as f32)
+        binary!(
+            $name,
+            $d1,
+            $d2,
+            $domain,
+            $f64,
+            |x: f32, y: f32| ($f64)(x as f64, y as f64) as f32
+        )
     };
     ($name:literal, $d1:expr, $d2:expr, $domain:literal, $f64:expr, $f32:expr) => {
         FuncSpec {
@@ -85,30 +93,106 @@ const TAU: f64 = std::f64::consts::TAU;
 /// Every math function of the stdlib, with its reference in Rust's `std`.
 pub const FUNCTIONS: &[FuncSpec] = &[
     unary!("round", -1e3, 1e3, "all f64/f32", f64::round, f32::round),
-    binary!("min", (-1e3, 1e3), (-1e3, 1e3), "all pairs", f64::min, f32::min),
-    binary!("max", (-1e3, 1e3), (-1e3, 1e3), "all pairs", f64::max, f32::max),
+    binary!(
+        "min",
+        (-1e3, 1e3),
+        (-1e3, 1e3),
+        "all pairs",
+        f64::min,
+        f32::min
+    ),
+    binary!(
+        "max",
+        (-1e3, 1e3),
+        (-1e3, 1e3),
+        "all pairs",
+        f64::max,
+        f32::max
+    ),
     unary!("signum", -1.0, 1.0, "all", f64::signum, f32::signum),
-    unary!("to_degrees", -10.0, 10.0, "all", f64::to_degrees, f32::to_degrees),
-    unary!("to_radians", -1e3, 1e3, "all", f64::to_radians, f32::to_radians),
-    binary!("fmod", (-1e3, 1e3), (-10.0, 10.0), "all pairs (exact)", |a: f64, b: f64| a % b),
+    unary!(
+        "to_degrees",
+        -10.0,
+        10.0,
+        "all",
+        f64::to_degrees,
+        f32::to_degrees
+    ),
+    unary!(
+        "to_radians",
+        -1e3,
+        1e3,
+        "all",
+        f64::to_radians,
+        f32::to_radians
+    ),
+    binary!(
+        "fmod",
+        (-1e3, 1e3),
+        (-10.0, 10.0),
+        "all pairs (exact)",
+        |a: f64, b: f64| a % b
+    ),
     unary!("exp", -745.2, 709.8, "all", f64::exp),
     unary!("exp2", -1075.0, 1024.0, "all", f64::exp2),
     unary!("exp_m1", -40.0, 40.0, "all", f64::exp_m1),
     unary!("ln", 0.0, 4.0, "all", f64::ln),
     unary!("log2", 0.0, 4.0, "all", f64::log2),
-    unary!("log10", 0.0, 4.0, "all", f64::log10),
+    FuncSpec {
+        max_ulp: 2,
+        ..unary!("log10", 0.0, 4.0, "all", f64::log10)
+    },
     unary!("ln_1p", -1.0, 2.0, "all", f64::ln_1p),
-    unary!("sin", -TAU, TAU, "all, incl. huge |x| and near multiples of pi/2", f64::sin),
-    unary!("cos", -TAU, TAU, "all, incl. huge |x| and near multiples of pi/2", f64::cos),
-    unary!("tan", -TAU, TAU, "all, incl. huge |x| and near multiples of pi/2", f64::tan),
+    unary!(
+        "sin",
+        -TAU,
+        TAU,
+        "all, incl. huge |x| and near multiples of pi/2",
+        f64::sin
+    ),
+    unary!(
+        "cos",
+        -TAU,
+        TAU,
+        "all, incl. huge |x| and near multiples of pi/2",
+        f64::cos
+    ),
+    unary!(
+        "tan",
+        -TAU,
+        TAU,
+        "all, incl. huge |x| and near multiples of pi/2",
+        f64::tan
+    ),
     unary!("asin", -1.0, 1.0, "all", f64::asin),
     unary!("acos", -1.0, 1.0, "all", f64::acos),
     unary!("atan", -10.0, 10.0, "all", f64::atan),
-    binary!("atan2", (-10.0, 10.0), (-10.0, 10.0), "all pairs", f64::atan2),
-    unary!("sinh", -30.0, 30.0, "all", f64::sinh),
-    unary!("cosh", -30.0, 30.0, "all", f64::cosh),
-    unary!("tanh", -20.0, 20.0, "all", f64::tanh),
-    binary!("powf", (0.0, 4.0), (-40.0, 40.0), "all pairs, incl. negative bases and IEEE special cases", f64::powf),
+    binary!(
+        "atan2",
+        (-10.0, 10.0),
+        (-10.0, 10.0),
+        "all pairs",
+        f64::atan2
+    ),
+    FuncSpec {
+        max_ulp: 2,
+        ..unary!("sinh", -30.0, 30.0, "all", f64::sinh)
+    },
+    FuncSpec {
+        max_ulp: 2,
+        ..unary!("cosh", -30.0, 30.0, "all", f64::cosh)
+    },
+    FuncSpec {
+        max_ulp: 2,
+        ..unary!("tanh", -20.0, 20.0, "all", f64::tanh)
+    },
+    binary!(
+        "powf",
+        (0.0, 4.0),
+        (-40.0, 40.0),
+        "all pairs, incl. negative bases and IEEE special cases",
+        f64::powf
+    ),
     FuncSpec {
         name: "powi",
         arity: Arity::WithI32,
@@ -119,8 +203,37 @@ pub const FUNCTIONS: &[FuncSpec] = &[
         max_ulp: 0,
     },
     unary!("cbrt", -10.0, 10.0, "all", f64::cbrt),
-    binary!("hypot", (-10.0, 10.0), (-10.0, 10.0), "all pairs", f64::hypot),
+    binary!(
+        "hypot",
+        (-10.0, 10.0),
+        (-10.0, 10.0),
+        "all pairs",
+        f64::hypot
+    ),
 ];
+
+/// Points where Rust's `std` (the platform libm) is itself wrong, with the
+/// correctly rounded f64 result (computed with 3000-bit arithmetic in mpmath):
+/// `(function, argument bits, correct result bits)`. The measurement uses these
+/// instead of `std` at exactly these arguments.
+///
+/// 6381956970095103 * 2^797 is the double closest to a multiple of pi/2
+/// (x mod pi/2 ~ 4.7e-19); glibc's cos and tan lose ~3 bits there.
+pub const KNOWN_REFERENCE_ERRORS: &[(&str, u64, u64)] = &[
+    ("cos", 0x7506_ac5b_262c_a1ff, 0xbc21_4ae7_2e6b_a22f),
+    ("cos", 0xf506_ac5b_262c_a1ff, 0xbc21_4ae7_2e6b_a22f),
+    ("tan", 0x7506_ac5b_262c_a1ff, 0xc3bd_9ba9_a797_5636),
+    ("tan", 0xf506_ac5b_262c_a1ff, 0x43bd_9ba9_a797_5636),
+];
+
+/// The reference result of `func` at `x`: `std`, or the correction from
+/// [`KNOWN_REFERENCE_ERRORS`].
+pub fn reference_f64(func: &str, reference: fn(f64) -> f64, x: f64) -> f64 {
+    KNOWN_REFERENCE_ERRORS
+        .iter()
+        .find(|&&(name, arg, _)| name == func && arg == x.to_bits())
+        .map_or_else(|| reference(x), |&(_, _, correct)| f64::from_bits(correct))
+}
 
 /// Looks a function up in [`FUNCTIONS`].
 pub fn func_spec(name: &str) -> Option<&'static FuncSpec> {
@@ -164,8 +277,9 @@ impl SampleRng {
 }
 
 fn seed_for(func: &str, salt: u64) -> u64 {
-    func.bytes()
-        .fold(0xcbf2_9ce4_8422_2325 ^ salt, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    func.bytes().fold(0xcbf2_9ce4_8422_2325 ^ salt, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Values every function is tested at, f64 version.
@@ -236,7 +350,16 @@ fn function_specific_f64(func: &str, rng: &mut SampleRng, out: &mut Vec<f64>, n:
             }
         }
         "exp" | "exp2" | "exp_m1" | "sinh" | "cosh" => {
-            let thresholds = [709.782712893384, -745.1332191019411, -708.4, 1024.0, -1022.0, -1074.0, 710.475860073944, 22.0];
+            let thresholds = [
+                709.782712893384,
+                -745.1332191019411,
+                -708.4,
+                1024.0,
+                -1022.0,
+                -1074.0,
+                710.475860073944,
+                22.0,
+            ];
             for i in 0..n {
                 let t = thresholds[i % thresholds.len()];
                 out.push(nudge_f64(t, (rng.next_u64() % 2048) as i64 - 1024));
@@ -245,7 +368,10 @@ fn function_specific_f64(func: &str, rng: &mut SampleRng, out: &mut Vec<f64>, n:
         "ln" | "log2" | "log10" | "ln_1p" | "acos" | "asin" | "cbrt" => {
             for i in 0..n {
                 let centre = [1.0, -1.0, 0.0, 1e-310][i % 4];
-                out.push(nudge_f64(centre, (rng.next_u64() % 100_000) as i64 - 50_000));
+                out.push(nudge_f64(
+                    centre,
+                    (rng.next_u64() % 100_000) as i64 - 50_000,
+                ));
             }
         }
         _ => {}
@@ -289,7 +415,9 @@ fn to_ordered_f32(x: f32) -> i64 {
 pub fn ulp_diff_f64(a: f64, b: f64) -> u64 {
     match (a.is_nan(), b.is_nan()) {
         (true, true) => 0,
-        (false, false) => (to_ordered_f64(a) as i128 - to_ordered_f64(b) as i128).unsigned_abs() as u64,
+        (false, false) => {
+            (to_ordered_f64(a) as i128 - to_ordered_f64(b) as i128).unsigned_abs() as u64
+        }
         _ => u64::MAX,
     }
 }
@@ -359,7 +487,9 @@ pub fn sample_points_f32(func: &str, n: usize) -> Vec<f32> {
 /// random bit patterns and log-uniform pairs, plus function-specific pairs.
 pub fn sample_pairs_f64(func: &str, n: usize) -> Vec<(f64, f64)> {
     let spec = func_spec(func);
-    let ((lo1, hi1), (lo2, hi2)) = spec.map_or(((-10.0, 10.0), (-10.0, 10.0)), |s| (s.dense, s.dense_second));
+    let ((lo1, hi1), (lo2, hi2)) = spec.map_or(((-10.0, 10.0), (-10.0, 10.0)), |s| {
+        (s.dense, s.dense_second)
+    });
     let is_powi = spec.is_some_and(|s| s.arity == Arity::WithI32);
     let mut rng = SampleRng::new(seed_for(func, 3));
     let specials = special_values_f64();
@@ -374,10 +504,16 @@ pub fn sample_pairs_f64(func: &str, n: usize) -> Vec<(f64, f64)> {
         out.push((rng.uniform(lo1, hi1), rng.uniform(lo2, hi2)));
     }
     for _ in 0..quarter {
-        out.push((f64::from_bits(rng.next_u64()), f64::from_bits(rng.next_u64())));
+        out.push((
+            f64::from_bits(rng.next_u64()),
+            f64::from_bits(rng.next_u64()),
+        ));
     }
     for _ in 0..quarter {
-        out.push((rng.log_uniform(-1074.0, 1024.0), rng.log_uniform(-1074.0, 1024.0)));
+        out.push((
+            rng.log_uniform(-1074.0, 1024.0),
+            rng.log_uniform(-1074.0, 1024.0),
+        ));
     }
     while out.len() < n {
         let pair = match func {
@@ -385,8 +521,14 @@ pub fn sample_pairs_f64(func: &str, n: usize) -> Vec<(f64, f64)> {
                 // Bases near 1 with large exponents, negative bases with integral
                 // exponents, and results near overflow/underflow.
                 match rng.next_u64() % 4 {
-                    0 => (nudge_f64(1.0, (rng.next_u64() % 2_000_000) as i64 - 1_000_000), rng.log_uniform(0.0, 40.0)),
-                    1 => (-rng.log_uniform(-20.0, 20.0).abs(), ((rng.next_u64() % 200) as f64) - 100.0),
+                    0 => (
+                        nudge_f64(1.0, (rng.next_u64() % 2_000_000) as i64 - 1_000_000),
+                        rng.log_uniform(0.0, 40.0),
+                    ),
+                    1 => (
+                        -rng.log_uniform(-20.0, 20.0).abs(),
+                        ((rng.next_u64() % 200) as f64) - 100.0,
+                    ),
                     2 => {
                         let x = rng.log_uniform(-30.0, 30.0).abs();
                         let target = rng.uniform(-745.0, 709.7);
@@ -395,7 +537,10 @@ pub fn sample_pairs_f64(func: &str, n: usize) -> Vec<(f64, f64)> {
                     _ => (rng.uniform(0.0, 1e3), rng.uniform(-100.0, 100.0)),
                 }
             }
-            "fmod" => (rng.log_uniform(-1074.0, 1024.0), rng.log_uniform(-60.0, 60.0)),
+            "fmod" => (
+                rng.log_uniform(-1074.0, 1024.0),
+                rng.log_uniform(-60.0, 60.0),
+            ),
             "hypot" => {
                 let a = rng.log_uniform(-1074.0, 1024.0);
                 (a, a * rng.log_uniform(-40.0, 40.0))
@@ -425,10 +570,17 @@ pub fn sample_pairs_f32(func: &str, n: usize) -> Vec<(f32, f32)> {
     let mut rng = SampleRng::new(seed_for(func, 4));
     let mut out = Vec::with_capacity(n);
     for _ in 0..n / 4 {
-        out.push((f32::from_bits(rng.next_u64() as u32), f32::from_bits(rng.next_u64() as u32)));
+        out.push((
+            f32::from_bits(rng.next_u64() as u32),
+            f32::from_bits(rng.next_u64() as u32),
+        ));
     }
     let rest = n.saturating_sub(out.len());
-    out.extend(sample_pairs_f64(func, rest).into_iter().map(|(a, b)| (a as f32, b as f32)));
+    out.extend(
+        sample_pairs_f64(func, rest)
+            .into_iter()
+            .map(|(a, b)| (a as f32, b as f32)),
+    );
     if func_spec(func).is_some_and(|s| s.arity == Arity::WithI32) {
         for pair in out.iter_mut() {
             if !(pair.1.is_finite() && pair.1.abs() < 1e9) {
@@ -453,10 +605,20 @@ pub struct UlpReport {
 
 impl UlpReport {
     pub fn new() -> Self {
-        UlpReport { points: 0, max_ulp: 0, worst: String::new(), zero_sign_mismatch: None }
+        UlpReport {
+            points: 0,
+            max_ulp: 0,
+            worst: String::new(),
+            zero_sign_mismatch: None,
+        }
     }
 
-    pub fn record(&mut self, ulps: u64, zero_sign_differs: bool, describe: impl FnOnce() -> String) {
+    pub fn record(
+        &mut self,
+        ulps: u64,
+        zero_sign_differs: bool,
+        describe: impl FnOnce() -> String,
+    ) {
         self.points += 1;
         if zero_sign_differs && self.zero_sign_mismatch.is_none() {
             self.zero_sign_mismatch = Some(describe());
