@@ -330,6 +330,7 @@ fn selected_functions() -> Vec<&'static FuncSpec> {
 
 #[test]
 fn every_math_function_is_within_its_ulp_bound_in_f64_and_f32() {
+    let verbose = std::env::var("KERN_STDLIB_VERBOSE").is_ok();
     let specs = selected_functions();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -378,6 +379,12 @@ fn every_math_function_is_within_its_ulp_bound_in_f64_and_f32() {
         );
     }
     for m in &results {
+        if verbose {
+            println!(
+                "{} f64 worst: {}\n{} f32 worst: {}",
+                m.spec.name, m.f64_report.worst, m.spec.name, m.f32_report.worst
+            );
+        }
         for (ty, report) in [("f64", &m.f64_report), ("f32", &m.f32_report)] {
             assert!(
                 report.points >= 1_000_000,
