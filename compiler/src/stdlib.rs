@@ -28,3 +28,63 @@ pub const FILES: &[(&str, &str)] = &[
     ("pow.kern", include_str!("../../stdlib/pow.kern")),
     ("random.kern", include_str!("../../stdlib/random.kern")),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::FILES;
+
+    #[test]
+    fn every_stdlib_file_is_listed_once_with_its_source() {
+        let mut names: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FILES.len());
+        for (name, source) in FILES {
+            assert!(name.ends_with(".kern"), "{name}");
+            assert!(
+                source.starts_with("// kern standard library"),
+                "{name} lacks its header"
+            );
+        }
+    }
+
+    #[test]
+    fn every_float_method_has_an_f64_and_an_f32_definition() {
+        let all: String = FILES.iter().map(|(_, source)| *source).collect();
+        for method in [
+            "round",
+            "min",
+            "max",
+            "signum",
+            "to_degrees",
+            "to_radians",
+            "fmod",
+            "exp",
+            "exp2",
+            "exp_m1",
+            "ln",
+            "log2",
+            "log10",
+            "ln_1p",
+            "sin",
+            "cos",
+            "tan",
+            "asin",
+            "acos",
+            "atan",
+            "atan2",
+            "sinh",
+            "cosh",
+            "tanh",
+            "powf",
+            "powi",
+            "cbrt",
+            "hypot",
+        ] {
+            for ty in ["f64", "f32"] {
+                let signature = format!("fn {method}_{ty}(");
+                assert!(all.contains(&signature), "missing {signature}");
+            }
+        }
+    }
+}
