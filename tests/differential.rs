@@ -341,7 +341,7 @@ fn same_outcome(
     interp: &Result<Option<ScalarValue>, Error>,
 ) -> bool {
     match (jit, interp) {
-        (Ok(Some(a)), Ok(Some(b))) => a.bit_eq(*b),
+        (Ok(Some(a)), Ok(Some(b))) => a.same_result(*b),
         (Ok(None), Ok(None)) => true,
         (Err(Error::Kernel { trap: a, .. }), Err(Error::Kernel { trap: b, .. })) => a == b,
         _ => false,

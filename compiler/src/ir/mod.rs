@@ -53,7 +53,10 @@
 //!   the left operand (Rust's `wrapping_shl`); `Shr` is arithmetic for signed and
 //!   logical for unsigned types. The result has the left operand's type.
 //! * Float ops are IEEE 754 with round-to-nearest-even and no fast-math; float
-//!   `Rem` is not an IR operation (lowering calls the stdlib's exact `fmod`).
+//!   `Rem` is not an IR operation (lowering calls the stdlib's exact `fmod`). The
+//!   payload and sign bit of a NaN result are unspecified (hardware differs: x86
+//!   produces a negative quiet NaN, GPUs a canonical one); every other bit of every
+//!   result is specified, including the sign of zero.
 //! * Comparisons produce `bool`; float comparisons are false with a NaN operand
 //!   except `Ne`, which is true.
 //! * `Cast` follows Rust's `as`: int→int truncates or extends by the source's

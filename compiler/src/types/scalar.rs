@@ -219,10 +219,20 @@ impl ScalarValue {
         ScalarValue::from_bits(ty, value as u64)
     }
 
-    /// Bit-exact equality (NaN equals the same NaN; -0.0 differs from 0.0). This is
-    /// the equality differential tests use.
+    /// Bit-exact equality (NaN equals the same NaN; -0.0 differs from 0.0).
     pub fn bit_eq(self, other: ScalarValue) -> bool {
         self.ty() == other.ty() && self.to_bits() == other.to_bits()
+    }
+
+    /// The equality every engine must satisfy: bit-exact, except that any NaN
+    /// equals any NaN (payload and sign of a NaN are unspecified, see `ir`).
+    pub fn same_result(self, other: ScalarValue) -> bool {
+        let is_nan = |v: ScalarValue| match v {
+            ScalarValue::F32(x) => x.is_nan(),
+            ScalarValue::F64(x) => x.is_nan(),
+            _ => false,
+        };
+        self.bit_eq(other) || (self.ty() == other.ty() && is_nan(self) && is_nan(other))
     }
 }
 
