@@ -5,15 +5,16 @@
 //! machine code is lazy and cached per function; host code (`main`) is interpreted
 //! and hands every call into kern code to the compiled version.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
+use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend::{self, Compiled};
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Type};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
 use kern_compiler::{FileId, SourceMap};
 
 use crate::{Error, Target};
@@ -124,19 +125,50 @@ impl Module {
         }
         let started = Instant::now();
         let machine_code = &self.machine_code;
+        // A failure of compiled code that is not a trap (e.g. its output cannot be
+        // written) stops the interpreter through a trap and is reported instead.
+        let host_failure: RefCell<Option<CallError>> = RefCell::new(None);
         let mut interpreter = Interpreter::new(&self.compiled.program).with_call_hook(Box::new(
-            move |func: FuncId, args: &[HostArg], out: &mut dyn Write| {
+            |func: FuncId, args: &[HostArg], out: &mut dyn Write| {
                 let code = machine_code.get(&func)?;
                 // Safety: the interpreter only passes arrays it owns and keeps alive
                 // for the duration of the call.
-                Some(unsafe { code.call(args, out) })
+                Some(match unsafe { code.call(args, out) } {
+                    Ok(v) => Ok(v),
+                    Err(CallError::Trap(trap)) => Err(trap),
+                    Err(other) => {
+                        let span = self.compiled.program.function(func).span;
+                        *host_failure.borrow_mut() = Some(other);
+                        Err(Trap {
+                            kind: TrapKind::AssertionFailed("host failure".into()),
+                            span,
+                        })
+                    }
+                })
             },
         ));
         let result = interpreter.call_scalars(main, &[], out);
+        drop(interpreter);
         self.timings.run = started.elapsed();
+        if let Some(failure) = host_failure.into_inner() {
+            return Err(self.call_error(failure));
+        }
         result
             .map(|_| ())
             .map_err(|trap| Error::kernel(trap, &self.sources))
+    }
+
+    fn call_error(&self, error: CallError) -> Error {
+        match error {
+            CallError::Trap(trap) => Error::kernel(trap, &self.sources),
+            CallError::Arguments { function, message } => {
+                Error::Call(format!("`{function}`: {message}"))
+            }
+            CallError::Output(source) => Error::Io {
+                path: "<output>".into(),
+                source,
+            },
+        }
     }
 
     /// Calls a scalar kern function as machine code.
@@ -152,7 +184,7 @@ impl Module {
         let started = Instant::now();
         let result = code.call_scalars(args, out);
         self.timings.run = started.elapsed();
-        result.map_err(|trap| Error::kernel(trap, &self.sources))
+        result.map_err(|e| self.call_error(e))
     }
 
     /// Calls a scalar kern function in the reference interpreter (the test oracle).

@@ -12,12 +12,7 @@ use crate::ir::eval::{eval_binary, eval_bitcast, eval_cast, eval_cmp, eval_intri
 use crate::ir::format::format_pieces;
 use crate::ir::*;
 
-/// An argument from the host: a scalar, or an array described by its view.
-#[derive(Clone, Copy, Debug)]
-pub enum HostArg {
-    Scalar(ScalarValue),
-    Array(ArrayDesc),
-}
+pub use crate::ir::HostArg;
 
 /// Deepest kern call nesting before `TrapKind::RecursionLimit` (same as compiled code).
 pub const DEFAULT_RECURSION_LIMIT: usize = 1000;

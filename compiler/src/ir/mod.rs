@@ -30,8 +30,10 @@
 //! * `If { cond, then_block, else_block }`: runs one of the blocks. It has no result;
 //!   an `if` *expression* writes its result to a local in each branch.
 //! * `Loop { header, cond, body, latch }`: repeats `header; if cond is false → exit;
-//!   body; latch`. `cond` is `None` for an unconditional `loop`. `Continue` jumps to
-//!   the `latch` of the innermost loop, `Break` leaves the innermost loop.
+//!   body; latch`. `cond` is `None` for an unconditional `loop`. `Break` leaves the
+//!   innermost loop and may appear in its header, body or latch (a `for` loop's
+//!   latch breaks instead of stepping past the end of its range). `Continue` jumps
+//!   to the `latch` of the innermost loop and may appear only in its body.
 //! * `Return(v)` leaves the function. `Break`, `Continue` and `Return` end their block:
 //!   instructions after them in the same block are unreachable (lowering never
 //!   emits any; the verifier rejects them).
@@ -506,4 +508,12 @@ impl Trap {
                 TrapKind::RecursionLimit => "this call",
             })
     }
+}
+
+/// An argument of a host call of a kern function (interpreter or JIT): a scalar,
+/// or an array given by its descriptor (the callee receives a pointer to it).
+#[derive(Clone, Copy, Debug)]
+pub enum HostArg {
+    Scalar(ScalarValue),
+    Array(ArrayDesc),
 }

@@ -224,6 +224,11 @@ impl Verifier<'_> {
                 latch,
             } => {
                 self.scopes.push(Vec::new());
+                for part in [header, latch] {
+                    if contains_own_continue(part) {
+                        self.fail(inst, "Continue in a loop's header or latch".into());
+                    }
+                }
                 self.insts(header, loop_depth + 1);
                 if let Some(c) = cond {
                     self.uses(inst, &[*c]);
@@ -265,6 +270,20 @@ impl Verifier<'_> {
             }
         }
     }
+}
+
+/// Whether `block` contains a `Continue` that targets the loop owning it (one not
+/// nested in an inner loop).
+fn contains_own_continue(block: &Block) -> bool {
+    block.insts.iter().any(|inst| match &inst.kind {
+        InstKind::Continue => true,
+        InstKind::If {
+            then_block,
+            else_block,
+            ..
+        } => contains_own_continue(then_block) || contains_own_continue(else_block),
+        _ => false,
+    })
 }
 
 impl Inst {

@@ -1,711 +1,594 @@
-//! kern IR → CLIF for one function (and the host-call trampolines).
+//! Lowering of one kern IR function to CLIF: the function's frame (signature,
+//! locals as `Variable`s, the hidden `ctx`), structured control flow, calls between
+//! kern functions and the shared trap exits. Arithmetic lives in `ops`, array and
+//! constant-table access in `memory`.
 //!
-//! Structured `If`/`Loop` become blocks; locals become Cranelift variables (SSA is
-//! built by cranelift-frontend); IR values map one-to-one to CLIF values, which is
-//! valid because IR scoping guarantees dominance. Every check the IR spec demands
-//! (division, bounds, recursion depth, assertions) branches to a cold block that
-//! records the trap site in the call context and returns.
+//! It knows the IR and Cranelift's frontend; it does not know how modules are
+//! linked or cached (that is the engine's job): callees and constant tables arrive
+//! as already-declared module ids in [`UnitEnv`].
 
 use std::collections::HashMap;
 
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    types, Block, FuncRef, Function, InstBuilder, MemFlagsData, Signature, SourceLoc, StackSlotData, StackSlotKind,
-    Type as ClifType, UserFuncName, Value,
+    self as clif, types, AbiParam, Block, FuncRef, GlobalValue, InstBuilder, MemFlagsData,
+    Signature, SourceLoc, Value,
 };
+use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use cranelift_jit::JITModule;
-use cranelift_module::Module;
+use cranelift_module::{DataId, Module};
 
-use super::{BackendError, CallContext, JitEngine, Site, RECURSION_LIMIT};
-use crate::diagnostics::{SourceMap, Span};
-use crate::ir::{self, ArrayDesc, BinaryOp, CmpOp, FuncId, InstKind, Intrinsic, Program, ScalarType, ScalarValue, TrapKind, UnaryOp};
+use super::abi::{trap_code, CallContext, SiteDetail, UnitTables, RECURSION_LIMIT};
+use super::BackendError;
+use crate::diagnostics::Span;
+use crate::ir::{
+    self, Arg, ConstTableId, FuncId, InstKind, Program, ScalarType, ScalarValue, Type, ValueId,
+};
 
-pub(super) fn clif_type(t: ScalarType) -> ClifType {
-    match t.bits() {
-        8 => types::I8,
-        16 => types::I16,
-        32 if t == ScalarType::F32 => types::F32,
-        32 => types::I32,
-        _ if t == ScalarType::F64 => types::F64,
-        _ => types::I64,
+/// The machine type of a kern scalar: bool is a byte holding 0 or 1, `usize` and
+/// `isize` are 64-bit.
+pub(super) fn clif_type(ty: ScalarType) -> clif::Type {
+    match ty {
+        ScalarType::Bool | ScalarType::I8 | ScalarType::U8 => types::I8,
+        ScalarType::I16 | ScalarType::U16 => types::I16,
+        ScalarType::I32 | ScalarType::U32 => types::I32,
+        ScalarType::I64 | ScalarType::U64 | ScalarType::Isize | ScalarType::Usize => types::I64,
+        ScalarType::F32 => types::F32,
+        ScalarType::F64 => types::F64,
     }
 }
 
-pub(super) fn lower_function(
-    engine: &mut JitEngine,
-    module: &mut JITModule,
+/// Arrays travel as a pointer to their `ArrayDesc`.
+pub(super) const POINTER: clif::Type = types::I64;
+
+/// The native signature of a compiled kern function: `(ctx, params...) -> ret`.
+pub(super) fn kern_signature(func: &ir::Function, call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(POINTER));
+    for ty in func.param_types() {
+        sig.params.push(AbiParam::new(match ty {
+            Type::Scalar(s) => clif_type(s),
+            Type::Array(_) => POINTER,
+        }));
+    }
+    if let Some(ret) = func.ret {
+        sig.returns.push(AbiParam::new(clif_type(ret)));
+    }
+    sig
+}
+
+/// Instructions the host CPU offers that some intrinsics need to stay libm-free.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HostCaps {
+    /// A fused multiply-add instruction (x86: AVX + FMA3).
+    pub fma: bool,
+    /// Rounding instructions for floor/ceil/trunc/nearest (x86: SSE4.1).
+    pub round: bool,
+}
+
+/// What one compilation unit shares between the functions lowered into it.
+pub(super) struct UnitEnv {
+    pub functions: HashMap<FuncId, cranelift_module::FuncId>,
+    pub const_tables: HashMap<ConstTableId, DataId>,
+    pub print_hook: cranelift_module::FuncId,
+    pub tables: UnitTables,
+    pub caps: HostCaps,
+}
+
+/// Memory flags for `CallContext` fields: always valid and aligned, but written by
+/// callees, so not read-only.
+pub(super) fn ctx_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Lowers kern function `id` into `out` (whose signature is already set).
+/// Returns the span of each source location id used in `out` (for `emit`).
+pub(super) fn lower_function<M: Module>(
+    module: &mut M,
+    unit: &mut UnitEnv,
     program: &Program,
-    func: FuncId,
-) -> Result<Function, BackendError> {
-    let f = program.function(func);
-    let sig = super::signature(module, program, func);
-    let mut clif = Function::with_name_signature(UserFuncName::user(0, func.0), sig);
-    let mut fctx = FunctionBuilderContext::new();
-    let config = module.target_config();
-    {
-        let b = FunctionBuilder::new(&mut clif, &mut fctx);
-        let mut l = Lowerer {
-            engine,
-            module,
-            program,
-            f,
-            b,
-            ctx_ptr: None,
-            values: vec![None; f.value_types.len()],
-            vars: Vec::new(),
-            loops: Vec::new(),
-            func_refs: HashMap::new(),
-            propagate: None,
-            filled: false,
-        };
-        l.function_body()?;
-        l.b.seal_all_blocks();
-        l.b.finalize(config);
-    }
-    Ok(clif)
+    id: FuncId,
+    out: &mut clif::Function,
+    builder_ctx: &mut FunctionBuilderContext,
+) -> Result<Vec<Span>, BackendError> {
+    let func = program
+        .functions
+        .get(id.0 as usize)
+        .ok_or(BackendError::NoSuchFunction(id.0))?;
+    let mut lowerer = Lowerer {
+        b: FunctionBuilder::new(out, builder_ctx),
+        module,
+        unit,
+        program,
+        func,
+        values: vec![None; func.value_types.len()],
+        vars: Vec::with_capacity(func.locals.len()),
+        ctx: Value::from_u32(0),
+        loops: Vec::new(),
+        callees: HashMap::new(),
+        const_globals: HashMap::new(),
+        print_ref: None,
+        spans: Vec::new(),
+    };
+    lowerer.lower_body()?;
+    let spans = std::mem::take(&mut lowerer.spans);
+    lowerer.b.seal_all_blocks();
+    let config = lowerer.module.target_config();
+    lowerer.b.finalize(config);
+    Ok(spans)
 }
 
-/// `fn(ctx, args: *const u64, ret: *mut u64)` calling `func` with its arguments
-/// read from 64-bit slots.
-pub(super) fn trampoline(
-    engine: &mut JitEngine,
-    module: &mut JITModule,
-    program: &Program,
-    func: FuncId,
-    sig: Signature,
-) -> Result<Function, BackendError> {
-    let f = program.function(func);
-    let mut clif = Function::with_name_signature(UserFuncName::user(1, func.0), sig);
-    let mut fctx = FunctionBuilderContext::new();
-    let callee = engine.declared[&func];
-    let config = module.target_config();
-    {
-        let mut b = FunctionBuilder::new(&mut clif, &mut fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let params = b.block_params(entry).to_vec();
-        let (ctx, args, ret) = (params[0], params[1], params[2]);
-        let mut call_args = vec![ctx];
-        for (i, t) in f.param_types().iter().enumerate() {
-            let ty = match t {
-                ir::Type::Scalar(s) => clif_type(*s),
-                ir::Type::Array(_) => types::I64,
-            };
-            call_args.push(b.ins().load(ty, MemFlagsData::trusted(), args, (i * 8) as i32));
-        }
-        let fref = module.declare_func_in_func(callee, b.func);
-        let call = b.ins().call(fref, &call_args);
-        if f.ret.is_some() {
-            let result = b.inst_results(call)[0];
-            b.ins().store(MemFlagsData::trusted(), result, ret, 0);
-        }
-        b.ins().return_(&[]);
-        b.seal_all_blocks();
-        b.finalize(config);
-    }
-    Ok(clif)
-}
-
-struct Lowerer<'a, 'b> {
-    engine: &'a mut JitEngine,
-    module: &'a mut JITModule,
-    program: &'a Program,
-    f: &'a ir::Function,
-    b: FunctionBuilder<'b>,
-    ctx_ptr: Option<Value>,
+pub(super) struct Lowerer<'a, 'b, M: Module> {
+    pub b: FunctionBuilder<'b>,
+    pub module: &'a mut M,
+    pub unit: &'a mut UnitEnv,
+    pub program: &'a Program,
+    pub func: &'a ir::Function,
     values: Vec<Option<Value>>,
     vars: Vec<Variable>,
-    /// (latch, exit) of each enclosing loop.
+    /// The hidden `*mut CallContext` parameter.
+    pub ctx: Value,
+    /// `(latch, exit)` of each enclosing loop, innermost last.
     loops: Vec<(Block, Block)>,
-    func_refs: HashMap<FuncId, FuncRef>,
-    /// The block that returns after a callee trapped.
-    propagate: Option<Block>,
-    /// The current block already ends in a terminator.
-    filled: bool,
+    callees: HashMap<FuncId, FuncRef>,
+    const_globals: HashMap<ConstTableId, GlobalValue>,
+    print_ref: Option<FuncRef>,
+    /// Span of each source location id, in order of first use.
+    spans: Vec<Span>,
 }
 
-impl Lowerer<'_, '_> {
-    fn ctx(&self) -> Value {
-        self.ctx_ptr.expect("context parameter is set at entry")
+impl<M: Module> Lowerer<'_, '_, M> {
+    pub fn error(&self, message: impl Into<String>) -> BackendError {
+        BackendError::unsupported(&self.func.name, message)
     }
 
-    fn v(&self, id: ir::ValueId) -> Result<Value, BackendError> {
-        self.values[id.0 as usize].ok_or_else(|| BackendError::Codegen(format!("`{}`: v{} used before definition", self.f.name, id.0)))
-    }
-
-    fn ty(&self, id: ir::ValueId) -> ScalarType {
-        self.f.value_type(id)
-    }
-
-    fn function_body(&mut self) -> Result<(), BackendError> {
+    fn lower_body(&mut self) -> Result<(), BackendError> {
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         let params = self.b.block_params(entry).to_vec();
-        self.ctx_ptr = Some(params[0]);
-        for local in &self.f.locals {
+        self.ctx = params[0];
+        for local in &self.func.locals {
             let ty = match local.ty {
-                ir::Type::Scalar(s) => clif_type(s),
-                ir::Type::Array(_) => types::I64,
+                Type::Scalar(s) => clif_type(s),
+                Type::Array(_) => POINTER,
             };
             let var = self.b.declare_var(ty);
-            // Locals start as zero (the IR says so), parameters as their argument.
-            let zero = match local.ty {
-                ir::Type::Scalar(s) => self.zero(s),
-                ir::Type::Array(_) => self.b.ins().iconst(types::I64, 0),
-            };
-            self.b.def_var(var, zero);
             self.vars.push(var);
         }
-        for (i, p) in self.f.params.iter().enumerate() {
-            let var = self.vars[p.local.0 as usize];
-            self.b.def_var(var, params[i + 1]);
+        // Parameters start as the arguments, every other local as zero.
+        let mut initialised = vec![false; self.vars.len()];
+        for (param, value) in self.func.params.iter().zip(&params[1..]) {
+            let var = self.var(param.local)?;
+            self.b.def_var(var, *value);
+            initialised[param.local.0 as usize] = true;
         }
-        self.block(&self.f.body)?;
-        if !self.filled {
-            self.return_zero();
+        for (i, local) in self.func.locals.iter().enumerate() {
+            if !initialised[i] {
+                let zero = match local.ty {
+                    Type::Scalar(s) => self.constant(ScalarValue::zero(s)),
+                    Type::Array(_) => self.b.ins().iconst(POINTER, 0),
+                };
+                self.b.def_var(self.vars[i], zero);
+            }
         }
+        let body = &self.func.body;
+        self.lower_block(body)?;
+        // Falling off the end: `()` functions return; a value-returning function
+        // only gets here on paths the IR never reaches.
+        self.return_dummy();
         Ok(())
     }
 
-    fn zero(&mut self, t: ScalarType) -> Value {
-        match t {
-            ScalarType::F32 => self.b.ins().f32const(Ieee32::with_bits(0)),
-            ScalarType::F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
-            t => self.b.ins().iconst(clif_type(t), 0),
-        }
-    }
-
-    fn return_zero(&mut self) {
-        match self.f.ret {
-            Some(t) => {
-                let z = self.zero(t);
-                self.b.ins().return_(&[z]);
-            }
-            None => {
-                self.b.ins().return_(&[]);
-            }
-        }
-        self.filled = true;
-    }
-
-    /// Starts a fresh (unreachable) block if the current one is already terminated.
-    fn ensure_open(&mut self) {
-        if self.filled {
-            let dead = self.b.create_block();
-            self.b.switch_to_block(dead);
-            self.filled = false;
-        }
-    }
-
-    fn switch_to(&mut self, block: Block) {
-        self.b.switch_to_block(block);
-        self.filled = false;
-    }
-
-    fn jump(&mut self, block: Block) {
-        if !self.filled {
-            self.b.ins().jump(block, &[]);
-            self.filled = true;
-        }
-    }
-
-    fn block(&mut self, block: &ir::Block) -> Result<(), BackendError> {
+    fn lower_block(&mut self, block: &'_ ir::Block) -> Result<(), BackendError> {
         for inst in &block.insts {
-            self.ensure_open();
-            self.b.set_srcloc(SourceLoc::new(inst.span.start));
-            self.inst(inst)?;
+            self.set_span(inst.span);
+            self.lower_inst(inst)?;
         }
         Ok(())
     }
 
-    /// Branches to a cold block recording the trap when `cond` is true.
-    fn trap_if(&mut self, cond: Value, kind: TrapKind, span: Span, payload: Option<(Value, Value)>) {
-        let site = self.engine.sites.add(Site::Trap { kind, span });
-        let trap = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.ins().brif(cond, trap, &[], cont, &[]);
-        self.b.set_cold_block(trap);
-        self.switch_to(trap);
-        let ctx = self.ctx();
-        let one = self.b.ins().iconst(types::I32, 1);
-        let site = self.b.ins().iconst(types::I32, site as i64);
-        let flags = MemFlagsData::trusted();
-        self.b.ins().store(flags, one, ctx, CallContext::TRAPPED);
-        self.b.ins().store(flags, site, ctx, CallContext::SITE);
-        if let Some((index, len)) = payload {
-            self.b.ins().store(flags, index, ctx, CallContext::PAYLOAD_INDEX);
-            self.b.ins().store(flags, len, ctx, CallContext::PAYLOAD_LEN);
+    fn set_span(&mut self, span: Span) {
+        if self.spans.last() != Some(&span) {
+            self.spans.push(span);
         }
-        self.return_zero();
-        self.switch_to(cont);
+        self.b
+            .set_srcloc(SourceLoc::new(self.spans.len() as u32 - 1));
     }
 
-    fn inst(&mut self, inst: &ir::Inst) -> Result<(), BackendError> {
-        let value = match &inst.kind {
-            InstKind::Const(c) => Some(self.constant(*c)),
-            InstKind::GetLocal(l) => Some(self.b.use_var(self.vars[l.0 as usize])),
-            InstKind::SetLocal(l, x) => {
-                let x = self.v(*x)?;
-                self.b.def_var(self.vars[l.0 as usize], x);
+    pub fn value(&self, id: ValueId) -> Result<Value, BackendError> {
+        self.values
+            .get(id.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| self.error(format!("value v{} used before its definition", id.0)))
+    }
+
+    pub fn value_type(&self, id: ValueId) -> Result<ScalarType, BackendError> {
+        self.func
+            .value_types
+            .get(id.0 as usize)
+            .copied()
+            .ok_or_else(|| self.error(format!("value v{} has no type", id.0)))
+    }
+
+    pub fn var(&self, local: ir::LocalId) -> Result<Variable, BackendError> {
+        self.vars
+            .get(local.0 as usize)
+            .copied()
+            .ok_or_else(|| self.error(format!("unknown local l{}", local.0)))
+    }
+
+    fn lower_inst(&mut self, inst: &ir::Inst) -> Result<(), BackendError> {
+        let result = match &inst.kind {
+            InstKind::Const(v) => Some(self.constant(*v)),
+            InstKind::GetLocal(local) => {
+                let var = self.var(*local)?;
+                Some(self.b.use_var(var))
+            }
+            InstKind::SetLocal(local, value) => {
+                let (var, v) = (self.var(*local)?, self.value(*value)?);
+                self.b.try_def_var(var, v).map_err(|_| {
+                    self.error(format!(
+                        "local l{} assigned a value of another type",
+                        local.0
+                    ))
+                })?;
                 None
             }
-            InstKind::Unary(op, x) => {
-                let t = self.ty(*x);
-                let x = self.v(*x)?;
-                Some(match (op, t) {
-                    (UnaryOp::Neg, t) if t.is_float() => self.b.ins().fneg(x),
-                    (UnaryOp::Neg, _) => self.b.ins().ineg(x),
-                    (UnaryOp::Not, ScalarType::Bool) => self.b.ins().bxor_imm_s(x, 1),
-                    (UnaryOp::Not, _) => self.b.ins().bnot(x),
-                })
-            }
+            InstKind::Unary(op, a) => Some(self.unary(*op, *a)?),
             InstKind::Binary(op, a, b) => Some(self.binary(*op, *a, *b, inst.span)?),
-            InstKind::Cmp(op, a, b) => {
-                let t = self.ty(*a);
-                let (a, b) = (self.v(*a)?, self.v(*b)?);
-                Some(if t.is_float() {
-                    let cc = match op {
-                        CmpOp::Eq => FloatCC::Equal,
-                        CmpOp::Ne => FloatCC::NotEqual,
-                        CmpOp::Lt => FloatCC::LessThan,
-                        CmpOp::Le => FloatCC::LessThanOrEqual,
-                        CmpOp::Gt => FloatCC::GreaterThan,
-                        CmpOp::Ge => FloatCC::GreaterThanOrEqual,
-                    };
-                    self.b.ins().fcmp(cc, a, b)
-                } else {
-                    let signed = t.is_signed_int();
-                    let cc = match (op, signed) {
-                        (CmpOp::Eq, _) => IntCC::Equal,
-                        (CmpOp::Ne, _) => IntCC::NotEqual,
-                        (CmpOp::Lt, true) => IntCC::SignedLessThan,
-                        (CmpOp::Le, true) => IntCC::SignedLessThanOrEqual,
-                        (CmpOp::Gt, true) => IntCC::SignedGreaterThan,
-                        (CmpOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                        (CmpOp::Lt, false) => IntCC::UnsignedLessThan,
-                        (CmpOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-                        (CmpOp::Gt, false) => IntCC::UnsignedGreaterThan,
-                        (CmpOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
-                    };
-                    self.b.ins().icmp(cc, a, b)
-                })
+            InstKind::Cmp(op, a, b) => Some(self.compare(*op, *a, *b)?),
+            InstKind::Cast(a, to) => Some(self.cast(*a, *to)?),
+            InstKind::Bitcast(a, to) => Some(self.bitcast(*a, *to)?),
+            InstKind::Select {
+                cond,
+                if_true,
+                if_false,
+            } => {
+                let (c, t, f) = (
+                    self.value(*cond)?,
+                    self.value(*if_true)?,
+                    self.value(*if_false)?,
+                );
+                Some(self.b.ins().select(c, t, f))
             }
-            InstKind::Cast(x, to) => {
-                let from = self.ty(*x);
-                let x = self.v(*x)?;
-                Some(self.cast(x, from, *to))
-            }
-            InstKind::Bitcast(x, to) => {
-                let x = self.v(*x)?;
-                Some(self.b.ins().bitcast(clif_type(*to), MemFlagsData::new(), x))
-            }
-            InstKind::Select { cond, if_true, if_false } => {
-                let (c, t, e) = (self.v(*cond)?, self.v(*if_true)?, self.v(*if_false)?);
-                Some(self.b.ins().select(c, t, e))
-            }
-            InstKind::Intrinsic(i, args) => {
-                let a: Vec<Value> = args.iter().map(|x| self.v(*x)).collect::<Result<_, _>>()?;
-                Some(match i {
-                    Intrinsic::Sqrt => self.b.ins().sqrt(a[0]),
-                    Intrinsic::Abs => self.b.ins().fabs(a[0]),
-                    Intrinsic::Floor => self.b.ins().floor(a[0]),
-                    Intrinsic::Ceil => self.b.ins().ceil(a[0]),
-                    Intrinsic::Trunc => self.b.ins().trunc(a[0]),
-                    Intrinsic::Nearest => self.b.ins().nearest(a[0]),
-                    Intrinsic::Fma => self.b.ins().fma(a[0], a[1], a[2]),
-                    Intrinsic::Copysign => self.b.ins().fcopysign(a[0], a[1]),
-                })
-            }
+            InstKind::Intrinsic(op, args) => Some(self.intrinsic(*op, args)?),
             InstKind::Call { callee, args } => self.call(*callee, args, inst.span)?,
-            InstKind::ArrayLen { array, axis } => {
-                let desc = self.b.use_var(self.vars[array.0 as usize]);
-                Some(self.b.ins().load(types::I64, MemFlagsData::trusted(), desc, ArrayDesc::SHAPE_OFFSET + 8 * *axis as i32))
-            }
-            InstKind::Load { array, indices, checked } => {
-                let (addr, elem) = self.element_address(*array, indices, *checked, inst.span)?;
-                Some(self.b.ins().load(clif_type(elem), MemFlagsData::new(), addr, 0))
-            }
-            InstKind::Store { array, indices, value, checked } => {
-                let (addr, _) = self.element_address(*array, indices, *checked, inst.span)?;
-                let v = self.v(*value)?;
-                self.b.ins().store(MemFlagsData::new(), v, addr, 0);
+            InstKind::ArrayLen { array, axis } => Some(self.array_len(*array, *axis)?),
+            InstKind::Load {
+                array,
+                indices,
+                checked,
+            } => Some(self.load(*array, indices, *checked, inst.span)?),
+            InstKind::Store {
+                array,
+                indices,
+                value,
+                checked,
+            } => {
+                self.store(*array, indices, *value, *checked, inst.span)?;
                 None
             }
             InstKind::LoadConst { table, index } => {
-                let t = self.program.const_table(*table);
-                let (elem, len) = (t.elem, t.values.len());
-                let data = self.engine.const_table(self.module, self.program, table.0)?;
-                let gv = self.module.declare_data_in_func(data, self.b.func);
-                let base = self.b.ins().symbol_value(types::I64, gv);
-                let idx = self.v(*index)?;
-                let len_v = self.b.ins().iconst(types::I64, len as i64);
-                let out = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, idx, len_v);
-                self.trap_if(out, TrapKind::IndexOutOfBounds { index: 0, len: len as i64 }, inst.span, Some((idx, len_v)));
-                let offset = self.b.ins().imul_imm_s(idx, elem.size_bytes() as i64);
-                let addr = self.b.ins().iadd(base, offset);
-                Some(self.b.ins().load(clif_type(elem), MemFlagsData::trusted().with_readonly(), addr, 0))
+                Some(self.load_const(*table, *index, inst.span)?)
             }
-            InstKind::If { cond, then_block, else_block } => {
-                let c = self.v(*cond)?;
-                let (then_b, else_b, merge) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
-                self.b.ins().brif(c, then_b, &[], else_b, &[]);
-                self.switch_to(then_b);
-                self.block(then_block)?;
-                self.jump(merge);
-                self.switch_to(else_b);
-                self.block(else_block)?;
-                self.jump(merge);
-                self.switch_to(merge);
+            InstKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                self.lower_if(*cond, then_block, else_block)?;
                 None
             }
-            InstKind::Loop { header, cond, body, latch } => {
-                let (head_b, body_b, latch_b, exit_b) =
-                    (self.b.create_block(), self.b.create_block(), self.b.create_block(), self.b.create_block());
-                self.b.ins().jump(head_b, &[]);
-                self.switch_to(head_b);
-                self.loops.push((latch_b, exit_b));
-                self.block(header)?;
-                if !self.filled {
-                    match cond {
-                        Some(c) => {
-                            let c = self.v(*c)?;
-                            self.b.ins().brif(c, body_b, &[], exit_b, &[]);
-                            self.filled = true;
-                        }
-                        None => self.jump(body_b),
-                    }
-                }
-                self.switch_to(body_b);
-                self.block(body)?;
-                self.jump(latch_b);
-                self.switch_to(latch_b);
-                self.block(latch)?;
-                self.jump(head_b);
-                self.loops.pop();
-                self.switch_to(exit_b);
+            InstKind::Loop {
+                header,
+                cond,
+                body,
+                latch,
+            } => {
+                self.lower_loop(header, *cond, body, latch)?;
                 None
             }
             InstKind::Break | InstKind::Continue => {
-                let (latch, exit) = *self
+                let &(latch, exit) = self
                     .loops
                     .last()
-                    .ok_or_else(|| BackendError::Codegen("break outside of a loop".into()))?;
-                self.jump(if matches!(inst.kind, InstKind::Break) { exit } else { latch });
+                    .ok_or_else(|| self.error("`break`/`continue` outside a loop"))?;
+                let target = if matches!(inst.kind, InstKind::Break) {
+                    exit
+                } else {
+                    latch
+                };
+                self.b.ins().jump(target, &[]);
+                self.start_unreachable_block();
                 None
             }
-            InstKind::Return(x) => {
-                match x {
-                    Some(x) => {
-                        let x = self.v(*x)?;
-                        self.b.ins().return_(&[x]);
+            InstKind::Return(value) => {
+                match value {
+                    Some(v) => {
+                        let v = self.value(*v)?;
+                        self.b.ins().return_(&[v]);
                     }
                     None => {
                         self.b.ins().return_(&[]);
                     }
                 }
-                self.filled = true;
+                self.start_unreachable_block();
                 None
             }
             InstKind::Assert { cond, message } => {
-                let c = self.v(*cond)?;
-                let failed = self.b.ins().bxor_imm_s(c, 1);
-                self.trap_if(failed, TrapKind::AssertionFailed(message.clone()), inst.span, None);
+                let ok = self.value(*cond)?;
+                let site = self
+                    .unit
+                    .tables
+                    .add_trap(inst.span, SiteDetail::Assertion(message.clone()));
+                self.trap_unless(ok, trap_code::ASSERTION_FAILED, site, None);
                 None
             }
-            InstKind::Print { pieces, args, newline } => {
+            InstKind::Print {
+                pieces,
+                args,
+                newline,
+            } => {
                 self.print(pieces, args, *newline)?;
                 None
             }
         };
-        if let (Some(r), Some(v)) = (inst.result, value) {
-            self.values[r.0 as usize] = Some(v);
+        match (inst.result, result) {
+            (Some(id), Some(v)) => {
+                let slot = self
+                    .values
+                    .get_mut(id.0 as usize)
+                    .ok_or_else(|| BackendError::unsupported("", "result value out of range"))?;
+                *slot = Some(v);
+                Ok(())
+            }
+            (None, _) => Ok(()),
+            (Some(id), None) => {
+                Err(self.error(format!("instruction defining v{} produces no value", id.0)))
+            }
         }
+    }
+
+    /// Code after `break`/`continue`/`return` goes into a fresh block with no
+    /// predecessors; Cranelift drops it.
+    fn start_unreachable_block(&mut self) {
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+    }
+
+    fn lower_if(
+        &mut self,
+        cond: ValueId,
+        then_block: &ir::Block,
+        else_block: &ir::Block,
+    ) -> Result<(), BackendError> {
+        let c = self.value(cond)?;
+        let (then_b, else_b, merge) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().brif(c, then_b, &[], else_b, &[]);
+        self.b.switch_to_block(then_b);
+        self.lower_block(then_block)?;
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(else_b);
+        self.lower_block(else_block)?;
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
         Ok(())
     }
 
-    fn constant(&mut self, c: ScalarValue) -> Value {
-        match c {
-            ScalarValue::F32(x) => self.b.ins().f32const(Ieee32::with_bits(x.to_bits())),
-            ScalarValue::F64(x) => self.b.ins().f64const(Ieee64::with_bits(x.to_bits())),
-            other => self.b.ins().iconst(clif_type(other.ty()), other.to_bits() as i64),
-        }
-    }
-
-    fn binary(&mut self, op: BinaryOp, a: ir::ValueId, b: ir::ValueId, span: Span) -> Result<Value, BackendError> {
-        let t = self.ty(a);
-        let bt = self.ty(b);
-        let (x, y) = (self.v(a)?, self.v(b)?);
-        if t.is_float() {
-            return Ok(match op {
-                BinaryOp::Add => self.b.ins().fadd(x, y),
-                BinaryOp::Sub => self.b.ins().fsub(x, y),
-                BinaryOp::Mul => self.b.ins().fmul(x, y),
-                BinaryOp::Div => self.b.ins().fdiv(x, y),
-                _ => return Err(BackendError::Codegen(format!("`{}`: {op:?} on floats", self.f.name))),
-            });
-        }
-        let signed = t.is_signed_int();
-        Ok(match op {
-            BinaryOp::Add => self.b.ins().iadd(x, y),
-            BinaryOp::Sub => self.b.ins().isub(x, y),
-            BinaryOp::Mul => self.b.ins().imul(x, y),
-            BinaryOp::And => self.b.ins().band(x, y),
-            BinaryOp::Or => self.b.ins().bor(x, y),
-            BinaryOp::Xor => self.b.ins().bxor(x, y),
-            BinaryOp::Div | BinaryOp::Rem => {
-                let is_zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
-                self.trap_if(is_zero, TrapKind::DivisionByZero, span, None);
-                if signed {
-                    let min = (-(1i128 << (t.bits() - 1))) as i64;
-                    let x_min = self.b.ins().icmp_imm_s(IntCC::Equal, x, min);
-                    let y_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
-                    let both = self.b.ins().band(x_min, y_m1);
-                    self.trap_if(both, TrapKind::DivisionOverflow, span, None);
-                }
-                match (op, signed) {
-                    (BinaryOp::Div, true) => self.b.ins().sdiv(x, y),
-                    (BinaryOp::Div, false) => self.b.ins().udiv(x, y),
-                    (_, true) => self.b.ins().srem(x, y),
-                    (_, false) => self.b.ins().urem(x, y),
-                }
+    fn lower_loop(
+        &mut self,
+        header: &ir::Block,
+        cond: Option<ValueId>,
+        body: &ir::Block,
+        latch: &ir::Block,
+    ) -> Result<(), BackendError> {
+        let (header_b, body_b, latch_b, exit_b) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().jump(header_b, &[]);
+        // `Break` may leave the loop from its header, body or latch (the IR spec);
+        // `Continue` only appears in the body (the verifier checks that).
+        self.loops.push((latch_b, exit_b));
+        self.b.switch_to_block(header_b);
+        self.lower_block(header)?;
+        match cond {
+            Some(c) => {
+                let c = self.value(c)?;
+                self.b.ins().brif(c, body_b, &[], exit_b, &[]);
             }
-            BinaryOp::Shl | BinaryOp::Shr => {
-                // Amounts are taken modulo the width; bring them to the lhs width first.
-                let amount = self.cast_int(y, bt, if t.bits() >= bt.bits() { bt } else { t.bits_type() });
-                let amount = self.b.ins().band_imm_s(amount, (t.bits() - 1) as i64);
-                match (op, signed) {
-                    (BinaryOp::Shl, _) => self.b.ins().ishl(x, amount),
-                    (_, true) => self.b.ins().sshr(x, amount),
-                    (_, false) => self.b.ins().ushr(x, amount),
-                }
-            }
-        })
-    }
-
-    /// Integer conversion by width: truncate, or extend by the source's signedness.
-    fn cast_int(&mut self, x: Value, from: ScalarType, to: ScalarType) -> Value {
-        let (fb, tb) = (from.bits(), to.bits());
-        let ty = clif_type(to);
-        if tb < fb {
-            self.b.ins().ireduce(ty, x)
-        } else if tb > fb {
-            if from.is_signed_int() {
-                self.b.ins().sextend(ty, x)
-            } else {
-                self.b.ins().uextend(ty, x)
-            }
-        } else {
-            x
-        }
-    }
-
-    fn cast(&mut self, x: Value, from: ScalarType, to: ScalarType) -> Value {
-        match (from.is_float(), to.is_float()) {
-            (false, false) => self.cast_int(x, from, to),
-            (true, true) => match (from, to) {
-                (ScalarType::F32, ScalarType::F64) => self.b.ins().fpromote(types::F64, x),
-                (ScalarType::F64, ScalarType::F32) => self.b.ins().fdemote(types::F32, x),
-                _ => x,
-            },
-            (false, true) => {
-                let wide = if from.is_signed_int() { ScalarType::I64 } else { ScalarType::U64 };
-                let x64 = self.cast_int(x, from, wide);
-                let ty = clif_type(to);
-                if from.is_signed_int() {
-                    self.b.ins().fcvt_from_sint(ty, x64)
-                } else {
-                    self.b.ins().fcvt_from_uint(ty, x64)
-                }
-            }
-            (true, false) => {
-                if to.bits() >= 32 {
-                    let ty = clif_type(to);
-                    if to.is_signed_int() {
-                        self.b.ins().fcvt_to_sint_sat(ty, x)
-                    } else {
-                        self.b.ins().fcvt_to_uint_sat(ty, x)
-                    }
-                } else {
-                    // Saturate to 32 bits, then clamp into the narrow type's range.
-                    let bits = to.bits();
-                    let wide = if to.is_signed_int() {
-                        let w = self.b.ins().fcvt_to_sint_sat(types::I32, x);
-                        let lo = self.b.ins().iconst(types::I32, -(1i64 << (bits - 1)));
-                        let hi = self.b.ins().iconst(types::I32, (1i64 << (bits - 1)) - 1);
-                        let w = self.b.ins().smax(w, lo);
-                        self.b.ins().smin(w, hi)
-                    } else {
-                        let w = self.b.ins().fcvt_to_uint_sat(types::I32, x);
-                        let hi = self.b.ins().iconst(types::I32, (1i64 << bits) - 1);
-                        self.b.ins().umin(w, hi)
-                    };
-                    self.b.ins().ireduce(clif_type(to), wide)
-                }
-            }
-        }
-    }
-
-    fn func_ref(&mut self, callee: FuncId) -> FuncRef {
-        if let Some(r) = self.func_refs.get(&callee) {
-            return *r;
-        }
-        let id = self.engine.declared[&callee];
-        let r = self.module.declare_func_in_func(id, self.b.func);
-        self.func_refs.insert(callee, r);
-        r
-    }
-
-    fn call(&mut self, callee: FuncId, args: &[ir::Arg], span: Span) -> Result<Option<Value>, BackendError> {
-        let ctx = self.ctx();
-        let flags = MemFlagsData::trusted();
-        let depth = self.b.ins().load(types::I32, flags, ctx, CallContext::DEPTH);
-        let too_deep = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, depth, RECURSION_LIMIT as i64);
-        self.trap_if(too_deep, TrapKind::RecursionLimit, span, None);
-        let deeper = self.b.ins().iadd_imm_s(depth, 1);
-        self.b.ins().store(flags, deeper, ctx, CallContext::DEPTH);
-        let mut values = vec![ctx];
-        for a in args {
-            values.push(match a {
-                ir::Arg::Value(v) => self.v(*v)?,
-                ir::Arg::Array(l) => self.b.use_var(self.vars[l.0 as usize]),
-            });
-        }
-        let fref = self.func_ref(callee);
-        let call = self.b.ins().call(fref, &values);
-        let result = self.b.inst_results(call).first().copied();
-        self.b.ins().store(flags, depth, ctx, CallContext::DEPTH);
-        let trapped = self.b.ins().load(types::I32, flags, ctx, CallContext::TRAPPED);
-        let propagate = match self.propagate {
-            Some(p) => p,
             None => {
-                let p = self.b.create_block();
-                self.b.set_cold_block(p);
-                self.propagate = Some(p);
-                p
+                self.b.ins().jump(body_b, &[]);
+            }
+        }
+        self.b.switch_to_block(body_b);
+        self.lower_block(body)?;
+        self.b.ins().jump(latch_b, &[]);
+        self.b.switch_to_block(latch_b);
+        self.lower_block(latch)?;
+        self.b.ins().jump(header_b, &[]);
+        self.loops.pop();
+        self.b.switch_to_block(exit_b);
+        Ok(())
+    }
+
+    /// Returns from the function with zero of its return type: the way out after a
+    /// trap has been recorded in `ctx`.
+    pub fn return_dummy(&mut self) {
+        match self.func.ret {
+            Some(ty) => {
+                let zero = self.constant(ScalarValue::zero(ty));
+                self.b.ins().return_(&[zero]);
+            }
+            None => {
+                self.b.ins().return_(&[]);
+            }
+        }
+    }
+
+    /// Continues when `ok` is non-zero; otherwise (in a cold block) records trap
+    /// `code` at `site` with optional `(index, len)` payloads and returns.
+    pub fn trap_unless(&mut self, ok: Value, code: u32, site: u32, payload: Option<[Value; 2]>) {
+        let (cont, cold) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(ok, cont, &[], cold, &[]);
+        self.b.switch_to_block(cold);
+        self.record_trap(code, site, payload);
+        self.return_dummy();
+        self.b.switch_to_block(cont);
+    }
+
+    fn record_trap(&mut self, code: u32, site: u32, payload: Option<[Value; 2]>) {
+        let ctx = self.ctx;
+        let code = self.b.ins().iconst(types::I32, code as i64);
+        let site = self.b.ins().iconst(types::I32, site as i64);
+        self.b
+            .ins()
+            .store(ctx_flags(), code, ctx, CallContext::TRAP_CODE_OFFSET);
+        self.b
+            .ins()
+            .store(ctx_flags(), site, ctx, CallContext::TRAP_SITE_OFFSET);
+        if let Some([index, len]) = payload {
+            let offset = CallContext::TRAP_PAYLOAD_OFFSET;
+            self.b.ins().store(ctx_flags(), index, ctx, offset);
+            self.b.ins().store(ctx_flags(), len, ctx, offset + 8);
+        }
+    }
+
+    fn call(
+        &mut self,
+        callee: FuncId,
+        args: &[Arg],
+        span: Span,
+    ) -> Result<Option<Value>, BackendError> {
+        let callee_ir = self
+            .program
+            .functions
+            .get(callee.0 as usize)
+            .ok_or(BackendError::NoSuchFunction(callee.0))?;
+        if callee_ir.params.len() != args.len() {
+            return Err(self.error(format!(
+                "call to `{}` with {} arguments, expected {}",
+                callee_ir.name,
+                args.len(),
+                callee_ir.params.len()
+            )));
+        }
+        let func_ref = match self.callees.get(&callee) {
+            Some(r) => *r,
+            None => {
+                let id = *self.unit.functions.get(&callee).ok_or_else(|| {
+                    self.error(format!("callee `{}` was not declared", callee_ir.name))
+                })?;
+                let r = self.module.declare_func_in_func(id, self.b.func);
+                self.callees.insert(callee, r);
+                r
             }
         };
-        let cont = self.b.create_block();
-        self.b.ins().brif(trapped, propagate, &[], cont, &[]);
-        // Fill the propagation block once: it just returns.
-        if !self.propagate_filled() {
-            self.switch_to(propagate);
-            self.return_zero();
+        let mut values = Vec::with_capacity(args.len() + 1);
+        values.push(self.ctx);
+        // Scalars must go to scalar parameters and array locals to array parameters:
+        // an integer passed where a descriptor pointer is expected would pass the
+        // verifier (both are i64) but be memory-unsafe.
+        for (arg, param_ty) in args.iter().zip(callee_ir.param_types()) {
+            let fits = match (arg, param_ty) {
+                (Arg::Value(v), Type::Scalar(t)) => self.value_type(*v)? == t,
+                (Arg::Array(local), Type::Array(t)) => self
+                    .func
+                    .locals
+                    .get(local.0 as usize)
+                    // `&mut` arrays may be passed where `&` is expected.
+                    .is_some_and(|l| match l.ty {
+                        Type::Array(a) => a.elem == t.elem && a.rank == t.rank,
+                        Type::Scalar(_) => false,
+                    }),
+                _ => false,
+            };
+            if !fits {
+                return Err(self.error(format!(
+                    "call to `{}`: an argument does not match its parameter type",
+                    callee_ir.name
+                )));
+            }
         }
-        self.switch_to(cont);
+        for arg in args {
+            values.push(match arg {
+                Arg::Value(v) => self.value(*v)?,
+                Arg::Array(local) => {
+                    let var = self.var(*local)?;
+                    self.b.use_var(var)
+                }
+            });
+        }
+
+        // Depth guard, checked by the caller so the trap points at this call.
+        let ctx = self.ctx;
+        let depth = self
+            .b
+            .ins()
+            .load(types::I64, ctx_flags(), ctx, CallContext::DEPTH_OFFSET);
+        let ok = self.b.ins().icmp_imm_s(
+            clif::condcodes::IntCC::SignedLessThan,
+            depth,
+            RECURSION_LIMIT,
+        );
+        let site = self.unit.tables.add_trap(span, SiteDetail::Plain);
+        self.trap_unless(ok, trap_code::RECURSION_LIMIT, site, None);
+        let deeper = self.b.ins().iadd_imm_s(depth, 1);
+        self.b
+            .ins()
+            .store(ctx_flags(), deeper, ctx, CallContext::DEPTH_OFFSET);
+        let call = self.b.ins().call(func_ref, &values);
+        let result = self.b.inst_results(call).first().copied();
+        self.b
+            .ins()
+            .store(ctx_flags(), depth, ctx, CallContext::DEPTH_OFFSET);
+
+        // A trap inside the callee: return at once, leaving ctx as the callee set it.
+        let code = self
+            .b
+            .ins()
+            .load(types::I32, ctx_flags(), ctx, CallContext::TRAP_CODE_OFFSET);
+        let (cont, propagate) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(propagate);
+        self.b.ins().brif(code, propagate, &[], cont, &[]);
+        self.b.switch_to_block(propagate);
+        self.return_dummy();
+        self.b.switch_to_block(cont);
         Ok(result)
     }
 
-    fn propagate_filled(&self) -> bool {
-        self.propagate
-            .is_some_and(|p| self.b.func.layout.first_inst(p).is_some())
+    pub fn const_table_global(&mut self, table: ConstTableId) -> Result<GlobalValue, BackendError> {
+        if let Some(gv) = self.const_globals.get(&table) {
+            return Ok(*gv);
+        }
+        let data = *self
+            .unit
+            .const_tables
+            .get(&table)
+            .ok_or_else(|| self.error(format!("unknown constant table {}", table.0)))?;
+        let gv = self.module.declare_data_in_func(data, self.b.func);
+        self.const_globals.insert(table, gv);
+        Ok(gv)
     }
 
-    fn element_address(
-        &mut self,
-        array: ir::LocalId,
-        indices: &[ir::ValueId],
-        checked: bool,
-        span: Span,
-    ) -> Result<(Value, ScalarType), BackendError> {
-        let elem = match self.f.local(array).ty {
-            ir::Type::Array(a) => a.elem,
-            ir::Type::Scalar(_) => return Err(BackendError::Codegen("indexing a scalar".into())),
-        };
-        let desc = self.b.use_var(self.vars[array.0 as usize]);
-        let flags = MemFlagsData::trusted();
-        let data = self.b.ins().load(types::I64, flags, desc, 0);
-        let mut offset = self.b.ins().iconst(types::I64, 0);
-        for (axis, index) in indices.iter().enumerate() {
-            let idx = self.v(*index)?;
-            if checked {
-                let len = self.b.ins().load(types::I64, flags, desc, ArrayDesc::SHAPE_OFFSET + 8 * axis as i32);
-                let out = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, idx, len);
-                self.trap_if(out, TrapKind::IndexOutOfBounds { index: 0, len: 0 }, span, Some((idx, len)));
+    pub fn print_hook_ref(&mut self) -> FuncRef {
+        match self.print_ref {
+            Some(r) => r,
+            None => {
+                let r = self
+                    .module
+                    .declare_func_in_func(self.unit.print_hook, self.b.func);
+                self.print_ref = Some(r);
+                r
             }
-            let stride = self.b.ins().load(types::I64, flags, desc, ArrayDesc::STRIDES_OFFSET + 8 * axis as i32);
-            let term = self.b.ins().imul(idx, stride);
-            offset = self.b.ins().iadd(offset, term);
         }
-        let bytes = self.b.ins().imul_imm_s(offset, elem.size_bytes() as i64);
-        Ok((self.b.ins().iadd(data, bytes), elem))
-    }
-
-    fn print(&mut self, pieces: &[ir::FormatPiece], args: &[ir::ValueId], newline: bool) -> Result<(), BackendError> {
-        let types_: Vec<ScalarType> = args.iter().map(|a| self.ty(*a)).collect();
-        let site = self.engine.sites.add(Site::Print { pieces: pieces.to_vec(), types: types_.clone(), newline });
-        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
-            StackSlotKind::ExplicitSlot,
-            (8 * args.len().max(1)) as u32,
-            3,
-        ));
-        for (i, (a, t)) in args.iter().zip(&types_).enumerate() {
-            let v = self.v(*a)?;
-            let bits = match t {
-                ScalarType::F64 => self.b.ins().bitcast(types::I64, MemFlagsData::new(), v),
-                ScalarType::F32 => {
-                    let b32 = self.b.ins().bitcast(types::I32, MemFlagsData::new(), v);
-                    self.b.ins().uextend(types::I64, b32)
-                }
-                t if t.bits() < 64 => self.b.ins().uextend(types::I64, v),
-                _ => v,
-            };
-            self.b.ins().stack_store(types::I64, bits, slot, (8 * i) as i32);
-        }
-        let addr = self.b.ins().stack_addr(types::I64, slot, 0);
-        let hook = self.engine.print_hook(self.module)?;
-        let fref = self.module.declare_func_in_func(hook, self.b.func);
-        let ctx = self.ctx();
-        let site = self.b.ins().iconst(types::I32, site as i64);
-        self.b.ins().call(fref, &[ctx, site, addr]);
-        Ok(())
-    }
-}
-
-/// CLIF text with `; file:line: source` comments where the source line changes.
-pub(super) fn annotated_text(clif: &Function, f: &ir::Function, sources: &SourceMap) -> String {
-    let mut out = format!("function {}{} {{\n", f.name, signature_text(&clif.signature));
-    let mut last_line = None;
-    for block in clif.layout.blocks() {
-        let params: Vec<String> = clif
-            .dfg
-            .block_params(block)
-            .iter()
-            .map(|v| format!("{v}: {}", clif.dfg.value_type(*v)))
-            .collect();
-        out.push_str(&format!("{block}({}):\n", params.join(", ")));
-        for inst in clif.layout.block_insts(block) {
-            let loc = clif.srcloc(inst);
-            if !loc.is_default() {
-                let span = Span {
-                    file: f.span.file,
-                    start: loc.bits(),
-                    end: loc.bits(),
-                };
-                let (line, _) = sources.line_col(span);
-                if last_line != Some(line) {
-                    let file = sources.file(f.span.file);
-                    let text = file.text.lines().nth(line - 1).unwrap_or("").trim();
-                    out.push_str(&format!("    ; {}:{line}: {text}\n", file.name));
-                    last_line = Some(line);
-                }
-            }
-            out.push_str(&format!("    {}\n", clif.dfg.display_inst(inst)));
-        }
-    }
-    out.push_str("}\n");
-    out
-}
-
-fn signature_text(sig: &Signature) -> String {
-    let params: Vec<String> = sig.params.iter().map(|p| p.value_type.to_string()).collect();
-    let rets: Vec<String> = sig.returns.iter().map(|p| p.value_type.to_string()).collect();
-    if rets.is_empty() {
-        format!("({})", params.join(", "))
-    } else {
-        format!("({}) -> {}", params.join(", "), rets.join(", "))
     }
 }

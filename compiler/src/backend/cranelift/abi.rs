@@ -1,0 +1,228 @@
+//! The run-time contract between generated code and the host: the [`CallContext`]
+//! passed to every compiled function, the trap codes written into it, the per-unit
+//! site tables that turn a trap code into an [`ir::Trap`], and the `print!` hook.
+//!
+//! Field offsets of [`CallContext`] are baked into generated code (the `*_OFFSET`
+//! constants); a test pins them to the struct layout. This file must not know how
+//! code is generated, only what it reads and writes.
+
+use std::ffi::c_void;
+use std::io::Write;
+
+use crate::diagnostics::Span;
+use crate::ir::{self, format::format_pieces, FormatPiece, ScalarType, ScalarValue};
+
+/// Deepest chain of kern-to-kern calls before a call traps with `RecursionLimit`.
+/// Kern frames are small (tens to a few hundred bytes), so this stays far below the
+/// smallest thread stack the host is likely to call from.
+pub const RECURSION_LIMIT: i64 = 1000;
+
+/// Trap codes stored in [`CallContext::trap_code`]; 0 means "no trap".
+pub mod trap_code {
+    pub const NONE: u32 = 0;
+    pub const DIVISION_BY_ZERO: u32 = 1;
+    pub const DIVISION_OVERFLOW: u32 = 2;
+    pub const INDEX_OUT_OF_BOUNDS: u32 = 3;
+    pub const ASSERTION_FAILED: u32 = 4;
+    pub const RECURSION_LIMIT: u32 = 5;
+}
+
+/// The hidden first argument of every compiled kern function.
+///
+/// One per host call (never shared between threads): generated code writes the trap
+/// fields and the depth; the output sink and tables are read by the print hook.
+#[repr(C)]
+#[derive(Debug)]
+pub struct CallContext {
+    /// One of [`trap_code`]; set by the trapping function, read by every caller.
+    pub trap_code: u32,
+    /// Index into the unit's trap sites of the instruction that trapped.
+    pub trap_site: u32,
+    /// `IndexOutOfBounds`: the index and the extent.
+    pub trap_payload: [i64; 2],
+    /// Current kern call depth.
+    pub depth: i64,
+    /// A `*mut OutputSink` for `print!`; null prints to standard output.
+    pub output: *mut c_void,
+    /// The `*const UnitTables` of the unit the running code belongs to.
+    pub tables: *const c_void,
+}
+
+impl CallContext {
+    pub const TRAP_CODE_OFFSET: i32 = 0;
+    pub const TRAP_SITE_OFFSET: i32 = 4;
+    pub const TRAP_PAYLOAD_OFFSET: i32 = 8;
+    pub const DEPTH_OFFSET: i32 = 24;
+
+    pub(crate) fn new(tables: &UnitTables, output: *mut c_void) -> CallContext {
+        CallContext {
+            trap_code: trap_code::NONE,
+            trap_site: 0,
+            trap_payload: [0; 2],
+            depth: 0,
+            output,
+            tables: tables as *const UnitTables as *const c_void,
+        }
+    }
+}
+
+/// Where `print!` output of one host call goes.
+pub(crate) struct OutputSink<'a> {
+    pub out: &'a mut dyn Write,
+    /// The first write error; later prints of the same call are dropped.
+    pub error: Option<std::io::Error>,
+}
+
+/// What a trap site needs beyond its code to become an [`ir::Trap`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SiteDetail {
+    Plain,
+    Assertion(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TrapSite {
+    pub span: Span,
+    pub detail: SiteDetail,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PrintSite {
+    pub pieces: Vec<FormatPiece>,
+    pub arg_types: Vec<ScalarType>,
+    pub newline: bool,
+}
+
+/// The site tables of one compilation unit (a root function and everything it
+/// calls), shared by all of the unit's functions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UnitTables {
+    pub traps: Vec<TrapSite>,
+    pub prints: Vec<PrintSite>,
+}
+
+impl UnitTables {
+    pub fn add_trap(&mut self, span: Span, detail: SiteDetail) -> u32 {
+        self.traps.push(TrapSite { span, detail });
+        self.traps.len() as u32 - 1
+    }
+
+    pub fn add_print(&mut self, site: PrintSite) -> u32 {
+        self.prints.push(site);
+        self.prints.len() as u32 - 1
+    }
+
+    /// The trap recorded in `ctx`, if any.
+    pub fn decode_trap(&self, ctx: &CallContext) -> Option<ir::Trap> {
+        let kind = match ctx.trap_code {
+            trap_code::NONE => return None,
+            trap_code::DIVISION_BY_ZERO => ir::TrapKind::DivisionByZero,
+            trap_code::DIVISION_OVERFLOW => ir::TrapKind::DivisionOverflow,
+            trap_code::INDEX_OUT_OF_BOUNDS => ir::TrapKind::IndexOutOfBounds {
+                index: ctx.trap_payload[0],
+                len: ctx.trap_payload[1],
+            },
+            trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
+            _ => ir::TrapKind::AssertionFailed(String::new()),
+        };
+        let site = self.traps.get(ctx.trap_site as usize);
+        let kind = match (kind, site.map(|s| &s.detail)) {
+            (ir::TrapKind::AssertionFailed(_), Some(SiteDetail::Assertion(msg))) => {
+                ir::TrapKind::AssertionFailed(msg.clone())
+            }
+            (kind, _) => kind,
+        };
+        Some(ir::Trap {
+            kind,
+            span: site.map(|s| s.span).unwrap_or_default(),
+        })
+    }
+}
+
+/// Name under which [`print_hook`] is registered with the JIT.
+pub(crate) const PRINT_HOOK_SYMBOL: &str = "kern_print_hook";
+
+/// Called by generated code for `print!`: formats the arguments of print site
+/// `site` (their bits in `args`) exactly as the interpreter does and writes them to
+/// the call's output sink.
+///
+/// # Safety
+/// `ctx` is the context the host passed in (valid tables, a valid or null sink) and
+/// `args` points to as many `u64` slots as the site has arguments.
+pub(crate) unsafe extern "C" fn print_hook(ctx: *mut CallContext, site: u32, args: *const u64) {
+    // A panic must not unwind into JIT frames; formatting does not panic, but a
+    // user-supplied writer might.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: guaranteed by the caller (generated code passes its own ctx).
+        let ctx = unsafe { &mut *ctx };
+        let tables = unsafe { &*(ctx.tables as *const UnitTables) };
+        let Some(site) = tables.prints.get(site as usize) else {
+            return;
+        };
+        let values: Vec<ScalarValue> = site
+            .arg_types
+            .iter()
+            .enumerate()
+            // SAFETY: the generated code stores one slot per argument.
+            .map(|(i, ty)| ScalarValue::from_bits(*ty, unsafe { *args.add(i) }))
+            .collect();
+        let text = format_pieces(&site.pieces, &values, site.newline);
+        if ctx.output.is_null() {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            return;
+        }
+        // SAFETY: a non-null output is the `OutputSink` of the running host call.
+        let sink = unsafe { &mut *(ctx.output as *mut OutputSink<'_>) };
+        if sink.error.is_none() {
+            if let Err(e) = sink.out.write_all(text.as_bytes()) {
+                sink.error = Some(e);
+            }
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_offsets_match_the_struct_layout() {
+        let ctx = CallContext::new(&UnitTables::default(), std::ptr::null_mut());
+        let base = &ctx as *const CallContext as usize;
+        let offset = |p: *const u8| (p as usize - base) as i32;
+        assert_eq!(
+            offset(&ctx.trap_code as *const u32 as *const u8),
+            CallContext::TRAP_CODE_OFFSET
+        );
+        assert_eq!(
+            offset(&ctx.trap_site as *const u32 as *const u8),
+            CallContext::TRAP_SITE_OFFSET
+        );
+        assert_eq!(
+            offset(ctx.trap_payload.as_ptr() as *const u8),
+            CallContext::TRAP_PAYLOAD_OFFSET
+        );
+        assert_eq!(
+            offset(&ctx.depth as *const i64 as *const u8),
+            CallContext::DEPTH_OFFSET
+        );
+    }
+
+    #[test]
+    fn assertion_traps_carry_their_site_message() {
+        let mut tables = UnitTables::default();
+        let span = Span::new(crate::FileId(0), 3, 9);
+        let site = tables.add_trap(span, SiteDetail::Assertion("x > 0".into()));
+        let mut ctx = CallContext::new(&tables, std::ptr::null_mut());
+        assert_eq!(tables.decode_trap(&ctx), None);
+        ctx.trap_code = trap_code::ASSERTION_FAILED;
+        ctx.trap_site = site;
+        assert_eq!(
+            tables.decode_trap(&ctx),
+            Some(ir::Trap {
+                kind: ir::TrapKind::AssertionFailed("x > 0".into()),
+                span
+            })
+        );
+    }
+}

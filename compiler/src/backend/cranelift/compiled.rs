@@ -1,0 +1,216 @@
+//! A compiled unit and the host side of calling it: argument checking and
+//! marshalling into the trampoline's slots, the per-call [`CallContext`], decoding
+//! traps, and keeping the code memory alive for as long as any handle exists.
+//!
+//! It knows the ABI (`abi`) and the trampoline's shape, not how code was generated.
+
+use std::ffi::c_void;
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+
+use cranelift_jit::JITModule;
+
+use super::abi::{CallContext, OutputSink, UnitTables};
+use crate::ir::{self, HostArg, ScalarType, ScalarValue, Trap, Type};
+
+/// Why a host call of a compiled function did not produce a value.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The kernel trapped (division by zero, index out of bounds, ...).
+    #[error(transparent)]
+    Trap(#[from] Trap),
+    /// The arguments do not match the function's parameters.
+    #[error("bad arguments for `{function}`: {message}")]
+    Arguments { function: String, message: String },
+    /// Writing `print!` output failed.
+    #[error("writing kernel output failed: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// One compiled unit: its code memory, site tables and entry points.
+pub(super) struct Unit {
+    module: ManuallyDrop<JITModule>,
+    pub tables: UnitTables,
+    /// The root kern function (`fn(ctx, params...) -> ret`).
+    pub entry: *const u8,
+    /// The root's host trampoline.
+    pub trampoline: *const u8,
+    name: String,
+    params: Vec<Type>,
+    ret: Option<ScalarType>,
+}
+
+impl Unit {
+    /// Takes ownership of `module` at once, so that every error path after this
+    /// frees its code memory.
+    pub fn new(module: JITModule, root: &ir::Function) -> Unit {
+        Unit {
+            module: ManuallyDrop::new(module),
+            tables: UnitTables::default(),
+            entry: std::ptr::null(),
+            trampoline: std::ptr::null(),
+            name: root.name.clone(),
+            params: root.param_types(),
+            ret: root.ret,
+        }
+    }
+
+    pub fn module_mut(&mut self) -> &mut JITModule {
+        &mut self.module
+    }
+}
+
+impl Drop for Unit {
+    fn drop(&mut self) {
+        // SAFETY: the last `CompiledFunction` pointing into this code is being
+        // dropped, so no code of the module can run any more.
+        unsafe { ManuallyDrop::take(&mut self.module).free_memory() };
+    }
+}
+
+// SAFETY: after `finalize_definitions` the module is never mutated again; the code
+// and data it owns are immutable and position-fixed, and every call gets its own
+// `CallContext`, so the unit may be shared and sent between threads.
+unsafe impl Send for Unit {}
+unsafe impl Sync for Unit {}
+
+/// A compiled kern function, ready to call. Cheap to clone; keeps its code alive.
+#[derive(Clone)]
+pub struct CompiledFunction {
+    unit: Arc<Unit>,
+}
+
+impl std::fmt::Debug for CompiledFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledFunction")
+            .field("name", &self.unit.name)
+            .field("entry", &self.unit.entry)
+            .finish()
+    }
+}
+
+type Trampoline = unsafe extern "C" fn(*mut CallContext, *const u64, *mut u64);
+
+impl CompiledFunction {
+    pub(super) fn from_unit(unit: Unit) -> CompiledFunction {
+        CompiledFunction {
+            unit: Arc::new(unit),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.unit.name
+    }
+
+    /// Calls the function. Argument count and types are checked (an `Err`, never a
+    /// panic); `print!` output goes to `out`.
+    ///
+    /// # Safety
+    /// Every array argument must describe memory that is valid for the function's
+    /// accesses for the whole call: `data` plus each in-bounds index times its stride
+    /// must stay inside one live allocation of the right element type, and arrays the
+    /// function writes must not be aliased by other live references.
+    pub unsafe fn call(
+        &self,
+        args: &[HostArg],
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<ScalarValue>, CallError> {
+        let unit = &*self.unit;
+        let bad = |message: String| CallError::Arguments {
+            function: unit.name.clone(),
+            message,
+        };
+        if args.len() != unit.params.len() {
+            return Err(bad(format!(
+                "expected {} arguments, got {}",
+                unit.params.len(),
+                args.len()
+            )));
+        }
+        // Descriptors are copied here so their addresses stay fixed during the call.
+        let descriptors: Vec<ir::ArrayDesc> = args
+            .iter()
+            .filter_map(|a| match a {
+                HostArg::Array(d) => Some(*d),
+                HostArg::Scalar(_) => None,
+            })
+            .collect();
+        let mut next_descriptor = descriptors.iter();
+        let mut slots = Vec::with_capacity(args.len());
+        for (i, (arg, param)) in args.iter().zip(&unit.params).enumerate() {
+            match (arg, param) {
+                (HostArg::Scalar(v), Type::Scalar(t)) if v.ty() == *t => slots.push(v.to_bits()),
+                (HostArg::Array(_), Type::Array(_)) => {
+                    let desc = next_descriptor
+                        .next()
+                        .map_or(std::ptr::null(), |d| d as *const _);
+                    slots.push(desc as u64);
+                }
+                (HostArg::Scalar(v), Type::Scalar(t)) => {
+                    return Err(bad(format!("argument {i} is a {}, expected {t}", v.ty())))
+                }
+                (HostArg::Scalar(_), Type::Array(_)) => {
+                    return Err(bad(format!("argument {i} is a scalar, expected an array")))
+                }
+                (HostArg::Array(_), Type::Scalar(t)) => {
+                    return Err(bad(format!("argument {i} is an array, expected {t}")))
+                }
+            }
+        }
+        let mut sink = OutputSink { out, error: None };
+        let mut ctx = CallContext::new(
+            &unit.tables,
+            &mut sink as *mut OutputSink<'_> as *mut c_void,
+        );
+        let mut ret: u64 = 0;
+        // SAFETY: the trampoline has exactly this signature; the slots match the
+        // parameters (checked above); arrays are the caller's promise.
+        unsafe {
+            let trampoline: Trampoline = std::mem::transmute(unit.trampoline);
+            trampoline(&mut ctx, slots.as_ptr(), &mut ret);
+        }
+        if let Some(trap) = unit.tables.decode_trap(&ctx) {
+            return Err(CallError::Trap(trap));
+        }
+        if let Some(e) = sink.error {
+            return Err(CallError::Output(e));
+        }
+        Ok(unit.ret.map(|t| ScalarValue::from_bits(t, ret)))
+    }
+
+    /// Calls a function whose parameters are all scalars.
+    pub fn call_scalars(
+        &self,
+        args: &[ScalarValue],
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<ScalarValue>, CallError> {
+        let args: Vec<HostArg> = args.iter().map(|v| HostArg::Scalar(*v)).collect();
+        if self.unit.params.iter().any(|p| matches!(p, Type::Array(_))) {
+            return Err(CallError::Arguments {
+                function: self.unit.name.clone(),
+                message: "the function takes arrays; use `call`".into(),
+            });
+        }
+        // SAFETY: no array parameters, so nothing depends on the caller.
+        unsafe { self.call(&args, out) }
+    }
+
+    /// The kern function's native entry, `extern "C" fn(*mut CallContext,
+    /// params...) -> ret` (scalars as machine types, arrays as `*const ArrayDesc`),
+    /// for code that generates its own calls (the runtime's ufunc loops).
+    pub fn raw_entry(&self) -> *const u8 {
+        self.unit.entry
+    }
+
+    /// A fresh context for calling [`CompiledFunction::raw_entry`] directly;
+    /// `print!` output goes to standard output. The context borrows this
+    /// function's tables: use it only while `self` is alive.
+    pub fn new_context(&self) -> CallContext {
+        CallContext::new(&self.unit.tables, std::ptr::null_mut())
+    }
+
+    /// The trap a direct call through [`CompiledFunction::raw_entry`] left in `ctx`.
+    pub fn trap_of(&self, ctx: &CallContext) -> Option<Trap> {
+        self.unit.tables.decode_trap(ctx)
+    }
+}

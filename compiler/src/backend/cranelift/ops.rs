@@ -1,0 +1,275 @@
+//! Scalar operations: constants, unary and binary arithmetic (with the division
+//! traps), comparisons, `as` casts, bit casts and intrinsics, each following the IR
+//! specification in `ir/mod.rs` exactly — results are compared bit for bit with the
+//! reference interpreter.
+//!
+//! Everything here is inline machine code: no host or libm call.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_module::Module;
+
+use super::abi::{trap_code, SiteDetail};
+use super::lower::{clif_type, Lowerer};
+use super::BackendError;
+use crate::diagnostics::Span;
+use crate::ir::{BinaryOp, CmpOp, Intrinsic, ScalarType, ScalarValue, UnaryOp, ValueId};
+
+impl<M: Module> Lowerer<'_, '_, M> {
+    pub fn constant(&mut self, value: ScalarValue) -> Value {
+        let ty = value.ty();
+        let bits = value.to_bits();
+        match ty {
+            ScalarType::F32 => self.b.ins().f32const(Ieee32::with_bits(bits as u32)),
+            ScalarType::F64 => self.b.ins().f64const(Ieee64::with_bits(bits)),
+            // `to_bits` zero-extends, which is the form `iconst` expects for
+            // narrow types.
+            _ => self.b.ins().iconst(clif_type(ty), bits as i64),
+        }
+    }
+
+    pub fn unary(&mut self, op: UnaryOp, a: ValueId) -> Result<Value, BackendError> {
+        let ty = self.value_type(a)?;
+        let x = self.value(a)?;
+        Ok(match (op, ty) {
+            (UnaryOp::Neg, t) if t.is_float() => self.b.ins().fneg(x),
+            (UnaryOp::Neg, t) if t.is_int() => self.b.ins().ineg(x),
+            // bool is 0/1: flip the low bit only.
+            (UnaryOp::Not, ScalarType::Bool) => self.b.ins().bxor_imm_u(x, 1),
+            (UnaryOp::Not, t) if t.is_int() => self.b.ins().bnot(x),
+            (op, t) => return Err(self.error(format!("{op:?} is not defined on {t}"))),
+        })
+    }
+
+    pub fn binary(
+        &mut self,
+        op: BinaryOp,
+        a: ValueId,
+        b: ValueId,
+        span: Span,
+    ) -> Result<Value, BackendError> {
+        let ty = self.value_type(a)?;
+        let (x, y) = (self.value(a)?, self.value(b)?);
+        if ty.is_float() {
+            return Ok(match op {
+                BinaryOp::Add => self.b.ins().fadd(x, y),
+                BinaryOp::Sub => self.b.ins().fsub(x, y),
+                BinaryOp::Mul => self.b.ins().fmul(x, y),
+                BinaryOp::Div => self.b.ins().fdiv(x, y),
+                _ => return Err(self.error(format!("{op:?} is not defined on {ty}"))),
+            });
+        }
+        let signed = ty.is_signed_int();
+        Ok(match op {
+            BinaryOp::Add => self.b.ins().iadd(x, y),
+            BinaryOp::Sub => self.b.ins().isub(x, y),
+            BinaryOp::Mul => self.b.ins().imul(x, y),
+            BinaryOp::And => self.b.ins().band(x, y),
+            BinaryOp::Or => self.b.ins().bor(x, y),
+            BinaryOp::Xor => self.b.ins().bxor(x, y),
+            // CLIF shifts take the amount modulo the width of `x`, which is Rust's
+            // `wrapping_shl`/`wrapping_shr`; the amount may have any integer type.
+            BinaryOp::Shl => self.b.ins().ishl(x, y),
+            BinaryOp::Shr if signed => self.b.ins().sshr(x, y),
+            BinaryOp::Shr => self.b.ins().ushr(x, y),
+            BinaryOp::Div | BinaryOp::Rem => {
+                if ty == ScalarType::Bool {
+                    return Err(self.error(format!("{op:?} is not defined on bool")));
+                }
+                self.check_divisor(ty, x, y, span);
+                match (op, signed) {
+                    (BinaryOp::Div, true) => self.b.ins().sdiv(x, y),
+                    (BinaryOp::Div, false) => self.b.ins().udiv(x, y),
+                    (_, true) => self.b.ins().srem(x, y),
+                    (_, false) => self.b.ins().urem(x, y),
+                }
+            }
+        })
+    }
+
+    /// Traps before the division instruction could fault: on a zero divisor and, for
+    /// signed types, on `MIN / -1`.
+    fn check_divisor(&mut self, ty: ScalarType, x: Value, y: Value, span: Span) {
+        let site = self.unit.tables.add_trap(span, SiteDetail::Plain);
+        let nonzero = self.b.ins().icmp_imm_u(IntCC::NotEqual, y, 0);
+        self.trap_unless(nonzero, trap_code::DIVISION_BY_ZERO, site, None);
+        if ty.is_signed_int() {
+            let bits = ty.bits();
+            let min = (1u64 << (bits - 1)) as i64;
+            let mask = if bits == 64 {
+                -1i64
+            } else {
+                ((1u64 << bits) - 1) as i64
+            };
+            // Constants in the zero-extended form `iconst` expects for narrow types.
+            let clif_ty = clif_type(ty);
+            let min = self.b.ins().iconst(clif_ty, min & mask);
+            let minus_one = self.b.ins().iconst(clif_ty, mask);
+            let is_min = self.b.ins().icmp(IntCC::Equal, x, min);
+            let is_minus_one = self.b.ins().icmp(IntCC::Equal, y, minus_one);
+            let overflow = self.b.ins().band(is_min, is_minus_one);
+            let ok = self.b.ins().bxor_imm_u(overflow, 1);
+            self.trap_unless(ok, trap_code::DIVISION_OVERFLOW, site, None);
+        }
+    }
+
+    pub fn compare(&mut self, op: CmpOp, a: ValueId, b: ValueId) -> Result<Value, BackendError> {
+        let ty = self.value_type(a)?;
+        let (x, y) = (self.value(a)?, self.value(b)?);
+        if ty.is_float() {
+            // Ordered comparisons are false on NaN; `ne` is "unordered or not equal".
+            let cc = match op {
+                CmpOp::Eq => FloatCC::Equal,
+                CmpOp::Ne => FloatCC::NotEqual,
+                CmpOp::Lt => FloatCC::LessThan,
+                CmpOp::Le => FloatCC::LessThanOrEqual,
+                CmpOp::Gt => FloatCC::GreaterThan,
+                CmpOp::Ge => FloatCC::GreaterThanOrEqual,
+            };
+            return Ok(self.b.ins().fcmp(cc, x, y));
+        }
+        let signed = ty.is_signed_int();
+        let cc = match (op, signed) {
+            (CmpOp::Eq, _) => IntCC::Equal,
+            (CmpOp::Ne, _) => IntCC::NotEqual,
+            (CmpOp::Lt, true) => IntCC::SignedLessThan,
+            (CmpOp::Le, true) => IntCC::SignedLessThanOrEqual,
+            (CmpOp::Gt, true) => IntCC::SignedGreaterThan,
+            (CmpOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+            (CmpOp::Lt, false) => IntCC::UnsignedLessThan,
+            (CmpOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+            (CmpOp::Gt, false) => IntCC::UnsignedGreaterThan,
+            (CmpOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
+        };
+        Ok(self.b.ins().icmp(cc, x, y))
+    }
+
+    /// Rust's `as`.
+    pub fn cast(&mut self, a: ValueId, to: ScalarType) -> Result<Value, BackendError> {
+        let from = self.value_type(a)?;
+        let x = self.value(a)?;
+        let to_ty = clif_type(to);
+        Ok(match (from.is_float(), to.is_float()) {
+            (true, true) if from == to => x,
+            (true, true) if to == ScalarType::F64 => self.b.ins().fpromote(to_ty, x),
+            (true, true) => self.b.ins().fdemote(to_ty, x),
+            (false, true) => self.int_to_float(from, x, to_ty),
+            (true, false) => self.float_to_int(x, to)?,
+            (false, false) => {
+                if to == ScalarType::Bool {
+                    // Not expressible in Rust; defined as "non-zero" for robustness.
+                    self.b.ins().icmp_imm_u(IntCC::NotEqual, x, 0)
+                } else if from.bits() == to.bits() {
+                    x
+                } else if from.bits() > to.bits() {
+                    self.b.ins().ireduce(to_ty, x)
+                } else if from.is_signed_int() {
+                    self.b.ins().sextend(to_ty, x)
+                } else {
+                    // Unsigned and bool (0/1) zero-extend.
+                    self.b.ins().uextend(to_ty, x)
+                }
+            }
+        })
+    }
+
+    fn int_to_float(&mut self, from: ScalarType, x: Value, to_ty: types::Type) -> Value {
+        match (from.is_signed_int(), from.bits()) {
+            (true, 64) => self.b.ins().fcvt_from_sint(to_ty, x),
+            (true, _) => {
+                let wide = self.b.ins().sextend(types::I64, x);
+                self.b.ins().fcvt_from_sint(to_ty, wide)
+            }
+            (false, 64) => self.b.ins().fcvt_from_uint(to_ty, x),
+            // Narrow unsigned (and bool) values are exact as non-negative i64s,
+            // which converts with one instruction.
+            (false, _) => {
+                let wide = self.b.ins().uextend(types::I64, x);
+                self.b.ins().fcvt_from_sint(to_ty, wide)
+            }
+        }
+    }
+
+    /// Saturating float → int with NaN → 0. The 8- and 16-bit targets saturate to
+    /// i32 first (exact for their whole range) and then clamp to the narrow range, so
+    /// `300.0 as u8 == 255` and `-1e10 as i16 == i16::MIN`.
+    fn float_to_int(&mut self, x: Value, to: ScalarType) -> Result<Value, BackendError> {
+        let to_ty = clif_type(to);
+        Ok(match (to.is_signed_int(), to.bits()) {
+            (_, 8 | 16) if to != ScalarType::Bool => {
+                let (lo, hi) = if to.is_signed_int() {
+                    (-(1i64 << (to.bits() - 1)), (1i64 << (to.bits() - 1)) - 1)
+                } else {
+                    (0, (1i64 << to.bits()) - 1)
+                };
+                let wide = self.b.ins().fcvt_to_sint_sat(types::I32, x);
+                let lo = self.b.ins().iconst(types::I32, lo);
+                let hi = self.b.ins().iconst(types::I32, hi);
+                let clamped = self.b.ins().smax(wide, lo);
+                let clamped = self.b.ins().smin(clamped, hi);
+                self.b.ins().ireduce(to_ty, clamped)
+            }
+            (true, _) => self.b.ins().fcvt_to_sint_sat(to_ty, x),
+            (false, 32 | 64) => self.b.ins().fcvt_to_uint_sat(to_ty, x),
+            _ => return Err(self.error(format!("cannot cast a float to {to}"))),
+        })
+    }
+
+    pub fn bitcast(&mut self, a: ValueId, to: ScalarType) -> Result<Value, BackendError> {
+        let from = self.value_type(a)?;
+        let x = self.value(a)?;
+        if from.bits() != to.bits() {
+            return Err(self.error(format!("bitcast from {from} to {to} changes the width")));
+        }
+        let (from_ty, to_ty) = (clif_type(from), clif_type(to));
+        Ok(if from_ty == to_ty {
+            x
+        } else {
+            self.b.ins().bitcast(to_ty, MemFlagsData::new(), x)
+        })
+    }
+
+    pub fn intrinsic(&mut self, op: Intrinsic, args: &[ValueId]) -> Result<Value, BackendError> {
+        if args.len() != op.arity() {
+            return Err(self.error(format!(
+                "{} takes {} operands, got {}",
+                op.name(),
+                op.arity(),
+                args.len()
+            )));
+        }
+        let ty = self.value_type(args[0])?;
+        if !ty.is_float() {
+            return Err(self.error(format!("{} is not defined on {ty}", op.name())));
+        }
+        let needs = match op {
+            Intrinsic::Fma => Some(("fused multiply-add", self.unit.caps.fma)),
+            Intrinsic::Floor | Intrinsic::Ceil | Intrinsic::Trunc | Intrinsic::Nearest => {
+                Some(("rounding", self.unit.caps.round))
+            }
+            _ => None,
+        };
+        if let Some((what, false)) = needs {
+            return Err(self.error(format!(
+                "the host CPU has no {what} instruction for `{}` (kern never calls libm)",
+                op.name()
+            )));
+        }
+        let v: Vec<Value> = args
+            .iter()
+            .map(|a| self.value(*a))
+            .collect::<Result<_, _>>()?;
+        let ins = self.b.ins();
+        Ok(match op {
+            Intrinsic::Sqrt => ins.sqrt(v[0]),
+            Intrinsic::Abs => ins.fabs(v[0]),
+            Intrinsic::Floor => ins.floor(v[0]),
+            Intrinsic::Ceil => ins.ceil(v[0]),
+            Intrinsic::Trunc => ins.trunc(v[0]),
+            Intrinsic::Nearest => ins.nearest(v[0]),
+            Intrinsic::Fma => ins.fma(v[0], v[1], v[2]),
+            Intrinsic::Copysign => ins.fcopysign(v[0], v[1]),
+        })
+    }
+}
