@@ -73,11 +73,17 @@ fn scalar_programs(c: &mut Criterion) {
     group.bench_function("kern", |b| {
         b.iter(|| {
             midpoint
-                .call("integrate", &[ScalarValue::I64(black_box(n_intervals))], sink)
+                .call(
+                    "integrate",
+                    &[ScalarValue::I64(black_box(n_intervals))],
+                    sink,
+                )
                 .expect("runs")
         })
     });
-    group.bench_function("rust", |b| b.iter(|| rust_integrate(black_box(n_intervals))));
+    group.bench_function("rust", |b| {
+        b.iter(|| rust_integrate(black_box(n_intervals)))
+    });
     group.finish();
 }
 

@@ -174,7 +174,6 @@ fn a_missing_file_is_a_clear_error() {
     assert!(text(&output.stderr).contains("cannot read `no/such/file.kern`"));
 }
 
-#[cfg(not(feature = "cuda"))]
 #[test]
 fn a_target_not_built_in_says_how_to_get_it() {
     let output = kern(&["run", "--target", "cuda", "examples/hello.kern"]);
@@ -201,11 +200,23 @@ fn emit_shows_ast_ir_and_annotated_clif() {
     assert!(ast.status.success(), "{}", text(&ast.stderr));
     assert!(text(&ast.stdout).contains("fn is_prime"));
 
-    let ir = kern(&["emit", "--ir", "examples/sum_primes.kern", "--fn", "is_prime"]);
+    let ir = kern(&[
+        "emit",
+        "--ir",
+        "examples/sum_primes.kern",
+        "--fn",
+        "is_prime",
+    ]);
     assert!(ir.status.success(), "{}", text(&ir.stderr));
     assert!(text(&ir.stdout).contains("fn is_prime(l0: i64) -> bool"));
 
-    let clif = kern(&["emit", "--clif", "examples/sum_primes.kern", "--fn", "is_prime"]);
+    let clif = kern(&[
+        "emit",
+        "--clif",
+        "examples/sum_primes.kern",
+        "--fn",
+        "is_prime",
+    ]);
     assert!(clif.status.success(), "{}", text(&clif.stderr));
     let clif = text(&clif.stdout);
     assert!(clif.contains("function"), "{clif}");

@@ -288,7 +288,8 @@ impl Gen {
                     let var = self.fresh();
                     let trips = self.below(6);
                     out.push_str(&format!("{pad}for {var} in 0..{trips}i64 {{\n"));
-                    self.scopes.push(vec![(var.clone(), ScalarType::I64, false)]);
+                    self.scopes
+                        .push(vec![(var.clone(), ScalarType::I64, false)]);
                     let n = self.below(3) + 1;
                     self.statements(n, indent + 1, out);
                     if self.below(4) == 0 {

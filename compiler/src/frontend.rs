@@ -61,7 +61,10 @@ pub fn compile(sources: &mut SourceMap, file: FileId) -> Result<Compiled, Diagno
 }
 
 /// As [`compile`], also reporting how long parsing and checking took.
-pub fn compile_timed(sources: &mut SourceMap, file: FileId) -> Result<(Compiled, PhaseTimings), Diagnostics> {
+pub fn compile_timed(
+    sources: &mut SourceMap,
+    file: FileId,
+) -> Result<(Compiled, PhaseTimings), Diagnostics> {
     let started = Instant::now();
     let text = sources.file(file).text.clone();
     let name = sources.file(file).name.clone();
@@ -75,7 +78,10 @@ pub fn compile_timed(sources: &mut SourceMap, file: FileId) -> Result<(Compiled,
             }
             return Err(Diagnostics(vec![Diagnostic::error(
                 d.0.first().map(|x| x.span).unwrap_or_default(),
-                format!("internal error: the stdlib does not parse:\n{}", d.render(&s)),
+                format!(
+                    "internal error: the stdlib does not parse:\n{}",
+                    d.render(&s)
+                ),
             )]));
         }
     };
@@ -122,14 +128,18 @@ pub fn compile_timed(sources: &mut SourceMap, file: FileId) -> Result<(Compiled,
         }
     }
     lowering.run();
-    errors.extend(lowering.errors.drain(..));
+    errors.append(&mut lowering.errors);
     if !errors.is_empty() {
         errors.sort_by_key(|d| (d.span.file, d.span.start));
         return Err(Diagnostics(errors));
     }
     let mut program = lowering.into_program();
     crate::ir::fold::fold_program(&mut program);
-    debug_assert!(crate::ir::verify::verify_program(&program).is_ok(), "{:?}", crate::ir::verify::verify_program(&program));
+    debug_assert!(
+        crate::ir::verify::verify_program(&program).is_ok(),
+        "{:?}",
+        crate::ir::verify::verify_program(&program)
+    );
     let check = started.elapsed();
     Ok((
         Compiled {
@@ -161,35 +171,61 @@ fn validate_item(decl: &FnDecl) -> Vec<Diagnostic> {
                 AttrArg::KeyValue { key, value } if key.name == "target" => {
                     let ok = matches!(&value.kind, LitKind::Str(s) if ["cpu", "parallel", "cuda", "mpi"].contains(&s.as_str()));
                     if !ok {
-                        errors.push(Diagnostic::error(value.span, "unknown target: expected \"cpu\", \"parallel\", \"cuda\" or \"mpi\""));
+                        errors.push(Diagnostic::error(
+                            value.span,
+                            "unknown target: expected \"cpu\", \"parallel\", \"cuda\" or \"mpi\"",
+                        ));
                     }
                 }
-                AttrArg::Literal(l) if name == "guvectorize" && matches!(l.kind, LitKind::Str(_)) => {}
-                AttrArg::Ident(i) if name == "vectorize" && ScalarType::from_name(&i.name).is_some() => {}
+                AttrArg::Literal(l)
+                    if name == "guvectorize" && matches!(l.kind, LitKind::Str(_)) => {}
+                AttrArg::Ident(i)
+                    if name == "vectorize" && ScalarType::from_name(&i.name).is_some() => {}
                 AttrArg::KeyValue { key, .. } => {
-                    errors.push(Diagnostic::error(key.span, format!("unknown argument `{}` for #[{name}]", key.name)));
+                    errors.push(Diagnostic::error(
+                        key.span,
+                        format!("unknown argument `{}` for #[{name}]", key.name),
+                    ));
                 }
-                AttrArg::Literal(l) => errors.push(Diagnostic::error(l.span, format!("unexpected argument for #[{name}]"))),
-                AttrArg::Ident(i) => errors.push(Diagnostic::error(i.span, format!("unexpected argument `{}` for #[{name}]", i.name))),
+                AttrArg::Literal(l) => errors.push(Diagnostic::error(
+                    l.span,
+                    format!("unexpected argument for #[{name}]"),
+                )),
+                AttrArg::Ident(i) => errors.push(Diagnostic::error(
+                    i.span,
+                    format!("unexpected argument `{}` for #[{name}]", i.name),
+                )),
             }
         }
         if name == "vectorize" {
             for p in &decl.params {
                 if !matches!(p.ty.kind, TypeExprKind::Named(_)) {
-                    errors.push(Diagnostic::error(p.ty.span, "the parameters of a #[vectorize] function must be scalars"));
+                    errors.push(Diagnostic::error(
+                        p.ty.span,
+                        "the parameters of a #[vectorize] function must be scalars",
+                    ));
                 }
             }
             if decl.ret.is_none() {
-                errors.push(Diagnostic::error(decl.name.span, "a #[vectorize] function must return a scalar"));
+                errors.push(Diagnostic::error(
+                    decl.name.span,
+                    "a #[vectorize] function must return a scalar",
+                ));
             }
         }
     }
     if decl.name.name == "main" {
         if !decl.params.is_empty() {
-            errors.push(Diagnostic::error(decl.params[0].span, "`main` takes no parameters"));
+            errors.push(Diagnostic::error(
+                decl.params[0].span,
+                "`main` takes no parameters",
+            ));
         }
         if !decl.generics.is_empty() {
-            errors.push(Diagnostic::error(decl.name.span, "`main` cannot be generic"));
+            errors.push(Diagnostic::error(
+                decl.name.span,
+                "`main` cannot be generic",
+            ));
         }
         if let Some(r) = &decl.ret {
             errors.push(Diagnostic::error(r.span, "`main` returns nothing"));

@@ -77,7 +77,10 @@ impl Compiled {
 
     fn jit(&mut self, name: &str) -> (FuncId, CompiledFunction) {
         let id = self.functions[name];
-        (id, self.engine.compile(&self.program, id).expect("compiles"))
+        (
+            id,
+            self.engine.compile(&self.program, id).expect("compiles"),
+        )
     }
 }
 
@@ -110,7 +113,7 @@ fn every_stdlib_function_compiled_by_kern_is_within_its_ulp_bound_and_matches_th
         let mut r32 = UlpReport::new();
         let mut mismatches = 0usize;
         let mut check_interp = |k: usize, id: FuncId, args: &[ScalarValue], got: ScalarValue| {
-            if k % interpreted_every == 0 {
+            if k.is_multiple_of(interpreted_every) {
                 let want = interpret(&compiled.program, id, args);
                 if !want.same_result(got) {
                     mismatches += 1;
@@ -130,18 +133,22 @@ fn every_stdlib_function_compiled_by_kern_is_within_its_ulp_bound_and_matches_th
                     let got = run(&jit64, &args);
                     check_interp(k, id64, &args, got);
                     let (want, got) = (reference_f64(spec.name, want64, x), as_f64(got));
-                    r64.record(ulp_diff_f64(want, got), zero_sign_differs_f64(want, got), || {
-                        format!("x={x:e}: std {want:e}, kern {got:e}")
-                    });
+                    r64.record(
+                        ulp_diff_f64(want, got),
+                        zero_sign_differs_f64(want, got),
+                        || format!("x={x:e}: std {want:e}, kern {got:e}"),
+                    );
                 }
                 for (k, x) in sample_points_f32(spec.name, n).into_iter().enumerate() {
                     let args = [ScalarValue::F32(x)];
                     let got = run(&jit32, &args);
                     check_interp(k, id32, &args, got);
                     let (want, got) = (want32(x), as_f32(got));
-                    r32.record(ulp_diff_f32(want, got), zero_sign_differs_f32(want, got), || {
-                        format!("x={x:e}: std {want:e}, kern {got:e}")
-                    });
+                    r32.record(
+                        ulp_diff_f32(want, got),
+                        zero_sign_differs_f32(want, got),
+                        || format!("x={x:e}: std {want:e}, kern {got:e}"),
+                    );
                 }
             }
             Reference::Binary(want64, want32) => {
@@ -150,18 +157,22 @@ fn every_stdlib_function_compiled_by_kern_is_within_its_ulp_bound_and_matches_th
                     let got = run(&jit64, &args);
                     check_interp(k, id64, &args, got);
                     let (want, got) = (want64(x, y), as_f64(got));
-                    r64.record(ulp_diff_f64(want, got), zero_sign_differs_f64(want, got), || {
-                        format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}")
-                    });
+                    r64.record(
+                        ulp_diff_f64(want, got),
+                        zero_sign_differs_f64(want, got),
+                        || format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}"),
+                    );
                 }
                 for (k, (x, y)) in sample_pairs_f32(spec.name, n).into_iter().enumerate() {
                     let args = [ScalarValue::F32(x), ScalarValue::F32(y)];
                     let got = run(&jit32, &args);
                     check_interp(k, id32, &args, got);
                     let (want, got) = (want32(x, y), as_f32(got));
-                    r32.record(ulp_diff_f32(want, got), zero_sign_differs_f32(want, got), || {
-                        format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}")
-                    });
+                    r32.record(
+                        ulp_diff_f32(want, got),
+                        zero_sign_differs_f32(want, got),
+                        || format!("x={x:e}, y={y:e}: std {want:e}, kern {got:e}"),
+                    );
                 }
             }
             Reference::WithI32(want64, want32) => {
@@ -171,9 +182,11 @@ fn every_stdlib_function_compiled_by_kern_is_within_its_ulp_bound_and_matches_th
                     let got = run(&jit64, &args);
                     check_interp(k, id64, &args, got);
                     let (want, got) = (want64(x, n), as_f64(got));
-                    r64.record(ulp_diff_f64(want, got), zero_sign_differs_f64(want, got), || {
-                        format!("x={x:e}, n={n}: std {want:e}, kern {got:e}")
-                    });
+                    r64.record(
+                        ulp_diff_f64(want, got),
+                        zero_sign_differs_f64(want, got),
+                        || format!("x={x:e}, n={n}: std {want:e}, kern {got:e}"),
+                    );
                 }
                 for (k, (x, n)) in sample_pairs_f32(spec.name, n).into_iter().enumerate() {
                     let n = n as i32;
@@ -181,9 +194,11 @@ fn every_stdlib_function_compiled_by_kern_is_within_its_ulp_bound_and_matches_th
                     let got = run(&jit32, &args);
                     check_interp(k, id32, &args, got);
                     let (want, got) = (want32(x, n), as_f32(got));
-                    r32.record(ulp_diff_f32(want, got), zero_sign_differs_f32(want, got), || {
-                        format!("x={x:e}, n={n}: std {want:e}, kern {got:e}")
-                    });
+                    r32.record(
+                        ulp_diff_f32(want, got),
+                        zero_sign_differs_f32(want, got),
+                        || format!("x={x:e}, n={n}: std {want:e}, kern {got:e}"),
+                    );
                 }
             }
         }

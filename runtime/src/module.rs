@@ -99,7 +99,10 @@ impl Module {
             .map(|(name, id)| (name, *id))
             .collect();
         functions.sort_by_key(|(_, id)| program.function(*id).span.start);
-        functions.into_iter().map(|(name, _)| name.clone()).collect()
+        functions
+            .into_iter()
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// Id of a non-generic user function.

@@ -189,7 +189,9 @@ impl<'p> Interpreter<'p> {
                 return Ok(Flow::Normal);
             }
             InstKind::Unary(op, x) => eval_unary(*op, v(frame, x)),
-            InstKind::Binary(op, a, b) => eval_binary(*op, v(frame, a), v(frame, b)).map_err(trap)?,
+            InstKind::Binary(op, a, b) => {
+                eval_binary(*op, v(frame, a), v(frame, b)).map_err(trap)?
+            }
             InstKind::Cmp(op, a, b) => ScalarValue::Bool(eval_cmp(*op, v(frame, a), v(frame, b))),
             InstKind::Cast(x, t) => eval_cast(v(frame, x), *t),
             InstKind::Bitcast(x, t) => eval_bitcast(v(frame, x), *t),

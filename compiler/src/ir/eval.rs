@@ -86,7 +86,11 @@ fn eval_int_binary(op: BinaryOp, a: ScalarValue, b: ScalarValue) -> Result<Scala
         BinaryOp::Shl | BinaryOp::Shr => {
             // The amount is taken modulo the width, whatever its own type.
             let amount = (b.to_bits() as u32) % bits;
-            let mask: u128 = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+            let mask: u128 = if bits == 128 {
+                u128::MAX
+            } else {
+                (1u128 << bits) - 1
+            };
             let ux = (x as u128) & mask;
             if op == BinaryOp::Shl {
                 ((ux << amount) & mask) as i128
@@ -218,9 +222,15 @@ mod tests {
 
     #[test]
     fn integer_arithmetic_wraps() {
-        assert_eq!(eval_binary(BinaryOp::Add, I32(i32::MAX), I32(1)), Ok(I32(i32::MIN)));
+        assert_eq!(
+            eval_binary(BinaryOp::Add, I32(i32::MAX), I32(1)),
+            Ok(I32(i32::MIN))
+        );
         assert_eq!(eval_binary(BinaryOp::Mul, U8(200), U8(2)), Ok(U8(144)));
-        assert_eq!(eval_binary(BinaryOp::Sub, U64(0), U64(1)), Ok(U64(u64::MAX)));
+        assert_eq!(
+            eval_binary(BinaryOp::Sub, U64(0), U64(1)),
+            Ok(U64(u64::MAX))
+        );
         assert_eq!(eval_unary(UnaryOp::Neg, I8(i8::MIN)), I8(i8::MIN));
         assert_eq!(eval_unary(UnaryOp::Not, U8(0)), U8(255));
     }
@@ -229,19 +239,40 @@ mod tests {
     fn division_truncates_and_traps() {
         assert_eq!(eval_binary(BinaryOp::Div, I32(-7), I32(2)), Ok(I32(-3)));
         assert_eq!(eval_binary(BinaryOp::Rem, I32(-7), I32(2)), Ok(I32(-1)));
-        assert_eq!(eval_binary(BinaryOp::Div, I64(1), I64(0)), Err(TrapKind::DivisionByZero));
-        assert_eq!(eval_binary(BinaryOp::Rem, U8(1), U8(0)), Err(TrapKind::DivisionByZero));
-        assert_eq!(eval_binary(BinaryOp::Div, I32(i32::MIN), I32(-1)), Err(TrapKind::DivisionOverflow));
-        assert_eq!(eval_binary(BinaryOp::Rem, I8(i8::MIN), I8(-1)), Err(TrapKind::DivisionOverflow));
-        assert_eq!(eval_binary(BinaryOp::Div, U32(u32::MAX), U32(1)), Ok(U32(u32::MAX)));
+        assert_eq!(
+            eval_binary(BinaryOp::Div, I64(1), I64(0)),
+            Err(TrapKind::DivisionByZero)
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Rem, U8(1), U8(0)),
+            Err(TrapKind::DivisionByZero)
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Div, I32(i32::MIN), I32(-1)),
+            Err(TrapKind::DivisionOverflow)
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Rem, I8(i8::MIN), I8(-1)),
+            Err(TrapKind::DivisionOverflow)
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Div, U32(u32::MAX), U32(1)),
+            Ok(U32(u32::MAX))
+        );
     }
 
     #[test]
     fn shifts_mask_the_amount() {
         assert_eq!(eval_binary(BinaryOp::Shl, I8(1), U32(9)), Ok(I8(2)));
         assert_eq!(eval_binary(BinaryOp::Shr, I32(-8), I64(1)), Ok(I32(-4)));
-        assert_eq!(eval_binary(BinaryOp::Shr, U32(0x8000_0000), U8(31)), Ok(U32(1)));
-        assert_eq!(eval_binary(BinaryOp::Shl, U64(1), I32(-1)), Ok(U64(1 << 63)));
+        assert_eq!(
+            eval_binary(BinaryOp::Shr, U32(0x8000_0000), U8(31)),
+            Ok(U32(1))
+        );
+        assert_eq!(
+            eval_binary(BinaryOp::Shl, U64(1), I32(-1)),
+            Ok(U64(1 << 63))
+        );
         assert_eq!(eval_binary(BinaryOp::Shl, U8(0x81), U32(1)), Ok(U8(2)));
     }
 
@@ -255,7 +286,10 @@ mod tests {
         assert_eq!(eval_cast(F64(f64::NAN), ScalarType::I32), I32(0));
         assert_eq!(eval_cast(F64(1e20), ScalarType::I64), I64(i64::MAX));
         assert_eq!(eval_cast(F32(-3.99), ScalarType::I16), I16(-3));
-        assert_eq!(eval_cast(U64(u64::MAX), ScalarType::F64), F64(u64::MAX as f64));
+        assert_eq!(
+            eval_cast(U64(u64::MAX), ScalarType::F64),
+            F64(u64::MAX as f64)
+        );
         assert_eq!(eval_cast(Bool(true), ScalarType::I32), I32(1));
         assert!(eval_cast(F64(1e300), ScalarType::F32).bit_eq(F32(f32::INFINITY)));
     }
@@ -273,7 +307,10 @@ mod tests {
     #[test]
     fn intrinsics_are_exact_operations() {
         assert_eq!(eval_intrinsic(Intrinsic::Nearest, &[F64(2.5)]), F64(2.0));
-        assert_eq!(eval_intrinsic(Intrinsic::Fma, &[F64(0.1), F64(10.0), F64(-1.0)]), F64(0.1f64.mul_add(10.0, -1.0)));
+        assert_eq!(
+            eval_intrinsic(Intrinsic::Fma, &[F64(0.1), F64(10.0), F64(-1.0)]),
+            F64(0.1f64.mul_add(10.0, -1.0))
+        );
         assert!(eval_intrinsic(Intrinsic::Copysign, &[F32(1.0), F32(-0.0)]).bit_eq(F32(-1.0)));
     }
 }

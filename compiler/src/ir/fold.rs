@@ -102,6 +102,9 @@ mod tests {
         let mut f = b.finish();
         fold_constants(&mut f);
         assert_eq!(f.body.insts[2].kind, InstKind::Const(ScalarValue::I32(6)));
-        assert!(matches!(f.body.insts[4].kind, InstKind::Binary(BinaryOp::Div, _, _)));
+        assert!(matches!(
+            f.body.insts[4].kind,
+            InstKind::Binary(BinaryOp::Div, _, _)
+        ));
     }
 }

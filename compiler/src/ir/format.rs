@@ -97,7 +97,10 @@ mod tests {
             "0.10000000149011612"
         );
         assert_eq!(format_value(ScalarValue::F64(f64::NAN), &spec()), "NaN");
-        assert_eq!(format_value(ScalarValue::F64(-f64::INFINITY), &spec()), "-inf");
+        assert_eq!(
+            format_value(ScalarValue::F64(-f64::INFINITY), &spec()),
+            "-inf"
+        );
     }
 
     #[test]

@@ -79,8 +79,8 @@
 
 pub mod build;
 pub mod eval;
-pub mod format;
 pub mod fold;
+pub mod format;
 pub mod inline;
 pub mod lower;
 pub mod print;
@@ -380,7 +380,10 @@ pub enum InstKind {
         args: Vec<Arg>,
     },
     /// Extent of an array local along `axis`, as `usize`.
-    ArrayLen { array: LocalId, axis: u8 },
+    ArrayLen {
+        array: LocalId,
+        axis: u8,
+    },
     /// Element at `indices` (one `usize` per axis).
     Load {
         array: LocalId,
@@ -394,7 +397,10 @@ pub enum InstKind {
         checked: bool,
     },
     /// Element `index` (`usize`) of a constant table; always bounds-checked.
-    LoadConst { table: ConstTableId, index: ValueId },
+    LoadConst {
+        table: ConstTableId,
+        index: ValueId,
+    },
     If {
         cond: ValueId,
         then_block: Block,
@@ -410,7 +416,10 @@ pub enum InstKind {
     Continue,
     Return(Option<ValueId>),
     /// Traps with [`TrapKind::AssertionFailed`] when `cond` is false.
-    Assert { cond: ValueId, message: String },
+    Assert {
+        cond: ValueId,
+        message: String,
+    },
     /// `print!`/`println!`: pieces in order, consuming `args` for each `Arg` piece.
     Print {
         pieces: Vec<FormatPiece>,
@@ -461,7 +470,10 @@ pub enum TrapKind {
     DivisionByZero,
     /// `MIN / -1` or `MIN % -1`.
     DivisionOverflow,
-    IndexOutOfBounds { index: i64, len: i64 },
+    IndexOutOfBounds {
+        index: i64,
+        len: i64,
+    },
     AssertionFailed(String),
     /// Recursion deeper than the backend's guard allows.
     RecursionLimit,

@@ -37,18 +37,9 @@ pub fn print_function(program: &Program, function: &Function) -> String {
     let params: Vec<String> = function
         .params
         .iter()
-        .map(|p| {
-            format!(
-                "l{}: {}",
-                p.local.0,
-                type_name(function.local(p.local).ty)
-            )
-        })
+        .map(|p| format!("l{}: {}", p.local.0, type_name(function.local(p.local).ty)))
         .collect();
-    let ret = function
-        .ret
-        .map(|t| format!(" -> {t}"))
-        .unwrap_or_default();
+    let ret = function.ret.map(|t| format!(" -> {t}")).unwrap_or_default();
     let kind = match &function.kind {
         FunctionKind::Plain => String::new(),
         FunctionKind::Main => "host ".to_string(),
@@ -144,7 +135,12 @@ impl Printer<'_> {
                 format!("{} {}, {}", format!("{op:?}").to_lowercase(), v(a), v(b))
             }
             InstKind::Cmp(op, a, b) => {
-                format!("cmp.{} {}, {}", format!("{op:?}").to_lowercase(), v(a), v(b))
+                format!(
+                    "cmp.{} {}, {}",
+                    format!("{op:?}").to_lowercase(),
+                    v(a),
+                    v(b)
+                )
             }
             InstKind::Cast(x, t) => format!("cast {} as {t}", v(x)),
             InstKind::Bitcast(x, t) => format!("bitcast {} as {t}", v(x)),
@@ -242,7 +238,9 @@ impl Printer<'_> {
                 let mut fmt = String::new();
                 for piece in pieces {
                     match piece {
-                        FormatPiece::Text(t) => fmt.push_str(&t.replace('{', "{{").replace('}', "}}")),
+                        FormatPiece::Text(t) => {
+                            fmt.push_str(&t.replace('{', "{{").replace('}', "}}"))
+                        }
                         FormatPiece::Arg(_) => fmt.push_str("{}"),
                     }
                 }

@@ -50,8 +50,11 @@ struct Verifier<'a> {
 
 impl Verifier<'_> {
     fn fail(&mut self, inst: &Inst, msg: String) {
-        self.errors
-            .push(format!("in `{}`: {msg} (at {:?})", self.f.name, inst.kind_name()));
+        self.errors.push(format!(
+            "in `{}`: {msg} (at {:?})",
+            self.f.name,
+            inst.kind_name()
+        ));
     }
 
     fn visible(&self, v: ValueId) -> bool {
@@ -87,7 +90,10 @@ impl Verifier<'_> {
             if self.ty(*v).is_none() {
                 self.fail(inst, format!("v{} has no type", v.0));
             } else if !self.visible(*v) {
-                self.fail(inst, format!("v{} used out of scope or before its definition", v.0));
+                self.fail(
+                    inst,
+                    format!("v{} used out of scope or before its definition", v.0),
+                );
             }
         }
     }
@@ -114,7 +120,9 @@ impl Verifier<'_> {
                     self.fail(inst, format!("SetLocal type mismatch on l{}", l.0));
                 }
             }
-            InstKind::Unary(_, a) | InstKind::Cast(a, _) | InstKind::Bitcast(a, _) => self.uses(inst, &[*a]),
+            InstKind::Unary(_, a) | InstKind::Cast(a, _) | InstKind::Bitcast(a, _) => {
+                self.uses(inst, &[*a])
+            }
             InstKind::Binary(op, a, b) => {
                 self.uses(inst, &[*a, *b]);
                 let shift = matches!(op, BinaryOp::Shl | BinaryOp::Shr);
@@ -152,7 +160,10 @@ impl Verifier<'_> {
                 };
                 let params = target.param_types();
                 if params.len() != args.len() {
-                    self.fail(inst, format!("call of `{}` with {} arguments", target.name, args.len()));
+                    self.fail(
+                        inst,
+                        format!("call of `{}` with {} arguments", target.name, args.len()),
+                    );
                 }
                 for (arg, param) in args.iter().zip(params) {
                     match (arg, param) {
@@ -165,7 +176,10 @@ impl Verifier<'_> {
                                 self.fail(inst, "array argument is not an array local".into());
                             }
                         }
-                        _ => self.fail(inst, format!("argument kind mismatch calling `{}`", target.name)),
+                        _ => self.fail(
+                            inst,
+                            format!("argument kind mismatch calling `{}`", target.name),
+                        ),
                     }
                 }
                 if let Some(r) = inst.result {
@@ -243,7 +257,10 @@ impl Verifier<'_> {
                     self.uses(inst, &[*v]);
                 }
                 if v.and_then(|v| self.ty(v)) != f.ret {
-                    self.fail(inst, "Return does not match the function's return type".into());
+                    self.fail(
+                        inst,
+                        "Return does not match the function's return type".into(),
+                    );
                 }
             }
             InstKind::Assert { cond, .. } => {
@@ -252,7 +269,10 @@ impl Verifier<'_> {
             }
             InstKind::Print { pieces, args, .. } => {
                 self.uses(inst, args);
-                let wanted = pieces.iter().filter(|p| matches!(p, FormatPiece::Arg(_))).count();
+                let wanted = pieces
+                    .iter()
+                    .filter(|p| matches!(p, FormatPiece::Arg(_)))
+                    .count();
                 if wanted != args.len() {
                     self.fail(inst, "Print argument count differs from its format".into());
                 }

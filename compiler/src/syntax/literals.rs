@@ -35,7 +35,8 @@ fn split_suffix(token: &str) -> (&str, Option<ScalarType>) {
     ] {
         if let Some(rest) = token.strip_suffix(suffix) {
             let is_hex = token.starts_with("0x");
-            if !(is_hex && suffix.starts_with('f')) && !rest.is_empty() {
+            let hex_digit_f = is_hex && suffix.starts_with('f');
+            if !hex_digit_f && !rest.is_empty() {
                 return (rest, ScalarType::from_name(suffix));
             }
         }
@@ -106,12 +107,18 @@ mod tests {
     fn floats_keep_their_text_for_exact_rounding() {
         assert_eq!(decode_float("1_000.5e-1"), ("1000.5e-1".into(), None));
         assert_eq!(decode_float("2f64"), ("2".into(), Some(ScalarType::F64)));
-        assert_eq!(decode_float("1.0f32"), ("1.0".into(), Some(ScalarType::F32)));
+        assert_eq!(
+            decode_float("1.0f32"),
+            ("1.0".into(), Some(ScalarType::F32))
+        );
     }
 
     #[test]
     fn string_escapes() {
-        assert_eq!(decode_string(r#""a\tb\n\"q\" \u{263A}""#).unwrap(), "a\tb\n\"q\" ☺");
+        assert_eq!(
+            decode_string(r#""a\tb\n\"q\" \u{263A}""#).unwrap(),
+            "a\tb\n\"q\" ☺"
+        );
         assert!(decode_string(r#""\q""#).is_err());
     }
 }

@@ -159,7 +159,8 @@ fn first_too_deep_expr(unit: &SourceUnit) -> Option<Span> {
                     return Some(expr.span);
                 }
                 match &expr.kind {
-                    ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Break | ExprKind::Continue => {}
+                    ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Break | ExprKind::Continue => {
+                    }
                     ExprKind::Unary { operand, .. } => stack.push((Node::Expr(operand), depth)),
                     ExprKind::Binary { lhs, rhs, .. } => {
                         stack.push((Node::Expr(lhs), depth));
@@ -268,9 +269,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::rem, Assoc::Left))
             .op(Op::postfix(Rule::cast))
             .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
-            .op(Op::postfix(Rule::method_call)
-                | Op::postfix(Rule::call)
-                | Op::postfix(Rule::index))
+            .op(Op::postfix(Rule::method_call) | Op::postfix(Rule::call) | Op::postfix(Rule::index))
     })
 }
 
@@ -287,7 +286,9 @@ impl AstBuilder {
     }
 
     fn error(&self, span: Span, message: impl Into<String>) {
-        self.errors.borrow_mut().push(Diagnostic::error(span, message));
+        self.errors
+            .borrow_mut()
+            .push(Diagnostic::error(span, message));
     }
 
     fn expr_node(&self, kind: ExprKind, span: Span) -> Expr {
@@ -356,13 +357,10 @@ impl AstBuilder {
     fn attribute(&self, pair: Pair<Rule>) -> Attribute {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner
-            .next()
-            .map(|n| self.ident(n))
-            .unwrap_or(Ident {
-                name: String::new(),
-                span,
-            });
+        let name = inner.next().map(|n| self.ident(n)).unwrap_or(Ident {
+            name: String::new(),
+            span,
+        });
         let mut args = Vec::new();
         if let Some(list) = inner.next() {
             for arg in list.into_inner() {
@@ -434,9 +432,8 @@ impl AstBuilder {
                 kind: TypeExprKind::Unit,
                 span,
             }),
-            value: value.unwrap_or_else(|| {
-                self.expr_node(ExprKind::Block(empty_block(span)), span)
-            }),
+            value: value
+                .unwrap_or_else(|| self.expr_node(ExprKind::Block(empty_block(span)), span)),
             span,
         }
     }
@@ -637,7 +634,11 @@ impl AstBuilder {
             }
             Rule::call => ExprKind::Call {
                 callee: Box::new(base),
-                args: op.into_inner().next().map(|a| self.args(a)).unwrap_or_default(),
+                args: op
+                    .into_inner()
+                    .next()
+                    .map(|a| self.args(a))
+                    .unwrap_or_default(),
             },
             _ => {
                 let index = op
@@ -707,9 +708,7 @@ impl AstBuilder {
                         self.errors.borrow_mut().push(
                             Diagnostic::error(span, "comparison operators cannot be chained")
                                 .with_label("this is parsed as two comparisons")
-                                .with_note(
-                                    "help: split the comparison into two: `a < b && b < c`",
-                                ),
+                                .with_note("help: split the comparison into two: `a < b && b < c`"),
                         );
                     }
                 }
@@ -763,7 +762,9 @@ impl AstBuilder {
                 let args = inner.next().map(|a| self.args(a)).unwrap_or_default();
                 ExprKind::Macro { name, args }
             }
-            Rule::array_lit => ExprKind::ArrayLit(pair.into_inner().map(|e| self.expr(e)).collect()),
+            Rule::array_lit => {
+                ExprKind::ArrayLit(pair.into_inner().map(|e| self.expr(e)).collect())
+            }
             Rule::array_repeat => {
                 let mut inner = pair.into_inner();
                 let value = inner.next().map(|e| self.expr(e));
@@ -927,11 +928,21 @@ fn syntax_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Di
         .char_indices()
         .find(|(_, c)| c.is_whitespace())
         .map_or(text.len(), |(i, _)| start + i);
-    let end = if end > start { end } else { token_end.max(start) };
+    let end = if end > start {
+        end
+    } else {
+        token_end.max(start)
+    };
     let found = if start >= text.len() {
         "end of file".to_string()
     } else {
-        format!("`{}`", &text[start..end.min(text.len())].chars().take(20).collect::<String>())
+        format!(
+            "`{}`",
+            &text[start..end.min(text.len())]
+                .chars()
+                .take(20)
+                .collect::<String>()
+        )
     };
     let message = match error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -947,7 +958,10 @@ fn syntax_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Di
                 1 => format!("expected {}, found {found}", words[0]),
                 _ => {
                     let (last, rest) = words.split_last().expect("len >= 2");
-                    format!("expected one of {} or {last}, found {found}", rest.join(", "))
+                    format!(
+                        "expected one of {} or {last}, found {found}",
+                        rest.join(", ")
+                    )
                 }
             }
         }

@@ -25,7 +25,11 @@ fn type_text(ty: &TypeExpr) -> String {
     match &ty.kind {
         TypeExprKind::Named(n) => n.name.clone(),
         TypeExprKind::Ref { mutable, inner } => {
-            format!("&{}{}", if *mutable { "mut " } else { "" }, type_text(inner))
+            format!(
+                "&{}{}",
+                if *mutable { "mut " } else { "" },
+                type_text(inner)
+            )
         }
         TypeExprKind::Slice(inner) => format!("[{}]", type_text(inner)),
         TypeExprKind::Array { elem, len } => {
@@ -134,10 +138,18 @@ impl Pretty {
                         .as_ref()
                         .map(|e| format!(" = {}", self.expr_at(e, indent + 1)))
                         .unwrap_or_default();
-                    format!("let {}{}{ty}{init};", if *mutable { "mut " } else { "" }, name.name)
+                    format!(
+                        "let {}{}{ty}{init};",
+                        if *mutable { "mut " } else { "" },
+                        name.name
+                    )
                 }
                 StmtKind::Expr { expr, has_semi } => {
-                    format!("{}{}", self.expr_at(expr, indent + 1), if *has_semi { ";" } else { "" })
+                    format!(
+                        "{}{}",
+                        self.expr_at(expr, indent + 1),
+                        if *has_semi { ";" } else { "" }
+                    )
                 }
                 StmtKind::Empty => ";".into(),
             };

@@ -41,15 +41,24 @@ fn rust_precedence_and_associativity() {
     assert_eq!(body_of("-x as u8"), "((-x) as u8)");
     assert_eq!(body_of("a as f64 * b"), "((a as f64) * b)");
     assert_eq!(body_of("!a && b"), "((!a) && b)");
-    assert_eq!(body_of("a[i][j] + f(x, y).sqrt()"), "(a[i][j] + f(x, y).sqrt())");
+    assert_eq!(
+        body_of("a[i][j] + f(x, y).sqrt()"),
+        "(a[i][j] + f(x, y).sqrt())"
+    );
     assert_eq!(body_of("x = y = 3"), "x = y = 3");
     assert_eq!(body_of("x += 2 * y"), "x += (2 * y)");
 }
 
 #[test]
 fn literals_of_every_form() {
-    assert_eq!(body_of("1_000 + 0xFFu8 + 0b101 + 0o7"), "(((1000 + 255u8) + 5) + 7)");
-    assert_eq!(body_of("1.5e-3f32 + 2f64 + 1.0"), "((1.5e-3f32 + 2f64) + 1.0)");
+    assert_eq!(
+        body_of("1_000 + 0xFFu8 + 0b101 + 0o7"),
+        "(((1000 + 255u8) + 5) + 7)"
+    );
+    assert_eq!(
+        body_of("1.5e-3f32 + 2f64 + 1.0"),
+        "((1.5e-3f32 + 2f64) + 1.0)"
+    );
     assert_eq!(body_of("1.max(2)"), "1.max(2)");
     assert_eq!(body_of("2.0f64.sqrt()"), "2.0f64.sqrt()");
     assert_eq!(body_of("true != false"), "(true != false)");
@@ -70,7 +79,10 @@ fn statements_and_control_flow() {
             return v;
         }",
     );
-    assert!(text.contains("fn f(mut n: i64, a: &[[f64; N]; 3]) -> i64 {"), "{text}");
+    assert!(
+        text.contains("fn f(mut n: i64, a: &[[f64; N]; 3]) -> i64 {"),
+        "{text}"
+    );
     assert!(text.contains("for i in 0..n {"), "{text}");
     assert!(text.contains("for i in (0..=n).step_by(2) {"), "{text}");
     assert!(text.contains("let v = if (n > 0) {"), "{text}");
@@ -96,7 +108,10 @@ fn items_attributes_generics_consts_macros() {
          const T: [u32; 3] = [1, 2, 3];
          fn main() { println!(\"{} {:.3}\", 1, PI); assert!(true, \"msg\"); }",
     );
-    assert!(text.contains("#[vectorize(target = \"parallel\")]"), "{text}");
+    assert!(
+        text.contains("#[vectorize(target = \"parallel\")]"),
+        "{text}"
+    );
     assert!(text.contains("fn d<T: Float>(a: T, b: T) -> T {"), "{text}");
     assert!(text.contains("const T: [u32; 3] = [1, 2, 3];"), "{text}");
     assert!(text.contains("println!(\"{} {:.3}\", 1, PI);"), "{text}");
@@ -123,7 +138,11 @@ fn syntax_errors_name_what_was_expected() {
 
 #[test]
 fn pathological_nesting_is_an_error_not_a_crash() {
-    let deep = format!("fn f() -> i32 {{ {}1{} }}", "(".repeat(5000), ")".repeat(5000));
+    let deep = format!(
+        "fn f() -> i32 {{ {}1{} }}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
     assert!(error(&deep).contains("nesting too deep"));
     let negs = format!("fn f() -> i32 {{ {}1 }}", "- ".repeat(20000));
     assert!(error(&negs).contains("nested too deeply"));

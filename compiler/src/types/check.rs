@@ -143,7 +143,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 match ScalarType::from_name(&name.name) {
                     Some(t) => Some(t),
                     None => {
-                        self.error(name.span, format!("cannot find type `{}` in this scope", name.name));
+                        self.error(
+                            name.span,
+                            format!("cannot find type `{}` in this scope", name.name),
+                        );
                         None
                     }
                 }
@@ -181,12 +184,18 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 }
                 if dims.is_empty() {
                     return (
-                        self.error(ty.span, "references to scalars are not supported; pass the value"),
+                        self.error(
+                            ty.span,
+                            "references to scalars are not supported; pass the value",
+                        ),
                         vec![],
                     );
                 }
                 if dims.len() > crate::ir::MAX_RANK {
-                    return (self.error(ty.span, "arrays of rank above 8 are not supported"), vec![]);
+                    return (
+                        self.error(ty.span, "arrays of rank above 8 are not supported"),
+                        vec![],
+                    );
                 }
                 match self.scalar_type(current) {
                     Some(elem) => (
@@ -202,7 +211,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
             TypeExprKind::Unit => (Ty::Unit, vec![]),
             _ => (
-                self.error(ty.span, "array parameters are passed by reference: write `&[T]`"),
+                self.error(
+                    ty.span,
+                    "array parameters are passed by reference: write `&[T]`",
+                ),
                 vec![],
             ),
         }
@@ -210,7 +222,13 @@ impl<'e, 'a> FnChecker<'e, 'a> {
 
     // ---- bindings --------------------------------------------------------------
 
-    fn bind(&mut self, name: &Ident, ty: Ty, mutable: bool, dim_of: Option<(BindingId, u8)>) -> BindingId {
+    fn bind(
+        &mut self,
+        name: &Ident,
+        ty: Ty,
+        mutable: bool,
+        dim_of: Option<(BindingId, u8)>,
+    ) -> BindingId {
         let id = BindingId(self.body.bindings.len() as u32);
         self.body.bindings.push(Binding {
             name: name.name.clone(),
@@ -240,8 +258,16 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             self.body.params.push(id);
             for (axis, dim) in dims.iter().enumerate() {
                 if let Some(dim) = dim {
-                    if self.lookup(&dim.name).is_none_or(|b| self.body.bindings[b.0 as usize].dim_of.is_none()) {
-                        self.bind(dim, Ty::Scalar(ScalarType::Usize), false, Some((id, axis as u8)));
+                    if self
+                        .lookup(&dim.name)
+                        .is_none_or(|b| self.body.bindings[b.0 as usize].dim_of.is_none())
+                    {
+                        self.bind(
+                            dim,
+                            Ty::Scalar(ScalarType::Usize),
+                            false,
+                            Some((id, axis as u8)),
+                        );
                     }
                 }
             }
@@ -265,7 +291,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             let mut d = Diagnostic::error(span, "mismatched types")
                 .with_label(format!("expected `{e}`, found `{f}`"));
             if let Some(r) = &decl.ret {
-                d = d.with_secondary(r.span, format!("expected `{e}` because of this return type"));
+                d = d.with_secondary(
+                    r.span,
+                    format!("expected `{e}` because of this return type"),
+                );
             }
             if body_ty == Ty::Unit && ret != Ty::Unit {
                 d = d.with_note("the function must return a value on every path");
@@ -359,9 +388,8 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                         (None, Some(init)) => {
                             let found = self.expr(init);
                             match self.inf.resolve(found) {
-                                Ty::Array { .. } => {
-                                    self.error(init.span, "arrays cannot be bound to local variables")
-                                }
+                                Ty::Array { .. } => self
+                                    .error(init.span, "arrays cannot be bound to local variables"),
                                 Ty::Unit => self.error(init.span, "this expression has no value"),
                                 Ty::Never => {
                                     diverges = true;
@@ -455,8 +483,11 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                         if self.inf.unify(else_ty, then_ty).is_err() {
                             let (t, f) = (self.inf.describe(then_ty), self.inf.describe(else_ty));
                             self.errors.push(
-                                Diagnostic::error(else_expr.span, "`if` and `else` have incompatible types")
-                                    .with_label(format!("expected `{t}`, found `{f}`")),
+                                Diagnostic::error(
+                                    else_expr.span,
+                                    "`if` and `else` have incompatible types",
+                                )
+                                .with_label(format!("expected `{t}`, found `{f}`")),
                             );
                         }
                         match (self.inf.resolve(then_ty), self.inf.resolve(else_ty)) {
@@ -503,7 +534,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 self.expect(t, s, end.span);
                 if self.inf.constrain(s, VarKind::Int).is_err() {
                     let d = self.inf.describe(s);
-                    self.error(start.span, format!("`for` ranges must be over integers, found `{d}`"));
+                    self.error(
+                        start.span,
+                        format!("`for` ranges must be over integers, found `{d}`"),
+                    );
                 }
                 if let Some(step) = step {
                     let st = self.expr(step);
@@ -585,7 +619,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 None => self.inf.fresh(VarKind::Float),
             },
             LitKind::Bool(_) => Ty::Scalar(ScalarType::Bool),
-            LitKind::Str(_) => self.error(lit.span, "string literals are only allowed in `println!`, `print!` and `assert!`"),
+            LitKind::Str(_) => self.error(
+                lit.span,
+                "string literals are only allowed in `println!`, `print!` and `assert!`",
+            ),
         }
     }
 
@@ -599,7 +636,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             if let Some(c) = self.env.find_const(self.namespace, name) {
                 let decl = self.env.constant(c).decl;
                 if matches!(decl.ty.kind, TypeExprKind::Array { .. }) {
-                    return self.error(e.span, format!("constant table `{name}` can only be indexed: `{name}[i]`"));
+                    return self.error(
+                        e.span,
+                        format!("constant table `{name}` can only be indexed: `{name}[i]`"),
+                    );
                 }
                 self.resolve(e, Resolution::Const(c));
                 return match self.scalar_type(&decl.ty) {
@@ -626,7 +666,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
         }
         let full = names.join("::");
         if self.env.find_fn(self.namespace, &full).is_some() {
-            return self.error(e.span, format!("`{full}` is a function: call it with `{full}(..)`"));
+            return self.error(
+                e.span,
+                format!("`{full}` is a function: call it with `{full}(..)`"),
+            );
         }
         self.errors.push(
             Diagnostic::error(e.span, format!("cannot find value `{full}` in this scope"))
@@ -653,16 +696,24 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 };
                 if !ok {
                     let d = self.inf.describe(t);
-                    return self.error(e.span, format!("cannot apply unary operator `-` to type `{d}`"));
+                    return self.error(
+                        e.span,
+                        format!("cannot apply unary operator `-` to type `{d}`"),
+                    );
                 }
                 t
             }
             UnaryOp::Not => {
-                if self.inf.resolve(t) == Ty::Scalar(ScalarType::Bool) || self.inf.constrain(t, VarKind::Int).is_ok() {
+                if self.inf.resolve(t) == Ty::Scalar(ScalarType::Bool)
+                    || self.inf.constrain(t, VarKind::Int).is_ok()
+                {
                     t
                 } else {
                     let d = self.inf.describe(t);
-                    self.error(e.span, format!("cannot apply unary operator `!` to type `{d}`"))
+                    self.error(
+                        e.span,
+                        format!("cannot apply unary operator `!` to type `{d}`"),
+                    )
                 }
             }
         }
@@ -680,9 +731,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             op if op.is_comparison() => {
                 self.expect(r, l, rhs.span);
                 match self.inf.resolve(l) {
-                    Ty::Array { .. } | Ty::Unit => {
-                        self.error(e.span, format!("cannot compare values of type `{}`", self.inf.describe(l)))
-                    }
+                    Ty::Array { .. } | Ty::Unit => self.error(
+                        e.span,
+                        format!("cannot compare values of type `{}`", self.inf.describe(l)),
+                    ),
                     _ => Ty::Scalar(ScalarType::Bool),
                 }
             }
@@ -707,7 +759,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
         match self.env.find_fn(Namespace::Stdlib, &format!("fmod_{t}")) {
             Some(f) => self.resolve(e, Resolution::FloatRem(f)),
             None => {
-                self.error(e.span, format!("float remainder needs the stdlib function `fmod_{t}`"));
+                self.error(
+                    e.span,
+                    format!("float remainder needs the stdlib function `fmod_{t}`"),
+                );
             }
         }
     }
@@ -719,7 +774,14 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 for (t, span) in [(l, e.span), (r, rhs_span)] {
                     if self.inf.constrain(t, VarKind::Int).is_err() {
                         let d = self.inf.describe(t);
-                        self.error(span, format!("no implementation for `{d} {} {}`", op.symbol(), self.inf.describe(r)));
+                        self.error(
+                            span,
+                            format!(
+                                "no implementation for `{d} {} {}`",
+                                op.symbol(),
+                                self.inf.describe(r)
+                            ),
+                        );
                         return Ty::Error;
                     }
                 }
@@ -727,11 +789,16 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
             BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
                 self.expect(r, l, rhs_span);
-                if self.inf.resolve(l) == Ty::Scalar(ScalarType::Bool) || self.inf.constrain(l, VarKind::Int).is_ok() {
+                if self.inf.resolve(l) == Ty::Scalar(ScalarType::Bool)
+                    || self.inf.constrain(l, VarKind::Int).is_ok()
+                {
                     l
                 } else {
                     let d = self.inf.describe(l);
-                    self.error(e.span, format!("no implementation for `{d} {} {d}`", op.symbol()))
+                    self.error(
+                        e.span,
+                        format!("no implementation for `{d} {} {d}`", op.symbol()),
+                    )
                 }
             }
             _ => {
@@ -742,14 +809,19 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                     d = if a.starts_with('{') {
                         d.with_note("kern has no implicit conversion between numeric types: convert one side with `as`")
                     } else {
-                        d.with_note(format!("kern has no implicit conversion between numeric types: use `as {a}`"))
+                        d.with_note(format!(
+                            "kern has no implicit conversion between numeric types: use `as {a}`"
+                        ))
                     };
                     self.errors.push(d);
                     return Ty::Error;
                 }
                 if self.inf.constrain(l, VarKind::Num).is_err() {
                     let d = self.inf.describe(l);
-                    return self.error(e.span, format!("cannot apply `{}` to type `{d}`", op.symbol()));
+                    return self.error(
+                        e.span,
+                        format!("cannot apply `{}` to type `{d}`", op.symbol()),
+                    );
                 }
                 l
             }
@@ -766,9 +838,15 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                     if !binding.mutable {
                         let (name, span) = (binding.name.clone(), binding.span);
                         self.errors.push(
-                            Diagnostic::error(target.span, format!("cannot assign twice to immutable variable `{name}`"))
-                                .with_label("cannot assign twice to immutable variable")
-                                .with_secondary(span, format!("help: consider making this binding mutable: `mut {name}`")),
+                            Diagnostic::error(
+                                target.span,
+                                format!("cannot assign twice to immutable variable `{name}`"),
+                            )
+                            .with_label("cannot assign twice to immutable variable")
+                            .with_secondary(
+                                span,
+                                format!("help: consider making this binding mutable: `mut {name}`"),
+                            ),
                         );
                     }
                 } else if ty != Ty::Error {
@@ -778,7 +856,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
             ExprKind::Index { .. } => {
                 let ty = self.expr(target);
-                if let Some(Resolution::ArrayIndex(b)) = self.body.resolutions.get(&target.id).cloned() {
+                if let Some(Resolution::ArrayIndex(b)) =
+                    self.body.resolutions.get(&target.id).cloned()
+                {
                     if let Ty::Array { mutable: false, .. } = self.body.bindings[b.0 as usize].ty {
                         let name = self.body.bindings[b.0 as usize].name.clone();
                         self.errors.push(
@@ -805,10 +885,16 @@ impl<'e, 'a> FnChecker<'e, 'a> {
         match self.inf.resolve(from) {
             Ty::Scalar(f) => {
                 if to == ScalarType::Bool && f != ScalarType::Bool {
-                    return self.error(expr.span.to(ty.span), format!("cannot cast `{f}` as `bool`"));
+                    return self.error(
+                        expr.span.to(ty.span),
+                        format!("cannot cast `{f}` as `bool`"),
+                    );
                 }
                 if f == ScalarType::Bool && to.is_float() {
-                    return self.error(expr.span.to(ty.span), format!("cannot cast `bool` as `{to}`"));
+                    return self.error(
+                        expr.span.to(ty.span),
+                        format!("cannot cast `bool` as `{to}`"),
+                    );
                 }
             }
             Ty::Var(_) => {
@@ -821,7 +907,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
             Ty::Error | Ty::Never => {}
             other => {
-                return self.error(expr.span.to(ty.span), format!("non-primitive cast: `{other}` as `{to}`"));
+                return self.error(
+                    expr.span.to(ty.span),
+                    format!("non-primitive cast: `{other}` as `{to}`"),
+                );
             }
         }
         Ty::Scalar(to)
@@ -859,11 +948,17 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 self.expr(a);
             }
             if names.len() == 1 && self.lookup(&full).is_some() {
-                return self.error(callee.span, format!("`{full}` is a variable, not a function"));
+                return self.error(
+                    callee.span,
+                    format!("`{full}` is a variable, not a function"),
+                );
             }
             self.errors.push(
-                Diagnostic::error(callee.span, format!("cannot find function `{full}` in this scope"))
-                    .with_label("not found in this scope"),
+                Diagnostic::error(
+                    callee.span,
+                    format!("cannot find function `{full}` in this scope"),
+                )
+                .with_label("not found in this scope"),
             );
             return Ty::Error;
         };
@@ -872,7 +967,14 @@ impl<'e, 'a> FnChecker<'e, 'a> {
 
     /// Checks a call of kern function `key` with `args` (plus an already-checked
     /// receiver for method syntax).
-    fn call_function(&mut self, e: &Expr, key: FnKey, name: &str, receiver: Option<(Ty, Span)>, args: &[Expr]) -> Ty {
+    fn call_function(
+        &mut self,
+        e: &Expr,
+        key: FnKey,
+        name: &str,
+        receiver: Option<(Ty, Span)>,
+        args: &[Expr],
+    ) -> Ty {
         let decl = self.env.function(key).decl;
         let given = args.len() + receiver.is_some() as usize;
         if decl.params.len() != given {
@@ -925,7 +1027,18 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             let pt = param_ty(self, &param.ty);
             let at = self.expr(arg);
             match (self.inf.resolve(pt), self.inf.resolve(at)) {
-                (Ty::Array { elem, rank, mutable }, Ty::Array { elem: ae, rank: ar, mutable: am }) => {
+                (
+                    Ty::Array {
+                        elem,
+                        rank,
+                        mutable,
+                    },
+                    Ty::Array {
+                        elem: ae,
+                        rank: ar,
+                        mutable: am,
+                    },
+                ) => {
                     if elem != ae || rank != ar || (mutable && !am) {
                         self.mismatch(arg.span, pt, at);
                     }
@@ -946,9 +1059,17 @@ impl<'e, 'a> FnChecker<'e, 'a> {
         self.errors.push(
             Diagnostic::error(
                 span,
-                format!("this function takes {expected} argument{} but {given} argument{} {} supplied", s(expected), s(given), if given == 1 { "was" } else { "were" }),
+                format!(
+                    "this function takes {expected} argument{} but {given} argument{} {} supplied",
+                    s(expected),
+                    s(given),
+                    if given == 1 { "was" } else { "were" }
+                ),
             )
-            .with_label(format!("`{name}` expects {expected} argument{}", s(expected))),
+            .with_label(format!(
+                "`{name}` expects {expected} argument{}",
+                s(expected)
+            )),
         );
         Ty::Error
     }
@@ -957,12 +1078,16 @@ impl<'e, 'a> FnChecker<'e, 'a> {
         let r = self.expr(receiver);
         if let Ty::Array { .. } = self.inf.resolve(r) {
             if method.name == "len" && args.is_empty() {
-                if let Some(Resolution::Local(b)) = self.body.resolutions.get(&receiver.id).cloned() {
+                if let Some(Resolution::Local(b)) = self.body.resolutions.get(&receiver.id).cloned()
+                {
                     self.resolve(e, Resolution::ArrayLen(b));
                     return Ty::Scalar(ScalarType::Usize);
                 }
             }
-            return self.error(method.span, format!("no method named `{}` found for arrays", method.name));
+            return self.error(
+                method.span,
+                format!("no method named `{}` found for arrays", method.name),
+            );
         }
         let Some(t) = self.inf.scalar(r) else {
             for a in args {
@@ -972,7 +1097,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 return Ty::Error;
             }
             let d = self.inf.describe(r);
-            return self.error(method.span, format!("no method named `{}` found for type `{d}`", method.name));
+            return self.error(
+                method.span,
+                format!("no method named `{}` found for type `{d}`", method.name),
+            );
         };
         match methods::resolve_method(t, &method.name) {
             Some(MethodResolution::Intrinsic(i, arity)) => {
@@ -1005,14 +1133,23 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                     format!("{}_int", method.name)
                 };
                 match self.env.find_fn(Namespace::Stdlib, &stdlib_name) {
-                    Some(key) => self.call_function(e, key, &method.name, Some((Ty::Scalar(t), receiver.span)), args),
+                    Some(key) => self.call_function(
+                        e,
+                        key,
+                        &method.name,
+                        Some((Ty::Scalar(t), receiver.span)),
+                        args,
+                    ),
                     None => {
                         for a in args {
                             self.expr(a);
                         }
                         self.errors.push(
-                            Diagnostic::error(method.span, format!("no method named `{}` found for type `{t}`", method.name))
-                                .with_label("method not found"),
+                            Diagnostic::error(
+                                method.span,
+                                format!("no method named `{}` found for type `{t}`", method.name),
+                            )
+                            .with_label("method not found"),
                         );
                         Ty::Error
                     }
@@ -1054,7 +1191,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
         }
         let bt = self.expr(base);
-        match (self.inf.resolve(bt), self.body.resolutions.get(&base.id).cloned()) {
+        match (
+            self.inf.resolve(bt),
+            self.body.resolutions.get(&base.id).cloned(),
+        ) {
             (Ty::Array { elem, rank, .. }, Some(Resolution::Local(b))) => {
                 if indices.len() != rank as usize {
                     return self.error(
@@ -1068,7 +1208,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             (Ty::Error, _) => Ty::Error,
             (other, _) => {
                 let d = self.inf.describe(other);
-                self.error(base.span, format!("cannot index into a value of type `{d}`"))
+                self.error(
+                    base.span,
+                    format!("cannot index into a value of type `{d}`"),
+                )
             }
         }
     }
@@ -1079,20 +1222,27 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 let newline = name.name == "println";
                 let (pieces, rest) = match args.first().map(|a| &a.kind) {
                     None if newline => (Vec::new(), args),
-                    Some(ExprKind::Lit(Literal { kind: LitKind::Str(s), span })) => {
-                        match parse_format_string(s) {
-                            Ok(p) => (p, &args[1..]),
-                            Err(msg) => return self.error(*span, msg),
-                        }
-                    }
+                    Some(ExprKind::Lit(Literal {
+                        kind: LitKind::Str(s),
+                        span,
+                    })) => match parse_format_string(s) {
+                        Ok(p) => (p, &args[1..]),
+                        Err(msg) => return self.error(*span, msg),
+                    },
                     _ => {
                         return self.error(
                             args.first().map_or(e.span, |a| a.span),
-                            format!("`{}!` needs a format string literal as its first argument", name.name),
+                            format!(
+                                "`{}!` needs a format string literal as its first argument",
+                                name.name
+                            ),
                         )
                     }
                 };
-                let wanted = pieces.iter().filter(|p| matches!(p, FormatPiece::Arg(_))).count();
+                let wanted = pieces
+                    .iter()
+                    .filter(|p| matches!(p, FormatPiece::Arg(_)))
+                    .count();
                 if wanted != rest.len() {
                     let s = |n: usize| if n == 1 { "" } else { "s" };
                     return self.error(
@@ -1112,13 +1262,25 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
             "assert" => {
                 if args.is_empty() || args.len() > 2 {
-                    return self.error(e.span, "`assert!` takes a condition and an optional message");
+                    return self.error(
+                        e.span,
+                        "`assert!` takes a condition and an optional message",
+                    );
                 }
                 let c = self.expr(&args[0]);
                 self.expect(c, Ty::Scalar(ScalarType::Bool), args[0].span);
                 if let Some(msg) = args.get(1) {
-                    if !matches!(msg.kind, ExprKind::Lit(Literal { kind: LitKind::Str(_), .. })) {
-                        self.error(msg.span, "the message of `assert!` must be a string literal");
+                    if !matches!(
+                        msg.kind,
+                        ExprKind::Lit(Literal {
+                            kind: LitKind::Str(_),
+                            ..
+                        })
+                    ) {
+                        self.error(
+                            msg.span,
+                            "the message of `assert!` must be a string literal",
+                        );
                     }
                 }
                 Ty::Unit
@@ -1132,7 +1294,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 self.expect(b, a, args[1].span);
                 Ty::Unit
             }
-            other => self.error(name.span, format!("cannot find macro `{other}` in this scope")),
+            other => self.error(
+                name.span,
+                format!("cannot find macro `{other}` in this scope"),
+            ),
         }
     }
 }

@@ -49,7 +49,10 @@ pub struct Env<'a> {
 
 impl<'a> Env<'a> {
     /// Builds the environment; reports duplicate definitions.
-    pub fn new(user: &'a SourceUnit, stdlib: &'a [(String, SourceUnit)]) -> (Env<'a>, Vec<Diagnostic>) {
+    pub fn new(
+        user: &'a SourceUnit,
+        stdlib: &'a [(String, SourceUnit)],
+    ) -> (Env<'a>, Vec<Diagnostic>) {
         let mut env = Env::default();
         let mut errors = Vec::new();
         for (module, unit) in stdlib {
@@ -135,7 +138,9 @@ impl<'a> Env<'a> {
     }
 
     pub fn find_const(&self, namespace: Namespace, name: &str) -> Option<ConstKey> {
-        self.const_names.get(&(namespace, name.to_string())).copied()
+        self.const_names
+            .get(&(namespace, name.to_string()))
+            .copied()
     }
 
     /// The user functions, in source order.

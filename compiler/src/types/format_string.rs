@@ -27,7 +27,12 @@ pub fn parse_format_string(s: &str) -> Result<Vec<FormatPiece>, String> {
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => spec_text.push(c),
-                        None => return Err("invalid format string: expected `}` but string was terminated".into()),
+                        None => {
+                            return Err(
+                                "invalid format string: expected `}` but string was terminated"
+                                    .into(),
+                            )
+                        }
                     }
                 }
                 if !text.is_empty() {
@@ -45,7 +50,9 @@ pub fn parse_format_string(s: &str) -> Result<Vec<FormatPiece>, String> {
 }
 
 fn parse_spec(spec: &str) -> Result<FormatSpec, String> {
-    let unsupported = || format!("unsupported format specifier `{{{spec}}}` (kern supports `{{}}`, `{{:?}}`, `{{:.N}}`, `{{:e}}` and a width)");
+    let unsupported = || {
+        format!("unsupported format specifier `{{{spec}}}` (kern supports `{{}}`, `{{:?}}`, `{{:.N}}`, `{{:e}}` and a width)")
+    };
     if spec.is_empty() {
         return Ok(FormatSpec::default());
     }
@@ -84,11 +91,22 @@ mod tests {
     fn pieces_specs_and_escapes() {
         let p = parse_format_string("a={} b={:.3} {{x}} {:>8.2e}").unwrap();
         assert_eq!(p.len(), 6);
-        assert_eq!(p[3], FormatPiece::Arg(FormatSpec { precision: Some(3), ..Default::default() }));
+        assert_eq!(
+            p[3],
+            FormatPiece::Arg(FormatSpec {
+                precision: Some(3),
+                ..Default::default()
+            })
+        );
         assert_eq!(p[4], FormatPiece::Text(" {x} ".into()));
         assert_eq!(
             p[5],
-            FormatPiece::Arg(FormatSpec { width: Some(8), precision: Some(2), exponent: true, debug: false })
+            FormatPiece::Arg(FormatSpec {
+                width: Some(8),
+                precision: Some(2),
+                exponent: true,
+                debug: false
+            })
         );
     }
 

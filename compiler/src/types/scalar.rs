@@ -75,7 +75,11 @@ impl ScalarType {
     pub fn is_signed_int(self) -> bool {
         matches!(
             self,
-            ScalarType::I8 | ScalarType::I16 | ScalarType::I32 | ScalarType::I64 | ScalarType::Isize
+            ScalarType::I8
+                | ScalarType::I16
+                | ScalarType::I32
+                | ScalarType::I64
+                | ScalarType::Isize
         )
     }
 

@@ -9,8 +9,8 @@ use super::Lowering;
 use crate::diagnostics::Span;
 use crate::ir::build::FunctionBuilder;
 use crate::ir::{
-    Arg, ArrayType, BinaryOp as IrBin, Block as IrBlock, CmpOp, Function, InstKind, LocalId, Type, UnaryOp as IrUn,
-    ValueId,
+    Arg, ArrayType, BinaryOp as IrBin, Block as IrBlock, CmpOp, Function, InstKind, LocalId, Type,
+    UnaryOp as IrUn, ValueId,
 };
 use crate::syntax::ast::*;
 use crate::types::check::{BindingId, Resolution, TypedBody};
@@ -39,7 +39,11 @@ pub(super) fn lower_function(
     l.b.current_span = decl.body.span;
     let value = l.block(&decl.body);
     if !l.b.is_terminated() {
-        l.b.current_span = Span::new(decl.body.span.file, decl.body.span.end as usize - 1, decl.body.span.end as usize);
+        l.b.current_span = Span::new(
+            decl.body.span.file,
+            decl.body.span.end as usize - 1,
+            decl.body.span.end as usize,
+        );
         l.b.inst(InstKind::Return(value));
     }
     l.b.finish()
@@ -66,7 +70,15 @@ pub(super) fn lower_const_expr(
 fn ir_type(ty: Ty) -> Type {
     match ty {
         Ty::Scalar(t) => Type::Scalar(t),
-        Ty::Array { elem, rank, mutable } => Type::Array(ArrayType { elem, rank, mutable }),
+        Ty::Array {
+            elem,
+            rank,
+            mutable,
+        } => Type::Array(ArrayType {
+            elem,
+            rank,
+            mutable,
+        }),
         // Only reachable for bodies with errors, which are never lowered.
         _ => Type::Scalar(ScalarType::Bool),
     }
@@ -153,7 +165,10 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     let binding = &self.typed.bindings[b.0 as usize];
                     if let Some((array, axis)) = binding.dim_of {
                         let array = self.local_for(array);
-                        return Some(self.b.value(InstKind::ArrayLen { array, axis }, ScalarType::Usize));
+                        return Some(
+                            self.b
+                                .value(InstKind::ArrayLen { array, axis }, ScalarType::Usize),
+                        );
                     }
                     let local = self.local_for(b);
                     Some(self.b.get(local))
@@ -199,9 +214,17 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let result = match resolution {
                     Some(Resolution::FloatRem(key)) => {
                         let f = self.lowering.request(key, vec![]);
-                        self.b.value(InstKind::Call { callee: f, args: vec![Arg::Value(current), Arg::Value(rhs)] }, t)
+                        self.b.value(
+                            InstKind::Call {
+                                callee: f,
+                                args: vec![Arg::Value(current), Arg::Value(rhs)],
+                            },
+                            t,
+                        )
                     }
-                    _ => self.b.value(InstKind::Binary(arith_op(*op), current, rhs), t),
+                    _ => self
+                        .b
+                        .value(InstKind::Binary(arith_op(*op), current, rhs), t),
                 };
                 self.assign(target, result);
                 None
@@ -236,9 +259,14 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 Resolution::Method(m) => self.builtin_method(e, m, receiver, args),
                 Resolution::ArrayLen(b) => {
                     let array = self.local_for(b);
-                    Some(self.b.value(InstKind::ArrayLen { array, axis: 0 }, ScalarType::Usize))
+                    Some(
+                        self.b
+                            .value(InstKind::ArrayLen { array, axis: 0 }, ScalarType::Usize),
+                    )
                 }
-                Resolution::Call(key, type_args) => self.call(e, key, &type_args, Some(receiver), args),
+                Resolution::Call(key, type_args) => {
+                    self.call(e, key, &type_args, Some(receiver), args)
+                }
                 _ => None,
             },
             ExprKind::Index { .. } => {
@@ -258,12 +286,23 @@ impl BodyLowerer<'_, '_, '_, '_> {
                         }
                         let array = self.local_for(b);
                         let t = self.scalar_ty(e);
-                        Some(self.b.value(InstKind::Load { array, indices: values, checked: true }, t))
+                        Some(self.b.value(
+                            InstKind::Load {
+                                array,
+                                indices: values,
+                                checked: true,
+                            },
+                            t,
+                        ))
                     }
                     _ => None,
                 }
             }
-            ExprKind::If { cond, then_branch, else_branch } => self.if_expr(e, cond, then_branch, else_branch.as_deref()),
+            ExprKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => self.if_expr(e, cond, then_branch, else_branch.as_deref()),
             ExprKind::While { cond, body } => {
                 self.b.begin_block();
                 let c = self.expr(cond);
@@ -271,14 +310,24 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 self.b.begin_block();
                 self.block(body);
                 let body = self.b.end_block();
-                self.b.inst(InstKind::Loop { header, cond: c, body, latch: IrBlock::default() });
+                self.b.inst(InstKind::Loop {
+                    header,
+                    cond: c,
+                    body,
+                    latch: IrBlock::default(),
+                });
                 None
             }
             ExprKind::Loop { body } => {
                 self.b.begin_block();
                 self.block(body);
                 let body = self.b.end_block();
-                self.b.inst(InstKind::Loop { header: IrBlock::default(), cond: None, body, latch: IrBlock::default() });
+                self.b.inst(InstKind::Loop {
+                    header: IrBlock::default(),
+                    cond: None,
+                    body,
+                    latch: IrBlock::default(),
+                });
                 if matches!(self.typed.ty(e), Ty::Never) {
                     // A loop without `break` never falls through: mark the rest dead.
                     let dummy = self.dummy_return();
@@ -286,7 +335,14 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 }
                 None
             }
-            ExprKind::For { var, start, end, inclusive, step, body } => {
+            ExprKind::For {
+                var,
+                start,
+                end,
+                inclusive,
+                step,
+                body,
+            } => {
                 self.for_loop(var, start, end, *inclusive, step.as_deref(), body);
                 None
             }
@@ -331,21 +387,24 @@ impl BodyLowerer<'_, '_, '_, '_> {
             LitKind::Int { value, .. } => {
                 let v = *value as i128;
                 if t.is_float() {
-                    let x = if negated { -(*value as f64) } else { *value as f64 };
+                    let x = if negated {
+                        -(*value as f64)
+                    } else {
+                        *value as f64
+                    };
                     float_value(t, x)
                 } else {
                     ScalarValue::int(t, if negated { v.wrapping_neg() } else { v })
                 }
             }
             LitKind::Float { text, .. } => {
-                let v = if t == ScalarType::F32 {
+                if t == ScalarType::F32 {
                     let x: f32 = text.parse().unwrap_or(f32::NAN);
                     ScalarValue::F32(if negated { -x } else { x })
                 } else {
                     let x: f64 = text.parse().unwrap_or(f64::NAN);
                     ScalarValue::F64(if negated { -x } else { x })
-                };
-                v
+                }
             }
             LitKind::Bool(b) => ScalarValue::Bool(*b),
             LitKind::Str(_) => return None,
@@ -353,7 +412,14 @@ impl BodyLowerer<'_, '_, '_, '_> {
         Some(self.constant(v))
     }
 
-    fn binary(&mut self, e: &Expr, op: BinaryOp, lhs: &Expr, rhs: &Expr, resolution: Option<Resolution>) -> Option<ValueId> {
+    fn binary(
+        &mut self,
+        e: &Expr,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        resolution: Option<Resolution>,
+    ) -> Option<ValueId> {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 let result = self.b.local("", Type::Scalar(ScalarType::Bool));
@@ -369,7 +435,11 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 } else {
                     (IrBlock::default(), evaluate_rhs)
                 };
-                self.b.inst(InstKind::If { cond: l, then_block, else_block });
+                self.b.inst(InstKind::If {
+                    cond: l,
+                    then_block,
+                    else_block,
+                });
                 Some(self.b.get(result))
             }
             op if op.is_comparison() => {
@@ -391,7 +461,13 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let t = self.scalar_ty(e);
                 if let Some(Resolution::FloatRem(key)) = resolution {
                     let f = self.lowering.request(key, vec![]);
-                    return Some(self.b.value(InstKind::Call { callee: f, args: vec![Arg::Value(l), Arg::Value(r)] }, t));
+                    return Some(self.b.value(
+                        InstKind::Call {
+                            callee: f,
+                            args: vec![Arg::Value(l), Arg::Value(r)],
+                        },
+                        t,
+                    ));
                 }
                 Some(self.b.value(InstKind::Binary(arith_op(op), l, r), t))
             }
@@ -415,13 +491,25 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     }
                 }
                 let array = self.local_for(b);
-                self.b.inst(InstKind::Store { array, indices: values, value, checked: true });
+                self.b.inst(InstKind::Store {
+                    array,
+                    indices: values,
+                    value,
+                    checked: true,
+                });
             }
             _ => {}
         }
     }
 
-    fn call(&mut self, e: &Expr, key: crate::types::env::FnKey, type_args: &[Ty], receiver: Option<&Expr>, args: &[Expr]) -> Option<ValueId> {
+    fn call(
+        &mut self,
+        e: &Expr,
+        key: crate::types::env::FnKey,
+        type_args: &[Ty],
+        receiver: Option<&Expr>,
+        args: &[Expr],
+    ) -> Option<ValueId> {
         let type_args: Vec<ScalarType> = type_args
             .iter()
             .map(|t| match t {
@@ -434,7 +522,9 @@ impl BodyLowerer<'_, '_, '_, '_> {
         for a in receiver.into_iter().chain(args.iter()) {
             match self.typed.ty(a) {
                 Ty::Array { .. } => {
-                    let Some(Resolution::Local(b)) = self.typed.resolutions.get(&strip_parens(a).id).cloned() else {
+                    let Some(Resolution::Local(b)) =
+                        self.typed.resolutions.get(&strip_parens(a).id).cloned()
+                    else {
                         return None;
                     };
                     let local = self.local_for(b);
@@ -445,22 +535,39 @@ impl BodyLowerer<'_, '_, '_, '_> {
         }
         self.b.current_span = e.span;
         match self.typed.ty(e) {
-            Ty::Scalar(t) => Some(self.b.value(InstKind::Call { callee, args: values }, t)),
+            Ty::Scalar(t) => Some(self.b.value(
+                InstKind::Call {
+                    callee,
+                    args: values,
+                },
+                t,
+            )),
             _ => {
-                self.b.inst(InstKind::Call { callee, args: values });
+                self.b.inst(InstKind::Call {
+                    callee,
+                    args: values,
+                });
                 None
             }
         }
     }
 
-    fn builtin_method(&mut self, e: &Expr, m: MethodResolution, receiver: &Expr, args: &[Expr]) -> Option<ValueId> {
+    fn builtin_method(
+        &mut self,
+        e: &Expr,
+        m: MethodResolution,
+        receiver: &Expr,
+        args: &[Expr],
+    ) -> Option<ValueId> {
         let x = self.expr(receiver)?;
         let t = self.scalar_ty(receiver);
         let mut arg_values = Vec::new();
         for a in args {
             arg_values.push(self.expr(a)?);
         }
-        let bits_of = |l: &mut Self, v: ValueId| l.b.value(InstKind::Bitcast(v, t.bits_type()), t.bits_type());
+        let bits_of = |l: &mut Self, v: ValueId| {
+            l.b.value(InstKind::Bitcast(v, t.bits_type()), t.bits_type())
+        };
         let result = match m {
             MethodResolution::Intrinsic(i, _) => {
                 let mut all = vec![x];
@@ -470,7 +577,9 @@ impl BodyLowerer<'_, '_, '_, '_> {
             MethodResolution::ToBits => bits_of(self, x),
             MethodResolution::IsNan => self.b.cmp(CmpOp::Ne, x, x),
             MethodResolution::IsInfinite | MethodResolution::IsFinite => {
-                let abs = self.b.value(InstKind::Intrinsic(crate::ir::Intrinsic::Abs, vec![x]), t);
+                let abs = self
+                    .b
+                    .value(InstKind::Intrinsic(crate::ir::Intrinsic::Abs, vec![x]), t);
                 let inf = self.constant(float_value(t, f64::INFINITY));
                 if m == MethodResolution::IsInfinite {
                     self.b.cmp(CmpOp::Eq, abs, inf)
@@ -481,7 +590,9 @@ impl BodyLowerer<'_, '_, '_, '_> {
             MethodResolution::IsSignNegative | MethodResolution::IsSignPositive => {
                 let bits = bits_of(self, x);
                 let shift = self.constant(ScalarValue::U32(t.bits() - 1));
-                let sign = self.b.value(InstKind::Binary(IrBin::Shr, bits, shift), t.bits_type());
+                let sign = self
+                    .b
+                    .value(InstKind::Binary(IrBin::Shr, bits, shift), t.bits_type());
                 let zero = self.constant(ScalarValue::zero(t.bits_type()));
                 if m == MethodResolution::IsSignNegative {
                     self.b.cmp(CmpOp::Ne, sign, zero)
@@ -489,16 +600,28 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     self.b.cmp(CmpOp::Eq, sign, zero)
                 }
             }
-            MethodResolution::WrappingAdd => self.b.value(InstKind::Binary(IrBin::Add, x, arg_values[0]), t),
-            MethodResolution::WrappingSub => self.b.value(InstKind::Binary(IrBin::Sub, x, arg_values[0]), t),
-            MethodResolution::WrappingMul => self.b.value(InstKind::Binary(IrBin::Mul, x, arg_values[0]), t),
+            MethodResolution::WrappingAdd => self
+                .b
+                .value(InstKind::Binary(IrBin::Add, x, arg_values[0]), t),
+            MethodResolution::WrappingSub => self
+                .b
+                .value(InstKind::Binary(IrBin::Sub, x, arg_values[0]), t),
+            MethodResolution::WrappingMul => self
+                .b
+                .value(InstKind::Binary(IrBin::Mul, x, arg_values[0]), t),
             MethodResolution::WrappingNeg => self.b.value(InstKind::Unary(IrUn::Neg, x), t),
         };
         let _ = e;
         Some(result)
     }
 
-    fn if_expr(&mut self, e: &Expr, cond: &Expr, then_branch: &Block, else_branch: Option<&Expr>) -> Option<ValueId> {
+    fn if_expr(
+        &mut self,
+        e: &Expr,
+        cond: &Expr,
+        then_branch: &Block,
+        else_branch: Option<&Expr>,
+    ) -> Option<ValueId> {
         let c = self.expr(cond)?;
         let result = match self.typed.ty(e) {
             Ty::Scalar(t) => Some(self.b.local("", Type::Scalar(t))),
@@ -519,16 +642,28 @@ impl BodyLowerer<'_, '_, '_, '_> {
         }
         let else_block = self.b.end_block();
         self.b.current_span = e.span;
-        self.b.inst(InstKind::If { cond: c, then_block, else_block });
+        self.b.inst(InstKind::If {
+            cond: c,
+            then_block,
+            else_block,
+        });
         if matches!(self.typed.ty(e), Ty::Never) {
             let dummy = self.dummy_return();
-                    self.b.inst(InstKind::Return(dummy));
+            self.b.inst(InstKind::Return(dummy));
             return None;
         }
         result.map(|r| self.b.get(r))
     }
 
-    fn for_loop(&mut self, var: &Ident, start: &Expr, end: &Expr, inclusive: bool, step: Option<&Expr>, body: &Block) {
+    fn for_loop(
+        &mut self,
+        var: &Ident,
+        start: &Expr,
+        end: &Expr,
+        inclusive: bool,
+        step: Option<&Expr>,
+        body: &Block,
+    ) {
         let Some(binding) = self.typed.binding_at.get(&var.span.start).copied() else {
             return;
         };
@@ -545,8 +680,15 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let zero = self.constant(ScalarValue::Usize(0));
                 let nonzero = self.b.cmp(CmpOp::Ne, st, zero);
                 self.b.current_span = step.span;
-                self.b.inst(InstKind::Assert { cond: nonzero, message: "step_by needs a step greater than zero".into() });
-                let cast = if t == ScalarType::Usize { st } else { self.b.value(InstKind::Cast(st, t), t) };
+                self.b.inst(InstKind::Assert {
+                    cond: nonzero,
+                    message: "step_by needs a step greater than zero".into(),
+                });
+                let cast = if t == ScalarType::Usize {
+                    st
+                } else {
+                    self.b.value(InstKind::Cast(st, t), t)
+                };
                 let local = self.b.local("", Type::Scalar(t));
                 self.b.set(local, cast);
                 Some(local)
@@ -558,7 +700,9 @@ impl BodyLowerer<'_, '_, '_, '_> {
         self.b.begin_block();
         let i = self.b.get(counter);
         let e = self.b.get(end_local);
-        let c = self.b.cmp(if inclusive { CmpOp::Le } else { CmpOp::Lt }, i, e);
+        let c = self
+            .b
+            .cmp(if inclusive { CmpOp::Le } else { CmpOp::Lt }, i, e);
         let header = self.b.end_block();
         self.b.begin_block();
         self.block(body);
@@ -584,13 +728,19 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let next = self.b.binary(IrBin::Add, i, one);
                 self.b.set(counter, next);
                 let advance = self.b.end_block();
-                self.b.inst(InstKind::If { cond: at_end, then_block: stop, else_block: advance });
+                self.b.inst(InstKind::If {
+                    cond: at_end,
+                    then_block: stop,
+                    else_block: advance,
+                });
             }
             (Some(step_local), inclusive) => {
                 let st = self.b.get(step_local);
                 let next = self.b.binary(IrBin::Add, i, st);
                 let wrapped = self.b.cmp(CmpOp::Lt, next, i);
-                let past = self.b.cmp(if inclusive { CmpOp::Gt } else { CmpOp::Ge }, next, e);
+                let past = self
+                    .b
+                    .cmp(if inclusive { CmpOp::Gt } else { CmpOp::Ge }, next, e);
                 let stop = self.b.binary(IrBin::Or, wrapped, past);
                 self.b.begin_block();
                 self.b.inst(InstKind::Break);
@@ -598,14 +748,29 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 self.b.begin_block();
                 self.b.set(counter, next);
                 let advance = self.b.end_block();
-                self.b.inst(InstKind::If { cond: stop, then_block: stop_block, else_block: advance });
+                self.b.inst(InstKind::If {
+                    cond: stop,
+                    then_block: stop_block,
+                    else_block: advance,
+                });
             }
         }
         let latch = self.b.end_block();
-        self.b.inst(InstKind::Loop { header, cond: Some(c), body: body_block, latch });
+        self.b.inst(InstKind::Loop {
+            header,
+            cond: Some(c),
+            body: body_block,
+            latch,
+        });
     }
 
-    fn macro_call(&mut self, e: &Expr, name: &Ident, args: &[Expr], resolution: Option<Resolution>) {
+    fn macro_call(
+        &mut self,
+        e: &Expr,
+        name: &Ident,
+        args: &[Expr],
+        resolution: Option<Resolution>,
+    ) {
         match name.name.as_str() {
             "println" | "print" => {
                 let Some(Resolution::Print { pieces, newline }) = resolution else {
@@ -620,12 +785,19 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     }
                 }
                 self.b.current_span = e.span;
-                self.b.inst(InstKind::Print { pieces, args: values, newline });
+                self.b.inst(InstKind::Print {
+                    pieces,
+                    args: values,
+                    newline,
+                });
             }
             "assert" => {
                 let Some(c) = self.expr(&args[0]) else { return };
                 let message = match args.get(1).map(|a| &a.kind) {
-                    Some(ExprKind::Lit(Literal { kind: LitKind::Str(s), .. })) => s.clone(),
+                    Some(ExprKind::Lit(Literal {
+                        kind: LitKind::Str(s),
+                        ..
+                    })) => s.clone(),
                     _ => "the condition is false".to_string(),
                 };
                 self.b.current_span = e.span;
@@ -636,7 +808,10 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let Some(b) = self.expr(&args[1]) else { return };
                 let c = self.b.cmp(CmpOp::Eq, a, b);
                 self.b.current_span = e.span;
-                self.b.inst(InstKind::Assert { cond: c, message: "`left == right`".into() });
+                self.b.inst(InstKind::Assert {
+                    cond: c,
+                    message: "`left == right`".into(),
+                });
             }
             _ => {}
         }

@@ -138,7 +138,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
         if !self.consts_in_progress.insert(key) {
             self.errors.push(Diagnostic::error(
                 entry.decl.name.span,
-                format!("cycle detected when evaluating constant `{}`", entry.decl.name.name),
+                format!(
+                    "cycle detected when evaluating constant `{}`",
+                    entry.decl.name.name
+                ),
             ));
             return None;
         }
@@ -165,13 +168,17 @@ impl<'e, 'a> Lowering<'e, 'a> {
             _ => None,
         };
         let Some(elem_ty) = elem_ty else {
-            self.errors.push(Diagnostic::error(elem.span, "constant tables hold scalars"));
+            self.errors
+                .push(Diagnostic::error(elem.span, "constant tables hold scalars"));
             return None;
         };
         let declared_len = match len {
             crate::syntax::ast::ArrayLen::Literal(n, _) => *n as usize,
             crate::syntax::ast::ArrayLen::Named(n) => {
-                self.errors.push(Diagnostic::error(n.span, "the length of a constant table must be a number"));
+                self.errors.push(Diagnostic::error(
+                    n.span,
+                    "the length of a constant table must be a number",
+                ));
                 return None;
             }
         };
@@ -188,14 +195,19 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 vec![value.as_ref(); n.min(1 << 20)]
             }
             _ => {
-                self.errors.push(Diagnostic::error(decl.value.span, "expected an array literal `[a, b, ...]`"));
+                self.errors.push(Diagnostic::error(
+                    decl.value.span,
+                    "expected an array literal `[a, b, ...]`",
+                ));
                 return None;
             }
         };
         if items.len() != declared_len {
             self.errors.push(
-                Diagnostic::error(decl.value.span, "mismatched types")
-                    .with_label(format!("expected an array with {declared_len} elements, found one with {} elements", items.len())),
+                Diagnostic::error(decl.value.span, "mismatched types").with_label(format!(
+                    "expected an array with {declared_len} elements, found one with {} elements",
+                    items.len()
+                )),
             );
             return None;
         }
@@ -229,7 +241,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let builder = FunctionBuilder::new("<const>", Some(ty), expr.span);
         let function = body::lower_const_expr(self, &typed, expr, builder)?;
         if !function.callees().is_empty() {
-            self.errors.push(Diagnostic::error(expr.span, "function calls are not allowed in constants"));
+            self.errors.push(Diagnostic::error(
+                expr.span,
+                "function calls are not allowed in constants",
+            ));
             return None;
         }
         let program = Program {
@@ -241,7 +256,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
             Ok(Some(v)) => Some(v),
             Ok(None) => None,
             Err(trap) => {
-                self.errors.push(Diagnostic::error(trap.span, format!("evaluation of constant failed: {}", trap.kind)));
+                self.errors.push(Diagnostic::error(
+                    trap.span,
+                    format!("evaluation of constant failed: {}", trap.kind),
+                ));
                 None
             }
         }
@@ -272,7 +290,11 @@ pub fn function_kind(decl: &FnDecl) -> FunctionKind {
     }
     for attr in &decl.attrs {
         match attr.name.name.as_str() {
-            "vectorize" => return FunctionKind::Ufunc { target: target(attr) },
+            "vectorize" => {
+                return FunctionKind::Ufunc {
+                    target: target(attr),
+                }
+            }
             "guvectorize" => {
                 let signature = attr
                     .args
@@ -290,7 +312,11 @@ pub fn function_kind(decl: &FnDecl) -> FunctionKind {
                     target: target(attr),
                 };
             }
-            "kernel" => return FunctionKind::Kernel { target: target(attr) },
+            "kernel" => {
+                return FunctionKind::Kernel {
+                    target: target(attr),
+                }
+            }
             _ => {}
         }
     }
