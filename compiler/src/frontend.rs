@@ -134,6 +134,7 @@ pub fn compile_timed(
         return Err(Diagnostics(errors));
     }
     let mut program = lowering.into_program();
+    crate::ir::inline::inline_small_functions(&mut program, crate::ir::inline::DEFAULT_MAX_INSTS);
     crate::ir::fold::fold_program(&mut program);
     debug_assert!(
         crate::ir::verify::verify_program(&program).is_ok(),

@@ -1,1 +1,452 @@
-//! Inlining of small functions (not yet: Cranelift calls are cheap enough for now).
+//! Inlining of small functions into their callers.
+//!
+//! A call of a small, non-recursive callee is replaced by a copy of the callee's
+//! body with fresh values and locals. The copy sits in a one-shot `Loop` so that a
+//! `Return` in it becomes "store the result, `Break`"; callees whose `Return`s sit
+//! inside their own loops are not inlined (the `Break` would leave the wrong loop).
+//! Instruction spans are kept, so a trap in inlined code still points at the
+//! callee's source line. Semantics are unchanged: the interpreter gives the same
+//! result before and after (tested).
+
+use std::collections::{HashMap, HashSet};
+
+use super::*;
+
+/// Instruction budget of a callee worth inlining (about a dozen source lines).
+pub const DEFAULT_MAX_INSTS: usize = 40;
+
+/// Inlines every call (outside host code) whose callee has at most `max_insts`
+/// instructions.
+pub fn inline_small_functions(program: &mut Program, max_insts: usize) {
+    let recursive = recursive_functions(program);
+    let inlinable: HashSet<FuncId> = (0..program.functions.len() as u32)
+        .map(FuncId)
+        .filter(|id| {
+            let f = program.function(*id);
+            !recursive.contains(id)
+                && count_insts(&f.body) <= max_insts
+                && !returns_inside_loop(&f.body, false)
+        })
+        .collect();
+    if inlinable.is_empty() {
+        return;
+    }
+    // Callees are inlined as they were before this pass (one level per run), which
+    // keeps the pass simple and its growth bounded.
+    let originals = program.functions.clone();
+    // Host code runs in the interpreter: inlining into it would move compiled work
+    // into the interpreter.
+    for f in program
+        .functions
+        .iter_mut()
+        .filter(|f| f.kind != FunctionKind::Main)
+    {
+        let mut inliner = Inliner {
+            originals: &originals,
+            inlinable: &inlinable,
+            caller: f,
+        };
+        let mut body = std::mem::take(&mut inliner.caller.body);
+        inliner.block(&mut body);
+        inliner.caller.body = body;
+    }
+}
+
+fn count_insts(block: &Block) -> usize {
+    block
+        .insts
+        .iter()
+        .map(|i| {
+            1 + match &i.kind {
+                InstKind::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => count_insts(then_block) + count_insts(else_block),
+                InstKind::Loop {
+                    header,
+                    body,
+                    latch,
+                    ..
+                } => count_insts(header) + count_insts(body) + count_insts(latch),
+                _ => 0,
+            }
+        })
+        .sum()
+}
+
+fn returns_inside_loop(block: &Block, in_loop: bool) -> bool {
+    block.insts.iter().any(|i| match &i.kind {
+        InstKind::Return(_) => in_loop,
+        InstKind::If {
+            then_block,
+            else_block,
+            ..
+        } => returns_inside_loop(then_block, in_loop) || returns_inside_loop(else_block, in_loop),
+        InstKind::Loop {
+            header,
+            body,
+            latch,
+            ..
+        } => [header, body, latch]
+            .iter()
+            .any(|b| returns_inside_loop(b, true)),
+        _ => false,
+    })
+}
+
+/// Functions on a call-graph cycle (including self-recursion).
+fn recursive_functions(program: &Program) -> HashSet<FuncId> {
+    let callees: Vec<Vec<FuncId>> = program.functions.iter().map(|f| f.callees()).collect();
+    let mut recursive = HashSet::new();
+    for start in 0..program.functions.len() {
+        let start = FuncId(start as u32);
+        let mut seen = HashSet::new();
+        let mut stack = callees[start.0 as usize].clone();
+        while let Some(f) = stack.pop() {
+            if f == start {
+                recursive.insert(start);
+                break;
+            }
+            if seen.insert(f) {
+                stack.extend(callees[f.0 as usize].iter().copied());
+            }
+        }
+    }
+    recursive
+}
+
+struct Inliner<'a> {
+    originals: &'a [Function],
+    inlinable: &'a HashSet<FuncId>,
+    caller: &'a mut Function,
+}
+
+impl Inliner<'_> {
+    fn block(&mut self, block: &mut Block) {
+        let insts = std::mem::take(&mut block.insts);
+        for mut inst in insts {
+            match &mut inst.kind {
+                InstKind::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    self.block(then_block);
+                    self.block(else_block);
+                }
+                InstKind::Loop {
+                    header,
+                    body,
+                    latch,
+                    ..
+                } => {
+                    self.block(header);
+                    self.block(body);
+                    self.block(latch);
+                }
+                InstKind::Call { callee, args } if self.inlinable.contains(callee) => {
+                    let callee = &self.originals[callee.0 as usize];
+                    let args = args.clone();
+                    self.inline_call(callee, &args, inst.result, inst.span, &mut block.insts);
+                    continue;
+                }
+                _ => {}
+            }
+            block.insts.push(inst);
+        }
+    }
+
+    fn new_value(&mut self, ty: ScalarType) -> ValueId {
+        self.caller.value_types.push(ty);
+        ValueId(self.caller.value_types.len() as u32 - 1)
+    }
+
+    fn new_local(&mut self, name: String, ty: Type) -> LocalId {
+        self.caller.locals.push(Local { name, ty });
+        LocalId(self.caller.locals.len() as u32 - 1)
+    }
+
+    fn inline_call(
+        &mut self,
+        callee: &Function,
+        args: &[Arg],
+        result: Option<ValueId>,
+        span: crate::diagnostics::Span,
+        out: &mut Vec<Inst>,
+    ) {
+        let inst = |kind: InstKind, result: Option<ValueId>| Inst { result, kind, span };
+        // Callee locals: array parameters alias the caller's array; the others are
+        // fresh locals, set from the arguments or reset to zero (a callee's locals
+        // start at zero on every call, also when inlined inside a loop).
+        let mut locals: HashMap<LocalId, LocalId> = HashMap::new();
+        let params: HashMap<LocalId, Arg> = callee
+            .params
+            .iter()
+            .zip(args)
+            .map(|(p, a)| (p.local, *a))
+            .collect();
+        for (i, local) in callee.locals.iter().enumerate() {
+            let id = LocalId(i as u32);
+            match (params.get(&id), local.ty) {
+                (Some(Arg::Array(caller_array)), _) => {
+                    locals.insert(id, *caller_array);
+                }
+                (arg, Type::Scalar(t)) => {
+                    let new = self.new_local(local.name.clone(), local.ty);
+                    locals.insert(id, new);
+                    let value = match arg {
+                        Some(Arg::Value(v)) => *v,
+                        _ => {
+                            let zero = self.new_value(t);
+                            out.push(inst(InstKind::Const(ScalarValue::zero(t)), Some(zero)));
+                            zero
+                        }
+                    };
+                    out.push(inst(InstKind::SetLocal(new, value), None));
+                }
+                (_, Type::Array(_)) => {
+                    // An array local that is not a parameter cannot exist.
+                    let new = self.new_local(local.name.clone(), local.ty);
+                    locals.insert(id, new);
+                }
+            }
+        }
+        let result_local = callee
+            .ret
+            .map(|t| self.new_local(format!("{}.result", callee.name), Type::Scalar(t)));
+        let mut values: HashMap<ValueId, ValueId> = HashMap::new();
+        let mut body = self.copy_block(callee, &callee.body, &locals, &mut values, result_local);
+        // Falling off the end of the callee's body ends the call too.
+        let terminated = body.insts.last().is_some_and(|i| {
+            matches!(i.kind, InstKind::Break | InstKind::Continue | InstKind::Return(_))
+        });
+        if !terminated {
+            body.insts.push(inst(InstKind::Break, None));
+        }
+        out.push(inst(
+            InstKind::Loop {
+                header: Block::default(),
+                cond: None,
+                body,
+                latch: Block::default(),
+            },
+            None,
+        ));
+        if let (Some(r), Some(local)) = (result, result_local) {
+            out.push(inst(InstKind::GetLocal(local), Some(r)));
+        }
+    }
+
+    fn copy_block(
+        &mut self,
+        callee: &Function,
+        block: &Block,
+        locals: &HashMap<LocalId, LocalId>,
+        values: &mut HashMap<ValueId, ValueId>,
+        result_local: Option<LocalId>,
+    ) -> Block {
+        let mut out = Vec::with_capacity(block.insts.len());
+        for inst in &block.insts {
+            let v = |values: &HashMap<ValueId, ValueId>, x: &ValueId| {
+                values.get(x).copied().unwrap_or(*x)
+            };
+            let l = |x: &LocalId| locals.get(x).copied().unwrap_or(*x);
+            let kind = match &inst.kind {
+                InstKind::Return(value) => {
+                    if let (Some(value), Some(r)) = (value, result_local) {
+                        out.push(Inst {
+                            result: None,
+                            kind: InstKind::SetLocal(r, v(values, value)),
+                            span: inst.span,
+                        });
+                    }
+                    InstKind::Break
+                }
+                InstKind::If {
+                    cond,
+                    then_block,
+                    else_block,
+                } => InstKind::If {
+                    cond: v(values, cond),
+                    then_block: self.copy_block(callee, then_block, locals, values, result_local),
+                    else_block: self.copy_block(callee, else_block, locals, values, result_local),
+                },
+                InstKind::Loop {
+                    header,
+                    cond,
+                    body,
+                    latch,
+                } => {
+                    let header = self.copy_block(callee, header, locals, values, result_local);
+                    InstKind::Loop {
+                        cond: cond.map(|c| v(values, &c)),
+                        header,
+                        body: self.copy_block(callee, body, locals, values, result_local),
+                        latch: self.copy_block(callee, latch, locals, values, result_local),
+                    }
+                }
+                other => remap(other, |x| v(values, x), l),
+            };
+            let result = inst.result.map(|r| {
+                let new = self.new_value(callee.value_type(r));
+                values.insert(r, new);
+                new
+            });
+            out.push(Inst {
+                result,
+                kind,
+                span: inst.span,
+            });
+        }
+        Block { insts: out }
+    }
+}
+
+/// A copy of a non-control-flow instruction with values and locals renamed.
+fn remap(
+    kind: &InstKind,
+    v: impl Fn(&ValueId) -> ValueId,
+    l: impl Fn(&LocalId) -> LocalId,
+) -> InstKind {
+    match kind {
+        InstKind::Const(c) => InstKind::Const(*c),
+        InstKind::GetLocal(x) => InstKind::GetLocal(l(x)),
+        InstKind::SetLocal(x, y) => InstKind::SetLocal(l(x), v(y)),
+        InstKind::Unary(op, a) => InstKind::Unary(*op, v(a)),
+        InstKind::Binary(op, a, b) => InstKind::Binary(*op, v(a), v(b)),
+        InstKind::Cmp(op, a, b) => InstKind::Cmp(*op, v(a), v(b)),
+        InstKind::Cast(a, t) => InstKind::Cast(v(a), *t),
+        InstKind::Bitcast(a, t) => InstKind::Bitcast(v(a), *t),
+        InstKind::Select {
+            cond,
+            if_true,
+            if_false,
+        } => InstKind::Select {
+            cond: v(cond),
+            if_true: v(if_true),
+            if_false: v(if_false),
+        },
+        InstKind::Intrinsic(i, args) => InstKind::Intrinsic(*i, args.iter().map(&v).collect()),
+        InstKind::Call { callee, args } => InstKind::Call {
+            callee: *callee,
+            args: args
+                .iter()
+                .map(|a| match a {
+                    Arg::Value(x) => Arg::Value(v(x)),
+                    Arg::Array(x) => Arg::Array(l(x)),
+                })
+                .collect(),
+        },
+        InstKind::ArrayLen { array, axis } => InstKind::ArrayLen {
+            array: l(array),
+            axis: *axis,
+        },
+        InstKind::Load {
+            array,
+            indices,
+            checked,
+        } => InstKind::Load {
+            array: l(array),
+            indices: indices.iter().map(&v).collect(),
+            checked: *checked,
+        },
+        InstKind::Store {
+            array,
+            indices,
+            value,
+            checked,
+        } => InstKind::Store {
+            array: l(array),
+            indices: indices.iter().map(&v).collect(),
+            value: v(value),
+            checked: *checked,
+        },
+        InstKind::LoadConst { table, index } => InstKind::LoadConst {
+            table: *table,
+            index: v(index),
+        },
+        InstKind::Assert { cond, message } => InstKind::Assert {
+            cond: v(cond),
+            message: message.clone(),
+        },
+        InstKind::Print {
+            pieces,
+            args,
+            newline,
+        } => InstKind::Print {
+            pieces: pieces.clone(),
+            args: args.iter().map(&v).collect(),
+            newline: *newline,
+        },
+        // Control flow is copied by the caller of `remap`.
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceMap;
+    use crate::interp::Interpreter;
+
+    fn compile(src: &str) -> Program {
+        let mut sources = SourceMap::new();
+        let file = sources.add("t.kern", src);
+        match crate::frontend::compile(&mut sources, file) {
+            Ok(c) => c.program,
+            Err(d) => panic!("{}", d.render(&sources)),
+        }
+    }
+
+    const SRC: &str = "
+        fn clamp_add(a: i64, b: i64) -> i64 {
+            let s = a + b;
+            if s > 100 { return 100; }
+            if s < -100 { return -100; }
+            s
+        }
+        fn total(n: i64) -> i64 {
+            let mut t = 0;
+            for i in 0..n { t += clamp_add(t, i); }
+            t
+        }
+        fn fact(n: i64) -> i64 { if n < 2 { 1 } else { n * fact(n - 1) } }
+        fn uses_fact(n: i64) -> i64 { fact(n) + 1 }
+    ";
+
+    #[test]
+    fn inlined_code_computes_what_the_call_did() {
+        let program = compile(SRC);
+        let total = program.find("total").unwrap();
+        let mut inlined = program.clone();
+        inline_small_functions(&mut inlined, DEFAULT_MAX_INSTS);
+        assert!(crate::ir::verify::verify_program(&inlined).is_ok());
+        assert!(
+            !inlined
+                .function(total)
+                .callees()
+                .contains(&program.find("clamp_add").unwrap()),
+            "the small callee is inlined"
+        );
+        for n in [0i64, 1, 5, 30, 200] {
+            let run = |p: &Program| {
+                Interpreter::new(p)
+                    .call_scalars(total, &[ScalarValue::I64(n)], &mut std::io::sink())
+                    .unwrap()
+            };
+            assert_eq!(run(&program), run(&inlined), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn recursive_functions_are_not_inlined() {
+        let mut program = compile(SRC);
+        inline_small_functions(&mut program, DEFAULT_MAX_INSTS);
+        let fact = program.find("fact").unwrap();
+        assert!(program
+            .function(program.find("uses_fact").unwrap())
+            .callees()
+            .contains(&fact));
+    }
+}
