@@ -31,9 +31,9 @@ const PARSE_STACK_BYTES: usize = 256 << 20;
 
 /// Parses one source file.
 pub fn parse(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
-    // Small inputs cannot nest deeply enough to matter; big ones parse on a thread
-    // with a large (lazily committed) stack.
-    if text.len() < 16 * 1024 {
+    // Inputs under 1 KiB cannot nest deeply enough to matter; bigger ones parse on a
+    // thread with a large (lazily committed) stack, whatever the caller's stack is.
+    if text.len() < 1024 {
         return parse_here(file, text);
     }
     std::thread::scope(|scope| {

@@ -1,0 +1,74 @@
+//! No input makes the front end panic: random token sequences (mostly near-valid
+//! kern) and random bytes go through parsing, checking and lowering, and must come
+//! back as a module or as rendered diagnostics. (`fuzz/` has the same property as a
+//! cargo-fuzz target for longer runs.)
+
+use kern::Module;
+use proptest::prelude::*;
+
+const TOKENS: &[&str] = &[
+    "fn", "let", "mut", "if", "else", "while", "loop", "for", "in", "break", "continue",
+    "return", "as", "const", "true", "false", "main", "x", "y", "n", "f", "T", "i64", "f64",
+    "f32", "u8", "usize", "bool", "Float", "(", ")", "{", "}", "[", "]", "<", ">", ",", ";",
+    ":", "::", ".", "..", "..=", "->", "=", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%",
+    "&", "&&", "|", "||", "^", "!", "<<", ">>", "+=", "<<=", "#", "[vectorize]", "0", "1",
+    "2.5", "1e308", "0xFF", "255u8", "1_000", "99999999999999999999999999999999999999999",
+    "\"{}\"", "\"\\q\"", "println!", "assert!", "x.sqrt()", "x.exp()", "random::uniform",
+    "PI", "f64::MAX", "step_by", "/*", "*/", "//", "\n",
+];
+
+fn check_does_not_panic(source: &str) {
+    match Module::from_source("fuzz.kern", source) {
+        Ok(_) => {}
+        Err(e) => {
+            // Rendering is part of reporting: it must not panic either.
+            let _ = e.to_string();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_token_sequences_never_panic(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..60)) {
+        check_does_not_panic(&tokens.join(" "));
+    }
+
+    #[test]
+    fn random_token_sequences_inside_a_function_never_panic(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..40)) {
+        check_does_not_panic(&format!("fn f(x: f64, n: i64) -> f64 {{ {} }}", tokens.join(" ")));
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        check_does_not_panic(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+#[test]
+fn known_tricky_inputs_are_errors_not_crashes() {
+    for source in [
+        "",
+        "fn",
+        "fn main() { let x = -128i8; let y = -(-128i8); }",
+        "fn main() { let x: u8 = 256; }",
+        "fn f() -> i32 { f() }",
+        "const A: i32 = B; const B: i32 = A; fn main() { println!(\"{}\", A); }",
+        "const T: [f64; 2] = [1.0]; fn main() {}",
+        "fn main() { println!(\"{} {}\", 1); }",
+        "fn main() { println!(\"{\"); }",
+        "fn g<T: Float>(x: T) -> T { x % 2 } fn main() {}",
+        "fn main() { let a = 1; a[0] = 2; }",
+        "fn f(a: &[f64]) -> f64 { a[0][1] } fn main() {}",
+        "#[vectorize(target = \"tpu\")] fn f(x: f64) -> f64 { x } fn main() {}",
+        "fn main(x: i32) -> i32 { x }",
+        "fn main() { let x; }",
+        "fn main() { for i in 0.0..1.0 {} }",
+        "fn main() { 1.max(2.0); }",
+        &format!("fn main() {{ {} }}", "{".repeat(1000)),
+        &format!("fn f() -> i32 {{ {}1 }}", "-".repeat(5000)),
+    ] {
+        check_does_not_panic(source);
+    }
+}
