@@ -85,11 +85,13 @@ fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(
     target.check_available()?;
     let mut module = Module::load(file)?;
     let result = module.run_main(target, out);
+    let _ = out.flush();
     if time {
         let t = module.timings();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         eprintln!(
-            "time: parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms",
+            "time: stdlib load {:.3} ms (once per process), parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms",
+            ms(t.stdlib),
             ms(t.parse),
             ms(t.check),
             ms(t.compile),

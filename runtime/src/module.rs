@@ -22,7 +22,9 @@ use crate::{Error, Target};
 /// Wall-clock time of each phase, for `kern run --time`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timings {
-    /// Source text to AST (user file; the stdlib is parsed once per process).
+    /// Loading the stdlib: only the first module of a process pays it.
+    pub stdlib: Duration,
+    /// Source text to AST (the user's file).
     pub parse: Duration,
     /// Name resolution, type checking and lowering to IR.
     pub check: Duration,
@@ -65,6 +67,7 @@ impl Module {
             engine: None,
             machine_code: HashMap::new(),
             timings: Timings {
+                stdlib: phase.stdlib,
                 parse: phase.parse,
                 check: phase.check,
                 ..Timings::default()
