@@ -39,7 +39,12 @@ pub struct JitEngine {
 fn host_isa() -> Result<OwnedTargetIsa, BackendError> {
     let mut flags = settings::builder();
     let host = |e: &dyn std::fmt::Display| BackendError::Host(e.to_string());
-    flags.set("opt_level", "speed").map_err(|e| host(&e))?;
+    // Not "speed": Cranelift 0.135's egraph elaboration rematerializes constants
+    // inside loops and then cannot hoist pure ops that use them, so it *sinks*
+    // loop-invariant code the program placed outside a loop (midpoint integration
+    // ran 2.0x slower than rustc with "speed", 1.01x with "none"; BENCHMARKS.md).
+    // kern's own IR passes do the constant folding and inlining.
+    flags.set("opt_level", "none").map_err(|e| host(&e))?;
     flags.set("is_pic", "false").map_err(|e| host(&e))?;
     flags
         .set("use_colocated_libcalls", "false")
