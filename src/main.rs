@@ -47,6 +47,9 @@ struct EmitForm {
     /// Cranelift IR, annotated with the source lines it came from.
     #[arg(long)]
     clif: bool,
+    /// The machine code Cranelift generates (disassembly).
+    #[arg(long)]
+    asm: bool,
 }
 
 #[derive(Args)]
@@ -129,6 +132,8 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
             let id = module.function_id(&name)?;
             let program = module.program();
             kern::compiler::ir::print::print_function(program, program.function(id))
+        } else if args.form.asm {
+            module.emit_asm(&name)?
         } else {
             module.emit_clif(&name)?
         };

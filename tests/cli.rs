@@ -225,6 +225,16 @@ fn emit_shows_ast_ir_and_annotated_clif() {
         "CLIF is annotated with source lines: {clif}"
     );
 
+    let asm = kern(&[
+        "emit",
+        "--asm",
+        "examples/sum_primes.kern",
+        "--fn",
+        "is_prime",
+    ]);
+    assert!(asm.status.success(), "{}", text(&asm.stderr));
+    assert!(text(&asm.stdout).contains("idiv"), "{}", text(&asm.stdout));
+
     let missing = kern(&["emit", "--ir", "examples/sum_primes.kern", "--fn", "nope"]);
     assert_eq!(missing.status.code(), Some(1));
 }

@@ -214,6 +214,12 @@ impl Module {
             .map_err(|e| Error::Backend(e.to_string()))
     }
 
+    /// Disassembly of the machine code of a function.
+    pub fn emit_asm(&self, name: &str) -> Result<String, Error> {
+        let func = self.function_id(name)?;
+        JitEngine::emit_asm(&self.compiled.program, func).map_err(|e| Error::Backend(e.to_string()))
+    }
+
     /// The compiled machine code of `func` (compiling it and its callees on first use).
     pub fn machine_code_for(&mut self, func: FuncId) -> Result<&CompiledFunction, Error> {
         if !self.machine_code.contains_key(&func) {

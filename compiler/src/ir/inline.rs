@@ -219,7 +219,10 @@ impl Inliner<'_> {
         let mut body = self.copy_block(callee, &callee.body, &locals, &mut values, result_local);
         // Falling off the end of the callee's body ends the call too.
         let terminated = body.insts.last().is_some_and(|i| {
-            matches!(i.kind, InstKind::Break | InstKind::Continue | InstKind::Return(_))
+            matches!(
+                i.kind,
+                InstKind::Break | InstKind::Continue | InstKind::Return(_)
+            )
         });
         if !terminated {
             body.insts.push(inst(InstKind::Break, None));
