@@ -153,3 +153,34 @@ fn known_tricky_inputs_are_errors_not_crashes() {
         check_does_not_panic(source);
     }
 }
+
+/// Each nesting level must be parsed once. A grammar that tries one form and then
+/// another for the same text (a tail expression as a statement first, an array as
+/// `[v; n]` first) doubles the work at every level: these inputs would then take
+/// 2^60 steps and never finish.
+#[test]
+fn deep_nesting_parses_in_linear_time() {
+    let depth = 60;
+    let tails = format!(
+        "fn f(x: i64) -> i64 {{ {}x{} }}",
+        "x + { ".repeat(depth),
+        " }".repeat(depth)
+    );
+    let mut module =
+        Module::from_source("tails.kern", &tails).expect("nested tails are valid kern");
+    let mut out = Vec::new();
+    let value = module
+        .call("f", &[kern::ScalarValue::I64(1)], &mut out)
+        .expect("f runs");
+    assert_eq!(value, Some(kern::ScalarValue::I64(depth as i64 + 1)));
+
+    let arrays = format!(
+        "const T: i64 = {}1{};",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let error = Module::from_source("arrays.kern", &arrays)
+        .err()
+        .expect("a 60-deep array is not a valid i64");
+    let _ = error.to_string();
+}

@@ -190,10 +190,10 @@ fn render_with_ariadne(diag: &Diagnostic, sources: &SourceMap, color: bool) -> S
                 .with_index_type(IndexType::Byte),
         )
         .with_message(&diag.message);
-    let mut primary = Label::new((name(diag.span), diag.span.range()));
-    if let Some(label) = &diag.label {
-        primary = primary.with_message(label);
-    }
+    // ariadne underlines only a span whose label has a message: an error without
+    // a label of its own still gets one, so the caret is always there.
+    let primary = Label::new((name(diag.span), diag.span.range()))
+        .with_message(diag.label.as_deref().unwrap_or("here"));
     report = report.with_label(primary);
     for (span, label) in &diag.secondary {
         report = report.with_label(Label::new((name(*span), span.range())).with_message(label));

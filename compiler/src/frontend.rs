@@ -134,6 +134,9 @@ pub fn compile_timed(
             lowering.check_only(*key, &representative);
         }
     }
+    for key in env.user_consts() {
+        lowering.check_constant(key);
+    }
     lowering.run();
     errors.append(&mut lowering.errors);
     if !errors.is_empty() {

@@ -501,18 +501,45 @@ impl AstBuilder {
         let span = self.span(&pair);
         let mut stmts = Vec::new();
         let mut tail = None;
+        let mut pending_semicolon: Option<Span> = None;
         for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::stmt => {
-                    if let Some(s) = self.stmt(p) {
-                        stmts.push(s);
+            if p.as_rule() != Rule::stmt {
+                continue;
+            }
+            let is_plain_expr = p
+                .clone()
+                .into_inner()
+                .next()
+                .is_some_and(|s| s.as_rule() == Rule::expr_stmt);
+            if let Some(s) = self.stmt(p) {
+                // A plain expression without `;` must be the block's last: anything
+                // after it means the `;` is missing.
+                if let Some(missing) = pending_semicolon.take() {
+                    self.errors.borrow_mut().push(
+                        Diagnostic::error(
+                            missing,
+                            "expected `;`, found the start of another statement",
+                        )
+                        .with_label("add `;` here"),
+                    );
+                }
+                if let StmtKind::Expr {
+                    expr,
+                    has_semi: false,
+                } = &s.kind
+                {
+                    if is_plain_expr {
+                        // Right after the expression: the statement's own span
+                        // also takes in the whitespace before the next one.
+                        let end = expr.span.end as usize;
+                        pending_semicolon = Some(Span::new(self.file, end, end));
                     }
                 }
-                Rule::expr => tail = Some(Box::new(self.expr(p))),
-                _ => {}
+                stmts.push(s);
             }
         }
-        // A trailing `if`/`loop`/block without `;` is the block's value, as in Rust.
+        // The last expression without `;` (a plain one, or a trailing `if`/`loop`/
+        // block) is the block's value, as in Rust.
         if tail.is_none() {
             if let Some(Stmt {
                 kind: StmtKind::Expr {
@@ -565,10 +592,14 @@ impl AstBuilder {
                 let has_semi = parts.next().is_some();
                 StmtKind::Expr { expr, has_semi }
             }
-            Rule::expr_stmt => StmtKind::Expr {
-                expr: self.expr(inner.into_inner().next()?),
-                has_semi: true,
-            },
+            Rule::expr_stmt => {
+                let mut parts = inner.into_inner();
+                let expr = self.expr(parts.next()?);
+                StmtKind::Expr {
+                    expr,
+                    has_semi: parts.next().is_some(),
+                }
+            }
             _ => return None,
         };
         Some(Stmt { kind, span })
@@ -763,18 +794,20 @@ impl AstBuilder {
                 ExprKind::Macro { name, args }
             }
             Rule::array_lit => {
-                ExprKind::ArrayLit(pair.into_inner().map(|e| self.expr(e)).collect())
-            }
-            Rule::array_repeat => {
-                let mut inner = pair.into_inner();
-                let value = inner.next().map(|e| self.expr(e));
-                let count = inner.next().map(|e| self.expr(e));
-                match (value, count) {
-                    (Some(value), Some(count)) => ExprKind::ArrayRepeat {
+                let mut elements = Vec::new();
+                let mut count = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::repeat_count => count = p.into_inner().next().map(|c| self.expr(c)),
+                        _ => elements.push(self.expr(p)),
+                    }
+                }
+                match (count, elements.pop()) {
+                    (Some(count), Some(value)) => ExprKind::ArrayRepeat {
                         value: Box::new(value),
                         count: Box::new(count),
                     },
-                    _ => ExprKind::ArrayLit(Vec::new()),
+                    (_, last) => ExprKind::ArrayLit(elements.into_iter().chain(last).collect()),
                 }
             }
             Rule::if_expr => self.if_expr(pair),
@@ -977,13 +1010,13 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::expr | Rule::paren_expr | Rule::path => "expression",
         Rule::int_lit | Rule::float_lit | Rule::bool_lit | Rule::string_lit => "expression",
         Rule::if_expr | Rule::while_expr | Rule::loop_expr | Rule::for_expr => "expression",
-        Rule::array_lit | Rule::array_repeat | Rule::macro_call => "expression",
+        Rule::array_lit | Rule::macro_call => "expression",
         Rule::break_expr | Rule::continue_expr | Rule::return_expr => "expression",
         Rule::neg | Rule::not => "expression",
         Rule::ident => "identifier",
         Rule::block => "`{`",
         Rule::stmt | Rule::let_stmt | Rule::expr_stmt | Rule::block_like_stmt => "statement",
-        Rule::empty_stmt | Rule::semi => "`;`",
+        Rule::empty_stmt | Rule::semi | Rule::repeat_count => "`;`",
         Rule::fn_item | Rule::const_item | Rule::attribute => "item",
         Rule::EOI => "end of file",
         Rule::type_expr | Rule::ref_type | Rule::array_type | Rule::unit_type => "type",

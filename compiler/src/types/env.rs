@@ -151,4 +151,13 @@ impl<'a> Env<'a> {
             .filter(|(_, f)| f.namespace == Namespace::User)
             .map(|(i, _)| FnKey(i as u32))
     }
+
+    /// The user constants, in source order.
+    pub fn user_consts(&self) -> impl Iterator<Item = ConstKey> + '_ {
+        self.consts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.namespace == Namespace::User)
+            .map(|(i, _)| ConstKey(i as u32))
+    }
 }

@@ -129,6 +129,26 @@ impl<'e, 'a> Lowering<'e, 'a> {
         body::lower_function(self, &typed, decl, builder)
     }
 
+    /// Evaluates constant `key` at its declared type, so that its errors show even
+    /// when nothing uses it (as rustc reports them).
+    pub fn check_constant(&mut self, key: ConstKey) {
+        let decl = self.env.constant(key).decl;
+        match &decl.ty.kind {
+            TypeExprKind::Array { .. } => {
+                self.const_table(key);
+            }
+            TypeExprKind::Named(n) if ScalarType::from_name(&n.name).is_some() => {
+                if let Some(ty) = ScalarType::from_name(&n.name) {
+                    self.const_value(key, ty);
+                }
+            }
+            _ => self.errors.push(
+                Diagnostic::error(decl.ty.span, "unsupported constant type")
+                    .with_label("a constant is a scalar or a table `[T; N]` of scalars"),
+            ),
+        }
+    }
+
     /// The value of scalar constant `key` as type `ty`, evaluated at compile time.
     pub fn const_value(&mut self, key: ConstKey, ty: ScalarType) -> Option<ScalarValue> {
         if let Some(v) = self.const_values.get(&(key, ty)) {
@@ -185,14 +205,22 @@ impl<'e, 'a> Lowering<'e, 'a> {
         let items: Vec<&crate::syntax::ast::Expr> = match &decl.value.kind {
             ExprKind::ArrayLit(items) => items.iter().collect(),
             ExprKind::ArrayRepeat { value, count } => {
-                let n = match &count.kind {
-                    ExprKind::Lit(l) => match l.kind {
-                        LitKind::Int { value, .. } => value as usize,
-                        _ => 0,
-                    },
-                    _ => 0,
+                // The count is a constant expression of type usize, as in Rust.
+                let n = match self.evaluate(entry.namespace, count, ScalarType::Usize)? {
+                    ScalarValue::Usize(n) => n as usize,
+                    _ => return None,
                 };
-                vec![value.as_ref(); n.min(1 << 20)]
+                if n != declared_len {
+                    self.errors.push(
+                        Diagnostic::error(count.span, "mismatched types").with_label(format!(
+                            "expected an array of {}, found one of {}",
+                            elements(declared_len),
+                            elements(n)
+                        )),
+                    );
+                    return None;
+                }
+                vec![value.as_ref(); n]
             }
             _ => {
                 self.errors.push(Diagnostic::error(
@@ -205,8 +233,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
         if items.len() != declared_len {
             self.errors.push(
                 Diagnostic::error(decl.value.span, "mismatched types").with_label(format!(
-                    "expected an array with {declared_len} elements, found one with {} elements",
-                    items.len()
+                    "expected an array of {}, found one of {}",
+                    elements(declared_len),
+                    elements(items.len())
                 )),
             );
             return None;
@@ -263,6 +292,13 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 None
             }
         }
+    }
+}
+
+fn elements(n: usize) -> String {
+    match n {
+        1 => "1 element".to_string(),
+        n => format!("{n} elements"),
     }
 }
 
