@@ -93,7 +93,7 @@ fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(
         let t = module.timings();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         eprintln!(
-            "time: stdlib load {:.3} ms (once per process), parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms",
+            "time: stdlib parse {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms",
             ms(t.stdlib),
             ms(t.parse),
             ms(t.check),

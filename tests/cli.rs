@@ -188,7 +188,7 @@ fn time_flag_reports_every_phase_on_stderr() {
     let output = kern(&["run", "--time", "examples/hello.kern"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
-    for phase in ["parse", "check", "compile", "run"] {
+    for phase in ["stdlib parse", "parse", "check", "compile", "run"] {
         assert!(stderr.contains(&format!("{phase} ")), "{stderr}");
     }
     assert!(text(&output.stdout).starts_with("Hello, world from kern!"));

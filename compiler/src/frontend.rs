@@ -1,7 +1,7 @@
 //! The front-end driver: source text → checked, lowered IR program.
 //!
-//! Parses the user's file, builds the environment with the stdlib (parsed once per
-//! process and cached), validates items (attributes, `main`), then lowers every
+//! Parses the user's file, builds the environment with the stdlib files it can reach
+//! (each parsed once per process and cached), validates items (attributes, `main`), then lowers every
 //! non-generic user function and whatever it reaches, and checks generic functions
 //! nobody instantiated with a representative type so their errors still show.
 //! Runs the IR passes and the verifier on the result.
@@ -28,7 +28,8 @@ pub struct Compiled {
 /// Wall-clock time of the front end's phases.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PhaseTimings {
-    /// Parsing the stdlib: paid by the first compilation in a process only.
+    /// Parsing the stdlib files this program reaches that no earlier compilation in
+    /// the process had parsed.
     pub stdlib: Duration,
     /// Parsing the user's file.
     pub parse: Duration,
@@ -36,30 +37,23 @@ pub struct PhaseTimings {
     pub check: Duration,
 }
 
-/// The stdlib, parsed once per process: (module name, file name, AST).
-struct ParsedStdlib {
-    units: Vec<(String, SourceUnit)>,
-    names: Vec<(String, &'static str)>,
+const STDLIB_FILES: usize = crate::stdlib::FILES.len();
+
+/// Each stdlib file, parsed the first time a program reaches it (once per process).
+/// Its spans carry `FileId(i)`, its index in `FILES`.
+fn stdlib_unit(i: usize) -> &'static Result<SourceUnit, Diagnostics> {
+    static UNITS: [OnceLock<Result<SourceUnit, Diagnostics>>; STDLIB_FILES] =
+        [const { OnceLock::new() }; STDLIB_FILES];
+    UNITS[i].get_or_init(|| crate::syntax::parse(FileId(i as u32), crate::stdlib::FILES[i].1))
 }
 
-fn stdlib() -> &'static Result<ParsedStdlib, (usize, Diagnostics)> {
-    static STDLIB: OnceLock<Result<ParsedStdlib, (usize, Diagnostics)>> = OnceLock::new();
-    STDLIB.get_or_init(|| {
-        let mut units = Vec::new();
-        let mut names = Vec::new();
-        for (i, (name, text)) in crate::stdlib::FILES.iter().enumerate() {
-            let unit = crate::syntax::parse(FileId(i as u32), text).map_err(|d| (i, d))?;
-            let module = name.trim_end_matches(".kern").to_string();
-            units.push((module, unit));
-            names.push((format!("<stdlib>/{name}"), *text));
-        }
-        Ok(ParsedStdlib { units, names })
-    })
+fn stdlib_file_name(name: &str) -> String {
+    format!("<stdlib>/{name}")
 }
 
 /// Compiles `file` of `sources`. `sources` is rebuilt with the stdlib's files first
-/// (their spans are parsed once with those ids) and the user's file after them, at
-/// the id returned in [`Compiled::file`].
+/// (ids `0..k`, as their spans say) and the user's file after them, at the id
+/// returned in [`Compiled::file`].
 pub fn compile(sources: &mut SourceMap, file: FileId) -> Result<Compiled, Diagnostics> {
     compile_timed(sources, file).map(|(c, _)| c)
 }
@@ -72,31 +66,28 @@ pub fn compile_timed(
     let started = Instant::now();
     let text = sources.file(file).text.clone();
     let name = sources.file(file).name.clone();
-    let std = stdlib();
+    let mut rebuilt = SourceMap::new();
+    for (n, t) in crate::stdlib::FILES {
+        rebuilt.add(stdlib_file_name(n), *t);
+    }
+    let mut std_units = Vec::new();
+    for i in crate::stdlib::files_reached_from(&text) {
+        match stdlib_unit(i) {
+            Ok(unit) => std_units.push((crate::stdlib::FILES[i].0.trim_end_matches(".kern"), unit)),
+            Err(d) => {
+                // A broken stdlib is a kern bug; show it against the stdlib's text.
+                return Err(Diagnostics(vec![Diagnostic::error(
+                    d.0.first().map(|x| x.span).unwrap_or_default(),
+                    format!(
+                        "internal error: the stdlib does not parse:\n{}",
+                        d.render(&rebuilt)
+                    ),
+                )]));
+            }
+        }
+    }
     let stdlib_time = started.elapsed();
     let started = Instant::now();
-    let std = match std {
-        Ok(s) => s,
-        Err((_, d)) => {
-            // A broken stdlib is a kern bug; show it against the stdlib's text.
-            let mut s = SourceMap::new();
-            for (n, t) in crate::stdlib::FILES {
-                s.add(format!("<stdlib>/{n}"), *t);
-            }
-            return Err(Diagnostics(vec![Diagnostic::error(
-                d.0.first().map(|x| x.span).unwrap_or_default(),
-                format!(
-                    "internal error: the stdlib does not parse:\n{}",
-                    d.render(&s)
-                ),
-            )]));
-        }
-    };
-    // Rebuild the source map so the stdlib files occupy ids 0..k, as their spans say.
-    let mut rebuilt = SourceMap::new();
-    for (n, t) in &std.names {
-        rebuilt.add(n.clone(), *t);
-    }
     let user_file = rebuilt.add(name, text.clone());
     *sources = rebuilt;
 
@@ -104,7 +95,7 @@ pub fn compile_timed(
     let parse = started.elapsed();
     let started = Instant::now();
 
-    let (env, mut errors) = Env::new(&unit, &std.units);
+    let (env, mut errors) = Env::new(&unit, &std_units);
     for item in &unit.items {
         if let Item::Fn(decl) = item {
             errors.extend(validate_item(decl));

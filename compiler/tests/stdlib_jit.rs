@@ -36,22 +36,42 @@ fn call_expression(spec: &FuncSpec) -> String {
 
 /// A kern program with `f64_NAME` and `f32_NAME` wrappers for every function.
 fn wrapper_program() -> String {
+    FUNCTIONS.iter().map(wrappers).collect()
+}
+
+/// The `f64_NAME` and `f32_NAME` wrappers of one function.
+fn wrappers(spec: &FuncSpec) -> String {
     let mut src = String::new();
-    for spec in FUNCTIONS {
-        let call = call_expression(spec);
-        for t in ["f64", "f32"] {
-            let params = match spec.arity {
-                Arity::Unary => format!("x: {t}"),
-                Arity::Binary => format!("x: {t}, y: {t}"),
-                Arity::WithI32 => format!("x: {t}, n: i32"),
-            };
-            src.push_str(&format!(
-                "fn {t}_{}({params}) -> {t} {{ {call} }}\n",
-                spec.name
-            ));
-        }
+    let call = call_expression(spec);
+    for t in ["f64", "f32"] {
+        let params = match spec.arity {
+            Arity::Unary => format!("x: {t}"),
+            Arity::Binary => format!("x: {t}, y: {t}"),
+            Arity::WithI32 => format!("x: {t}, n: i32"),
+        };
+        src.push_str(&format!(
+            "fn {t}_{}({params}) -> {t} {{ {call} }}\n",
+            spec.name
+        ));
     }
     src
+}
+
+/// The front end parses only the stdlib files a program reaches: each function,
+/// called alone, must reach every file its definition needs.
+#[test]
+fn every_stdlib_function_compiles_in_a_program_that_uses_only_it() {
+    for spec in FUNCTIONS {
+        let mut sources = SourceMap::new();
+        let file = sources.add(format!("{}.kern", spec.name), wrappers(spec));
+        if let Err(d) = frontend::compile(&mut sources, file) {
+            panic!(
+                "`{}` alone does not compile:\n{}",
+                spec.name,
+                d.render(&sources)
+            );
+        }
+    }
 }
 
 struct Compiled {

@@ -51,7 +51,7 @@ impl<'a> Env<'a> {
     /// Builds the environment; reports duplicate definitions.
     pub fn new(
         user: &'a SourceUnit,
-        stdlib: &'a [(String, SourceUnit)],
+        stdlib: &[(&str, &'a SourceUnit)],
     ) -> (Env<'a>, Vec<Diagnostic>) {
         let mut env = Env::default();
         let mut errors = Vec::new();
