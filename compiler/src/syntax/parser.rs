@@ -777,7 +777,16 @@ impl AstBuilder {
                 ExprKind::Paren(Box::new(inner))
             }
             Rule::block => ExprKind::Block(self.block(pair)),
-            Rule::break_expr => ExprKind::Break,
+            Rule::break_expr => {
+                if let Some(value) = pair.into_inner().find(|p| p.as_rule() == Rule::expr) {
+                    let value_span = self.span(&value);
+                    self.errors.borrow_mut().push(
+                        Diagnostic::error(value_span, "`break` with a value is not supported")
+                            .with_label("assign it to a variable declared before the loop"),
+                    );
+                }
+                ExprKind::Break
+            }
             Rule::continue_expr => ExprKind::Continue,
             Rule::return_expr => ExprKind::Return(
                 pair.into_inner()
