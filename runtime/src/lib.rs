@@ -8,7 +8,9 @@
 //! the selected target. The runtime knows nothing of kern syntax or of Cranelift:
 //! it only talks to the compiler's public API.
 
+pub mod broadcast;
 mod error;
+pub mod gufunc_signature;
 mod module;
 mod target;
 
