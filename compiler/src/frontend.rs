@@ -1,9 +1,10 @@
 //! The front-end driver: source text → checked, lowered IR program.
 //!
-//! Parses the user's file, builds the environment with the stdlib files it can reach
-//! (each parsed once per process and cached), validates items (attributes, `main`), then lowers every
-//! non-generic user function and whatever it reaches, and checks generic functions
-//! nobody instantiated with a representative type so their errors still show.
+//! Parses the user's file, builds the environment with the stdlib files it can
+//! reach (each parsed once per process and cached), validates items (attributes,
+//! `main`), then lowers every non-generic user function and whatever it reaches,
+//! and checks generic functions nobody instantiated with a representative type so
+//! their errors still show.
 //! Runs the IR passes and the verifier on the result.
 
 use std::collections::BTreeMap;
@@ -47,10 +48,6 @@ fn stdlib_unit(i: usize) -> &'static Result<SourceUnit, Diagnostics> {
     UNITS[i].get_or_init(|| crate::syntax::parse(FileId(i as u32), crate::stdlib::FILES[i].1))
 }
 
-fn stdlib_file_name(name: &str) -> String {
-    format!("<stdlib>/{name}")
-}
-
 /// Compiles `file` of `sources`. `sources` is rebuilt with the stdlib's files first
 /// (ids `0..k`, as their spans say) and the user's file after them, at the id
 /// returned in [`Compiled::file`].
@@ -68,7 +65,7 @@ pub fn compile_timed(
     let name = sources.file(file).name.clone();
     let mut rebuilt = SourceMap::new();
     for (n, t) in crate::stdlib::FILES {
-        rebuilt.add(stdlib_file_name(n), *t);
+        rebuilt.add(format!("<stdlib>/{n}"), *t);
     }
     let mut std_units = Vec::new();
     for i in crate::stdlib::files_reached_from(&text) {

@@ -95,7 +95,7 @@ fn reach_index() -> &'static ReachIndex {
                     }
                 }
             }
-            uses.push(names_used(text).collect());
+            uses.push(words.into_iter().collect());
         }
         ReachIndex { providers, uses }
     })

@@ -500,7 +500,6 @@ impl AstBuilder {
     fn block(&self, pair: Pair<Rule>) -> Block {
         let span = self.span(&pair);
         let mut stmts = Vec::new();
-        let mut tail = None;
         let mut pending_semicolon: Option<Span> = None;
         for p in pair.into_inner() {
             if p.as_rule() != Rule::stmt {
@@ -540,21 +539,20 @@ impl AstBuilder {
         }
         // The last expression without `;` (a plain one, or a trailing `if`/`loop`/
         // block) is the block's value, as in Rust.
-        if tail.is_none() {
+        let mut tail = None;
+        if let Some(Stmt {
+            kind: StmtKind::Expr {
+                has_semi: false, ..
+            },
+            ..
+        }) = stmts.last()
+        {
             if let Some(Stmt {
-                kind: StmtKind::Expr {
-                    has_semi: false, ..
-                },
+                kind: StmtKind::Expr { expr, .. },
                 ..
-            }) = stmts.last()
+            }) = stmts.pop()
             {
-                if let Some(Stmt {
-                    kind: StmtKind::Expr { expr, .. },
-                    ..
-                }) = stmts.pop()
-                {
-                    tail = Some(Box::new(expr));
-                }
+                tail = Some(Box::new(expr));
             }
         }
         Block { stmts, tail, span }

@@ -136,17 +136,20 @@ impl<'e, 'a> Lowering<'e, 'a> {
         match &decl.ty.kind {
             TypeExprKind::Array { .. } => {
                 self.const_table(key);
+                return;
             }
-            TypeExprKind::Named(n) if ScalarType::from_name(&n.name).is_some() => {
+            TypeExprKind::Named(n) => {
                 if let Some(ty) = ScalarType::from_name(&n.name) {
                     self.const_value(key, ty);
+                    return;
                 }
             }
-            _ => self.errors.push(
-                Diagnostic::error(decl.ty.span, "unsupported constant type")
-                    .with_label("a constant is a scalar or a table `[T; N]` of scalars"),
-            ),
+            _ => {}
         }
+        self.errors.push(
+            Diagnostic::error(decl.ty.span, "unsupported constant type")
+                .with_label("a constant is a scalar or a table `[T; N]` of scalars"),
+        );
     }
 
     /// The value of scalar constant `key` as type `ty`, evaluated at compile time.
