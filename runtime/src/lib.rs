@@ -8,6 +8,7 @@
 //! the selected target. The runtime knows nothing of kern syntax or of Cranelift:
 //! it only talks to the compiler's public API.
 
+pub mod array;
 pub mod broadcast;
 mod error;
 pub mod gufunc_signature;
