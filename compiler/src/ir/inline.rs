@@ -52,6 +52,42 @@ pub fn inline_small_functions(program: &mut Program, max_insts: usize) {
     }
 }
 
+/// Largest body [`inline_all_into`] grows a function to; beyond it calls stay calls.
+pub const MAX_INLINED_BODY: usize = 50_000;
+
+/// Inlines every call in `caller`, transitively, except calls of recursive functions
+/// and of functions that return from inside a loop: the elementwise loops of
+/// ufuncs are made self-contained this way so the whole body can be vectorised.
+pub fn inline_all_into(program: &mut Program, caller: FuncId) {
+    let recursive = recursive_functions(program);
+    loop {
+        let inlinable: HashSet<FuncId> = program
+            .function(caller)
+            .callees()
+            .into_iter()
+            .filter(|id| {
+                *id != caller
+                    && !recursive.contains(id)
+                    && !returns_inside_loop(&program.function(*id).body, false)
+            })
+            .collect();
+        if inlinable.is_empty() || count_insts(&program.function(caller).body) > MAX_INLINED_BODY {
+            return;
+        }
+        let originals: Vec<Function> = program.functions.clone();
+        let mut f = originals[caller.0 as usize].clone();
+        let mut inliner = Inliner {
+            originals: &originals,
+            inlinable: &inlinable,
+            caller: &mut f,
+        };
+        let mut body = std::mem::take(&mut inliner.caller.body);
+        inliner.block(&mut body);
+        inliner.caller.body = body;
+        program.functions[caller.0 as usize] = f;
+    }
+}
+
 fn count_insts(block: &Block) -> usize {
     block
         .insts

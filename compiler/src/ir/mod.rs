@@ -78,6 +78,7 @@
 //! zero or negative.
 
 pub mod build;
+pub mod elementwise;
 pub mod eval;
 pub mod fold;
 pub mod format;
@@ -161,6 +162,11 @@ pub enum FunctionKind {
     },
     /// `#[kernel]`: an explicit SPMD kernel.
     Kernel { target: Option<String> },
+    /// The compiled inner loop of a ufunc for one loop signature (see
+    /// [`elementwise`]): `for i in 0..out.len() { out[i] = element(in0[i], ..) }`.
+    /// Backends may compile it with a SIMD path; `element` is the self-contained
+    /// per-element function the loop was built from.
+    ElementwiseLoop { element: FuncId },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -46,6 +46,7 @@ pub fn print_function(program: &Program, function: &Function) -> String {
         FunctionKind::Ufunc { .. } => "ufunc ".to_string(),
         FunctionKind::Gufunc { signature, .. } => format!("gufunc \"{signature}\" "),
         FunctionKind::Kernel { .. } => "kernel ".to_string(),
+        FunctionKind::ElementwiseLoop { element } => format!("elementwise(f{}) ", element.0),
     };
     let _ = writeln!(
         printer.out,
