@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
 use crate::ir::{FuncId, Program};
+use crate::kernel_decl::UfuncDecl;
 use crate::syntax::ast::{AttrArg, FnDecl, Item, LitKind, SourceUnit, TypeExprKind};
 use crate::types::env::{Env, FnKey};
 use crate::types::ScalarType;
@@ -24,6 +25,97 @@ pub struct Compiled {
     pub functions: BTreeMap<String, FuncId>,
     /// The user's file in the rebuilt source map (after the stdlib's files).
     pub file: FileId,
+    /// Every `#[vectorize]` function of the user's file (generic ones included).
+    pub ufuncs: BTreeMap<String, UfuncDecl>,
+    /// The parsed user file and the stdlib files it reaches, kept to lower generic
+    /// instances on demand ([`Compiled::instantiate`]).
+    unit: SourceUnit,
+    std_files: Vec<usize>,
+}
+
+impl Compiled {
+    /// The program with user function `name` instantiated at `type_args` (empty for
+    /// a non-generic function), and the instance's id in it. A non-generic function
+    /// comes from (a copy of) [`Compiled::program`]; a generic instance is checked
+    /// and lowered now, with what it reaches, into a program of its own.
+    pub fn instantiate(
+        &self,
+        name: &str,
+        type_args: &[ScalarType],
+    ) -> Result<(Program, FuncId), Diagnostics> {
+        if type_args.is_empty() {
+            if let Some(id) = self.functions.get(name) {
+                return Ok((self.program.clone(), *id));
+            }
+        }
+        let std_units = reached_units(&self.std_files)?;
+        let (env, _) = Env::new(&self.unit, &std_units);
+        let key = env
+            .user_functions()
+            .find(|k| env.function(*k).decl.name.name == name)
+            .ok_or_else(|| {
+                Diagnostics(vec![Diagnostic::error(
+                    Default::default(),
+                    format!("no function `{name}`"),
+                )])
+            })?;
+        let decl = env.function(key).decl;
+        if decl.generics.len() != type_args.len() {
+            return Err(Diagnostics(vec![Diagnostic::error(
+                decl.name.span,
+                format!(
+                    "`{name}` has {} type parameters, {} given",
+                    decl.generics.len(),
+                    type_args.len()
+                ),
+            )]));
+        }
+        let mut lowering = crate::ir::lower::Lowering::new(&env);
+        let id = lowering.request(key, type_args.to_vec());
+        lowering.run();
+        if !lowering.errors.is_empty() {
+            return Err(Diagnostics(std::mem::take(&mut lowering.errors)));
+        }
+        let mut program = lowering.into_program();
+        optimize(&mut program);
+        Ok((program, id))
+    }
+}
+
+/// The parsed stdlib files with the given indices, named by module.
+fn reached_units(files: &[usize]) -> Result<Vec<(&'static str, &'static SourceUnit)>, Diagnostics> {
+    let mut units = Vec::new();
+    for &i in files {
+        match stdlib_unit(i) {
+            Ok(unit) => units.push((crate::stdlib::FILES[i].0.trim_end_matches(".kern"), unit)),
+            Err(d) => {
+                let mut sources = SourceMap::new();
+                for (n, t) in crate::stdlib::FILES {
+                    sources.add(format!("<stdlib>/{n}"), *t);
+                }
+                // A broken stdlib is a kern bug; show it against the stdlib's text.
+                return Err(Diagnostics(vec![Diagnostic::error(
+                    d.0.first().map(|x| x.span).unwrap_or_default(),
+                    format!(
+                        "internal error: the stdlib does not parse:\n{}",
+                        d.render(&sources)
+                    ),
+                )]));
+            }
+        }
+    }
+    Ok(units)
+}
+
+/// The IR passes every program gets before it is compiled or interpreted.
+fn optimize(program: &mut Program) {
+    crate::ir::inline::inline_small_functions(program, crate::ir::inline::DEFAULT_MAX_INSTS);
+    crate::ir::fold::fold_program(program);
+    debug_assert!(
+        crate::ir::verify::verify_program(program).is_ok(),
+        "{:?}",
+        crate::ir::verify::verify_program(program)
+    );
 }
 
 /// Wall-clock time of the front end's phases.
@@ -67,22 +159,8 @@ pub fn compile_timed(
     for (n, t) in crate::stdlib::FILES {
         rebuilt.add(format!("<stdlib>/{n}"), *t);
     }
-    let mut std_units = Vec::new();
-    for i in crate::stdlib::files_reached_from(&text) {
-        match stdlib_unit(i) {
-            Ok(unit) => std_units.push((crate::stdlib::FILES[i].0.trim_end_matches(".kern"), unit)),
-            Err(d) => {
-                // A broken stdlib is a kern bug; show it against the stdlib's text.
-                return Err(Diagnostics(vec![Diagnostic::error(
-                    d.0.first().map(|x| x.span).unwrap_or_default(),
-                    format!(
-                        "internal error: the stdlib does not parse:\n{}",
-                        d.render(&rebuilt)
-                    ),
-                )]));
-            }
-        }
-    }
+    let std_files = crate::stdlib::files_reached_from(&text);
+    let std_units = reached_units(&std_files)?;
     let stdlib_time = started.elapsed();
     let started = Instant::now();
     let user_file = rebuilt.add(name, text.clone());
@@ -96,6 +174,7 @@ pub fn compile_timed(
     for item in &unit.items {
         if let Item::Fn(decl) = item {
             errors.extend(validate_item(decl));
+            errors.extend(crate::kernel_decl::check_vectorize_attribute(decl));
         }
     }
     let mut lowering = crate::ir::lower::Lowering::new(&env);
@@ -132,19 +211,25 @@ pub fn compile_timed(
         return Err(Diagnostics(errors));
     }
     let mut program = lowering.into_program();
-    crate::ir::inline::inline_small_functions(&mut program, crate::ir::inline::DEFAULT_MAX_INSTS);
-    crate::ir::fold::fold_program(&mut program);
-    debug_assert!(
-        crate::ir::verify::verify_program(&program).is_ok(),
-        "{:?}",
-        crate::ir::verify::verify_program(&program)
-    );
+    optimize(&mut program);
+    let ufuncs = unit
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Fn(decl) => UfuncDecl::of(decl).map(|u| (u.name.clone(), u)),
+            _ => None,
+        })
+        .collect();
+    drop(env);
     let check = started.elapsed();
     Ok((
         Compiled {
             program,
             functions,
             file: user_file,
+            ufuncs,
+            unit,
+            std_files,
         },
         PhaseTimings {
             stdlib: stdlib_time,
@@ -171,6 +256,7 @@ fn validate_item(decl: &FnDecl) -> Vec<Diagnostic> {
         }
         for arg in &attr.args {
             match arg {
+                AttrArg::KeyValue { key, .. } if key.name == "identity" && name == "vectorize" => {}
                 AttrArg::KeyValue { key, value } if key.name == "target" => {
                     let ok = matches!(&value.kind, LitKind::Str(s) if ["cpu", "parallel", "cuda", "mpi"].contains(&s.as_str()));
                     if !ok {

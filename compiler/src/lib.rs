@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod frontend;
 pub mod interp;
 pub mod ir;
+pub mod kernel_decl;
 pub mod stdlib;
 pub mod syntax;
 pub mod types;

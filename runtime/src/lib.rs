@@ -11,12 +11,16 @@
 pub mod array;
 pub mod broadcast;
 mod error;
+pub mod exec;
 pub mod gufunc_signature;
 mod module;
 mod target;
+pub mod ufunc;
 
+pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand};
 pub use error::Error;
 pub use module::{Module, Timings};
 pub use target::Target;
+pub use ufunc::{Reduce, Ufunc};
 
 pub use kern_compiler::ir::{ScalarType, ScalarValue};

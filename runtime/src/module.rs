@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
@@ -17,7 +18,17 @@ use kern_compiler::interp::{HostArg, Interpreter};
 use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
 use kern_compiler::{FileId, SourceMap};
 
+use crate::ufunc::{LoopCache, Ufunc};
 use crate::{Error, Target};
+
+/// What every handle into a module shares: the sources (to render errors), the
+/// checked program (to lower generic instances and loops from) and the engine
+/// that compiles ufunc loops, behind a lock so concurrent first calls compile once.
+pub(crate) struct ModuleCore {
+    pub sources: SourceMap,
+    pub compiled: Compiled,
+    pub loops: Mutex<LoopCache>,
+}
 
 /// Wall-clock time of each phase, for `kern run --time`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -35,9 +46,8 @@ pub struct Timings {
 }
 
 pub struct Module {
-    sources: SourceMap,
+    core: Arc<ModuleCore>,
     file: FileId,
-    compiled: Compiled,
     engine: Option<JitEngine>,
     machine_code: HashMap<FuncId, CompiledFunction>,
     timings: Timings,
@@ -61,9 +71,12 @@ impl Module {
         let (compiled, phase) = frontend::compile_timed(&mut sources, file)
             .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
         Ok(Module {
-            sources,
             file: compiled.file,
-            compiled,
+            core: Arc::new(ModuleCore {
+                sources,
+                compiled,
+                loops: Mutex::new(LoopCache::default()),
+            }),
             engine: None,
             machine_code: HashMap::new(),
             timings: Timings {
@@ -76,7 +89,7 @@ impl Module {
     }
 
     pub fn sources(&self) -> &SourceMap {
-        &self.sources
+        &self.core.sources
     }
 
     /// The user file's id in [`Module::sources`].
@@ -85,7 +98,7 @@ impl Module {
     }
 
     pub fn program(&self) -> &Program {
-        &self.compiled.program
+        &self.core.compiled.program
     }
 
     pub fn timings(&self) -> Timings {
@@ -94,8 +107,9 @@ impl Module {
 
     /// Names of the non-generic functions of the user's file, in source order.
     pub fn user_function_names(&self) -> Vec<String> {
-        let program = &self.compiled.program;
+        let program = &self.core.compiled.program;
         let mut functions: Vec<(&String, FuncId)> = self
+            .core
             .compiled
             .functions
             .iter()
@@ -108,9 +122,28 @@ impl Module {
             .collect()
     }
 
+    /// A handle on the `#[vectorize]` function `name`, to call on arrays. Its target
+    /// is the attribute's (`target = ".."`), or `cpu`; change it with
+    /// [`Ufunc::with_target`].
+    pub fn ufunc(&self, name: &str) -> Result<Ufunc, Error> {
+        match self.core.compiled.ufuncs.get(name) {
+            Some(decl) => Ok(Ufunc::new(self.core.clone(), decl.clone(), None)),
+            None if self.core.compiled.functions.contains_key(name) => Err(Error::Call(format!(
+                "`{name}` is not a ufunc: declare it with #[vectorize]"
+            ))),
+            None => Err(Error::Call(format!("no ufunc `{name}` in this module"))),
+        }
+    }
+
+    /// Names of the module's ufuncs, in alphabetical order.
+    pub fn ufunc_names(&self) -> Vec<String> {
+        self.core.compiled.ufuncs.keys().cloned().collect()
+    }
+
     /// Id of a non-generic user function.
     pub fn function_id(&self, name: &str) -> Result<FuncId, Error> {
-        self.compiled
+        self.core
+            .compiled
             .functions
             .get(name)
             .copied()
@@ -122,11 +155,11 @@ impl Module {
     pub fn run_main(&mut self, target: Target, out: &mut dyn Write) -> Result<(), Error> {
         target.check_available()?;
         let main = self.function_id("main")?;
-        if self.compiled.program.function(main).kind != FunctionKind::Main {
+        if self.core.compiled.program.function(main).kind != FunctionKind::Main {
             return Err(Error::Call("`main` is not a host function".into()));
         }
         // Compile everything main calls before starting the clock on `run`.
-        for callee in self.compiled.program.function(main).callees() {
+        for callee in self.core.compiled.program.function(main).callees() {
             self.machine_code_for(callee)?;
         }
         let started = Instant::now();
@@ -134,8 +167,8 @@ impl Module {
         // A failure of compiled code that is not a trap (e.g. its output cannot be
         // written) stops the interpreter through a trap and is reported instead.
         let host_failure: RefCell<Option<CallError>> = RefCell::new(None);
-        let mut interpreter = Interpreter::new(&self.compiled.program).with_call_hook(Box::new(
-            |func: FuncId, args: &[HostArg], out: &mut dyn Write| {
+        let mut interpreter = Interpreter::new(&self.core.compiled.program).with_call_hook(
+            Box::new(|func: FuncId, args: &[HostArg], out: &mut dyn Write| {
                 let code = machine_code.get(&func)?;
                 // Safety: the interpreter only passes arrays it owns and keeps alive
                 // for the duration of the call.
@@ -143,7 +176,7 @@ impl Module {
                     Ok(v) => Ok(v),
                     Err(CallError::Trap(trap)) => Err(trap),
                     Err(other) => {
-                        let span = self.compiled.program.function(func).span;
+                        let span = self.core.compiled.program.function(func).span;
                         *host_failure.borrow_mut() = Some(other);
                         Err(Trap {
                             kind: TrapKind::AssertionFailed("host failure".into()),
@@ -151,8 +184,8 @@ impl Module {
                         })
                     }
                 })
-            },
-        ));
+            }),
+        );
         let result = interpreter.call_scalars(main, &[], out);
         drop(interpreter);
         self.timings.run = started.elapsed();
@@ -161,12 +194,12 @@ impl Module {
         }
         result
             .map(|_| ())
-            .map_err(|trap| Error::kernel(trap, &self.sources))
+            .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 
     fn call_error(&self, error: CallError) -> Error {
         match error {
-            CallError::Trap(trap) => Error::kernel(trap, &self.sources),
+            CallError::Trap(trap) => Error::kernel(trap, &self.core.sources),
             CallError::Arguments { function, message } => {
                 Error::Call(format!("`{function}`: {message}"))
             }
@@ -202,22 +235,23 @@ impl Module {
     ) -> Result<Option<ScalarValue>, Error> {
         let func = self.function_id(name)?;
         self.check_scalar_args(func, args)?;
-        Interpreter::new(&self.compiled.program)
+        Interpreter::new(&self.core.compiled.program)
             .call_scalars(func, args, out)
-            .map_err(|trap| Error::kernel(trap, &self.sources))
+            .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 
     /// CLIF of a function, annotated with the source lines it came from.
     pub fn emit_clif(&self, name: &str) -> Result<String, Error> {
         let func = self.function_id(name)?;
-        JitEngine::emit_clif(&self.compiled.program, func, &self.sources)
+        JitEngine::emit_clif(&self.core.compiled.program, func, &self.core.sources)
             .map_err(|e| Error::Backend(e.to_string()))
     }
 
     /// Disassembly of the machine code of a function.
     pub fn emit_asm(&self, name: &str) -> Result<String, Error> {
         let func = self.function_id(name)?;
-        JitEngine::emit_asm(&self.compiled.program, func).map_err(|e| Error::Backend(e.to_string()))
+        JitEngine::emit_asm(&self.core.compiled.program, func)
+            .map_err(|e| Error::Backend(e.to_string()))
     }
 
     /// The compiled machine code of `func` (compiling it and its callees on first use).
@@ -229,7 +263,7 @@ impl Module {
             }
             let engine = self.engine.as_mut().expect("engine was just created");
             let code = engine
-                .compile(&self.compiled.program, func)
+                .compile(&self.core.compiled.program, func)
                 .map_err(|e| Error::Backend(e.to_string()))?;
             self.machine_code.insert(func, code);
             self.timings.compile += started.elapsed();
@@ -238,7 +272,7 @@ impl Module {
     }
 
     fn check_scalar_args(&self, func: FuncId, args: &[ScalarValue]) -> Result<(), Error> {
-        let f = self.compiled.program.function(func);
+        let f = self.core.compiled.program.function(func);
         let expected = f.param_types();
         let given: Vec<Type> = args.iter().map(|a| Type::Scalar(a.ty())).collect();
         if expected != given {

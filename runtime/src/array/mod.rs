@@ -397,7 +397,7 @@ impl<'a> ArrayRef<'a> {
 
     /// Address of the element at index zero on every axis.
     pub fn base_ptr(&self) -> *const u8 {
-        with_array!(ArrayRef, self, |a: T| a.as_ptr() as *const u8)
+        with_array!(ArrayRef, self, |a: T| a.as_ptr().cast::<u8>())
     }
 
     pub fn len(&self) -> usize {
@@ -406,6 +406,13 @@ impl<'a> ArrayRef<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The same view with a shorter lifetime. (ndarray's views are invariant in
+    /// their lifetime, so views of different origins meet only by reborrowing.)
+    pub fn reborrow(&self) -> ArrayRef<'_> {
+        with_array!(ArrayRef, self, |a: T| T::wrap_view(a.view())
+            .into_array_ref())
     }
 
     /// An owned copy in standard (C) layout.
@@ -437,7 +444,7 @@ impl<'a> ArrayMut<'a> {
     }
 
     pub fn base_ptr(&mut self) -> *mut u8 {
-        with_array!(ArrayMut, self, |a: T| a.as_mut_ptr() as *mut u8)
+        with_array!(ArrayMut, self, |a: T| a.as_mut_ptr().cast::<u8>())
     }
 
     pub fn reborrow(&mut self) -> ArrayMut<'_> {
@@ -460,6 +467,14 @@ pub enum Operand<'a> {
 }
 
 impl<'a> Operand<'a> {
+    /// The same operand with a shorter lifetime (see [`ArrayRef::reborrow`]).
+    pub fn reborrow(&self) -> Operand<'_> {
+        match self {
+            Operand::Array(a) => Operand::Array(a.reborrow()),
+            Operand::Scalar(v) => Operand::Scalar(*v),
+        }
+    }
+
     pub fn dtype(&self) -> DType {
         match self {
             Operand::Array(a) => a.dtype(),

@@ -209,6 +209,24 @@ impl CompiledFunction {
         CallContext::new(&self.unit.tables, std::ptr::null_mut())
     }
 
+    /// Calls the host trampoline directly: no checks, no allocation. For hot callers
+    /// that marshal their own slots (the runtime's elementwise loops); the result,
+    /// if any, is discarded.
+    ///
+    /// # Safety
+    /// `ctx` comes from [`CompiledFunction::new_context`] of this function; `slots`
+    /// holds one slot per parameter as [`CompiledFunction::call`] would build them
+    /// (scalar bits, or the address of a live `ArrayDesc` valid for the call).
+    pub unsafe fn call_raw(&self, ctx: &mut CallContext, slots: *const u64) {
+        let mut ret: u64 = 0;
+        // SAFETY: the trampoline has this signature; the slots are the caller's
+        // promise.
+        unsafe {
+            let trampoline: Trampoline = std::mem::transmute(self.unit.trampoline);
+            trampoline(ctx, slots, &mut ret);
+        }
+    }
+
     /// The trap a direct call through [`CompiledFunction::raw_entry`] left in `ctx`.
     pub fn trap_of(&self, ctx: &CallContext) -> Option<Trap> {
         self.unit.tables.decode_trap(ctx)

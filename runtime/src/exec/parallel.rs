@@ -1,0 +1,140 @@
+//! The `parallel` target for elementwise work: the flattened iteration space cut
+//! into contiguous chunks run on a rayon pool.
+//!
+//! The pool has one thread per core (`std::thread::available_parallelism`), or
+//! `KERN_NUM_THREADS`, or what [`set_num_threads`] set last. Chunks are at least
+//! [`MIN_CHUNK`] elements, so a small call runs on the calling thread and is never
+//! slower than `cpu`; there are at most four per thread, so uneven progress
+//! balances out. Each element is computed by the same compiled code as on `cpu`,
+//! so results are bit-identical; a trap reports the first failing chunk in element
+//! order, as `cpu` would (later chunks may have written their elements).
+
+use std::sync::{Arc, RwLock};
+
+use kern_compiler::ir::Trap;
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
+use super::{ElementwiseLoop, Iteration};
+
+/// Fewest elements worth handing to another thread.
+pub const MIN_CHUNK: usize = 16 * 1024;
+
+/// Chunk boundaries fall on multiples of this many elements, keeping each chunk's
+/// SIMD groups aligned the way a serial run's are.
+const CHUNK_ALIGN: usize = 64;
+
+static POOL: RwLock<Option<Arc<ThreadPool>>> = RwLock::new(None);
+
+/// The thread count a new pool gets: `KERN_NUM_THREADS` when set to a positive
+/// number, otherwise the machine's available parallelism.
+fn default_threads() -> usize {
+    std::env::var("KERN_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn build_pool(threads: usize) -> Result<Arc<ThreadPool>, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("kern-worker-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| format!("cannot start {threads} worker threads: {e}"))
+}
+
+/// The pool, created on first use.
+fn pool() -> Result<Arc<ThreadPool>, String> {
+    if let Some(pool) = POOL.read().ok().and_then(|p| p.clone()) {
+        return Ok(pool);
+    }
+    let mut slot = POOL
+        .write()
+        .map_err(|_| "the worker pool is poisoned".to_string())?;
+    if let Some(pool) = slot.clone() {
+        return Ok(pool);
+    }
+    let pool = build_pool(default_threads())?;
+    *slot = Some(pool.clone());
+    Ok(pool)
+}
+
+/// Number of worker threads the `parallel` target uses.
+pub fn num_threads() -> usize {
+    pool().map_or(1, |p| p.current_num_threads())
+}
+
+/// Replaces the pool with one of `threads` workers (calls already running keep the
+/// old one until they finish).
+pub fn set_num_threads(threads: usize) -> Result<(), String> {
+    if threads == 0 {
+        return Err("the number of threads must be at least 1".into());
+    }
+    let pool = build_pool(threads)?;
+    *POOL
+        .write()
+        .map_err(|_| "the worker pool is poisoned".to_string())? = Some(pool);
+    Ok(())
+}
+
+/// How `len` elements are cut: `(chunk_len, chunks)`; one chunk means "run serially".
+pub fn chunking(len: usize, threads: usize) -> (usize, usize) {
+    if threads <= 1 || len < 2 * MIN_CHUNK {
+        return (len, 1);
+    }
+    let chunks = (len / MIN_CHUNK).min(threads * 4).max(1);
+    let chunk = len.div_ceil(chunks).div_ceil(CHUNK_ALIGN) * CHUNK_ALIGN;
+    (chunk, len.div_ceil(chunk))
+}
+
+/// Runs all of `iteration` on the pool.
+///
+/// # Safety
+/// As [`ElementwiseLoop::run`].
+pub unsafe fn run(lp: &ElementwiseLoop, iteration: &Iteration) -> Result<Result<(), Trap>, String> {
+    let len = iteration.len();
+    let pool = pool()?;
+    let (chunk, chunks) = chunking(len, pool.current_num_threads());
+    if chunks <= 1 {
+        // SAFETY: forwarded from the caller.
+        return Ok(unsafe { lp.run(iteration, 0, len) });
+    }
+    let results: Vec<Result<(), Trap>> = pool.install(|| {
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let (start, end) = (c * chunk, ((c + 1) * chunk).min(len));
+                // SAFETY: chunks are disjoint ranges of elements, so no output
+                // element is written twice; the rest is the caller's promise.
+                unsafe { lp.run(iteration, start, end) }
+            })
+            .collect()
+    });
+    Ok(results.into_iter().find(|r| r.is_err()).unwrap_or(Ok(())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_work_is_not_split() {
+        assert_eq!(chunking(1000, 8), (1000, 1));
+        assert_eq!(chunking(2 * MIN_CHUNK - 1, 8).1, 1);
+        assert_eq!(chunking(1 << 20, 1).1, 1);
+    }
+
+    #[test]
+    fn chunks_cover_the_work_exactly_and_are_aligned() {
+        for len in [2 * MIN_CHUNK, 100_003, 1 << 22, 10_000_000] {
+            for threads in [2, 3, 16] {
+                let (chunk, chunks) = chunking(len, threads);
+                assert!(chunks > 1 && chunks <= threads * 4);
+                assert_eq!(chunk % CHUNK_ALIGN, 0);
+                assert!(chunk * chunks >= len && chunk * (chunks - 1) < len);
+            }
+        }
+    }
+}

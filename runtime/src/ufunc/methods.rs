@@ -1,0 +1,406 @@
+//! The methods of a binary ufunc: `reduce`, `accumulate` and `outer`, built from
+//! elementwise calls of the ufunc itself (so they run its compiled loop, on its
+//! target).
+//!
+//! Order of operations (documented in docs/ufuncs.md, identical on every target):
+//! * A **reorderable** ufunc (declared with an identity, or `"reorderable"`) reduces
+//!   an axis of length `n` by halving: with `m = ceil(n/2)`, element `i < n - m` of
+//!   the first `m` combines with element `m + i`, `f(x[i], x[m + i])`, and the
+//!   result (length `m`) is reduced the same way until one element is left. That is
+//!   a pairwise tree — rounding error grows with `log n`, not `n` — whose passes are
+//!   elementwise calls, so `parallel` computes exactly what `cpu` does. Several axes
+//!   are reduced one at a time, last to first; `initial` is combined last,
+//!   `f(initial, r)`.
+//! * Any other ufunc reduces in order, `f(..f(f(x0, x1), x2).., xn-1)` (starting
+//!   from `initial` when given), as NumPy defines it; one axis at a time only.
+//! * `accumulate` is always in order: `out[0] = x[0]`, `out[j] = f(out[j-1], x[j])`.
+//!
+//! It knows shapes and views; dtype resolution and execution are the ufunc's.
+
+use std::ops::Range;
+
+use kern_compiler::ir::ScalarValue;
+use kern_compiler::kernel_decl::Identity;
+use ndarray::{Axis, Slice};
+
+use super::resolve::{resolve_loop, InputDtype};
+use super::Ufunc;
+use crate::array::{
+    storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand,
+};
+use crate::Error;
+
+/// Which axes a reduction runs over, and how (NumPy's `axis`, `initial`,
+/// `keepdims`). `Reduce::default()` is NumPy's default: axis 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduce {
+    /// `None`: every axis. Negative axes count from the end.
+    pub axes: Option<Vec<isize>>,
+    pub initial: Option<ScalarValue>,
+    pub keepdims: bool,
+}
+
+impl Default for Reduce {
+    fn default() -> Reduce {
+        Reduce::axis(0)
+    }
+}
+
+impl Reduce {
+    pub fn axis(axis: isize) -> Reduce {
+        Reduce {
+            axes: Some(vec![axis]),
+            initial: None,
+            keepdims: false,
+        }
+    }
+
+    pub fn axes(axes: &[isize]) -> Reduce {
+        Reduce {
+            axes: Some(axes.to_vec()),
+            initial: None,
+            keepdims: false,
+        }
+    }
+
+    /// Over every axis, to a 0-d array.
+    pub fn all() -> Reduce {
+        Reduce {
+            axes: None,
+            initial: None,
+            keepdims: false,
+        }
+    }
+
+    pub fn initial(mut self, value: impl Into<ScalarValue>) -> Reduce {
+        self.initial = Some(value.into());
+        self
+    }
+
+    pub fn keepdims(mut self, keep: bool) -> Reduce {
+        self.keepdims = keep;
+        self
+    }
+}
+
+impl Ufunc {
+    fn require_binary(&self, method: &str) -> Result<(), Error> {
+        if self.nin() != 2 {
+            return Err(Error::Call(format!(
+                "{method} only supported for binary ufuncs; `{}` takes {} input{}",
+                self.name(),
+                self.nin(),
+                if self.nin() == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// The dtype a reduction or accumulation of `dtype` computes in: the result of
+    /// the loop chosen for `(dtype, dtype)`.
+    fn accumulator_dtype(&self, dtype: DType) -> Result<DType, Error> {
+        let lp = resolve_loop(
+            &self.decl,
+            &[InputDtype::Strong(dtype), InputDtype::Strong(dtype)],
+        )
+        .map_err(|e| Error::Call(e.message))?;
+        Ok(storage_dtype(lp.ret))
+    }
+
+    fn reorderable(&self) -> bool {
+        self.decl.identity != Identity::None
+    }
+
+    /// `ufunc.reduce(array, axis=.., initial=.., keepdims=..)`.
+    pub fn reduce<'a>(
+        &self,
+        array: impl Into<Operand<'a>>,
+        options: &Reduce,
+    ) -> Result<NdArray, Error> {
+        self.require_binary("reduce")?;
+        let array = match array.into() {
+            Operand::Array(a) => a,
+            Operand::Scalar(v) => {
+                return Err(Error::Call(format!(
+                    "cannot reduce a scalar ({v}) with `{}`: pass an array",
+                    self.name()
+                )))
+            }
+        };
+        let ndim = array.shape().len();
+        let mut axes = match &options.axes {
+            None => (0..ndim).collect(),
+            Some(list) => normalize_axes(list, ndim)?,
+        };
+        if axes.len() > 1 && !self.reorderable() {
+            return Err(Error::Call(format!(
+                "reduction operation `{}` is not reorderable, so at most one axis may be specified",
+                self.name()
+            )));
+        }
+        let acc = self.accumulator_dtype(array.dtype())?;
+        // Reduce the last axis first so the remaining axis numbers stay valid.
+        axes.sort_unstable_by(|a, b| b.cmp(a));
+        let mut current: Option<NdArray> = None;
+        for &axis in &axes {
+            let source = match &current {
+                Some(c) => c.view(),
+                None => array.reborrow(),
+            };
+            let reduced = self.reduce_axis(&source, axis, acc, options.initial.is_some())?;
+            current = Some(reduced);
+        }
+        let mut result = match current {
+            Some(r) => r,
+            // No axes: a copy in the accumulator dtype, as NumPy returns.
+            None => array.cast(acc),
+        };
+        if let Some(initial) = options.initial {
+            if !axes.is_empty() {
+                result = self.call(&[Operand::Scalar(initial), Operand::Array(result.view())])?;
+            }
+        }
+        if options.keepdims {
+            let mut shape = array.shape().to_vec();
+            for &axis in &axes {
+                shape[axis] = 1;
+            }
+            result = reshape(result, &shape);
+        }
+        Ok(result)
+    }
+
+    /// Reduces one axis of `source`; an empty axis gives the identity (or, when an
+    /// `initial` follows, anything: it is overwritten by `f(initial, _)` — so we
+    /// give the identity or zero only to have a value to combine with).
+    fn reduce_axis(
+        &self,
+        source: &ArrayRef<'_>,
+        axis: usize,
+        acc: DType,
+        has_initial: bool,
+    ) -> Result<NdArray, Error> {
+        let n = source.shape()[axis];
+        let mut out_shape = source.shape().to_vec();
+        out_shape.remove(axis);
+        if n == 0 {
+            return match (self.decl.identity, has_initial) {
+                (Identity::Value(v), _) => Ok(NdArray::full(acc, &out_shape, ScalarValue::F64(v))),
+                (_, true) => Err(Error::Call(format!(
+                    "`{}.reduce` with `initial` over an empty axis needs a ufunc identity to start from; \
+                     declare one with #[vectorize(identity = ..)]",
+                    self.name()
+                ))),
+                _ => Err(Error::Call(format!(
+                    "zero-size array to reduction operation `{}` which has no identity",
+                    self.name()
+                ))),
+            };
+        }
+        if self.reorderable() {
+            self.reduce_pairwise(source, axis, acc)
+        } else {
+            self.reduce_in_order(source, axis, acc)
+        }
+    }
+
+    fn reduce_pairwise(
+        &self,
+        source: &ArrayRef<'_>,
+        axis: usize,
+        acc: DType,
+    ) -> Result<NdArray, Error> {
+        let mut current: Option<NdArray> = None;
+        loop {
+            let view = match &current {
+                Some(c) => c.view(),
+                None => source.reborrow(),
+            };
+            let n = view.shape()[axis];
+            if n == 1 {
+                let last = index_axis(&view, axis, 0);
+                return Ok(match current {
+                    Some(_) => last.to_owned(),
+                    None => last.cast(acc),
+                });
+            }
+            let m = n.div_ceil(2);
+            let h = n - m;
+            let mut shape = view.shape().to_vec();
+            shape[axis] = m;
+            let mut next = NdArray::zeros(acc, &shape);
+            self.call_out(
+                &[
+                    Operand::Array(slice_axis(&view, axis, 0..h)),
+                    Operand::Array(slice_axis(&view, axis, m..n)),
+                ],
+                slice_axis_mut(&mut next, axis, 0..h),
+            )?;
+            if m > h {
+                assign(
+                    slice_axis_mut(&mut next, axis, h..m).0,
+                    &slice_axis(&view, axis, h..m),
+                );
+            }
+            current = Some(next);
+        }
+    }
+
+    fn reduce_in_order(
+        &self,
+        source: &ArrayRef<'_>,
+        axis: usize,
+        acc: DType,
+    ) -> Result<NdArray, Error> {
+        let n = source.shape()[axis];
+        let mut result = index_axis(source, axis, 0).cast(acc);
+        for j in 1..n {
+            let x = index_axis(source, axis, j);
+            let previous = result.clone();
+            self.call_out(
+                &[
+                    Operand::Array(previous.view()),
+                    Operand::Array(x.reborrow()),
+                ],
+                &mut result,
+            )?;
+        }
+        Ok(result)
+    }
+
+    /// `ufunc.accumulate(array, axis)`: `out[j] = f(out[j-1], x[j])` along `axis`.
+    pub fn accumulate<'a>(
+        &self,
+        array: impl Into<Operand<'a>>,
+        axis: isize,
+    ) -> Result<NdArray, Error> {
+        self.require_binary("accumulate")?;
+        let array = match array.into() {
+            Operand::Array(a) if !a.shape().is_empty() => a,
+            _ => {
+                return Err(Error::Call(format!(
+                    "`{}.accumulate` needs an array of at least one dimension",
+                    self.name()
+                )))
+            }
+        };
+        let axis = normalize_axes(&[axis], array.shape().len())?[0];
+        let acc = self.accumulator_dtype(array.dtype())?;
+        let mut out = NdArray::zeros(acc, array.shape());
+        let n = array.shape()[axis];
+        if n == 0 {
+            return Ok(out);
+        }
+        assign(
+            slice_axis_mut(&mut out, axis, 0..1).0,
+            &slice_axis(&array, axis, 0..1),
+        );
+        for j in 1..n {
+            let x = index_axis(&array, axis, j);
+            with_array!(NdArray, &mut out, |a: T| {
+                let (done, mut rest) = a.view_mut().split_at(Axis(axis), j);
+                let previous = done.index_axis_move(Axis(axis), j - 1);
+                let target = rest.index_axis_mut(Axis(axis), 0);
+                self.call_out(
+                    &[T::wrap_view(previous.view()), Operand::Array(x.reborrow())],
+                    T::wrap_view_mut(target),
+                )?;
+            });
+        }
+        Ok(out)
+    }
+
+    /// `ufunc.outer(a, b)`: `out[i.., j..] = f(a[i..], b[j..])`, of shape
+    /// `a.shape + b.shape`.
+    pub fn outer<'a, 'b>(
+        &self,
+        a: impl Into<Operand<'a>>,
+        b: impl Into<Operand<'b>>,
+    ) -> Result<NdArray, Error> {
+        self.require_binary("outer")?;
+        let (a, b): (Operand<'a>, Operand<'b>) = (a.into(), b.into());
+        let b = b.reborrow();
+        let a = match a.reborrow() {
+            Operand::Array(view) => {
+                let mut view = view;
+                for _ in 0..b.shape().len() {
+                    let at = view.shape().len();
+                    view = insert_axis(&view, at);
+                }
+                Operand::Array(view)
+            }
+            scalar => scalar,
+        };
+        self.call(&[a, b])
+    }
+}
+
+fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, Error> {
+    let mut out = Vec::new();
+    for &axis in axes {
+        let a = if axis < 0 { axis + ndim as isize } else { axis };
+        if a < 0 || a >= ndim as isize {
+            return Err(Error::Call(format!(
+                "axis {axis} is out of bounds for array of dimension {ndim}"
+            )));
+        }
+        if out.contains(&(a as usize)) {
+            return Err(Error::Call("duplicate value in 'axis'".into()));
+        }
+        out.push(a as usize);
+    }
+    Ok(out)
+}
+
+fn slice_axis<'a>(a: &ArrayRef<'a>, axis: usize, range: Range<usize>) -> ArrayRef<'a> {
+    with_array!(ArrayRef, a.clone(), |v: T| {
+        match T::wrap_view(v.slice_axis_move(Axis(axis), Slice::from(range))) {
+            Operand::Array(r) => r,
+            Operand::Scalar(_) => unreachable!(),
+        }
+    })
+}
+
+fn index_axis<'a>(a: &ArrayRef<'a>, axis: usize, index: usize) -> ArrayRef<'a> {
+    with_array!(ArrayRef, a.clone(), |v: T| {
+        match T::wrap_view(v.index_axis_move(Axis(axis), index)) {
+            Operand::Array(r) => r,
+            Operand::Scalar(_) => unreachable!(),
+        }
+    })
+}
+
+fn insert_axis<'a>(a: &ArrayRef<'a>, axis: usize) -> ArrayRef<'a> {
+    with_array!(ArrayRef, a.clone(), |v: T| {
+        match T::wrap_view(v.insert_axis(Axis(axis))) {
+            Operand::Array(r) => r,
+            Operand::Scalar(_) => unreachable!(),
+        }
+    })
+}
+
+fn slice_axis_mut(a: &mut NdArray, axis: usize, range: Range<usize>) -> OutOperand<'_> {
+    with_array!(NdArray, a, |v: T| T::wrap_view_mut(
+        v.slice_axis_mut(Axis(axis), Slice::from(range))
+    ))
+}
+
+/// `dst[..] = src[..] as dst's dtype` (same shapes).
+fn assign(dst: ArrayMut<'_>, src: &ArrayRef<'_>) {
+    let src = src.cast(dst.dtype());
+    with_array!(ArrayMut, dst, |d: T| {
+        let s = T::unwrap_ref(&src).expect("cast to the destination dtype");
+        let mut d = d;
+        d.assign(s);
+    })
+}
+
+fn reshape(array: NdArray, shape: &[usize]) -> NdArray {
+    with_array!(NdArray, array, |a: T| {
+        let a = a.as_standard_layout().into_owned();
+        T::wrap(
+            a.into_shape_with_order(ndarray::IxDyn(shape))
+                .expect("same number of elements"),
+        )
+    })
+}

@@ -1,0 +1,413 @@
+//! Ufunc handles: calling a `#[vectorize]` function on n-d arrays and scalars with
+//! NumPy's semantics.
+//!
+//! A call resolves the loop ([`resolve`]: exact match, then safe casting, weak
+//! scalars), broadcasts the operands, allocates the output (or checks the given
+//! `out`: exactly the broadcast shape, a dtype the result converts to under
+//! `same_kind`), copies an input that overlaps `out` other than elementwise, and
+//! runs the compiled elementwise loop for those dtypes on the target — compiling it
+//! on first use, once, whichever thread asks first. `reduce`, `accumulate` and
+//! `outer` are in [`methods`].
+//!
+//! This module knows arrays, dtypes and targets; it does not know how loops are
+//! generated (the compiler's `ir::elementwise`) or run (`exec`).
+
+pub mod casting;
+mod methods;
+pub mod resolve;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kern_compiler::backend::cranelift::JitEngine;
+use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
+use kern_compiler::ir::ScalarType;
+use kern_compiler::kernel_decl::UfuncDecl;
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+
+pub use methods::Reduce;
+use resolve::{resolve_loop, InputDtype, ResolvedLoop};
+
+use crate::array::{
+    cast_value, storage_dtype, with_dtype, ArrayMut, ArrayRef, DType, Element, NdArray, Operand,
+    OutOperand,
+};
+use crate::broadcast::{broadcast_shapes, broadcast_strides};
+use crate::exec::{self, ElementwiseLoop, Iteration, StridedOperand};
+use crate::module::ModuleCore;
+use crate::{Error, Target};
+
+/// Compiled loops of one module, by ufunc, type arguments and loop signature.
+#[derive(Default)]
+pub(crate) struct LoopCache {
+    engine: Option<JitEngine>,
+    loops: HashMap<(String, Vec<ScalarType>, LoopSignature), ElementwiseLoop>,
+}
+
+/// A `#[vectorize]` function of a module, callable on arrays. Cheap to clone and
+/// safe to share between threads.
+#[derive(Clone)]
+pub struct Ufunc {
+    core: Arc<ModuleCore>,
+    decl: Arc<UfuncDecl>,
+    target: Target,
+}
+
+impl std::fmt::Debug for Ufunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ufunc")
+            .field("name", &self.decl.name)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl Ufunc {
+    pub(crate) fn new(core: Arc<ModuleCore>, decl: UfuncDecl, target: Option<Target>) -> Ufunc {
+        let target = target
+            .or_else(|| decl.target.as_deref().and_then(|t| t.parse().ok()))
+            .unwrap_or_default();
+        Ufunc {
+            core,
+            decl: Arc::new(decl),
+            target,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.decl.name
+    }
+
+    /// Number of inputs.
+    pub fn nin(&self) -> usize {
+        self.decl.params.len()
+    }
+
+    /// The target calls run on: the one given with [`Ufunc::with_target`], else the
+    /// attribute's `target = ".."`, else `cpu`.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The same ufunc running on `target`.
+    pub fn with_target(mut self, target: Target) -> Ufunc {
+        self.target = target;
+        self
+    }
+
+    /// Applies the ufunc elementwise, broadcasting the inputs; returns a new array
+    /// (a 0-d array when every input is a scalar).
+    pub fn call(&self, inputs: &[Operand<'_>]) -> Result<NdArray, Error> {
+        let plan = self.plan(inputs, None)?;
+        let shape = plan.shape.clone();
+        let layout_fortran = prefers_fortran(inputs, &shape);
+        with_dtype!(plan.out_dtype, |T| {
+            let mut out = ArrayD::<T>::uninit(IxDyn(&shape).set_f(layout_fortran));
+            let strides = out.strides().to_vec();
+            let base = out.as_mut_ptr() as *mut u8;
+            // SAFETY: `out` is a fresh allocation of the broadcast shape; the loop
+            // writes every element before `assume_init`, and on error the
+            // uninitialised array is dropped without being read.
+            unsafe { self.execute(&plan, inputs, base, &strides)? };
+            Ok(T::wrap(unsafe { out.assume_init() }))
+        })
+    }
+
+    /// Applies the ufunc elementwise into `out`, which must have exactly the
+    /// broadcast shape of the inputs and a dtype the result converts to under
+    /// NumPy's `same_kind` rule. An input may be `out` itself (elementwise);
+    /// inputs that overlap `out` in any other way are copied first.
+    pub fn call_out<'o>(
+        &self,
+        inputs: &[Operand<'_>],
+        out: impl Into<OutOperand<'o>>,
+    ) -> Result<(), Error> {
+        let OutOperand(mut out) = out.into();
+        let plan = self.plan(inputs, Some(&out))?;
+        let strides = out.strides().to_vec();
+        let base = out.base_ptr();
+        // Inputs that overlap `out` other than elementwise are read from a copy, as
+        // NumPy does, so the result is as if all inputs were read first.
+        let copies: Vec<Option<NdArray>> = inputs
+            .iter()
+            .map(|input| match input {
+                Operand::Array(a) if overlaps_unsafely(a, &out, &plan.shape) => Some(a.to_owned()),
+                _ => None,
+            })
+            .collect();
+        let inputs: Vec<Operand<'_>> = inputs
+            .iter()
+            .zip(&copies)
+            .map(|(input, copy)| match copy {
+                Some(c) => Operand::Array(c.view()),
+                None => input.reborrow(),
+            })
+            .collect();
+        // SAFETY: `out` is a live, writable view of the broadcast shape, borrowed
+        // mutably for the whole call; inputs alias it only elementwise.
+        unsafe { self.execute(&plan, &inputs, base, &strides) }
+    }
+
+    /// Dtype resolution and shape checks of a call, before anything runs.
+    fn plan(&self, inputs: &[Operand<'_>], out: Option<&ArrayMut<'_>>) -> Result<CallPlan, Error> {
+        let decl = &self.decl;
+        if inputs.len() != decl.params.len() {
+            return Err(Error::Call(format!(
+                "ufunc `{}` takes {} input{} but {} were given",
+                decl.name,
+                decl.params.len(),
+                if decl.params.len() == 1 { "" } else { "s" },
+                inputs.len()
+            )));
+        }
+        self.target.check_available()?;
+        let dtypes: Vec<InputDtype> = inputs
+            .iter()
+            .map(|o| match o {
+                Operand::Array(a) => InputDtype::Strong(a.dtype()),
+                Operand::Scalar(v) => InputDtype::Weak(*v),
+            })
+            .collect();
+        let resolved = resolve_loop(decl, &dtypes).map_err(|e| Error::Call(e.message))?;
+        let shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape()).collect();
+        let shape = broadcast_shapes(&shapes).map_err(|e| Error::Call(e.to_string()))?;
+        let out_dtype = match out {
+            None => storage_dtype(resolved.ret),
+            Some(out) => {
+                if out.shape() != shape.as_slice() {
+                    return Err(Error::Call(format!(
+                        "non-broadcastable output operand with shape {} doesn't match the broadcast shape {}",
+                        shape_text(out.shape()),
+                        shape_text(&shape)
+                    )));
+                }
+                if !casting::can_cast_same_kind(resolved.ret, out.dtype()) {
+                    return Err(Error::Call(format!(
+                        "cannot cast ufunc `{}` output from {} to {} with casting rule 'same_kind'",
+                        decl.name,
+                        resolved.ret,
+                        out.dtype()
+                    )));
+                }
+                out.dtype()
+            }
+        };
+        let signature = LoopSignature {
+            inputs: inputs
+                .iter()
+                .zip(&resolved.params)
+                .map(|(o, p)| match o {
+                    Operand::Array(a) => a.dtype(),
+                    Operand::Scalar(_) => storage_dtype(*p),
+                })
+                .collect(),
+            output: out_dtype,
+        };
+        Ok(CallPlan {
+            resolved,
+            signature,
+            shape,
+            out_dtype,
+        })
+    }
+
+    /// Runs the loop of `plan` with the output at `out_base`/`out_strides`.
+    ///
+    /// # Safety
+    /// The output must be writable memory of `plan.out_dtype` at every index of
+    /// `plan.shape` with those strides, aliased by the inputs only elementwise.
+    unsafe fn execute(
+        &self,
+        plan: &CallPlan,
+        inputs: &[Operand<'_>],
+        out_base: *mut u8,
+        out_strides: &[isize],
+    ) -> Result<(), Error> {
+        let len: usize = plan.shape.iter().product();
+        if len == 0 {
+            return Ok(());
+        }
+        let lp = self.compiled_loop(&plan.resolved, &plan.signature)?;
+        // Scalars are passed as zero-stride arrays over a one-element buffer in the
+        // parameter's dtype; the buffers live until the loop has run.
+        let scalars: Vec<u64> = inputs
+            .iter()
+            .zip(&plan.resolved.params)
+            .map(|(o, p)| match o {
+                Operand::Scalar(v) => cast_value(*v, *p).to_bits(),
+                Operand::Array(_) => 0,
+            })
+            .collect();
+        let mut operands = Vec::with_capacity(inputs.len() + 1);
+        for (i, input) in inputs.iter().enumerate() {
+            operands.push(match input {
+                Operand::Array(a) => StridedOperand {
+                    base: a.base_ptr() as *mut u8,
+                    elem_size: a.dtype().size_bytes(),
+                    strides: broadcast_strides(a.shape(), a.strides(), &plan.shape)
+                        .map_err(|e| Error::Call(e.to_string()))?,
+                },
+                Operand::Scalar(_) => StridedOperand {
+                    base: &scalars[i] as *const u64 as *mut u8,
+                    elem_size: storage_dtype(plan.signature.inputs[i]).size_bytes(),
+                    strides: vec![0; plan.shape.len()],
+                },
+            });
+        }
+        operands.push(StridedOperand {
+            base: out_base,
+            elem_size: plan.out_dtype.size_bytes(),
+            strides: out_strides.to_vec(),
+        });
+        let mut iteration = Iteration {
+            shape: plan.shape.clone(),
+            operands,
+        };
+        iteration.order_axes_by(inputs.len());
+        iteration.coalesce();
+        // SAFETY: operands come from live views (or the scalar buffers above) over
+        // the broadcast shape; the output is the caller's promise.
+        let result = unsafe {
+            match self.target {
+                Target::Parallel => exec::parallel::run(&lp, &iteration).map_err(Error::Call)?,
+                _ => exec::serial::run(&lp, &iteration),
+            }
+        };
+        result.map_err(|trap| Error::kernel(trap, &self.core.sources))
+    }
+
+    /// The compiled loop for `resolved` at `signature`, compiled on first use.
+    fn compiled_loop(
+        &self,
+        resolved: &ResolvedLoop,
+        signature: &LoopSignature,
+    ) -> Result<ElementwiseLoop, Error> {
+        let key = (
+            self.decl.name.clone(),
+            resolved.type_args.clone(),
+            signature.clone(),
+        );
+        // Held while compiling: concurrent first calls compile once.
+        let mut cache = self
+            .core
+            .loops
+            .lock()
+            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
+        if let Some(lp) = cache.loops.get(&key) {
+            return Ok(lp.clone());
+        }
+        let (mut program, id) = self
+            .core
+            .compiled
+            .instantiate(&self.decl.name, &resolved.type_args)
+            .map_err(|d| Error::compile(d, &self.core.sources))?;
+        let (_, loop_id) = build_elementwise_loop(&mut program, id, signature)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        if cache.engine.is_none() {
+            cache.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
+        }
+        let engine = cache.engine.as_mut().expect("engine was just created");
+        let function = engine
+            .compile(&program, loop_id)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        let lp = ElementwiseLoop { function };
+        cache.loops.insert(key, lp.clone());
+        Ok(lp)
+    }
+}
+
+/// What a call resolved to before running.
+struct CallPlan {
+    resolved: ResolvedLoop,
+    signature: LoopSignature,
+    shape: Vec<usize>,
+    out_dtype: DType,
+}
+
+/// NumPy's `order='K'` in its simplest form: a new output is Fortran-ordered when
+/// the first array input is Fortran- but not C-contiguous, so elementwise work on
+/// Fortran arrays streams through memory.
+fn prefers_fortran(inputs: &[Operand<'_>], shape: &[usize]) -> bool {
+    let Some(a) = inputs.iter().find_map(|o| match o {
+        Operand::Array(a) => Some(a),
+        Operand::Scalar(_) => None,
+    }) else {
+        return false;
+    };
+    a.shape() == shape && shape.len() > 1 && is_f_contiguous(a) && !is_c_contiguous(a)
+}
+
+fn is_c_contiguous(a: &ArrayRef<'_>) -> bool {
+    contiguous_in(a.shape().iter().zip(a.strides()).rev())
+}
+
+fn is_f_contiguous(a: &ArrayRef<'_>) -> bool {
+    contiguous_in(a.shape().iter().zip(a.strides()))
+}
+
+fn contiguous_in<'x>(axes: impl Iterator<Item = (&'x usize, &'x isize)>) -> bool {
+    let mut expected = 1isize;
+    for (&len, &stride) in axes {
+        if len != 1 && stride != expected {
+            return false;
+        }
+        expected *= len as isize;
+    }
+    true
+}
+
+/// Byte range `[lo, hi)` an array view touches.
+fn extent(base: *const u8, shape: &[usize], strides: &[isize], elem: usize) -> (usize, usize) {
+    let (mut lo, mut hi) = (base as usize as isize, base as usize as isize);
+    if shape.contains(&0) {
+        return (lo as usize, lo as usize);
+    }
+    for (&len, &stride) in shape.iter().zip(strides) {
+        let span = (len as isize - 1) * stride * elem as isize;
+        if span < 0 {
+            lo += span;
+        } else {
+            hi += span;
+        }
+    }
+    (lo as usize, hi as usize + elem)
+}
+
+/// True when `input` shares memory with `out` other than element for element (the
+/// same address, dtype and strides at the broadcast shape).
+fn overlaps_unsafely(input: &ArrayRef<'_>, out: &ArrayMut<'_>, shape: &[usize]) -> bool {
+    let out_view = out.view();
+    let (a_lo, a_hi) = extent(
+        input.base_ptr(),
+        input.shape(),
+        input.strides(),
+        input.dtype().size_bytes(),
+    );
+    let (o_lo, o_hi) = extent(
+        out_view.base_ptr(),
+        out_view.shape(),
+        out_view.strides(),
+        out_view.dtype().size_bytes(),
+    );
+    if a_hi <= o_lo || o_hi <= a_lo {
+        return false;
+    }
+    let elementwise = input.base_ptr() == out_view.base_ptr()
+        && input.dtype() == out_view.dtype()
+        && broadcast_strides(input.shape(), input.strides(), shape)
+            .ok()
+            .as_deref()
+            == Some(out_view.strides());
+    !elementwise
+}
+
+/// A shape as NumPy prints it: `()`, `(4,)`, `(2,3)`.
+pub(crate) fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [only] => format!("({only},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            format!("({})", parts.join(","))
+        }
+    }
+}

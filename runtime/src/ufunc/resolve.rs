@@ -1,0 +1,351 @@
+//! Loop selection: which typed loop of a ufunc a call runs, from the dtypes of its
+//! operands.
+//!
+//! NumPy's rule, with kern's generic ufuncs added:
+//! 1. The candidates are the ufunc's loops in declaration order: its own signature
+//!    for a concrete ufunc, one per listed type for `#[vectorize(f32, f64)]`, and
+//!    for a generic ufunc without a list the one instance whose type arguments are
+//!    the smallest types every operand of that parameter converts to safely (like
+//!    Numba's dynamic ufuncs, compiled on first use).
+//! 2. An exact match wins; otherwise the first candidate every operand reaches by
+//!    safe casting.
+//! 3. Host scalars are *weak* (NEP 50): they never decide a dtype, they only have to
+//!    fit it (an integer any integer type that holds its value, or any float type; a
+//!    float any float type). When every operand is a scalar they count as strong.
+//!
+//! It knows declarations and dtypes only; compiling and running the loop are the
+//! caller's.
+
+use kern_compiler::ir::{ScalarType, ScalarValue};
+use kern_compiler::kernel_decl::{SchemeType, TypeBound, UfuncDecl};
+
+use super::casting::{can_cast_safely, weak_scalar_fits};
+use crate::array::storage_dtype;
+
+/// What dtype resolution sees of one input operand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputDtype {
+    /// An array of this dtype.
+    Strong(ScalarType),
+    /// A host scalar: weak.
+    Weak(ScalarValue),
+}
+
+/// The loop a call runs: the ufunc's type arguments and its parameter and result
+/// types under them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResolvedLoop {
+    pub type_args: Vec<ScalarType>,
+    pub params: Vec<ScalarType>,
+    pub ret: ScalarType,
+}
+
+/// No loop accepts the operands.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct NoMatchingLoop {
+    pub message: String,
+}
+
+/// Types a generic parameter is tried at, smallest first, so the first that every
+/// operand reaches is NumPy's promotion of them.
+fn instantiation_order(bound: TypeBound) -> Vec<ScalarType> {
+    use ScalarType::*;
+    let ints = [I8, U8, I16, U16, I32, U32, I64, U64];
+    match bound {
+        TypeBound::Float => vec![F32, F64],
+        TypeBound::Int => ints.to_vec(),
+        TypeBound::Num => ints.iter().copied().chain([F32, F64]).collect(),
+    }
+}
+
+fn instantiate(decl: &UfuncDecl, type_args: &[ScalarType]) -> ResolvedLoop {
+    let apply = |t: SchemeType| match t {
+        SchemeType::Concrete(t) => t,
+        SchemeType::Generic(i) => type_args[i],
+    };
+    ResolvedLoop {
+        type_args: type_args.to_vec(),
+        params: decl.params.iter().map(|p| apply(*p)).collect(),
+        ret: apply(decl.ret),
+    }
+}
+
+/// The candidate loops of `decl` for these inputs, in the order they are tried.
+fn candidates(decl: &UfuncDecl, inputs: &[InputDtype]) -> Vec<ResolvedLoop> {
+    if decl.generics.is_empty() {
+        return vec![instantiate(decl, &[])];
+    }
+    if !decl.declared.is_empty() {
+        return decl
+            .declared
+            .iter()
+            .map(|args| instantiate(decl, args))
+            .collect();
+    }
+    let mut type_args = Vec::new();
+    for (g, bound) in decl.generics.iter().enumerate() {
+        let operands: Vec<InputDtype> = decl
+            .params
+            .iter()
+            .zip(inputs)
+            .filter(|(p, _)| **p == SchemeType::Generic(g))
+            .map(|(_, i)| *i)
+            .collect();
+        let fits = |t: ScalarType| {
+            operands.iter().all(|o| match o {
+                InputDtype::Strong(d) => can_cast_safely(*d, t),
+                InputDtype::Weak(v) => weak_scalar_fits(*v, t),
+            })
+        };
+        let has_strong = operands.iter().any(|o| matches!(o, InputDtype::Strong(_)));
+        let chosen = if has_strong {
+            instantiation_order(*bound).into_iter().find(|t| fits(*t))
+        } else {
+            // Only weak scalars: the default type of their kind, as NumPy gives a
+            // Python int `int64` and a Python float `float64`.
+            let any_float = operands
+                .iter()
+                .any(|o| matches!(o, InputDtype::Weak(v) if v.ty().is_float()));
+            let default = if any_float || *bound == TypeBound::Float {
+                ScalarType::F64
+            } else {
+                ScalarType::I64
+            };
+            Some(default).filter(|t| bound.admits(*t) && fits(*t))
+        };
+        match chosen {
+            Some(t) => type_args.push(t),
+            None => return Vec::new(),
+        }
+    }
+    vec![instantiate(decl, &type_args)]
+}
+
+/// Picks the loop for `inputs` (see the module docs).
+pub fn resolve_loop(
+    decl: &UfuncDecl,
+    inputs: &[InputDtype],
+) -> Result<ResolvedLoop, NoMatchingLoop> {
+    // With no array at all, scalars decide their own dtypes.
+    let all_scalars = inputs.iter().all(|i| matches!(i, InputDtype::Weak(_)));
+    let inputs: Vec<InputDtype> = if all_scalars {
+        inputs
+            .iter()
+            .map(|i| match i {
+                InputDtype::Weak(v) => InputDtype::Strong(v.ty()),
+                strong => *strong,
+            })
+            .collect()
+    } else {
+        inputs.to_vec()
+    };
+    let candidates = candidates(decl, &inputs);
+    let accepts = |lp: &ResolvedLoop, exact: bool| {
+        lp.params.iter().zip(&inputs).all(|(p, i)| match i {
+            InputDtype::Strong(d) if exact => storage_dtype(*d) == storage_dtype(*p),
+            InputDtype::Strong(d) => can_cast_safely(*d, *p),
+            InputDtype::Weak(v) => weak_scalar_fits(*v, *p),
+        })
+    };
+    if let Some(lp) = candidates.iter().find(|lp| accepts(lp, true)) {
+        return Ok(lp.clone());
+    }
+    if let Some(lp) = candidates.iter().find(|lp| accepts(lp, false)) {
+        return Ok(lp.clone());
+    }
+    Err(no_match(decl, &inputs, &candidates))
+}
+
+fn no_match(
+    decl: &UfuncDecl,
+    inputs: &[InputDtype],
+    candidates: &[ResolvedLoop],
+) -> NoMatchingLoop {
+    let given: Vec<String> = inputs
+        .iter()
+        .map(|i| match i {
+            InputDtype::Strong(t) => t.name().to_string(),
+            InputDtype::Weak(v) => format!("{} scalar {v}", v.ty().name()),
+        })
+        .collect();
+    let signature = |lp: &ResolvedLoop| {
+        let params: Vec<&str> = lp.params.iter().map(|t| t.name()).collect();
+        format!("({}) -> {}", params.join(", "), lp.ret.name())
+    };
+    let message = if decl.generics.is_empty() || !decl.declared.is_empty() {
+        let loops: Vec<String> = candidates.iter().map(signature).collect();
+        format!(
+            "ufunc `{}` has no loop for the input dtypes ({}); its loops are: {}",
+            decl.name,
+            given.join(", "),
+            loops.join(", ")
+        )
+    } else if candidates.is_empty() {
+        format!(
+            "generic ufunc `{}` cannot be specialised for the input dtypes ({}): no type argument satisfies its bounds and holds every operand safely",
+            decl.name,
+            given.join(", ")
+        )
+    } else {
+        format!(
+            "generic ufunc `{}` has no loop for the input dtypes ({}): the closest, {}, needs an unsafe conversion",
+            decl.name,
+            given.join(", "),
+            signature(&candidates[0])
+        )
+    };
+    NoMatchingLoop { message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kern_compiler::kernel_decl::Identity;
+    use ScalarType::*;
+
+    fn decl(
+        params: Vec<SchemeType>,
+        ret: SchemeType,
+        generics: Vec<TypeBound>,
+        declared: Vec<Vec<ScalarType>>,
+    ) -> UfuncDecl {
+        UfuncDecl {
+            name: "f".into(),
+            params,
+            ret,
+            generics,
+            declared,
+            identity: Identity::None,
+            target: None,
+            span: Default::default(),
+        }
+    }
+
+    fn generic_float(n: usize, declared: Vec<Vec<ScalarType>>) -> UfuncDecl {
+        decl(
+            vec![SchemeType::Generic(0); n],
+            SchemeType::Generic(0),
+            vec![TypeBound::Float],
+            declared,
+        )
+    }
+
+    #[test]
+    fn an_exact_match_wins_over_an_earlier_cast() {
+        let d = generic_float(2, vec![vec![F64], vec![F32]]);
+        let lp = resolve_loop(&d, &[InputDtype::Strong(F32), InputDtype::Strong(F32)]).unwrap();
+        assert_eq!(lp.type_args, vec![F32]);
+    }
+
+    #[test]
+    fn otherwise_the_first_loop_reached_by_safe_casting() {
+        let d = generic_float(2, vec![vec![F32], vec![F64]]);
+        // i16 -> f32 is safe, so f32 comes first.
+        let lp = resolve_loop(&d, &[InputDtype::Strong(I16), InputDtype::Strong(F32)]).unwrap();
+        assert_eq!(lp.type_args, vec![F32]);
+        // i32 -> f32 is not safe.
+        let lp = resolve_loop(&d, &[InputDtype::Strong(I32), InputDtype::Strong(F32)]).unwrap();
+        assert_eq!(lp.type_args, vec![F64]);
+    }
+
+    #[test]
+    fn weak_scalars_do_not_promote() {
+        let d = decl(
+            vec![SchemeType::Generic(0); 2],
+            SchemeType::Generic(0),
+            vec![TypeBound::Num],
+            vec![],
+        );
+        let lp = resolve_loop(
+            &d,
+            &[
+                InputDtype::Strong(I32),
+                InputDtype::Weak(ScalarValue::I64(2)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(lp.ret, I32);
+        let lp = resolve_loop(
+            &d,
+            &[
+                InputDtype::Strong(F32),
+                InputDtype::Weak(ScalarValue::F64(2.5)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(lp.ret, F32);
+        // A weak float does not fit an integer loop: the instance becomes a float one.
+        let lp = resolve_loop(
+            &d,
+            &[
+                InputDtype::Strong(I32),
+                InputDtype::Weak(ScalarValue::F64(0.5)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(lp.ret, F64);
+    }
+
+    #[test]
+    fn generic_instances_promote_like_numpy() {
+        let d = decl(
+            vec![SchemeType::Generic(0); 2],
+            SchemeType::Generic(0),
+            vec![TypeBound::Num],
+            vec![],
+        );
+        let promote = |a, b| {
+            resolve_loop(&d, &[InputDtype::Strong(a), InputDtype::Strong(b)])
+                .unwrap()
+                .ret
+        };
+        assert_eq!(promote(U8, I8), I16);
+        assert_eq!(promote(I32, F32), F64);
+        assert_eq!(promote(U64, I64), F64);
+        assert_eq!(promote(Bool, U8), U8);
+    }
+
+    #[test]
+    fn all_scalar_calls_use_the_scalars_own_types() {
+        let d = decl(
+            vec![SchemeType::Generic(0)],
+            SchemeType::Generic(0),
+            vec![TypeBound::Num],
+            vec![],
+        );
+        let lp = resolve_loop(&d, &[InputDtype::Weak(ScalarValue::I32(3))]).unwrap();
+        assert_eq!(lp.ret, I32);
+    }
+
+    #[test]
+    fn no_match_lists_the_loops_and_the_given_dtypes() {
+        let d = decl(
+            vec![SchemeType::Concrete(F32); 2],
+            SchemeType::Concrete(F32),
+            vec![],
+            vec![],
+        );
+        let err =
+            resolve_loop(&d, &[InputDtype::Strong(F64), InputDtype::Strong(I64)]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "ufunc `f` has no loop for the input dtypes (f64, i64); its loops are: (f32, f32) -> f32"
+        );
+        let d = generic_float(1, vec![]);
+        let err = resolve_loop(&d, &[InputDtype::Strong(Bool)]);
+        assert!(err.is_ok(), "bool converts safely to f32");
+        let d = decl(
+            vec![SchemeType::Generic(0)],
+            SchemeType::Generic(0),
+            vec![TypeBound::Int],
+            vec![],
+        );
+        let err = resolve_loop(&d, &[InputDtype::Strong(F64)]).unwrap_err();
+        assert!(
+            err.message.contains("cannot be specialised"),
+            "{}",
+            err.message
+        );
+    }
+}
