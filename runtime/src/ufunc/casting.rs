@@ -48,25 +48,44 @@ pub fn can_cast_same_kind(from: ScalarType, to: ScalarType) -> bool {
     can_cast_safely(from, to) || kind_rank(from) <= kind_rank(to)
 }
 
-/// Whether a weak (host scalar or literal) operand may take dtype `to` (NEP 50):
-/// a bool only a bool, an integer any integer type it fits in or any float type,
-/// a float any float type.
+/// The kind of a weak (host scalar) operand, for NEP 50: 0 bool, 1 integer (of
+/// either signedness), 2 float.
+pub fn weak_kind(value: ScalarValue) -> u8 {
+    match value.ty() {
+        ScalarType::Bool => 0,
+        t if t.is_float() => 2,
+        _ => 1,
+    }
+}
+
+/// The kind of a dtype on the same scale as [`weak_kind`].
+pub fn dtype_kind(t: ScalarType) -> u8 {
+    match t {
+        ScalarType::Bool => 0,
+        t if t.is_float() => 2,
+        _ => 1,
+    }
+}
+
+/// Whether a weak operand may take dtype `to` by kind (NEP 50): a bool any
+/// dtype, an integer any integer or float dtype, a float any float dtype.
+pub fn weak_kind_fits(value: ScalarValue, to: ScalarType) -> bool {
+    weak_kind(value) <= dtype_kind(storage_dtype(to))
+}
+
+/// Whether a weak operand's *value* is representable in `to` (an integer in
+/// range); checked after the loop is chosen, as NumPy raises `OverflowError`.
 pub fn weak_scalar_fits(value: ScalarValue, to: ScalarType) -> bool {
     let to = storage_dtype(to);
-    match value.ty() {
-        ScalarType::Bool => to == ScalarType::Bool,
-        t if t.is_float() => to.is_float(),
-        _ => {
-            if to.is_float() {
-                return true;
-            }
-            if !to.is_int() {
-                return false;
-            }
-            let v = value.as_i128().unwrap_or(0);
+    if !weak_kind_fits(value, to) {
+        return false;
+    }
+    match value.as_i128() {
+        Some(v) if to.is_int() && value.ty() != ScalarType::Bool => {
             let (lo, hi) = int_range(to);
             lo <= v && v <= hi
         }
+        _ => true,
     }
 }
 
@@ -131,6 +150,7 @@ mod tests {
         assert!(weak_scalar_fits(ScalarValue::I64(2), F32));
         assert!(weak_scalar_fits(ScalarValue::F64(2.5), F32));
         assert!(!weak_scalar_fits(ScalarValue::F64(2.0), I64));
-        assert!(!weak_scalar_fits(ScalarValue::Bool(true), I64));
+        assert!(weak_scalar_fits(ScalarValue::Bool(true), I64));
+        assert!(!weak_kind_fits(ScalarValue::F64(1.0), I64));
     }
 }

@@ -72,8 +72,13 @@ impl Reduce {
         }
     }
 
-    pub fn initial(mut self, value: impl Into<ScalarValue>) -> Reduce {
-        self.initial = Some(value.into());
+    /// The value the reduction starts from (`initial=` in NumPy).
+    pub fn initial<T: Element>(self, value: T) -> Reduce {
+        self.initial_value(value.to_value())
+    }
+
+    pub fn initial_value(mut self, value: ScalarValue) -> Reduce {
+        self.initial = Some(value);
         self
     }
 

@@ -3,7 +3,7 @@
 //!
 //! A call resolves the loop ([`resolve`]: exact match, then safe casting, weak
 //! scalars), broadcasts the operands, allocates the output (or checks the given
-//! `out`: exactly the broadcast shape, a dtype the result converts to under
+//! `out`: the inputs broadcast to its shape, it is never stretched; a dtype the result converts to under
 //! `same_kind`), copies an input that overlaps `out` other than elementwise, and
 //! runs the compiled elementwise loop for those dtypes on the target — compiling it
 //! on first use, once, whichever thread asks first. `reduce`, `accumulate` and
@@ -113,8 +113,8 @@ impl Ufunc {
         })
     }
 
-    /// Applies the ufunc elementwise into `out`, which must have exactly the
-    /// broadcast shape of the inputs and a dtype the result converts to under
+    /// Applies the ufunc elementwise into `out`: the inputs broadcast to its shape
+    /// (`out` itself is never stretched), and its dtype must be one the result converts to under
     /// NumPy's `same_kind` rule. An input may be `out` itself (elementwise);
     /// inputs that overlap `out` in any other way are copied first.
     pub fn call_out<'o>(
@@ -169,7 +169,12 @@ impl Ufunc {
             })
             .collect();
         let resolved = resolve_loop(decl, &dtypes).map_err(|e| Error::Call(e.message))?;
-        let shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape()).collect();
+        // `out` takes part in broadcasting (inputs stretch to its shape) but is
+        // never stretched itself, as in NumPy.
+        let mut shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape()).collect();
+        if let Some(out) = out {
+            shapes.push(out.shape());
+        }
         let shape = broadcast_shapes(&shapes).map_err(|e| Error::Call(e.to_string()))?;
         let out_dtype = match out {
             None => storage_dtype(resolved.ret),

@@ -9,9 +9,13 @@
 //!    Numba's dynamic ufuncs, compiled on first use).
 //! 2. An exact match wins; otherwise the first candidate every operand reaches by
 //!    safe casting.
-//! 3. Host scalars are *weak* (NEP 50): they never decide a dtype, they only have to
-//!    fit it (an integer any integer type that holds its value, or any float type; a
-//!    float any float type). When every operand is a scalar they count as strong.
+//! 3. Host scalars are *weak* (NEP 50): they take the dtype the arrays decide as
+//!    long as their kind allows (bool < integer < float: an integer scalar fits any
+//!    integer or float dtype, a float only float dtypes); a scalar of a higher kind
+//!    than every array promotes a generic instance to that kind's default (`i64`,
+//!    `f64`). After the loop is chosen an integer scalar must be in range of its
+//!    dtype (NumPy's `OverflowError`). When every operand is a scalar they count as
+//!    strong.
 //!
 //! It knows declarations and dtypes only; compiling and running the loop are the
 //! caller's.
@@ -19,7 +23,7 @@
 use kern_compiler::ir::{ScalarType, ScalarValue};
 use kern_compiler::kernel_decl::{SchemeType, TypeBound, UfuncDecl};
 
-use super::casting::{can_cast_safely, weak_scalar_fits};
+use super::casting::{can_cast_safely, dtype_kind, weak_kind, weak_kind_fits, weak_scalar_fits};
 use crate::array::storage_dtype;
 
 /// What dtype resolution sees of one input operand.
@@ -92,28 +96,45 @@ fn candidates(decl: &UfuncDecl, inputs: &[InputDtype]) -> Vec<ResolvedLoop> {
             .filter(|(p, _)| **p == SchemeType::Generic(g))
             .map(|(_, i)| *i)
             .collect();
-        let fits = |t: ScalarType| {
-            operands.iter().all(|o| match o {
-                InputDtype::Strong(d) => can_cast_safely(*d, t),
-                InputDtype::Weak(v) => weak_scalar_fits(*v, t),
+        let strong: Vec<ScalarType> = operands
+            .iter()
+            .filter_map(|o| match o {
+                InputDtype::Strong(d) => Some(*d),
+                InputDtype::Weak(_) => None,
             })
-        };
-        let has_strong = operands.iter().any(|o| matches!(o, InputDtype::Strong(_)));
-        let chosen = if has_strong {
-            instantiation_order(*bound).into_iter().find(|t| fits(*t))
-        } else {
-            // Only weak scalars: the default type of their kind, as NumPy gives a
-            // Python int `int64` and a Python float `float64`.
-            let any_float = operands
+            .collect();
+        let order = instantiation_order(*bound);
+        let promote = |required: &[ScalarType]| {
+            order
                 .iter()
-                .any(|o| matches!(o, InputDtype::Weak(v) if v.ty().is_float()));
-            let default = if any_float || *bound == TypeBound::Float {
-                ScalarType::F64
-            } else {
-                ScalarType::I64
-            };
-            Some(default).filter(|t| bound.admits(*t) && fits(*t))
+                .copied()
+                .find(|t| required.iter().all(|d| can_cast_safely(*d, *t)))
         };
+        let mut chosen = if strong.is_empty() {
+            None
+        } else {
+            promote(&strong)
+        };
+        // Weak scalars of a higher kind than the arrays (or with no arrays) bring
+        // in their kind's default type: i32 array + 2.5 is f64.
+        for o in &operands {
+            if let InputDtype::Weak(v) = o {
+                let kind = weak_kind(*v);
+                if chosen.is_none_or(|t| kind > dtype_kind(t)) {
+                    let default = if kind == 2 {
+                        ScalarType::F64
+                    } else {
+                        ScalarType::I64
+                    };
+                    let mut required = strong.clone();
+                    required.push(default);
+                    chosen = promote(&required);
+                }
+            }
+        }
+        if chosen.is_none() && strong.is_empty() && *bound == TypeBound::Float {
+            chosen = Some(ScalarType::F64);
+        }
         match chosen {
             Some(t) => type_args.push(t),
             None => return Vec::new(),
@@ -145,16 +166,36 @@ pub fn resolve_loop(
         lp.params.iter().zip(&inputs).all(|(p, i)| match i {
             InputDtype::Strong(d) if exact => storage_dtype(*d) == storage_dtype(*p),
             InputDtype::Strong(d) => can_cast_safely(*d, *p),
-            InputDtype::Weak(v) => weak_scalar_fits(*v, *p),
+            InputDtype::Weak(v) => weak_kind_fits(*v, *p),
         })
     };
-    if let Some(lp) = candidates.iter().find(|lp| accepts(lp, true)) {
-        return Ok(lp.clone());
+    let chosen = candidates
+        .iter()
+        .find(|lp| accepts(lp, true))
+        .or_else(|| candidates.iter().find(|lp| accepts(lp, false)));
+    let Some(lp) = chosen else {
+        return Err(no_match(decl, &inputs, &candidates));
+    };
+    for (p, i) in lp.params.iter().zip(&inputs) {
+        if let InputDtype::Weak(v) = i {
+            if !weak_scalar_fits(*v, *p) {
+                return Err(NoMatchingLoop {
+                    message: format!(
+                        "ufunc `{}`: the scalar {v} is out of bounds for {} (its loop is {})",
+                        decl.name,
+                        p.name(),
+                        loop_text(lp)
+                    ),
+                });
+            }
+        }
     }
-    if let Some(lp) = candidates.iter().find(|lp| accepts(lp, false)) {
-        return Ok(lp.clone());
-    }
-    Err(no_match(decl, &inputs, &candidates))
+    Ok(lp.clone())
+}
+
+fn loop_text(lp: &ResolvedLoop) -> String {
+    let params: Vec<&str> = lp.params.iter().map(|t| t.name()).collect();
+    format!("({}) -> {}", params.join(", "), lp.ret.name())
 }
 
 fn no_match(
@@ -169,10 +210,7 @@ fn no_match(
             InputDtype::Weak(v) => format!("{} scalar {v}", v.ty().name()),
         })
         .collect();
-    let signature = |lp: &ResolvedLoop| {
-        let params: Vec<&str> = lp.params.iter().map(|t| t.name()).collect();
-        format!("({}) -> {}", params.join(", "), lp.ret.name())
-    };
+    let signature = loop_text;
     let message = if decl.generics.is_empty() || !decl.declared.is_empty() {
         let loops: Vec<String> = candidates.iter().map(signature).collect();
         format!(
@@ -285,6 +323,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lp.ret, F64);
+        // An integer scalar out of range of the array's dtype is an error, not a
+        // promotion (NumPy's OverflowError).
+        let err = resolve_loop(
+            &d,
+            &[
+                InputDtype::Strong(U8),
+                InputDtype::Weak(ScalarValue::I64(300)),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("300 is out of bounds for u8"),
+            "{}",
+            err.message
+        );
+        let lp = resolve_loop(
+            &d,
+            &[
+                InputDtype::Strong(U8),
+                InputDtype::Weak(ScalarValue::I64(3)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(lp.ret, U8);
     }
 
     #[test]

@@ -1,0 +1,512 @@
+//! Ufunc conformance: NumPy's documented ufunc behaviour — broadcasting, loop
+//! selection and weak scalars, zero-size loops, strided and negative-stride
+//! operands, `out` (with aliasing), every reduction rule, `accumulate`, `outer` —
+//! checked for each target. One suite of cases, instantiated per target at the
+//! bottom, so that every target must give the same answers (a new target adds
+//! one line).
+
+use kern_runtime::{Error, Module, NdArray, Reduce, ScalarValue, Target, Ufunc};
+use ndarray::{arr0, array, s, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
+
+const SOURCE: &str = r#"
+#[vectorize(identity = 0)]
+fn add<T>(a: T, b: T) -> T { a + b }
+
+#[vectorize]
+fn subtract<T>(a: T, b: T) -> T { a - b }
+
+#[vectorize(identity = "reorderable")]
+fn maximum(a: f64, b: f64) -> f64 { a.max(b) }
+
+#[vectorize]
+fn saxpy(a: f32, x: f32, y: f32) -> f32 { a * x + y }
+
+#[vectorize(f64, f32)]
+fn twice_f64_first<T: Float>(x: T) -> T { x * 2.0 }
+
+#[vectorize(f32, f64)]
+fn twice_f32_first<T: Float>(x: T) -> T { x * 2.0 }
+
+#[vectorize]
+fn negate(b: bool) -> bool { !b }
+
+#[vectorize]
+fn inverse(x: i64) -> i64 { 100 / x }
+
+#[vectorize]
+fn trap_always(x: i64) -> i64 { x / (x - x) }
+
+#[vectorize]
+fn copy(x: i64) -> i64 { x }
+
+#[vectorize]
+fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+"#;
+
+fn module() -> Module {
+    Module::from_source("conformance.kern", SOURCE).expect("the conformance source compiles")
+}
+
+fn ufunc(target: Target, name: &str) -> Ufunc {
+    module().ufunc(name).unwrap().with_target(target)
+}
+
+fn f64s(a: &NdArray) -> ArrayD<f64> {
+    a.as_array::<f64>().expect("an f64 array").clone()
+}
+
+fn i64s(a: &NdArray) -> ArrayD<i64> {
+    a.as_array::<i64>().expect("an i64 array").clone()
+}
+
+fn call_error(r: Result<NdArray, Error>) -> String {
+    match r {
+        Ok(a) => panic!("expected an error, got {a:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------- broadcasting
+
+fn broadcasting_stretches_length_one_axes(t: Target) {
+    let add = ufunc(t, "add");
+    let col = array![[1.0], [2.0], [3.0]];
+    let row = array![[10.0, 20.0, 30.0, 40.0]];
+    let r = add.call(&[(&col).into(), (&row).into()]).unwrap();
+    assert_eq!(r.shape(), &[3, 4]);
+    assert_eq!(f64s(&r)[[2, 3]], 43.0);
+    // Missing leading axes count as 1.
+    let m = array![[1.0, 2.0], [3.0, 4.0]];
+    let v = array![100.0, 200.0];
+    let r = add.call(&[(&m).into(), (&v).into()]).unwrap();
+    assert_eq!(f64s(&r), array![[101.0, 202.0], [103.0, 204.0]].into_dyn());
+}
+
+fn incompatible_shapes_are_numpys_error(t: Target) {
+    let add = ufunc(t, "add");
+    let a = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
+    let b = ArrayD::<f64>::zeros(IxDyn(&[4]));
+    assert_eq!(
+        call_error(add.call(&[(&a).into(), (&b).into()])),
+        "error: operands could not be broadcast together with shapes (2,3) (4,)"
+    );
+}
+
+fn scalars_broadcast_and_all_scalars_give_a_0d_array(t: Target) {
+    let saxpy = ufunc(t, "saxpy");
+    let x = array![1.0f32, 2.0, 3.0];
+    let r = saxpy
+        .call(&[2.0f32.into(), (&x).into(), 1.0f32.into()])
+        .unwrap();
+    assert_eq!(
+        r.as_array::<f32>().unwrap(),
+        &array![3.0f32, 5.0, 7.0].into_dyn()
+    );
+    let r = saxpy
+        .call(&[2.0f32.into(), 3.0f32.into(), 1.0f32.into()])
+        .unwrap();
+    assert_eq!(r.shape(), &[] as &[usize]);
+    assert_eq!(r.get(&[]), Some(ScalarValue::F32(7.0)));
+}
+
+fn arity_is_checked(t: Target) {
+    let saxpy = ufunc(t, "saxpy");
+    let x = array![1.0f32];
+    assert_eq!(
+        call_error(saxpy.call(&[(&x).into()])),
+        "error: ufunc `saxpy` takes 3 inputs but 1 were given"
+    );
+}
+
+// ------------------------------------------------------------ loop selection
+
+fn an_exact_match_is_preferred_to_an_earlier_loop(t: Target) {
+    let x = array![1.5f32, -2.0];
+    let r = ufunc(t, "twice_f64_first").call(&[(&x).into()]).unwrap();
+    assert_eq!(
+        r.as_array::<f32>().unwrap(),
+        &array![3.0f32, -4.0].into_dyn()
+    );
+}
+
+fn otherwise_the_first_loop_reached_by_safe_casting(t: Target) {
+    let x = array![3i16, -4];
+    let r = ufunc(t, "twice_f64_first").call(&[(&x).into()]).unwrap();
+    assert_eq!(r.dtype(), kern_runtime::DType::F64);
+    let r = ufunc(t, "twice_f32_first").call(&[(&x).into()]).unwrap();
+    assert_eq!(
+        r.as_array::<f32>().unwrap(),
+        &array![6.0f32, -8.0].into_dyn()
+    );
+    // i32 -> f32 is not a safe cast: the f64 loop is used.
+    let x = array![3i32];
+    let r = ufunc(t, "twice_f32_first").call(&[(&x).into()]).unwrap();
+    assert_eq!(r.dtype(), kern_runtime::DType::F64);
+}
+
+fn host_scalars_are_weak(t: Target) {
+    let add = ufunc(t, "add");
+    let x = array![1i32, 2, 3];
+    let r = add.call(&[(&x).into(), 2i64.into()]).unwrap();
+    assert_eq!(r.as_array::<i32>().unwrap(), &array![3i32, 4, 5].into_dyn());
+    let r = add.call(&[(&x).into(), 0.5f64.into()]).unwrap();
+    assert_eq!(f64s(&r), array![1.5, 2.5, 3.5].into_dyn());
+    let bytes = array![250u8];
+    let err = call_error(add.call(&[(&bytes).into(), 300i64.into()]));
+    assert!(err.contains("300 is out of bounds for u8"), "{err}");
+}
+
+fn no_matching_loop_lists_the_loops(t: Target) {
+    let x = array![1.0f64];
+    let err = call_error(ufunc(t, "saxpy").call(&[(&x).into(), (&x).into(), (&x).into()]));
+    assert_eq!(
+        err,
+        "error: ufunc `saxpy` has no loop for the input dtypes (f64, f64, f64); its loops are: (f32, f32, f32) -> f32"
+    );
+}
+
+fn every_dtype_runs(t: Target) {
+    macro_rules! roundtrip {
+        ($($ty:ty),*) => {$(
+            let x = ArrayD::<$ty>::from_shape_fn(IxDyn(&[37]), |i| (i[0] % 7) as $ty);
+            let r = ufunc(t, "add").call(&[(&x).into(), (&x).into()]).unwrap();
+            let expected = x.mapv(|v| v + v);
+            assert_eq!(r.as_array::<$ty>().unwrap(), &expected, stringify!($ty));
+        )*};
+    }
+    roundtrip!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+    let b = array![true, false, true];
+    let r = ufunc(t, "negate").call(&[(&b).into()]).unwrap();
+    assert_eq!(
+        r.as_array::<bool>().unwrap(),
+        &array![false, true, false].into_dyn()
+    );
+}
+
+// -------------------------------------------------------- shapes and strides
+
+fn a_zero_size_loop_never_runs_the_kernel(t: Target) {
+    let x = ArrayD::<i64>::zeros(IxDyn(&[0, 3]));
+    let r = ufunc(t, "trap_always").call(&[(&x).into()]).unwrap();
+    assert_eq!(r.shape(), &[0, 3]);
+    // The same kernel does trap when it runs.
+    let one = array![5i64];
+    let err = call_error(ufunc(t, "trap_always").call(&[(&one).into()]));
+    assert!(err.contains("attempt to divide by zero"), "{err}");
+    assert!(err.contains("conformance.kern"), "{err}");
+}
+
+fn strided_and_negative_stride_operands(t: Target) {
+    let add = ufunc(t, "add");
+    let x = ArrayD::<f64>::from_shape_fn(IxDyn(&[20]), |i| i[0] as f64);
+    let every_other = x.slice(s![..;2]);
+    let reversed = x.slice(s![..;-2]);
+    let r = add
+        .call(&[(&every_other).into(), (&reversed).into()])
+        .unwrap();
+    assert_eq!(f64s(&r), ArrayD::from_elem(IxDyn(&[10]), 19.0));
+    let m = ArrayD::<f64>::from_shape_fn(IxDyn(&[3, 5]), |i| (i[0] * 10 + i[1]) as f64);
+    let transposed = m.t();
+    let r = add.call(&[(&transposed).into(), 1.0f64.into()]).unwrap();
+    assert_eq!(r.shape(), &[5, 3]);
+    assert_eq!(f64s(&r)[[4, 2]], 25.0);
+}
+
+fn fortran_ordered_inputs_give_fortran_ordered_outputs(t: Target) {
+    let m = ArrayD::<f64>::from_shape_fn(IxDyn(&[4, 3]).f(), |i| (i[0] * 3 + i[1]) as f64);
+    let r = ufunc(t, "add").call(&[(&m).into(), (&m).into()]).unwrap();
+    let r = f64s(&r);
+    assert_eq!(r.strides(), &[1, 4]);
+    assert_eq!(r[[3, 2]], 22.0);
+}
+
+// ----------------------------------------------------------------------- out
+
+fn out_receives_the_result(t: Target) {
+    let add = ufunc(t, "add");
+    let x = array![1.0, 2.0, 3.0];
+    let mut out = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
+    add.call_out(&[(&x).into(), 1.0f64.into()], &mut out)
+        .unwrap();
+    assert_eq!(out, array![[2.0, 3.0, 4.0], [2.0, 3.0, 4.0]].into_dyn());
+    // A result converts to out's dtype under same_kind: f64 into f32 is fine.
+    let mut narrow = ArrayD::<f32>::zeros(IxDyn(&[3]));
+    add.call_out(&[(&x).into(), (&x).into()], &mut narrow)
+        .unwrap();
+    assert_eq!(narrow, array![2.0f32, 4.0, 6.0].into_dyn());
+}
+
+fn out_is_never_stretched_and_needs_a_same_kind_dtype(t: Target) {
+    let add = ufunc(t, "add");
+    let x = array![1.0, 2.0, 3.0];
+    let m = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
+    let mut out = ArrayD::<f64>::zeros(IxDyn(&[3]));
+    let err = add
+        .call_out(&[(&m).into(), (&x).into()], &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: non-broadcastable output operand with shape (3,) doesn't match the broadcast shape (2,3)"
+    );
+    let mut out = ArrayD::<f64>::zeros(IxDyn(&[2]));
+    let err = add
+        .call_out(&[(&x).into(), (&x).into()], &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: operands could not be broadcast together with shapes (3,) (3,) (2,)"
+    );
+    let mut ints = ArrayD::<i64>::zeros(IxDyn(&[3]));
+    let err = add
+        .call_out(&[(&x).into(), (&x).into()], &mut ints)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: cannot cast ufunc `add` output from f64 to i64 with casting rule 'same_kind'"
+    );
+}
+
+fn an_input_may_alias_out(t: Target) {
+    let add = ufunc(t, "add");
+    let n = 100_003;
+    let mut x = ArrayD::<f64>::from_shape_fn(IxDyn(&[n]), |i| i[0] as f64);
+    let y = ArrayD::<f64>::from_elem(IxDyn(&[n]), 0.5);
+    // What `add(x, y, out=x)` is in host code: the input and the output are the
+    // same memory, element for element.
+    let view = unsafe { ArrayViewD::from_shape_ptr(IxDyn(&[n]), x.as_ptr()) };
+    let out = unsafe { ArrayViewMutD::from_shape_ptr(IxDyn(&[n]), x.as_mut_ptr()) };
+    let mut out = out;
+    add.call_out(&[(&view).into(), (&y).into()], &mut out)
+        .unwrap();
+    assert_eq!(x[[n - 1]], (n - 1) as f64 + 0.5);
+    assert_eq!(x[[0]], 0.5);
+}
+
+fn an_input_overlapping_out_otherwise_is_read_before_writing(t: Target) {
+    let copy = ufunc(t, "copy");
+    let mut x = ArrayD::<i64>::from_shape_fn(IxDyn(&[6]), |i| i[0] as i64 + 1);
+    let base = x.as_mut_ptr();
+    // out = x[1..], input = x[..5]: NumPy's result is the shifted input.
+    let input = unsafe { ArrayViewD::from_shape_ptr(IxDyn(&[5]), base as *const i64) };
+    let mut out = unsafe { ArrayViewMutD::from_shape_ptr(IxDyn(&[5]), base.add(1)) };
+    copy.call_out(&[(&input).into()], &mut out).unwrap();
+    assert_eq!(x, array![1i64, 1, 2, 3, 4, 5].into_dyn());
+}
+
+// ------------------------------------------------------------------ traps
+
+fn a_trap_reports_the_kernel_source_location(t: Target) {
+    let x = array![5i64, 4, 0, 2];
+    let err = call_error(ufunc(t, "inverse").call(&[(&x).into()]));
+    assert!(
+        err.contains("kernel error: attempt to divide by zero"),
+        "{err}"
+    );
+    assert!(err.contains("conformance.kern:"), "{err}");
+    assert!(err.contains("100 / x"), "{err}");
+}
+
+// ------------------------------------------------------------------ reduce
+
+fn reduce_follows_numpys_axis_rules(t: Target) {
+    let add = ufunc(t, "add");
+    let m = array![[1i64, 2, 3], [4, 5, 6]];
+    assert_eq!(
+        i64s(&add.reduce(&m, &Reduce::default()).unwrap()),
+        array![5i64, 7, 9].into_dyn()
+    );
+    assert_eq!(
+        i64s(&add.reduce(&m, &Reduce::axis(1)).unwrap()),
+        array![6i64, 15].into_dyn()
+    );
+    assert_eq!(
+        i64s(&add.reduce(&m, &Reduce::axis(-1)).unwrap()),
+        array![6i64, 15].into_dyn()
+    );
+    assert_eq!(
+        i64s(&add.reduce(&m, &Reduce::all()).unwrap()),
+        arr0(21i64).into_dyn()
+    );
+    assert_eq!(
+        i64s(&add.reduce(&m, &Reduce::axes(&[0, 1])).unwrap()),
+        arr0(21i64).into_dyn()
+    );
+    assert_eq!(
+        i64s(&add.reduce(&m, &Reduce::axis(0).initial(100i64)).unwrap()),
+        array![105i64, 107, 109].into_dyn()
+    );
+    let kept = add.reduce(&m, &Reduce::axis(1).keepdims(true)).unwrap();
+    assert_eq!(kept.shape(), &[2, 1]);
+    assert_eq!(
+        add.reduce(&m, &Reduce::axis(2)).unwrap_err().to_string(),
+        "error: axis 2 is out of bounds for array of dimension 2"
+    );
+    assert_eq!(
+        add.reduce(&m, &Reduce::axes(&[1, -1]))
+            .unwrap_err()
+            .to_string(),
+        "error: duplicate value in 'axis'"
+    );
+}
+
+fn reduce_over_empty_axes_needs_an_identity(t: Target) {
+    let empty = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
+    let r = ufunc(t, "add").reduce(&empty, &Reduce::axis(0)).unwrap();
+    assert_eq!(f64s(&r), ArrayD::zeros(IxDyn(&[3])));
+    let err = ufunc(t, "maximum")
+        .reduce(&empty, &Reduce::axis(0))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: zero-size array to reduction operation `maximum` which has no identity"
+    );
+    // Reducing the non-empty axis of the same array is fine: three empty rows.
+    let r = ufunc(t, "maximum")
+        .reduce(&empty, &Reduce::axis(1))
+        .unwrap();
+    assert_eq!(r.shape(), &[0]);
+}
+
+fn several_axes_only_when_reorderable(t: Target) {
+    let m = array![[1.0, 5.0], [7.0, 2.0]];
+    let r = ufunc(t, "maximum").reduce(&m, &Reduce::all()).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::F64(7.0)));
+    let err = ufunc(t, "subtract").reduce(&m, &Reduce::all()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: reduction operation `subtract` is not reorderable, so at most one axis may be specified"
+    );
+}
+
+fn a_non_reorderable_reduce_runs_in_order(t: Target) {
+    let x = array![1i64, 2, 3, 4, 5];
+    let r = ufunc(t, "subtract").reduce(&x, &Reduce::axis(0)).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(1 - 2 - 3 - 4 - 5)));
+}
+
+fn reduce_is_only_for_binary_ufuncs(t: Target) {
+    let x = array![1.0f32];
+    let err = ufunc(t, "saxpy").reduce(&x, &Reduce::axis(0)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: reduce only supported for binary ufuncs; `saxpy` takes 3 inputs"
+    );
+}
+
+fn summing_ten_million_ones_is_exact(t: Target) {
+    let ones = ArrayD::<f64>::ones(IxDyn(&[10_000_000]));
+    let r = ufunc(t, "add").reduce(&ones, &Reduce::all()).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::F64(1e7)));
+}
+
+fn float_sums_are_pairwise(t: Target) {
+    // 1 followed by many tiny values: a left-to-right sum loses every tiny value,
+    // a pairwise sum keeps them.
+    let n = 1 << 20;
+    let mut x = ArrayD::<f64>::from_elem(IxDyn(&[n]), 1e-16);
+    x[[0]] = 1.0;
+    let r = ufunc(t, "add").reduce(&x, &Reduce::all()).unwrap();
+    let sum = match r.get(&[]) {
+        Some(ScalarValue::F64(v)) => v,
+        other => panic!("{other:?}"),
+    };
+    let exact = 1.0 + (n - 1) as f64 * 1e-16;
+    assert!((sum - exact).abs() < 1e-15, "{sum} vs {exact}");
+}
+
+// -------------------------------------------------------- accumulate, outer
+
+fn accumulate_is_a_running_reduction(t: Target) {
+    let x = array![1i64, 2, 3, 4];
+    assert_eq!(
+        i64s(&ufunc(t, "add").accumulate(&x, 0).unwrap()),
+        array![1i64, 3, 6, 10].into_dyn()
+    );
+    assert_eq!(
+        i64s(&ufunc(t, "subtract").accumulate(&x, 0).unwrap()),
+        array![1i64, -1, -4, -8].into_dyn()
+    );
+    let m = array![[1i64, 2], [3, 4]];
+    assert_eq!(
+        i64s(&ufunc(t, "add").accumulate(&m, 1).unwrap()),
+        array![[1i64, 3], [3, 7]].into_dyn()
+    );
+}
+
+fn outer_combines_every_pair(t: Target) {
+    let a = array![1i64, 2, 3];
+    let b = array![[10i64, 20]];
+    let r = ufunc(t, "add").outer(&a, &b).unwrap();
+    assert_eq!(r.shape(), &[3, 1, 2]);
+    assert_eq!(i64s(&r)[[2, 0, 1]], 23);
+}
+
+// -------------------------------------------------- cpu and parallel agree
+
+fn large_transcendental_calls_are_bit_identical_to_cpu(t: Target) {
+    let x = ArrayD::<f64>::from_shape_fn(IxDyn(&[300_007]), |i| (i[0] as f64 - 150_000.0) * 1e-3);
+    let reference = ufunc(Target::Cpu, "wave").call(&[(&x).into()]).unwrap();
+    let r = ufunc(t, "wave").call(&[(&x).into()]).unwrap();
+    let (a, b) = (f64s(&reference), f64s(&r));
+    assert!(a
+        .iter()
+        .zip(b.iter())
+        .all(|(p, q)| p.to_bits() == q.to_bits()));
+    for (i, v) in x.iter().enumerate().step_by(997) {
+        let expected = (-v * v).exp() * v.sin() + v.abs().ln_1p();
+        assert!((a[[i]] - expected).abs() <= 4.0 * f64::EPSILON * expected.abs().max(1.0));
+    }
+}
+
+macro_rules! conformance_suite {
+    ($target_mod:ident, $target:expr, [$($case:ident),* $(,)?]) => {
+        mod $target_mod {
+            $(
+                #[test]
+                fn $case() {
+                    if $target == kern_runtime::Target::Parallel {
+                        // Several workers even on a one-core machine, so work is split.
+                        kern_runtime::exec::parallel::set_num_threads(4).unwrap();
+                    }
+                    super::$case($target);
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! for_every_target {
+    ($($target_mod:ident => $target:expr),*) => {$(
+        conformance_suite!($target_mod, $target, [
+            broadcasting_stretches_length_one_axes,
+            incompatible_shapes_are_numpys_error,
+            scalars_broadcast_and_all_scalars_give_a_0d_array,
+            arity_is_checked,
+            an_exact_match_is_preferred_to_an_earlier_loop,
+            otherwise_the_first_loop_reached_by_safe_casting,
+            host_scalars_are_weak,
+            no_matching_loop_lists_the_loops,
+            every_dtype_runs,
+            a_zero_size_loop_never_runs_the_kernel,
+            strided_and_negative_stride_operands,
+            fortran_ordered_inputs_give_fortran_ordered_outputs,
+            out_receives_the_result,
+            out_is_never_stretched_and_needs_a_same_kind_dtype,
+            an_input_may_alias_out,
+            an_input_overlapping_out_otherwise_is_read_before_writing,
+            a_trap_reports_the_kernel_source_location,
+            reduce_follows_numpys_axis_rules,
+            reduce_over_empty_axes_needs_an_identity,
+            several_axes_only_when_reorderable,
+            a_non_reorderable_reduce_runs_in_order,
+            reduce_is_only_for_binary_ufuncs,
+            summing_ten_million_ones_is_exact,
+            float_sums_are_pairwise,
+            accumulate_is_a_running_reduction,
+            outer_combines_every_pair,
+            large_transcendental_calls_are_bit_identical_to_cpu,
+        ]);
+    )*};
+}
+
+for_every_target!(cpu => kern_runtime::Target::Cpu, parallel => kern_runtime::Target::Parallel);
