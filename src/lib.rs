@@ -17,4 +17,9 @@
 //! in the runtime crate whose types are re-exported here.
 
 pub use kern_compiler as compiler;
-pub use kern_runtime::{Error, Module, ScalarType, ScalarValue, Target, Timings};
+pub use kern_runtime::exec::parallel::{num_threads, set_num_threads};
+pub use kern_runtime::{
+    ArrayMut, ArrayRef, DType, Element, Error, LoopForm, Module, NdArray, Operand, OutOperand,
+    Reduce, ScalarType, ScalarValue, Target, Timings, Ufunc,
+};
+pub use ndarray;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use kern::{Error, Module, Target};
+use kern::{Error, LoopForm, Module, Target};
 
 #[derive(Parser)]
 #[command(name = "kern", version, about = "JIT compiler for numeric kernels")]
@@ -123,22 +123,48 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
         return write(out, &kern::compiler::syntax::pretty_print(&unit));
     }
     let module = Module::load(&args.file)?;
+    let ufuncs = module.ufunc_names();
     let names: Vec<String> = match &args.function {
         Some(name) => vec![name.clone()],
-        None => module.user_function_names(),
+        None => {
+            let mut names = module.user_function_names();
+            // Generic ufuncs have no function of their own, only loops.
+            names.extend(
+                ufuncs
+                    .iter()
+                    .filter(|u| !names.contains(u))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            names
+        }
+    };
+    let form = if args.form.ir {
+        LoopForm::Ir
+    } else if args.form.asm {
+        LoopForm::Asm
+    } else {
+        LoopForm::Clif
     };
     for name in names {
-        let text = if args.form.ir {
-            let id = module.function_id(&name)?;
-            let program = module.program();
-            kern::compiler::ir::print::print_function(program, program.function(id))
-        } else if args.form.asm {
-            module.emit_asm(&name)?
-        } else {
-            module.emit_clif(&name)?
-        };
-        write(out, &text)?;
-        write(out, "\n")?;
+        if module.function_id(&name).is_ok() {
+            let text = match form {
+                LoopForm::Ir => {
+                    let id = module.function_id(&name)?;
+                    let program = module.program();
+                    kern::compiler::ir::print::print_function(program, program.function(id))
+                }
+                LoopForm::Asm => module.emit_asm(&name)?,
+                LoopForm::Clif => module.emit_clif(&name)?,
+            };
+            write(out, &text)?;
+            write(out, "\n")?;
+        }
+        // A ufunc is also shown as the loop the runtime runs for it.
+        if ufuncs.contains(&name) {
+            write(out, &module.ufunc(&name)?.emit_loop(form)?)?;
+            write(out, "\n")?;
+        }
     }
     Ok(())
 }

@@ -21,6 +21,6 @@ pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand
 pub use error::Error;
 pub use module::{Module, Timings};
 pub use target::Target;
-pub use ufunc::{Reduce, Ufunc};
+pub use ufunc::{LoopForm, Reduce, Ufunc};
 
 pub use kern_compiler::ir::{ScalarType, ScalarValue};

@@ -281,6 +281,68 @@ impl Ufunc {
         result.map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 
+    /// The loop a call with arrays of the ufunc's own parameter types would run:
+    /// its signature for a concrete ufunc, the first listed type for a type list,
+    /// `f64` (or `i64` for `T: Int`) for a generic one.
+    fn natural_loop(&self) -> Result<(ResolvedLoop, LoopSignature), Error> {
+        use kern_compiler::kernel_decl::{SchemeType, TypeBound};
+        let type_args: Vec<ScalarType> = match self.decl.declared.first() {
+            Some(first) => first.clone(),
+            None => self
+                .decl
+                .generics
+                .iter()
+                .map(|b| match b {
+                    TypeBound::Int => ScalarType::I64,
+                    _ => ScalarType::F64,
+                })
+                .collect(),
+        };
+        let apply = |t: SchemeType| match t {
+            SchemeType::Concrete(t) => t,
+            SchemeType::Generic(i) => type_args[i],
+        };
+        let params: Vec<ScalarType> = self.decl.params.iter().map(|p| apply(*p)).collect();
+        let ret = apply(self.decl.ret);
+        let signature = LoopSignature {
+            inputs: params.iter().map(|p| storage_dtype(*p)).collect(),
+            output: storage_dtype(ret),
+        };
+        Ok((
+            ResolvedLoop {
+                type_args,
+                params,
+                ret,
+            },
+            signature,
+        ))
+    }
+
+    /// The generated elementwise loop of the ufunc's natural signature (see
+    /// `natural_loop`) as kern IR, CLIF or machine code, for `kern emit`.
+    pub fn emit_loop(&self, form: LoopForm) -> Result<String, Error> {
+        let (resolved, signature) = self.natural_loop()?;
+        let (mut program, id) = self
+            .core
+            .compiled
+            .instantiate(&self.decl.name, &resolved.type_args)
+            .map_err(|d| Error::compile(d, &self.core.sources))?;
+        let (_, loop_id) = build_elementwise_loop(&mut program, id, &signature)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        let backend =
+            |e: kern_compiler::backend::cranelift::BackendError| Error::Backend(e.to_string());
+        match form {
+            LoopForm::Ir => Ok(kern_compiler::ir::print::print_function(
+                &program,
+                program.function(loop_id),
+            )),
+            LoopForm::Clif => {
+                JitEngine::emit_clif(&program, loop_id, &self.core.sources).map_err(backend)
+            }
+            LoopForm::Asm => JitEngine::emit_asm(&program, loop_id).map_err(backend),
+        }
+    }
+
     /// The compiled loop for `resolved` at `signature`, compiled on first use.
     fn compiled_loop(
         &self,
@@ -319,6 +381,14 @@ impl Ufunc {
         cache.loops.insert(key, lp.clone());
         Ok(lp)
     }
+}
+
+/// A text form of a generated loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopForm {
+    Ir,
+    Clif,
+    Asm,
 }
 
 /// What a call resolved to before running.
