@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod diagnostics;
+pub mod dtype_rules;
 pub mod frontend;
 pub mod interp;
 pub mod ir;

@@ -13,6 +13,10 @@ use kern_compiler::ir::ScalarValue;
 
 pub use kern_compiler::ir::ScalarType as DType;
 
+pub mod construct;
+pub mod display;
+pub mod npy;
+
 /// The element types an array can hold (`usize`/`isize` are kernel-only types:
 /// their arrays are `u64`/`i64`).
 pub const ARRAY_DTYPES: [DType; 11] = [
@@ -29,14 +33,7 @@ pub const ARRAY_DTYPES: [DType; 11] = [
     DType::F64,
 ];
 
-/// The dtype arrays use for values of `ty`: `usize`/`isize` are stored as 64-bit.
-pub fn storage_dtype(ty: DType) -> DType {
-    match ty {
-        DType::Usize => DType::U64,
-        DType::Isize => DType::I64,
-        other => other,
-    }
-}
+pub use kern_compiler::dtype_rules::storage_dtype;
 
 mod sealed {
     pub trait Sealed {}

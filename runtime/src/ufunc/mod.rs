@@ -12,9 +12,9 @@
 //! This module knows arrays, dtypes and targets; it does not know how loops are
 //! generated (the compiler's `ir::elementwise`) or run (`exec`).
 
-pub mod casting;
 mod methods;
-pub mod resolve;
+
+pub use kern_compiler::dtype_rules::{casting, resolve};
 
 use std::collections::HashMap;
 use std::sync::Arc;

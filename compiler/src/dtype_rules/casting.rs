@@ -5,9 +5,9 @@
 //!
 //! It knows dtypes and scalar values only, not ufuncs or arrays.
 
-use kern_compiler::ir::{ScalarType, ScalarValue};
+use crate::types::{ScalarType, ScalarValue};
 
-use crate::array::storage_dtype;
+use super::storage_dtype;
 
 /// NumPy's kinds, in the order `same_kind` casting may go up: bool < unsigned <
 /// signed < float.

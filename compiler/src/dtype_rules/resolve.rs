@@ -20,11 +20,11 @@
 //! It knows declarations and dtypes only; compiling and running the loop are the
 //! caller's.
 
-use kern_compiler::ir::{ScalarType, ScalarValue};
-use kern_compiler::kernel_decl::{SchemeType, TypeBound, UfuncDecl};
+use crate::kernel_decl::{SchemeType, TypeBound, UfuncDecl};
+use crate::types::{ScalarType, ScalarValue};
 
 use super::casting::{can_cast_safely, dtype_kind, weak_kind, weak_kind_fits, weak_scalar_fits};
-use crate::array::storage_dtype;
+use super::storage_dtype;
 
 /// What dtype resolution sees of one input operand.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -239,7 +239,7 @@ fn no_match(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kern_compiler::kernel_decl::Identity;
+    use crate::kernel_decl::Identity;
     use ScalarType::*;
 
     fn decl(

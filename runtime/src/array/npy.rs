@@ -1,0 +1,855 @@
+//! `.npy` files: [`load_npy`] reads an array of any kern dtype from a file NumPy (or
+//! anyone) wrote, choosing the dtype from the file's header, and [`save_npy`] writes
+//! any array view, whatever its strides.
+//!
+//! The format itself is ndarray-npy's business; this module owns the mapping between
+//! `.npy` type descriptors (`'<f8'`, `'|b1'`, `'>i4'`, ...) and kern dtypes, the checks
+//! that keep a damaged file from panicking or allocating without bound, and error
+//! messages in user terms. It must not know how arrays are printed, built or computed
+//! with.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek};
+use std::path::{Path, PathBuf};
+
+use ndarray::ArrayD;
+use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
+use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WriteNpyError, WriteNpyExt};
+
+use super::display::shape_tuple;
+use super::{with_array, with_dtype, ArrayRef, DType, Element, NdArray};
+
+/// Why an `.npy` file could not be loaded or saved. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum NpyError {
+    #[error("cannot load `{}`: no such file", .path.display())]
+    NotFound { path: PathBuf },
+    /// The file exists but could not be read (permissions, a directory, a device
+    /// error).
+    #[error("cannot read `{}`: {source}", .path.display())]
+    Read { path: PathBuf, source: io::Error },
+    /// The file is not in the `.npy` format, or its header is damaged.
+    #[error("cannot load `{}`: not an .npy file: {reason}", .path.display())]
+    NotNpy { path: PathBuf, reason: String },
+    /// The elements have a type no kern array can hold (complex numbers, strings,
+    /// records, ...). `descr` is the header's type descriptor, as NumPy spells it.
+    #[error(
+        "cannot load `{}`: its dtype {descr} ({kind}) is not supported; kern arrays \
+         hold bool, integers of 8 to 64 bits, f32 and f64",
+        .path.display()
+    )]
+    UnsupportedDtype {
+        path: PathBuf,
+        descr: String,
+        kind: String,
+    },
+    /// The data after the header is not exactly what the header's shape and dtype
+    /// need: the file is truncated, or has bytes after the array.
+    #[error(
+        "cannot load `{}`: the header describes an array of shape {} and dtype {descr} \
+         ({expected} bytes of data), but the file holds {actual} bytes of data",
+        .path.display(), shape_tuple(.shape)
+    )]
+    SizeMismatch {
+        path: PathBuf,
+        shape: Vec<usize>,
+        descr: String,
+        expected: u64,
+        actual: u64,
+    },
+    /// The header's shape has more elements than memory can address.
+    #[error(
+        "cannot load `{}`: an array of shape {} is too large to hold in memory",
+        .path.display(), shape_tuple(.shape)
+    )]
+    TooLarge { path: PathBuf, shape: Vec<usize> },
+    /// The data holds a value its dtype cannot have (a bool byte other than 0 or 1).
+    #[error("cannot load `{}`: invalid data: {reason}", .path.display())]
+    InvalidData { path: PathBuf, reason: String },
+    #[error("cannot save `{}`: {source}", .path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Reads the `.npy` file at `path` as an array of the dtype its header names.
+///
+/// Both C-order and Fortran-order files load with the right value at every index (a
+/// Fortran-order file keeps its Fortran layout), and multi-byte dtypes load from
+/// little- and big-endian files alike. A damaged file is an error, never a panic.
+pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
+    let read_error = |source: io::Error| match source.kind() {
+        io::ErrorKind::NotFound => NpyError::NotFound {
+            path: path.to_owned(),
+        },
+        _ => NpyError::Read {
+            path: path.to_owned(),
+            source,
+        },
+    };
+    let mut file = File::open(path).map_err(read_error)?;
+    let file_len = file.metadata().map_err(read_error)?.len();
+    if !header_fits(&mut file, file_len).map_err(read_error)? {
+        return Err(not_npy(path, "the header is truncated"));
+    }
+    let header = Header::from_reader(&mut file).map_err(|err| header_error(path, err))?;
+    let data_len = file_len - file.stream_position().map_err(read_error)?;
+    let descr = descr_text(&header);
+    let dtype = header
+        .type_descriptor
+        .as_string()
+        .and_then(|d| dtype_of_descr(d))
+        .ok_or_else(|| NpyError::UnsupportedDtype {
+            path: path.to_owned(),
+            kind: describe_unsupported(&header),
+            descr: descr.clone(),
+        })?;
+    let expected = data_bytes(&header.shape, dtype).ok_or_else(|| NpyError::TooLarge {
+        path: path.to_owned(),
+        shape: header.shape.clone(),
+    })?;
+    if expected != data_len {
+        return Err(NpyError::SizeMismatch {
+            path: path.to_owned(),
+            shape: header.shape,
+            descr,
+            expected,
+            actual: data_len,
+        });
+    }
+    file.rewind().map_err(read_error)?;
+    with_dtype!(dtype, |T| read_array::<T>(path, file))
+}
+
+/// Writes `array` to `path` as an `.npy` file NumPy's `np.load` reads back, creating
+/// or replacing the file. Views of any strides are written as the values they show;
+/// C- and Fortran-contiguous arrays are written in their own order.
+pub fn save_npy(path: &Path, array: &ArrayRef<'_>) -> Result<(), NpyError> {
+    let write_error = |source: io::Error| NpyError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let writer = BufWriter::new(File::create(path).map_err(write_error)?);
+    with_array!(ArrayRef, array, |a: T| a.write_npy(writer)).map_err(|err| match err {
+        WriteNpyError::Io(source) => write_error(source),
+        other => write_error(io::Error::other(other)),
+    })
+}
+
+/// The type descriptors ndarray-npy reads, and the dtype each one is.
+const DESCRIPTORS: [(&str, DType); 23] = [
+    ("|b1", DType::Bool),
+    ("|i1", DType::I8),
+    ("i1", DType::I8),
+    ("b", DType::I8),
+    ("|u1", DType::U8),
+    ("u1", DType::U8),
+    ("B", DType::U8),
+    ("<i2", DType::I16),
+    (">i2", DType::I16),
+    ("<i4", DType::I32),
+    (">i4", DType::I32),
+    ("<i8", DType::I64),
+    (">i8", DType::I64),
+    ("<u2", DType::U16),
+    (">u2", DType::U16),
+    ("<u4", DType::U32),
+    (">u4", DType::U32),
+    ("<u8", DType::U64),
+    (">u8", DType::U64),
+    ("<f4", DType::F32),
+    (">f4", DType::F32),
+    ("<f8", DType::F64),
+    (">f8", DType::F64),
+];
+
+fn dtype_of_descr(descr: &str) -> Option<DType> {
+    DESCRIPTORS
+        .iter()
+        .find(|(d, _)| *d == descr)
+        .map(|&(_, dtype)| dtype)
+}
+
+/// What the elements of a file with an unsupported descriptor are, in words.
+fn describe_unsupported(header: &Header) -> String {
+    let Some(descr) = header.type_descriptor.as_string() else {
+        return "structured records".to_owned();
+    };
+    let code = descr.trim_start_matches(['<', '>', '|', '=']);
+    let readable_in_another_order = ["<", "|"]
+        .iter()
+        .any(|order| dtype_of_descr(&format!("{order}{code}")).is_some());
+    let kind = match code.chars().next() {
+        _ if readable_in_another_order => "marked with a byte order kern does not read",
+        Some('c') => "complex numbers",
+        Some('U') => "unicode strings",
+        Some('S' | 'a') => "byte strings",
+        Some('O') => "Python objects",
+        Some('V') => "raw bytes or records",
+        Some('M') => "datetimes",
+        Some('m') => "timedeltas",
+        Some('f') if code == "f2" => "16-bit floats",
+        Some('f') if code.len() > 2 => "extended-precision floats",
+        Some('i' | 'u' | 'f' | 'b') => "numbers of an unsupported width",
+        _ => "of an unknown type",
+    };
+    kind.to_owned()
+}
+
+/// The header's type descriptor as NumPy prints it (`'<f8'`, `[('x', '<i4')]`).
+fn descr_text(header: &Header) -> String {
+    header.type_descriptor.to_string()
+}
+
+/// The number of data bytes an array of `shape` and `dtype` takes, if it is one
+/// ndarray can hold (its element count and byte size fit `isize`).
+fn data_bytes(shape: &[usize], dtype: DType) -> Option<u64> {
+    let non_zero_len = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    let bytes = non_zero_len.checked_mul(dtype.size_bytes())?;
+    if bytes > isize::MAX as usize {
+        return None;
+    }
+    let empty = shape.contains(&0);
+    Some(if empty { 0 } else { bytes as u64 })
+}
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Whether the header length the file's preamble claims fits in the file. Leaves the
+/// file at its start.
+///
+/// This is the only part of the format read by hand: ndarray-npy allocates a buffer
+/// of the claimed length before reading the header into it, so a damaged length
+/// field (up to 4 GiB in format versions 2 and 3) would allocate gigabytes for a tiny
+/// file. Anything else wrong with the preamble is left to ndarray-npy to report.
+fn header_fits(file: &mut File, file_len: u64) -> io::Result<bool> {
+    let mut preamble = Vec::with_capacity(12);
+    file.by_ref().take(12).read_to_end(&mut preamble)?;
+    file.rewind()?;
+    let field = |range: std::ops::Range<usize>| preamble.get(range);
+    let (prefix_len, header_len) = match (field(0..6), field(6..7)) {
+        (Some(MAGIC), Some([1])) => match field(8..10) {
+            Some(&[a, b]) => (10, u64::from(u16::from_le_bytes([a, b]))),
+            _ => return Ok(true),
+        },
+        (Some(MAGIC), Some([2 | 3])) => match field(8..12) {
+            Some(&[a, b, c, d]) => (12, u64::from(u32::from_le_bytes([a, b, c, d]))),
+            _ => return Ok(true),
+        },
+        _ => return Ok(true),
+    };
+    Ok(prefix_len + header_len <= file_len)
+}
+
+fn not_npy(path: &Path, reason: impl Into<String>) -> NpyError {
+    NpyError::NotNpy {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn header_error(path: &Path, err: ReadHeaderError) -> NpyError {
+    match err {
+        ReadHeaderError::Io(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+            not_npy(path, "the header is truncated")
+        }
+        ReadHeaderError::Io(source) => NpyError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        ReadHeaderError::Parse(ParseHeaderError::MagicString) => {
+            not_npy(path, "it does not start with the .npy magic string")
+        }
+        ReadHeaderError::Parse(ParseHeaderError::Version { major, minor }) => {
+            not_npy(path, format!("unknown .npy format version {major}.{minor}"))
+        }
+        ReadHeaderError::Parse(err) => not_npy(path, format!("damaged header: {err}")),
+    }
+}
+
+fn read_array<T: Element + ReadableElement>(path: &Path, file: File) -> Result<NdArray, NpyError> {
+    let array = ArrayD::<T>::read_npy(BufReader::new(file)).map_err(|err| match err {
+        ReadNpyError::Io(source) => NpyError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        ReadNpyError::ParseData(err) => NpyError::InvalidData {
+            path: path.to_owned(),
+            reason: err.to_string(),
+        },
+        // `load_npy` checked the header, the dtype and the data length before reading,
+        // so these only happen if the file changed in between.
+        ReadNpyError::ParseHeader(err) => not_npy(path, format!("damaged header: {err}")),
+        ReadNpyError::WrongDescriptor(descr) => not_npy(path, format!("dtype changed to {descr}")),
+        ReadNpyError::LengthOverflow
+        | ReadNpyError::WrongNdim(..)
+        | ReadNpyError::MissingData
+        | ReadNpyError::ExtraBytes(_) => not_npy(path, format!("the file changed: {err}")),
+    })?;
+    Ok(T::wrap(array))
+}
+
+/// Python with NumPy, for tests that check files against NumPy itself.
+#[cfg(test)]
+pub(crate) mod numpy_interop {
+    use std::process::{Command, Output};
+
+    /// Runs `script` with `python3 -c`, passing `args`; `None` (and a note on stderr
+    /// saying the test is skipped) when python3 or NumPy is not installed.
+    pub(crate) fn run_python(test: &str, script: &str, args: &[&str]) -> Option<Output> {
+        let numpy = Command::new("python3")
+            .args(["-c", "import numpy"])
+            .output();
+        if !numpy.is_ok_and(|out| out.status.success()) {
+            eprintln!("skipping {test}: `python3 -c \"import numpy\"` fails on this machine");
+            return None;
+        }
+        let output = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("python3 ran a moment ago");
+        assert!(
+            output.status.success(),
+            "{test}: the python script failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Some(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numpy_interop::run_python;
+    use super::*;
+    use crate::ScalarValue;
+    use ndarray::{array, s, Array, ArrayD, IxDyn, ShapeBuilder};
+    use tempfile::TempDir;
+
+    fn tmp() -> TempDir {
+        tempfile::tempdir().expect("a temporary directory")
+    }
+
+    /// 24 values of `dtype` from 0 up, with its extremes at both ends.
+    fn sample(dtype: DType, shape: &[usize]) -> NdArray {
+        let len: usize = shape.iter().product();
+        let mut values =
+            NdArray::F64(Array::from_iter((0..len).map(|i| i as f64 * 3.5 - 7.0)).into_dyn())
+                .cast(dtype);
+        if len >= 2 {
+            let (lo, hi) = extremes(dtype);
+            with_array!(NdArray, &mut values, |a: T| {
+                let flat = a.as_slice_mut().expect("standard layout");
+                flat[0] = T::from_value(lo).unwrap();
+                flat[len - 1] = T::from_value(hi).unwrap();
+            });
+        }
+        with_array!(NdArray, values, |a: T| T::wrap(
+            a.into_shape_with_order(IxDyn(shape)).unwrap()
+        ))
+    }
+
+    fn extremes(dtype: DType) -> (ScalarValue, ScalarValue) {
+        macro_rules! min_max {
+            ($t:ty) => {
+                (<$t>::MIN.to_value(), <$t>::MAX.to_value())
+            };
+        }
+        match dtype {
+            DType::Bool => (false.to_value(), true.to_value()),
+            DType::I8 => min_max!(i8),
+            DType::I16 => min_max!(i16),
+            DType::I32 => min_max!(i32),
+            DType::I64 => min_max!(i64),
+            DType::U8 => min_max!(u8),
+            DType::U16 => min_max!(u16),
+            DType::U32 => min_max!(u32),
+            DType::U64 => min_max!(u64),
+            DType::F32 => (f32::NEG_INFINITY.to_value(), f32::NAN.to_value()),
+            DType::F64 => (f64::MIN_POSITIVE.to_value(), f64::NAN.to_value()),
+            other => panic!("{other} is not an array dtype"),
+        }
+    }
+
+    /// Equal values (NaN equal to NaN), dtype and shape.
+    fn assert_same(actual: &NdArray, expected: &NdArray) {
+        assert_eq!(actual.dtype(), expected.dtype());
+        assert_eq!(actual.shape(), expected.shape());
+        with_array!(NdArray, expected, |e: T| {
+            let a = actual.as_array::<T>().unwrap();
+            for (index, x) in e.indexed_iter() {
+                let y = a[&index];
+                let same = x.to_value().same_result(y.to_value());
+                assert!(same, "at {index:?}: expected {x:?}, loaded {y:?}");
+            }
+        });
+    }
+
+    /// An .npy file (format 1.0) with header dictionary `dict` followed by `data`.
+    fn npy_bytes(dict: &str, data: &[u8]) -> Vec<u8> {
+        let mut header = dict.as_bytes().to_vec();
+        let total = (MAGIC.len() + 4 + header.len() + 1).next_multiple_of(64);
+        header.resize(total - MAGIC.len() - 4 - 1, b' ');
+        header.push(b'\n');
+        let mut out = MAGIC.to_vec();
+        out.extend([1, 0]);
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header);
+        out.extend(data);
+        out
+    }
+
+    fn load_bytes(bytes: &[u8]) -> Result<NdArray, NpyError> {
+        let dir = tmp();
+        let path = dir.path().join("case.npy");
+        std::fs::write(&path, bytes).unwrap();
+        load_npy(&path)
+    }
+
+    #[test]
+    fn every_dtype_round_trips_through_a_file() {
+        let dir = tmp();
+        for dtype in super::super::ARRAY_DTYPES {
+            for shape in [&[2, 3, 4][..], &[5], &[], &[0, 3]] {
+                let array = sample(dtype, shape);
+                let path = dir.path().join(format!("{dtype}.npy"));
+                save_npy(&path, &array.view()).unwrap();
+                assert_same(&load_npy(&path).unwrap(), &array);
+            }
+        }
+    }
+
+    #[test]
+    fn a_fortran_order_array_round_trips_with_the_same_value_at_every_index() {
+        let dir = tmp();
+        let path = dir.path().join("f.npy");
+        let values: Vec<i32> = (0..24).collect();
+        let fortran = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]).f(), values).unwrap();
+        save_npy(&path, &NdArray::from(fortran.clone()).view()).unwrap();
+        let loaded = load_npy(&path).unwrap().into_array::<i32>().unwrap();
+        assert_eq!(loaded, fortran);
+        assert_eq!(loaded[[1, 2, 3]], 1 + 2 * 2 + 3 * 6);
+    }
+
+    #[test]
+    fn a_fortran_order_file_is_read_column_by_column() {
+        let data: Vec<u8> = (1..=6i16).flat_map(|v| v.to_le_bytes()).collect();
+        let dict = "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }";
+        let loaded = load_bytes(&npy_bytes(dict, &data)).unwrap();
+        let expected = array![[1i16, 3, 5], [2, 4, 6]].into_dyn();
+        assert_eq!(loaded.into_array::<i16>().unwrap(), expected);
+    }
+
+    #[test]
+    fn big_endian_files_are_read() {
+        let data: Vec<u8> = [1.5f64, -2.25]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let dict = "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }";
+        let loaded = load_bytes(&npy_bytes(dict, &data)).unwrap();
+        assert_eq!(
+            loaded.into_array::<f64>().unwrap(),
+            array![1.5, -2.25].into_dyn()
+        );
+
+        let data: Vec<u8> = [70000u32, 1].iter().flat_map(|v| v.to_be_bytes()).collect();
+        let dict = "{'descr': '>u4', 'fortran_order': False, 'shape': (1, 2), }";
+        let loaded = load_bytes(&npy_bytes(dict, &data)).unwrap();
+        assert_eq!(
+            loaded.into_array::<u32>().unwrap(),
+            array![[70000u32, 1]].into_dyn()
+        );
+    }
+
+    #[test]
+    fn a_strided_view_is_saved_as_the_values_it_shows() {
+        let dir = tmp();
+        let path = dir.path().join("view.npy");
+        let a = Array::from_shape_fn((5, 4), |(i, j)| (10 * i + j) as u16);
+        let view = a.slice(s![..;2, ..;-1]);
+        save_npy(&path, &ArrayRef::U16(view.into_dyn())).unwrap();
+        let loaded = load_npy(&path).unwrap().into_array::<u16>().unwrap();
+        assert_eq!(
+            loaded,
+            array![[3u16, 2, 1, 0], [23, 22, 21, 20], [43, 42, 41, 40]].into_dyn()
+        );
+    }
+
+    #[test]
+    fn a_transposed_view_is_saved_as_the_values_it_shows() {
+        let dir = tmp();
+        let path = dir.path().join("t.npy");
+        let a = array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        save_npy(&path, &ArrayRef::F32(a.t().into_dyn())).unwrap();
+        let loaded = load_npy(&path).unwrap().into_array::<f32>().unwrap();
+        assert_eq!(loaded, a.t().into_dyn());
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_by_its_path() {
+        let err = load_npy(Path::new("/nonexistent/dir/weights.npy")).unwrap_err();
+        assert!(matches!(err, NpyError::NotFound { .. }));
+        assert_eq!(
+            err.to_string(),
+            "cannot load `/nonexistent/dir/weights.npy`: no such file"
+        );
+    }
+
+    #[test]
+    fn a_directory_cannot_be_read() {
+        let dir = tmp();
+        let err = load_npy(dir.path()).unwrap_err();
+        assert!(matches!(err, NpyError::Read { .. }), "{err}");
+        assert!(err.to_string().starts_with("cannot read `"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_not_an_npy_file() {
+        for bytes in [&b""[..], b"hello, world", b"\x93NUMP", &[0xff; 200]] {
+            let err = load_bytes(bytes).unwrap_err();
+            assert!(matches!(err, NpyError::NotNpy { .. }), "{bytes:?}: {err}");
+        }
+        let err = load_bytes(b"PK\x03\x04 an npz file, say").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("not an .npy file: it does not start with the .npy magic string"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_format_version_is_named() {
+        let mut bytes = npy_bytes(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }",
+            &[],
+        );
+        bytes[6] = 9;
+        let err = load_bytes(&bytes).unwrap_err();
+        assert!(
+            err.to_string().ends_with("unknown .npy format version 9.0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_truncated_header_is_not_an_npy_file() {
+        let bytes = npy_bytes(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+            &[0; 16],
+        );
+        for len in [7, 9, 30, 63] {
+            let err = load_bytes(&bytes[..len]).unwrap_err();
+            assert!(
+                err.to_string().ends_with("the header is truncated"),
+                "{len}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_length_past_the_end_of_the_file_is_rejected_before_allocating() {
+        // Format 2.0 with a 4 GiB header length and nothing after it.
+        let bytes = b"\x93NUMPY\x02\x00\xff\xff\xff\xff{'descr'";
+        let err = load_bytes(bytes).unwrap_err();
+        assert!(
+            err.to_string().ends_with("the header is truncated"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_header_dictionary_is_not_an_npy_file() {
+        for dict in [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2,)",
+            "{'descr': '<f8', 'fortran_order': 'yes', 'shape': (2,), }",
+            "{'descr': '<f8', 'shape': (2,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (-2,), }",
+            "[1, 2, 3]",
+        ] {
+            let err = load_bytes(&npy_bytes(dict, &[0; 16])).unwrap_err();
+            assert!(
+                err.to_string().contains("not an .npy file: damaged header"),
+                "{dict}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_claiming_more_data_than_present_is_a_size_mismatch() {
+        let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
+        let err = load_bytes(&npy_bytes(dict, &[0; 40])).unwrap_err();
+        assert!(matches!(
+            err,
+            NpyError::SizeMismatch {
+                expected: 48,
+                actual: 40,
+                ..
+            }
+        ));
+        assert!(
+            err.to_string().ends_with(
+                "the header describes an array of shape (2, 3) and dtype '<f8' \
+                 (48 bytes of data), but the file holds 40 bytes of data"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_header_claiming_terabytes_is_rejected_before_allocating() {
+        let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }";
+        let err = load_bytes(&npy_bytes(dict, &[0; 8])).unwrap_err();
+        assert!(matches!(
+            err,
+            NpyError::SizeMismatch {
+                expected: 8_000_000_000_000,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_shape_memory_cannot_address_is_too_large() {
+        let dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (0, 9223372036854775807), }";
+        let err = load_bytes(&npy_bytes(dict, &[])).unwrap_err();
+        assert!(matches!(err, NpyError::TooLarge { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .contains("shape (0, 9223372036854775807) is too large"));
+    }
+
+    #[test]
+    fn bytes_after_the_data_are_a_size_mismatch() {
+        let dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }";
+        let err = load_bytes(&npy_bytes(dict, &[1, 2, 3, 4])).unwrap_err();
+        assert!(matches!(
+            err,
+            NpyError::SizeMismatch {
+                expected: 3,
+                actual: 4,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_bool_byte_other_than_0_or_1_is_invalid_data() {
+        let dict = "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }";
+        let err = load_bytes(&npy_bytes(dict, &[1, 0, 7])).unwrap_err();
+        assert!(matches!(err, NpyError::InvalidData { .. }), "{err}");
+    }
+
+    #[test]
+    fn unsupported_dtypes_are_named_with_their_descriptor() {
+        for (descr, itemsize, message) in [
+            (
+                "'<c16'",
+                16,
+                "its dtype '<c16' (complex numbers) is not supported",
+            ),
+            (
+                "'<U5'",
+                20,
+                "its dtype '<U5' (unicode strings) is not supported",
+            ),
+            (
+                "'|S3'",
+                3,
+                "its dtype '|S3' (byte strings) is not supported",
+            ),
+            (
+                "'|O'",
+                8,
+                "its dtype '|O' (Python objects) is not supported",
+            ),
+            (
+                "'<f2'",
+                2,
+                "its dtype '<f2' (16-bit floats) is not supported",
+            ),
+            (
+                "'<i16'",
+                16,
+                "its dtype '<i16' (numbers of an unsupported width)",
+            ),
+            (
+                "'<M8[ns]'",
+                8,
+                "its dtype '<M8[ns]' (datetimes) is not supported",
+            ),
+            (
+                "'=f8'",
+                8,
+                "its dtype '=f8' (marked with a byte order kern does not read)",
+            ),
+            (
+                "[('x', '<i4'), ('y', '<f8')]",
+                12,
+                "its dtype [('x', '<i4'), ('y', '<f8')] (structured records) is not supported",
+            ),
+        ] {
+            let dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}");
+            let err = load_bytes(&npy_bytes(&dict, &vec![0; 2 * itemsize])).unwrap_err();
+            assert!(
+                matches!(err, NpyError::UnsupportedDtype { .. }),
+                "{descr}: {err}"
+            );
+            assert!(err.to_string().contains(message), "{descr}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_a_valid_file_is_an_error_not_a_panic() {
+        let dir = tmp();
+        let path = dir.path().join("full.npy");
+        save_npy(&path, &sample(DType::I32, &[3, 4]).view()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        for len in 0..bytes.len() {
+            assert!(
+                load_bytes(&bytes[..len]).is_err(),
+                "{len} of {} bytes",
+                bytes.len()
+            );
+        }
+    }
+
+    #[test]
+    fn saving_into_a_missing_directory_names_the_path() {
+        let array = NdArray::zeros(DType::F64, &[2]);
+        let err = save_npy(Path::new("/nonexistent/dir/out.npy"), &array.view()).unwrap_err();
+        assert!(matches!(err, NpyError::Write { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("cannot save `/nonexistent/dir/out.npy`: "),
+            "{err}"
+        );
+    }
+
+    /// The dtypes as NumPy names them, with the kern dtype each loads as.
+    const NUMPY_DTYPES: [(&str, DType); 11] = [
+        ("bool", DType::Bool),
+        ("int8", DType::I8),
+        ("int16", DType::I16),
+        ("int32", DType::I32),
+        ("int64", DType::I64),
+        ("uint8", DType::U8),
+        ("uint16", DType::U16),
+        ("uint32", DType::U32),
+        ("uint64", DType::U64),
+        ("float32", DType::F32),
+        ("float64", DType::F64),
+    ];
+
+    /// The array the interop scripts build for `dtype`: `arange(24) * 5 // 2`, or
+    /// `arange(24) % 3 == 0` for bool, or `arange(24) * 0.75 - 4` for floats, in shape
+    /// (2, 3, 4).
+    fn interop_values(dtype: DType) -> NdArray {
+        let shape = IxDyn(&[2, 3, 4]);
+        match dtype {
+            DType::Bool => NdArray::from(ArrayD::from_shape_fn(shape, |i| {
+                (i[0] * 12 + i[1] * 4 + i[2]) % 3 == 0
+            })),
+            DType::F32 | DType::F64 => NdArray::from(ArrayD::from_shape_fn(shape, |i| {
+                (i[0] * 12 + i[1] * 4 + i[2]) as f64 * 0.75 - 4.0
+            }))
+            .cast(dtype),
+            _ => NdArray::from(ArrayD::from_shape_fn(shape, |i| {
+                ((i[0] * 12 + i[1] * 4 + i[2]) * 5 / 2) as u64
+            }))
+            .cast(dtype),
+        }
+    }
+
+    const INTEROP_VALUES_PY: &str = r#"
+import numpy as np
+def values(name):
+    i = np.arange(24).reshape(2, 3, 4)
+    if name == "bool":
+        return i % 3 == 0
+    if name.startswith("float"):
+        return (i * 0.75 - 4).astype(name)
+    return (i * 5 // 2).astype(name)
+"#;
+
+    #[test]
+    fn files_numpy_writes_load_with_their_dtype_and_values() {
+        let dir = tmp();
+        let script = format!(
+            "{INTEROP_VALUES_PY}{}",
+            r#"
+import sys
+out = sys.argv[1]
+for name in sys.argv[2:]:
+    a = values(name)
+    np.save(f"{out}/{name}_c.npy", a)
+    np.save(f"{out}/{name}_f.npy", np.asfortranarray(a))
+    np.save(f"{out}/{name}_be.npy", a.astype(a.dtype.newbyteorder(">")))
+    np.save(f"{out}/{name}_0d.npy", a[1, 2, 3])
+    np.save(f"{out}/{name}_empty.npy", a[:, :0])
+"#
+        );
+        let dir_arg = dir.path().to_str().unwrap();
+        let mut args = vec![dir_arg];
+        args.extend(NUMPY_DTYPES.map(|(name, _)| name));
+        let Some(_) = run_python("files_numpy_writes_load", &script, &args) else {
+            return;
+        };
+        for (name, dtype) in NUMPY_DTYPES {
+            let expected = interop_values(dtype);
+            for order in ["c", "f", "be"] {
+                let path = dir.path().join(format!("{name}_{order}.npy"));
+                assert_same(&load_npy(&path).unwrap(), &expected);
+            }
+            let zero_d = load_npy(&dir.path().join(format!("{name}_0d.npy"))).unwrap();
+            assert_eq!(zero_d.shape(), &[] as &[usize]);
+            assert_eq!(zero_d.get(&[]), expected.get(&[1, 2, 3]));
+            let empty = load_npy(&dir.path().join(format!("{name}_empty.npy"))).unwrap();
+            assert_eq!((empty.dtype(), empty.shape()), (dtype, &[2, 0, 4][..]));
+        }
+    }
+
+    #[test]
+    fn files_saved_here_load_in_numpy_with_their_dtype_and_values() {
+        let dir = tmp();
+        for (name, dtype) in NUMPY_DTYPES {
+            let values = interop_values(dtype);
+            let c_path = dir.path().join(format!("{name}_c.npy"));
+            save_npy(&c_path, &values.view()).unwrap();
+            with_array!(NdArray, &values, |a: T| {
+                let mut fortran = ArrayD::<T>::from_elem(IxDyn(&[2, 3, 4]).f(), a[[0, 0, 0]]);
+                fortran.assign(a);
+                let f_path = dir.path().join(format!("{name}_f.npy"));
+                save_npy(&f_path, &T::wrap_view(fortran.view()).into_array_ref()).unwrap();
+                let reversed = a.slice(s![.., ..;-2, ..]);
+                let r_path = dir.path().join(format!("{name}_strided.npy"));
+                save_npy(&r_path, &T::wrap_view(reversed.into_dyn()).into_array_ref()).unwrap();
+            });
+        }
+        let script = format!(
+            "{INTEROP_VALUES_PY}{}",
+            r#"
+import sys
+out = sys.argv[1]
+for name in sys.argv[2:]:
+    a = values(name)
+    for kind, expected in [("c", a), ("f", a), ("strided", a[:, ::-2, :])]:
+        b = np.load(f"{out}/{name}_{kind}.npy")
+        assert b.dtype == np.dtype(name), (name, kind, b.dtype)
+        assert np.array_equal(b, expected), (name, kind, b, expected)
+    assert np.load(f"{out}/{name}_f.npy").flags.f_contiguous
+    print(name)
+"#
+        );
+        let dir_arg = dir.path().to_str().unwrap();
+        let mut args = vec![dir_arg];
+        args.extend(NUMPY_DTYPES.map(|(name, _)| name));
+        let Some(output) = run_python("files_saved_here_load_in_numpy", &script, &args) else {
+            return;
+        };
+        let checked = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(checked.lines().count(), NUMPY_DTYPES.len(), "{checked}");
+    }
+}
