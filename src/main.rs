@@ -147,7 +147,7 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
         LoopForm::Clif
     };
     for name in names {
-        if module.function_id(&name).is_ok() {
+        if !ufuncs.contains(&name) || module.function_id(&name).is_ok() {
             let text = match form {
                 LoopForm::Ir => {
                     let id = module.function_id(&name)?;

@@ -238,3 +238,26 @@ fn emit_shows_ast_ir_and_annotated_clif() {
     let missing = kern(&["emit", "--ir", "examples/sum_primes.kern", "--fn", "nope"]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[test]
+fn emit_shows_the_generated_loop_of_a_ufunc() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("u.kern");
+    std::fs::write(
+        &file,
+        "#[vectorize]\nfn twice<T: Float>(x: T) -> T { x * 2.0 }\n",
+    )
+    .unwrap();
+    let ir = kern(&["emit", "--ir", file.to_str().unwrap()]);
+    assert!(ir.status.success(), "{}", text(&ir.stderr));
+    let ir = text(&ir.stdout);
+    assert!(ir.contains("elementwise"), "{ir}");
+    assert!(ir.contains("twice<f64>[f64->f64].loop"), "{ir}");
+    let clif = kern(&["emit", "--clif", file.to_str().unwrap(), "--fn", "twice"]);
+    assert!(clif.status.success(), "{}", text(&clif.stderr));
+    assert!(
+        text(&clif.stdout).contains("fmul"),
+        "{}",
+        text(&clif.stdout)
+    );
+}

@@ -19,7 +19,7 @@ pub mod ufunc;
 
 pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand};
 pub use error::Error;
-pub use module::{Module, Timings};
+pub use module::{Arg, Module, Timings};
 pub use target::Target;
 pub use ufunc::{LoopForm, Reduce, Ufunc};
 

@@ -15,9 +15,13 @@ use std::time::{Duration, Instant};
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend::{self, Compiled};
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
+use kern_compiler::ir::{
+    ArrayDesc, FuncId, FunctionKind, Program, ScalarType, ScalarValue, Trap, TrapKind, Type,
+    MAX_RANK,
+};
 use kern_compiler::{FileId, SourceMap};
 
+use crate::array::{storage_dtype, ArrayMut, ArrayRef};
 use crate::ufunc::{LoopCache, Ufunc};
 use crate::{Error, Target};
 
@@ -28,6 +32,72 @@ pub(crate) struct ModuleCore {
     pub sources: SourceMap,
     pub compiled: Compiled,
     pub loops: Mutex<LoopCache>,
+}
+
+/// An argument of [`Module::call_with_arrays`].
+pub enum Arg<'a> {
+    Scalar(ScalarValue),
+    /// For a `&[T]` parameter.
+    Ref(ArrayRef<'a>),
+    /// For a `&mut [T]` parameter.
+    Mut(ArrayMut<'a>),
+}
+
+impl From<ScalarValue> for Arg<'_> {
+    fn from(v: ScalarValue) -> Self {
+        Arg::Scalar(v)
+    }
+}
+
+impl<T: crate::array::Element> From<T> for Arg<'_> {
+    fn from(v: T) -> Self {
+        Arg::Scalar(v.to_value())
+    }
+}
+
+impl<'a, S, D, T> From<&'a ndarray::ArrayBase<S, D>> for Arg<'a>
+where
+    S: ndarray::Data<Elem = T>,
+    D: ndarray::Dimension,
+    T: crate::array::Element,
+{
+    fn from(array: &'a ndarray::ArrayBase<S, D>) -> Arg<'a> {
+        Arg::Ref(array.into())
+    }
+}
+
+impl<'a, S, D, T> From<&'a mut ndarray::ArrayBase<S, D>> for Arg<'a>
+where
+    S: ndarray::DataMut<Elem = T>,
+    D: ndarray::Dimension,
+    T: crate::array::Element,
+{
+    fn from(array: &'a mut ndarray::ArrayBase<S, D>) -> Arg<'a> {
+        Arg::Mut(array.into())
+    }
+}
+
+/// The descriptor of an ndarray view passed for array parameter `param`.
+fn array_desc(
+    dtype: ScalarType,
+    shape: &[usize],
+    strides: &[isize],
+    data: *mut u8,
+    param: kern_compiler::ir::ArrayType,
+) -> Result<HostArg, String> {
+    if storage_dtype(param.elem) != dtype || shape.len() != param.rank as usize {
+        return Err(format!("a {}-d array of {dtype}", shape.len()));
+    }
+    let mut desc = ArrayDesc {
+        data,
+        shape: [0; MAX_RANK],
+        strides: [0; MAX_RANK],
+    };
+    for (k, (&len, &stride)) in shape.iter().zip(strides).enumerate() {
+        desc.shape[k] = len as i64;
+        desc.strides[k] = stride as i64;
+    }
+    Ok(HostArg::Array(desc))
 }
 
 /// Wall-clock time of each phase, for `kern run --time`.
@@ -222,6 +292,65 @@ impl Module {
         let code = self.machine_code_for(func)?.clone();
         let started = Instant::now();
         let result = code.call_scalars(args, out);
+        self.timings.run = started.elapsed();
+        result.map_err(|e| self.call_error(e))
+    }
+
+    /// Calls a kern function whose parameters may be arrays (`&[f64]`, `&mut
+    /// [[f32; N]; M]`, ...) as machine code. Each array argument must have the
+    /// parameter's element type and rank; `&mut` parameters need [`Arg::Mut`].
+    pub fn call_with_arrays(
+        &mut self,
+        name: &str,
+        args: &mut [Arg<'_>],
+        out: &mut dyn Write,
+    ) -> Result<Option<ScalarValue>, Error> {
+        let func = self.function_id(name)?;
+        let f = self.core.compiled.program.function(func);
+        let params = f.param_types();
+        if params.len() != args.len() {
+            return Err(Error::Call(format!(
+                "`{}` takes {} arguments but {} were given",
+                f.name,
+                params.len(),
+                args.len()
+            )));
+        }
+        let mut host_args = Vec::with_capacity(args.len());
+        for (i, (param, arg)) in params.iter().zip(args.iter_mut()).enumerate() {
+            let wrong = |what: String| {
+                Error::Call(format!(
+                    "argument {i} of `{}` is {what}, expected {}",
+                    f.name,
+                    kern_compiler::ir::print::type_name(*param)
+                ))
+            };
+            host_args.push(match (param, arg) {
+                (Type::Scalar(t), Arg::Scalar(v)) if v.ty() == *t => HostArg::Scalar(*v),
+                (Type::Array(a), Arg::Ref(view)) if !a.mutable => array_desc(
+                    view.dtype(),
+                    view.shape(),
+                    view.strides(),
+                    view.base_ptr() as *mut u8,
+                    *a,
+                )
+                .map_err(wrong)?,
+                (Type::Array(a), Arg::Mut(view)) => {
+                    let (dtype, shape, strides) =
+                        (view.dtype(), view.shape().to_vec(), view.strides().to_vec());
+                    array_desc(dtype, &shape, &strides, view.base_ptr(), *a).map_err(wrong)?
+                }
+                (_, Arg::Scalar(v)) => return Err(wrong(format!("a {} scalar", v.ty()))),
+                (_, Arg::Ref(v)) => return Err(wrong(format!("a shared {} array", v.dtype()))),
+                (_, Arg::Mut(v)) => return Err(wrong(format!("a mutable {} array", v.dtype()))),
+            });
+        }
+        let code = self.machine_code_for(func)?.clone();
+        let started = Instant::now();
+        // SAFETY: every descriptor comes from a live ndarray view of the parameter's
+        // element type and rank, borrowed (mutably for `&mut` parameters) by `args`
+        // for the whole call, so the function's in-bounds accesses stay inside them.
+        let result = unsafe { code.call(&host_args, out) };
         self.timings.run = started.elapsed();
         result.map_err(|e| self.call_error(e))
     }

@@ -506,6 +506,28 @@ where
     }
 }
 
+impl<'a, S, D, T> From<&'a ArrayBase<S, D>> for ArrayRef<'a>
+where
+    S: Data<Elem = T>,
+    D: Dimension,
+    T: Element,
+{
+    fn from(array: &'a ArrayBase<S, D>) -> ArrayRef<'a> {
+        T::wrap_view(array.view().into_dyn()).into_array_ref()
+    }
+}
+
+impl<'a, S, D, T> From<&'a mut ArrayBase<S, D>> for ArrayMut<'a>
+where
+    S: DataMut<Elem = T>,
+    D: Dimension,
+    T: Element,
+{
+    fn from(array: &'a mut ArrayBase<S, D>) -> ArrayMut<'a> {
+        T::wrap_view_mut(array.view_mut().into_dyn()).0
+    }
+}
+
 impl<'a> From<&'a NdArray> for Operand<'a> {
     fn from(array: &'a NdArray) -> Operand<'a> {
         Operand::Array(array.view())
