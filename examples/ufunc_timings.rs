@@ -1,0 +1,86 @@
+//! Median wall times of kern's ufunc workloads, one `name milliseconds` line each,
+//! for `benches/peers.py` to put next to NumPy and Numba (the criterion bench
+//! `benches/ufuncs.rs` is the reference measurement; this is the quick table).
+//!
+//! `cargo run --release --example ufunc_timings [n] [repeats]`
+
+use std::time::Instant;
+
+use kern::ndarray::Array1;
+use kern::{Module, Reduce, Target};
+
+const SOURCE: &str = r#"
+#[vectorize]
+fn saxpy(a: f32, x: f32, y: f32) -> f32 { a * x + y }
+
+#[vectorize(identity = 0)]
+fn add(a: f64, b: f64) -> f64 { a + b }
+
+#[vectorize]
+fn discriminant<T: Float>(a: T, b: T, c: T) -> T { b * b - 4.0 * a * c }
+
+#[vectorize]
+fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+"#;
+
+fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[times.len() / 2]
+}
+
+fn main() -> Result<(), kern::Error> {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
+    let repeats: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(7);
+    let module = Module::from_source("timings.kern", SOURCE)?;
+    let x32 = Array1::from_shape_fn(n, |i| (i % 1000) as f32 * 1e-3);
+    let y32 = Array1::from_shape_fn(n, |i| (i % 7) as f32);
+    let a = Array1::from_shape_fn(n, |i| 1.0 + (i % 10) as f64);
+    let b = Array1::from_shape_fn(n, |i| 5.0 + (i % 13) as f64);
+    let c = Array1::from_shape_fn(n, |i| (i % 17) as f64 * 0.25);
+    let x = Array1::from_shape_fn(n, |i| (i as f64 / n as f64 - 0.5) * 20.0);
+    let mut out32 = Array1::<f32>::zeros(n);
+    let mut out = Array1::<f64>::zeros(n);
+    for target in [Target::Cpu, Target::Parallel] {
+        let ufunc = |name: &str| module.ufunc(name).map(|u| u.with_target(target));
+        let (saxpy, add, disc, wave) = (
+            ufunc("saxpy")?,
+            ufunc("add")?,
+            ufunc("discriminant")?,
+            ufunc("wave")?,
+        );
+        let t = median_ms(repeats, || {
+            saxpy
+                .call_out(&[2.0f32.into(), (&x32).into(), (&y32).into()], &mut out32)
+                .unwrap()
+        });
+        println!("saxpy_f32_{target} {t:.3}");
+        let t = median_ms(repeats, || {
+            add.call_out(&[(&a).into(), (&b).into()], &mut out).unwrap()
+        });
+        println!("sumarrays_f64_{target} {t:.3}");
+        let t = median_ms(repeats, || {
+            disc.call_out(&[(&a).into(), (&b).into(), (&c).into()], &mut out)
+                .unwrap()
+        });
+        println!("discriminant_f64_{target} {t:.3}");
+        let t = median_ms(repeats, || wave.call_out(&[(&x).into()], &mut out).unwrap());
+        println!("wave_f64_{target} {t:.3}");
+        let t = median_ms(repeats, || {
+            add.reduce(&x, &Reduce::all()).unwrap();
+        });
+        println!("sum_f64_{target} {t:.3}");
+    }
+    Ok(())
+}
