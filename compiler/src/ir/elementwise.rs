@@ -80,26 +80,7 @@ pub fn build_elementwise_loop(
     }
     let name = format!("{}[{}]", f.name, signature);
     let span = f.span;
-
-    let mut b = FunctionBuilder::new(name.clone(), Some(signature.output), span);
-    let mut args = Vec::new();
-    for (i, (&stored, &param)) in signature.inputs.iter().zip(&param_types).enumerate() {
-        let local = b.param(format!("in{i}"), Type::Scalar(stored));
-        let v = b.get(local);
-        args.push(Arg::Value(convert(&mut b, v, param)));
-    }
-    let r = b.value(
-        InstKind::Call {
-            callee: ufunc,
-            args,
-        },
-        ret,
-    );
-    let r = convert(&mut b, r, signature.output);
-    b.inst(InstKind::Return(Some(r)));
-    let element = program.add_function(b.finish());
-    super::inline::inline_all_into(program, element);
-
+    let element = add_element_function(program, ufunc, &param_types, ret, signature, &name);
     let mut b = FunctionBuilder::new(format!("{name}.loop"), None, span);
     b.set_kind(FunctionKind::ElementwiseLoop { element });
     let inputs: Vec<LocalId> = signature
@@ -167,7 +148,55 @@ pub fn build_elementwise_loop(
     Ok((element, lp))
 }
 
-fn array1(elem: ScalarType, mutable: bool) -> Type {
+/// Adds the element function `name(in0: X, ..) -> Z` of `ufunc` (parameter types
+/// `param_types`, result `ret`) for `signature`, with everything it calls inlined.
+pub(crate) fn add_element_function(
+    program: &mut Program,
+    ufunc: FuncId,
+    param_types: &[ScalarType],
+    ret: ScalarType,
+    signature: &LoopSignature,
+    name: &str,
+) -> FuncId {
+    let span = program.function(ufunc).span;
+    let mut b = FunctionBuilder::new(name.to_string(), Some(signature.output), span);
+    let mut args = Vec::new();
+    for (i, (&stored, &param)) in signature.inputs.iter().zip(param_types).enumerate() {
+        let local = b.param(format!("in{i}"), Type::Scalar(stored));
+        let v = b.get(local);
+        args.push(Arg::Value(convert(&mut b, v, param)));
+    }
+    let r = b.value(
+        InstKind::Call {
+            callee: ufunc,
+            args,
+        },
+        ret,
+    );
+    let r = convert(&mut b, r, signature.output);
+    b.inst(InstKind::Return(Some(r)));
+    let element = program.add_function(b.finish());
+    super::inline::inline_all_into(program, element);
+    element
+}
+
+/// The scalar parameter types and result of an elementwise function.
+pub(crate) fn scalar_signature(f: &Function) -> Result<(Vec<ScalarType>, ScalarType), LoopError> {
+    let params = f
+        .param_types()
+        .into_iter()
+        .map(|t| {
+            t.as_scalar()
+                .ok_or_else(|| LoopError::NotElementwise(f.name.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ret = f
+        .ret
+        .ok_or_else(|| LoopError::NotElementwise(f.name.clone()))?;
+    Ok((params, ret))
+}
+
+pub(crate) fn array1(elem: ScalarType, mutable: bool) -> Type {
     Type::Array(ArrayType {
         elem,
         rank: 1,
@@ -176,7 +205,7 @@ fn array1(elem: ScalarType, mutable: bool) -> Type {
 }
 
 /// `v as to`, or `v` itself when it already has type `to`.
-fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> ValueId {
+pub(crate) fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> ValueId {
     if b.value_type(v) == to {
         v
     } else {

@@ -85,6 +85,7 @@ pub mod format;
 pub mod inline;
 pub mod lower;
 pub mod print;
+pub mod reduce_loop;
 pub mod verify;
 
 use crate::diagnostics::Span;

@@ -115,6 +115,30 @@ pub unsafe fn run(lp: &ElementwiseLoop, iteration: &Iteration) -> Result<Result<
     Ok(results.into_iter().find(|r| r.is_err()).unwrap_or(Ok(())))
 }
 
+/// Runs `f` over `0..items` cut into contiguous ranges of at least `min_items`
+/// (serially when that gives one range), returning the first trap in item order.
+pub fn run_ranges(
+    items: usize,
+    min_items: usize,
+    f: impl Fn(std::ops::Range<usize>) -> Result<(), Trap> + Sync,
+) -> Result<Result<(), Trap>, String> {
+    let pool = pool()?;
+    let threads = pool.current_num_threads();
+    let min_items = min_items.max(1);
+    if threads <= 1 || items < 2 * min_items {
+        return Ok(f(0..items));
+    }
+    let chunks = (items / min_items).min(threads * 4).max(1);
+    let chunk = items.div_ceil(chunks);
+    let results: Vec<Result<(), Trap>> = pool.install(|| {
+        (0..items.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| f(c * chunk..((c + 1) * chunk).min(items)))
+            .collect()
+    });
+    Ok(results.into_iter().find(|r| r.is_err()).unwrap_or(Ok(())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,10 @@
 //! target).
 //!
 //! Order of operations (documented in docs/ufuncs.md, identical on every target):
-//! * A **reorderable** ufunc (declared with an identity, or `"reorderable"`) reduces
-//!   an axis of length `n` by halving: with `m = ceil(n/2)`, element `i < n - m` of
+//! * A **reorderable** ufunc (declared with an identity, or `"reorderable"`)
+//!   reduces the axis it can stream through (the one with the smallest stride) in
+//!   one pass of blocks (`blocked_reduce.rs`). Any other axis of length `n` is
+//!   reduced by halving: with `m = ceil(n/2)`, element `i < n - m` of
 //!   the first `m` combines with element `m + i`, `f(x[i], x[m + i])`, and the
 //!   result (length `m`) is reduced the same way until one element is left. That is
 //!   a pairwise tree — rounding error grows with `log n`, not `n` — whose passes are
@@ -202,7 +204,17 @@ impl Ufunc {
                 ))),
             };
         }
-        if self.reorderable() {
+        if self.reorderable() && walks_memory_in_order(source, axis) {
+            let resolved = resolve_loop(
+                &self.decl,
+                &[
+                    InputDtype::Strong(source.dtype()),
+                    InputDtype::Strong(source.dtype()),
+                ],
+            )
+            .map_err(|e| Error::Call(e.message))?;
+            self.reduce_blocked(source, axis, acc, &resolved)
+        } else if self.reorderable() {
             self.reduce_pairwise(source, axis, acc)
         } else {
             self.reduce_in_order(source, axis, acc)
@@ -340,6 +352,20 @@ impl Ufunc {
     }
 }
 
+/// True when `axis` has the smallest stride of `source`'s axes longer than one:
+/// reducing it streams through memory, so the blocked one-pass reduction fits.
+/// Other axes are reduced by halving, whose passes are elementwise over the
+/// remaining (contiguous) axes.
+fn walks_memory_in_order(source: &ArrayRef<'_>, axis: usize) -> bool {
+    let stride = source.strides()[axis].unsigned_abs();
+    source
+        .shape()
+        .iter()
+        .zip(source.strides())
+        .enumerate()
+        .all(|(k, (&len, s))| k == axis || len <= 1 || s.unsigned_abs() >= stride)
+}
+
 fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, Error> {
     let mut out = Vec::new();
     for &axis in axes {
@@ -400,7 +426,7 @@ fn assign(dst: ArrayMut<'_>, src: &ArrayRef<'_>) {
     })
 }
 
-fn reshape(array: NdArray, shape: &[usize]) -> NdArray {
+pub(super) fn reshape(array: NdArray, shape: &[usize]) -> NdArray {
     with_array!(NdArray, array, |a: T| {
         let a = a.as_standard_layout().into_owned();
         T::wrap(

@@ -12,6 +12,7 @@
 //! This module knows arrays, dtypes and targets; it does not know how loops are
 //! generated (the compiler's `ir::elementwise`) or run (`exec`).
 
+mod blocked_reduce;
 mod methods;
 
 pub use kern_compiler::dtype_rules::{casting, resolve};
@@ -41,7 +42,10 @@ use crate::{Error, Target};
 #[derive(Default)]
 pub(crate) struct LoopCache {
     engine: Option<JitEngine>,
-    loops: HashMap<(String, Vec<ScalarType>, LoopSignature), ElementwiseLoop>,
+    loops: HashMap<
+        (String, Vec<ScalarType>, LoopSignature),
+        kern_compiler::backend::cranelift::CompiledFunction,
+    >,
 }
 
 /// A `#[vectorize]` function of a module, callable on arrays. Cheap to clone and
@@ -349,37 +353,65 @@ impl Ufunc {
         resolved: &ResolvedLoop,
         signature: &LoopSignature,
     ) -> Result<ElementwiseLoop, Error> {
+        let function = self.cached_function(
+            &self.decl.name,
+            resolved,
+            &signature.inputs,
+            signature.output,
+            |program, id| {
+                build_elementwise_loop(program, id, signature)
+                    .map(|(_, lp)| lp)
+                    .map_err(|e| Error::Backend(e.to_string()))
+            },
+        )?;
+        Ok(ElementwiseLoop { function })
+    }
+
+    /// A function built from the ufunc's instance for `resolved` by `build` and
+    /// compiled, cached under `(kind, type arguments, operand dtypes)`. The cache
+    /// is locked while compiling, so concurrent first calls compile once.
+    pub(super) fn cached_function(
+        &self,
+        kind: &str,
+        resolved: &ResolvedLoop,
+        inputs: &[DType],
+        output: DType,
+        build: impl FnOnce(
+            &mut kern_compiler::ir::Program,
+            kern_compiler::ir::FuncId,
+        ) -> Result<kern_compiler::ir::FuncId, Error>,
+    ) -> Result<kern_compiler::backend::cranelift::CompiledFunction, Error> {
         let key = (
-            self.decl.name.clone(),
+            kind.to_string(),
             resolved.type_args.clone(),
-            signature.clone(),
+            LoopSignature {
+                inputs: inputs.to_vec(),
+                output,
+            },
         );
-        // Held while compiling: concurrent first calls compile once.
         let mut cache = self
             .core
             .loops
             .lock()
             .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        if let Some(lp) = cache.loops.get(&key) {
-            return Ok(lp.clone());
+        if let Some(f) = cache.loops.get(&key) {
+            return Ok(f.clone());
         }
         let (mut program, id) = self
             .core
             .compiled
             .instantiate(&self.decl.name, &resolved.type_args)
             .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let (_, loop_id) = build_elementwise_loop(&mut program, id, signature)
-            .map_err(|e| Error::Backend(e.to_string()))?;
+        let root = build(&mut program, id)?;
         if cache.engine.is_none() {
             cache.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
         }
         let engine = cache.engine.as_mut().expect("engine was just created");
         let function = engine
-            .compile(&program, loop_id)
+            .compile(&program, root)
             .map_err(|e| Error::Backend(e.to_string()))?;
-        let lp = ElementwiseLoop { function };
-        cache.loops.insert(key, lp.clone());
-        Ok(lp)
+        cache.loops.insert(key, function.clone());
+        Ok(function)
     }
 }
 

@@ -1,0 +1,167 @@
+//! Reducing a contiguous axis in one streaming pass: the axis is cut into blocks
+//! of [`BLOCK`] elements, each block is reduced by the compiled block loop (the
+//! compiler's `ir::reduce_loop`: eight accumulators, NumPy's pairwise block), and
+//! the block results are reduced the same way until one is left. Blocks are fixed
+//! by position, so `parallel` (which runs blocks on the pool) computes exactly the
+//! bits `cpu` does.
+//!
+//! It knows strided memory and the block loop's calling convention; which axes
+//! take this path is `methods.rs`'s decision.
+
+use kern_compiler::backend::cranelift::CompiledFunction;
+use kern_compiler::dtype_rules::resolve::ResolvedLoop;
+use kern_compiler::ir::reduce_loop::build_reduce_loop;
+use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+
+use super::Ufunc;
+use crate::array::{ArrayRef, DType, NdArray};
+use crate::exec::parallel::run_ranges;
+use crate::{Error, Target};
+
+/// Elements per block.
+pub const BLOCK: usize = 128;
+
+/// One run to reduce: `n` elements from `data` with an element stride, into `out`.
+#[derive(Clone, Copy)]
+struct Run {
+    data: *const u8,
+    n: usize,
+    stride: isize,
+    out: *mut u8,
+}
+
+// SAFETY: runs describe memory the caller keeps alive and unaliased for the call;
+// every run writes its own output element.
+unsafe impl Send for Run {}
+unsafe impl Sync for Run {}
+
+fn desc(data: *mut u8, n: usize, stride: isize) -> ArrayDesc {
+    let mut d = ArrayDesc {
+        data,
+        shape: [0; MAX_RANK],
+        strides: [0; MAX_RANK],
+    };
+    d.shape[0] = n as i64;
+    d.strides[0] = stride as i64;
+    d
+}
+
+/// Reduces every run with the block loop (on the pool for `parallel`).
+///
+/// # Safety
+/// Each run must address `n` live elements of the loop's element type and one
+/// writable accumulator, distinct for every run.
+unsafe fn reduce_runs(
+    code: &CompiledFunction,
+    runs: &[Run],
+    target: Target,
+) -> Result<Result<(), Trap>, String> {
+    let run_one = |range: std::ops::Range<usize>| -> Result<(), Trap> {
+        let mut ctx = code.new_context();
+        for run in &runs[range] {
+            let x = desc(run.data as *mut u8, run.n, run.stride);
+            let out = desc(run.out, 1, 1);
+            let slots = [
+                &x as *const ArrayDesc as u64,
+                &out as *const ArrayDesc as u64,
+            ];
+            // SAFETY: the slots describe the run, valid by the caller's promise.
+            unsafe { code.call_raw(&mut ctx, slots.as_ptr()) };
+            if let Some(trap) = code.trap_of(&ctx) {
+                return Err(trap);
+            }
+        }
+        Ok(())
+    };
+    match target {
+        Target::Parallel => {
+            let per_run = runs.first().map_or(1, |r| r.n.max(1));
+            run_ranges(runs.len(), (64 * 1024 / per_run).max(1), run_one)
+        }
+        _ => Ok(run_one(0..runs.len())),
+    }
+}
+
+impl Ufunc {
+    /// The compiled block loop for elements of `elem` accumulating in `acc`.
+    fn block_loop(
+        &self,
+        resolved: &ResolvedLoop,
+        elem: DType,
+        acc: DType,
+    ) -> Result<CompiledFunction, Error> {
+        self.cached_function(
+            &format!("{}.reduce", self.decl.name),
+            resolved,
+            &[acc, elem],
+            acc,
+            |program, id| {
+                build_reduce_loop(program, id, elem, acc).map_err(|e| Error::Backend(e.to_string()))
+            },
+        )
+    }
+
+    /// Reduces `axis` of `source` (length at least 1) into a new array of `acc`.
+    pub(super) fn reduce_blocked(
+        &self,
+        source: &ArrayRef<'_>,
+        axis: usize,
+        acc: DType,
+        resolved: &ResolvedLoop,
+    ) -> Result<NdArray, Error> {
+        let shape = source.shape().to_vec();
+        let strides = source.strides().to_vec();
+        let n = shape[axis];
+        let mut out_shape = shape.clone();
+        out_shape.remove(axis);
+        let lanes: usize = out_shape.iter().product();
+        let elem_size = source.dtype().size_bytes() as isize;
+        let acc_size = acc.size_bytes();
+        let blocks = n.div_ceil(BLOCK);
+        // Partial results, one per (lane, block), C-ordered; with one block they
+        // are the result itself.
+        let mut partials = NdArray::zeros(acc, &[lanes, blocks]);
+        let partial_base = partials.view_mut().base_ptr();
+        let code = self.block_loop(resolved, source.dtype(), acc)?;
+        let mut runs = Vec::with_capacity(lanes * blocks);
+        let mut index = vec![0usize; shape.len()];
+        for lane in 0..lanes {
+            // Multi-index of this lane over the other axes, row-major.
+            let mut rest = lane;
+            for k in (0..shape.len()).rev() {
+                if k == axis {
+                    index[k] = 0;
+                    continue;
+                }
+                index[k] = rest % shape[k];
+                rest /= shape[k];
+            }
+            let lane_offset: isize = index
+                .iter()
+                .zip(&strides)
+                .map(|(&i, &s)| i as isize * s)
+                .sum();
+            for block in 0..blocks {
+                let start = block * BLOCK;
+                let offset = (lane_offset + start as isize * strides[axis]) * elem_size;
+                runs.push(Run {
+                    data: source.base_ptr().wrapping_offset(offset),
+                    n: (n - start).min(BLOCK),
+                    stride: strides[axis],
+                    out: partial_base.wrapping_add((lane * blocks + block) * acc_size),
+                });
+            }
+        }
+        // SAFETY: runs cover the source view (live for this call) and distinct
+        // elements of `partials`.
+        unsafe { reduce_runs(&code, &runs, self.target) }
+            .map_err(Error::Call)?
+            .map_err(|trap| Error::kernel(trap, &self.core.sources))?;
+        let reduced = if blocks == 1 {
+            partials
+        } else {
+            self.reduce_blocked(&partials.view(), 1, acc, resolved)?
+        };
+        Ok(super::methods::reshape(reduced, &out_shape))
+    }
+}
