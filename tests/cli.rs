@@ -261,3 +261,68 @@ fn emit_shows_the_generated_loop_of_a_ufunc() {
         text(&clif.stdout)
     );
 }
+/// `save` then `load` of every numeric dtype, run in a fresh directory so the
+/// files it writes land there.
+#[test]
+fn host_arrays_round_trip_through_npy_files() {
+    let dir = std::env::temp_dir().join(format!("kern-host-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let program = r#"
+fn main() {
+    let a: Array<f32> = linspace(0.0, 1.0, 5);
+    save("a.npy", &a);
+    let b: Array<f32> = load("a.npy");
+    assert_eq!(a.sum(), b.sum());
+    let m: Array<i16> = arange(-3, 3);
+    let m = m.reshape([2, 3]);
+    save("m.npy", &m);
+    let back: Array<i16> = load("m.npy");
+    println!("{} {}", b, back);
+    let u: Array<u8> = full([2, 2], 255u8);
+    save("u.npy", &u);
+    let u2: Array<u8> = load("u.npy");
+    let f: Array<bool> = ones(2);
+    save("f.npy", &f);
+    let f2: Array<bool> = load("f.npy");
+    let w: Array<u64> = arange(0u64, 3u64);
+    save("w.npy", &w);
+    let w2: Array<u64> = load("w.npy");
+    println!("{} {} {}", u2, f2, w2);
+    let wrong: Array<f64> = load("m.npy");
+}
+"#;
+    std::fs::write(dir.join("roundtrip.kern"), program).expect("write program");
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "roundtrip.kern"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the kern binary runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        text(&output.stdout),
+        "[0.   0.25 0.5  0.75 1.  ] [[-3 -2 -1]\n [ 0  1  2]]\n[[255 255]\n [255 255]] [ True  True] [0 1 2]\n"
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(
+            "cannot load `m.npy` as an `Array<f64>`: the file holds an array of dtype i16"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Ufunc calls of host code run on `--target parallel` with the same results.
+#[test]
+fn host_array_fixtures_print_the_same_on_the_parallel_target() {
+    for name in ["host_ufuncs", "host_arrays"] {
+        let file = format!("tests/fixtures/run/{name}.kern");
+        let output = kern(&["run", "--target", "parallel", &file]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let expected =
+            std::fs::read_to_string(root().join(format!("tests/fixtures/run/{name}.stdout")))
+                .expect("expected output");
+        assert_eq!(text(&output.stdout), expected, "{name}");
+    }
+}

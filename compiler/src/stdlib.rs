@@ -57,6 +57,10 @@ pub fn files_reached_from(user_text: &str) -> Vec<usize> {
     };
     for name in names_used(user_text) {
         visit(name, &mut reached, &mut queue);
+        // Host code's `random::uniform_array` runs `random::uniform` per element.
+        if let Some(base) = name.strip_suffix("_array") {
+            visit(base, &mut reached, &mut queue);
+        }
     }
     while let Some(file) = queue.pop() {
         for name in &index.uses[file] {

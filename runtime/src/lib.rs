@@ -13,6 +13,7 @@ pub mod broadcast;
 mod error;
 pub mod exec;
 pub mod gufunc_signature;
+mod host;
 mod module;
 mod target;
 pub mod ufunc;

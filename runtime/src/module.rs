@@ -237,25 +237,30 @@ impl Module {
         // A failure of compiled code that is not a trap (e.g. its output cannot be
         // written) stops the interpreter through a trap and is reported instead.
         let host_failure: RefCell<Option<CallError>> = RefCell::new(None);
-        let mut interpreter = Interpreter::new(&self.core.compiled.program).with_call_hook(
-            Box::new(|func: FuncId, args: &[HostArg], out: &mut dyn Write| {
-                let code = machine_code.get(&func)?;
-                // Safety: the interpreter only passes arrays it owns and keeps alive
-                // for the duration of the call.
-                Some(match unsafe { code.call(args, out) } {
-                    Ok(v) => Ok(v),
-                    Err(CallError::Trap(trap)) => Err(trap),
-                    Err(other) => {
-                        let span = self.core.compiled.program.function(func).span;
-                        *host_failure.borrow_mut() = Some(other);
-                        Err(Trap {
-                            kind: TrapKind::AssertionFailed("host failure".into()),
-                            span,
-                        })
-                    }
-                })
-            }),
-        );
+        // Host arrays of `main` and the operations on them (ufunc calls on arrays
+        // run on `target` when it is `parallel`).
+        let host_env = crate::host::HostArrays::new(self.core.clone(), machine_code, target);
+        let mut interpreter = Interpreter::new(&self.core.compiled.program)
+            .with_host_env(Box::new(host_env))
+            .with_call_hook(Box::new(
+                |func: FuncId, args: &[HostArg], out: &mut dyn Write| {
+                    let code = machine_code.get(&func)?;
+                    // Safety: the interpreter only passes arrays it owns and keeps alive
+                    // for the duration of the call.
+                    Some(match unsafe { code.call(args, out) } {
+                        Ok(v) => Ok(v),
+                        Err(CallError::Trap(trap)) => Err(trap),
+                        Err(other) => {
+                            let span = self.core.compiled.program.function(func).span;
+                            *host_failure.borrow_mut() = Some(other);
+                            Err(Trap {
+                                kind: TrapKind::AssertionFailed("host failure".into()),
+                                span,
+                            })
+                        }
+                    })
+                },
+            ));
         let result = interpreter.call_scalars(main, &[], out);
         drop(interpreter);
         self.timings.run = started.elapsed();

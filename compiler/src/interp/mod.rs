@@ -14,6 +14,9 @@ use crate::ir::*;
 
 pub use crate::ir::HostArg;
 
+pub mod host;
+pub use host::{HostEnv, HostHandle, HostValue};
+
 /// Deepest kern call nesting before `TrapKind::RecursionLimit` (same as compiled code).
 pub const DEFAULT_RECURSION_LIMIT: usize = 1000;
 
@@ -26,6 +29,7 @@ pub struct Interpreter<'p> {
     hook: Option<CallHook<'p>>,
     recursion_limit: usize,
     depth: usize,
+    host: Option<Box<dyn HostEnv + 'p>>,
 }
 
 enum Flow {
@@ -39,6 +43,7 @@ enum Flow {
 enum Slot {
     Scalar(ScalarValue),
     Array(ArrayDesc),
+    HostArray(HostHandle),
 }
 
 struct Frame {
@@ -53,7 +58,14 @@ impl<'p> Interpreter<'p> {
             hook: None,
             recursion_limit: DEFAULT_RECURSION_LIMIT,
             depth: 0,
+            host: None,
         }
+    }
+
+    /// Host-array operations (in `main`) go to `env`; without one they trap.
+    pub fn with_host_env(mut self, env: Box<dyn HostEnv + 'p>) -> Interpreter<'p> {
+        self.host = Some(env);
+        self
     }
 
     /// Calls go through `hook` first; when it returns `Some`, that is the result.
@@ -135,6 +147,7 @@ impl<'p> Interpreter<'p> {
                         shape: [0; MAX_RANK],
                         strides: [0; MAX_RANK],
                     }),
+                    Type::HostArray(_) => Slot::HostArray(HostHandle(0)),
                 })
                 .collect(),
         };
@@ -144,7 +157,17 @@ impl<'p> Interpreter<'p> {
                 HostArg::Array(a) => Slot::Array(*a),
             };
         }
-        match self.block(f, &f.body, &mut frame, out)? {
+        let result = self.block(f, &f.body, &mut frame, out);
+        if let Some(env) = self.host.as_mut() {
+            for slot in &frame.locals {
+                if let Slot::HostArray(h) = slot {
+                    if h.0 != 0 {
+                        env.release(*h);
+                    }
+                }
+            }
+        }
+        match result? {
             Flow::Return(v) => Ok(v),
             _ => Ok(None),
         }
@@ -182,7 +205,7 @@ impl<'p> Interpreter<'p> {
             InstKind::Const(c) => *c,
             InstKind::GetLocal(l) => match frame.locals[l.0 as usize] {
                 Slot::Scalar(s) => s,
-                Slot::Array(_) => ScalarValue::Bool(false),
+                Slot::Array(_) | Slot::HostArray(_) => ScalarValue::Bool(false),
             },
             InstKind::SetLocal(l, x) => {
                 frame.locals[l.0 as usize] = Slot::Scalar(v(frame, x));
@@ -211,16 +234,28 @@ impl<'p> Interpreter<'p> {
                 eval_intrinsic(*i, &args)
             }
             InstKind::Call { callee, args } => {
-                let args: Vec<HostArg> = args
-                    .iter()
-                    .map(|a| match a {
+                let params = self.program.function(*callee).param_types();
+                let mut host_args = Vec::with_capacity(args.len());
+                for (i, a) in args.iter().enumerate() {
+                    host_args.push(match a {
                         Arg::Value(x) => HostArg::Scalar(v(frame, x)),
                         Arg::Array(l) => match frame.locals[l.0 as usize] {
                             Slot::Array(d) => HostArg::Array(d),
                             Slot::Scalar(s) => HostArg::Scalar(s),
+                            Slot::HostArray(h) => {
+                                let rank = match params.get(i) {
+                                    Some(Type::Array(a)) => a.rank,
+                                    _ => 1,
+                                };
+                                let Some(env) = self.host.as_mut() else {
+                                    return Err(trap(no_host_env()));
+                                };
+                                HostArg::Array(env.descriptor(h, rank, inst.span)?)
+                            }
                         },
-                    })
-                    .collect();
+                    });
+                }
+                let args = host_args;
                 let result = self.call_from_ir(*callee, &args, inst.span, out)?;
                 match (inst.result, result) {
                     (Some(r), Some(value)) => {
@@ -325,6 +360,47 @@ impl<'p> Interpreter<'p> {
                 }
                 return Ok(Flow::Normal);
             }
+            InstKind::Host { op, args, dest } => {
+                let values: Vec<HostValue> = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Value(x) => HostValue::Scalar(v(frame, x)),
+                        Arg::Array(l) => match frame.locals[l.0 as usize] {
+                            Slot::HostArray(h) => HostValue::Array(h),
+                            Slot::Scalar(s) => HostValue::Scalar(s),
+                            Slot::Array(_) => HostValue::Unit,
+                        },
+                    })
+                    .collect();
+                let Some(env) = self.host.as_mut() else {
+                    return Err(trap(no_host_env()));
+                };
+                let result = env.host_op(op, &values, inst.span, out)?;
+                match (result, dest, inst.result) {
+                    (HostValue::Array(h), Some(d), _) => {
+                        if let Slot::HostArray(old) = frame.locals[d.0 as usize] {
+                            if old.0 != 0 {
+                                env.release(old);
+                            }
+                        }
+                        frame.locals[d.0 as usize] = Slot::HostArray(h);
+                    }
+                    (HostValue::Array(h), None, _) => env.release(h),
+                    (HostValue::Scalar(s), _, Some(r)) => {
+                        let ty = f.value_type(r);
+                        frame.values[r.0 as usize] =
+                            if s.ty() == ty { s } else { eval_cast(s, ty) };
+                    }
+                    (_, _, Some(_)) | (_, Some(_), _) => {
+                        return Err(trap(TrapKind::Host(format!(
+                            "internal error: host operation `{}` gave no result",
+                            op.name()
+                        ))))
+                    }
+                    _ => {}
+                }
+                return Ok(Flow::Normal);
+            }
             InstKind::Print {
                 pieces,
                 args,
@@ -369,10 +445,14 @@ impl<'p> Interpreter<'p> {
     }
 }
 
+fn no_host_env() -> TrapKind {
+    TrapKind::Host("host arrays need a host environment (run the program with `kern run`)".into())
+}
+
 fn array_desc(frame: &Frame, local: LocalId) -> ArrayDesc {
     match frame.locals[local.0 as usize] {
         Slot::Array(d) => d,
-        Slot::Scalar(_) => ArrayDesc {
+        Slot::Scalar(_) | Slot::HostArray(_) => ArrayDesc {
             data: std::ptr::null_mut(),
             shape: [0; MAX_RANK],
             strides: [0; MAX_RANK],
@@ -383,7 +463,7 @@ fn array_desc(frame: &Frame, local: LocalId) -> ArrayDesc {
 fn array_elem(f: &Function, local: LocalId) -> ScalarType {
     match f.local(local).ty {
         Type::Array(a) => a.elem,
-        Type::Scalar(t) => t,
+        Type::Scalar(t) | Type::HostArray(t) => t,
     }
 }
 

@@ -241,7 +241,7 @@ impl Inliner<'_> {
                     };
                     out.push(inst(InstKind::SetLocal(new, value), None));
                 }
-                (_, Type::Array(_)) => {
+                (_, Type::Array(_) | Type::HostArray(_)) => {
                     // An array local that is not a parameter cannot exist.
                     let new = self.new_local(local.name.clone(), local.ty);
                     locals.insert(id, new);

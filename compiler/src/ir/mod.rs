@@ -76,12 +76,23 @@
 //! An array argument is passed as a pointer to an [`ArrayDesc`] (C layout, shared by
 //! the interpreter, the JIT and the runtime). Element strides are in elements, may be
 //! zero or negative.
+//!
+//! # Host arrays (only in `FunctionKind::Main`)
+//!
+//! Host code may hold whole n-d arrays in locals of type [`Type::HostArray`]
+//! (`Array<T>` in source): opaque handles owned by the host environment. They are
+//! only used by [`InstKind::Host`] instructions (see [`host`] for every
+//! [`HostOp`]) and passed to calls (`Arg::Array`), where an `&[T]`/`&mut [T]`
+//! parameter receives the array's descriptor (its rank is checked at run time).
+//! The verifier rejects host arrays and host instructions outside `main`; backends
+//! never see them (they return an error if they do).
 
 pub mod build;
 pub mod elementwise;
 pub mod eval;
 pub mod fold;
 pub mod format;
+pub mod host;
 pub mod inline;
 pub mod lower;
 pub mod print;
@@ -90,6 +101,7 @@ pub mod verify;
 
 use crate::diagnostics::Span;
 pub use crate::types::{ScalarType, ScalarValue};
+pub use host::HostOp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);
@@ -134,13 +146,16 @@ pub struct ArrayType {
 pub enum Type {
     Scalar(ScalarType),
     Array(ArrayType),
+    /// A host array (`Array<T>`) of element type `T` and any rank: a local of
+    /// `main` only, assignable by host instructions (see [`host`]).
+    HostArray(ScalarType),
 }
 
 impl Type {
     pub fn as_scalar(self) -> Option<ScalarType> {
         match self {
             Type::Scalar(t) => Some(t),
-            Type::Array(_) => None,
+            Type::Array(_) | Type::HostArray(_) => None,
         }
     }
 }
@@ -217,6 +232,13 @@ impl Function {
             for inst in &block.insts {
                 match &inst.kind {
                     InstKind::Call { callee, .. } if !out.contains(callee) => out.push(*callee),
+                    InstKind::Host { op, .. } => {
+                        if let Some(callee) = op.callee() {
+                            if !out.contains(&callee) {
+                                out.push(callee);
+                            }
+                        }
+                    }
                     InstKind::If {
                         then_block,
                         else_block,
@@ -433,6 +455,13 @@ pub enum InstKind {
         args: Vec<ValueId>,
         newline: bool,
     },
+    /// A host-array operation (only in `main`; see [`host`]). A scalar result is
+    /// `Inst::result`; an array result goes to the host-array local `dest`.
+    Host {
+        op: HostOp,
+        args: Vec<Arg>,
+        dest: Option<LocalId>,
+    },
 }
 
 /// A read-only table of constants (`const T: [f64; 4] = [..];`).
@@ -484,6 +513,9 @@ pub enum TrapKind {
     AssertionFailed(String),
     /// Recursion deeper than the backend's guard allows.
     RecursionLimit,
+    /// A host-array operation failed (`load` of a missing file, an index out of
+    /// range, ...): the message says what and why.
+    Host(String),
 }
 
 impl std::fmt::Display for TrapKind {
@@ -497,6 +529,7 @@ impl std::fmt::Display for TrapKind {
             ),
             TrapKind::AssertionFailed(msg) => write!(f, "assertion failed: {msg}"),
             TrapKind::RecursionLimit => f.write_str("recursion limit reached"),
+            TrapKind::Host(msg) => f.write_str(msg),
         }
     }
 }
@@ -519,13 +552,17 @@ impl std::error::Error for Trap {}
 impl Trap {
     /// The trap as a diagnostic pointing at the kernel source.
     pub fn to_diagnostic(&self) -> crate::diagnostics::Diagnostic {
-        crate::diagnostics::Diagnostic::error(self.span, format!("kernel error: {}", self.kind))
-            .with_label(match &self.kind {
-                TrapKind::DivisionByZero | TrapKind::DivisionOverflow => "this division",
-                TrapKind::IndexOutOfBounds { .. } => "this index",
-                TrapKind::AssertionFailed(_) => "this assertion",
-                TrapKind::RecursionLimit => "this call",
-            })
+        let message = match &self.kind {
+            TrapKind::Host(msg) => msg.clone(),
+            kind => format!("kernel error: {kind}"),
+        };
+        crate::diagnostics::Diagnostic::error(self.span, message).with_label(match &self.kind {
+            TrapKind::DivisionByZero | TrapKind::DivisionOverflow => "this division",
+            TrapKind::IndexOutOfBounds { .. } => "this index",
+            TrapKind::AssertionFailed(_) => "this assertion",
+            TrapKind::RecursionLimit => "this call",
+            TrapKind::Host(_) => "here",
+        })
     }
 }
 

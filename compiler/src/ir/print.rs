@@ -72,6 +72,7 @@ pub fn print_function(program: &Program, function: &Function) -> String {
 pub fn type_name(ty: Type) -> String {
     match ty {
         Type::Scalar(t) => t.to_string(),
+        Type::HostArray(t) => format!("Array<{t}>"),
         Type::Array(a) => {
             let mut s = a.elem.to_string();
             for _ in 0..a.rank {
@@ -231,6 +232,17 @@ impl Printer<'_> {
             InstKind::Return(None) => "return".to_string(),
             InstKind::Return(Some(x)) => format!("return {}", v(x)),
             InstKind::Assert { cond, message } => format!("assert {}, {message:?}", v(cond)),
+            InstKind::Host { op, args, dest } => {
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Value(x) => v(x),
+                        Arg::Array(l) => format!("l{}", l.0),
+                    })
+                    .collect();
+                let dest = dest.map_or(String::new(), |d| format!(" -> l{}", d.0));
+                format!("host {}({}){dest}", op.name(), args.join(", "))
+            }
             InstKind::Print {
                 pieces,
                 args,

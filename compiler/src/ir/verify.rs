@@ -32,6 +32,16 @@ pub fn verify_function(program: &Program, f: &Function) -> Result<(), Vec<String
         errors: Vec::new(),
     };
     v.block(&f.body, 0);
+    if f.kind != FunctionKind::Main {
+        for (i, local) in f.locals.iter().enumerate() {
+            if let Type::HostArray(_) = local.ty {
+                v.errors.push(format!(
+                    "in `{}`: host-array local l{i} outside of `main`",
+                    f.name
+                ));
+            }
+        }
+    }
     if v.errors.is_empty() {
         Ok(())
     } else {
@@ -172,7 +182,9 @@ impl Verifier<'_> {
                             self.expect(inst, *v, t, "argument");
                         }
                         (Arg::Array(l), Type::Array(_)) => {
-                            if !matches!(local_ty(*l), Some(Type::Array(_))) {
+                            let host = f.kind == FunctionKind::Main
+                                && matches!(local_ty(*l), Some(Type::HostArray(_)));
+                            if !host && !matches!(local_ty(*l), Some(Type::Array(_))) {
                                 self.fail(inst, "array argument is not an array local".into());
                             }
                         }
@@ -267,6 +279,41 @@ impl Verifier<'_> {
                 self.uses(inst, &[*cond]);
                 self.expect(inst, *cond, ScalarType::Bool, "Assert condition");
             }
+            InstKind::Host { op, args, dest } => {
+                if f.kind != FunctionKind::Main {
+                    self.fail(inst, "host instruction outside of `main`".into());
+                }
+                for arg in args {
+                    match arg {
+                        Arg::Value(v) => self.uses(inst, &[*v]),
+                        Arg::Array(l) => {
+                            if !matches!(local_ty(*l), Some(Type::HostArray(_))) {
+                                self.fail(
+                                    inst,
+                                    format!("host array argument l{} is not a host array", l.0),
+                                );
+                            }
+                        }
+                    }
+                }
+                if let Some(d) = dest {
+                    if !matches!(local_ty(*d), Some(Type::HostArray(_))) {
+                        self.fail(
+                            inst,
+                            format!("host destination l{} is not a host array", d.0),
+                        );
+                    }
+                }
+                if let HostOp::Print { pieces, .. } = op {
+                    let wanted = pieces
+                        .iter()
+                        .filter(|p| matches!(p, FormatPiece::Arg(_)))
+                        .count();
+                    if wanted != args.len() {
+                        self.fail(inst, "Print argument count differs from its format".into());
+                    }
+                }
+            }
             InstKind::Print { pieces, args, .. } => {
                 self.uses(inst, args);
                 let wanted = pieces
@@ -332,6 +379,7 @@ impl Inst {
             InstKind::Return(_) => "return",
             InstKind::Assert { .. } => "assert",
             InstKind::Print { .. } => "print",
+            InstKind::Host { .. } => "host",
         }
     }
 }

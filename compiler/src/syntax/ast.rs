@@ -111,6 +111,8 @@ pub enum TypeExprKind {
     Array { elem: Box<TypeExpr>, len: ArrayLen },
     /// `()`
     Unit,
+    /// `Array<f64>`: a name with type arguments (host arrays in `main`).
+    Generic { name: Ident, args: Vec<TypeExpr> },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -311,6 +313,16 @@ pub enum ExprKind {
     ArrayRepeat {
         value: Box<Expr>,
         count: Box<Expr>,
+    },
+    /// `&expr` / `&mut expr`: borrowing an array for a call.
+    Ref {
+        mutable: bool,
+        expr: Box<Expr>,
+    },
+    /// `a..b`, `a..`, `..b`, `..`: only as the index of a slice, `x[a..b]`.
+    Range {
+        start: Option<Box<Expr>>,
+        end: Option<Box<Expr>>,
     },
 }
 

@@ -171,9 +171,9 @@ fn first_too_deep_expr(unit: &SourceUnit) -> Option<Span> {
                         stack.push((Node::Expr(target), depth));
                         stack.push((Node::Expr(value), depth));
                     }
-                    ExprKind::Cast { expr, .. } | ExprKind::Paren(expr) => {
-                        stack.push((Node::Expr(expr), depth))
-                    }
+                    ExprKind::Cast { expr, .. }
+                    | ExprKind::Paren(expr)
+                    | ExprKind::Ref { expr, .. } => stack.push((Node::Expr(expr), depth)),
                     ExprKind::Call { callee, args } => {
                         stack.push((Node::Expr(callee), depth));
                         stack.extend(args.iter().map(|a| (Node::Expr(a), depth)));
@@ -229,6 +229,11 @@ fn first_too_deep_expr(unit: &SourceUnit) -> Option<Span> {
                         stack.push((Node::Expr(value), depth));
                         stack.push((Node::Expr(count), depth));
                     }
+                    ExprKind::Range { start, end } => {
+                        for bound in [start, end].into_iter().flatten() {
+                            stack.push((Node::Expr(bound), depth));
+                        }
+                    }
                 }
             }
         }
@@ -268,7 +273,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::div, Assoc::Left)
                 | Op::infix(Rule::rem, Assoc::Left))
             .op(Op::postfix(Rule::cast))
-            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not) | Op::prefix(Rule::borrow))
             .op(Op::postfix(Rule::method_call) | Op::postfix(Rule::call) | Op::postfix(Rule::index))
     })
 }
@@ -448,6 +453,17 @@ impl AstBuilder {
         };
         let kind = match inner.as_rule() {
             Rule::ident => TypeExprKind::Named(self.ident(inner)),
+            Rule::generic_type => {
+                let mut parts = inner.into_inner();
+                let name = parts.next().map(|n| self.ident(n)).unwrap_or(Ident {
+                    name: String::new(),
+                    span,
+                });
+                TypeExprKind::Generic {
+                    name,
+                    args: parts.map(|t| self.type_expr(t)).collect(),
+                }
+            }
             Rule::unit_type => TypeExprKind::Unit,
             Rule::ref_type => {
                 let mut mutable = false;
@@ -613,6 +629,16 @@ impl AstBuilder {
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, operand| {
                 let span = self.span(&op).to(operand.span);
+                if op.as_rule() == Rule::borrow {
+                    let mutable = op.into_inner().any(|p| p.as_rule() == Rule::kw_mut);
+                    return self.expr_node(
+                        ExprKind::Ref {
+                            mutable,
+                            expr: Box::new(operand),
+                        },
+                        span,
+                    );
+                }
                 let op = if op.as_rule() == Rule::neg {
                     UnaryOp::Neg
                 } else {
@@ -637,7 +663,7 @@ impl AstBuilder {
             Rule::cast => {
                 let ty = op
                     .into_inner()
-                    .find(|p| p.as_rule() == Rule::type_expr)
+                    .find(|p| matches!(p.as_rule(), Rule::type_expr | Rule::cast_type))
                     .map(|t| self.type_expr(t))
                     .unwrap_or(TypeExpr {
                         kind: TypeExprKind::Unit,
@@ -670,11 +696,41 @@ impl AstBuilder {
                     .unwrap_or_default(),
             },
             _ => {
-                let index = op
-                    .into_inner()
-                    .next()
-                    .map(|e| self.expr(e))
-                    .unwrap_or_else(|| self.expr_node(ExprKind::Break, span));
+                let index_span = self.span(&op);
+                let mut start = None;
+                let mut range: Option<Option<Expr>> = None;
+                for p in op.into_inner() {
+                    match p.as_rule() {
+                        Rule::index_range => {
+                            range = Some(
+                                p.into_inner()
+                                    .find(|e| e.as_rule() == Rule::expr)
+                                    .map(|e| self.expr(e)),
+                            )
+                        }
+                        _ => start = Some(self.expr(p)),
+                    }
+                }
+                let index = match range {
+                    Some(end) => {
+                        // Without the brackets: `a..b`.
+                        let inner = Span::new(
+                            index_span.file,
+                            index_span.start as usize + 1,
+                            (index_span.end as usize)
+                                .saturating_sub(1)
+                                .max(index_span.start as usize + 1),
+                        );
+                        self.expr_node(
+                            ExprKind::Range {
+                                start: start.map(Box::new),
+                                end: end.map(Box::new),
+                            },
+                            inner,
+                        )
+                    }
+                    None => start.unwrap_or_else(|| self.expr_node(ExprKind::Break, span)),
+                };
                 ExprKind::Index {
                     base: Box::new(base),
                     index: Box::new(index),

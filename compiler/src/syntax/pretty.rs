@@ -40,6 +40,10 @@ fn type_text(ty: &TypeExpr) -> String {
             format!("[{}; {len}]", type_text(elem))
         }
         TypeExprKind::Unit => "()".into(),
+        TypeExprKind::Generic { name, args } => {
+            let args: Vec<String> = args.iter().map(type_text).collect();
+            format!("{}<{}>", name.name, args.join(", "))
+        }
     }
 }
 
@@ -281,6 +285,19 @@ impl Pretty {
                 "[{}; {}]",
                 self.expr_at(value, indent),
                 self.expr_at(count, indent)
+            ),
+            ExprKind::Ref { mutable, expr } => format!(
+                "&{}{}",
+                if *mutable { "mut " } else { "" },
+                self.expr_at(expr, indent)
+            ),
+            ExprKind::Range { start, end } => format!(
+                "{}..{}",
+                start
+                    .as_ref()
+                    .map_or(String::new(), |s| self.expr_at(s, indent)),
+                end.as_ref()
+                    .map_or(String::new(), |e| self.expr_at(e, indent))
             ),
         }
     }

@@ -16,6 +16,9 @@ use crate::syntax::ast::*;
 use crate::types::format_string::parse_format_string;
 use crate::types::{ScalarType, ScalarValue};
 
+mod host_arrays;
+pub use host_arrays::{HostMethod, HostResolution};
+
 /// Index of a variable binding (parameter, `let`, loop variable) in a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BindingId(pub u32);
@@ -59,6 +62,8 @@ pub enum Resolution {
     },
     /// Float `%`: a call of the stdlib's `fmod_*`.
     FloatRem(FnKey),
+    /// A host-array builtin, method, index or ufunc call in `main`.
+    Host(HostResolution),
 }
 
 /// The checker's output for one function instance.
@@ -90,6 +95,12 @@ pub struct FnChecker<'e, 'a> {
     int_literals: Vec<(ExprId, u128, bool, Span)>,
     loops: Vec<bool>,
     pub errors: Vec<Diagnostic>,
+    /// Checking host code (`fn main`): host arrays are allowed.
+    host: bool,
+    /// The element type a `let x: Array<T> = init` annotation gives `init`.
+    array_hint: Option<(ExprId, ScalarType)>,
+    /// Types of the arguments of the next `call_function`, when already checked.
+    prechecked_args: Option<Vec<Ty>>,
 }
 
 impl<'e, 'a> FnChecker<'e, 'a> {
@@ -108,6 +119,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             int_literals: Vec::new(),
             loops: Vec::new(),
             errors: Vec::new(),
+            host: false,
+            array_hint: None,
+            prechecked_args: None,
         }
     }
 
@@ -150,6 +164,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                         None
                     }
                 }
+            }
+            TypeExprKind::Generic { .. } => {
+                self.host_array_type_error(ty.span);
+                None
             }
             _ => {
                 self.error(ty.span, "expected a scalar type here");
@@ -210,6 +228,7 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 }
             }
             TypeExprKind::Unit => (Ty::Unit, vec![]),
+            TypeExprKind::Generic { .. } => (self.host_array_type_error(ty.span), vec![]),
             _ => (
                 self.error(
                     ty.span,
@@ -252,6 +271,10 @@ impl<'e, 'a> FnChecker<'e, 'a> {
 
     /// Checks a whole function; returns the typed body (errors are in `self.errors`).
     pub fn check_function(mut self, decl: &FnDecl) -> (TypedBody, Vec<Diagnostic>) {
+        self.host = self.namespace == Namespace::User
+            && decl.name.name == "main"
+            && decl.attrs.is_empty()
+            && decl.generics.is_empty();
         for param in &decl.params {
             let (ty, dims) = self.param_type(&param.ty);
             let id = self.bind(&param.name, ty, param.mutable, None);
@@ -374,13 +397,14 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                     ty,
                     init,
                 } => {
-                    let declared = ty.as_ref().map(|t| match self.scalar_type(t) {
-                        Some(s) => Ty::Scalar(s),
-                        None => Ty::Error,
-                    });
+                    let declared = ty.as_ref().map(|t| self.let_type(t));
                     let ty = match (declared, init) {
                         (Some(d), Some(init)) => {
+                            if let Ty::HostArray(elem) = d {
+                                self.array_hint = Some((strip_parens(init).id, elem));
+                            }
                             let found = self.expr(init);
+                            self.array_hint = None;
                             self.expect(found, d, init.span);
                             d
                         }
@@ -468,7 +492,14 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 method,
                 args,
             } => self.method_call(e, receiver, method, args),
-            ExprKind::Index { .. } => self.index(e),
+            ExprKind::Index { .. } => {
+                if self.host {
+                    if let Some(t) = self.host_index(e) {
+                        return t;
+                    }
+                }
+                self.index(e)
+            }
             ExprKind::If {
                 cond,
                 then_branch,
@@ -588,8 +619,16 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             ExprKind::Block(b) => self.block(b),
             ExprKind::Macro { name, args } => self.macro_call(e, name, args),
             ExprKind::ArrayLit(_) | ExprKind::ArrayRepeat { .. } => {
+                if self.host {
+                    return self.error(e.span, "array literals are only allowed in `const` tables and as the shape of `zeros`, `ones`, `full` and `reshape`");
+                }
                 self.error(e.span, "array literals are only allowed in `const` tables")
             }
+            ExprKind::Ref { .. } => self.borrow(e),
+            ExprKind::Range { .. } => self.error(
+                e.span,
+                "ranges are only allowed in `for` loops and as slices of host arrays, `x[a..b]`",
+            ),
         }
     }
 
@@ -731,7 +770,7 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             op if op.is_comparison() => {
                 self.expect(r, l, rhs.span);
                 match self.inf.resolve(l) {
-                    Ty::Array { .. } | Ty::Unit => self.error(
+                    Ty::Array { .. } | Ty::HostArray(_) | Ty::Unit => self.error(
                         e.span,
                         format!("cannot compare values of type `{}`", self.inf.describe(l)),
                     ),
@@ -856,6 +895,13 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             }
             ExprKind::Index { .. } => {
                 let ty = self.expr(target);
+                if let Some(Resolution::Host(r)) = self.body.resolutions.get(&target.id).cloned() {
+                    return if self.host_place(target, &r) {
+                        ty
+                    } else {
+                        Ty::Error
+                    };
+                }
                 if let Some(Resolution::ArrayIndex(b)) =
                     self.body.resolutions.get(&target.id).cloned()
                 {
@@ -935,6 +981,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 return Ty::Scalar(t);
             }
         }
+        if let Some(t) = self.host_call(e, callee, &names, args) {
+            return t;
+        }
         let full = names.join("::");
         let key = if names.len() == 1 {
             self.env.find_fn(self.namespace, &full)
@@ -962,6 +1011,11 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             );
             return Ty::Error;
         };
+        if self.host {
+            if let Some(t) = self.host_ufunc_call(e, key, &full, args) {
+                return t;
+            }
+        }
         self.call_function(e, key, &full, None, args)
     }
 
@@ -1023,10 +1077,16 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 self.expect(rt, pt, rspan);
             }
         }
-        for (arg, param) in args.iter().zip(params) {
+        for (i, (arg, param)) in args.iter().zip(params).enumerate() {
             let pt = param_ty(self, &param.ty);
-            let at = self.expr(arg);
+            let at = match &self.prechecked_args {
+                Some(types) => types[i],
+                None => self.arg_expr(arg),
+            };
             match (self.inf.resolve(pt), self.inf.resolve(at)) {
+                (Ty::Array { elem, mutable, .. }, Ty::HostArray(ae)) => {
+                    self.host_array_argument(arg, pt, at, elem == ae, mutable);
+                }
                 (
                     Ty::Array {
                         elem,
@@ -1046,6 +1106,7 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 _ => self.expect(at, pt, arg.span),
             }
         }
+        self.prechecked_args = None;
         let ret = match &decl.ret {
             None => Ty::Unit,
             Some(t) => param_ty(self, t),
@@ -1075,7 +1136,15 @@ impl<'e, 'a> FnChecker<'e, 'a> {
     }
 
     fn method_call(&mut self, e: &Expr, receiver: &Expr, method: &Ident, args: &[Expr]) -> Ty {
+        if self.host {
+            if let Some(t) = self.host_ufunc_method(e, receiver, method, args) {
+                return t;
+            }
+        }
         let r = self.expr(receiver);
+        if let Ty::HostArray(elem) = self.inf.resolve(r) {
+            return self.host_method(e, receiver, elem, method, args);
+        }
         if let Ty::Array { .. } = self.inf.resolve(r) {
             if method.name == "len" && args.is_empty() {
                 if let Some(Resolution::Local(b)) = self.body.resolutions.get(&receiver.id).cloned()
@@ -1252,6 +1321,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 }
                 for a in rest {
                     let t = self.expr(a);
+                    if self.host && matches!(self.inf.resolve(t), Ty::HostArray(_)) {
+                        continue;
+                    }
                     if !matches!(self.inf.resolve(t), Ty::Scalar(_) | Ty::Var(_) | Ty::Error) {
                         let d = self.inf.describe(t);
                         self.error(a.span, format!("`{d}` cannot be printed"));
@@ -1300,6 +1372,12 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 let a = self.expr(&args[0]);
                 let b = self.expr(&args[1]);
                 self.expect(b, a, args[1].span);
+                if let Ty::HostArray(_) = self.inf.resolve(a) {
+                    return self.error(
+                        e.span,
+                        "`assert_eq!` compares scalars; compare arrays element by element",
+                    );
+                }
                 Ty::Unit
             }
             other => self.error(
@@ -1327,5 +1405,12 @@ fn int_fits(value: u128, negated: bool, t: ScalarType) -> bool {
         false
     } else {
         !negated && (bits == 128 || value < (1u128 << bits)) || (negated && value == 0)
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Paren(inner) => strip_parens(inner),
+        _ => e,
     }
 }

@@ -64,6 +64,8 @@ pub enum Ty {
         rank: u8,
         mutable: bool,
     },
+    /// A host array `Array<T>` (only in `main`): element type, any rank.
+    HostArray(ScalarType),
     #[default]
     Unit,
     /// The type of `return`, `break`, `continue` and diverging blocks.
@@ -139,7 +141,7 @@ impl Inference {
                 };
                 let fits = match other {
                     Ty::Scalar(t) => kind.accepts(t),
-                    Ty::Unit | Ty::Array { .. } => kind == VarKind::Any,
+                    Ty::Unit | Ty::Array { .. } | Ty::HostArray(_) => kind == VarKind::Any,
                     _ => true,
                 };
                 if !fits {
@@ -223,6 +225,7 @@ impl fmt::Display for Ty {
                 }
                 write!(f, "&{}{s}", if *mutable { "mut " } else { "" })
             }
+            Ty::HostArray(t) => write!(f, "Array<{t}>"),
             Ty::Unit => f.write_str("()"),
             Ty::Never => f.write_str("!"),
             Ty::Error => f.write_str("{error}"),

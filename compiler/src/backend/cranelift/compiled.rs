@@ -155,6 +155,11 @@ impl CompiledFunction {
                 (HostArg::Array(_), Type::Scalar(t)) => {
                     return Err(bad(format!("argument {i} is an array, expected {t}")))
                 }
+                (_, Type::HostArray(_)) => {
+                    return Err(bad(format!(
+                        "argument {i} is a host array, which compiled code cannot take"
+                    )))
+                }
             }
         }
         let mut sink = OutputSink { out, error: None };

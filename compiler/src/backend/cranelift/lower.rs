@@ -47,7 +47,8 @@ pub(super) fn kern_signature(func: &ir::Function, call_conv: CallConv) -> Signat
     for ty in func.param_types() {
         sig.params.push(AbiParam::new(match ty {
             Type::Scalar(s) => clif_type(s),
-            Type::Array(_) => POINTER,
+            // Never compiled (rejected in `lower_body`); host code is interpreted.
+            Type::Array(_) | Type::HostArray(_) => POINTER,
         }));
     }
     if let Some(ret) = func.ret {
@@ -151,6 +152,11 @@ impl<M: Module> Lowerer<'_, '_, M> {
             let ty = match local.ty {
                 Type::Scalar(s) => clif_type(s),
                 Type::Array(_) => POINTER,
+                Type::HostArray(_) => {
+                    return Err(
+                        self.error("host arrays (`Array<T>`) only exist in interpreted host code")
+                    )
+                }
             };
             let var = self.b.declare_var(ty);
             self.vars.push(var);
@@ -166,7 +172,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             if !initialised[i] {
                 let zero = match local.ty {
                     Type::Scalar(s) => self.constant(ScalarValue::zero(s)),
-                    Type::Array(_) => self.b.ins().iconst(POINTER, 0),
+                    Type::Array(_) | Type::HostArray(_) => self.b.ins().iconst(POINTER, 0),
                 };
                 self.b.def_var(self.vars[i], zero);
             }
@@ -220,6 +226,12 @@ impl<M: Module> Lowerer<'_, '_, M> {
 
     fn lower_inst(&mut self, inst: &ir::Inst) -> Result<(), BackendError> {
         let result = match &inst.kind {
+            InstKind::Host { op, .. } => {
+                return Err(self.error(format!(
+                    "host operation `{}` only runs in interpreted host code",
+                    op.name()
+                )))
+            }
             InstKind::Const(v) => Some(self.constant(*v)),
             InstKind::GetLocal(local) => {
                 let var = self.var(*local)?;
@@ -507,7 +519,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                     // `&mut` arrays may be passed where `&` is expected.
                     .is_some_and(|l| match l.ty {
                         Type::Array(a) => a.elem == t.elem && a.rank == t.rank,
-                        Type::Scalar(_) => false,
+                        Type::Scalar(_) | Type::HostArray(_) => false,
                     }),
                 _ => false,
             };

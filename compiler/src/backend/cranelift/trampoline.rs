@@ -44,7 +44,7 @@ pub(super) fn build_trampoline<M: Module>(
         let slot_ty = match ty {
             // Little-endian: the low bytes of the slot are the narrow value.
             Type::Scalar(s) => clif_type(s),
-            Type::Array(_) => POINTER,
+            Type::Array(_) | Type::HostArray(_) => POINTER,
         };
         call_args.push(b.ins().load(slot_ty, flags, args, 8 * i as i32));
     }

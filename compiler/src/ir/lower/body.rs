@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+mod host;
+
 use super::Lowering;
 use crate::diagnostics::Span;
 use crate::ir::build::FunctionBuilder;
@@ -79,6 +81,7 @@ fn ir_type(ty: Ty) -> Type {
             rank,
             mutable,
         }),
+        Ty::HostArray(elem) => Type::HostArray(elem),
         // Only reachable for bodies with errors, which are never lowered.
         _ => Type::Scalar(ScalarType::Bool),
     }
@@ -125,6 +128,12 @@ impl BodyLowerer<'_, '_, '_, '_> {
                         continue;
                     };
                     let local = self.local_for(id);
+                    if let (Some(init), Ty::HostArray(_)) =
+                        (init, self.typed.bindings[id.0 as usize].ty)
+                    {
+                        self.host_array_into(init, local);
+                        continue;
+                    }
                     if let Some(init) = init {
                         if let Some(v) = self.expr(init) {
                             self.b.current_span = stmt.span;
@@ -203,6 +212,10 @@ impl BodyLowerer<'_, '_, '_, '_> {
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs, resolution),
             ExprKind::Assign { target, value } => {
+                if let Ty::HostArray(_) = self.typed.ty(target) {
+                    self.host_assign(target, value);
+                    return None;
+                }
                 let v = self.expr(value)?;
                 self.assign(target, v);
                 None
@@ -245,6 +258,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     Some(self.b.value(InstKind::Bitcast(v, t), t))
                 }
                 Resolution::Call(key, type_args) => self.call(e, key, &type_args, None, args),
+                Resolution::Host(r) => self.host_expr(e, r),
                 _ => None,
             },
             ExprKind::MethodCall { receiver, args, .. } => match resolution? {
@@ -267,11 +281,13 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 Resolution::Call(key, type_args) => {
                     self.call(e, key, &type_args, Some(receiver), args)
                 }
+                Resolution::Host(r) => self.host_expr(e, r),
                 _ => None,
             },
             ExprKind::Index { .. } => {
                 let (base, indices) = flatten_index(e);
                 match resolution? {
+                    Resolution::Host(r) => self.host_expr(e, r),
                     Resolution::ConstIndex(c) => {
                         let index = self.expr(indices[0])?;
                         let table = self.lowering.const_table(c)?;
@@ -369,6 +385,8 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 None
             }
             ExprKind::ArrayLit(_) | ExprKind::ArrayRepeat { .. } => None,
+            ExprKind::Ref { expr, .. } => self.expr(expr),
+            ExprKind::Range { .. } => None,
         }
     }
 
@@ -481,6 +499,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let local = self.local_for(b);
                 self.b.set(local, value);
             }
+            Some(Resolution::Host(_)) => self.host_set(target, value),
             Some(Resolution::ArrayIndex(b)) => {
                 let (_, indices) = flatten_index(target);
                 let mut values = Vec::new();
@@ -521,9 +540,10 @@ impl BodyLowerer<'_, '_, '_, '_> {
         let mut values = Vec::new();
         for a in receiver.into_iter().chain(args.iter()) {
             match self.typed.ty(a) {
+                Ty::HostArray(_) => values.push(Arg::Array(self.host_array_operand(a)?)),
                 Ty::Array { .. } => {
                     let Some(Resolution::Local(b)) =
-                        self.typed.resolutions.get(&strip_parens(a).id).cloned()
+                        self.typed.resolutions.get(&strip_ref(a).id).cloned()
                     else {
                         return None;
                     };
@@ -777,6 +797,13 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     return;
                 };
                 let rest = if args.is_empty() { args } else { &args[1..] };
+                if rest
+                    .iter()
+                    .any(|a| matches!(self.typed.ty(a), Ty::HostArray(_)))
+                {
+                    self.host_print(e, pieces, newline, rest);
+                    return;
+                }
                 let mut values = Vec::new();
                 for a in rest {
                     match self.expr(a) {
@@ -838,6 +865,15 @@ fn float_value(t: ScalarType, x: f64) -> ScalarValue {
         ScalarValue::F32(x as f32)
     } else {
         ScalarValue::F64(x)
+    }
+}
+
+/// `(&x)`, `&mut x` → `x`.
+fn strip_ref(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Paren(inner) => strip_ref(inner),
+        ExprKind::Ref { expr, .. } => strip_ref(expr),
+        _ => e,
     }
 }
 

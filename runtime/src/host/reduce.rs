@@ -1,0 +1,235 @@
+//! Whole-array reductions of host code: `.sum()`, `.mean()`, `.min()`, `.max()`.
+//!
+//! `.sum()` adds in the array's own type in exactly the order a reorderable `add`
+//! ufunc's `reduce` over every axis uses (see docs/ufuncs.md and
+//! `ufunc/methods.rs`): axes from last to first; the axis with the smallest
+//! stride in blocks of 128 (NumPy's pairwise block with eight accumulators, then
+//! the block results the same way), any other axis by halving — with
+//! `m = ceil(n/2)`, element `i < n - m` becomes `x[i] + x[m + i]` — until one
+//! element is left. Integers wrap.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, Slice};
+
+use crate::array::{with_array, DType, Element, NdArray};
+
+/// Addition as a compiled `a + b` computes it: wrapping for integers, IEEE for floats.
+pub(crate) trait Add: Element {
+    fn add(self, other: Self) -> Self;
+    fn zero() -> Self;
+}
+
+macro_rules! int_add {
+    ($($t:ty),*) => {$(
+        impl Add for $t {
+            fn add(self, other: Self) -> Self { self.wrapping_add(other) }
+            fn zero() -> Self { 0 }
+        }
+    )*};
+}
+int_add!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl Add for f32 {
+    fn add(self, other: Self) -> Self {
+        self + other
+    }
+    fn zero() -> Self {
+        0.0
+    }
+}
+
+impl Add for f64 {
+    fn add(self, other: Self) -> Self {
+        self + other
+    }
+    fn zero() -> Self {
+        0.0
+    }
+}
+
+impl Add for bool {
+    fn add(self, other: Self) -> Self {
+        self | other
+    }
+    fn zero() -> Self {
+        false
+    }
+}
+
+/// Elements per block of the one-pass reduction (as `ufunc/blocked_reduce.rs`).
+const BLOCK: usize = 128;
+
+/// NumPy's pairwise block: in order below eight elements, else eight
+/// accumulators combined as a tree, then the tail in order.
+fn pairwise_block<T: Add>(x: &[T]) -> T {
+    let n = x.len();
+    if n < 8 {
+        return x[1..].iter().fold(x[0], |a, &b| a.add(b));
+    }
+    let mut r = [x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]];
+    let mut i = 8;
+    while i + 8 <= n {
+        for (k, acc) in r.iter_mut().enumerate() {
+            *acc = acc.add(x[i + k]);
+        }
+        i += 8;
+    }
+    let tree = (r[0].add(r[1]).add(r[2].add(r[3]))).add(r[4].add(r[5]).add(r[6].add(r[7])));
+    x[i..].iter().fold(tree, |a, &b| a.add(b))
+}
+
+/// A lane of at least one element: blocks of `BLOCK`, then the block results.
+fn blocked<T: Add>(lane: &[T]) -> T {
+    let partials: Vec<T> = lane.chunks(BLOCK).map(pairwise_block).collect();
+    if partials.len() == 1 {
+        partials[0]
+    } else {
+        blocked(&partials)
+    }
+}
+
+/// `axis` has the smallest stride among the axes longer than one.
+fn walks_memory_in_order<T>(a: &ArrayViewD<'_, T>, axis: usize) -> bool {
+    let stride = a.strides()[axis].unsigned_abs();
+    a.shape()
+        .iter()
+        .zip(a.strides())
+        .enumerate()
+        .all(|(k, (&len, s))| k == axis || len <= 1 || s.unsigned_abs() >= stride)
+}
+
+/// Reduces `axis` of `a` as `add.reduce(a, axis)` does.
+fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> ArrayD<T> {
+    let n = a.shape()[axis];
+    if n == 0 {
+        let mut shape = a.shape().to_vec();
+        shape.remove(axis);
+        return ArrayD::from_elem(shape, T::zero());
+    }
+    if walks_memory_in_order(&a, axis) {
+        let reduced = a.map_axis(Axis(axis), |lane| blocked(&lane.to_vec()));
+        // `map_axis` keeps the other axes' layout; results are read in C order.
+        return reduced.as_standard_layout().into_owned();
+    }
+    let mut current: ArrayD<T> = a.to_owned();
+    loop {
+        let n = current.shape()[axis];
+        if n == 1 {
+            return current.index_axis_move(Axis(axis), 0);
+        }
+        let m = n.div_ceil(2);
+        let h = n - m;
+        let mut next = current.slice_axis(Axis(axis), Slice::from(0..m)).to_owned();
+        {
+            let mut low = next.slice_axis_mut(Axis(axis), Slice::from(0..h));
+            let high = current.slice_axis(Axis(axis), Slice::from(m..n));
+            ndarray::Zip::from(&mut low)
+                .and(&high)
+                .for_each(|x, &y| *x = x.add(y));
+        }
+        current = next;
+    }
+}
+
+/// The sum of every element, in `T`.
+pub(crate) fn sum_all<T: Add>(a: ArrayViewD<'_, T>) -> T {
+    let ndim = a.ndim();
+    if ndim == 0 {
+        return *a.first().expect("a 0-d array has one element");
+    }
+    let mut current = sum_axis(a, ndim - 1);
+    for axis in (0..ndim - 1).rev() {
+        current = sum_axis(current.view(), axis);
+    }
+    *current.first().expect("a 0-d array has one element")
+}
+
+/// `.sum()` of an array of any dtype but bool.
+pub(crate) fn sum(a: &NdArray) -> kern_compiler::ir::ScalarValue {
+    with_array!(NdArray, a, |x: T| sum_all(x.view()).to_value())
+}
+
+/// `.mean()`: floats in their own type, integers in f64 (as NumPy).
+pub(crate) fn mean(a: &NdArray) -> kern_compiler::ir::ScalarValue {
+    use kern_compiler::ir::ScalarValue;
+    let n = a.len();
+    match a {
+        NdArray::F32(x) => ScalarValue::F32(sum_all(x.view()) / n as f32),
+        NdArray::F64(x) => ScalarValue::F64(sum_all(x.view()) / n as f64),
+        other => match other.cast(DType::F64) {
+            NdArray::F64(x) => ScalarValue::F64(sum_all(x.view()) / n as f64),
+            _ => ScalarValue::F64(f64::NAN),
+        },
+    }
+}
+
+/// `.min()` (`max == false`) or `.max()`: NaN if any element is NaN; `None` for
+/// an empty array.
+pub(crate) fn extreme(a: &NdArray, max: bool) -> Option<kern_compiler::ir::ScalarValue> {
+    with_array!(NdArray, a, |x: T| {
+        let mut iter = x.iter().copied();
+        let mut best = iter.next()?;
+        #[allow(clippy::eq_op, clippy::bool_comparison)]
+        for v in iter {
+            if best != best {
+                break;
+            }
+            if v != v || (max && v > best) || (!max && v < best) {
+                best = v;
+            }
+        }
+        Some(best.to_value())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::IxDyn;
+
+    #[test]
+    fn sum_follows_the_reduction_order() {
+        // The order is observable in f64. A contiguous axis of five: in order.
+        let v = vec![1.0, 1e16, 3.0, -1e16, 2.0];
+        let x = ArrayD::from_shape_vec(IxDyn(&[5]), v.clone()).unwrap();
+        assert_eq!(sum_all(x.view()), (((1.0f64 + 1e16) + 3.0) + -1e16) + 2.0);
+        // The outer axis of a (5, 1) column view of a (5, 2) array is not the
+        // smallest stride... a (5, 2) array's axis 0 is reduced by halving after
+        // axis 1: m = 3: [r0 + r3, r1 + r4, r2] -> m = 2: [(r0 + r3) + r2, r1 + r4].
+        let m = ArrayD::from_shape_fn(IxDyn(&[5, 2]), |i| if i[1] == 0 { v[i[0]] } else { 0.0 });
+        let r: Vec<f64> = v.iter().map(|x| x + 0.0).collect();
+        let expected = ((r[0] + r[3]) + r[2]) + (r[1] + r[4]);
+        assert_eq!(sum_all(m.view()), expected);
+    }
+
+    #[test]
+    fn long_sums_are_blocked() {
+        let x: Vec<f64> = (0..1000).map(|i| 1.0 / (i as f64 + 1.0)).collect();
+        let partials: Vec<f64> = x.chunks(128).map(pairwise_block).collect();
+        let expected = pairwise_block(&partials);
+        let a = ArrayD::from_shape_vec(IxDyn(&[1000]), x).unwrap();
+        assert_eq!(sum_all(a.view()), expected);
+    }
+
+    #[test]
+    fn integer_sums_wrap_and_empty_sums_are_zero() {
+        let x = ArrayD::from_shape_vec(IxDyn(&[3]), vec![i8::MAX, 1, 1]).unwrap();
+        assert_eq!(sum_all(x.view()), i8::MIN.wrapping_add(1));
+        let e = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
+        assert_eq!(sum_all(e.view()), 0.0);
+    }
+
+    #[test]
+    fn min_and_max_propagate_nan() {
+        let x =
+            NdArray::from(ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, f64::NAN, 0.0]).unwrap());
+        assert!(
+            matches!(extreme(&x, false), Some(kern_compiler::ir::ScalarValue::F64(v)) if v.is_nan())
+        );
+        let y = NdArray::from(ArrayD::from_shape_vec(IxDyn(&[3]), vec![3i32, -1, 2]).unwrap());
+        assert_eq!(
+            extreme(&y, true),
+            Some(kern_compiler::ir::ScalarValue::I32(3))
+        );
+        assert_eq!(extreme(&NdArray::zeros(DType::F64, &[0]), true), None);
+    }
+}
