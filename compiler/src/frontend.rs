@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
 use crate::ir::{FuncId, Program};
-use crate::kernel_decl::UfuncDecl;
+use crate::kernel_decl::{GufuncDecl, UfuncDecl};
 use crate::syntax::ast::{AttrArg, FnDecl, Item, LitKind, SourceUnit, TypeExprKind};
 use crate::types::env::{Env, FnKey};
 use crate::types::ScalarType;
@@ -27,6 +27,8 @@ pub struct Compiled {
     pub file: FileId,
     /// Every `#[vectorize]` function of the user's file (generic ones included).
     pub ufuncs: BTreeMap<String, UfuncDecl>,
+    /// Every `#[guvectorize]` function of the user's file (generic ones included).
+    pub gufuncs: BTreeMap<String, GufuncDecl>,
     /// The parsed user file and the stdlib files it reaches, kept to lower generic
     /// instances on demand ([`Compiled::instantiate`]).
     unit: SourceUnit,
@@ -175,6 +177,7 @@ pub fn compile_timed(
         if let Item::Fn(decl) = item {
             errors.extend(validate_item(decl));
             errors.extend(crate::kernel_decl::check_vectorize_attribute(decl));
+            errors.extend(crate::kernel_decl::check_guvectorize_attribute(decl));
         }
     }
     let mut lowering = crate::ir::lower::Lowering::new(&env);
@@ -220,6 +223,14 @@ pub fn compile_timed(
             _ => None,
         })
         .collect();
+    let gufuncs = unit
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Fn(decl) => GufuncDecl::of(decl).map(|g| (g.name.clone(), g)),
+            _ => None,
+        })
+        .collect();
     drop(env);
     let check = started.elapsed();
     Ok((
@@ -228,6 +239,7 @@ pub fn compile_timed(
             functions,
             file: user_file,
             ufuncs,
+            gufuncs,
             unit,
             std_files,
         },

@@ -1,12 +1,17 @@
 //! What the runtime needs to know about a `#[vectorize]` declaration to call it: its
 //! type scheme (concrete or generic parameter types), the loops it declares, its
-//! reduction identity and its default target.
+//! reduction identity and its default target. The same for `#[guvectorize]`
+//! declarations, with their layout signature, is in [`gufunc`].
 //!
 //! Read off the AST once after checking; it does not type-check anything (the
 //! checker already did) and knows nothing about arrays or dtype resolution.
 
+pub mod gufunc;
+
+pub use gufunc::{check_guvectorize_attribute, GufuncDecl, GufuncOperand, OperandForm};
+
 use crate::diagnostics::{Diagnostic, Span};
-use crate::syntax::ast::{AttrArg, FnDecl, LitKind, TypeExprKind};
+use crate::syntax::ast::{AttrArg, FnDecl, LitKind, TypeExpr, TypeExprKind};
 use crate::types::ScalarType;
 
 /// A parameter or result type of a ufunc: a concrete scalar type, or generic
@@ -73,29 +78,13 @@ impl UfuncDecl {
     /// The scheme of a `#[vectorize]` declaration; `None` for other functions.
     pub fn of(decl: &FnDecl) -> Option<UfuncDecl> {
         let attr = decl.attrs.iter().find(|a| a.name.name == "vectorize")?;
-        let generic_index = |name: &str| decl.generics.iter().position(|g| g.name.name == name);
-        let scheme = |ty: &crate::syntax::ast::TypeExpr| match &ty.kind {
-            TypeExprKind::Named(n) => match generic_index(&n.name) {
-                Some(i) => Some(SchemeType::Generic(i)),
-                None => ScalarType::from_name(&n.name).map(SchemeType::Concrete),
-            },
-            _ => None,
-        };
         let params = decl
             .params
             .iter()
-            .map(|p| scheme(&p.ty))
+            .map(|p| scheme_of(decl, &p.ty))
             .collect::<Option<Vec<_>>>()?;
-        let ret = scheme(decl.ret.as_ref()?)?;
-        let generics = decl
-            .generics
-            .iter()
-            .map(|g| match g.bound.as_ref().map(|b| b.name.as_str()) {
-                Some("Float") => TypeBound::Float,
-                Some("Int") => TypeBound::Int,
-                _ => TypeBound::Num,
-            })
-            .collect();
+        let ret = scheme_of(decl, decl.ret.as_ref()?)?;
+        let generics = bounds_of(decl);
         let mut declared = Vec::new();
         let mut identity = Identity::None;
         let mut target = None;
@@ -125,6 +114,30 @@ impl UfuncDecl {
             span: decl.span,
         })
     }
+}
+
+/// The scheme of a scalar type written in `decl`: one of its generic parameters or a
+/// concrete scalar type; `None` for anything else (the checker reports it).
+pub(crate) fn scheme_of(decl: &FnDecl, ty: &TypeExpr) -> Option<SchemeType> {
+    match &ty.kind {
+        TypeExprKind::Named(n) => match decl.generics.iter().position(|g| g.name.name == n.name) {
+            Some(i) => Some(SchemeType::Generic(i)),
+            None => ScalarType::from_name(&n.name).map(SchemeType::Concrete),
+        },
+        _ => None,
+    }
+}
+
+/// The bound of each generic parameter of `decl`.
+pub(crate) fn bounds_of(decl: &FnDecl) -> Vec<TypeBound> {
+    decl.generics
+        .iter()
+        .map(|g| match g.bound.as_ref().map(|b| b.name.as_str()) {
+            Some("Float") => TypeBound::Float,
+            Some("Int") => TypeBound::Int,
+            _ => TypeBound::Num,
+        })
+        .collect()
 }
 
 fn identity_of(kind: &LitKind) -> Option<Identity> {

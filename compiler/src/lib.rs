@@ -12,6 +12,7 @@ pub mod backend;
 pub mod diagnostics;
 pub mod dtype_rules;
 pub mod frontend;
+pub mod gufunc_signature;
 pub mod interp;
 pub mod ir;
 pub mod kernel_decl;

@@ -12,7 +12,7 @@ pub mod array;
 pub mod broadcast;
 mod error;
 pub mod exec;
-pub mod gufunc_signature;
+pub mod gufunc;
 mod host;
 mod module;
 mod target;
@@ -20,8 +20,10 @@ pub mod ufunc;
 
 pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand};
 pub use error::Error;
+pub use gufunc::Gufunc;
 pub use module::{Arg, Module, Timings};
 pub use target::Target;
 pub use ufunc::{LoopForm, Reduce, Ufunc};
 
+pub use kern_compiler::gufunc_signature;
 pub use kern_compiler::ir::{ScalarType, ScalarValue};

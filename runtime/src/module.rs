@@ -22,16 +22,19 @@ use kern_compiler::ir::{
 use kern_compiler::{FileId, SourceMap};
 
 use crate::array::{storage_dtype, ArrayMut, ArrayRef};
+use crate::gufunc::{Gufunc, GufuncCache};
 use crate::ufunc::{LoopCache, Ufunc};
 use crate::{Error, Target};
 
 /// What every handle into a module shares: the sources (to render errors), the
-/// checked program (to lower generic instances and loops from) and the engine
-/// that compiles ufunc loops, behind a lock so concurrent first calls compile once.
+/// checked program (to lower generic instances and loops from) and the engines
+/// that compile ufunc and gufunc loops, behind locks so concurrent first calls
+/// compile once.
 pub(crate) struct ModuleCore {
     pub sources: SourceMap,
     pub compiled: Compiled,
     pub loops: Mutex<LoopCache>,
+    pub gufunc_loops: Mutex<GufuncCache>,
 }
 
 /// An argument of [`Module::call_with_arrays`].
@@ -146,6 +149,7 @@ impl Module {
                 sources,
                 compiled,
                 loops: Mutex::new(LoopCache::default()),
+                gufunc_loops: Mutex::new(GufuncCache::default()),
             }),
             engine: None,
             machine_code: HashMap::new(),
@@ -208,6 +212,28 @@ impl Module {
     /// Names of the module's ufuncs, in alphabetical order.
     pub fn ufunc_names(&self) -> Vec<String> {
         self.core.compiled.ufuncs.keys().cloned().collect()
+    }
+
+    /// A handle on the `#[guvectorize]` function `name`, to call on arrays. Its
+    /// target is the attribute's (`target = ".."`), or `cpu`; change it with
+    /// [`Gufunc::with_target`].
+    pub fn gufunc(&self, name: &str) -> Result<Gufunc, Error> {
+        match self.core.compiled.gufuncs.get(name) {
+            Some(decl) => Ok(Gufunc::new(self.core.clone(), decl.clone(), None)),
+            None if self.core.compiled.functions.contains_key(name)
+                || self.core.compiled.ufuncs.contains_key(name) =>
+            {
+                Err(Error::Call(format!(
+                    "`{name}` is not a gufunc: declare it with #[guvectorize]"
+                )))
+            }
+            None => Err(Error::Call(format!("no gufunc `{name}` in this module"))),
+        }
+    }
+
+    /// Names of the module's gufuncs, in alphabetical order.
+    pub fn gufunc_names(&self) -> Vec<String> {
+        self.core.compiled.gufuncs.keys().cloned().collect()
     }
 
     /// Id of a non-generic user function.

@@ -17,6 +17,10 @@
 //!    dtype (NumPy's `OverflowError`). When every operand is a scalar they count as
 //!    strong.
 //!
+//! Gufuncs resolve the element types of their operands the same way
+//! ([`resolve_types`] over a [`LoopScheme`]): the dtype of an array operand is its
+//! element type, whatever its core dimensions.
+//!
 //! It knows declarations and dtypes only; compiling and running the loop are the
 //! caller's.
 
@@ -44,6 +48,41 @@ pub struct ResolvedLoop {
     pub ret: ScalarType,
 }
 
+/// What loop selection needs to know of a ufunc or gufunc declaration: the element
+/// type scheme of each input and result, the generic bounds and the declared type
+/// lists.
+#[derive(Clone, Copy, Debug)]
+pub struct LoopScheme<'a> {
+    /// `"ufunc"` or `"gufunc"`, for messages.
+    pub what: &'static str,
+    pub name: &'a str,
+    pub params: &'a [SchemeType],
+    pub results: &'a [SchemeType],
+    pub generics: &'a [TypeBound],
+    pub declared: &'a [Vec<ScalarType>],
+}
+
+impl<'a> LoopScheme<'a> {
+    fn of_ufunc(decl: &'a UfuncDecl) -> LoopScheme<'a> {
+        LoopScheme {
+            what: "ufunc",
+            name: &decl.name,
+            params: &decl.params,
+            results: std::slice::from_ref(&decl.ret),
+            generics: &decl.generics,
+            declared: &decl.declared,
+        }
+    }
+}
+
+/// The types a call of a [`LoopScheme`] runs at.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResolvedTypes {
+    pub type_args: Vec<ScalarType>,
+    pub params: Vec<ScalarType>,
+    pub results: Vec<ScalarType>,
+}
+
 /// No loop accepts the operands.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
@@ -63,20 +102,20 @@ fn instantiation_order(bound: TypeBound) -> Vec<ScalarType> {
     }
 }
 
-fn instantiate(decl: &UfuncDecl, type_args: &[ScalarType]) -> ResolvedLoop {
+fn instantiate(decl: &LoopScheme<'_>, type_args: &[ScalarType]) -> ResolvedTypes {
     let apply = |t: SchemeType| match t {
         SchemeType::Concrete(t) => t,
         SchemeType::Generic(i) => type_args[i],
     };
-    ResolvedLoop {
+    ResolvedTypes {
         type_args: type_args.to_vec(),
         params: decl.params.iter().map(|p| apply(*p)).collect(),
-        ret: apply(decl.ret),
+        results: decl.results.iter().map(|r| apply(*r)).collect(),
     }
 }
 
 /// The candidate loops of `decl` for these inputs, in the order they are tried.
-fn candidates(decl: &UfuncDecl, inputs: &[InputDtype]) -> Vec<ResolvedLoop> {
+fn candidates(decl: &LoopScheme<'_>, inputs: &[InputDtype]) -> Vec<ResolvedTypes> {
     if decl.generics.is_empty() {
         return vec![instantiate(decl, &[])];
     }
@@ -148,6 +187,19 @@ pub fn resolve_loop(
     decl: &UfuncDecl,
     inputs: &[InputDtype],
 ) -> Result<ResolvedLoop, NoMatchingLoop> {
+    let mut types = resolve_types(&LoopScheme::of_ufunc(decl), inputs)?;
+    Ok(ResolvedLoop {
+        type_args: types.type_args,
+        params: types.params,
+        ret: types.results.remove(0),
+    })
+}
+
+/// Picks the types a call of `decl` runs at for `inputs` (see the module docs).
+pub fn resolve_types(
+    decl: &LoopScheme<'_>,
+    inputs: &[InputDtype],
+) -> Result<ResolvedTypes, NoMatchingLoop> {
     // With no array at all, scalars decide their own dtypes.
     let all_scalars = inputs.iter().all(|i| matches!(i, InputDtype::Weak(_)));
     let inputs: Vec<InputDtype> = if all_scalars {
@@ -162,7 +214,7 @@ pub fn resolve_loop(
         inputs.to_vec()
     };
     let candidates = candidates(decl, &inputs);
-    let accepts = |lp: &ResolvedLoop, exact: bool| {
+    let accepts = |lp: &ResolvedTypes, exact: bool| {
         lp.params.iter().zip(&inputs).all(|(p, i)| match i {
             InputDtype::Strong(d) if exact => storage_dtype(*d) == storage_dtype(*p),
             InputDtype::Strong(d) => can_cast_safely(*d, *p),
@@ -181,10 +233,11 @@ pub fn resolve_loop(
             if !weak_scalar_fits(*v, *p) {
                 return Err(NoMatchingLoop {
                     message: format!(
-                        "ufunc `{}`: the scalar {v} is out of bounds for {} (its loop is {})",
+                        "{} `{}`: the scalar {v} is out of bounds for {} (its loop is {})",
+                        decl.what,
                         decl.name,
                         p.name(),
-                        loop_text(lp)
+                        signature_text(lp)
                     ),
                 });
             }
@@ -193,15 +246,20 @@ pub fn resolve_loop(
     Ok(lp.clone())
 }
 
-fn loop_text(lp: &ResolvedLoop) -> String {
+/// `(f32, f32) -> f32`, or `(f64) -> (f64, f64)` for several results.
+fn signature_text(lp: &ResolvedTypes) -> String {
     let params: Vec<&str> = lp.params.iter().map(|t| t.name()).collect();
-    format!("({}) -> {}", params.join(", "), lp.ret.name())
+    let results: Vec<&str> = lp.results.iter().map(|t| t.name()).collect();
+    match results.as_slice() {
+        [one] => format!("({}) -> {one}", params.join(", ")),
+        _ => format!("({}) -> ({})", params.join(", "), results.join(", ")),
+    }
 }
 
 fn no_match(
-    decl: &UfuncDecl,
+    decl: &LoopScheme<'_>,
     inputs: &[InputDtype],
-    candidates: &[ResolvedLoop],
+    candidates: &[ResolvedTypes],
 ) -> NoMatchingLoop {
     let given: Vec<String> = inputs
         .iter()
@@ -210,24 +268,27 @@ fn no_match(
             InputDtype::Weak(v) => format!("{} scalar {v}", v.ty().name()),
         })
         .collect();
-    let signature = loop_text;
+    let signature = signature_text;
     let message = if decl.generics.is_empty() || !decl.declared.is_empty() {
         let loops: Vec<String> = candidates.iter().map(signature).collect();
         format!(
-            "ufunc `{}` has no loop for the input dtypes ({}); its loops are: {}",
+            "{} `{}` has no loop for the input dtypes ({}); its loops are: {}",
+            decl.what,
             decl.name,
             given.join(", "),
             loops.join(", ")
         )
     } else if candidates.is_empty() {
         format!(
-            "generic ufunc `{}` cannot be specialised for the input dtypes ({}): no type argument satisfies its bounds and holds every operand safely",
+            "generic {} `{}` cannot be specialised for the input dtypes ({}): no type argument satisfies its bounds and holds every operand safely",
+            decl.what,
             decl.name,
             given.join(", ")
         )
     } else {
         format!(
-            "generic ufunc `{}` has no loop for the input dtypes ({}): the closest, {}, needs an unsafe conversion",
+            "generic {} `{}` has no loop for the input dtypes ({}): the closest, {}, needs an unsafe conversion",
+            decl.what,
             decl.name,
             given.join(", "),
             signature(&candidates[0])

@@ -253,6 +253,11 @@ impl<'p> Interpreter<'p> {
                                 HostArg::Array(env.descriptor(h, rank, inst.span)?)
                             }
                         },
+                        Arg::SubView { array, index } => {
+                            let desc = array_desc(frame, *array);
+                            let elem = array_elem(f, *array);
+                            HostArg::Array(sub_view(&desc, v(frame, index).to_bits(), elem))
+                        }
                     });
                 }
                 let args = host_args;
@@ -370,6 +375,8 @@ impl<'p> Interpreter<'p> {
                             Slot::Scalar(s) => HostValue::Scalar(s),
                             Slot::Array(_) => HostValue::Unit,
                         },
+                        // Host operations take whole arrays; the verifier rejects views.
+                        Arg::SubView { .. } => HostValue::Unit,
                     })
                     .collect();
                 let Some(env) = self.host.as_mut() else {
@@ -465,6 +472,22 @@ fn array_elem(f: &Function, local: LocalId) -> ScalarType {
         Type::Array(a) => a.elem,
         Type::Scalar(t) | Type::HostArray(t) => t,
     }
+}
+
+/// The view of `desc` at `index` along axis 0 (the IR's `Arg::SubView`; the index is
+/// in range by the IR's contract, the address arithmetic wraps like the JIT's).
+fn sub_view(desc: &ArrayDesc, index: u64, elem: ScalarType) -> ArrayDesc {
+    let offset = (index as i64)
+        .wrapping_mul(desc.strides[0])
+        .wrapping_mul(elem.size_bytes() as i64);
+    let mut view = ArrayDesc {
+        data: desc.data.wrapping_offset(offset as isize),
+        shape: [0; MAX_RANK],
+        strides: [0; MAX_RANK],
+    };
+    view.shape[..MAX_RANK - 1].copy_from_slice(&desc.shape[1..]);
+    view.strides[..MAX_RANK - 1].copy_from_slice(&desc.strides[1..]);
+    view
 }
 
 /// Element offset (in elements) of `indices`, bounds-checking each when `checked`.

@@ -7,10 +7,19 @@
 //! Instruction spans are kept, so a trap in inlined code still points at the
 //! callee's source line. Semantics are unchanged: the interpreter gives the same
 //! result before and after (tested).
+//!
+//! A callee that receives a sub-view (`Arg::SubView`) is inlined with its accesses
+//! to that parameter rewritten to the parent array, the sub-view's index prepended
+//! (`ArrayLen` one axis further in); a callee that would pass a sub-view of such a
+//! parameter on (a sub-view of a sub-view) stays a call.
 
 use std::collections::{HashMap, HashSet};
 
 use super::*;
+
+mod views;
+
+use views::nests_sub_views;
 
 /// Instruction budget of a callee worth inlining (about a dozen source lines).
 pub const DEFAULT_MAX_INSTS: usize = 40;
@@ -45,6 +54,9 @@ pub fn inline_small_functions(program: &mut Program, max_insts: usize) {
             originals: &originals,
             inlinable: &inlinable,
             caller: f,
+            views: HashMap::new(),
+            locals_now: HashMap::new(),
+            inlined: false,
         };
         let mut body = std::mem::take(&mut inliner.caller.body);
         inliner.block(&mut body);
@@ -80,11 +92,19 @@ pub fn inline_all_into(program: &mut Program, caller: FuncId) {
             originals: &originals,
             inlinable: &inlinable,
             caller: &mut f,
+            views: HashMap::new(),
+            locals_now: HashMap::new(),
+            inlined: false,
         };
         let mut body = std::mem::take(&mut inliner.caller.body);
         inliner.block(&mut body);
         inliner.caller.body = body;
+        // Calls the inliner had to keep (sub-views of sub-views) end the fixpoint.
+        let changed = inliner.inlined;
         program.functions[caller.0 as usize] = f;
+        if !changed {
+            return;
+        }
     }
 }
 
@@ -156,6 +176,13 @@ struct Inliner<'a> {
     originals: &'a [Function],
     inlinable: &'a HashSet<FuncId>,
     caller: &'a mut Function,
+    /// While copying a callee: its array parameters bound to a sub-view, with the
+    /// caller's array and index.
+    views: HashMap<LocalId, (LocalId, ValueId)>,
+    /// While copying a callee: the renaming of its other locals.
+    locals_now: HashMap<LocalId, LocalId>,
+    /// Whether any call was inlined.
+    inlined: bool,
 }
 
 impl Inliner<'_> {
@@ -181,10 +208,14 @@ impl Inliner<'_> {
                     self.block(body);
                     self.block(latch);
                 }
-                InstKind::Call { callee, args } if self.inlinable.contains(callee) => {
+                InstKind::Call { callee, args }
+                    if self.inlinable.contains(callee)
+                        && !nests_sub_views(&self.originals[callee.0 as usize], args) =>
+                {
                     let callee = &self.originals[callee.0 as usize];
                     let args = args.clone();
                     self.inline_call(callee, &args, inst.result, inst.span, &mut block.insts);
+                    self.inlined = true;
                     continue;
                 }
                 _ => {}
@@ -216,6 +247,7 @@ impl Inliner<'_> {
         // fresh locals, set from the arguments or reset to zero (a callee's locals
         // start at zero on every call, also when inlined inside a loop).
         let mut locals: HashMap<LocalId, LocalId> = HashMap::new();
+        let mut views: HashMap<LocalId, (LocalId, ValueId)> = HashMap::new();
         let params: HashMap<LocalId, Arg> = callee
             .params
             .iter()
@@ -227,6 +259,9 @@ impl Inliner<'_> {
             match (params.get(&id), local.ty) {
                 (Some(Arg::Array(caller_array)), _) => {
                     locals.insert(id, *caller_array);
+                }
+                (Some(Arg::SubView { array, index }), _) => {
+                    views.insert(id, (*array, *index));
                 }
                 (arg, Type::Scalar(t)) => {
                     let new = self.new_local(local.name.clone(), local.ty);
@@ -252,7 +287,11 @@ impl Inliner<'_> {
             .ret
             .map(|t| self.new_local(format!("{}.result", callee.name), Type::Scalar(t)));
         let mut values: HashMap<ValueId, ValueId> = HashMap::new();
+        self.views = views;
+        self.locals_now = locals.clone();
         let mut body = self.copy_block(callee, &callee.body, &locals, &mut values, result_local);
+        self.views.clear();
+        self.locals_now.clear();
         // Falling off the end of the callee's body ends the call too.
         let terminated = body.insts.last().is_some_and(|i| {
             matches!(
@@ -325,7 +364,10 @@ impl Inliner<'_> {
                         latch: self.copy_block(callee, latch, locals, values, result_local),
                     }
                 }
-                other => remap(other, |x| v(values, x), l),
+                other => match self.through_views(other, |x| v(values, x)) {
+                    Some(kind) => kind,
+                    None => remap(other, |x| v(values, x), l),
+                },
             };
             let result = inst.result.map(|r| {
                 let new = self.new_value(callee.value_type(r));
@@ -374,6 +416,10 @@ fn remap(
                 .map(|a| match a {
                     Arg::Value(x) => Arg::Value(v(x)),
                     Arg::Array(x) => Arg::Array(l(x)),
+                    Arg::SubView { array, index } => Arg::SubView {
+                        array: l(array),
+                        index: v(index),
+                    },
                 })
                 .collect(),
         },

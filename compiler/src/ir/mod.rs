@@ -21,6 +21,20 @@
 //!   parameters are locals of array type; they are never assigned, only passed to
 //!   `Load`/`Store`/`ArrayLen`/calls.
 //!
+//! # Array arguments and sub-views
+//!
+//! A call passes an array as [`Arg::Array`] (the caller's array itself) or as
+//! [`Arg::SubView`] `{ array, index }`: the view of `array` at `index` along its
+//! axis 0 — rank one less, its axis `k` being axis `k + 1` of `array` (same extent
+//! and stride), its element `[j, ..]` being `array[index, j, ..]`. The callee's
+//! parameter has rank `rank(array) - 1`, the same element type, and may be `&mut`
+//! only if `array` is. `index` is a `usize` below the extent of axis 0; that is
+//! **not checked** (like an unchecked `Load`): only passes that guarantee it emit a
+//! sub-view (the gufunc loops of [`gufunc_loop`], whose index runs over `0..n`).
+//! Inlining a callee that received a sub-view rewrites its accesses to the parent
+//! array with `index` prepended (`ArrayLen` axis `a` becomes axis `a + 1`), which is
+//! the same access.
+//!
 //! # Structured control flow
 //!
 //! A function body is a [`Block`]: a list of instructions run in order. Control flow
@@ -92,6 +106,7 @@ pub mod elementwise;
 pub mod eval;
 pub mod fold;
 pub mod format;
+pub mod gufunc_loop;
 pub mod host;
 pub mod inline;
 pub mod lower;
@@ -183,6 +198,10 @@ pub enum FunctionKind {
     /// Backends may compile it with a SIMD path; `element` is the self-contained
     /// per-element function the loop was built from.
     ElementwiseLoop { element: FuncId },
+    /// The compiled loop of a gufunc for one set of operand dtypes (see
+    /// [`gufunc_loop`]): `for i in 0..n { body(sub-views of every operand at i) }`,
+    /// `body` inlined where it can be.
+    GufuncLoop { body: FuncId },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -357,11 +376,17 @@ impl Intrinsic {
     }
 }
 
-/// An argument of a call: a scalar value or an array local passed by reference.
+/// An argument of a call: a scalar value, an array local passed by reference, or a
+/// sub-view of an array local (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Arg {
     Value(ValueId),
     Array(LocalId),
+    /// `array` at `index` (a `usize`, not bounds-checked) along axis 0.
+    SubView {
+        array: LocalId,
+        index: ValueId,
+    },
 }
 
 /// How one `{}` of a format string prints its argument.

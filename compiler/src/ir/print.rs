@@ -47,6 +47,7 @@ pub fn print_function(program: &Program, function: &Function) -> String {
         FunctionKind::Gufunc { signature, .. } => format!("gufunc \"{signature}\" "),
         FunctionKind::Kernel { .. } => "kernel ".to_string(),
         FunctionKind::ElementwiseLoop { element } => format!("elementwise(f{}) ", element.0),
+        FunctionKind::GufuncLoop { body } => format!("gufunc_loop(f{}) ", body.0),
     };
     let _ = writeln!(
         printer.out,
@@ -163,6 +164,7 @@ impl Printer<'_> {
                     .map(|a| match a {
                         Arg::Value(x) => v(x),
                         Arg::Array(l) => format!("&l{}", l.0),
+                        Arg::SubView { array, index } => format!("&l{}[{}]", array.0, v(index)),
                     })
                     .collect();
                 format!("call {name}({})", args.join(", "))
@@ -238,6 +240,7 @@ impl Printer<'_> {
                     .map(|a| match a {
                         Arg::Value(x) => v(x),
                         Arg::Array(l) => format!("l{}", l.0),
+                        Arg::SubView { array, index } => format!("l{}[{}]", array.0, v(index)),
                     })
                     .collect();
                 let dest = dest.map_or(String::new(), |d| format!(" -> l{}", d.0));

@@ -188,6 +188,23 @@ impl Verifier<'_> {
                                 self.fail(inst, "array argument is not an array local".into());
                             }
                         }
+                        (Arg::SubView { array, index }, Type::Array(p)) => {
+                            self.uses(inst, &[*index]);
+                            self.expect(inst, *index, ScalarType::Usize, "sub-view index");
+                            match local_ty(*array) {
+                                Some(Type::Array(a))
+                                    if a.elem == p.elem
+                                        && a.rank == p.rank + 1
+                                        && (a.mutable || !p.mutable) => {}
+                                _ => self.fail(
+                                    inst,
+                                    format!(
+                                        "sub-view of l{} does not fit a parameter of `{}` (element type, rank + 1, mutability)",
+                                        array.0, target.name
+                                    ),
+                                ),
+                            }
+                        }
                         _ => self.fail(
                             inst,
                             format!("argument kind mismatch calling `{}`", target.name),
@@ -293,6 +310,9 @@ impl Verifier<'_> {
                                     format!("host array argument l{} is not a host array", l.0),
                                 );
                             }
+                        }
+                        Arg::SubView { .. } => {
+                            self.fail(inst, "a host instruction takes no sub-views".into())
                         }
                     }
                 }

@@ -7,8 +7,11 @@
 //! zero or negative. Adjacent axes that every operand steps through contiguously are
 //! merged first, so the compiled loop sees runs as long as possible. A run is handed
 //! to the loop as one-dimensional array descriptors; the loop does the elements.
+//! Gufunc loops ([`gufunc`]) iterate their loop dimensions the same way and append
+//! each operand's core dimensions to its descriptors.
 //! This module knows addresses and strides, not dtypes or ufunc semantics.
 
+pub mod gufunc;
 pub mod parallel;
 pub mod serial;
 

@@ -8,6 +8,8 @@
 //! balances out. Each element is computed by the same compiled code as on `cpu`,
 //! so results are bit-identical; a trap reports the first failing chunk in element
 //! order, as `cpu` would (later chunks may have written their elements).
+//! [`run_split`] does the same for work that is not an elementwise iteration
+//! (gufunc loops), weighting each index by its cost.
 
 use std::sync::{Arc, RwLock};
 
@@ -87,6 +89,40 @@ pub fn chunking(len: usize, threads: usize) -> (usize, usize) {
     let chunks = (len / MIN_CHUNK).min(threads * 4).max(1);
     let chunk = len.div_ceil(chunks).div_ceil(CHUNK_ALIGN) * CHUNK_ALIGN;
     (chunk, len.div_ceil(chunk))
+}
+
+/// How `len` items that each cost about `cost` elements of work are cut (gufunc
+/// loop indices): `(chunk_len, chunks)`, every chunk worth at least [`MIN_CHUNK`]
+/// elements of work, at most four per thread; one chunk means "run serially".
+pub fn chunking_by_cost(len: usize, cost: usize, threads: usize) -> (usize, usize) {
+    let work = len.saturating_mul(cost.max(1));
+    if threads <= 1 || len < 2 || work < 2 * MIN_CHUNK {
+        return (len, 1);
+    }
+    let chunks = (work / MIN_CHUNK).min(threads * 4).min(len);
+    let chunk = len.div_ceil(chunks);
+    (chunk, len.div_ceil(chunk))
+}
+
+/// Runs `run(start, end)` over `0..len` on the pool, cut by [`chunking_by_cost`];
+/// returns the first failing chunk's trap in index order.
+pub fn run_split(
+    len: usize,
+    cost: usize,
+    run: &(dyn Fn(usize, usize) -> Result<(), Trap> + Sync),
+) -> Result<Result<(), Trap>, String> {
+    let pool = pool()?;
+    let (chunk, chunks) = chunking_by_cost(len, cost, pool.current_num_threads());
+    if chunks <= 1 {
+        return Ok(run(0, len));
+    }
+    let results: Vec<Result<(), Trap>> = pool.install(|| {
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| run(c * chunk, ((c + 1) * chunk).min(len)))
+            .collect()
+    });
+    Ok(results.into_iter().find(|r| r.is_err()).unwrap_or(Ok(())))
 }
 
 /// Runs all of `iteration` on the pool.

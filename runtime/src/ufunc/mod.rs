@@ -464,7 +464,12 @@ fn contiguous_in<'x>(axes: impl Iterator<Item = (&'x usize, &'x isize)>) -> bool
 }
 
 /// Byte range `[lo, hi)` an array view touches.
-fn extent(base: *const u8, shape: &[usize], strides: &[isize], elem: usize) -> (usize, usize) {
+pub(crate) fn extent(
+    base: *const u8,
+    shape: &[usize],
+    strides: &[isize],
+    elem: usize,
+) -> (usize, usize) {
     let (mut lo, mut hi) = (base as usize as isize, base as usize as isize);
     if shape.contains(&0) {
         return (lo as usize, lo as usize);

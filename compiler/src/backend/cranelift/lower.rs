@@ -521,6 +521,17 @@ impl<M: Module> Lowerer<'_, '_, M> {
                         Type::Array(a) => a.elem == t.elem && a.rank == t.rank,
                         Type::Scalar(_) | Type::HostArray(_) => false,
                     }),
+                (Arg::SubView { array, index }, Type::Array(t)) => {
+                    self.value_type(*index)? == ScalarType::Usize
+                        && self
+                            .func
+                            .locals
+                            .get(array.0 as usize)
+                            .is_some_and(|l| match l.ty {
+                                Type::Array(a) => a.elem == t.elem && a.rank == t.rank + 1,
+                                Type::Scalar(_) | Type::HostArray(_) => false,
+                            })
+                }
                 _ => false,
             };
             if !fits {
@@ -537,6 +548,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                     let var = self.var(*local)?;
                     self.b.use_var(var)
                 }
+                Arg::SubView { array, index } => self.sub_view(*array, *index)?,
             });
         }
 

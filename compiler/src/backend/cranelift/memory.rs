@@ -4,7 +4,9 @@
 //!
 //! Descriptor fields are loaded read-only and movable (the descriptor never changes
 //! during a call), so Cranelift may hoist and share them across a loop; failed
-//! bounds checks branch to cold blocks.
+//! bounds checks branch to cold blocks. A sub-view argument (`Arg::SubView`) is a
+//! fresh descriptor in a stack slot of the caller, written before the call and only
+//! read by the callee, for which it is as constant as any other.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -92,6 +94,39 @@ impl<M: Module> Lowerer<'_, '_, M> {
             None => data,
         };
         Ok((address, elem))
+    }
+
+    /// The address of a new descriptor for the view of `array` at `index` along
+    /// axis 0 (the IR's `Arg::SubView`; the index is in range by contract).
+    pub fn sub_view(&mut self, array: LocalId, index: ValueId) -> Result<Value, BackendError> {
+        let (desc, elem, rank) = self.array_local(array)?;
+        if rank < 2 {
+            return Err(self.error(format!("sub-view of a rank-{rank} array")));
+        }
+        let index = self.value(index)?;
+        let size = std::mem::size_of::<ArrayDesc>() as u32;
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            3,
+        ));
+        let stride = self.descriptor_field(desc, ArrayDesc::STRIDES_OFFSET);
+        let elements = self.b.ins().imul(index, stride);
+        let shift = elem.size_bytes().trailing_zeros() as i64;
+        let bytes = self.b.ins().ishl_imm_u(elements, shift);
+        let data = self.descriptor_field(desc, 0);
+        let data = self.b.ins().iadd(data, bytes);
+        self.b.ins().stack_store(POINTER, data, slot, 0);
+        // Axes 1.. become axes 0..; the slot's unused tail is never read.
+        for axis in 0..rank as i32 - 1 {
+            for base in [ArrayDesc::SHAPE_OFFSET, ArrayDesc::STRIDES_OFFSET] {
+                let field = self.descriptor_field(desc, base + 8 * (axis + 1));
+                self.b
+                    .ins()
+                    .stack_store(types::I64, field, slot, base + 8 * axis);
+            }
+        }
+        Ok(self.b.ins().stack_addr(POINTER, slot, 0))
     }
 
     pub fn load(

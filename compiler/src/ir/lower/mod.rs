@@ -335,16 +335,9 @@ pub fn function_kind(decl: &FnDecl) -> FunctionKind {
                 }
             }
             "guvectorize" => {
-                let signature = attr
-                    .args
-                    .iter()
-                    .find_map(|a| match a {
-                        AttrArg::Literal(l) => match &l.kind {
-                            LitKind::Str(s) => Some(s.clone()),
-                            _ => None,
-                        },
-                        _ => None,
-                    })
+                // The attribute's signature, or the one derived from the types.
+                let signature = crate::kernel_decl::GufuncDecl::of(decl)
+                    .map(|g| g.signature_text)
                     .unwrap_or_default();
                 return FunctionKind::Gufunc {
                     signature,

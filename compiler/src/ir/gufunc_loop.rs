@@ -1,0 +1,247 @@
+//! Gufunc loops: the compiled loop of a `#[guvectorize]` body for one set of
+//! operand dtypes.
+//!
+//! For a body `f(a: &[[A; N]; M], x: X, out: &mut [Z; M]) -> R` (inputs first, then
+//! `&mut` outputs, then the returned scalar as the last output) called with operands
+//! stored as dtypes `(A, X2) -> (Z, R2)`, [`build_gufunc_loop`] adds the **loop
+//! function** `f[A,X2->Z,R2].loop(in0: &[[[A]]], in1: &[X2], out0: &mut [[Z]],
+//! out1: &mut [R2])` of kind [`FunctionKind::GufuncLoop`]. Every operand has one axis
+//! more than the body sees: axis 0 is the flattened loop dimension (length `n`, the
+//! extent of axis 0 of the first output; any stride, also zero and negative), the
+//! others are its core dimensions. For `i in 0..n` the loop calls the body with
+//! [`Arg::SubView`]s of the array operands at `i`, loads scalar inputs at `i` and
+//! converts them to the parameter type (`as`), and stores the returned value,
+//! converted to the output's dtype, at `i`. Array operands must already have the
+//! parameter's element type (the runtime converts them beforehand). The body is
+//! inlined (and with it what it calls) where the inliner can, so there is usually no
+//! call per element; its bounds checks on core dimensions stay as it has them.
+//!
+//! `n = 0` runs the body never; a core dimension of extent 0 is passed as it is.
+//! This module knows IR only: binding core dimensions to shapes, choosing dtypes and
+//! cutting the loop space into runs are the runtime's.
+
+use super::build::FunctionBuilder;
+use super::*;
+
+/// The stored dtypes of a gufunc loop's operands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GufuncLoopSignature {
+    pub inputs: Vec<ScalarType>,
+    pub outputs: Vec<ScalarType>,
+}
+
+impl std::fmt::Display for GufuncLoopSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |ts: &[ScalarType]| ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(",");
+        write!(f, "{}->{}", names(&self.inputs), names(&self.outputs))
+    }
+}
+
+/// Why a loop cannot be built for a body.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GufuncLoopError {
+    #[error(
+        "`{function}` has {inputs} inputs and {outputs} outputs, the loop signature {signature}"
+    )]
+    Arity {
+        function: String,
+        inputs: usize,
+        outputs: usize,
+        signature: String,
+    },
+    #[error("operand {operand} of `{function}`: {message}")]
+    Operand {
+        function: String,
+        operand: usize,
+        message: String,
+    },
+}
+
+/// How a body parameter becomes a loop operand.
+enum Operand {
+    /// An array parameter: passed as a sub-view.
+    Array(ArrayType),
+    /// A scalar input of this parameter type: loaded and converted.
+    Scalar(ScalarType),
+}
+
+/// Adds the loop function of `body` (its first `nin` parameters are the inputs) for
+/// `signature` to `program` and returns its id.
+pub fn build_gufunc_loop(
+    program: &mut Program,
+    body: FuncId,
+    nin: usize,
+    signature: &GufuncLoopSignature,
+) -> Result<FuncId, GufuncLoopError> {
+    let f = program.function(body);
+    let params = f.param_types();
+    let nout = params.len().saturating_sub(nin) + usize::from(f.ret.is_some());
+    if nin > params.len() || signature.inputs.len() != nin || signature.outputs.len() != nout {
+        return Err(GufuncLoopError::Arity {
+            function: f.name.clone(),
+            inputs: nin.min(params.len()),
+            outputs: nout,
+            signature: signature.to_string(),
+        });
+    }
+    let stored: Vec<ScalarType> = signature
+        .inputs
+        .iter()
+        .chain(&signature.outputs)
+        .copied()
+        .collect();
+    let mut operands = Vec::with_capacity(params.len());
+    for (k, (param, &dtype)) in params.iter().zip(&stored).enumerate() {
+        let fail = |message: String| GufuncLoopError::Operand {
+            function: f.name.clone(),
+            operand: k,
+            message,
+        };
+        operands.push(match *param {
+            Type::Array(a) => {
+                if a.elem != dtype {
+                    return Err(fail(format!(
+                        "an array of {} is passed as {dtype}: convert it first",
+                        a.elem
+                    )));
+                }
+                if a.mutable != (k >= nin) {
+                    return Err(fail("inputs are `&` arrays, outputs `&mut` arrays".into()));
+                }
+                if a.rank as usize >= MAX_RANK {
+                    return Err(fail(format!("rank {} leaves no axis for the loop", a.rank)));
+                }
+                Operand::Array(a)
+            }
+            Type::Scalar(t) if k < nin => Operand::Scalar(t),
+            Type::Scalar(_) => return Err(fail("a scalar output parameter".into())),
+            Type::HostArray(_) => return Err(fail("a host array parameter".into())),
+        });
+    }
+    let name = format!("{}[{}].loop", f.name, signature);
+    let (span, ret) = (f.span, f.ret);
+
+    let mut b = FunctionBuilder::new(name, None, span);
+    b.set_kind(FunctionKind::GufuncLoop { body });
+    let locals: Vec<LocalId> = operands
+        .iter()
+        .zip(&stored)
+        .enumerate()
+        .map(|(k, (operand, &dtype))| {
+            let name = if k < nin {
+                format!("in{k}")
+            } else {
+                format!("out{}", k - nin)
+            };
+            let ty = match operand {
+                Operand::Array(a) => ArrayType {
+                    elem: a.elem,
+                    rank: a.rank + 1,
+                    mutable: a.mutable,
+                },
+                Operand::Scalar(_) => ArrayType {
+                    elem: dtype,
+                    rank: 1,
+                    mutable: false,
+                },
+            };
+            b.param(name, Type::Array(ty))
+        })
+        .collect();
+    let returned = ret.map(|r| {
+        let dtype = *signature
+            .outputs
+            .last()
+            .expect("nout counts the return value");
+        let local = b.param(
+            format!("out{}", nout - 1),
+            Type::Array(ArrayType {
+                elem: dtype,
+                rank: 1,
+                mutable: true,
+            }),
+        );
+        (local, r, dtype)
+    });
+    let first_output = locals
+        .get(nin)
+        .copied()
+        .or(returned.map(|(l, _, _)| l))
+        .expect("a gufunc has an output");
+    let n = b.value(
+        InstKind::ArrayLen {
+            array: first_output,
+            axis: 0,
+        },
+        ScalarType::Usize,
+    );
+    let i = b.local("i", Type::Scalar(ScalarType::Usize));
+    b.begin_block();
+    let iv = b.get(i);
+    let more = b.cmp(CmpOp::Lt, iv, n);
+    let header = b.end_block();
+
+    b.begin_block();
+    let mut args = Vec::with_capacity(operands.len());
+    for ((operand, &local), &dtype) in operands.iter().zip(&locals).zip(&stored) {
+        args.push(match operand {
+            Operand::Array(_) => Arg::SubView {
+                array: local,
+                index: iv,
+            },
+            Operand::Scalar(param) => {
+                let x = b.value(
+                    InstKind::Load {
+                        array: local,
+                        indices: vec![iv],
+                        checked: false,
+                    },
+                    dtype,
+                );
+                Arg::Value(convert(&mut b, x, *param))
+            }
+        });
+    }
+    match returned {
+        Some((out, r, dtype)) => {
+            let value = b.value(InstKind::Call { callee: body, args }, r);
+            let value = convert(&mut b, value, dtype);
+            b.inst(InstKind::Store {
+                array: out,
+                indices: vec![iv],
+                value,
+                checked: false,
+            });
+        }
+        None => b.inst(InstKind::Call { callee: body, args }),
+    }
+    let loop_body = b.end_block();
+
+    b.begin_block();
+    let one = b.constant(ScalarValue::Usize(1));
+    let next = b.binary(BinaryOp::Add, iv, one);
+    b.set(i, next);
+    let latch = b.end_block();
+    b.inst(InstKind::Loop {
+        header,
+        cond: Some(more),
+        body: loop_body,
+        latch,
+    });
+    b.inst(InstKind::Return(None));
+    let lp = program.add_function(b.finish());
+    super::inline::inline_all_into(program, lp);
+    Ok(lp)
+}
+
+/// `v as to`, or `v` itself when it already has type `to`.
+fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> ValueId {
+    if b.value_type(v) == to {
+        v
+    } else {
+        b.value(InstKind::Cast(v, to), to)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,261 @@
+//! Gufunc loops run in the interpreter and as machine code: sub-views, scalar
+//! inputs and returned outputs with conversions, `n = 0`, bodies that stay calls.
+
+use super::*;
+use crate::backend::cranelift::JitEngine;
+use crate::diagnostics::SourceMap;
+use crate::interp::Interpreter;
+
+fn compile(src: &str) -> Program {
+    let mut sources = SourceMap::new();
+    let file = sources.add("t.kern", src);
+    match crate::frontend::compile(&mut sources, file) {
+        Ok(c) => c.program,
+        Err(d) => panic!("{}", d.render(&sources)),
+    }
+}
+
+/// A descriptor over `data` with `shape` and element `strides`.
+fn desc<T>(data: &mut [T], shape: &[i64], strides: &[i64]) -> HostArg {
+    let mut d = ArrayDesc {
+        data: data.as_mut_ptr() as *mut u8,
+        shape: [0; MAX_RANK],
+        strides: [0; MAX_RANK],
+    };
+    d.shape[..shape.len()].copy_from_slice(shape);
+    d.strides[..strides.len()].copy_from_slice(strides);
+    HostArg::Array(d)
+}
+
+fn sig(inputs: &[ScalarType], outputs: &[ScalarType]) -> GufuncLoopSignature {
+    GufuncLoopSignature {
+        inputs: inputs.to_vec(),
+        outputs: outputs.to_vec(),
+    }
+}
+
+const MATMUL: &str = "
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}";
+
+/// Runs the loop of `program` in the interpreter and as machine code.
+fn run_both(program: &Program, lp: FuncId, args: &[HostArg]) -> [Result<(), Trap>; 2] {
+    // SAFETY: every test's descriptors cover live buffers for all their indices.
+    let interpreted = unsafe { Interpreter::new(program).call(lp, args, &mut std::io::sink()) };
+    let mut engine = JitEngine::new().unwrap();
+    let code = engine.compile(program, lp).unwrap();
+    // SAFETY: as above.
+    let compiled = unsafe { code.call(args, &mut std::io::sink()) };
+    [
+        interpreted.map(|_| ()),
+        compiled.map(|_| ()).map_err(|e| match e {
+            crate::backend::cranelift::CallError::Trap(t) => t,
+            other => panic!("{other}"),
+        }),
+    ]
+}
+
+#[test]
+fn matmul_is_one_self_contained_loop_over_sub_views() {
+    let mut program = compile(MATMUL);
+    let body = program.find("matmul").unwrap();
+    let f64s = |n| vec![ScalarType::F64; n];
+    let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    assert!(program.function(lp).callees().is_empty(), "fully inlined");
+    assert_eq!(program.function(lp).kind, FunctionKind::GufuncLoop { body });
+
+    // Two 2x3 @ 3x2 products; b is the same matrix for both (stride 0 on the loop).
+    let mut a: Vec<f64> = (1..=12).map(f64::from).collect();
+    let mut b: Vec<f64> = vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+    for which in 0..2 {
+        let mut out = vec![0.0f64; 8];
+        let args = [
+            desc(&mut a, &[2, 2, 3], &[6, 3, 1]),
+            desc(&mut b, &[2, 3, 2], &[0, 2, 1]),
+            desc(&mut out, &[2, 2, 2], &[4, 2, 1]),
+        ];
+        let result = run_both(&program, lp, &args)[which].clone();
+        result.unwrap();
+        assert_eq!(out, [4.0, 5.0, 10.0, 11.0, 16.0, 17.0, 22.0, 23.0]);
+    }
+}
+
+#[test]
+fn scalar_inputs_and_returned_values_are_converted() {
+    let mut program = compile(
+        "#[guvectorize] fn wsum(x: &[f64], w: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..x.len() { s += x[i] * w; }
+            s
+        }",
+    );
+    let body = program.find("wsum").unwrap();
+    let signature = sig(&[ScalarType::F64, ScalarType::I32], &[ScalarType::F32]);
+    let lp = build_gufunc_loop(&mut program, body, 2, &signature).unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    // Rows reversed (negative loop stride), weights 1, 2, 3.
+    let mut x: Vec<f64> = (0..6).map(f64::from).collect();
+    let mut w = [1i32, 2, 3];
+    for which in 0..2 {
+        let mut out = [0f32; 3];
+        let args = [
+            desc(&mut x[4..], &[3, 2], &[-2, 1]),
+            desc(&mut w, &[3], &[1]),
+            desc(&mut out, &[3], &[1]),
+        ];
+        run_both(&program, lp, &args)[which].clone().unwrap();
+        assert_eq!(out, [9.0, 10.0, 3.0]);
+    }
+}
+
+#[test]
+fn an_empty_loop_never_runs_the_body_and_empty_core_dims_are_passed_on() {
+    let mut program =
+        compile("#[guvectorize] fn boom(x: &[i64]) -> i64 { (x.len() as i64) / (x.len() as i64) }");
+    let body = program.find("boom").unwrap();
+    let lp = build_gufunc_loop(
+        &mut program,
+        body,
+        1,
+        &sig(&[ScalarType::I64], &[ScalarType::I64]),
+    )
+    .unwrap();
+    let mut x = [0i64; 4];
+    let mut out = [7i64; 2];
+    let args = [desc(&mut x, &[0, 2], &[2, 1]), desc(&mut out, &[0], &[1])];
+    for r in run_both(&program, lp, &args) {
+        r.unwrap();
+    }
+    assert_eq!(out, [7, 7]);
+    // Two loop indices with a core dimension of 0: the body runs and divides by 0.
+    let args = [desc(&mut x, &[2, 0], &[0, 1]), desc(&mut out, &[2], &[1])];
+    for r in run_both(&program, lp, &args) {
+        assert_eq!(r.unwrap_err().kind, TrapKind::DivisionByZero);
+    }
+}
+
+#[test]
+fn a_body_that_is_not_inlined_gets_real_sub_view_descriptors() {
+    // A return inside a loop keeps the body a call.
+    let mut program = compile(
+        "#[guvectorize] fn first_neg(x: &[[f64; N]; M]) -> f64 {
+            for i in 0..M { for j in 0..N { if x[i][j] < 0.0 { return x[i][j] + (i * 10 + j) as f64; } } }
+            0.0
+        }",
+    );
+    let body = program.find("first_neg").unwrap();
+    let lp = build_gufunc_loop(
+        &mut program,
+        body,
+        1,
+        &sig(&[ScalarType::F64], &[ScalarType::F64]),
+    )
+    .unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    assert_eq!(program.function(lp).callees(), [body]);
+    let text = crate::ir::print::print_function(&program, program.function(lp));
+    assert!(text.contains("call first_neg(&l0[v"), "{text}");
+    // Three 2x2 blocks in a Fortran-ordered buffer: element [b, i, j] at b + 3i + 6j.
+    let mut x = vec![1.0f64; 12];
+    x[1 + 3] = -1.0; // block 1, [1, 0]
+    x[2 + 6] = -2.0; // block 2, [0, 1]
+    for which in 0..2 {
+        let mut out = [9.0f64; 3];
+        let args = [
+            desc(&mut x, &[3, 2, 2], &[1, 3, 6]),
+            desc(&mut out, &[3], &[1]),
+        ];
+        run_both(&program, lp, &args)[which].clone().unwrap();
+        assert_eq!(out, [0.0, 9.0, -1.0]);
+    }
+}
+
+#[test]
+fn operands_must_match_the_body() {
+    let mut program = compile(MATMUL);
+    let body = program.find("matmul").unwrap();
+    let f64s = |n| vec![ScalarType::F64; n];
+    assert!(matches!(
+        build_gufunc_loop(&mut program, body, 2, &sig(&f64s(1), &f64s(1))),
+        Err(GufuncLoopError::Arity { .. })
+    ));
+    let err = build_gufunc_loop(
+        &mut program,
+        body,
+        2,
+        &sig(&[ScalarType::F32, ScalarType::F64], &f64s(1)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, GufuncLoopError::Operand { operand: 0, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn sub_views_reach_helpers_that_stay_calls() {
+    // The recursive helper is never inlined: it receives the sub-view itself.
+    let mut program = compile(
+        "fn rsum(x: &[f64], i: usize) -> f64 { if i == x.len() { 0.0 } else { x[i] + rsum(x, i + 1) } }
+         #[guvectorize] fn total(x: &[f64]) -> f64 { rsum(x, 0) }",
+    );
+    let body = program.find("total").unwrap();
+    let lp = build_gufunc_loop(
+        &mut program,
+        body,
+        1,
+        &sig(&[ScalarType::F64], &[ScalarType::F64]),
+    )
+    .unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    assert_eq!(
+        program.function(lp).callees(),
+        [program.find("rsum").unwrap()]
+    );
+    let mut x: Vec<f64> = (0..6).map(f64::from).collect();
+    for which in 0..2 {
+        let mut out = [0.0f64; 2];
+        let args = [desc(&mut x, &[2, 3], &[1, 2]), desc(&mut out, &[2], &[1])];
+        run_both(&program, lp, &args)[which].clone().unwrap();
+        assert_eq!(out, [0.0 + 2.0 + 4.0, 1.0 + 3.0 + 5.0]);
+    }
+}
+
+#[test]
+fn a_loop_over_a_loop_keeps_the_sub_view_of_a_sub_view_as_a_call() {
+    let mut program = compile(
+        "#[guvectorize] fn first_neg(x: &[f64]) -> f64 {
+            for i in 0..x.len() { if x[i] < 0.0 { return i as f64; } }
+            -1.0
+        }",
+    );
+    let body = program.find("first_neg").unwrap();
+    let f64s = sig(&[ScalarType::F64], &[ScalarType::F64]);
+    let inner = build_gufunc_loop(&mut program, body, 1, &f64s).unwrap();
+    // The inner loop as a body: both operands are arrays, the output `&mut`.
+    let outer = build_gufunc_loop(&mut program, inner, 1, &f64s).unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    assert_eq!(program.function(outer).callees(), [inner], "not inlined");
+    // x[a, b, i] at 4a + 2b + i over shape (2, 2, 2).
+    let mut x = vec![1.0f64; 8];
+    x[1] = -1.0; // [0, 0, 1]
+    x[6] = -5.0; // [1, 1, 0]
+    for which in 0..2 {
+        let mut out = [9.0f64; 4];
+        let args = [
+            desc(&mut x, &[2, 2, 2], &[4, 2, 1]),
+            desc(&mut out, &[2, 2], &[2, 1]),
+        ];
+        run_both(&program, outer, &args)[which].clone().unwrap();
+        assert_eq!(out, [1.0, -1.0, -1.0, 0.0]);
+    }
+}

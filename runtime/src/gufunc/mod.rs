@@ -1,0 +1,375 @@
+//! Gufunc handles: calling a `#[guvectorize]` function on n-d arrays with NumPy's
+//! generalized-ufunc semantics.
+//!
+//! A call resolves the element types (`ufunc::resolve`, the dtype of an array being
+//! its element type: exact match, else safe casting, host scalars weak), binds the
+//! signature's core dimensions to the trailing axes of the operands ([`bind`]:
+//! NumPy's rules and messages, optional `?` dimensions dropped where an operand
+//! lacks them), broadcasts the remaining loop dimensions, allocates the outputs (or
+//! checks the given ones: exactly the loop shape, core dimensions as bound, a dtype
+//! the result converts to under `same_kind`) and runs the compiled gufunc loop over
+//! the loop dimensions on the target ([`run`]).
+//!
+//! Dtypes: an array input whose dtype is not its parameter's element type is
+//! converted first into a temporary contiguous copy (safe casts only, so values
+//! survive); scalar (`()`) inputs and returned outputs are converted in the loop.
+//! A `&mut` output given with another dtype is computed in a temporary of the
+//! parameter's type (initialised from it) and converted back. New outputs start as
+//! zeros (the body may read before it writes). Inputs that share memory with a
+//! given output are read from a copy, as NumPy does.
+//!
+//! This module knows arrays, dtypes, shapes and targets; it does not know how loops
+//! are generated (the compiler's `ir::gufunc_loop`) or executed (`exec::gufunc`).
+
+mod bind;
+mod run;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kern_compiler::backend::cranelift::JitEngine;
+use kern_compiler::ir::gufunc_loop::GufuncLoopSignature;
+use kern_compiler::ir::ScalarType;
+use kern_compiler::kernel_decl::{GufuncDecl, OperandForm, SchemeType};
+
+use crate::array::{
+    storage_dtype, with_array, ArrayMut, ArrayRef, DType, NdArray, Operand, OutOperand,
+};
+use crate::broadcast::broadcast_shapes;
+use crate::exec::gufunc::GufuncLoop;
+use crate::exec::MAX_OPERANDS;
+use crate::module::ModuleCore;
+use crate::ufunc::casting::can_cast_same_kind;
+use crate::ufunc::resolve::{resolve_types, InputDtype, LoopScheme, ResolvedTypes};
+use crate::ufunc::shape_text;
+use crate::{Error, Target};
+use bind::{bind, Binding, Names};
+
+/// Compiled gufunc loops of one module, by gufunc, type arguments and operand dtypes.
+#[derive(Default)]
+pub(crate) struct GufuncCache {
+    engine: Option<JitEngine>,
+    loops: HashMap<(String, Vec<ScalarType>, GufuncLoopSignature), GufuncLoop>,
+}
+
+/// A `#[guvectorize]` function of a module, callable on arrays. Cheap to clone and
+/// safe to share between threads.
+#[derive(Clone)]
+pub struct Gufunc {
+    core: Arc<ModuleCore>,
+    decl: Arc<GufuncDecl>,
+    target: Target,
+}
+
+impl std::fmt::Debug for Gufunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gufunc")
+            .field("name", &self.decl.name)
+            .field("signature", &self.decl.signature_text)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+/// One output of a planned call: its full shape and the dtype of the buffer the
+/// loop writes.
+#[derive(Clone, Debug)]
+struct OutputPlan {
+    shape: Vec<usize>,
+    dtype: DType,
+}
+
+/// What a call resolved to before anything runs.
+struct Plan {
+    types: ResolvedTypes,
+    binding: Binding,
+    loop_shape: Vec<usize>,
+    outputs: Vec<OutputPlan>,
+    signature: GufuncLoopSignature,
+}
+
+impl Gufunc {
+    pub(crate) fn new(core: Arc<ModuleCore>, decl: GufuncDecl, target: Option<Target>) -> Gufunc {
+        let target = target
+            .or_else(|| decl.target.as_deref().and_then(|t| t.parse().ok()))
+            .unwrap_or_default();
+        Gufunc {
+            core,
+            decl: Arc::new(decl),
+            target,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.decl.name
+    }
+
+    /// The layout signature, as written in the attribute or derived from the
+    /// parameter types (e.g. `(M,N),(N,P)->(M,P)`).
+    pub fn signature(&self) -> &str {
+        &self.decl.signature_text
+    }
+
+    /// Number of inputs.
+    pub fn nin(&self) -> usize {
+        self.decl.inputs.len()
+    }
+
+    /// Number of outputs (`&mut` parameters, then the returned value).
+    pub fn nout(&self) -> usize {
+        self.decl.outputs.len()
+    }
+
+    /// The target calls run on: the one given with [`Gufunc::with_target`], else the
+    /// attribute's `target = ".."`, else `cpu`.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// The same gufunc running on `target`.
+    pub fn with_target(mut self, target: Target) -> Gufunc {
+        self.target = target;
+        self
+    }
+
+    /// Applies the gufunc, broadcasting the loop dimensions; returns the new
+    /// outputs in order (`&mut` parameters, then the returned value).
+    pub fn call(&self, inputs: &[Operand<'_>]) -> Result<Vec<NdArray>, Error> {
+        let plan = self.plan(inputs, None)?;
+        let mut outs: Vec<NdArray> = plan
+            .outputs
+            .iter()
+            .map(|o| NdArray::zeros(o.dtype, &o.shape))
+            .collect();
+        let mut views: Vec<ArrayMut<'_>> = outs.iter_mut().map(|o| o.view_mut()).collect();
+        self.execute(&plan, inputs, &mut views)?;
+        drop(views);
+        Ok(outs)
+    }
+
+    /// Applies the gufunc into `outs`, one per output, each with exactly the loop
+    /// shape of the inputs followed by its core dimensions, and a dtype the result
+    /// converts to under `same_kind`. A `&mut` output's previous contents are what
+    /// the body reads from it.
+    pub fn call_out(&self, inputs: &[Operand<'_>], outs: Vec<OutOperand<'_>>) -> Result<(), Error> {
+        if outs.len() != self.nout() {
+            return Err(Error::Call(format!(
+                "gufunc `{}` has {} output{} but {} were given",
+                self.decl.name,
+                self.nout(),
+                plural(self.nout()),
+                outs.len()
+            )));
+        }
+        let mut outs: Vec<ArrayMut<'_>> = outs.into_iter().map(|o| o.0).collect();
+        let given: Vec<(Vec<usize>, DType)> = outs
+            .iter()
+            .map(|o| (o.shape().to_vec(), o.dtype()))
+            .collect();
+        let plan = self.plan(inputs, Some(&given))?;
+        // `&mut` outputs of another dtype: computed in a converted copy.
+        let mut temps: Vec<Option<NdArray>> = outs
+            .iter()
+            .zip(&plan.outputs)
+            .map(|(o, p)| (o.dtype() != p.dtype).then(|| o.view().cast(p.dtype)))
+            .collect();
+        // Inputs sharing memory with an output are read from a copy.
+        let copies: Vec<Option<NdArray>> = inputs
+            .iter()
+            .map(|input| match input {
+                Operand::Array(a) if outs.iter().any(|o| run::overlaps(a, &o.view())) => {
+                    Some(a.to_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        let inputs: Vec<Operand<'_>> = inputs
+            .iter()
+            .zip(&copies)
+            .map(|(input, copy)| match copy {
+                Some(c) => Operand::Array(c.view()),
+                None => input.reborrow(),
+            })
+            .collect();
+        {
+            let mut views: Vec<ArrayMut<'_>> = outs
+                .iter_mut()
+                .zip(temps.iter_mut())
+                .map(|(o, t)| match t {
+                    Some(t) => t.view_mut(),
+                    None => o.reborrow(),
+                })
+                .collect();
+            self.execute(&plan, &inputs, &mut views)?;
+        }
+        for (out, temp) in outs.iter_mut().zip(&temps) {
+            if let Some(temp) = temp {
+                assign_converted(out, &temp.view());
+            }
+        }
+        Ok(())
+    }
+
+    /// Dtype resolution and shape checks of a call, before anything runs. `given`:
+    /// the shape and dtype of each given output.
+    fn plan(
+        &self,
+        inputs: &[Operand<'_>],
+        given: Option<&[(Vec<usize>, DType)]>,
+    ) -> Result<Plan, Error> {
+        let decl = &self.decl;
+        let name = &decl.name;
+        if inputs.len() != self.nin() {
+            return Err(Error::Call(format!(
+                "gufunc `{name}` takes {} input{} but {} were given",
+                self.nin(),
+                plural(self.nin()),
+                inputs.len()
+            )));
+        }
+        if self.nin() + self.nout() > MAX_OPERANDS {
+            return Err(Error::Call(format!(
+                "gufunc `{name}` has {} operands; at most {MAX_OPERANDS} are supported",
+                self.nin() + self.nout()
+            )));
+        }
+        self.target.check_available()?;
+        let params: Vec<SchemeType> = decl.inputs.iter().map(|o| o.elem).collect();
+        let results: Vec<SchemeType> = decl.outputs.iter().map(|o| o.elem).collect();
+        let scheme = LoopScheme {
+            what: "gufunc",
+            name,
+            params: &params,
+            results: &results,
+            generics: &decl.generics,
+            declared: &[],
+        };
+        let dtypes: Vec<InputDtype> = inputs
+            .iter()
+            .map(|o| match o {
+                Operand::Array(a) => InputDtype::Strong(a.dtype()),
+                Operand::Scalar(v) => InputDtype::Weak(*v),
+            })
+            .collect();
+        let types = resolve_types(&scheme, &dtypes).map_err(|e| Error::Call(e.message))?;
+
+        let names = Names {
+            gufunc: name,
+            signature: &decl.signature_text,
+        };
+        let input_shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape()).collect();
+        let given_shapes: Vec<Option<&[usize]>> = match given {
+            Some(g) => g.iter().map(|(s, _)| Some(s.as_slice())).collect(),
+            None => vec![None; self.nout()],
+        };
+        let binding =
+            bind(&names, &decl.signature, &input_shapes, &given_shapes).map_err(Error::Call)?;
+        let nin = self.nin();
+        let loop_of = |k: usize, shape: &[usize]| -> Vec<usize> {
+            shape[..shape.len() - binding.core_ndim(k)].to_vec()
+        };
+        let loop_shapes: Vec<Vec<usize>> = input_shapes
+            .iter()
+            .enumerate()
+            .map(|(k, s)| loop_of(k, s))
+            .collect();
+        let refs: Vec<&[usize]> = loop_shapes.iter().map(Vec::as_slice).collect();
+        let loop_shape = broadcast_shapes(&refs).map_err(|_| {
+            let texts: Vec<String> = loop_shapes.iter().map(|s| shape_text(s)).collect();
+            Error::Call(format!(
+                "{name}: operands could not be broadcast together with loop shapes {} (their shapes without the core dimensions of signature {})",
+                texts.join(" "),
+                decl.signature_text
+            ))
+        })?;
+
+        let mut outputs = Vec::with_capacity(self.nout());
+        for (j, operand) in decl.outputs.iter().enumerate() {
+            let k = nin + j;
+            let result = types.results[j];
+            let mut shape = loop_shape.clone();
+            shape.extend(binding.core_shape(k));
+            let fits = shape
+                .iter()
+                .try_fold(storage_dtype(result).size_bytes(), |n, &d| n.checked_mul(d))
+                .is_some_and(|bytes| bytes <= isize::MAX as usize);
+            if !fits {
+                return Err(Error::Call(format!(
+                    "{name}: output operand {j} of shape {} is too large",
+                    shape_text(&shape)
+                )));
+            }
+            let dtype = match given.map(|g| &g[j]) {
+                None => storage_dtype(result),
+                Some((out_shape, out_dtype)) => {
+                    let out_loop = loop_of(k, out_shape);
+                    if out_loop != loop_shape {
+                        return Err(Error::Call(format!(
+                            "{name}: non-broadcastable output operand {j} with loop shape {} doesn't match the broadcast loop shape {}",
+                            shape_text(&out_loop),
+                            shape_text(&loop_shape)
+                        )));
+                    }
+                    if !can_cast_same_kind(result, *out_dtype) {
+                        return Err(Error::Call(format!(
+                            "cannot cast gufunc `{name}` output {j} from {result} to {out_dtype} with casting rule 'same_kind'"
+                        )));
+                    }
+                    match operand.form {
+                        OperandForm::Returned => *out_dtype,
+                        _ => storage_dtype(result),
+                    }
+                }
+            };
+            outputs.push(OutputPlan { shape, dtype });
+        }
+        let signature = GufuncLoopSignature {
+            inputs: decl
+                .inputs
+                .iter()
+                .zip(inputs)
+                .zip(&types.params)
+                .map(|((operand, input), &param)| match (operand.form, input) {
+                    (OperandForm::Scalar, Operand::Array(a)) => a.dtype(),
+                    (OperandForm::Scalar, Operand::Scalar(_)) => storage_dtype(param),
+                    _ => param,
+                })
+                .collect(),
+            outputs: decl
+                .outputs
+                .iter()
+                .zip(&outputs)
+                .zip(&types.results)
+                .map(|((operand, out), &result)| match operand.form {
+                    OperandForm::Returned => out.dtype,
+                    _ => result,
+                })
+                .collect(),
+        };
+        Ok(Plan {
+            types,
+            binding,
+            loop_shape,
+            outputs,
+            signature,
+        })
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `out[..] = src[..] as out's dtype` (shapes are equal).
+fn assign_converted(out: &mut ArrayMut<'_>, src: &ArrayRef<'_>) {
+    let converted = src.cast(out.dtype());
+    with_array!(ArrayMut, out, |o: T| {
+        if let Some(c) = converted.as_array::<T>() {
+            o.assign(c);
+        }
+    })
+}

@@ -1,0 +1,210 @@
+//! Running a planned gufunc call: converting inputs to their parameter dtypes,
+//! laying out every operand as loop strides plus core extents and strides, compiling
+//! the loop on first use (once per module, gufunc instance and operand dtypes) and
+//! handing it to the target's executor.
+//!
+//! It knows the plan and the arrays; loop generation is the compiler's
+//! (`ir::gufunc_loop`), cutting and running the loop space `exec::gufunc`'s.
+
+use kern_compiler::ir::gufunc_loop::build_gufunc_loop;
+use kern_compiler::kernel_decl::OperandForm;
+
+use super::{Gufunc, Plan};
+use crate::array::{cast_value, storage_dtype, ArrayMut, ArrayRef, NdArray, Operand};
+use crate::broadcast::broadcast_strides;
+use crate::exec::gufunc::{run_parallel, run_serial, CoreLayout, GufuncLoop};
+use crate::exec::{Iteration, StridedOperand};
+use crate::{Error, Target};
+
+/// One operand as the executor needs it: where it starts, its element size, and its
+/// full shape and strides (loop axes first, then core axes).
+struct Placed {
+    base: *mut u8,
+    elem_size: usize,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+}
+
+impl Gufunc {
+    /// Runs `plan` with `outs`, one writable buffer per output of the plan's shape
+    /// and dtype.
+    pub(super) fn execute(
+        &self,
+        plan: &Plan,
+        inputs: &[Operand<'_>],
+        outs: &mut [ArrayMut<'_>],
+    ) -> Result<(), Error> {
+        let len: usize = plan.loop_shape.iter().product();
+        if len == 0 {
+            // A zero-length loop dimension: the kernel is never called.
+            return Ok(());
+        }
+        let lp = self.compiled_loop(plan)?;
+        let nin = self.nin();
+        // Array inputs not in their parameter's dtype, converted (safe casts only).
+        let converted: Vec<Option<NdArray>> = self
+            .decl
+            .inputs
+            .iter()
+            .zip(inputs)
+            .zip(&plan.types.params)
+            .map(|((operand, input), &param)| match input {
+                Operand::Array(a)
+                    if is_array(operand.form) && a.dtype() != storage_dtype(param) =>
+                {
+                    Some(a.cast(storage_dtype(param)))
+                }
+                _ => None,
+            })
+            .collect();
+        // Host scalars live in one-element buffers of their parameter's dtype.
+        let scalars: Vec<u64> = inputs
+            .iter()
+            .zip(&plan.types.params)
+            .map(|(input, &param)| match input {
+                Operand::Scalar(v) => cast_value(*v, param).to_bits(),
+                Operand::Array(_) => 0,
+            })
+            .collect();
+        let mut placed = Vec::with_capacity(nin + outs.len());
+        for (k, input) in inputs.iter().enumerate() {
+            placed.push(match (&converted[k], input) {
+                (Some(c), _) => place_ref(&c.view()),
+                (None, Operand::Array(a)) => place_ref(a),
+                (None, Operand::Scalar(_)) => Placed {
+                    base: &scalars[k] as *const u64 as *mut u8,
+                    elem_size: storage_dtype(plan.types.params[k]).size_bytes(),
+                    shape: Vec::new(),
+                    strides: Vec::new(),
+                },
+            });
+        }
+        for out in outs.iter_mut() {
+            let view = out.view();
+            let (shape, strides, elem_size) = (
+                view.shape().to_vec(),
+                view.strides().to_vec(),
+                view.dtype().size_bytes(),
+            );
+            placed.push(Placed {
+                base: out.base_ptr(),
+                elem_size,
+                shape,
+                strides,
+            });
+        }
+        let mut operands = Vec::with_capacity(placed.len());
+        let mut cores = Vec::with_capacity(placed.len());
+        for (k, p) in placed.iter().enumerate() {
+            let loop_ndim = p.shape.len() - plan.binding.core_ndim(k);
+            let strides = broadcast_strides(
+                &p.shape[..loop_ndim],
+                &p.strides[..loop_ndim],
+                &plan.loop_shape,
+            )
+            .map_err(|e| Error::Call(e.to_string()))?;
+            operands.push(StridedOperand {
+                base: p.base,
+                elem_size: p.elem_size,
+                strides,
+            });
+            let mut core = CoreLayout::default();
+            let mut axis = loop_ndim;
+            for &d in &plan.binding.dims[k] {
+                if plan.binding.missing[d] {
+                    core.shape.push(1);
+                    core.strides.push(0);
+                } else {
+                    core.shape.push(p.shape[axis] as i64);
+                    core.strides.push(p.strides[axis] as i64);
+                    axis += 1;
+                }
+            }
+            cores.push(core);
+        }
+        let mut iteration = Iteration {
+            shape: plan.loop_shape.clone(),
+            operands,
+        };
+        iteration.order_axes_by(nin);
+        iteration.coalesce();
+        let cost = plan
+            .binding
+            .sizes
+            .iter()
+            .fold(1usize, |c, s| c.saturating_mul((*s).max(1)));
+        // SAFETY: every operand comes from a live view (a converted copy, a scalar
+        // buffer above, or an output borrowed mutably for the call) whose shape is
+        // the loop shape (broadcast) followed by its core dimensions as bound; the
+        // outputs alias no input (the caller copied overlapping inputs).
+        let result = unsafe {
+            match self.target {
+                Target::Parallel => {
+                    run_parallel(&lp, &iteration, &cores, cost).map_err(Error::Call)?
+                }
+                _ => run_serial(&lp, &iteration, &cores),
+            }
+        };
+        result.map_err(|trap| Error::kernel(trap, &self.core.sources))
+    }
+
+    /// The compiled loop for `plan`, compiled on first use.
+    fn compiled_loop(&self, plan: &Plan) -> Result<GufuncLoop, Error> {
+        let key = (
+            self.decl.name.clone(),
+            plan.types.type_args.clone(),
+            plan.signature.clone(),
+        );
+        // Held while compiling: concurrent first calls compile once.
+        let mut cache = self
+            .core
+            .gufunc_loops
+            .lock()
+            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
+        if let Some(lp) = cache.loops.get(&key) {
+            return Ok(lp.clone());
+        }
+        let (mut program, id) = self
+            .core
+            .compiled
+            .instantiate(&self.decl.name, &plan.types.type_args)
+            .map_err(|d| Error::compile(d, &self.core.sources))?;
+        let loop_id = build_gufunc_loop(&mut program, id, self.nin(), &plan.signature)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        if cache.engine.is_none() {
+            cache.engine = Some(
+                kern_compiler::backend::cranelift::JitEngine::new()
+                    .map_err(|e| Error::Backend(e.to_string()))?,
+            );
+        }
+        let engine = cache.engine.as_mut().expect("engine was just created");
+        let function = engine
+            .compile(&program, loop_id)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        let lp = GufuncLoop { function };
+        cache.loops.insert(key, lp.clone());
+        Ok(lp)
+    }
+}
+
+fn is_array(form: OperandForm) -> bool {
+    matches!(form, OperandForm::Array { .. })
+}
+
+fn place_ref(a: &ArrayRef<'_>) -> Placed {
+    Placed {
+        base: a.base_ptr() as *mut u8,
+        elem_size: a.dtype().size_bytes(),
+        shape: a.shape().to_vec(),
+        strides: a.strides().to_vec(),
+    }
+}
+
+/// Whether two views may share memory (their byte ranges intersect).
+pub(super) fn overlaps(a: &ArrayRef<'_>, b: &ArrayRef<'_>) -> bool {
+    let range = |v: &ArrayRef<'_>| {
+        crate::ufunc::extent(v.base_ptr(), v.shape(), v.strides(), v.dtype().size_bytes())
+    };
+    let ((a_lo, a_hi), (b_lo, b_hi)) = (range(a), range(b));
+    a_lo < b_hi && b_lo < a_hi
+}

@@ -1,0 +1,482 @@
+//! Gufunc conformance, written from NumPy's documented behaviour for generalized
+//! ufuncs: core dimensions matched from the end and never broadcast, loop
+//! dimensions broadcast, frozen and optional (`?`) dimensions, outputs sized from
+//! the inputs or a given `out`, NumPy's error messages, empty loops and empty core
+//! dimensions, strided and reversed inputs, dtype conversion by safe casting.
+//!
+//! Every case is a function of the target; `suite!` instantiates all of them once
+//! per target (`cpu`, `parallel`; a `cuda` line can be added), and the last cases
+//! check that `parallel` is bit-identical to `cpu` on work large enough to split.
+
+use kern_runtime::{Error, Module, NdArray, Operand, OutOperand, Target};
+use ndarray::{s, Array, ArrayD, IxDyn};
+
+const SOURCE: &str = r#"
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}
+
+#[guvectorize("(m?,n),(n,p?)->(m?,p?)")]
+fn matmul_opt(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}
+
+#[guvectorize]
+fn cross(a: &[f64; 3], b: &[f64; 3], out: &mut [f64; 3]) {
+    out[0] = a[1] * b[2] - a[2] * b[1];
+    out[1] = a[2] * b[0] - a[0] * b[2];
+    out[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+#[guvectorize]
+fn norm<T: Float>(x: &[T]) -> T {
+    let mut s = 0.0;
+    for i in 0..x.len() { s += x[i] * x[i]; }
+    s.sqrt()
+}
+
+#[guvectorize]
+fn cumsum_total(x: &[f64; N], cum: &mut [f64; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N { s += x[i]; cum[i] = s; }
+    s
+}
+
+#[guvectorize]
+fn weighted(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() { s += x[i]; }
+    s * w
+}
+
+#[guvectorize("(n)->(n,k)")]
+fn powers(x: &[f64], out: &mut [[f64; K]; N]) {
+    for i in 0..N { let mut p = 1.0; for j in 0..K { out[i][j] = p; p *= x[i]; } }
+}
+
+#[guvectorize]
+fn past_the_end(x: &[i64]) -> i64 { x[x.len()] }
+
+#[guvectorize]
+fn length(x: &[i64]) -> i64 { x.len() as i64 + 100 }
+
+#[guvectorize]
+fn isum(x: &[i32]) -> i32 {
+    let mut s = 0;
+    for i in 0..x.len() { s += x[i]; }
+    s
+}
+"#;
+
+fn module() -> Module {
+    match Module::from_source("gufuncs.kern", SOURCE) {
+        Ok(m) => m,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn gufunc(name: &str, target: Target) -> kern_runtime::Gufunc {
+    module().gufunc(name).unwrap().with_target(target)
+}
+
+fn arr(shape: &[usize], f: impl Fn(usize) -> f64) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).unwrap()
+}
+
+fn f64s(out: &NdArray) -> ArrayD<f64> {
+    out.as_array::<f64>().expect("an f64 output").clone()
+}
+
+fn call_err(g: &kern_runtime::Gufunc, inputs: &[Operand<'_>]) -> String {
+    match g.call(inputs) {
+        Err(Error::Call(message)) => message,
+        other => panic!("expected a call error, got {other:?}"),
+    }
+}
+
+/// `a @ b` over broadcast leading dimensions, computed naively.
+fn reference_matmul(a: &ArrayD<f64>, b: &ArrayD<f64>) -> ArrayD<f64> {
+    let (ra, rb) = (a.ndim(), b.ndim());
+    let (m, n, p) = (a.shape()[ra - 2], a.shape()[ra - 1], b.shape()[rb - 1]);
+    let loops = ra.max(rb) - 2;
+    let mut lshape = vec![1; loops];
+    for (shape, r) in [(a.shape(), ra), (b.shape(), rb)] {
+        for (k, &d) in shape[..r - 2].iter().rev().enumerate() {
+            let slot = &mut lshape[loops - 1 - k];
+            assert!(*slot == 1 || d == 1 || *slot == d);
+            *slot = (*slot).max(d);
+        }
+    }
+    let mut shape = lshape.clone();
+    shape.extend([m, p]);
+    ArrayD::from_shape_fn(IxDyn(&shape), |idx| {
+        let (i, j) = (idx[loops], idx[loops + 1]);
+        let at = |x: &ArrayD<f64>, r: usize, row: usize, col: usize| {
+            let mut full: Vec<usize> = Vec::new();
+            for k in 0..r - 2 {
+                let d = x.shape()[k];
+                full.push(if d == 1 { 0 } else { idx[loops - (r - 2) + k] });
+            }
+            full.extend([row, col]);
+            x[IxDyn(&full)]
+        };
+        (0..n).fold(0.0, |s, k| s + at(a, ra, i, k) * at(b, rb, k, j))
+    })
+}
+
+fn matmul_batched_over_broadcast_loop_dims(target: Target) {
+    let g = gufunc("matmul", target);
+    assert_eq!(g.signature(), "(M,N),(N,P)->(M,P)");
+    assert_eq!((g.nin(), g.nout()), (2, 1));
+    let a = arr(&[2, 1, 3, 4], |i| (i as f64 * 0.37).sin());
+    let b = arr(&[5, 4, 2], |i| (i as f64 * 0.11).cos() - 0.5);
+    let out = g.call(&[(&a).into(), (&b).into()]).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].shape(), [2, 5, 3, 2]);
+    assert_eq!(f64s(&out[0]), reference_matmul(&a, &b));
+}
+
+fn frozen_dimensions(target: Target) {
+    let g = gufunc("cross", target);
+    assert_eq!(g.signature(), "(3),(3)->(3)");
+    let a = arr(&[4, 3], |i| i as f64);
+    let b = arr(&[3], |i| [1.0, -2.0, 0.5][i]);
+    let out = f64s(&g.call(&[(&a).into(), (&b).into()]).unwrap()[0]);
+    for r in 0..4 {
+        let x = a.slice(s![r, ..]);
+        assert_eq!(out[[r, 0]], x[1] * b[2] - x[2] * b[1]);
+        assert_eq!(out[[r, 2]], x[0] * b[1] - x[1] * b[0]);
+    }
+    assert_eq!(
+        call_err(&g, &[(&arr(&[4], |i| i as f64)).into(), (&b).into()]),
+        "cross: Input operand 0 has a mismatch in its core dimension 0, with gufunc signature (3),(3)->(3) (size 4 is different from 3)"
+    );
+}
+
+fn optional_dimensions(target: Target) {
+    let g = gufunc("matmul_opt", target);
+    let m = arr(&[2, 3], |i| i as f64 + 1.0);
+    let v = arr(&[3], |i| [1.0, 0.0, -1.0][i]);
+    let w = arr(&[2], |i| [2.0, 1.0][i]);
+    // matrix @ vector: p is missing, the output is (m,).
+    let out = f64s(&g.call(&[(&m).into(), (&v).into()]).unwrap()[0]);
+    assert_eq!(out, arr(&[2], |i| [-2.0, -2.0][i]));
+    // vector @ matrix: m is missing.
+    let out = f64s(&g.call(&[(&w).into(), (&m).into()]).unwrap()[0]);
+    assert_eq!(out, arr(&[3], |i| [6.0, 9.0, 12.0][i]));
+    // vector @ vector: both missing, a 0-d result.
+    let out = f64s(&g.call(&[(&v).into(), (&v).into()]).unwrap()[0]);
+    assert_eq!(out.shape(), [] as [usize; 0]);
+    assert_eq!(out[IxDyn(&[])], 2.0);
+    // A stack of vectors has enough dimensions: nothing is dropped.
+    let out = g.call(&[(&m).into(), (&m.t().to_owned()).into()]).unwrap();
+    assert_eq!(out[0].shape(), [2, 2]);
+    assert_eq!(
+        call_err(&g, &[(&v).into(), (&w).into()]),
+        "matmul_opt: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature (m?,n),(n,p?)->(m?,p?) (size 2 is different from 3)"
+    );
+}
+
+fn returned_output_and_generic_dtypes(target: Target) {
+    let g = gufunc("norm", target);
+    assert_eq!(g.signature(), "(n)->()");
+    let x = arr(&[2, 2], |i| [3.0, 4.0, 6.0, 8.0][i]);
+    let out = g.call(&[(&x).into()]).unwrap();
+    assert_eq!(f64s(&out[0]), arr(&[2], |i| [5.0, 10.0][i]));
+    // f32 specialises the generic body at f32; i32 and u8 reach a float safely.
+    let x32 = x.mapv(|v| v as f32);
+    let out = g.call(&[(&x32).into()]).unwrap();
+    assert_eq!(out[0].as_array::<f32>().unwrap()[[1]], 10.0f32);
+    let xi = x.mapv(|v| v as i32);
+    assert_eq!(f64s(&g.call(&[(&xi).into()]).unwrap()[0])[[0]], 5.0);
+    let xu = x.mapv(|v| v as u8);
+    let out = g.call(&[(&xu).into()]).unwrap();
+    assert_eq!(out[0].dtype(), kern_runtime::DType::F32);
+}
+
+fn two_outputs(target: Target) {
+    let g = gufunc("cumsum_total", target);
+    assert_eq!(g.signature(), "(N)->(N),()");
+    let x = arr(&[2, 3], |i| i as f64);
+    let out = g.call(&[(&x).into()]).unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(
+        f64s(&out[0]),
+        arr(&[2, 3], |i| [0.0, 1.0, 3.0, 3.0, 7.0, 12.0][i])
+    );
+    assert_eq!(f64s(&out[1]), arr(&[2], |i| [3.0, 12.0][i]));
+}
+
+fn zero_size_loop_dimension_never_runs_the_kernel(target: Target) {
+    // The body indexes past the end: any call of it would trap.
+    let g = gufunc("past_the_end", target);
+    let x = ndarray::Array2::<i64>::zeros((0, 4)).into_dyn();
+    let out = g.call(&[(&x).into()]).unwrap();
+    assert_eq!(out[0].shape(), [0]);
+    // Matmul with an empty batch and a broadcast one.
+    let a = arr(&[0, 2, 3], |_| 1.0);
+    let b = arr(&[1, 3, 4], |_| 1.0);
+    let out = gufunc("matmul", target)
+        .call(&[(&a).into(), (&b).into()])
+        .unwrap();
+    assert_eq!(out[0].shape(), [0, 2, 4]);
+}
+
+fn zero_size_core_dimension_calls_the_kernel_with_n_0(target: Target) {
+    let x = ndarray::Array2::<i64>::zeros((3, 0)).into_dyn();
+    let out = gufunc("length", target).call(&[(&x).into()]).unwrap();
+    assert_eq!(
+        out[0].as_array::<i64>().unwrap().as_slice().unwrap(),
+        [100; 3]
+    );
+    match gufunc("past_the_end", target).call(&[(&x).into()]) {
+        Err(Error::Kernel { trap, .. }) => assert_eq!(
+            trap.to_string(),
+            "index out of bounds: the len is 0 but the index is 0"
+        ),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    // Matmul over an empty inner dimension: sums of nothing.
+    let a = arr(&[2, 0], |_| 1.0);
+    let b = arr(&[0, 3], |_| 1.0);
+    let out = gufunc("matmul", target)
+        .call(&[(&a).into(), (&b).into()])
+        .unwrap();
+    assert_eq!(f64s(&out[0]), ArrayD::zeros(IxDyn(&[2, 3])));
+}
+
+fn strided_and_reversed_inputs(target: Target) {
+    let g = gufunc("matmul", target);
+    let big = arr(&[4, 6, 8], |i| (i as f64 * 0.7).sin());
+    let rhs = arr(&[8, 5], |i| (i as f64 * 0.3).cos());
+    let a = big.slice(s![..;-1, ..;2, 1..;2]).to_owned().into_dyn(); // reference operands
+    let a_view = big.slice(s![..;-1, ..;2, 1..;2]);
+    let b_view = rhs.slice(s![..;-2, ..;-1]);
+    let b = b_view.to_owned().into_dyn();
+    let out = g.call(&[(&a_view).into(), (&b_view).into()]).unwrap();
+    assert_eq!(f64s(&out[0]), reference_matmul(&a, &b));
+    // A transposed (Fortran-ordered) operand.
+    let t = arr(&[5, 4], |i| i as f64 - 3.0);
+    let out = g
+        .call(&[(&t.t()).into(), (&rhs.slice(s![..5, ..])).into()])
+        .unwrap();
+    let expected = reference_matmul(
+        &t.t().to_owned(),
+        &rhs.slice(s![..5, ..]).to_owned().into_dyn(),
+    );
+    assert_eq!(f64s(&out[0]), expected);
+}
+
+fn scalar_inputs_are_empty_core_dimensions(target: Target) {
+    let g = gufunc("weighted", target);
+    assert_eq!(g.signature(), "(n),()->()");
+    let x = arr(&[3, 2], |i| i as f64);
+    let out = g.call(&[(&x).into(), 2.0.into()]).unwrap();
+    assert_eq!(f64s(&out[0]), arr(&[3], |i| [2.0, 10.0, 18.0][i]));
+    // An array of weights broadcast against the rows, converted from i32 in the loop.
+    let w = ndarray::arr1(&[1i32, 0, -1]).into_dyn();
+    let out = g.call(&[(&x).into(), (&w).into()]).unwrap();
+    assert_eq!(f64s(&out[0]), arr(&[3], |i| [1.0, 0.0, -9.0][i]));
+}
+
+fn out_given(target: Target) {
+    let g = gufunc("matmul", target);
+    let a = arr(&[3, 2, 2], |i| i as f64);
+    let b = arr(&[2, 2], |i| [1.0, 2.0, 3.0, 4.0][i]);
+    let mut out = ArrayD::<f64>::from_elem(IxDyn(&[3, 2, 2]), f64::NAN);
+    g.call_out(&[(&a).into(), (&b).into()], vec![(&mut out).into()])
+        .unwrap();
+    assert_eq!(out, reference_matmul(&a, &b));
+    // Another dtype (same_kind): computed in f64, stored as f32.
+    let mut out32 = ArrayD::<f32>::zeros(IxDyn(&[3, 2, 2]));
+    g.call_out(&[(&a).into(), (&b).into()], vec![(&mut out32).into()])
+        .unwrap();
+    assert_eq!(out32, reference_matmul(&a, &b).mapv(|v| v as f32));
+    // A given out sizes output-only dimensions.
+    let p = gufunc("powers", target);
+    let x = arr(&[2], |i| [2.0, 3.0][i]);
+    assert_eq!(
+        call_err(&p, &[(&x).into()]),
+        "powers: Output operand 0 has core dimension 1 unspecified, with gufunc signature (n)->(n,k)"
+    );
+    let mut table = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
+    p.call_out(&[(&x).into()], vec![(&mut table).into()])
+        .unwrap();
+    assert_eq!(table, arr(&[2, 3], |i| [1.0, 2.0, 4.0, 1.0, 3.0, 9.0][i]));
+    // Two outputs into given arrays, the returned one as i64 (converted in the loop).
+    let c = gufunc("cumsum_total", target);
+    let mut cum = ArrayD::<f64>::zeros(IxDyn(&[2]));
+    let mut total = ndarray::arr0(0.0f32).into_dyn();
+    let outs: Vec<OutOperand<'_>> = vec![(&mut cum).into(), (&mut total).into()];
+    c.call_out(&[(&x).into()], outs).unwrap();
+    assert_eq!((cum[[1]], total[IxDyn(&[])]), (5.0, 5.0f32));
+}
+
+fn out_errors(target: Target) {
+    let g = gufunc("matmul", target);
+    let a = arr(&[3, 2, 2], |i| i as f64);
+    let b = arr(&[2, 2], |i| i as f64);
+    let mut wrong_loop = ArrayD::<f64>::zeros(IxDyn(&[4, 2, 2]));
+    let err = g.call_out(&[(&a).into(), (&b).into()], vec![(&mut wrong_loop).into()]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "error: matmul: non-broadcastable output operand 0 with loop shape (4,) doesn't match the broadcast loop shape (3,)"
+    );
+    let mut wrong_core = ArrayD::<f64>::zeros(IxDyn(&[3, 2, 5]));
+    let err = g.call_out(&[(&a).into(), (&b).into()], vec![(&mut wrong_core).into()]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "error: matmul: Output operand 0 has a mismatch in its core dimension 1, with gufunc signature (M,N),(N,P)->(M,P) (size 5 is different from 2)"
+    );
+    let mut ints = ArrayD::<i64>::zeros(IxDyn(&[3, 2, 2]));
+    let err = g.call_out(&[(&a).into(), (&b).into()], vec![(&mut ints).into()]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "error: cannot cast gufunc `matmul` output 0 from f64 to i64 with casting rule 'same_kind'"
+    );
+    let err = g.call_out(&[(&a).into(), (&b).into()], vec![]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "error: gufunc `matmul` has 1 output but 0 were given"
+    );
+}
+
+fn dimension_and_arity_errors(target: Target) {
+    let g = gufunc("matmul", target);
+    let sig = "(M,N),(N,P)->(M,P)";
+    let v = arr(&[3], |_| 1.0);
+    let m23 = arr(&[2, 3], |_| 1.0);
+    let m22 = arr(&[2, 2], |_| 1.0);
+    assert_eq!(
+        call_err(&g, &[(&v).into(), (&m23).into()]),
+        format!("matmul: Input operand 0 does not have enough dimensions (has 1, gufunc core with signature {sig} requires 2)")
+    );
+    assert_eq!(
+        call_err(&g, &[(&m22).into(), (&m23.t().to_owned()).into()]),
+        format!("matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature {sig} (size 3 is different from 2)")
+    );
+    // A host scalar has no dimensions at all.
+    assert_eq!(
+        call_err(&g, &[2.0.into(), (&m23).into()]),
+        format!("matmul: Input operand 0 does not have enough dimensions (has 0, gufunc core with signature {sig} requires 2)")
+    );
+    // Core dimensions never broadcast: 1 is not stretched to 3.
+    let m21 = arr(&[2, 1], |_| 1.0);
+    assert_eq!(
+        call_err(&g, &[(&m21).into(), (&m23).into()]),
+        format!("matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature {sig} (size 2 is different from 1)")
+    );
+    // Loop dimensions broadcast only where NumPy's rule allows.
+    let a = arr(&[2, 2, 3], |_| 1.0);
+    let b = arr(&[4, 3, 2], |_| 1.0);
+    assert_eq!(
+        call_err(&g, &[(&a).into(), (&b).into()]),
+        format!("matmul: operands could not be broadcast together with loop shapes (2,) (4,) (their shapes without the core dimensions of signature {sig})")
+    );
+    assert_eq!(
+        call_err(&g, &[(&m23).into()]),
+        "gufunc `matmul` takes 2 inputs but 1 were given"
+    );
+    let x = arr(&[3], |_| 1.0);
+    assert_eq!(
+        call_err(&gufunc("isum", target), &[(&x).into()]),
+        "gufunc `isum` has no loop for the input dtypes (f64); its loops are: (i32) -> i32"
+    );
+    assert!(module().gufunc("nope").is_err());
+    let huge = "#[guvectorize] fn huge(x: f64, out: &mut [[f64; 4294967296]; 4294967296]) { out[0][0] = x; }";
+    let m = Module::from_source("huge.kern", huge).unwrap();
+    let g = m.gufunc("huge").unwrap().with_target(target);
+    assert_eq!(
+        call_err(&g, &[1.0.into()]),
+        "huge: output operand 0 of shape (4294967296,4294967296) is too large"
+    );
+}
+
+fn traps_report_the_kernel_source(target: Target) {
+    let x = ndarray::Array2::<i64>::zeros((2, 3)).into_dyn();
+    match gufunc("past_the_end", target).call(&[(&x).into()]) {
+        Err(Error::Kernel { trap, rendered }) => {
+            assert_eq!(
+                trap.to_string(),
+                "index out of bounds: the len is 3 but the index is 3"
+            );
+            assert!(rendered.contains("gufuncs.kern"), "{rendered}");
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+/// Large enough that `parallel` splits the loop; the results must be bit-identical.
+fn parallel_matches_cpu_bit_for_bit(target: Target) {
+    let a = arr(&[3000, 6, 7], |i| ((i * 7919) % 1000) as f64 / 7.0 - 70.0);
+    let b = arr(&[7, 5], |i| (i as f64).sqrt());
+    let run = |t: Target| {
+        gufunc("matmul", t)
+            .call(&[(&a).into(), (&b).into()])
+            .unwrap()
+    };
+    let (mine, cpu) = (f64s(&run(target)[0]), f64s(&run(Target::Cpu)[0]));
+    assert!(mine
+        .iter()
+        .zip(&cpu)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert_eq!(cpu, reference_matmul(&a, &b));
+    // The first trap in loop order is the one reported, whoever hits it.
+    let mut x = Array::from_elem((20_000, 4), 1i64).into_dyn();
+    x.slice_mut(s![7000.., ..]).fill(0);
+    let probe = "#[guvectorize] fn inv(x: &[i64]) -> i64 { let mut s = 0; for i in 0..x.len() { s += 100 / x[i]; } s }";
+    let m = Module::from_source("probe.kern", probe).unwrap();
+    let inv = m.gufunc("inv").unwrap().with_target(target);
+    match inv.call(&[(&x).into()]) {
+        Err(Error::Kernel { trap, .. }) => {
+            assert_eq!(trap.to_string(), "attempt to divide by zero")
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+macro_rules! suite {
+    ($($target:ident => $value:expr),* $(,)?) => {$(
+        mod $target {
+            use super::*;
+            suite!(@cases $value;
+                matmul_batched_over_broadcast_loop_dims,
+                frozen_dimensions,
+                optional_dimensions,
+                returned_output_and_generic_dtypes,
+                two_outputs,
+                zero_size_loop_dimension_never_runs_the_kernel,
+                zero_size_core_dimension_calls_the_kernel_with_n_0,
+                strided_and_reversed_inputs,
+                scalar_inputs_are_empty_core_dimensions,
+                out_given,
+                out_errors,
+                dimension_and_arity_errors,
+                traps_report_the_kernel_source,
+                parallel_matches_cpu_bit_for_bit,
+            );
+        }
+    )*};
+    (@cases $value:expr; $($case:ident),* $(,)?) => {$(
+        #[test]
+        fn $case() {
+            super::$case($value);
+        }
+    )*};
+}
+
+suite!(cpu => Target::Cpu, parallel => Target::Parallel);
