@@ -59,7 +59,10 @@ def numpy_timings(np):
     t["discriminant_f64"] = median_ms(lambda: np.subtract(b * b, 4.0 * a * c, out=out))
     t["wave_f64"] = median_ms(lambda: np.add(np.exp(-x * x) * np.sin(x), np.log1p(np.abs(x)), out=out))
     t["sum_f64"] = median_ms(lambda: np.add.reduce(x))
-    return t, (x32, y32, a, b, c, x)
+    ma = ((np.arange(10_000)[:, None, None] + np.arange(8)[None, :, None] + np.arange(8)[None, None, :]) % 11).astype(np.float64)
+    mc = np.empty_like(ma)
+    t["matmul_8x8_f64"] = median_ms(lambda: np.matmul(ma, ma, out=mc))
+    return t, (x32, y32, a, b, c, x, ma)
 
 
 def numba_timings(np, data):
@@ -67,7 +70,7 @@ def numba_timings(np, data):
         import numba
     except ImportError:
         return {}
-    x32, y32, a, b, c, x = data
+    x32, y32, a, b, c, x, ma = data
     t = {}
     for target in ["cpu", "parallel"]:
         @numba.vectorize(["float32(float32, float32, float32)"], target=target)
@@ -92,6 +95,18 @@ def numba_timings(np, data):
         t[f"sumarrays_f64_{target}"] = median_ms(lambda: add(a, b, out=out))
         t[f"discriminant_f64_{target}"] = median_ms(lambda: disc(a, b, c, out=out))
         t[f"wave_f64_{target}"] = median_ms(lambda: wave(x, out=out))
+
+        @numba.guvectorize(["void(float64[:,:], float64[:,:], float64[:,:])"], "(m,n),(n,p)->(m,p)", target=target)
+        def matmul(p, q, r):
+            for i in range(p.shape[0]):
+                for j in range(q.shape[1]):
+                    s = 0.0
+                    for k in range(p.shape[1]):
+                        s += p[i, k] * q[k, j]
+                    r[i, j] = s
+
+        mc = np.empty_like(ma)
+        t[f"matmul_8x8_f64_{target}"] = median_ms(lambda: matmul(ma, ma, mc))
     return t
 
 
@@ -104,7 +119,7 @@ def main():
     kern = kern_timings()
     numpy_t, data = numpy_timings(np)
     numba_t = numba_timings(np, data)
-    rows = ["saxpy_f32", "sumarrays_f64", "discriminant_f64", "wave_f64", "sum_f64"]
+    rows = ["saxpy_f32", "sumarrays_f64", "discriminant_f64", "wave_f64", "sum_f64", "matmul_8x8_f64"]
     print(f"n = {N}, median of {REPEATS} runs, milliseconds (lower is better)\n")
     header = ["workload", "kern cpu", "kern parallel", "NumPy", "Numba cpu", "Numba parallel"]
     print("| " + " | ".join(header) + " |")

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use kern::ndarray::Array1;
+use kern::ndarray::{Array1, Array3};
 use kern::{Module, Reduce, Target};
 
 const SOURCE: &str = r#"
@@ -21,6 +21,17 @@ fn discriminant<T: Float>(a: T, b: T, c: T) -> T { b * b - 4.0 * a * c }
 
 #[vectorize]
 fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}
 "#;
 
 fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
@@ -52,6 +63,9 @@ fn main() -> Result<(), kern::Error> {
     let x = Array1::from_shape_fn(n, |i| (i as f64 / n as f64 - 0.5) * 20.0);
     let mut out32 = Array1::<f32>::zeros(n);
     let mut out = Array1::<f64>::zeros(n);
+    let ma = Array3::from_shape_fn((10_000, 8, 8), |(b, i, j)| ((b + i + j) % 11) as f64);
+    let mb = ma.clone();
+    let mut mc = Array3::<f64>::zeros((10_000, 8, 8));
     for target in [Target::Cpu, Target::Parallel] {
         let ufunc = |name: &str| module.ufunc(name).map(|u| u.with_target(target));
         let (saxpy, add, disc, wave) = (
@@ -81,6 +95,13 @@ fn main() -> Result<(), kern::Error> {
             add.reduce(&x, &Reduce::all()).unwrap();
         });
         println!("sum_f64_{target} {t:.3}");
+        let matmul = module.gufunc("matmul")?.with_target(target);
+        let t = median_ms(repeats, || {
+            matmul
+                .call_out(&[(&ma).into(), (&mb).into()], vec![(&mut mc).into()])
+                .unwrap()
+        });
+        println!("matmul_8x8_f64_{target} {t:.3}");
     }
     Ok(())
 }
