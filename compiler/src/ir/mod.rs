@@ -110,6 +110,7 @@ pub mod gufunc_loop;
 pub mod host;
 pub mod inline;
 pub mod lower;
+pub mod predicate;
 pub mod print;
 pub mod reduce_loop;
 pub mod verify;

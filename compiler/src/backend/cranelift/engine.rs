@@ -67,11 +67,13 @@ fn host_caps(isa: &OwnedTargetIsa) -> HostCaps {
         "x64" => HostCaps {
             fma: has("has_avx") && has("has_fma"),
             round: has("has_sse41"),
+            simd: has("has_sse41"),
         },
         // aarch64 and the other Cranelift targets have both in the base ISA.
         _ => HostCaps {
             fma: true,
             round: true,
+            simd: false,
         },
     }
 }

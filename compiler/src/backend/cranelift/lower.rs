@@ -64,6 +64,9 @@ pub(super) struct HostCaps {
     pub fma: bool,
     /// Rounding instructions for floor/ceil/trunc/nearest (x86: SSE4.1).
     pub round: bool,
+    /// Compile elementwise loops with a 128-bit SIMD path (`vector`): x86-64 with
+    /// SSE4.1, the configuration it is tested on.
+    pub simd: bool,
 }
 
 /// What one compilation unit shares between the functions lowered into it.
@@ -177,6 +180,13 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 self.b.def_var(self.vars[i], zero);
             }
         }
+        if let ir::FunctionKind::ElementwiseLoop { .. } = self.func.kind {
+            if self.unit.caps.simd {
+                if let Some(plan) = super::vector::plan(self.program, self.func) {
+                    return self.lower_elementwise(&plan);
+                }
+            }
+        }
         let body = &self.func.body;
         self.lower_block(body)?;
         // Falling off the end: `()` functions return; a value-returning function
@@ -185,7 +195,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(())
     }
 
-    fn lower_block(&mut self, block: &'_ ir::Block) -> Result<(), BackendError> {
+    pub fn lower_block(&mut self, block: &'_ ir::Block) -> Result<(), BackendError> {
         for inst in &block.insts {
             self.set_span(inst.span);
             self.lower_inst(inst)?;
@@ -193,7 +203,31 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(())
     }
 
-    fn set_span(&mut self, span: Span) {
+    /// Lowers `block` as the body of a loop whose `continue` goes to `latch` and
+    /// whose `break` goes to `exit` (for loops the backend builds itself).
+    pub fn lower_block_in_loop(
+        &mut self,
+        block: &ir::Block,
+        latch: Block,
+        exit: Block,
+    ) -> Result<(), BackendError> {
+        self.loops.push((latch, exit));
+        let r = self.lower_block(block);
+        self.loops.pop();
+        r
+    }
+
+    /// Makes IR value `id` stand for `v` (for values the backend defines itself).
+    pub fn bind_value(&mut self, id: ValueId, v: Value) -> Result<(), BackendError> {
+        let slot = self
+            .values
+            .get_mut(id.0 as usize)
+            .ok_or_else(|| BackendError::unsupported("", "value out of range"))?;
+        *slot = Some(v);
+        Ok(())
+    }
+
+    pub fn set_span(&mut self, span: Span) {
         if self.spans.last() != Some(&span) {
             self.spans.push(span);
         }

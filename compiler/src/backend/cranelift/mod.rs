@@ -17,6 +17,10 @@
 //! * [`engine`]: [`JitEngine`] (units, modules, cache, `emit_clif`/`emit_asm`).
 //! * [`compiled`]: [`CompiledFunction`] (calling from the host) and [`CallError`].
 //! * `emit`: CLIF text annotated with kern source lines, for `kern emit --clif`.
+//! * `vector` / `vector_body` / `vector_ops` / `vector_arith` / `vector_cast`: the
+//!   SIMD path of elementwise loops (loop shape and stride check; one iteration's
+//!   body with guards and skippable regions; lane-parallel operations on 128-bit
+//!   vectors), from the target-neutral predicated form of [`crate::ir::predicate`].
 //!
 //! # Calling convention and traps
 //!
@@ -45,6 +49,12 @@
 //! with the print site's index, and the hook formats with [`crate::ir::format`] so
 //! the text is byte-identical to the interpreter's.
 //!
+//! Elementwise loops (`FunctionKind::ElementwiseLoop`) get a SIMD path on x86-64
+//! with SSE4.1: when every input stride is 0 or 1 and the output's is 1, groups of
+//! elements run lane-parallel; a group in which some lane would trap or needs
+//! something only scalar code can do runs through the scalar loop instead, so
+//! results, traps and side effects are exactly the interpreter's (see `vector`).
+//!
 //! Intrinsics become single instructions (`sqrt`, `fabs`, `floor`, `ceil`, `trunc`,
 //! `nearest`, `fma`, `fcopysign`); where the host lacks the instruction set Cranelift
 //! would need a libm call for, compilation fails instead.
@@ -58,6 +68,11 @@ mod lower;
 mod memory;
 mod ops;
 mod trampoline;
+mod vector;
+mod vector_arith;
+mod vector_body;
+mod vector_cast;
+mod vector_ops;
 
 pub use abi::CallContext;
 pub use compiled::{CallError, CompiledFunction};

@@ -78,14 +78,20 @@ impl<M: Module> Lowerer<'_, '_, M> {
                     return Err(self.error(format!("{op:?} is not defined on bool")));
                 }
                 self.check_divisor(ty, x, y, span);
-                match (op, signed) {
-                    (BinaryOp::Div, true) => self.b.ins().sdiv(x, y),
-                    (BinaryOp::Div, false) => self.b.ins().udiv(x, y),
-                    (_, true) => self.b.ins().srem(x, y),
-                    (_, false) => self.b.ins().urem(x, y),
-                }
+                self.unchecked_div_rem(op, signed, x, y)
             }
         })
+    }
+
+    /// Integer `Div`/`Rem` without the trap checks: the divisor must be known to be
+    /// non-zero and not `-1` against `MIN` (the SIMD path makes it so).
+    pub fn unchecked_div_rem(&mut self, op: BinaryOp, signed: bool, x: Value, y: Value) -> Value {
+        match (op, signed) {
+            (BinaryOp::Div, true) => self.b.ins().sdiv(x, y),
+            (BinaryOp::Div, false) => self.b.ins().udiv(x, y),
+            (_, true) => self.b.ins().srem(x, y),
+            (_, false) => self.b.ins().urem(x, y),
+        }
     }
 
     /// Traps before the division instruction could fault: on a zero divisor and, for
@@ -117,38 +123,27 @@ impl<M: Module> Lowerer<'_, '_, M> {
     pub fn compare(&mut self, op: CmpOp, a: ValueId, b: ValueId) -> Result<Value, BackendError> {
         let ty = self.value_type(a)?;
         let (x, y) = (self.value(a)?, self.value(b)?);
-        if ty.is_float() {
-            // Ordered comparisons are false on NaN; `ne` is "unordered or not equal".
-            let cc = match op {
-                CmpOp::Eq => FloatCC::Equal,
-                CmpOp::Ne => FloatCC::NotEqual,
-                CmpOp::Lt => FloatCC::LessThan,
-                CmpOp::Le => FloatCC::LessThanOrEqual,
-                CmpOp::Gt => FloatCC::GreaterThan,
-                CmpOp::Ge => FloatCC::GreaterThanOrEqual,
-            };
-            return Ok(self.b.ins().fcmp(cc, x, y));
-        }
-        let signed = ty.is_signed_int();
-        let cc = match (op, signed) {
-            (CmpOp::Eq, _) => IntCC::Equal,
-            (CmpOp::Ne, _) => IntCC::NotEqual,
-            (CmpOp::Lt, true) => IntCC::SignedLessThan,
-            (CmpOp::Le, true) => IntCC::SignedLessThanOrEqual,
-            (CmpOp::Gt, true) => IntCC::SignedGreaterThan,
-            (CmpOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-            (CmpOp::Lt, false) => IntCC::UnsignedLessThan,
-            (CmpOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-            (CmpOp::Gt, false) => IntCC::UnsignedGreaterThan,
-            (CmpOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
-        };
-        Ok(self.b.ins().icmp(cc, x, y))
+        Ok(if ty.is_float() {
+            self.b.ins().fcmp(float_cc(op), x, y)
+        } else {
+            self.b.ins().icmp(int_cc(op, ty.is_signed_int()), x, y)
+        })
     }
 
     /// Rust's `as`.
     pub fn cast(&mut self, a: ValueId, to: ScalarType) -> Result<Value, BackendError> {
         let from = self.value_type(a)?;
         let x = self.value(a)?;
+        self.cast_value(from, to, x)
+    }
+
+    /// Rust's `as` on a machine value `x` of kern type `from`.
+    pub fn cast_value(
+        &mut self,
+        from: ScalarType,
+        to: ScalarType,
+        x: Value,
+    ) -> Result<Value, BackendError> {
         let to_ty = clif_type(to);
         Ok(match (from.is_float(), to.is_float()) {
             (true, true) if from == to => x,
@@ -243,19 +238,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         if !ty.is_float() {
             return Err(self.error(format!("{} is not defined on {ty}", op.name())));
         }
-        let needs = match op {
-            Intrinsic::Fma => Some(("fused multiply-add", self.unit.caps.fma)),
-            Intrinsic::Floor | Intrinsic::Ceil | Intrinsic::Trunc | Intrinsic::Nearest => {
-                Some(("rounding", self.unit.caps.round))
-            }
-            _ => None,
-        };
-        if let Some((what, false)) = needs {
-            return Err(self.error(format!(
-                "the host CPU has no {what} instruction for `{}` (kern never calls libm)",
-                op.name()
-            )));
-        }
+        self.check_intrinsic_caps(op)?;
         let v: Vec<Value> = args
             .iter()
             .map(|a| self.value(*a))
@@ -271,5 +254,52 @@ impl<M: Module> Lowerer<'_, '_, M> {
             Intrinsic::Fma => ins.fma(v[0], v[1], v[2]),
             Intrinsic::Copysign => ins.fcopysign(v[0], v[1]),
         })
+    }
+
+    /// Fails when the host has no instruction for `op` (Cranelift would call libm).
+    pub fn check_intrinsic_caps(&self, op: Intrinsic) -> Result<(), BackendError> {
+        let needs = match op {
+            Intrinsic::Fma => Some(("fused multiply-add", self.unit.caps.fma)),
+            Intrinsic::Floor | Intrinsic::Ceil | Intrinsic::Trunc | Intrinsic::Nearest => {
+                Some(("rounding", self.unit.caps.round))
+            }
+            _ => None,
+        };
+        if let Some((what, false)) = needs {
+            return Err(self.error(format!(
+                "the host CPU has no {what} instruction for `{}` (kern never calls libm)",
+                op.name()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The condition code of a float comparison: ordered comparisons are false on NaN;
+/// `ne` is "unordered or not equal".
+pub(super) fn float_cc(op: CmpOp) -> FloatCC {
+    match op {
+        CmpOp::Eq => FloatCC::Equal,
+        CmpOp::Ne => FloatCC::NotEqual,
+        CmpOp::Lt => FloatCC::LessThan,
+        CmpOp::Le => FloatCC::LessThanOrEqual,
+        CmpOp::Gt => FloatCC::GreaterThan,
+        CmpOp::Ge => FloatCC::GreaterThanOrEqual,
+    }
+}
+
+/// The condition code of an integer comparison of the given signedness.
+pub(super) fn int_cc(op: CmpOp, signed: bool) -> IntCC {
+    match (op, signed) {
+        (CmpOp::Eq, _) => IntCC::Equal,
+        (CmpOp::Ne, _) => IntCC::NotEqual,
+        (CmpOp::Lt, true) => IntCC::SignedLessThan,
+        (CmpOp::Le, true) => IntCC::SignedLessThanOrEqual,
+        (CmpOp::Gt, true) => IntCC::SignedGreaterThan,
+        (CmpOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+        (CmpOp::Lt, false) => IntCC::UnsignedLessThan,
+        (CmpOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+        (CmpOp::Gt, false) => IntCC::UnsignedGreaterThan,
+        (CmpOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
     }
 }
