@@ -36,7 +36,7 @@ pub(super) fn run(
     for local in &f.locals {
         let v = match local.ty {
             Type::Scalar(t) => w.b.constant(ScalarValue::zero(t)),
-            Type::Array(_) => w.b.bool(false),
+            Type::Array(_) | Type::HostArray(_) => w.b.bool(false),
         };
         w.locals.push(v);
     }
@@ -400,6 +400,12 @@ impl Walker<'_> {
             InstKind::Print { .. } => {
                 self.guard(mask, GuardKind::Print, inst.span)?;
                 return Ok(self.b.bool(false));
+            }
+            // Host code (`main`) is never an element function.
+            InstKind::Host { .. } => {
+                return Err(NotVectorisable::NotElementFunction(
+                    "host array operation".into(),
+                ))
             }
         };
         if let (Some(r), Some(v)) = (inst.result, pure) {
