@@ -16,7 +16,7 @@
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
 
-use super::{Iteration, MAX_OPERANDS};
+use super::{run_in_runs, Iteration, MAX_OPERANDS};
 
 /// The core dimensions of one operand: extents and strides (in elements) of the
 /// axes the body sees, outermost first (empty for a `()` operand).
@@ -58,10 +58,6 @@ impl GufuncLoop {
             cores.iter().all(|c| c.shape.len() < MAX_RANK),
             "a core layout leaves room for the loop axis"
         );
-        let inner = iteration.inner_len();
-        if inner == 0 || start >= end {
-            return Ok(());
-        }
         let mut descs = [ArrayDesc {
             data: std::ptr::null_mut(),
             shape: [0; MAX_RANK],
@@ -72,31 +68,8 @@ impl GufuncLoop {
             desc.shape[1..=rank].copy_from_slice(&core.shape);
             desc.strides[1..=rank].copy_from_slice(&core.strides);
         }
-        let mut slots = [0u64; MAX_OPERANDS];
-        let mut ctx = self.function.new_context();
-        let mut position = start;
-        while position < end {
-            let (outer, offset) = (position / inner, position % inner);
-            let n = (inner - offset).min(end - position);
-            for o in 0..operands {
-                let op = &iteration.operands[o];
-                let stride = iteration.inner_stride(o);
-                let byte_offset = iteration.run_offset(o, outer)
-                    + offset as isize * stride * op.elem_size as isize;
-                descs[o].data = op.base.wrapping_offset(byte_offset);
-                descs[o].shape[0] = n as i64;
-                descs[o].strides[0] = stride as i64;
-                slots[o] = &descs[o] as *const ArrayDesc as u64;
-            }
-            // SAFETY: the slots point at descriptors of the loop's parameters, which
-            // cover valid memory by the caller's promise.
-            unsafe { self.function.call_raw(&mut ctx, slots.as_ptr()) };
-            if let Some(trap) = self.function.trap_of(&ctx) {
-                return Err(trap);
-            }
-            position += n;
-        }
-        Ok(())
+        // SAFETY: forwarded from the caller; the core axes are the caller's layout.
+        unsafe { run_in_runs(&self.function, iteration, descs, start, end) }
     }
 }
 

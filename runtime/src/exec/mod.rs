@@ -144,43 +144,64 @@ impl ElementwiseLoop {
     /// at every index of the shape, outputs writable and not aliased except
     /// elementwise by an input; the operand count must match the loop's.
     pub unsafe fn run(&self, iteration: &Iteration, start: usize, end: usize) -> Result<(), Trap> {
-        let operands = iteration.operands.len();
-        assert!(operands <= MAX_OPERANDS, "at most {MAX_OPERANDS} operands");
-        let inner = iteration.inner_len();
-        if inner == 0 || start >= end {
-            return Ok(());
-        }
-        let mut descs = [ArrayDesc {
+        assert!(
+            iteration.operands.len() <= MAX_OPERANDS,
+            "at most {MAX_OPERANDS} operands"
+        );
+        let descs = [ArrayDesc {
             data: std::ptr::null_mut(),
             shape: [0; MAX_RANK],
             strides: [0; MAX_RANK],
         }; MAX_OPERANDS];
-        let mut slots = [0u64; MAX_OPERANDS];
-        let mut ctx = self.function.new_context();
-        let mut position = start;
-        while position < end {
-            let (outer, offset) = (position / inner, position % inner);
-            let n = (inner - offset).min(end - position);
-            for o in 0..operands {
-                let op = &iteration.operands[o];
-                let stride = iteration.inner_stride(o);
-                let byte_offset = iteration.run_offset(o, outer)
-                    + offset as isize * stride * op.elem_size as isize;
-                descs[o].data = op.base.wrapping_offset(byte_offset);
-                descs[o].shape[0] = n as i64;
-                descs[o].strides[0] = stride as i64;
-                slots[o] = &descs[o] as *const ArrayDesc as u64;
-            }
-            // SAFETY: the slots point at descriptors of the loop's parameters, which
-            // cover valid memory by the caller's promise.
-            unsafe { self.function.call_raw(&mut ctx, slots.as_ptr()) };
-            if let Some(trap) = self.function.trap_of(&ctx) {
-                return Err(trap);
-            }
-            position += n;
-        }
-        Ok(())
+        // SAFETY: forwarded from the caller.
+        unsafe { run_in_runs(&self.function, iteration, descs, start, end) }
     }
+}
+
+/// Calls `function` once per run of the elements `start..end` of `iteration`
+/// (row-major, cut along the innermost axis), with operand `o` described by
+/// `descs[o]` whose axis 0 is set to the run (data, length, stride); other axes of
+/// `descs` (a gufunc's core dimensions) are passed as given. Returns the first trap.
+///
+/// # Safety
+/// As [`ElementwiseLoop::run`], for every axis of the descriptors.
+pub(crate) unsafe fn run_in_runs(
+    function: &CompiledFunction,
+    iteration: &Iteration,
+    mut descs: [ArrayDesc; MAX_OPERANDS],
+    start: usize,
+    end: usize,
+) -> Result<(), Trap> {
+    let operands = iteration.operands.len();
+    let inner = iteration.inner_len();
+    if inner == 0 || start >= end {
+        return Ok(());
+    }
+    let mut slots = [0u64; MAX_OPERANDS];
+    let mut ctx = function.new_context();
+    let mut position = start;
+    while position < end {
+        let (outer, offset) = (position / inner, position % inner);
+        let n = (inner - offset).min(end - position);
+        for o in 0..operands {
+            let op = &iteration.operands[o];
+            let stride = iteration.inner_stride(o);
+            let byte_offset =
+                iteration.run_offset(o, outer) + offset as isize * stride * op.elem_size as isize;
+            descs[o].data = op.base.wrapping_offset(byte_offset);
+            descs[o].shape[0] = n as i64;
+            descs[o].strides[0] = stride as i64;
+            slots[o] = &descs[o] as *const ArrayDesc as u64;
+        }
+        // SAFETY: the slots point at descriptors of the loop's parameters, which
+        // cover valid memory by the caller's promise.
+        unsafe { function.call_raw(&mut ctx, slots.as_ptr()) };
+        if let Some(trap) = function.trap_of(&ctx) {
+            return Err(trap);
+        }
+        position += n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
