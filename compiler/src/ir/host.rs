@@ -102,6 +102,14 @@ pub enum HostOp {
     Outer {
         name: String,
     },
+    /// A call of gufunc `name` with `nin` inputs (arrays and scalars). `allocating`:
+    /// the one output is new → dest; otherwise the `&mut` output arrays follow
+    /// the inputs and are written in place.
+    Gufunc {
+        name: String,
+        nin: usize,
+        allocating: bool,
+    },
     /// `print!`/`println!` with array arguments: args in format order (scalars are
     /// printed as `Print` prints them, arrays as NumPy's `str`, or `repr` for `{:?}`).
     Print {
@@ -140,6 +148,12 @@ impl HostOp {
             HostOp::Shape => "shape".into(),
             HostOp::Ufunc { name } => format!("ufunc {name}"),
             HostOp::UfuncOut { name } => format!("ufunc_out {name}"),
+            HostOp::Gufunc {
+                name,
+                allocating: true,
+                ..
+            } => format!("gufunc {name}"),
+            HostOp::Gufunc { name, nin, .. } => format!("gufunc_out {name} nin={nin}"),
             HostOp::Reduce { name, axis } => {
                 format!("reduce {name}{}", if *axis { " axis" } else { "" })
             }

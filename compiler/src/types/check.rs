@@ -17,6 +17,7 @@ use crate::types::format_string::parse_format_string;
 use crate::types::{ScalarType, ScalarValue};
 
 mod host_arrays;
+mod host_gufunc;
 pub use host_arrays::{HostMethod, HostResolution};
 
 /// Index of a variable binding (parameter, `let`, loop variable) in a body.

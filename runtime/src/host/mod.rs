@@ -7,6 +7,7 @@
 //! loops, on the run's target; `random::*_array` runs the compiled stdlib function
 //! once per element. Failures are `TrapKind::Host` traps at the instruction's span.
 
+mod gufunc_call;
 mod reduce;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ pub(crate) struct HostArrays<'m> {
     arrays: Vec<Option<NdArray>>,
     free: Vec<u32>,
     ufuncs: HashMap<String, Ufunc>,
+    gufuncs: HashMap<String, crate::gufunc::Gufunc>,
 }
 
 impl<'m> HostArrays<'m> {
@@ -54,6 +56,7 @@ impl<'m> HostArrays<'m> {
             arrays: Vec::new(),
             free: Vec::new(),
             ufuncs: HashMap::new(),
+            gufuncs: HashMap::new(),
         }
     }
 
@@ -336,6 +339,15 @@ impl<'m> HostArrays<'m> {
                     .map_err(|e| error_trap(e, span))?;
                 drop(operands);
                 *self.get_mut(h, span)? = target;
+                return Ok(HostValue::Unit);
+            }
+            HostOp::Gufunc {
+                name,
+                allocating: true,
+                ..
+            } => self.call_gufunc(name, args, span)?,
+            HostOp::Gufunc { name, nin, .. } => {
+                self.call_gufunc_out(name, *nin, args, span)?;
                 return Ok(HostValue::Unit);
             }
             HostOp::Reduce { name, axis } => {

@@ -56,6 +56,13 @@ pub enum HostResolution {
     Outer {
         name: String,
     },
+    /// A gufunc called with at least one array: `nin` inputs, then (unless
+    /// `allocating`) the `&mut` outputs.
+    Gufunc {
+        name: String,
+        nin: usize,
+        allocating: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -497,14 +504,13 @@ impl FnChecker<'_, '_> {
         args: &[Expr],
     ) -> Option<Ty> {
         let decl = self.env.function(key).decl;
+        if decl.attrs.iter().any(|a| a.name.name == "guvectorize") {
+            return self.host_gufunc_call(e, key, name, args);
+        }
         if decl.params.len() != args.len() {
             return None;
         }
-        let is_gufunc = decl.attrs.iter().any(|a| a.name.name == "guvectorize");
-        let ufunc = self.ufunc_decl(key);
-        if ufunc.is_none() && !is_gufunc {
-            return None;
-        }
+        let ufunc = self.ufunc_decl(key)?;
         let types: Vec<Ty> = args.iter().map(|a| self.arg_expr(a)).collect();
         let any_array = types
             .iter()
@@ -513,13 +519,6 @@ impl FnChecker<'_, '_> {
             self.prechecked_args = Some(types);
             return None;
         }
-        if is_gufunc {
-            return Some(self.error(
-                e.span,
-                format!("calling the gufunc `{name}` on host arrays is not supported yet"),
-            ));
-        }
-        let ufunc = ufunc?;
         let Some(ret) = self.resolve_ufunc(e, &ufunc, args, &types) else {
             return Some(Ty::Error);
         };
@@ -608,7 +607,7 @@ impl FnChecker<'_, '_> {
                 return Some(self.error(
                     method.span,
                     format!(
-                        "methods of the gufunc `{}` are not supported on host arrays yet",
+                        "gufuncs have no methods (as in NumPy): call `{0}(..)` with the inputs, or with the inputs and `&mut` outputs",
                         fname.name
                     ),
                 ));
@@ -903,7 +902,7 @@ impl FnChecker<'_, '_> {
 }
 
 /// The value of a literal argument (`2`, `-1.5`) at type `t`.
-fn literal_value(a: &Expr, t: ScalarType) -> Option<ScalarValue> {
+pub(super) fn literal_value(a: &Expr, t: ScalarType) -> Option<ScalarValue> {
     let (lit, negated) = match &strip_parens(a).kind {
         ExprKind::Lit(l) => (l, false),
         ExprKind::Unary {

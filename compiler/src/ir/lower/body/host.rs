@@ -193,6 +193,24 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     }
                     (HostOp::Ufunc { name }, a)
                 }
+                HostResolution::Gufunc {
+                    name,
+                    nin,
+                    allocating,
+                } => {
+                    let mut a = Vec::new();
+                    for x in args {
+                        a.push(self.ufunc_operand(x)?);
+                    }
+                    (
+                        HostOp::Gufunc {
+                            name,
+                            nin,
+                            allocating,
+                        },
+                        a,
+                    )
+                }
                 _ => return None,
             },
             (ExprKind::MethodCall { receiver, args, .. }, r) => match r {
