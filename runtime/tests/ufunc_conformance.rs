@@ -40,6 +40,12 @@ fn trap_always(x: i64) -> i64 { x / (x - x) }
 fn copy(x: i64) -> i64 { x }
 
 #[vectorize]
+fn mix(a: i64, b: i64) -> i64 { (3 * a + b) % 1000 }
+
+#[vectorize]
+fn quotient(a: i64, b: i64) -> i64 { a / b }
+
+#[vectorize]
 fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
 "#;
 
@@ -384,6 +390,74 @@ fn a_non_reorderable_reduce_runs_in_order(t: Target) {
     assert_eq!(r.get(&[]), Some(ScalarValue::I64(1 - 2 - 3 - 4 - 5)));
 }
 
+fn an_in_order_reduce_starts_from_initial(t: Target) {
+    // `(3a + b) % 1000` is neither associative nor commutative: the order shows.
+    let f = |a: i64, b: i64| (3 * a + b) % 1000;
+    let x = array![[1i64, 2, 3], [4, 5, 6]];
+    let r = ufunc(t, "mix")
+        .reduce(&x, &Reduce::axis(1).initial(7i64))
+        .unwrap();
+    let expected = array![
+        [1, 2, 3].iter().fold(7, |a, &b| f(a, b)),
+        [4, 5, 6].iter().fold(7, |a, &b| f(a, b))
+    ];
+    assert_eq!(i64s(&r), expected.into_dyn());
+    // An empty axis gives `initial`, with or without an identity.
+    let empty = ArrayD::<i64>::zeros(IxDyn(&[2, 0]));
+    let r = ufunc(t, "mix")
+        .reduce(&empty, &Reduce::axis(1).initial(7i64))
+        .unwrap();
+    assert_eq!(i64s(&r), array![7i64, 7].into_dyn());
+}
+
+fn long_in_order_folds_match_a_left_fold_for_few_and_many_lanes(t: Target) {
+    // A 1-d axis of 100 000 elements (one lane) and a 2-d array with 1 000 lanes
+    // (more than the scan path takes) give exactly the naive left folds.
+    let f = |a: i64, b: i64| (3 * a + b) % 1000;
+    let x: ArrayD<i64> = ArrayD::from_shape_fn(IxDyn(&[100_000]), |i| (i[0] % 7) as i64 - 3);
+    let naive: Vec<i64> = x
+        .iter()
+        .scan(None, |acc: &mut Option<i64>, &v| {
+            let next = acc.map_or(v, |a| f(a, v));
+            *acc = Some(next);
+            Some(next)
+        })
+        .collect();
+    let r = ufunc(t, "mix").accumulate(&x, 0).unwrap();
+    assert_eq!(i64s(&r).as_slice().unwrap(), naive.as_slice());
+    let r = ufunc(t, "mix").reduce(&x, &Reduce::axis(0)).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(*naive.last().unwrap())));
+
+    for lanes in [3usize, 1000] {
+        let m = ArrayD::from_shape_fn(IxDyn(&[5, lanes]), |i| (i[0] * 3 + i[1]) as i64 % 5);
+        let along_rows = ufunc(t, "mix").accumulate(&m, 0).unwrap();
+        let reduced = ufunc(t, "mix").reduce(&m, &Reduce::axis(0)).unwrap();
+        for l in 0..lanes {
+            let mut acc = m[[0, l]];
+            assert_eq!(i64s(&along_rows)[[0, l]], acc);
+            for j in 1..5 {
+                acc = f(acc, m[[j, l]]);
+                assert_eq!(i64s(&along_rows)[[j, l]], acc, "lanes {lanes}, [{j}, {l}]");
+            }
+            assert_eq!(i64s(&reduced)[[l]], acc);
+        }
+        // Along the contiguous axis, in the transposed layout too.
+        let t_view = m.t();
+        let across = ufunc(t, "mix").accumulate(&t_view, 1).unwrap();
+        assert_eq!(i64s(&across), i64s(&along_rows).t().to_owned());
+    }
+}
+
+fn a_trap_inside_an_accumulation_is_an_error(t: Target) {
+    let x = array![100i64, 5, 0, 2];
+    let err = ufunc(t, "quotient")
+        .accumulate(&x, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("attempt to divide by zero"), "{err}");
+    assert!(err.contains("conformance.kern"), "{err}");
+}
+
 fn reduce_is_only_for_binary_ufuncs(t: Target) {
     let x = array![1.0f32];
     let err = ufunc(t, "saxpy").reduce(&x, &Reduce::axis(0)).unwrap_err();
@@ -501,6 +575,9 @@ macro_rules! for_every_target {
             reduce_over_empty_axes_needs_an_identity,
             several_axes_only_when_reorderable,
             a_non_reorderable_reduce_runs_in_order,
+            an_in_order_reduce_starts_from_initial,
+            long_in_order_folds_match_a_left_fold_for_few_and_many_lanes,
+            a_trap_inside_an_accumulation_is_an_error,
             reduce_is_only_for_binary_ufuncs,
             summing_ten_million_ones_is_exact,
             float_sums_are_pairwise,

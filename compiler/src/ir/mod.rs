@@ -113,6 +113,7 @@ pub mod lower;
 pub mod predicate;
 pub mod print;
 pub mod reduce_loop;
+pub mod scan_loop;
 pub mod verify;
 
 use crate::diagnostics::Span;

@@ -14,8 +14,13 @@
 //!   are reduced one at a time, last to first; `initial` is combined last,
 //!   `f(initial, r)`.
 //! * Any other ufunc reduces in order, `f(..f(f(x0, x1), x2).., xn-1)` (starting
-//!   from `initial` when given), as NumPy defines it; one axis at a time only.
+//!   from `initial` when given: `f(..f(initial, x0)..)`, and an empty axis gives
+//!   `initial`), as NumPy defines it; one axis at a time only.
 //! * `accumulate` is always in order: `out[0] = x[0]`, `out[j] = f(out[j-1], x[j])`.
+//!
+//! In-order folds run the compiled scan loop once per lane (`scan.rs`) when there
+//! are few lanes, else one elementwise call across all lanes per step; both give
+//! the same bits.
 //!
 //! It knows shapes and views; dtype resolution and execution are the ufunc's.
 
@@ -25,7 +30,8 @@ use kern_compiler::ir::ScalarValue;
 use kern_compiler::kernel_decl::Identity;
 use ndarray::{Axis, Slice};
 
-use super::resolve::{resolve_loop, InputDtype};
+use super::resolve::{resolve_loop, InputDtype, ResolvedLoop};
+use super::scan::MAX_SCAN_LANES;
 use super::Ufunc;
 use crate::array::{
     storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand,
@@ -106,12 +112,16 @@ impl Ufunc {
     /// The dtype a reduction or accumulation of `dtype` computes in: the result of
     /// the loop chosen for `(dtype, dtype)`.
     fn accumulator_dtype(&self, dtype: DType) -> Result<DType, Error> {
-        let lp = resolve_loop(
+        Ok(storage_dtype(self.accumulator_loop(dtype)?.ret))
+    }
+
+    /// The loop chosen for `(dtype, dtype)`: what reductions of `dtype` run.
+    fn accumulator_loop(&self, dtype: DType) -> Result<ResolvedLoop, Error> {
+        resolve_loop(
             &self.decl,
             &[InputDtype::Strong(dtype), InputDtype::Strong(dtype)],
         )
-        .map_err(|e| Error::Call(e.message))?;
-        Ok(storage_dtype(lp.ret))
+        .map_err(|e| Error::Call(e.message))
     }
 
     fn reorderable(&self) -> bool {
@@ -154,7 +164,7 @@ impl Ufunc {
                 Some(c) => c.view(),
                 None => array.reborrow(),
             };
-            let reduced = self.reduce_axis(&source, axis, acc, options.initial.is_some())?;
+            let reduced = self.reduce_axis(&source, axis, acc, options.initial)?;
             current = Some(reduced);
         }
         let mut result = match current {
@@ -162,7 +172,9 @@ impl Ufunc {
             // No axes: a copy in the accumulator dtype, as NumPy returns.
             None => array.cast(acc),
         };
-        if let Some(initial) = options.initial {
+        // A reorderable reduction combines `initial` last; an in-order one started
+        // from it.
+        if let (Some(initial), true) = (options.initial, self.reorderable()) {
             if !axes.is_empty() {
                 result = self.call(&[Operand::Scalar(initial), Operand::Array(result.view())])?;
             }
@@ -177,19 +189,25 @@ impl Ufunc {
         Ok(result)
     }
 
-    /// Reduces one axis of `source`; an empty axis gives the identity (or, when an
-    /// `initial` follows, anything: it is overwritten by `f(initial, _)` — so we
-    /// give the identity or zero only to have a value to combine with).
+    /// Reduces one axis of `source`. An empty axis gives `initial` for an in-order
+    /// reduction, else the identity, which a reorderable reduction then combines
+    /// with `initial`.
     fn reduce_axis(
         &self,
         source: &ArrayRef<'_>,
         axis: usize,
         acc: DType,
-        has_initial: bool,
+        initial: Option<ScalarValue>,
     ) -> Result<NdArray, Error> {
         let n = source.shape()[axis];
+        let has_initial = initial.is_some();
         let mut out_shape = source.shape().to_vec();
         out_shape.remove(axis);
+        if n == 0 && !self.reorderable() {
+            if let Some(v) = initial {
+                return Ok(NdArray::full(acc, &out_shape, v));
+            }
+        }
         if n == 0 {
             return match (self.decl.identity, has_initial) {
                 (Identity::Value(v), _) => Ok(NdArray::full(acc, &out_shape, ScalarValue::F64(v))),
@@ -205,19 +223,12 @@ impl Ufunc {
             };
         }
         if self.reorderable() && walks_memory_in_order(source, axis) {
-            let resolved = resolve_loop(
-                &self.decl,
-                &[
-                    InputDtype::Strong(source.dtype()),
-                    InputDtype::Strong(source.dtype()),
-                ],
-            )
-            .map_err(|e| Error::Call(e.message))?;
+            let resolved = self.accumulator_loop(source.dtype())?;
             self.reduce_blocked(source, axis, acc, &resolved)
         } else if self.reorderable() {
             self.reduce_pairwise(source, axis, acc)
         } else {
-            self.reduce_in_order(source, axis, acc)
+            self.reduce_in_order(source, axis, acc, initial)
         }
     }
 
@@ -263,15 +274,31 @@ impl Ufunc {
         }
     }
 
+    /// `f(..f(f(seed, x0), x1).., xn-1)` along `axis`, the seed being `initial`
+    /// when given, else the first element (whose fold then starts at `x1`).
     fn reduce_in_order(
         &self,
         source: &ArrayRef<'_>,
         axis: usize,
         acc: DType,
+        initial: Option<ScalarValue>,
     ) -> Result<NdArray, Error> {
         let n = source.shape()[axis];
-        let mut result = index_axis(source, axis, 0).cast(acc);
-        for j in 1..n {
+        let (mut result, skip) = match initial {
+            Some(v) => {
+                let mut shape = source.shape().to_vec();
+                shape.remove(axis);
+                (NdArray::full(acc, &shape, v), 0)
+            }
+            None => (index_axis(source, axis, 0).cast(acc), 1),
+        };
+        if result.len() <= MAX_SCAN_LANES {
+            let resolved = self.accumulator_loop(source.dtype())?;
+            self.scan_axis(source, axis, skip, &mut result, &resolved)?;
+            return Ok(result);
+        }
+        // Many lanes: one elementwise call across them per step is cheaper.
+        for j in skip..n {
             let x = index_axis(source, axis, j);
             let previous = result.clone();
             self.call_out(
@@ -312,6 +339,12 @@ impl Ufunc {
             slice_axis_mut(&mut out, axis, 0..1).0,
             &slice_axis(&array, axis, 0..1),
         );
+        if out.len() / n <= MAX_SCAN_LANES {
+            let resolved = self.accumulator_loop(array.dtype())?;
+            self.scan_axis(&array, axis, 1, &mut out, &resolved)?;
+            return Ok(out);
+        }
+        // Many lanes: one elementwise call across them per step is cheaper.
         for j in 1..n {
             let x = index_axis(&array, axis, j);
             with_array!(NdArray, &mut out, |a: T| {

@@ -14,6 +14,7 @@
 
 mod blocked_reduce;
 mod methods;
+mod scan;
 
 pub use kern_compiler::dtype_rules::{casting, resolve};
 

@@ -1,0 +1,177 @@
+//! In-order scan loops: the compiled inner loop of `accumulate`, and of `reduce`
+//! for a ufunc that is not reorderable, over one strided run.
+//!
+//! [`build_scan_loop`] adds
+//! `f[A,X->A].scan(seed: &[A], x: &[X], out: &mut [A])` that runs
+//!
+//! ```text
+//! acc = seed[0]
+//! for i in 0..len(x) { acc = f(acc, x[i]); out[i] = acc }
+//! ```
+//!
+//! `out` has `x`'s length; the runtime gives `accumulate` the run after its first
+//! element, and an in-order `reduce` an `out` of stride 0 (every step stores into
+//! the one result, which is also the seed). The order is exactly NumPy's left fold,
+//! so there is nothing to document beyond it. The IR is the semantics, as for the
+//! other loops; this module knows IR only.
+
+use super::build::FunctionBuilder;
+use super::elementwise::{
+    add_element_function, array1, scalar_signature, LoopError, LoopSignature,
+};
+use super::*;
+
+/// Adds the scan loop of the binary `ufunc` for elements stored as `elem`,
+/// accumulating in `acc`; returns its id.
+pub fn build_scan_loop(
+    program: &mut Program,
+    ufunc: FuncId,
+    elem: ScalarType,
+    acc: ScalarType,
+) -> Result<FuncId, LoopError> {
+    let f = program.function(ufunc);
+    let (params, ret) = scalar_signature(f)?;
+    if params.len() != 2 {
+        return Err(LoopError::Arity {
+            function: f.name.clone(),
+            params: params.len(),
+            inputs: 2,
+        });
+    }
+    let base = f.name.clone();
+    let span = f.span;
+    let mixed = LoopSignature {
+        inputs: vec![acc, elem],
+        output: acc,
+    };
+    let combine = add_element_function(
+        program,
+        ufunc,
+        &params,
+        ret,
+        &mixed,
+        &format!("{base}[{mixed}]"),
+    );
+
+    let mut b = FunctionBuilder::new(format!("{base}[{mixed}].scan"), None, span);
+    let seed = b.param("seed", array1(acc, false));
+    let x = b.param("x", array1(elem, false));
+    let out = b.param("out", array1(acc, true));
+    let zero = b.constant(ScalarValue::Usize(0));
+    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let result = b.local("acc", Type::Scalar(acc));
+    let i = b.local("i", Type::Scalar(ScalarType::Usize));
+    let first = b.value(
+        InstKind::Load {
+            array: seed,
+            indices: vec![zero],
+            checked: false,
+        },
+        acc,
+    );
+    b.set(result, first);
+    b.set(i, zero);
+
+    b.begin_block();
+    let iv = b.get(i);
+    let more = b.cmp(CmpOp::Lt, iv, n);
+    let header = b.end_block();
+    b.begin_block();
+    let v = b.value(
+        InstKind::Load {
+            array: x,
+            indices: vec![iv],
+            checked: false,
+        },
+        elem,
+    );
+    let current = b.get(result);
+    let next = b.value(
+        InstKind::Call {
+            callee: combine,
+            args: vec![Arg::Value(current), Arg::Value(v)],
+        },
+        acc,
+    );
+    b.set(result, next);
+    b.inst(InstKind::Store {
+        array: out,
+        indices: vec![iv],
+        value: next,
+        checked: false,
+    });
+    let body = b.end_block();
+    b.begin_block();
+    let one = b.constant(ScalarValue::Usize(1));
+    let step = b.binary(BinaryOp::Add, iv, one);
+    b.set(i, step);
+    let latch = b.end_block();
+    b.inst(InstKind::Loop {
+        header,
+        cond: Some(more),
+        body,
+        latch,
+    });
+    b.inst(InstKind::Return(None));
+    let id = program.add_function(b.finish());
+    super::inline::inline_all_into(program, id);
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceMap;
+    use crate::interp::Interpreter;
+
+    fn desc(ptr: *mut u8, n: i64, stride: i64) -> ArrayDesc {
+        let mut d = ArrayDesc {
+            data: ptr,
+            shape: [0; MAX_RANK],
+            strides: [0; MAX_RANK],
+        };
+        d.shape[0] = n;
+        d.strides[0] = stride;
+        d
+    }
+
+    #[test]
+    fn the_scan_is_a_left_fold_that_stores_every_step() {
+        let mut sources = SourceMap::new();
+        let file = sources.add(
+            "t.kern",
+            "#[vectorize] fn g(a: i64, b: i32) -> i64 { 2 * a + b as i64 }",
+        );
+        let mut program = crate::frontend::compile(&mut sources, file)
+            .unwrap()
+            .program;
+        let g = program.find("g").unwrap();
+        let lp = build_scan_loop(&mut program, g, ScalarType::I32, ScalarType::I64).unwrap();
+        crate::ir::verify::verify_program(&program).unwrap();
+
+        let mut seed = [5i64];
+        let mut x: Vec<i32> = vec![1, -2, 3, 4, 0, 7];
+        let mut out = [0i64; 3];
+        // Every other element of x, as a strided run.
+        let args = [
+            HostArg::Array(desc(seed.as_mut_ptr().cast(), 1, 1)),
+            HostArg::Array(desc(x.as_mut_ptr().cast(), 3, 2)),
+            HostArg::Array(desc(out.as_mut_ptr().cast(), 3, 1)),
+        ];
+        // SAFETY: the descriptors cover the live buffers.
+        unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();
+        assert_eq!(out, [2 * 5 + 1, 2 * 11 + 3, 2 * 25]);
+
+        // An output of stride 0 that is also the seed: an in-order reduction.
+        let mut acc = [1i64];
+        let args = [
+            HostArg::Array(desc(acc.as_mut_ptr().cast(), 1, 1)),
+            HostArg::Array(desc(x.as_mut_ptr().cast(), 6, 1)),
+            HostArg::Array(desc(acc.as_mut_ptr().cast(), 6, 0)),
+        ];
+        // SAFETY: as above; every store goes to `acc[0]`.
+        unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();
+        let expected = x.iter().fold(1i64, |a, &b| 2 * a + b as i64);
+        assert_eq!(acc[0], expected);
+    }
+}
