@@ -50,6 +50,12 @@ struct EmitForm {
     /// The machine code Cranelift generates (disassembly).
     #[arg(long)]
     asm: bool,
+    /// LLVM IR of the GPU kernels (needs a build with `--features cuda`).
+    #[arg(long)]
+    llvm: bool,
+    /// PTX of the GPU kernels (needs a build with `--features cuda`).
+    #[arg(long)]
+    ptx: bool,
 }
 
 #[derive(Args)]
@@ -143,10 +149,19 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
         LoopForm::Ir
     } else if args.form.asm {
         LoopForm::Asm
+    } else if args.form.llvm {
+        LoopForm::Llvm
+    } else if args.form.ptx {
+        LoopForm::Ptx
     } else {
         LoopForm::Clif
     };
+    let gpu = matches!(form, LoopForm::Llvm | LoopForm::Ptx);
     for name in names {
+        // Host code never runs on the GPU; name it with `--fn` to see why.
+        if gpu && name == "main" && args.function.is_none() {
+            continue;
+        }
         if !ufuncs.contains(&name) || module.function_id(&name).is_ok() {
             let text = match form {
                 LoopForm::Ir => {
@@ -156,6 +171,8 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
                 }
                 LoopForm::Asm => module.emit_asm(&name)?,
                 LoopForm::Clif => module.emit_clif(&name)?,
+                LoopForm::Llvm => module.emit_llvm(&name)?,
+                LoopForm::Ptx => module.emit_ptx(&name)?,
             };
             write(out, &text)?;
             write(out, "\n")?;

@@ -326,3 +326,54 @@ fn host_array_fixtures_print_the_same_on_the_parallel_target() {
         assert_eq!(text(&output.stdout), expected, "{name}");
     }
 }
+
+#[cfg(feature = "cuda")]
+#[test]
+fn emit_ptx_and_llvm_show_the_gpu_kernels() {
+    let ptx = kern(&["emit", "--ptx", "examples/saxpy.kern"]);
+    assert!(ptx.status.success(), "{}", text(&ptx.stderr));
+    let ptx = text(&ptx.stdout);
+    assert!(ptx.contains(".target sm_80"), "{ptx}");
+    // The plain function as a 1-thread kernel and the ufunc's grid-stride loop;
+    // `main` is host code and is left out.
+    assert!(ptx.contains(".entry saxpy("), "{ptx}");
+    assert!(ptx.contains("_loop("), "{ptx}");
+    assert!(ptx.contains("%nctaid.x"), "{ptx}");
+
+    let llvm = kern(&["emit", "--llvm", "examples/saxpy.kern", "--fn", "saxpy"]);
+    assert!(llvm.status.success(), "{}", text(&llvm.stderr));
+    assert!(text(&llvm.stdout).contains("target triple = \"nvptx64-nvidia-cuda\""));
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn emit_ptx_of_a_print_is_a_diagnostic_at_the_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.kern");
+    std::fs::write(
+        &file,
+        "fn f(x: f64) -> f64 {\n    println!(\"{}\", x);\n    x\n}\n",
+    )
+    .unwrap();
+    let out = kern(&["emit", "--ptx", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`println!` cannot run on the GPU"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("p.kern:2:5"), "{stderr}");
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn emit_ptx_without_the_cuda_feature_says_how_to_get_it() {
+    for form in ["--ptx", "--llvm"] {
+        let out = kern(&["emit", form, "examples/saxpy.kern"]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("--features cuda"), "{stderr}");
+        assert!(stderr.contains("llvm-14-dev"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -12,6 +12,7 @@ pub mod array;
 pub mod broadcast;
 mod error;
 pub mod exec;
+mod gpu_text;
 pub mod gufunc;
 mod host;
 mod module;

@@ -407,6 +407,30 @@ impl Module {
             .map_err(|e| Error::Backend(e.to_string()))
     }
 
+    /// LLVM IR of a function compiled as a 1-thread GPU kernel (`cuda` feature).
+    pub fn emit_llvm(&self, name: &str) -> Result<String, Error> {
+        let func = self.function_id(name)?;
+        let program = &self.core.compiled.program;
+        crate::gpu_text::emit(
+            program,
+            func,
+            crate::gpu_text::GpuText::Llvm,
+            &self.core.sources,
+        )
+    }
+
+    /// PTX of a function compiled as a 1-thread GPU kernel (`cuda` feature).
+    pub fn emit_ptx(&self, name: &str) -> Result<String, Error> {
+        let func = self.function_id(name)?;
+        let program = &self.core.compiled.program;
+        crate::gpu_text::emit(
+            program,
+            func,
+            crate::gpu_text::GpuText::Ptx,
+            &self.core.sources,
+        )
+    }
+
     /// Disassembly of the machine code of a function.
     pub fn emit_asm(&self, name: &str) -> Result<String, Error> {
         let func = self.function_id(name)?;

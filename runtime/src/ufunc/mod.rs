@@ -27,6 +27,7 @@ use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
+use crate::gpu_text::{self, GpuText};
 pub use methods::Reduce;
 use resolve::{resolve_loop, InputDtype, ResolvedLoop};
 
@@ -324,7 +325,8 @@ impl Ufunc {
     }
 
     /// The generated elementwise loop of the ufunc's natural signature (see
-    /// `natural_loop`) as kern IR, CLIF or machine code, for `kern emit`.
+    /// `natural_loop`) as kern IR, CLIF, machine code, or (with the `cuda`
+    /// feature) the LLVM IR and PTX of its GPU kernel, for `kern emit`.
     pub fn emit_loop(&self, form: LoopForm) -> Result<String, Error> {
         let (resolved, signature) = self.natural_loop()?;
         let (mut program, id) = self
@@ -345,6 +347,8 @@ impl Ufunc {
                 JitEngine::emit_clif(&program, loop_id, &self.core.sources).map_err(backend)
             }
             LoopForm::Asm => JitEngine::emit_asm(&program, loop_id).map_err(backend),
+            LoopForm::Llvm => gpu_text::emit(&program, loop_id, GpuText::Llvm, &self.core.sources),
+            LoopForm::Ptx => gpu_text::emit(&program, loop_id, GpuText::Ptx, &self.core.sources),
         }
     }
 
@@ -422,6 +426,10 @@ pub enum LoopForm {
     Ir,
     Clif,
     Asm,
+    /// LLVM IR of the NVPTX kernel (needs the `cuda` feature).
+    Llvm,
+    /// PTX of the GPU kernel (needs the `cuda` feature).
+    Ptx,
 }
 
 /// What a call resolved to before running.

@@ -1,0 +1,387 @@
+//! Kernel entry points: the PTX `.entry` of an elementwise loop, a gufunc loop or
+//! a plain function, with the parameter lists the module docs specify.
+//!
+//! A loop kernel is the IR loop function itself, lowered with its outer loop made
+//! grid-stride: the loops built by `ir::elementwise` and `ir::gufunc_loop` have the
+//! shape `i = 0; loop { if !(i < n) break; body(i); i = i + 1 }`, and the kernel
+//! only changes where `i` starts (the thread's global index) and the `1` it steps
+//! by (the grid's size). Everything else — the element function, conversions,
+//! bounds checks of core dimensions — is the IR's, so there is one loop semantics
+//! for every target. This file knows those loop shapes and the ABI; instruction
+//! lowering is `lower`'s.
+
+use std::collections::HashSet;
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::module::Linkage;
+use inkwell::types::{BasicMetadataTypeEnum, BasicType};
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue};
+use inkwell::IntPredicate;
+
+use super::lower::{lower_function, ArrayValue, Frame, GridStride, ParamValue, ReturnMode, Unit};
+use super::types::{element_pointer_type, memory_type, register_type, trap_pointer_type};
+use super::{KernelKind, KernelParam, NvptxError, PtxKernel};
+use crate::ir::{
+    self, BinaryOp, CmpOp, FuncId, FunctionKind, InstKind, LocalId, ScalarType, ScalarValue, Type,
+    ValueId,
+};
+
+/// A PTX identifier for `name`, unique among `taken`: other characters become `_`.
+pub(super) fn ptx_identifier(name: &str, taken: &mut HashSet<String>) -> String {
+    let mut base: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !base.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        base.insert(0, '_');
+    }
+    let base = base.trim_end_matches('_').to_string();
+    let mut candidate = base.clone();
+    let mut n = 1;
+    while !taken.insert(candidate.clone()) {
+        n += 1;
+        candidate = format!("{base}_{n}");
+    }
+    candidate
+}
+
+/// The LLVM parameter list of a kernel, built together with its description.
+struct Params<'ctx> {
+    types: Vec<BasicMetadataTypeEnum<'ctx>>,
+    described: Vec<KernelParam>,
+    /// `(index, attributes)` for pointer parameters.
+    attributes: Vec<(u32, &'static [&'static str])>,
+}
+
+impl<'ctx> Params<'ctx> {
+    fn new(unit: &Unit<'ctx>) -> Params<'ctx> {
+        Params {
+            types: vec![trap_pointer_type(unit.cx).into()],
+            described: vec![KernelParam::TrapRecord],
+            attributes: vec![(0, &["nocapture"])],
+        }
+    }
+
+    fn push(&mut self, ty: BasicMetadataTypeEnum<'ctx>, param: KernelParam) -> u32 {
+        self.types.push(ty);
+        self.described.push(param);
+        self.types.len() as u32 - 1
+    }
+}
+
+/// Defines the kernel entry for `id` in the unit's module.
+pub(super) fn define_kernel(
+    unit: &mut Unit<'_>,
+    program: &ir::Program,
+    id: FuncId,
+    name: String,
+) -> Result<PtxKernel, NvptxError> {
+    let func = program.function(id);
+    let kind = match func.kind {
+        FunctionKind::ElementwiseLoop { .. } => KernelKind::Elementwise,
+        FunctionKind::GufuncLoop { .. } => KernelKind::Gufunc,
+        _ => KernelKind::Scalar,
+    };
+    let cx = unit.cx;
+    let invalid = |message: &str| NvptxError::Invalid {
+        function: func.name.clone(),
+        message: message.to_string(),
+    };
+    let mut params = Params::new(unit);
+    // How to build each IR parameter from the LLVM parameters, by index.
+    enum Source {
+        Scalar(u32, ScalarType),
+        Strided { ptr: u32, stride: u32 },
+        Flat { ptr: u32, rank: u8 },
+    }
+    let mut sources = Vec::new();
+    let mut count = None;
+    let mut result = None;
+    if kind == KernelKind::Scalar {
+        if let Some(ty) = func.ret {
+            let index = params.push(
+                memory_type(cx, ty).ptr_type(super::types::global()).into(),
+                KernelParam::Result { ty },
+            );
+            params.attributes.push((index, &["nocapture", "writeonly"]));
+            result = Some(index);
+        }
+    }
+    for p in &func.params {
+        let operand = p.name.clone();
+        match func.local(p.local).ty {
+            Type::Scalar(ty) if kind == KernelKind::Scalar => {
+                // bool travels as a byte: a kernel parameter has no 1-bit type.
+                let index = params.push(
+                    memory_type(cx, ty).into(),
+                    KernelParam::Scalar { name: operand, ty },
+                );
+                sources.push(Source::Scalar(index, ty));
+            }
+            Type::Array(a) if kind == KernelKind::Elementwise => {
+                if a.rank != 1 {
+                    return Err(invalid(
+                        "an elementwise loop operand is not one-dimensional",
+                    ));
+                }
+                let ptr = params.push(
+                    element_pointer_type(cx, a.elem).into(),
+                    KernelParam::Pointer {
+                        operand: operand.clone(),
+                        elem: a.elem,
+                        mutable: a.mutable,
+                    },
+                );
+                params.attributes.push((
+                    ptr,
+                    if a.mutable {
+                        // Inputs may be the output itself (elementwise in place), so
+                        // no pointer is `noalias`; inputs are never written.
+                        &["nocapture", "writeonly"]
+                    } else {
+                        &["nocapture", "readonly"]
+                    },
+                ));
+                let stride = params.push(
+                    cx.i64_type().into(),
+                    KernelParam::Stride { operand, axis: 0 },
+                );
+                sources.push(Source::Strided { ptr, stride });
+            }
+            Type::Array(a) => {
+                let ptr = params.push(
+                    element_pointer_type(cx, a.elem).into(),
+                    KernelParam::Pointer {
+                        operand: operand.clone(),
+                        elem: a.elem,
+                        mutable: a.mutable,
+                    },
+                );
+                params.attributes.push((
+                    ptr,
+                    match (a.mutable, kind) {
+                        // The runtime copies gufunc inputs that overlap an output,
+                        // so nothing writes what an input points to.
+                        (false, KernelKind::Gufunc) => &["nocapture", "readonly", "noalias"],
+                        (false, _) => &["nocapture", "readonly"],
+                        (true, _) => &["nocapture"],
+                    },
+                ));
+                for axis in 0..a.rank {
+                    params.push(
+                        cx.i64_type().into(),
+                        KernelParam::Extent {
+                            operand: operand.clone(),
+                            axis,
+                        },
+                    );
+                }
+                for axis in 0..a.rank {
+                    params.push(
+                        cx.i64_type().into(),
+                        KernelParam::Stride {
+                            operand: operand.clone(),
+                            axis,
+                        },
+                    );
+                }
+                sources.push(Source::Flat { ptr, rank: a.rank });
+            }
+            Type::Scalar(_) => return Err(invalid("a loop kernel with a scalar parameter")),
+            Type::HostArray(_) => return Err(invalid("a host array parameter")),
+        }
+    }
+    if kind == KernelKind::Elementwise {
+        count = Some(params.push(cx.i64_type().into(), KernelParam::Count));
+    }
+
+    let fn_type = cx.void_type().fn_type(&params.types, false);
+    let kernel = unit
+        .module
+        .add_function(&name, fn_type, Some(Linkage::External));
+    for (index, names) in &params.attributes {
+        for attr in names.iter() {
+            let kind_id = Attribute::get_named_enum_kind_id(attr);
+            kernel.add_attribute(
+                AttributeLoc::Param(*index),
+                cx.create_enum_attribute(kind_id, 0),
+            );
+        }
+    }
+    annotate_kernel(unit, kernel);
+
+    let b = cx.create_builder();
+    let entry = cx.append_basic_block(kernel, "entry");
+    b.position_at_end(entry);
+    let param = |i: u32| kernel.get_nth_param(i).expect("declared above");
+    let mut frame_params = Vec::with_capacity(sources.len());
+    for source in &sources {
+        frame_params.push(match *source {
+            Source::Scalar(i, ty) => {
+                let v = param(i);
+                ParamValue::Scalar(if ty == ScalarType::Bool {
+                    let byte = v.into_int_value();
+                    b.build_int_compare(IntPredicate::NE, byte, byte.get_type().const_zero(), "")?
+                        .into()
+                } else {
+                    v
+                })
+            }
+            Source::Strided { ptr, stride } => {
+                let n = param(count.expect("elementwise kernels have a count")).into_int_value();
+                ParamValue::Array(ArrayValue {
+                    data: param(ptr).into_pointer_value(),
+                    shape: vec![n],
+                    strides: vec![param(stride).into_int_value()],
+                })
+            }
+            Source::Flat { ptr, rank } => {
+                let ints = |from: u32| -> Vec<IntValue> {
+                    (from..from + rank as u32)
+                        .map(|i| param(i).into_int_value())
+                        .collect()
+                };
+                ParamValue::Array(ArrayValue {
+                    data: param(ptr).into_pointer_value(),
+                    shape: ints(ptr + 1),
+                    strides: ints(ptr + 1 + rank as u32),
+                })
+            }
+        });
+    }
+    let grid_stride = match kind {
+        KernelKind::Elementwise | KernelKind::Gufunc => {
+            let (induction, step_value) = outer_loop(func).ok_or_else(|| {
+                invalid(
+                    "the loop does not have the shape `ir::elementwise`/`ir::gufunc_loop` build",
+                )
+            })?;
+            let (start, step) = grid_index_and_size(unit, &b)?;
+            Some(GridStride {
+                induction,
+                start,
+                step_value,
+                step,
+            })
+        }
+        KernelKind::Scalar => None,
+    };
+    let frame = Frame {
+        trap: param(0).into_pointer_value(),
+        params: frame_params,
+        ret: ReturnMode::Store(result.map(|i| param(i).into_pointer_value())),
+        grid_stride,
+    };
+    lower_function(unit, b, program, func, kernel, frame)?;
+    Ok(PtxKernel {
+        function: id,
+        name,
+        kind,
+        params: params.described,
+    })
+}
+
+/// Marks `kernel` as a PTX `.entry` (`!nvvm.annotations`).
+fn annotate_kernel<'ctx>(unit: &Unit<'ctx>, kernel: FunctionValue<'ctx>) {
+    let cx = unit.cx;
+    let operands: [BasicMetadataValueEnum; 3] = [
+        kernel.as_global_value().as_pointer_value().into(),
+        cx.metadata_string("kernel").into(),
+        cx.i32_type().const_int(1, false).into(),
+    ];
+    let node = cx.metadata_node(&operands);
+    unit.module
+        .add_global_metadata("nvvm.annotations", &node)
+        .expect("a metadata node is valid global metadata");
+}
+
+/// `(blockIdx.x * blockDim.x + threadIdx.x, gridDim.x * blockDim.x)` as `i64`.
+fn grid_index_and_size<'ctx>(
+    unit: &Unit<'ctx>,
+    b: &inkwell::builder::Builder<'ctx>,
+) -> Result<(IntValue<'ctx>, IntValue<'ctx>), NvptxError> {
+    let i64t = unit.cx.i64_type();
+    let read = |register: &str| -> Result<IntValue<'ctx>, NvptxError> {
+        let name = format!("llvm.nvvm.read.ptx.sreg.{register}");
+        let f = match unit.module.get_function(&name) {
+            Some(f) => f,
+            None => unit
+                .module
+                .add_function(&name, unit.cx.i32_type().fn_type(&[], false), None),
+        };
+        let v = b
+            .build_call(f, &[], register)?
+            .try_as_basic_value()
+            .basic()
+            .expect("special registers are i32")
+            .into_int_value();
+        Ok(b.build_int_z_extend(v, i64t, "")?)
+    };
+    let (tid, ntid, ctaid, nctaid) = (
+        read("tid.x")?,
+        read("ntid.x")?,
+        read("ctaid.x")?,
+        read("nctaid.x")?,
+    );
+    let block_start = b.build_int_nuw_mul(ctaid, ntid, "")?;
+    let index = b.build_int_nuw_add(block_start, tid, "global_id")?;
+    let size = b.build_int_nuw_mul(nctaid, ntid, "grid_size")?;
+    Ok((index, size))
+}
+
+/// The induction local of the function's outer loop and the value of the `1` its
+/// latch adds, if the loop has the builders' shape: header `iv = get i; iv < n`,
+/// latch `one = 1usize; i = iv + one`.
+fn outer_loop(func: &ir::Function) -> Option<(LocalId, ValueId)> {
+    let (header, cond, latch) = func.body.insts.iter().find_map(|inst| match &inst.kind {
+        InstKind::Loop {
+            header,
+            cond: Some(c),
+            latch,
+            ..
+        } => Some((header, *c, latch)),
+        _ => None,
+    })?;
+    let first = header.insts.first()?;
+    let (InstKind::GetLocal(induction), Some(iv)) = (&first.kind, first.result) else {
+        return None;
+    };
+    if func.params.iter().any(|p| p.local == *induction) {
+        return None;
+    }
+    let compares_iv = header.insts.iter().any(|inst| {
+        inst.result == Some(cond) && matches!(inst.kind, InstKind::Cmp(CmpOp::Lt, a, _) if a == iv)
+    });
+    let defines = |v: ValueId| latch.insts.iter().find(|i| i.result == Some(v));
+    let step = latch.insts.iter().find_map(|inst| match inst.kind {
+        InstKind::SetLocal(local, next) if local == *induction => match defines(next)?.kind {
+            InstKind::Binary(BinaryOp::Add, a, one) if a == iv => match defines(one)?.kind {
+                InstKind::Const(ScalarValue::Usize(1)) => Some(one),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    })?;
+    compares_iv.then_some((*induction, step))
+}
+
+/// Declares the device function for `func` (defined later by the driver).
+pub(super) fn declare_device_function<'ctx>(
+    unit: &Unit<'ctx>,
+    func: &ir::Function,
+    name: &str,
+) -> FunctionValue<'ctx> {
+    let cx = unit.cx;
+    let params = super::types::device_param_types(cx, func);
+    let fn_type = match func.ret {
+        Some(ty) => match register_type(cx, ty) {
+            inkwell::types::BasicTypeEnum::IntType(t) => t.fn_type(&params, false),
+            inkwell::types::BasicTypeEnum::FloatType(t) => t.fn_type(&params, false),
+            _ => cx.void_type().fn_type(&params, false),
+        },
+        None => cx.void_type().fn_type(&params, false),
+    };
+    unit.module
+        .add_function(name, fn_type, Some(Linkage::Internal))
+}

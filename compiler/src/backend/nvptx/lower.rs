@@ -1,0 +1,624 @@
+//! Lowering of one kern IR function body to LLVM IR: the frame (locals as
+//! allocas that `mem2reg` promotes, array parameters as their flattened
+//! descriptors), structured control flow, calls of device functions and the trap
+//! exits. Arithmetic lives in `ops`, array and constant-table access in `memory`.
+//!
+//! The same lowering serves device functions and kernel entries: the caller (the
+//! `target` driver or `kernels`) creates the LLVM function, computes where each
+//! parameter comes from ([`Frame`]) and, for the loop kernels, which IR induction
+//! variable becomes the grid-stride index ([`GridStride`]). It does not know how
+//! kernels receive their operands or how the module becomes PTX.
+
+use std::collections::HashMap;
+
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FloatValue, FunctionValue, GlobalValue, IntValue,
+    PointerValue,
+};
+
+use super::traps::TrapSite;
+use super::types::{constant, register_type, zero};
+use super::{NvptxError, PtxOptions};
+use crate::diagnostics::Span;
+use crate::ir::{self, Arg, ConstTableId, FuncId, InstKind, LocalId, ScalarType, Type, ValueId};
+
+/// An array as generated code sees it: its data pointer and, per axis, extent and
+/// stride (in elements) as `i64` values.
+#[derive(Clone, Debug)]
+pub(super) struct ArrayValue<'ctx> {
+    pub data: PointerValue<'ctx>,
+    pub shape: Vec<IntValue<'ctx>>,
+    pub strides: Vec<IntValue<'ctx>>,
+}
+
+/// Where an IR parameter's value comes from.
+pub(super) enum ParamValue<'ctx> {
+    Scalar(BasicValueEnum<'ctx>),
+    Array(ArrayValue<'ctx>),
+}
+
+/// What `Return` does.
+#[derive(Clone, Copy)]
+pub(super) enum ReturnMode<'ctx> {
+    /// A device function: returns the value.
+    Value,
+    /// A kernel: stores the value (if any) through the pointer and returns void.
+    Store(Option<PointerValue<'ctx>>),
+}
+
+/// The outer loop of a loop kernel, turned into a grid-stride loop: the IR's
+/// induction local starts at the thread's global index instead of 0, and the IR
+/// constant it is stepped by (the `1` of `i + 1`) becomes the grid's size.
+pub(super) struct GridStride<'ctx> {
+    pub induction: LocalId,
+    pub start: IntValue<'ctx>,
+    pub step_value: ValueId,
+    pub step: IntValue<'ctx>,
+}
+
+/// How the function being lowered receives its parameters.
+pub(super) struct Frame<'ctx> {
+    pub trap: PointerValue<'ctx>,
+    pub params: Vec<ParamValue<'ctx>>,
+    pub ret: ReturnMode<'ctx>,
+    pub grid_stride: Option<GridStride<'ctx>>,
+}
+
+/// What the functions of one module share.
+pub(super) struct Unit<'ctx> {
+    pub cx: &'ctx Context,
+    pub module: Module<'ctx>,
+    pub device_functions: HashMap<FuncId, FunctionValue<'ctx>>,
+    pub const_tables: HashMap<ConstTableId, GlobalValue<'ctx>>,
+    /// `kern$trap(record, code, site, payload0, payload1)`: noreturn.
+    pub trap_function: FunctionValue<'ctx>,
+    pub trap_sites: Vec<TrapSite>,
+    pub options: PtxOptions,
+}
+
+impl Unit<'_> {
+    pub fn add_trap_site(&mut self, span: Span, assertion: Option<String>) -> u32 {
+        self.trap_sites.push(TrapSite { span, assertion });
+        self.trap_sites.len() as u32 - 1
+    }
+}
+
+enum LocalSlot<'ctx> {
+    Scalar(PointerValue<'ctx>),
+    Array(Option<ArrayValue<'ctx>>),
+}
+
+pub(super) struct Lowerer<'ctx, 'a> {
+    pub cx: &'ctx Context,
+    pub b: Builder<'ctx>,
+    pub unit: &'a mut Unit<'ctx>,
+    pub program: &'a ir::Program,
+    pub func: &'a ir::Function,
+    pub llvm_function: FunctionValue<'ctx>,
+    pub trap: PointerValue<'ctx>,
+    values: Vec<Option<BasicValueEnum<'ctx>>>,
+    locals: Vec<LocalSlot<'ctx>>,
+    /// `(latch, exit)` of each enclosing loop, innermost last.
+    loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
+    ret: ReturnMode<'ctx>,
+    /// IR values the frame defines instead of their instruction (the grid step).
+    overrides: HashMap<ValueId, BasicValueEnum<'ctx>>,
+    /// With fast math: each `x as f64` of an `f32` value, result → `x`.
+    pub widened_f32: HashMap<ValueId, ValueId>,
+}
+
+/// Lowers the body of `func` into `llvm_function`, whose entry block `b` is
+/// positioned in (the caller may have emitted the frame's values there).
+pub(super) fn lower_function<'ctx>(
+    unit: &mut Unit<'ctx>,
+    b: Builder<'ctx>,
+    program: &ir::Program,
+    func: &ir::Function,
+    llvm_function: FunctionValue<'ctx>,
+    frame: Frame<'ctx>,
+) -> Result<(), NvptxError> {
+    let cx = unit.cx;
+    let mut lowerer = Lowerer {
+        cx,
+        b,
+        unit,
+        program,
+        func,
+        llvm_function,
+        trap: frame.trap,
+        values: vec![None; func.value_types.len()],
+        locals: Vec::with_capacity(func.locals.len()),
+        loops: Vec::new(),
+        ret: frame.ret,
+        overrides: HashMap::new(),
+        widened_f32: HashMap::new(),
+    };
+    if lowerer.unit.options.fastmath {
+        collect_widened_f32(func, &func.body, &mut lowerer.widened_f32);
+    }
+    lowerer.lower_frame(frame.params, frame.grid_stride)?;
+    lowerer.lower_block(&func.body)?;
+    // Falling off the end: `()` functions return; a value-returning function only
+    // gets here on paths the IR never reaches.
+    lowerer.return_dummy()?;
+    Ok(())
+}
+
+impl<'ctx> Lowerer<'ctx, '_> {
+    pub fn invalid(&self, message: impl Into<String>) -> NvptxError {
+        NvptxError::Invalid {
+            function: self.func.name.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn lower_frame(
+        &mut self,
+        params: Vec<ParamValue<'ctx>>,
+        grid_stride: Option<GridStride<'ctx>>,
+    ) -> Result<(), NvptxError> {
+        for local in &self.func.locals {
+            self.locals.push(match local.ty {
+                Type::Scalar(s) => {
+                    let slot = self
+                        .b
+                        .build_alloca(register_type(self.cx, s), &local.name)?;
+                    self.b.build_store(slot, zero(self.cx, s))?;
+                    LocalSlot::Scalar(slot)
+                }
+                Type::Array(_) => LocalSlot::Array(None),
+                Type::HostArray(_) => {
+                    return Err(self.invalid("host arrays only exist in host code"))
+                }
+            });
+        }
+        if params.len() != self.func.params.len() {
+            return Err(self.invalid("parameter count does not match the frame"));
+        }
+        for (param, value) in self.func.params.iter().zip(params) {
+            match (&mut self.locals[param.local.0 as usize], value) {
+                (LocalSlot::Scalar(slot), ParamValue::Scalar(v)) => {
+                    let slot = *slot;
+                    self.b.build_store(slot, v)?;
+                }
+                (LocalSlot::Array(slot), ParamValue::Array(a)) => *slot = Some(a),
+                _ => return Err(self.invalid(format!("parameter `{}` kind", param.name))),
+            }
+        }
+        if let Some(gs) = grid_stride {
+            let Some(LocalSlot::Scalar(slot)) = self.locals.get(gs.induction.0 as usize) else {
+                return Err(self.invalid("the grid-stride induction is not a scalar local"));
+            };
+            let slot = *slot;
+            self.b.build_store(slot, gs.start)?;
+            self.overrides.insert(gs.step_value, gs.step.into());
+        }
+        Ok(())
+    }
+
+    pub fn lower_block(&mut self, block: &ir::Block) -> Result<(), NvptxError> {
+        for inst in &block.insts {
+            self.lower_inst(inst)?;
+        }
+        Ok(())
+    }
+
+    pub fn value(&self, id: ValueId) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+        self.values
+            .get(id.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| self.invalid(format!("value v{} used before its definition", id.0)))
+    }
+
+    pub fn int(&self, id: ValueId) -> Result<IntValue<'ctx>, NvptxError> {
+        match self.value(id)? {
+            BasicValueEnum::IntValue(v) => Ok(v),
+            _ => Err(self.invalid(format!("v{} is not an integer", id.0))),
+        }
+    }
+
+    pub fn float(&self, id: ValueId) -> Result<FloatValue<'ctx>, NvptxError> {
+        match self.value(id)? {
+            BasicValueEnum::FloatValue(v) => Ok(v),
+            _ => Err(self.invalid(format!("v{} is not a float", id.0))),
+        }
+    }
+
+    pub fn value_type(&self, id: ValueId) -> Result<ScalarType, NvptxError> {
+        self.func
+            .value_types
+            .get(id.0 as usize)
+            .copied()
+            .ok_or_else(|| self.invalid(format!("value v{} has no type", id.0)))
+    }
+
+    pub fn array(&self, local: LocalId) -> Result<(ArrayValue<'ctx>, ir::ArrayType), NvptxError> {
+        let ty = match self.func.locals.get(local.0 as usize).map(|l| l.ty) {
+            Some(Type::Array(a)) => a,
+            _ => return Err(self.invalid(format!("local l{} is not an array", local.0))),
+        };
+        match self.locals.get(local.0 as usize) {
+            Some(LocalSlot::Array(Some(a))) => Ok((a.clone(), ty)),
+            _ => Err(self.invalid(format!("array local l{} has no value", local.0))),
+        }
+    }
+
+    fn scalar_slot(&self, local: LocalId) -> Result<(PointerValue<'ctx>, ScalarType), NvptxError> {
+        match (
+            self.locals.get(local.0 as usize),
+            self.func.locals.get(local.0 as usize).map(|l| l.ty),
+        ) {
+            (Some(LocalSlot::Scalar(slot)), Some(Type::Scalar(t))) => Ok((*slot, t)),
+            _ => Err(self.invalid(format!("local l{} is not a scalar", local.0))),
+        }
+    }
+
+    fn lower_inst(&mut self, inst: &ir::Inst) -> Result<(), NvptxError> {
+        if let Some(v) = inst.result.and_then(|r| self.overrides.get(&r).copied()) {
+            return self.define(inst.result, Some(v));
+        }
+        let result: Option<BasicValueEnum<'ctx>> = match &inst.kind {
+            InstKind::Const(v) => Some(constant(self.cx, *v)),
+            InstKind::GetLocal(local) => {
+                let (slot, ty) = self.scalar_slot(*local)?;
+                let name = &self.func.local(*local).name;
+                let _ = ty;
+                Some(self.b.build_load(slot, name)?)
+            }
+            InstKind::SetLocal(local, value) => {
+                let (slot, ty) = self.scalar_slot(*local)?;
+                if self.value_type(*value)? != ty {
+                    return Err(self.invalid(format!("local l{} set to another type", local.0)));
+                }
+                let v = self.value(*value)?;
+                self.b.build_store(slot, v)?;
+                None
+            }
+            InstKind::Unary(op, a) => Some(self.unary(*op, *a)?),
+            InstKind::Binary(op, a, b) => Some(self.binary(*op, *a, *b, inst.span)?),
+            InstKind::Cmp(op, a, b) => Some(self.compare(*op, *a, *b)?.into()),
+            InstKind::Cast(a, to) => Some(self.cast(*a, *to)?),
+            InstKind::Bitcast(a, to) => Some(self.bitcast(*a, *to)?),
+            InstKind::Select {
+                cond,
+                if_true,
+                if_false,
+            } => {
+                let c = self.int(*cond)?;
+                let (t, f) = (self.value(*if_true)?, self.value(*if_false)?);
+                Some(self.b.build_select(c, t, f, "")?)
+            }
+            InstKind::Intrinsic(op, args) => Some(self.intrinsic(*op, args)?),
+            InstKind::Call { callee, args } => self.call(*callee, args)?,
+            InstKind::ArrayLen { array, axis } => Some(self.array_len(*array, *axis)?.into()),
+            InstKind::Load {
+                array,
+                indices,
+                checked,
+            } => Some(self.load(*array, indices, *checked, inst.span)?),
+            InstKind::Store {
+                array,
+                indices,
+                value,
+                checked,
+            } => {
+                self.store(*array, indices, *value, *checked, inst.span)?;
+                None
+            }
+            InstKind::LoadConst { table, index } => {
+                Some(self.load_const(*table, *index, inst.span)?)
+            }
+            InstKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                self.lower_if(*cond, then_block, else_block)?;
+                None
+            }
+            InstKind::Loop {
+                header,
+                cond,
+                body,
+                latch,
+            } => {
+                self.lower_loop(header, *cond, body, latch)?;
+                None
+            }
+            InstKind::Break | InstKind::Continue => {
+                let &(latch, exit) = self
+                    .loops
+                    .last()
+                    .ok_or_else(|| self.invalid("`break`/`continue` outside a loop"))?;
+                let target = if matches!(inst.kind, InstKind::Break) {
+                    exit
+                } else {
+                    latch
+                };
+                self.b.build_unconditional_branch(target)?;
+                self.start_unreachable_block();
+                None
+            }
+            InstKind::Return(value) => {
+                let value = value.map(|v| self.value(v)).transpose()?;
+                self.build_return(value)?;
+                self.start_unreachable_block();
+                None
+            }
+            InstKind::Assert { cond, message } => {
+                let ok = self.int(*cond)?;
+                let site = self.unit.add_trap_site(inst.span, Some(message.clone()));
+                self.trap_unless(ok, super::traps::trap_code::ASSERTION_FAILED, site, None)?;
+                None
+            }
+            // Rejected with their spans by `check` before lowering starts.
+            InstKind::Print { .. } | InstKind::Host { .. } => {
+                return Err(self.invalid("print or host instruction reached the lowering"))
+            }
+        };
+        self.define(inst.result, result)
+    }
+
+    fn define(
+        &mut self,
+        result: Option<ValueId>,
+        value: Option<BasicValueEnum<'ctx>>,
+    ) -> Result<(), NvptxError> {
+        match (result, value) {
+            (Some(id), Some(v)) => {
+                let slot =
+                    self.values
+                        .get_mut(id.0 as usize)
+                        .ok_or_else(|| NvptxError::Invalid {
+                            function: self.func.name.clone(),
+                            message: "result value out of range".into(),
+                        })?;
+                *slot = Some(v);
+                Ok(())
+            }
+            (None, _) => Ok(()),
+            (Some(id), None) => {
+                Err(self.invalid(format!("instruction defining v{} produces no value", id.0)))
+            }
+        }
+    }
+
+    /// Code after `break`/`continue`/`return` goes into a fresh block with no
+    /// predecessors; LLVM drops it.
+    fn start_unreachable_block(&mut self) {
+        let dead = self.cx.append_basic_block(self.llvm_function, "dead");
+        self.b.position_at_end(dead);
+    }
+
+    pub fn new_block(&self, name: &str) -> BasicBlock<'ctx> {
+        self.cx.append_basic_block(self.llvm_function, name)
+    }
+
+    fn lower_if(
+        &mut self,
+        cond: ValueId,
+        then_block: &ir::Block,
+        else_block: &ir::Block,
+    ) -> Result<(), NvptxError> {
+        let c = self.int(cond)?;
+        let (then_b, else_b, merge) = (
+            self.new_block("then"),
+            self.new_block("else"),
+            self.new_block("endif"),
+        );
+        self.b.build_conditional_branch(c, then_b, else_b)?;
+        self.b.position_at_end(then_b);
+        self.lower_block(then_block)?;
+        self.b.build_unconditional_branch(merge)?;
+        self.b.position_at_end(else_b);
+        self.lower_block(else_block)?;
+        self.b.build_unconditional_branch(merge)?;
+        self.b.position_at_end(merge);
+        Ok(())
+    }
+
+    fn lower_loop(
+        &mut self,
+        header: &ir::Block,
+        cond: Option<ValueId>,
+        body: &ir::Block,
+        latch: &ir::Block,
+    ) -> Result<(), NvptxError> {
+        let (header_b, body_b, latch_b, exit_b) = (
+            self.new_block("loop"),
+            self.new_block("body"),
+            self.new_block("latch"),
+            self.new_block("endloop"),
+        );
+        self.b.build_unconditional_branch(header_b)?;
+        // `Break` may leave from the header, body or latch; `Continue` only
+        // appears in the body (the IR spec).
+        self.loops.push((latch_b, exit_b));
+        self.b.position_at_end(header_b);
+        self.lower_block(header)?;
+        match cond {
+            Some(c) => {
+                let c = self.int(c)?;
+                self.b.build_conditional_branch(c, body_b, exit_b)?;
+            }
+            None => {
+                self.b.build_unconditional_branch(body_b)?;
+            }
+        }
+        self.b.position_at_end(body_b);
+        self.lower_block(body)?;
+        self.b.build_unconditional_branch(latch_b)?;
+        self.b.position_at_end(latch_b);
+        self.lower_block(latch)?;
+        self.b.build_unconditional_branch(header_b)?;
+        self.loops.pop();
+        self.b.position_at_end(exit_b);
+        Ok(())
+    }
+
+    fn build_return(&mut self, value: Option<BasicValueEnum<'ctx>>) -> Result<(), NvptxError> {
+        let target = match self.ret {
+            ReturnMode::Value => None,
+            ReturnMode::Store(target) => Some(target),
+        };
+        match (target, value) {
+            (None, Some(v)) => self.b.build_return(Some(&v))?,
+            (None, None) => self.b.build_return(None)?,
+            (Some(target), v) => {
+                if let (Some(ptr), Some(v), Some(ty)) = (target, v, self.func.ret) {
+                    let v = self.memory_form(v, ty)?;
+                    self.b.build_store(ptr, v)?;
+                }
+                self.b.build_return(None)?
+            }
+        };
+        Ok(())
+    }
+
+    /// Returns zero of the function's type (paths the IR never reaches).
+    pub fn return_dummy(&mut self) -> Result<(), NvptxError> {
+        match (&self.ret, self.func.ret) {
+            (ReturnMode::Value, Some(ty)) => {
+                let z = zero(self.cx, ty);
+                self.b.build_return(Some(&z))?;
+            }
+            _ => {
+                self.b.build_return(None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Continues when `ok` (an `i1`) is true; otherwise records trap `code` at
+    /// `site` (with optional `(index, len)` payloads) and stops the thread.
+    pub fn trap_unless(
+        &mut self,
+        ok: IntValue<'ctx>,
+        code: u32,
+        site: u32,
+        payload: Option<[IntValue<'ctx>; 2]>,
+    ) -> Result<(), NvptxError> {
+        let (cont, fail) = (self.new_block("ok"), self.new_block("trap"));
+        self.b.build_conditional_branch(ok, cont, fail)?;
+        self.b.position_at_end(fail);
+        let i32t = self.cx.i32_type();
+        let i64t = self.cx.i64_type();
+        let [index, len] = payload.unwrap_or([i64t.const_zero(), i64t.const_zero()]);
+        let args: [BasicMetadataValueEnum; 5] = [
+            self.trap.into(),
+            i32t.const_int(code as u64, false).into(),
+            i32t.const_int(site as u64, false).into(),
+            index.into(),
+            len.into(),
+        ];
+        self.b.build_call(self.unit.trap_function, &args, "")?;
+        self.b.build_unreachable()?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    fn call(
+        &mut self,
+        callee: FuncId,
+        args: &[Arg],
+    ) -> Result<Option<BasicValueEnum<'ctx>>, NvptxError> {
+        let callee_ir = self
+            .program
+            .functions
+            .get(callee.0 as usize)
+            .ok_or(NvptxError::NoSuchFunction(callee.0))?;
+        if callee_ir.params.len() != args.len() {
+            return Err(self.invalid(format!(
+                "call to `{}` with {} arguments, expected {}",
+                callee_ir.name,
+                args.len(),
+                callee_ir.params.len()
+            )));
+        }
+        if let Some(v) = self.fast_math_call(callee_ir, args)? {
+            return Ok(Some(v));
+        }
+        let function =
+            *self.unit.device_functions.get(&callee).ok_or_else(|| {
+                self.invalid(format!("callee `{}` was not declared", callee_ir.name))
+            })?;
+        let mut values: Vec<BasicMetadataValueEnum> = vec![self.trap.into()];
+        for (arg, param_ty) in args.iter().zip(callee_ir.param_types()) {
+            match (arg, param_ty) {
+                (Arg::Value(v), Type::Scalar(t)) if self.value_type(*v)? == t => {
+                    values.push(self.value(*v)?.into());
+                }
+                (Arg::Array(local), Type::Array(t)) => {
+                    let (a, ty) = self.array(*local)?;
+                    if ty.elem != t.elem || ty.rank != t.rank {
+                        return Err(self.invalid("array argument of another type"));
+                    }
+                    push_array(&mut values, &a);
+                }
+                (Arg::SubView { array, index }, Type::Array(t)) => {
+                    let (a, ty) = self.array(*array)?;
+                    if ty.elem != t.elem || ty.rank != t.rank + 1 {
+                        return Err(self.invalid("sub-view argument of another type"));
+                    }
+                    let view = self.sub_view(&a, *index)?;
+                    push_array(&mut values, &view);
+                }
+                _ => {
+                    return Err(self.invalid(format!(
+                        "call to `{}`: an argument does not match its parameter type",
+                        callee_ir.name
+                    )))
+                }
+            }
+        }
+        let call = self.b.build_call(function, &values, "")?;
+        Ok(call.try_as_basic_value().basic())
+    }
+}
+
+/// Every `Cast(x: f32, f64)` in `block`, result → `x` (for fast-math matching).
+fn collect_widened_f32(
+    func: &ir::Function,
+    block: &ir::Block,
+    out: &mut HashMap<ValueId, ValueId>,
+) {
+    for inst in &block.insts {
+        match &inst.kind {
+            InstKind::Cast(x, ScalarType::F64) if func.value_type(*x) == ScalarType::F32 => {
+                if let Some(r) = inst.result {
+                    out.insert(r, *x);
+                }
+            }
+            InstKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                collect_widened_f32(func, then_block, out);
+                collect_widened_f32(func, else_block, out);
+            }
+            InstKind::Loop {
+                header,
+                body,
+                latch,
+                ..
+            } => {
+                collect_widened_f32(func, header, out);
+                collect_widened_f32(func, body, out);
+                collect_widened_f32(func, latch, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn push_array<'ctx>(values: &mut Vec<BasicMetadataValueEnum<'ctx>>, a: &ArrayValue<'ctx>) {
+    values.push(a.data.into());
+    values.extend(a.shape.iter().map(|v| BasicMetadataValueEnum::from(*v)));
+    values.extend(a.strides.iter().map(|v| BasicMetadataValueEnum::from(*v)));
+}

@@ -1,0 +1,230 @@
+//! The NVPTX backend: compiles kern IR to LLVM IR and on to PTX text for NVIDIA
+//! GPUs, through LLVM 14 (inkwell). Compiled only with the `cuda` feature.
+//!
+//! This folder owns everything LLVM: no inkwell type appears in its public API.
+//! It knows the IR ([`crate::ir`]) and the shapes of the loops
+//! [`crate::ir::elementwise`] and [`crate::ir::gufunc_loop`] build; it knows
+//! nothing of the CUDA driver, of device memory or of the runtime — it produces
+//! text and a description of each kernel, and the runtime loads and launches them.
+//!
+//! # Files
+//!
+//! * `check`: what the GPU cannot run (`print!`, host code, recursion), rejected
+//!   with the construct's span before any LLVM work.
+//! * `target`: the LLVM target machine (`nvptx64-nvidia-cuda`, `sm_80`, `+ptx75`),
+//!   the optimisation pipeline, the verifier and PTX emission.
+//! * `types`: the machine form of kern values (registers, memory, parameters).
+//! * `lower` / `ops` / `memory`: IR → LLVM IR for one function (frame, control
+//!   flow, device calls, traps; scalar arithmetic and casts; arrays and constant
+//!   tables).
+//! * `kernels`: the kernel entry points and their parameter lists.
+//! * [`traps`]: the device trap record and its decoding into an [`crate::ir::Trap`].
+//!
+//! # Kernel ABI (what the runtime codes against)
+//!
+//! [`compile_to_ptx`] turns each requested function into one `.entry` whose name
+//! is [`PtxKernel::name`]; [`PtxKernel::params`] lists its parameters in order.
+//! Every kernel's **first parameter is `trap: *mut TrapRecord`** (global memory,
+//! see [`traps`]; zero it before the launch). Pointers are 64-bit global
+//! addresses (`cuMemAlloc` pointers); strides and extents are `i64` counts of
+//! *elements*; scalars are passed by value as their machine type, `bool` as one
+//! byte 0/1, `usize`/`isize` as 64-bit.
+//!
+//! * **Elementwise loop** (`FunctionKind::ElementwiseLoop`, kind
+//!   [`KernelKind::Elementwise`]), for a loop with inputs `in0..ink` and output
+//!   `out`:
+//!   `(trap, in0: *const T0, in0_stride: i64, .., out: *mut R, out_stride: i64,
+//!   n: i64)`. Element `i` of operand `o` is at `base_o + i * stride_o` (strides may
+//!   be zero or negative: point `base` at element 0). The kernel runs a grid-stride
+//!   loop `i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x *
+//!   blockDim.x`, so any 1-D launch configuration covers all `n` elements.
+//! * **Gufunc loop** (`FunctionKind::GufuncLoop`, [`KernelKind::Gufunc`]): every
+//!   operand of the IR loop is passed as its flattened descriptor
+//!   `(ptr, shape[0], .., shape[r-1], stride[0], .., stride[r-1])` — axis 0 is the
+//!   loop axis (extent `n`, the same for every operand), the others its core
+//!   dimensions — in the loop's parameter order (inputs, then outputs, scalars as
+//!   1-D arrays). Loop iteration `i` (one call of the gufunc body) runs on one
+//!   thread, grid-stride over `n = shape[0]` of the first output.
+//! * **Plain function** ([`KernelKind::Scalar`], for tests and tools): a 1-thread
+//!   kernel `(trap, [ret: *mut R], params..)` — scalar parameters by value, array
+//!   parameters flattened as above; the result (if any) is stored to `ret`. Launch
+//!   it with one thread; every thread would compute the same thing.
+//!
+//! Within a kernel, kern functions it calls become device functions (internal
+//! linkage, parameters flattened the same way, the trap pointer first).
+//!
+//! # Traps
+//!
+//! A trap (index out of bounds, integer division by zero or overflow, a failed
+//! `assert!`) cannot unwind a GPU thread to the host: the trapping thread records
+//! it in the kernel's trap record with an atomic compare-and-swap on `code` — the
+//! first trap of the launch wins, later ones leave the record alone — and stops
+//! (PTX `exit`). Other threads keep running, so unlike on the CPU, elements after
+//! the trapping one may have been written. The host decodes the record with
+//! [`PtxModule::decode_trap`] into the same [`crate::ir::Trap`] (kind and source
+//! span) the Cranelift backend reports. Recursion is rejected at compile time, so
+//! `RecursionLimit` never occurs on the GPU.
+//!
+//! # Floating point
+//!
+//! IEEE semantics as the IR specifies: no fast-math flags, so LLVM never contracts
+//! `a * b + c` into an FMA (PTX gets `.rn` instructions); division and square root
+//! are correctly rounded; floor/ceil/trunc/nearest/fma are the PTX instructions.
+//! The only approximate instructions come with [`PtxOptions::fastmath`] (see its
+//! doc). Never emitted: `llvm.exp/log/sin/cos/pow` and friends, which LLVM 14
+//! cannot lower for NVPTX (the math comes from kern's stdlib, compiled like user
+//! code).
+
+mod check;
+mod kernels;
+mod lower;
+mod memory;
+mod ops;
+mod target;
+pub mod traps;
+mod types;
+
+use crate::diagnostics::{Diagnostic, Span};
+use crate::ir::{FuncId, Program, ScalarType};
+
+pub use traps::{TrapRecord, TrapSite};
+
+/// Options of one PTX compilation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PtxOptions {
+    /// Compute the stdlib's `exp2`, `log2`, `sin` and `cos` of `f32` values
+    /// (also `(x as f64).sin()` and friends of an `f32` `x`) with the GPU's
+    /// approximate instructions (`ex2/lg2/sin/cos.approx.f32`): several ULP off
+    /// (`sin`/`cos` far off for large arguments) and a different answer than the
+    /// CPU targets give, so off by default.
+    pub fastmath: bool,
+}
+
+/// What a kernel entry runs (see the module docs for each one's parameters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    Elementwise,
+    Gufunc,
+    Scalar,
+}
+
+/// One parameter of a kernel entry, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KernelParam {
+    /// The `*mut TrapRecord` every kernel takes first.
+    TrapRecord,
+    /// A global pointer to elements of this type (`mutable`: the kernel writes it).
+    /// `operand` is the IR parameter (or, for `Result`, none) it belongs to.
+    Pointer {
+        operand: String,
+        elem: ScalarType,
+        mutable: bool,
+    },
+    /// Extent of `operand` along `axis`, `i64`.
+    Extent { operand: String, axis: u8 },
+    /// Stride of `operand` along `axis` in elements, `i64`.
+    Stride { operand: String, axis: u8 },
+    /// The element count of an elementwise kernel, `i64`.
+    Count,
+    /// A scalar argument by value (`bool` as a byte).
+    Scalar { name: String, ty: ScalarType },
+    /// Where a plain function's result is stored (`*mut ty`).
+    Result { ty: ScalarType },
+}
+
+/// One `.entry` of a [`PtxModule`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PtxKernel {
+    /// The IR function it was compiled from.
+    pub function: FuncId,
+    /// The PTX entry name (an identifier derived from the IR name, unique in the
+    /// module).
+    pub name: String,
+    pub kind: KernelKind,
+    pub params: Vec<KernelParam>,
+}
+
+/// The result of [`compile_to_ptx`].
+#[derive(Clone, Debug)]
+pub struct PtxModule {
+    /// PTX assembly (`.version 7.5`, `.target sm_80`), ready for `cuModuleLoadData`.
+    pub ptx: String,
+    /// The optimised LLVM IR the PTX was generated from (`kern emit --llvm`).
+    pub llvm_ir: String,
+    pub kernels: Vec<PtxKernel>,
+    /// Trap sites, indexed by [`TrapRecord::site`].
+    pub trap_sites: Vec<TrapSite>,
+}
+
+impl PtxModule {
+    pub fn kernel(&self, function: FuncId) -> Option<&PtxKernel> {
+        self.kernels.iter().find(|k| k.function == function)
+    }
+
+    /// The trap recorded in `record` after a launch, if any.
+    pub fn decode_trap(&self, record: &TrapRecord) -> Option<crate::ir::Trap> {
+        traps::decode(&self.trap_sites, record)
+    }
+}
+
+/// Why a program could not be compiled to PTX.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NvptxError {
+    /// The program uses something a GPU kernel cannot do.
+    #[error("`{function}` cannot run on the GPU: {construct}")]
+    Unsupported {
+        function: String,
+        construct: String,
+        span: Span,
+    },
+    /// The IR is not what this backend expects (a bug in an earlier stage).
+    #[error("cannot compile `{function}` for the GPU: {message}")]
+    Invalid { function: String, message: String },
+    /// LLVM rejected the generated module (verifier) or failed to emit PTX.
+    #[error("LLVM failed: {0}")]
+    Llvm(String),
+    #[error("no function with id {0} in the program")]
+    NoSuchFunction(u32),
+}
+
+impl NvptxError {
+    /// The error as a diagnostic at the offending construct, where it has one.
+    pub fn to_diagnostic(&self) -> Option<Diagnostic> {
+        match self {
+            NvptxError::Unsupported {
+                function,
+                construct,
+                span,
+            } => Some(
+                Diagnostic::error(*span, format!("{construct} cannot run on the GPU"))
+                    .with_label("not supported by the cuda target")
+                    .with_note(format!("in `{function}`, compiled for the GPU")),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl From<inkwell::builder::BuilderError> for NvptxError {
+    fn from(e: inkwell::builder::BuilderError) -> NvptxError {
+        NvptxError::Llvm(e.to_string())
+    }
+}
+
+/// Compiles `kernels` (and every kern function they call, as device functions)
+/// into one PTX module. Each function becomes the entry its kind calls for:
+/// an elementwise or gufunc loop becomes its grid-stride kernel, anything else a
+/// 1-thread kernel (see the module docs).
+pub fn compile_to_ptx(
+    program: &Program,
+    kernels: &[FuncId],
+    options: &PtxOptions,
+) -> Result<PtxModule, NvptxError> {
+    for &id in kernels {
+        if program.functions.get(id.0 as usize).is_none() {
+            return Err(NvptxError::NoSuchFunction(id.0));
+        }
+    }
+    let device_functions = check::reachable_device_functions(program, kernels)?;
+    target::compile(program, kernels, &device_functions, options)
+}

@@ -1,0 +1,242 @@
+//! The LLVM side of a compilation: the NVPTX target machine
+//! (`nvptx64-nvidia-cuda`, CPU `sm_80`, `+ptx75` — LLVM 14's newest PTX), one
+//! module per call with its device functions, kernels and the shared trap exit,
+//! the verifier (its failure is an error, never an abort), the optimisation
+//! pipeline and PTX emission.
+//!
+//! It drives `lower` and `kernels`; it does not know kern's instruction
+//! semantics.
+
+use std::collections::HashSet;
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::context::Context;
+use inkwell::module::Linkage;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+};
+use inkwell::values::{CallableValue, FunctionValue, IntValue};
+use inkwell::{AtomicOrdering, IntPredicate, OptimizationLevel};
+
+use super::kernels::{declare_device_function, define_kernel, ptx_identifier};
+use super::lower::{lower_function, ArrayValue, Frame, ParamValue, ReturnMode, Unit};
+use super::traps::TrapRecord;
+use super::{NvptxError, PtxModule, PtxOptions};
+use crate::ir::{FuncId, Program, Type};
+
+pub(super) const TRIPLE: &str = "nvptx64-nvidia-cuda";
+pub(super) const CPU: &str = "sm_80";
+pub(super) const FEATURES: &str = "+ptx75";
+
+fn target_machine() -> Result<TargetMachine, NvptxError> {
+    Target::initialize_nvptx(&InitializationConfig::default());
+    let triple = TargetTriple::create(TRIPLE);
+    let target = Target::from_triple(&triple).map_err(|e| NvptxError::Llvm(e.to_string()))?;
+    target
+        .create_target_machine(
+            &triple,
+            CPU,
+            FEATURES,
+            OptimizationLevel::Aggressive,
+            RelocMode::Default,
+            CodeModel::Default,
+        )
+        .ok_or_else(|| NvptxError::Llvm(format!("no target machine for {TRIPLE} {CPU}")))
+}
+
+pub(super) fn compile(
+    program: &Program,
+    kernels: &[FuncId],
+    device_functions: &[FuncId],
+    options: &PtxOptions,
+) -> Result<PtxModule, NvptxError> {
+    let machine = target_machine()?;
+    let cx = Context::create();
+    let module = cx.create_module("kern");
+    module.set_triple(&machine.get_triple());
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    let trap_function = define_trap_function(&cx, &module)?;
+    let mut unit = Unit {
+        cx: &cx,
+        module,
+        device_functions: Default::default(),
+        const_tables: Default::default(),
+        trap_function,
+        trap_sites: Vec::new(),
+        options: options.clone(),
+    };
+
+    // Kernel names first, so they keep the plainest identifiers.
+    let mut taken = HashSet::new();
+    let kernel_names: Vec<String> = kernels
+        .iter()
+        .map(|&k| ptx_identifier(&program.function(k).name, &mut taken))
+        .collect();
+    for &f in device_functions {
+        let name = ptx_identifier(&format!("kern_{}", program.function(f).name), &mut taken);
+        let declared = declare_device_function(&unit, program.function(f), &name);
+        unit.device_functions.insert(f, declared);
+    }
+    for &f in device_functions {
+        define_device_function(&mut unit, program, f)?;
+    }
+    let mut described = Vec::with_capacity(kernels.len());
+    for (&k, name) in kernels.iter().zip(kernel_names) {
+        described.push(define_kernel(&mut unit, program, k, name)?);
+    }
+
+    unit.module
+        .verify()
+        .map_err(|e| NvptxError::Llvm(format!("the generated LLVM IR is invalid: {e}")))?;
+    unit.module
+        .run_passes("default<O2>", &machine, PassBuilderOptions::create())
+        .map_err(|e| NvptxError::Llvm(e.to_string()))?;
+    let llvm_ir = unit.module.print_to_string().to_string();
+    let ptx = machine
+        .write_to_memory_buffer(&unit.module, FileType::Assembly)
+        .map_err(|e| NvptxError::Llvm(e.to_string()))?;
+    let ptx = String::from_utf8_lossy(ptx.as_slice())
+        .trim_end_matches('\0')
+        .to_string();
+    Ok(PtxModule {
+        ptx,
+        llvm_ir,
+        kernels: described,
+        trap_sites: unit.trap_sites,
+    })
+}
+
+fn define_device_function(
+    unit: &mut Unit<'_>,
+    program: &Program,
+    id: FuncId,
+) -> Result<(), NvptxError> {
+    let func = program.function(id);
+    let function = unit.device_functions[&id];
+    let cx = unit.cx;
+    let b = cx.create_builder();
+    b.position_at_end(cx.append_basic_block(function, "entry"));
+    let mut next = 1;
+    let mut take = || {
+        next += 1;
+        function
+            .get_nth_param(next - 1)
+            .expect("declared with this signature")
+    };
+    let trap = function
+        .get_nth_param(0)
+        .expect("device functions take the trap record")
+        .into_pointer_value();
+    let mut params = Vec::with_capacity(func.params.len());
+    for ty in func.param_types() {
+        params.push(match ty {
+            Type::Scalar(_) | Type::HostArray(_) => ParamValue::Scalar(take()),
+            Type::Array(a) => {
+                let data = take().into_pointer_value();
+                let shape: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
+                let strides: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
+                ParamValue::Array(ArrayValue {
+                    data,
+                    shape,
+                    strides,
+                })
+            }
+        });
+    }
+    let frame = Frame {
+        trap,
+        params,
+        ret: ReturnMode::Value,
+        grid_stride: None,
+    };
+    lower_function(unit, b, program, func, function, frame)
+}
+
+/// `kern$trap(record, code, site, index, len)`: the first caller of a launch
+/// (atomic CAS of `record.code` from 0) fills in the record; every caller then
+/// stops its thread with PTX `exit`.
+fn define_trap_function<'ctx>(
+    cx: &'ctx Context,
+    module: &inkwell::module::Module<'ctx>,
+) -> Result<FunctionValue<'ctx>, NvptxError> {
+    let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
+    let record_ty = super::types::trap_pointer_type(cx);
+    let fn_type = cx.void_type().fn_type(
+        &[
+            record_ty.into(),
+            i32t.into(),
+            i32t.into(),
+            i64t.into(),
+            i64t.into(),
+        ],
+        false,
+    );
+    // `$` never occurs in a name `kernels::ptx_identifier` makes: no clash.
+    let f = module.add_function("kern$trap", fn_type, Some(Linkage::Internal));
+    for attr in ["noreturn", "noinline", "cold"] {
+        let kind = Attribute::get_named_enum_kind_id(attr);
+        f.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
+    }
+    let b = cx.create_builder();
+    let (entry, fill, stop) = (
+        cx.append_basic_block(f, "entry"),
+        cx.append_basic_block(f, "first"),
+        cx.append_basic_block(f, "stop"),
+    );
+    let param = |i: u32| f.get_nth_param(i).expect("declared above");
+    let record = param(0).into_pointer_value();
+    b.position_at_end(entry);
+    let swapped = b.build_cmpxchg(
+        record,
+        i32t.const_zero(),
+        param(1).into_int_value(),
+        AtomicOrdering::Monotonic,
+        AtomicOrdering::Monotonic,
+    )?;
+    let previous = b
+        .build_extract_value(swapped, 0, "previous")?
+        .into_int_value();
+    let first = b.build_int_compare(IntPredicate::EQ, previous, i32t.const_zero(), "")?;
+    b.build_conditional_branch(first, fill, stop)?;
+
+    b.position_at_end(fill);
+    // SAFETY (LLVM): offsets inside the 24-byte record (see `traps`).
+    let site_ptr = unsafe {
+        b.build_gep(
+            record,
+            &[i64t.const_int(TrapRecord::SITE_OFFSET / 4, false)],
+            "site",
+        )?
+    };
+    b.build_store(site_ptr, param(2).into_int_value())?;
+    let payload = b.build_pointer_cast(record, i64t.ptr_type(super::types::global()), "")?;
+    for (k, value) in [param(3), param(4)].into_iter().enumerate() {
+        let slot = unsafe {
+            b.build_gep(
+                payload,
+                &[i64t.const_int(TrapRecord::PAYLOAD_OFFSET / 8 + k as u64, false)],
+                "payload",
+            )?
+        };
+        b.build_store(slot, value.into_int_value())?;
+    }
+    b.build_unconditional_branch(stop)?;
+
+    b.position_at_end(stop);
+    let asm_type = cx.void_type().fn_type(&[], false);
+    let exit = cx.create_inline_asm(
+        asm_type,
+        "exit;".to_string(),
+        String::new(),
+        true,
+        false,
+        None,
+        false,
+    );
+    let exit = CallableValue::try_from(exit)
+        .map_err(|_| NvptxError::Llvm("inline assembly is not callable".into()))?;
+    b.build_call(exit, &[], "")?;
+    b.build_unreachable()?;
+    Ok(f)
+}
