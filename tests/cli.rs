@@ -174,6 +174,7 @@ fn a_missing_file_is_a_clear_error() {
     assert!(text(&output.stderr).contains("cannot read `no/such/file.kern`"));
 }
 
+#[cfg(not(feature = "cuda"))]
 #[test]
 fn a_target_not_built_in_says_how_to_get_it() {
     let output = kern(&["run", "--target", "cuda", "examples/hello.kern"]);
@@ -181,6 +182,32 @@ fn a_target_not_built_in_says_how_to_get_it() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("--features cuda"), "{stderr}");
     assert!(output.stdout.is_empty());
+}
+
+/// With the `cuda` feature, `--target cuda` runs the ufuncs on the GPU, or — on a
+/// machine without a driver or device — stops with an error saying what is
+/// missing (never a panic).
+#[cfg(feature = "cuda")]
+#[test]
+fn the_cuda_target_runs_or_says_what_is_missing() {
+    let output = kern(&["run", "--target", "cuda", "examples/discriminant.kern"]);
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if output.status.success() {
+        let expected =
+            std::fs::read_to_string(root().join("tests/fixtures/examples/discriminant.stdout"))
+                .unwrap();
+        assert_eq!(text(&output.stdout), expected);
+    } else {
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr.contains("NVIDIA driver")
+                || stderr.contains("CUDA device")
+                || stderr.contains("CUDA driver call"),
+            "{stderr}"
+        );
+        eprintln!("skipped the GPU run: {stderr}");
+    }
 }
 
 #[test]

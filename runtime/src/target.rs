@@ -32,6 +32,9 @@ impl Target {
     pub fn check_available(self) -> Result<(), Error> {
         match self {
             Target::Cpu | Target::Parallel => Ok(()),
+            #[cfg(feature = "cuda")]
+            Target::Cuda => crate::exec::cuda::gpu().map(|_| ()),
+            #[cfg(not(feature = "cuda"))]
             Target::Cuda => Err(Error::TargetUnavailable(
                 "the `cuda` target is not built in: rebuild kern with `--features cuda` \
                  (needs LLVM 14 development files, Debian package `llvm-14-dev`, and an NVIDIA driver at run time)"

@@ -474,9 +474,16 @@ macro_rules! suite {
     (@cases $value:expr; $($case:ident),* $(,)?) => {$(
         #[test]
         fn $case() {
+            // A target this machine lacks (no GPU) skips, saying why.
+            if let Err(reason) = $value.check_available() {
+                eprintln!("skipped {} on {}: {reason}", stringify!($case), $value);
+                return;
+            }
             super::$case($value);
         }
     )*};
 }
 
 suite!(cpu => Target::Cpu, parallel => Target::Parallel);
+#[cfg(feature = "cuda")]
+suite!(cuda => Target::Cuda);

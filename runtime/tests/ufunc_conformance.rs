@@ -540,6 +540,11 @@ macro_rules! conformance_suite {
             $(
                 #[test]
                 fn $case() {
+                    // A target this machine lacks (no GPU) skips, saying why.
+                    if let Err(reason) = $target.check_available() {
+                        eprintln!("skipped {} on {}: {reason}", stringify!($case), $target);
+                        return;
+                    }
                     if $target == kern_runtime::Target::Parallel {
                         // Several workers even on a one-core machine, so work is split.
                         kern_runtime::exec::parallel::set_num_threads(4).unwrap();
@@ -589,3 +594,5 @@ macro_rules! for_every_target {
 }
 
 for_every_target!(cpu => kern_runtime::Target::Cpu, parallel => kern_runtime::Target::Parallel);
+#[cfg(feature = "cuda")]
+for_every_target!(cuda => kern_runtime::Target::Cuda);

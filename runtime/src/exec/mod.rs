@@ -11,6 +11,8 @@
 //! each operand's core dimensions to its descriptors.
 //! This module knows addresses and strides, not dtypes or ufunc semantics.
 
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod gufunc;
 pub mod parallel;
 pub mod serial;

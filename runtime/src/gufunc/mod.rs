@@ -50,6 +50,9 @@ use bind::{bind, Binding, Names};
 pub(crate) struct GufuncCache {
     engine: Option<JitEngine>,
     loops: HashMap<(String, Vec<ScalarType>, GufuncLoopSignature), GufuncLoop>,
+    /// GPU kernels of gufunc loops, loaded into the device context.
+    #[cfg(feature = "cuda")]
+    gpu: HashMap<(String, Vec<ScalarType>, GufuncLoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
 }
 
 /// A `#[guvectorize]` function of a module, callable on arrays. Cheap to clone and

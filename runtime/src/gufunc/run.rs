@@ -39,7 +39,6 @@ impl Gufunc {
             // A zero-length loop dimension: the kernel is never called.
             return Ok(());
         }
-        let lp = self.compiled_loop(plan)?;
         let nin = self.nin();
         // Array inputs not in their parameter's dtype, converted (safe casts only).
         let converted: Vec<Option<NdArray>> = self
@@ -122,6 +121,24 @@ impl Gufunc {
             }
             cores.push(core);
         }
+        #[cfg(feature = "cuda")]
+        if self.target == Target::Cuda {
+            let gpu = crate::exec::cuda::gpu()?;
+            let lp = self.gpu_loop(plan)?;
+            // SAFETY: as for the CPU targets below.
+            return unsafe {
+                crate::exec::cuda::launch_gufunc(
+                    gpu,
+                    &lp,
+                    &plan.loop_shape,
+                    &operands,
+                    &cores,
+                    outs.len(),
+                )
+            }?
+            .map_err(|trap| Error::kernel(trap, &self.core.sources));
+        }
+        let lp = self.compiled_loop(plan)?;
         let mut iteration = Iteration {
             shape: plan.loop_shape.clone(),
             operands,
@@ -183,6 +200,46 @@ impl Gufunc {
             .map_err(|e| Error::Backend(e.to_string()))?;
         let lp = GufuncLoop { function };
         cache.loops.insert(key, lp.clone());
+        Ok(lp)
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl Gufunc {
+    /// The GPU kernel of the gufunc loop for `plan`, compiled and loaded on first
+    /// use (under the module's gufunc lock: once per process).
+    fn gpu_loop(&self, plan: &Plan) -> Result<std::sync::Arc<crate::exec::cuda::GpuLoop>, Error> {
+        use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
+        let gpu = crate::exec::cuda::gpu()?;
+        let key = (
+            self.decl.name.clone(),
+            plan.types.type_args.clone(),
+            plan.signature.clone(),
+        );
+        let mut cache = self
+            .core
+            .gufunc_loops
+            .lock()
+            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
+        if let Some(lp) = cache.gpu.get(&key) {
+            return Ok(lp.clone());
+        }
+        let (mut program, id) = self
+            .core
+            .compiled
+            .instantiate(&self.decl.name, &plan.types.type_args)
+            .map_err(|d| Error::compile(d, &self.core.sources))?;
+        let loop_id = build_gufunc_loop(&mut program, id, self.nin(), &plan.signature)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        let ptx =
+            compile_to_ptx(&program, &[loop_id], &PtxOptions::default()).map_err(|e| {
+                match e.to_diagnostic() {
+                    Some(d) => Error::compile(d.into(), &self.core.sources),
+                    None => Error::Backend(e.to_string()),
+                }
+            })?;
+        let lp = std::sync::Arc::new(crate::exec::cuda::GpuLoop::load(gpu, ptx, loop_id)?);
+        cache.gpu.insert(key, lp.clone());
         Ok(lp)
     }
 }

@@ -52,7 +52,7 @@ impl<'m> HostArrays<'m> {
         HostArrays {
             core,
             machine_code,
-            ufunc_target: (target == Target::Parallel).then_some(Target::Parallel),
+            ufunc_target: matches!(target, Target::Parallel | Target::Cuda).then_some(target),
             arrays: Vec::new(),
             free: Vec::new(),
             ufuncs: HashMap::new(),

@@ -13,6 +13,8 @@
 //! generated (the compiler's `ir::elementwise`) or run (`exec`).
 
 mod blocked_reduce;
+#[cfg(feature = "cuda")]
+mod gpu;
 mod methods;
 mod scan;
 
@@ -44,6 +46,9 @@ use crate::{Error, Target};
 #[derive(Default)]
 pub(crate) struct LoopCache {
     engine: Option<JitEngine>,
+    /// GPU kernels of elementwise loops, loaded into the device context.
+    #[cfg(feature = "cuda")]
+    gpu: HashMap<(String, Vec<ScalarType>, LoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
     loops: HashMap<
         (String, Vec<ScalarType>, LoopSignature),
         kern_compiler::backend::cranelift::CompiledFunction,
@@ -238,7 +243,6 @@ impl Ufunc {
         if len == 0 {
             return Ok(());
         }
-        let lp = self.compiled_loop(&plan.resolved, &plan.signature)?;
         // Scalars are passed as zero-stride arrays over a one-element buffer in the
         // parameter's dtype; the buffers live until the loop has run.
         let scalars: Vec<u64> = inputs
@@ -270,6 +274,12 @@ impl Ufunc {
             elem_size: plan.out_dtype.size_bytes(),
             strides: out_strides.to_vec(),
         });
+        #[cfg(feature = "cuda")]
+        if self.target == Target::Cuda {
+            // SAFETY: as for the CPU targets below.
+            return unsafe { self.execute_on_gpu(plan, &operands) };
+        }
+        let lp = self.compiled_loop(&plan.resolved, &plan.signature)?;
         let mut iteration = Iteration {
             shape: plan.shape.clone(),
             operands,

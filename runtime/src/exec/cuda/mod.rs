@@ -1,0 +1,21 @@
+//! The `cuda` target: the GPU behind the CUDA driver (cudarc, loaded at run time),
+//! running the PTX kernels of the compiler's NVPTX backend.
+//!
+//! * [`device`]: opening the GPU once per process; a missing driver library or
+//!   device is an error that says so (cudarc would panic: it is probed first).
+//! * [`pack`]: strided host operands packed into contiguous buffers on the way
+//!   in, results scattered back into strided outputs on the way out.
+//! * [`launch`]: loading a loop's PTX and launching its grid-stride kernel over
+//!   packed operands — ufunc loops and gufunc loops — with the device trap record
+//!   turned into the same `Trap` the CPU targets report.
+//!
+//! Every driver call's failure becomes an [`Error`](crate::Error) naming the call.
+//! This module knows device memory and launches; dtype resolution and broadcasting
+//! are the ufunc's, and code generation the compiler's.
+
+pub mod device;
+pub mod launch;
+pub mod pack;
+
+pub use device::{gpu, Gpu};
+pub use launch::{launch_elementwise, launch_gufunc, GpuLoop};
