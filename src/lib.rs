@@ -19,7 +19,7 @@
 pub use kern_compiler as compiler;
 pub use kern_runtime::exec::parallel::{num_threads, set_num_threads};
 pub use kern_runtime::{
-    Arg, ArrayMut, ArrayRef, DType, Element, Error, Gufunc, LoopForm, Module, NdArray, Operand,
-    OutOperand, Reduce, ScalarType, ScalarValue, Target, Timings, Ufunc,
+    Arg, ArrayMut, ArrayRef, DType, Dim3, Element, Error, Gufunc, Kernel, LoopForm, Module,
+    NdArray, Operand, OutOperand, Reduce, ScalarType, ScalarValue, Target, Timings, Ufunc,
 };
 pub use ndarray;

@@ -343,7 +343,7 @@ fn main() {
 /// Ufunc calls of host code run on `--target parallel` with the same results.
 #[test]
 fn host_array_fixtures_print_the_same_on_the_parallel_target() {
-    for name in ["host_ufuncs", "host_arrays"] {
+    for name in ["host_ufuncs", "host_arrays", "kernels"] {
         let file = format!("tests/fixtures/run/{name}.kern");
         let output = kern(&["run", "--target", "parallel", &file]);
         assert!(output.status.success(), "{}", text(&output.stderr));

@@ -178,6 +178,7 @@ pub fn compile_timed(
             errors.extend(validate_item(decl));
             errors.extend(crate::kernel_decl::check_vectorize_attribute(decl));
             errors.extend(crate::kernel_decl::check_guvectorize_attribute(decl));
+            errors.extend(crate::kernel_decl::check_kernel_declaration(decl));
         }
     }
     let mut lowering = crate::ir::lower::Lowering::new(&env);

@@ -7,8 +7,10 @@
 //! checker already did) and knows nothing about arrays or dtype resolution.
 
 pub mod gufunc;
+pub mod kernel;
 
 pub use gufunc::{check_guvectorize_attribute, GufuncDecl, GufuncOperand, OperandForm};
+pub use kernel::check_kernel_declaration;
 
 use crate::diagnostics::{Diagnostic, Span};
 use crate::syntax::ast::{AttrArg, FnDecl, LitKind, TypeExpr, TypeExprKind};

@@ -35,6 +35,7 @@ pub(crate) struct ModuleCore {
     pub compiled: Compiled,
     pub loops: Mutex<LoopCache>,
     pub gufunc_loops: Mutex<GufuncCache>,
+    pub kernels: Mutex<crate::kernel::KernelCache>,
 }
 
 /// An argument of [`Module::call_with_arrays`].
@@ -103,6 +104,53 @@ fn array_desc(
     Ok(HostArg::Array(desc))
 }
 
+/// The descriptors and scalars for a call of `f` with `args`, checked against its
+/// parameters (count, scalar types, array element types, ranks, mutability).
+pub(crate) fn host_args(
+    f: &kern_compiler::ir::Function,
+    args: &mut [Arg<'_>],
+) -> Result<Vec<HostArg>, Error> {
+    let params = f.param_types();
+    if params.len() != args.len() {
+        return Err(Error::Call(format!(
+            "`{}` takes {} arguments but {} were given",
+            f.name,
+            params.len(),
+            args.len()
+        )));
+    }
+    let mut host_args = Vec::with_capacity(args.len());
+    for (i, (param, arg)) in params.iter().zip(args.iter_mut()).enumerate() {
+        let wrong = |what: String| {
+            Error::Call(format!(
+                "argument {i} of `{}` is {what}, expected {}",
+                f.name,
+                kern_compiler::ir::print::type_name(*param)
+            ))
+        };
+        host_args.push(match (param, arg) {
+            (Type::Scalar(t), Arg::Scalar(v)) if v.ty() == *t => HostArg::Scalar(*v),
+            (Type::Array(a), Arg::Ref(view)) if !a.mutable => array_desc(
+                view.dtype(),
+                view.shape(),
+                view.strides(),
+                view.base_ptr() as *mut u8,
+                *a,
+            )
+            .map_err(wrong)?,
+            (Type::Array(a), Arg::Mut(view)) => {
+                let (dtype, shape, strides) =
+                    (view.dtype(), view.shape().to_vec(), view.strides().to_vec());
+                array_desc(dtype, &shape, &strides, view.base_ptr(), *a).map_err(wrong)?
+            }
+            (_, Arg::Scalar(v)) => return Err(wrong(format!("a {} scalar", v.ty()))),
+            (_, Arg::Ref(v)) => return Err(wrong(format!("a shared {} array", v.dtype()))),
+            (_, Arg::Mut(v)) => return Err(wrong(format!("a mutable {} array", v.dtype()))),
+        });
+    }
+    Ok(host_args)
+}
+
 /// Wall-clock time of each phase, for `kern run --time`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timings {
@@ -150,6 +198,7 @@ impl Module {
                 compiled,
                 loops: Mutex::new(LoopCache::default()),
                 gufunc_loops: Mutex::new(GufuncCache::default()),
+                kernels: Mutex::new(Default::default()),
             }),
             engine: None,
             machine_code: HashMap::new(),
@@ -228,6 +277,26 @@ impl Module {
                 )))
             }
             None => Err(Error::Call(format!("no gufunc `{name}` in this module"))),
+        }
+    }
+
+    /// A handle on the `#[kernel]` function `name`, to launch over a grid. Its
+    /// target is the attribute's (`target = ".."`), or `cpu`; change it with
+    /// [`Kernel::with_target`](crate::Kernel::with_target).
+    pub fn kernel(&self, name: &str) -> Result<crate::Kernel, Error> {
+        match self.core.compiled.functions.get(name) {
+            Some(&id)
+                if matches!(
+                    self.core.compiled.program.function(id).kind,
+                    FunctionKind::Kernel { .. }
+                ) =>
+            {
+                Ok(crate::Kernel::new(self.core.clone(), id))
+            }
+            Some(_) => Err(Error::Call(format!(
+                "`{name}` is not a kernel: declare it with #[kernel]"
+            ))),
+            None => Err(Error::Call(format!("no kernel `{name}` in this module"))),
         }
     }
 
@@ -337,45 +406,7 @@ impl Module {
         out: &mut dyn Write,
     ) -> Result<Option<ScalarValue>, Error> {
         let func = self.function_id(name)?;
-        let f = self.core.compiled.program.function(func);
-        let params = f.param_types();
-        if params.len() != args.len() {
-            return Err(Error::Call(format!(
-                "`{}` takes {} arguments but {} were given",
-                f.name,
-                params.len(),
-                args.len()
-            )));
-        }
-        let mut host_args = Vec::with_capacity(args.len());
-        for (i, (param, arg)) in params.iter().zip(args.iter_mut()).enumerate() {
-            let wrong = |what: String| {
-                Error::Call(format!(
-                    "argument {i} of `{}` is {what}, expected {}",
-                    f.name,
-                    kern_compiler::ir::print::type_name(*param)
-                ))
-            };
-            host_args.push(match (param, arg) {
-                (Type::Scalar(t), Arg::Scalar(v)) if v.ty() == *t => HostArg::Scalar(*v),
-                (Type::Array(a), Arg::Ref(view)) if !a.mutable => array_desc(
-                    view.dtype(),
-                    view.shape(),
-                    view.strides(),
-                    view.base_ptr() as *mut u8,
-                    *a,
-                )
-                .map_err(wrong)?,
-                (Type::Array(a), Arg::Mut(view)) => {
-                    let (dtype, shape, strides) =
-                        (view.dtype(), view.shape().to_vec(), view.strides().to_vec());
-                    array_desc(dtype, &shape, &strides, view.base_ptr(), *a).map_err(wrong)?
-                }
-                (_, Arg::Scalar(v)) => return Err(wrong(format!("a {} scalar", v.ty()))),
-                (_, Arg::Ref(v)) => return Err(wrong(format!("a shared {} array", v.dtype()))),
-                (_, Arg::Mut(v)) => return Err(wrong(format!("a mutable {} array", v.dtype()))),
-            });
-        }
+        let host_args = host_args(self.core.compiled.program.function(func), args)?;
         let code = self.machine_code_for(func)?.clone();
         let started = Instant::now();
         // SAFETY: every descriptor comes from a live ndarray view of the parameter's
@@ -441,6 +472,13 @@ impl Module {
     /// The compiled machine code of `func` (compiling it and its callees on first use).
     pub fn machine_code_for(&mut self, func: FuncId) -> Result<&CompiledFunction, Error> {
         if !self.machine_code.contains_key(&func) {
+            let f = self.core.compiled.program.function(func);
+            if matches!(f.kind, FunctionKind::Kernel { .. }) {
+                return Err(Error::Call(format!(
+                    "`{}` is a #[kernel]: launch it with `module.kernel(\"{}\")?.launch(grid, block, args, out)`",
+                    f.name, f.name
+                )));
+            }
             let started = Instant::now();
             if self.engine.is_none() {
                 self.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);

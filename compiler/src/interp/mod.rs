@@ -15,6 +15,7 @@ use crate::ir::*;
 pub use crate::ir::HostArg;
 
 pub mod host;
+mod spmd;
 pub use host::{HostEnv, HostHandle, HostValue};
 
 /// Deepest kern call nesting before `TrapKind::RecursionLimit` (same as compiled code).
@@ -211,6 +212,10 @@ impl<'p> Interpreter<'p> {
                 frame.locals[l.0 as usize] = Slot::Scalar(v(frame, x));
                 return Ok(Flow::Normal);
             }
+            InstKind::Spmd(s) => match spmd::run(f, s, frame).map_err(trap)? {
+                Some(value) => value,
+                None => return Ok(Flow::Normal),
+            },
             InstKind::Unary(op, x) => eval_unary(*op, v(frame, x)),
             InstKind::Binary(op, a, b) => {
                 eval_binary(*op, v(frame, a), v(frame, b)).map_err(trap)?

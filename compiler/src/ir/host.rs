@@ -110,6 +110,13 @@ pub enum HostOp {
         nin: usize,
         allocating: bool,
     },
+    /// `k.launch(grid, block, args..)`: runs kernel `kernel` (see `ir::spmd`) on
+    /// the run's target. Args: the grid's x, y, z extents, the block's x, y, z
+    /// extents (`i64`; each must be at least 1), then the kernel's arguments (host
+    /// arrays for its array parameters, scalars of its parameter types).
+    Launch {
+        kernel: FuncId,
+    },
     /// `print!`/`println!` with array arguments: args in format order (scalars are
     /// printed as `Print` prints them, arrays as NumPy's `str`, or `repr` for `{:?}`).
     Print {
@@ -159,6 +166,7 @@ impl HostOp {
             }
             HostOp::Accumulate { name } => format!("accumulate {name}"),
             HostOp::Outer { name } => format!("outer {name}"),
+            HostOp::Launch { kernel } => format!("launch f{}", kernel.0),
             HostOp::Print { newline, .. } => {
                 if *newline {
                     "println".into()

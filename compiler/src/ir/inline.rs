@@ -464,6 +464,7 @@ fn remap(
             args: args.iter().map(&v).collect(),
             newline: *newline,
         },
+        InstKind::Spmd(s) => InstKind::Spmd(s.map(|x| v(&x), |x| l(&x))),
         // Control flow is copied by the caller of `remap`.
         other => other.clone(),
     }

@@ -100,6 +100,14 @@
 //! parameter receives the array's descriptor (its rank is checked at run time).
 //! The verifier rejects host arrays and host instructions outside `main`; backends
 //! never see them (they return an error if they do).
+//!
+//! # SPMD kernels
+//!
+//! A `FunctionKind::Kernel` function may use [`InstKind::Spmd`] instructions:
+//! thread and block indices, a block barrier, block-shared arrays and atomic
+//! read-modify-writes on array elements. [`spmd`] specifies each of them (what a
+//! thread sees, memory ordering, bounds checks); [`spmd_launch`] builds the loop
+//! over all threads that runs a kernel on `cpu`/`parallel`.
 
 pub mod build;
 pub mod elementwise;
@@ -114,6 +122,9 @@ pub mod predicate;
 pub mod print;
 pub mod reduce_loop;
 pub mod scan_loop;
+pub mod spmd;
+pub mod spmd_launch;
+mod spmd_verify;
 pub mod verify;
 
 use crate::diagnostics::Span;
@@ -204,6 +215,9 @@ pub enum FunctionKind {
     /// [`gufunc_loop`]): `for i in 0..n { body(sub-views of every operand at i) }`,
     /// `body` inlined where it can be.
     GufuncLoop { body: FuncId },
+    /// The loop over every thread of a range of blocks that runs `kernel` on
+    /// `cpu`/`parallel` (see [`spmd_launch`]).
+    KernelLaunch { kernel: FuncId },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -489,6 +503,9 @@ pub enum InstKind {
         args: Vec<Arg>,
         dest: Option<LocalId>,
     },
+    /// An SPMD instruction (kernels only; see [`spmd`]). Index reads and atomics
+    /// define `Inst::result`.
+    Spmd(spmd::SpmdInst),
 }
 
 /// A read-only table of constants (`const T: [f64; 4] = [..];`).

@@ -48,6 +48,7 @@ pub fn print_function(program: &Program, function: &Function) -> String {
         FunctionKind::Kernel { .. } => "kernel ".to_string(),
         FunctionKind::ElementwiseLoop { element } => format!("elementwise(f{}) ", element.0),
         FunctionKind::GufuncLoop { body } => format!("gufunc_loop(f{}) ", body.0),
+        FunctionKind::KernelLaunch { kernel } => format!("kernel_launch(f{}) ", kernel.0),
     };
     let _ = writeln!(
         printer.out,
@@ -245,6 +246,12 @@ impl Printer<'_> {
                     .collect();
                 let dest = dest.map_or(String::new(), |d| format!(" -> l{}", d.0));
                 format!("host {}({}){dest}", op.name(), args.join(", "))
+            }
+            InstKind::Spmd(s) => {
+                let array = s.array().map(|l| format!("l{}", l.0));
+                let operands: Vec<String> =
+                    array.into_iter().chain(s.values().iter().map(v)).collect();
+                format!("{}({})", s.name(), operands.join(", "))
             }
             InstKind::Print {
                 pieces,

@@ -334,6 +334,15 @@ impl Verifier<'_> {
                     }
                 }
             }
+            InstKind::Spmd(s) => {
+                self.uses(inst, &s.values());
+                let result = inst.result.and_then(|r| self.ty(r));
+                let values: Vec<Option<ScalarType>> =
+                    s.values().iter().map(|v| self.ty(*v)).collect();
+                if let Err(message) = super::spmd_verify::check(f, s, result, &values) {
+                    self.fail(inst, message);
+                }
+            }
             InstKind::Print { pieces, args, .. } => {
                 self.uses(inst, args);
                 let wanted = pieces
@@ -400,6 +409,7 @@ impl Inst {
             InstKind::Assert { .. } => "assert",
             InstKind::Print { .. } => "print",
             InstKind::Host { .. } => "host",
+            InstKind::Spmd(_) => "spmd",
         }
     }
 }

@@ -18,7 +18,9 @@ use crate::types::{ScalarType, ScalarValue};
 
 mod host_arrays;
 mod host_gufunc;
+mod kernels;
 pub use host_arrays::{HostMethod, HostResolution};
+pub use kernels::SpmdResolution;
 
 /// Index of a variable binding (parameter, `let`, loop variable) in a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +67,8 @@ pub enum Resolution {
     FloatRem(FnKey),
     /// A host-array builtin, method, index or ufunc call in `main`.
     Host(HostResolution),
+    /// An SPMD builtin in a `#[kernel]`, or a kernel launch in `main`.
+    Spmd(SpmdResolution),
 }
 
 /// The checker's output for one function instance.
@@ -102,6 +106,8 @@ pub struct FnChecker<'e, 'a> {
     array_hint: Option<(ExprId, ScalarType)>,
     /// Types of the arguments of the next `call_function`, when already checked.
     prechecked_args: Option<Vec<Ty>>,
+    /// Checking a `#[kernel]` body: SPMD builtins are allowed.
+    kernel: bool,
 }
 
 impl<'e, 'a> FnChecker<'e, 'a> {
@@ -123,6 +129,7 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             host: false,
             array_hint: None,
             prechecked_args: None,
+            kernel: false,
         }
     }
 
@@ -276,6 +283,7 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             && decl.name.name == "main"
             && decl.attrs.is_empty()
             && decl.generics.is_empty();
+        self.kernel = kernels::is_kernel(decl);
         for param in &decl.params {
             let (ty, dims) = self.param_type(&param.ty);
             let id = self.bind(&param.name, ty, param.mutable, None);
@@ -398,6 +406,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                     ty,
                     init,
                 } => {
+                    if self.shared_array_let(name, ty.as_ref(), init.as_ref()) {
+                        continue;
+                    }
                     let declared = ty.as_ref().map(|t| self.let_type(t));
                     let ty = match (declared, init) {
                         (Some(d), Some(init)) => {
@@ -982,6 +993,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
                 return Ty::Scalar(t);
             }
         }
+        if let Some(t) = self.spmd_call(e, &names, args) {
+            return t;
+        }
         if let Some(t) = self.host_call(e, callee, &names, args) {
             return t;
         }
@@ -1012,6 +1026,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             );
             return Ty::Error;
         };
+        if let Some(t) = self.kernel_called(e, key, &full, args) {
+            return t;
+        }
         if self.host {
             if let Some(t) = self.host_ufunc_call(e, key, &full, args) {
                 return t;
@@ -1138,6 +1155,9 @@ impl<'e, 'a> FnChecker<'e, 'a> {
 
     fn method_call(&mut self, e: &Expr, receiver: &Expr, method: &Ident, args: &[Expr]) -> Ty {
         if self.host {
+            if let Some(t) = self.kernel_launch(e, receiver, method, args) {
+                return t;
+            }
             if let Some(t) = self.host_ufunc_method(e, receiver, method, args) {
                 return t;
             }

@@ -383,6 +383,10 @@ impl<'m> HostArrays<'m> {
                 u.outer(Operand::Array(a.view()), Operand::Array(b.view()))
                     .map_err(|e| error_trap(e, span))?
             }
+            HostOp::Launch { kernel } => {
+                self.launch(*kernel, args, span, out)?;
+                return Ok(HostValue::Unit);
+            }
             HostOp::Print { pieces, newline } => {
                 let mut text = String::new();
                 let mut next = args.iter();
@@ -407,6 +411,58 @@ impl<'m> HostArrays<'m> {
             }
         };
         Ok(self.insert(value))
+    }
+
+    /// `kernel.launch(grid, block, args..)`: args are the six extents, then the
+    /// kernel's arguments.
+    fn launch(
+        &mut self,
+        kernel: FuncId,
+        args: &[HostValue],
+        span: Span,
+        out: &mut dyn Write,
+    ) -> Result<(), Trap> {
+        let Some((dims, kernel_args)) = args.split_first_chunk::<6>() else {
+            return Err(host(
+                span,
+                "internal error: a launch without its grid and block",
+            ));
+        };
+        let mut extents = [0usize; 6];
+        for (extent, d) in extents.iter_mut().zip(dims) {
+            let n = match d {
+                HostValue::Scalar(v) => v.as_i128().unwrap_or(-1),
+                _ => -1,
+            };
+            *extent = usize::try_from(n).map_err(|_| {
+                host(
+                    span,
+                    format!("a grid or block extent must be at least 1, not {n}"),
+                )
+            })?;
+        }
+        let grid = crate::Dim3::new(extents[0], extents[1], extents[2]);
+        let block = crate::Dim3::new(extents[3], extents[4], extents[5]);
+        let params = self.core.compiled.program.function(kernel).param_types();
+        let mut host_args = Vec::with_capacity(kernel_args.len());
+        for (arg, param) in kernel_args.iter().zip(params) {
+            host_args.push(match (arg, param) {
+                (HostValue::Array(h), kern_compiler::ir::Type::Array(a)) => {
+                    kern_compiler::interp::HostArg::Array(self.descriptor(*h, a.rank, span)?)
+                }
+                (HostValue::Scalar(v), _) => kern_compiler::interp::HostArg::Scalar(*v),
+                _ => return Err(host(span, "internal error: a kernel argument")),
+            });
+        }
+        let target = self
+            .ufunc_target
+            .or_else(|| crate::kernel::declared_target(&self.core.compiled.program, kernel))
+            .unwrap_or_default();
+        // SAFETY: every descriptor points into an array of this table, which no
+        // one else touches until the launch returns; the checker matched element
+        // types and the descriptor call checked the rank.
+        unsafe { crate::kernel::launch(&self.core, kernel, target, grid, block, &host_args, out) }
+            .map_err(|f| crate::kernel::failure_trap(f, span))
     }
 
     fn arg_array(&self, args: &[HostValue], i: usize, span: Span) -> Result<&NdArray, Trap> {

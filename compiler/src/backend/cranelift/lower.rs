@@ -315,6 +315,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 self.store(*array, indices, *value, *checked, inst.span)?;
                 None
             }
+            InstKind::Spmd(s) => self.spmd(s, inst.span)?,
             InstKind::LoadConst { table, index } => {
                 Some(self.load_const(*table, *index, inst.span)?)
             }

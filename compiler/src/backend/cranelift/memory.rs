@@ -56,7 +56,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
     }
 
     /// Address of the element at `indices`, bounds-checked per axis when `checked`.
-    fn element_address(
+    pub(super) fn element_address(
         &mut self,
         array: LocalId,
         indices: &[ValueId],

@@ -67,6 +67,7 @@ mod emit;
 mod lower;
 mod memory;
 mod ops;
+mod spmd;
 mod trampoline;
 mod vector;
 mod vector_arith;

@@ -117,6 +117,15 @@ fn scan(
                     inst.span,
                 ))
             }
+            InstKind::Spmd(spmd) => {
+                return Err(unsupported(
+                    &format!(
+                        "the kernel builtin `{}` (explicit `#[kernel]` kernels are not compiled for the GPU yet; launch them on `cpu` or `parallel`)",
+                        spmd_builtin_name(spmd)
+                    ),
+                    inst.span,
+                ))
+            }
             InstKind::If {
                 then_block,
                 else_block,
@@ -139,4 +148,15 @@ fn scan(
         }
     }
     Ok(())
+}
+
+/// The source spelling of an SPMD instruction, for messages.
+fn spmd_builtin_name(spmd: &crate::ir::spmd::SpmdInst) -> String {
+    use crate::ir::spmd::SpmdInst;
+    match spmd {
+        SpmdInst::Index(index, axis) => format!("{}_{}()", index.name(), axis.name()),
+        SpmdInst::SyncThreads => "sync_threads()".into(),
+        SpmdInst::SharedArray { .. } => "shared_array()".into(),
+        SpmdInst::Atomic { op, .. } => format!("atomic_{}", op.name()),
+    }
 }

@@ -357,7 +357,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 None
             }
             // Rejected with their spans by `check` before lowering starts.
-            InstKind::Print { .. } | InstKind::Host { .. } => {
+            InstKind::Print { .. } | InstKind::Host { .. } | InstKind::Spmd(_) => {
                 return Err(self.invalid("print or host instruction reached the lowering"))
             }
         };

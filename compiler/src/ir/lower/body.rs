@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 mod host;
+mod kernels;
 
 use super::Lowering;
 use crate::diagnostics::Span;
@@ -128,6 +129,15 @@ impl BodyLowerer<'_, '_, '_, '_> {
                         continue;
                     };
                     let local = self.local_for(id);
+                    if let Some(len) = init.as_ref().and_then(|i| self.shared_array_len(i)) {
+                        self.b.current_span = stmt.span;
+                        self.b
+                            .inst(InstKind::Spmd(crate::ir::spmd::SpmdInst::SharedArray {
+                                array: local,
+                                len,
+                            }));
+                        continue;
+                    }
                     if let (Some(init), Ty::HostArray(_)) =
                         (init, self.typed.bindings[id.0 as usize].ty)
                     {
@@ -259,6 +269,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 }
                 Resolution::Call(key, type_args) => self.call(e, key, &type_args, None, args),
                 Resolution::Host(r) => self.host_expr(e, r),
+                Resolution::Spmd(r) => self.spmd_expr(e, r, args),
                 _ => None,
             },
             ExprKind::MethodCall { receiver, args, .. } => match resolution? {
@@ -282,6 +293,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     self.call(e, key, &type_args, Some(receiver), args)
                 }
                 Resolution::Host(r) => self.host_expr(e, r),
+                Resolution::Spmd(r) => self.spmd_expr(e, r, args),
                 _ => None,
             },
             ExprKind::Index { .. } => {

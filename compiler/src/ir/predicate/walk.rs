@@ -401,6 +401,12 @@ impl Walker<'_> {
                 self.guard(mask, GuardKind::Print, inst.span)?;
                 return Ok(self.b.bool(false));
             }
+            // Kernels are launched, never elementwise.
+            InstKind::Spmd(_) => {
+                return Err(NotVectorisable::NotElementFunction(
+                    "SPMD instruction".into(),
+                ))
+            }
             // Host code (`main`) is never an element function.
             InstKind::Host { .. } => {
                 return Err(NotVectorisable::NotElementFunction(

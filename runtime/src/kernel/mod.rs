@@ -1,0 +1,364 @@
+//! Explicit SPMD kernels (`#[kernel]`): launching one over a grid of blocks of
+//! threads on `cpu` or `parallel`, from Rust ([`Kernel::launch`]) and from host
+//! code (`k.launch(grid, block, ..)` in `main`, via `host`).
+//!
+//! A launch compiles, once per kernel, the kernel's launch loop
+//! (`ir::spmd_launch`: every thread of a range of blocks, in compiled code) and
+//! calls it: once over all blocks on `cpu`; on `parallel` the blocks are cut into
+//! ranges run concurrently on the worker pool (`exec::parallel::run_split`),
+//! which is why atomics are real atomics in the compiled code. Output printed by
+//! the threads of each range is collected and written in block order, so it reads
+//! the same on both targets. [`Kernel::interpret`] runs the same loop in the
+//! interpreter (the test oracle). This module knows nothing of how the loop is
+//! built or compiled.
+
+mod dim;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
+use kern_compiler::diagnostics::Span;
+use kern_compiler::interp::{HostArg, Interpreter};
+use kern_compiler::ir::spmd_launch::{build_launch_loop, LaunchError};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind};
+
+pub use dim::Dim3;
+
+use crate::module::{host_args, Arg, ModuleCore};
+use crate::{Error, Target};
+
+/// Most threads a block may have: CUDA's limit, so a launch that runs here also
+/// runs on a GPU.
+pub const MAX_THREADS_PER_BLOCK: usize = 1024;
+
+/// The launch loops compiled so far, per kernel.
+#[derive(Default)]
+pub(crate) struct KernelCache {
+    engine: Option<JitEngine>,
+    launches: HashMap<FuncId, Arc<LaunchCode>>,
+}
+
+/// A kernel's launch loop: the program it lives in and its machine code.
+struct LaunchCode {
+    program: Program,
+    launch: FuncId,
+    code: CompiledFunction,
+}
+
+/// Why a launch failed: a trap (also for errors that point into the kernel's
+/// source, like a barrier on `cpu`), or an error without a location.
+pub(crate) enum LaunchFailure {
+    Trap(Trap),
+    Error(Error),
+}
+
+impl From<Error> for LaunchFailure {
+    fn from(e: Error) -> Self {
+        LaunchFailure::Error(e)
+    }
+}
+
+/// A `#[kernel]` function of a module, launchable over a grid. Cheap to clone.
+#[derive(Clone)]
+pub struct Kernel {
+    core: Arc<ModuleCore>,
+    func: FuncId,
+    target: Target,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("name", &self.name())
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl Kernel {
+    pub(crate) fn new(core: Arc<ModuleCore>, func: FuncId) -> Kernel {
+        let target = declared_target(&core.compiled.program, func).unwrap_or_default();
+        Kernel { core, func, target }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.core.compiled.program.function(self.func).name
+    }
+
+    /// The target launches run on: the attribute's (`#[kernel(target = "..")]`),
+    /// or `cpu`, unless changed with [`Kernel::with_target`].
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    pub fn with_target(mut self, target: Target) -> Kernel {
+        self.target = target;
+        self
+    }
+
+    /// Runs the kernel on `grid` blocks of `block` threads each (a `usize`, a
+    /// tuple `(x, y)` / `(x, y, z)` or a [`Dim3`]), as compiled code on the
+    /// kernel's target. `args` match the kernel's parameters: [`Arg::Ref`] for
+    /// `&[T]`, [`Arg::Mut`] for `&mut [T]` (element type and rank must match),
+    /// scalars of the parameter's type. Printed output goes to `out`.
+    pub fn launch(
+        &self,
+        grid: impl Into<Dim3>,
+        block: impl Into<Dim3>,
+        args: &mut [Arg<'_>],
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let f = self.core.compiled.program.function(self.func);
+        let host = host_args(f, args)?;
+        // SAFETY: `host_args` made every descriptor from a live view borrowed by
+        // `args` for this whole call, with the parameter's element type and rank.
+        let result = unsafe {
+            launch(
+                &self.core,
+                self.func,
+                self.target,
+                grid.into(),
+                block.into(),
+                &host,
+                out,
+            )
+        };
+        result.map_err(|f| self.error(f))
+    }
+
+    /// As [`Kernel::launch`], in the reference interpreter (the oracle compiled
+    /// launches are tested against): every thread in order, on this thread.
+    pub fn interpret(
+        &self,
+        grid: impl Into<Dim3>,
+        block: impl Into<Dim3>,
+        args: &mut [Arg<'_>],
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let f = self.core.compiled.program.function(self.func);
+        let host = host_args(f, args)?;
+        // SAFETY: as in `launch`.
+        let result =
+            unsafe { interpret(&self.core, self.func, grid.into(), block.into(), &host, out) };
+        result.map_err(|f| self.error(f))
+    }
+
+    fn error(&self, failure: LaunchFailure) -> Error {
+        match failure {
+            LaunchFailure::Trap(trap) => Error::kernel(trap, &self.core.sources),
+            LaunchFailure::Error(e) => e,
+        }
+    }
+}
+
+/// The target of a `#[kernel(target = "..")]`, if it names one.
+pub(crate) fn declared_target(program: &Program, func: FuncId) -> Option<Target> {
+    match &program.function(func).kind {
+        FunctionKind::Kernel { target } => target.as_deref().and_then(|t| t.parse().ok()),
+        _ => None,
+    }
+}
+
+/// The blocks of a launch and its threads per block, after checking the shape.
+fn launch_size(grid: Dim3, block: Dim3) -> Result<(usize, usize), Error> {
+    for (what, d) in [("grid", grid), ("block", block)] {
+        if d.x == 0 || d.y == 0 || d.z == 0 {
+            return Err(Error::Call(format!(
+                "every extent of a launch's {what} must be at least 1, the {what} is {d}"
+            )));
+        }
+    }
+    let threads = block.count().filter(|&n| n <= MAX_THREADS_PER_BLOCK);
+    let Some(threads) = threads else {
+        return Err(Error::Call(format!(
+            "a block has at most {MAX_THREADS_PER_BLOCK} threads, the block is {block}"
+        )));
+    };
+    let blocks = grid
+        .count()
+        .filter(|b| b.checked_mul(threads).is_some())
+        .ok_or_else(|| Error::Call(format!("a grid of {grid} blocks is too large")))?;
+    Ok((blocks, threads))
+}
+
+/// The launch loop of `kernel`, built and compiled on first use.
+fn launch_code(core: &ModuleCore, kernel: FuncId) -> Result<Arc<LaunchCode>, LaunchFailure> {
+    let mut cache = core
+        .kernels
+        .lock()
+        .map_err(|_| Error::Backend("the kernel cache is poisoned".into()))?;
+    if let Some(code) = cache.launches.get(&kernel) {
+        return Ok(code.clone());
+    }
+    let mut program = core.compiled.program.clone();
+    let launch = build_launch_loop(&mut program, kernel).map_err(|e| match e {
+        LaunchError::NeedsConcurrentThreads { span, .. } => LaunchFailure::Trap(Trap {
+            kind: TrapKind::Host(e.to_string()),
+            span,
+        }),
+        other => LaunchFailure::Error(Error::Call(other.to_string())),
+    })?;
+    debug_assert!(
+        kern_compiler::ir::verify::verify_program(&program).is_ok(),
+        "{:?}",
+        kern_compiler::ir::verify::verify_program(&program)
+    );
+    if cache.engine.is_none() {
+        cache.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
+    }
+    let engine = cache.engine.as_mut().expect("engine was just created");
+    let code = engine
+        .compile(&program, launch)
+        .map_err(|e| Error::Backend(e.to_string()))?;
+    let code = Arc::new(LaunchCode {
+        program,
+        launch,
+        code,
+    });
+    cache.launches.insert(kernel, code.clone());
+    Ok(code)
+}
+
+/// `args` followed by the launch loop's shape parameters for `blocks`.
+fn loop_args(
+    args: &[HostArg],
+    grid: Dim3,
+    block: Dim3,
+    blocks: std::ops::Range<usize>,
+) -> Vec<HostArg> {
+    let mut all = args.to_vec();
+    for n in [
+        grid.x,
+        grid.y,
+        grid.z,
+        block.x,
+        block.y,
+        block.z,
+        blocks.start,
+        blocks.end,
+    ] {
+        all.push(HostArg::Scalar(ScalarValue::Usize(n as u64)));
+    }
+    all
+}
+
+/// The kernel's arguments, shared by the worker threads of a `parallel` launch.
+struct SharedArgs<'a>(&'a [HostArg]);
+
+// SAFETY: the descriptors point into arrays that outlive the launch; the threads
+// of a launch only touch them through the kernel, whose concurrent accesses are
+// atomics or the program's own races (as on a GPU), never the runtime's.
+unsafe impl Sync for SharedArgs<'_> {}
+
+impl SharedArgs<'_> {
+    fn get(&self) -> &[HostArg] {
+        self.0
+    }
+}
+
+/// Launches `kernel` on `target` over `grid` × `block` threads.
+///
+/// # Safety
+/// Every array in `args` must be valid for the kernel's parameter (element type,
+/// rank, shape, strides; writable for `&mut`) for the whole call.
+pub(crate) unsafe fn launch(
+    core: &ModuleCore,
+    kernel: FuncId,
+    target: Target,
+    grid: Dim3,
+    block: Dim3,
+    args: &[HostArg],
+    out: &mut dyn Write,
+) -> Result<(), LaunchFailure> {
+    target.check_available()?;
+    let (blocks, threads) = launch_size(grid, block)?;
+    let code = launch_code(core, kernel)?;
+    let call_failure = |e: CallError| match e {
+        CallError::Trap(t) => LaunchFailure::Trap(t),
+        CallError::Arguments { function, message } => {
+            LaunchFailure::Error(Error::Call(format!("`{function}`: {message}")))
+        }
+        CallError::Output(source) => LaunchFailure::Error(Error::Io {
+            path: "<output>".into(),
+            source,
+        }),
+    };
+    if target != Target::Parallel {
+        let all = loop_args(args, grid, block, 0..blocks);
+        // SAFETY: forwarded from the caller.
+        return unsafe { code.code.call(&all, out) }
+            .map(|_| ())
+            .map_err(call_failure);
+    }
+    let shared = SharedArgs(args);
+    let outputs: Mutex<Vec<(usize, Vec<u8>)>> = Mutex::new(Vec::new());
+    let failure: Mutex<Option<CallError>> = Mutex::new(None);
+    let run = |start: usize, end: usize| -> Result<(), Trap> {
+        let all = loop_args(shared.get(), grid, block, start..end);
+        let mut printed = Vec::new();
+        // SAFETY: forwarded from the caller; ranges of blocks are disjoint.
+        let result = unsafe { code.code.call(&all, &mut printed) };
+        if let Ok(mut o) = outputs.lock() {
+            o.push((start, printed));
+        }
+        match result {
+            Ok(_) => Ok(()),
+            Err(CallError::Trap(t)) => Err(t),
+            Err(other) => {
+                if let Ok(mut f) = failure.lock() {
+                    f.get_or_insert(other);
+                }
+                Ok(())
+            }
+        }
+    };
+    let result = crate::exec::parallel::run_split(blocks, threads, &run).map_err(Error::Backend)?;
+    let mut outputs = outputs.into_inner().unwrap_or_default();
+    outputs.sort_by_key(|(start, _)| *start);
+    for (_, text) in outputs {
+        out.write_all(&text).map_err(|source| Error::Io {
+            path: "<output>".into(),
+            source,
+        })?;
+    }
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(call_failure(e));
+    }
+    result.map_err(LaunchFailure::Trap)
+}
+
+/// Runs the launch loop of `kernel` in the interpreter.
+///
+/// # Safety
+/// As [`launch`].
+pub(crate) unsafe fn interpret(
+    core: &ModuleCore,
+    kernel: FuncId,
+    grid: Dim3,
+    block: Dim3,
+    args: &[HostArg],
+    out: &mut dyn Write,
+) -> Result<(), LaunchFailure> {
+    let (blocks, _) = launch_size(grid, block)?;
+    let code = launch_code(core, kernel)?;
+    let all = loop_args(args, grid, block, 0..blocks);
+    // SAFETY: forwarded from the caller.
+    let result = unsafe { Interpreter::new(&code.program).call(code.launch, &all, out) };
+    result.map(|_| ()).map_err(LaunchFailure::Trap)
+}
+
+/// A launch failure from host code, as a trap at the launch's `span`.
+pub(crate) fn failure_trap(failure: LaunchFailure, span: Span) -> Trap {
+    match failure {
+        LaunchFailure::Trap(t) => t,
+        LaunchFailure::Error(e) => Trap {
+            kind: TrapKind::Host(match e {
+                Error::Call(m) | Error::Backend(m) | Error::TargetUnavailable(m) => m,
+                other => other.to_string(),
+            }),
+            span,
+        },
+    }
+}
