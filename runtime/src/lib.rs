@@ -14,6 +14,7 @@ mod error;
 pub mod exec;
 pub mod gufunc;
 mod host;
+pub mod jobs;
 mod module;
 mod target;
 pub mod ufunc;

@@ -102,6 +102,8 @@ pub enum HostOp {
     Outer {
         name: String,
     },
+    /// A job-server operation (`jobs::map`, ...; see `ir::host_jobs`).
+    Jobs(super::JobsOp),
     /// `print!`/`println!` with array arguments: args in format order (scalars are
     /// printed as `Print` prints them, arrays as NumPy's `str`, or `repr` for `{:?}`).
     Print {
@@ -145,6 +147,7 @@ impl HostOp {
             }
             HostOp::Accumulate { name } => format!("accumulate {name}"),
             HostOp::Outer { name } => format!("outer {name}"),
+            HostOp::Jobs(op) => op.name(),
             HostOp::Print { newline, .. } => {
                 if *newline {
                     "println".into()
@@ -159,6 +162,7 @@ impl HostOp {
     pub fn callee(&self) -> Option<FuncId> {
         match self {
             HostOp::Random { func, .. } => Some(*func),
+            HostOp::Jobs(op) => op.callee(),
             _ => None,
         }
     }

@@ -108,6 +108,7 @@ pub mod fold;
 pub mod format;
 pub mod gufunc_loop;
 pub mod host;
+pub mod host_jobs;
 pub mod inline;
 pub mod lower;
 pub mod predicate;
@@ -118,6 +119,7 @@ pub mod verify;
 use crate::diagnostics::Span;
 pub use crate::types::{ScalarType, ScalarValue};
 pub use host::HostOp;
+pub use host_jobs::JobsOp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);

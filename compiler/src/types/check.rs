@@ -17,7 +17,9 @@ use crate::types::format_string::parse_format_string;
 use crate::types::{ScalarType, ScalarValue};
 
 mod host_arrays;
+mod host_jobs;
 pub use host_arrays::{HostMethod, HostResolution};
+pub use host_jobs::JobsCall;
 
 /// Index of a variable binding (parameter, `let`, loop variable) in a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -7,6 +7,7 @@
 //! loops, on the run's target; `random::*_array` runs the compiled stdlib function
 //! once per element. Failures are `TrapKind::Host` traps at the instruction's span.
 
+mod jobs;
 mod reduce;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ pub(crate) struct HostArrays<'m> {
     arrays: Vec<Option<NdArray>>,
     free: Vec<u32>,
     ufuncs: HashMap<String, Ufunc>,
+    jobs: jobs::HostJobs,
 }
 
 impl<'m> HostArrays<'m> {
@@ -54,6 +56,7 @@ impl<'m> HostArrays<'m> {
             arrays: Vec::new(),
             free: Vec::new(),
             ufuncs: HashMap::new(),
+            jobs: jobs::HostJobs::default(),
         }
     }
 
@@ -371,6 +374,7 @@ impl<'m> HostArrays<'m> {
                 u.outer(Operand::Array(a.view()), Operand::Array(b.view()))
                     .map_err(|e| error_trap(e, span))?
             }
+            HostOp::Jobs(op) => return self.jobs_op(op, args, span, out),
             HostOp::Print { pieces, newline } => {
                 let mut text = String::new();
                 let mut next = args.iter();
