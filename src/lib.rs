@@ -18,6 +18,8 @@
 
 pub use kern_compiler as compiler;
 pub use kern_runtime::exec::parallel::{num_threads, set_num_threads};
+/// The job server (Parallel Python's model): `kern::jobs::{Server, Job, Template}`.
+pub use kern_runtime::jobs;
 pub use kern_runtime::{
     Arg, ArrayMut, ArrayRef, DType, Dim3, Element, Error, Gufunc, Kernel, LoopForm, Module,
     NdArray, Operand, OutOperand, Reduce, ScalarType, ScalarValue, Target, Timings, Ufunc,

@@ -93,6 +93,8 @@ fn main() -> ExitCode {
 fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(), Error> {
     target.check_available()?;
     let mut module = Module::load(file)?;
+    // Long `jobs::map` batches show a progress bar, on a terminal only.
+    kern::jobs::progress::set_enabled(true);
     let result = module.run_main(target, out);
     let _ = out.flush();
     if time {

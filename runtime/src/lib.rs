@@ -16,6 +16,7 @@ mod gpu_text;
 pub mod gufunc;
 mod host;
 pub mod kernel;
+pub mod jobs;
 mod module;
 mod target;
 pub mod ufunc;

@@ -315,6 +315,21 @@ impl Module {
             .ok_or_else(|| Error::Call(format!("no function `{name}` in this module")))
     }
 
+    /// A handle on the scalar kern function `name`, compiled now, to run as a job
+    /// on a [`crate::jobs::Server`] (or on any thread).
+    pub fn function(&mut self, name: &str) -> Result<crate::jobs::KernFunction, Error> {
+        let func = self.function_id(name)?;
+        let f = self.core.compiled.program.function(func);
+        if f.kind == FunctionKind::Main {
+            return Err(Error::Call(
+                "`main` is host code and cannot be a job".into(),
+            ));
+        }
+        let (params, ret) = (f.param_types(), f.ret);
+        let code = self.machine_code_for(func)?.clone();
+        crate::jobs::KernFunction::new(self.core.clone(), code, &params, ret)
+    }
+
     /// Runs `fn main()`: host code in the interpreter, its calls into kern functions
     /// as machine code for `target`. Printed output goes to `out`.
     pub fn run_main(&mut self, target: Target, out: &mut dyn Write) -> Result<(), Error> {

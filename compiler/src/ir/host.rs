@@ -117,6 +117,8 @@ pub enum HostOp {
     Launch {
         kernel: FuncId,
     },
+    /// A job-server operation (`jobs::map`, ...; see `ir::host_jobs`).
+    Jobs(super::JobsOp),
     /// `print!`/`println!` with array arguments: args in format order (scalars are
     /// printed as `Print` prints them, arrays as NumPy's `str`, or `repr` for `{:?}`).
     Print {
@@ -167,6 +169,7 @@ impl HostOp {
             HostOp::Accumulate { name } => format!("accumulate {name}"),
             HostOp::Outer { name } => format!("outer {name}"),
             HostOp::Launch { kernel } => format!("launch f{}", kernel.0),
+            HostOp::Jobs(op) => op.name(),
             HostOp::Print { newline, .. } => {
                 if *newline {
                     "println".into()
@@ -181,6 +184,7 @@ impl HostOp {
     pub fn callee(&self) -> Option<FuncId> {
         match self {
             HostOp::Random { func, .. } => Some(*func),
+            HostOp::Jobs(op) => op.callee(),
             _ => None,
         }
     }

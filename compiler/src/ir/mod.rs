@@ -116,6 +116,7 @@ pub mod fold;
 pub mod format;
 pub mod gufunc_loop;
 pub mod host;
+pub mod host_jobs;
 pub mod inline;
 pub mod lower;
 pub mod predicate;
@@ -130,6 +131,7 @@ pub mod verify;
 use crate::diagnostics::Span;
 pub use crate::types::{ScalarType, ScalarValue};
 pub use host::HostOp;
+pub use host_jobs::JobsOp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);

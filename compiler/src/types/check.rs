@@ -18,8 +18,10 @@ use crate::types::{ScalarType, ScalarValue};
 
 mod host_arrays;
 mod host_gufunc;
+mod host_jobs;
 mod kernels;
 pub use host_arrays::{HostMethod, HostResolution};
+pub use host_jobs::JobsCall;
 pub use kernels::SpmdResolution;
 
 /// Index of a variable binding (parameter, `let`, loop variable) in a body.

@@ -8,6 +8,7 @@
 //! once per element. Failures are `TrapKind::Host` traps at the instruction's span.
 
 mod gufunc_call;
+mod jobs;
 mod reduce;
 
 use std::collections::HashMap;
@@ -41,6 +42,7 @@ pub(crate) struct HostArrays<'m> {
     free: Vec<u32>,
     ufuncs: HashMap<String, Ufunc>,
     gufuncs: HashMap<String, crate::gufunc::Gufunc>,
+    jobs: jobs::HostJobs,
 }
 
 impl<'m> HostArrays<'m> {
@@ -57,6 +59,7 @@ impl<'m> HostArrays<'m> {
             free: Vec::new(),
             ufuncs: HashMap::new(),
             gufuncs: HashMap::new(),
+            jobs: jobs::HostJobs::default(),
         }
     }
 
@@ -387,6 +390,7 @@ impl<'m> HostArrays<'m> {
                 self.launch(*kernel, args, span, out)?;
                 return Ok(HostValue::Unit);
             }
+            HostOp::Jobs(op) => return self.jobs_op(op, args, span, out),
             HostOp::Print { pieces, newline } => {
                 let mut text = String::new();
                 let mut next = args.iter();

@@ -63,6 +63,12 @@ pub enum HostResolution {
         nin: usize,
         allocating: bool,
     },
+    /// `jobs::map(f, ..)` (see `host_jobs`).
+    JobsMap {
+        func: FnKey,
+    },
+    /// The other job-server builtins.
+    Jobs(super::host_jobs::JobsCall),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,7 +238,7 @@ impl FnChecker<'_, '_> {
     }
 
     /// An integer argument (a dimension, a count, an axis): any integer type.
-    fn int_arg(&mut self, a: &Expr) {
+    pub(super) fn int_arg(&mut self, a: &Expr) {
         let t = self.expr(a);
         if self.inf.constrain(t, VarKind::Int).is_err() {
             let d = self.inf.describe(t);
@@ -276,7 +282,7 @@ impl FnChecker<'_, '_> {
         }
     }
 
-    fn arity(&mut self, e: &Expr, name: &str, args: &[Expr], allowed: &[usize]) -> bool {
+    pub(super) fn arity(&mut self, e: &Expr, name: &str, args: &[Expr], allowed: &[usize]) -> bool {
         if allowed.contains(&args.len()) {
             return true;
         }
@@ -304,6 +310,9 @@ impl FnChecker<'_, '_> {
         names: &[&str],
         args: &[Expr],
     ) -> Option<Ty> {
+        if let Some(t) = self.jobs_call(e, callee, names, args) {
+            return Some(t);
+        }
         let builtin = match names {
             [name] if BUILTINS.contains(name) => *name,
             ["random", name @ ("uniform_array" | "normal_array")] => *name,

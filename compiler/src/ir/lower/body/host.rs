@@ -6,8 +6,8 @@
 
 use super::*;
 use crate::diagnostics::Diagnostic;
-use crate::ir::HostOp;
-use crate::types::check::{HostMethod, HostResolution};
+use crate::ir::{HostOp, JobsOp};
+use crate::types::check::{HostMethod, HostResolution, JobsCall};
 
 impl BodyLowerer<'_, '_, '_, '_> {
     fn host_inst(
@@ -211,6 +211,22 @@ impl BodyLowerer<'_, '_, '_, '_> {
                         a,
                     )
                 }
+                HostResolution::JobsMap { func } => {
+                    let func = self.lowering.request(func, vec![]);
+                    let mut a = Vec::new();
+                    for x in &args[1..] {
+                        a.push(Arg::Array(self.host_array_operand(x)?));
+                    }
+                    (HostOp::Jobs(JobsOp::Map { func }), a)
+                }
+                HostResolution::Jobs(call) => match call {
+                    JobsCall::SetWorkers => (
+                        HostOp::Jobs(JobsOp::SetWorkers),
+                        vec![self.i64_arg(&args[0])?],
+                    ),
+                    JobsCall::Workers => (HostOp::Jobs(JobsOp::Workers), vec![]),
+                    JobsCall::PrintStats => (HostOp::Jobs(JobsOp::PrintStats), vec![]),
+                },
                 _ => return None,
             },
             (ExprKind::MethodCall { receiver, args, .. }, r) => match r {
