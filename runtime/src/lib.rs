@@ -14,6 +14,9 @@ mod error;
 pub mod exec;
 pub mod gufunc;
 mod host;
+/// Run-time support for the expansions of the attribute macros; not a public API.
+#[doc(hidden)]
+pub mod macro_support;
 mod module;
 mod target;
 pub mod ufunc;
