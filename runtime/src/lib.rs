@@ -15,8 +15,11 @@ pub mod exec;
 mod gpu_text;
 pub mod gufunc;
 mod host;
-pub mod kernel;
 pub mod jobs;
+pub mod kernel;
+/// Run-time support for the expansions of the attribute macros; not a public API.
+#[doc(hidden)]
+pub mod macro_support;
 mod module;
 mod target;
 pub mod ufunc;

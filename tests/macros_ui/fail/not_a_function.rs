@@ -1,0 +1,4 @@
+#[kern::vectorize]
+struct Saxpy;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[kern::vectorize]
+fn bad(x: f32) -> f32 {
+    x + true
+}
+
+fn main() {}
