@@ -13,6 +13,7 @@ use kern_compiler::ir::ScalarValue;
 
 pub use kern_compiler::ir::ScalarType as DType;
 
+pub(crate) mod alloc;
 pub mod construct;
 pub mod display;
 pub mod npy;

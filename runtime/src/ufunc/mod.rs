@@ -27,7 +27,6 @@ use kern_compiler::backend::cranelift::JitEngine;
 use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
-use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 use crate::gpu_text::{self, GpuText};
 pub use methods::Reduce;
@@ -113,7 +112,7 @@ impl Ufunc {
         let shape = plan.shape.clone();
         let layout_fortran = prefers_fortran(inputs, &shape);
         with_dtype!(plan.out_dtype, |T| {
-            let mut out = ArrayD::<T>::uninit(IxDyn(&shape).set_f(layout_fortran));
+            let mut out = crate::array::alloc::uninit_array::<T>(&shape, layout_fortran);
             let strides = out.strides().to_vec();
             let base = out.as_mut_ptr() as *mut u8;
             // SAFETY: `out` is a fresh allocation of the broadcast shape; the loop
