@@ -164,8 +164,25 @@
 //! library (`x.exp()`, `PI`, ...) but not another annotated function. The body is
 //! kern, not necessarily valid Rust (dimension names, `T: Float`), so rustc never
 //! compiles it; the item is kept in the expansion under `#[cfg(any())]` for tools.
-//! `#[kern::kernel]` checks its function and then reports that the runtime cannot
-//! launch SPMD kernels yet.
+//!
+//! `#[kern::kernel]` makes an explicit SPMD kernel: the generated function takes
+//! the grid and the block (a `usize`, a tuple or a [`Dim3`]) before the kernel's
+//! own arguments, and module `name` has `handle()`, `on(target)` and `launch`:
+//!
+//! ```
+//! use kern::ndarray::{array, Array1};
+//!
+//! #[kern::kernel]
+//! fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
+//!     let i = global_id();
+//!     if i < out.len() { out[i] = a[i] + b[i]; }
+//! }
+//!
+//! let mut out = Array1::<f32>::zeros(3);
+//! add(1, 32, &array![1.0f32, 2.0, 3.0], &array![10.0f32, 20.0, 30.0], &mut out)?;
+//! assert_eq!(out, array![11.0, 22.0, 33.0]);
+//! # Ok::<(), kern::Error>(())
+//! ```
 
 pub use kern_compiler as compiler;
 pub use kern_macros::{guvectorize, jit, kernel, vectorize};

@@ -93,6 +93,22 @@ fn mean(x: &[f32]) -> f32 {
     s / x.len() as f32
 }
 
+#[kern::kernel]
+fn scale_add(a: &[f64], b: &[f64], k: f64, out: &mut [f64]) {
+    let i = global_id();
+    if i < out.len() {
+        out[i] = k * a[i] + b[i];
+    }
+}
+
+#[kern::kernel]
+fn histogram(x: &[i64], bins: &mut [i64]) {
+    let i = global_id();
+    if i < x.len() {
+        atomic_add(&mut bins, (x[i] % 10) as usize, 1);
+    }
+}
+
 fn f32s(result: &NdArray) -> ArrayD<f32> {
     result.as_array::<f32>().expect("an f32 array").clone()
 }
@@ -348,6 +364,47 @@ fn the_captured_source_is_kern_spelling_at_the_rust_positions() {
     assert_eq!(lines[10], "    a * x + y");
     assert!(!discriminant::SOURCE.contains("doc"));
     assert!(!discriminant::SOURCE.contains("pub"));
+}
+
+#[test]
+fn a_kernel_launches_over_a_grid_on_every_target_like_plain_rust() {
+    let n = 100_000;
+    let a = Array1::from_shape_fn(n, |i| i as f64 * 0.5);
+    let b = Array1::from_shape_fn(n, |i| (i % 13) as f64);
+    let expected = Array1::from_shape_fn(n, |i| 3.0 * a[i] + b[i]);
+    let mut out = Array1::<f64>::zeros(n);
+    scale_add(n.div_ceil(256), 256, &a, &b, 3.0, &mut out).unwrap();
+    assert_eq!(out, expected);
+    // The same launch on `parallel` (blocks split over the cores), and atomics
+    // exact however the blocks are split.
+    let mut out = Array1::<f64>::zeros(n);
+    scale_add::on(Target::Parallel)
+        .unwrap()
+        .launch(
+            n.div_ceil(256),
+            256,
+            &mut [
+                kern::Arg::Ref((&a).into()),
+                kern::Arg::Ref((&b).into()),
+                3.0f64.into(),
+                kern::Arg::Mut((&mut out).into()),
+            ],
+            &mut std::io::sink(),
+        )
+        .unwrap();
+    assert_eq!(out, expected);
+    let x = Array1::from_shape_fn(n, |i| (i * 7 % 1000) as i64);
+    let mut bins = Array1::<i64>::zeros(10);
+    histogram((n.div_ceil(128), 1), 128, &x, &mut bins).unwrap();
+    let mut plain = [0i64; 10];
+    for v in &x {
+        plain[(v % 10) as usize] += 1;
+    }
+    assert_eq!(bins.as_slice().unwrap(), &plain);
+    // Indexing past the end is an error with the location in this file.
+    let short = Array1::<f64>::zeros(10);
+    let err = scale_add(1, 32, &short, &short, 1.0, &mut Array1::<f64>::zeros(32)).unwrap_err();
+    assert!(err.to_string().contains("tests/macros.rs"), "{err}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ mod source;
 
 use proc_macro::TokenStream;
 
-use check::{check, compile_error};
+use check::check;
 use expand::Parts;
 use source::CapturedSource;
 
@@ -40,18 +40,10 @@ pub fn jit(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_with("jit", args, item, expand::expand_jit)
 }
 
-/// An explicit SPMD kernel: checked by kern's front end, but the runtime cannot
-/// launch kernels yet, so using it is a compile error that says so.
+/// An explicit SPMD kernel, launched over a grid of blocks (see the `kern` crate).
 #[proc_macro_attribute]
 pub fn kernel(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand_with("kernel", args, item, |_| {
-        compile_error(
-            "#[kern::kernel] is not supported yet: the function is valid kern, but the \
-             runtime cannot launch SPMD kernels; write it as #[kern::vectorize] or \
-             #[kern::guvectorize], or load it with kern::Module for the CLI",
-            None,
-        )
-    })
+    expand_with("kernel", args, item, expand::expand_kernel)
 }
 
 fn expand_with(

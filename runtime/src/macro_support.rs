@@ -118,6 +118,35 @@ impl LazyJit {
     }
 }
 
+/// The module of one `#[kern::kernel]` function, built from the captured source
+/// on first use; launches get a fresh [`Kernel`](crate::Kernel) handle each time
+/// (the compiled launch loop is cached in the module).
+pub struct LazyKernel {
+    name: &'static str,
+    file: &'static str,
+    source: &'static str,
+    module: OnceLock<Result<Module, Error>>,
+}
+
+impl LazyKernel {
+    pub const fn new(name: &'static str, file: &'static str, source: &'static str) -> LazyKernel {
+        LazyKernel {
+            name,
+            file,
+            source,
+            module: OnceLock::new(),
+        }
+    }
+
+    pub fn handle(&'static self) -> Result<crate::Kernel, Error> {
+        self.module
+            .get_or_init(|| Module::from_source(self.file, self.source))
+            .as_ref()
+            .map_err(replay)?
+            .kernel(self.name)
+    }
+}
+
 /// Converts between Rust scalars and kern's [`ScalarValue`] for the typed
 /// parameters and results of `#[kern::jit]` functions.
 pub trait JitScalar: Sized {

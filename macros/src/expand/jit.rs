@@ -27,31 +27,10 @@ pub fn expand_jit(parts: &Parts<'_>) -> TokenStream {
         );
     }
     let lt = lifetime();
-    let mut params = Vec::new();
-    let mut args = Vec::new();
-    for (param, ident) in decl.params.iter().zip(parts.param_idents()) {
-        match &param.ty.kind {
-            TypeExprKind::Named(scalar) => {
-                let ty = rust_scalar(&scalar.name);
-                params.push(quote!(#ident: #ty));
-                args.push(quote!(::kern::__private::scalar_arg(#ident)));
-            }
-            TypeExprKind::Ref { mutable: false, .. } => {
-                params.push(quote!(#ident: impl ::core::convert::Into<::kern::ArrayRef<#lt>>));
-                args.push(quote!(::kern::Arg::Ref(::core::convert::Into::into(#ident))));
-            }
-            TypeExprKind::Ref { mutable: true, .. } => {
-                params.push(quote!(#ident: impl ::core::convert::Into<::kern::ArrayMut<#lt>>));
-                args.push(quote!(::kern::Arg::Mut(::core::convert::Into::into(#ident))));
-            }
-            _ => {
-                return compile_error(
-                    "a #[kern::jit] parameter must be a scalar, `&[T]` or `&mut [T]` (nested arrays too)",
-                    parts.source.spans_of(param.ty.span.range()),
-                )
-            }
-        }
-    }
+    let (params, args) = match typed_params(parts, "#[kern::jit]") {
+        Ok(p) => p,
+        Err(error) => return error,
+    };
     let (result, convert) = match decl.ret.as_ref().map(|r| &r.kind) {
         None | Some(TypeExprKind::Unit) => (quote!(()), quote!(result.map(|_| ()))),
         Some(TypeExprKind::Named(scalar)) => {
@@ -104,6 +83,43 @@ pub fn expand_jit(parts: &Parts<'_>) -> TokenStream {
             #common
         }
     }
+}
+
+/// The generated function's parameters and the `kern::Arg`s they become: scalars
+/// typed as declared, `&[T]` as anything that converts to an `ArrayRef`, `&mut [T]`
+/// to an `ArrayMut`. `Err` is the compile error for any other parameter type.
+pub(super) fn typed_params(
+    parts: &Parts<'_>,
+    what: &str,
+) -> Result<(Vec<TokenStream>, Vec<TokenStream>), TokenStream> {
+    let lt = lifetime();
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    for (param, ident) in parts.checked.decl.params.iter().zip(parts.param_idents()) {
+        match &param.ty.kind {
+            TypeExprKind::Named(scalar) => {
+                let ty = rust_scalar(&scalar.name);
+                params.push(quote!(#ident: #ty));
+                args.push(quote!(::kern::__private::scalar_arg(#ident)));
+            }
+            TypeExprKind::Ref { mutable: false, .. } => {
+                params.push(quote!(#ident: impl ::core::convert::Into<::kern::ArrayRef<#lt>>));
+                args.push(quote!(::kern::Arg::Ref(::core::convert::Into::into(#ident))));
+            }
+            TypeExprKind::Ref { mutable: true, .. } => {
+                params.push(quote!(#ident: impl ::core::convert::Into<::kern::ArrayMut<#lt>>));
+                args.push(quote!(::kern::Arg::Mut(::core::convert::Into::into(#ident))));
+            }
+            _ => {
+                let message = format!(
+                    "a {what} parameter must be a scalar, `&[T]` or `&mut [T]` (nested arrays too)"
+                );
+                let spans = parts.source.spans_of(param.ty.span.range());
+                return Err(compile_error(&message, spans));
+            }
+        }
+    }
+    Ok((params, args))
 }
 
 /// The Rust type of a kern scalar type name; a name kern accepted that is not a

@@ -11,10 +11,12 @@
 
 mod gufunc;
 mod jit;
+mod kernel;
 mod ufunc;
 
 pub use gufunc::expand_gufunc;
 pub use jit::expand_jit;
+pub use kernel::expand_kernel;
 pub use ufunc::expand_ufunc;
 
 use proc_macro2::{Ident, Punct, Spacing, Span, TokenStream};
