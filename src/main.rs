@@ -132,6 +132,7 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
     }
     let module = Module::load(&args.file)?;
     let ufuncs = module.ufunc_names();
+    let gufuncs = module.gufunc_names();
     let names: Vec<String> = match &args.function {
         Some(name) => vec![name.clone()],
         None => {
@@ -169,19 +170,32 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
                 LoopForm::Ir => {
                     let id = module.function_id(&name)?;
                     let program = module.program();
-                    kern::compiler::ir::print::print_function(program, program.function(id))
+                    Ok(kern::compiler::ir::print::print_function(
+                        program,
+                        program.function(id),
+                    ))
                 }
-                LoopForm::Asm => module.emit_asm(&name)?,
-                LoopForm::Clif => module.emit_clif(&name)?,
-                LoopForm::Llvm => module.emit_llvm(&name)?,
-                LoopForm::Ptx => module.emit_ptx(&name)?,
+                LoopForm::Asm => module.emit_asm(&name),
+                LoopForm::Clif => module.emit_clif(&name),
+                LoopForm::Llvm => module.emit_llvm(&name),
+                LoopForm::Ptx => module.emit_ptx(&name),
+            };
+            let text = match text {
+                // Host code that works on arrays is interpreted, never compiled:
+                // leave it out of a whole-file listing (`--fn main` shows why).
+                Err(_) if name == "main" && args.function.is_none() => continue,
+                other => other?,
             };
             write(out, &text)?;
             write(out, "\n")?;
         }
-        // A ufunc is also shown as the loop the runtime runs for it.
+        // A ufunc or gufunc is also shown as the loop the runtime runs for it.
         if ufuncs.contains(&name) {
             write(out, &module.ufunc(&name)?.emit_loop(form)?)?;
+            write(out, "\n")?;
+        }
+        if gufuncs.contains(&name) {
+            write(out, &module.gufunc(&name)?.emit_loop(form)?)?;
             write(out, "\n")?;
         }
     }

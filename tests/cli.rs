@@ -288,6 +288,36 @@ fn emit_shows_the_generated_loop_of_a_ufunc() {
         text(&clif.stdout)
     );
 }
+#[test]
+fn emit_shows_the_generated_loop_of_a_gufunc_and_leaves_out_array_host_code() {
+    let ir = kern(&["emit", "--ir", "examples/matmul.kern"]);
+    assert!(ir.status.success(), "{}", text(&ir.stderr));
+    let ir = text(&ir.stdout);
+    // The body as written, then the loop the runtime runs over the loop axis.
+    assert!(
+        ir.contains("gufunc \"(M,N),(N,P)->(M,P)\" fn matmul("),
+        "{ir}"
+    );
+    assert!(ir.contains("matmul[f64,f64->f64].loop"), "{ir}");
+
+    // `main` works on host arrays, so it has no CLIF: the listing leaves it out
+    // and shows the body and the loop; `--fn main` says why.
+    let clif = kern(&["emit", "--clif", "examples/matmul.kern"]);
+    assert!(clif.status.success(), "{}", text(&clif.stderr));
+    let functions = text(&clif.stdout)
+        .lines()
+        .filter(|l| l.starts_with("function "))
+        .count();
+    assert_eq!(functions, 2, "{}", text(&clif.stdout));
+    let main = kern(&["emit", "--clif", "examples/matmul.kern", "--fn", "main"]);
+    assert!(!main.status.success());
+    assert!(
+        text(&main.stderr).contains("host arrays"),
+        "{}",
+        text(&main.stderr)
+    );
+}
+
 /// `save` then `load` of every numeric dtype, run in a fresh directory so the
 /// files it writes land there.
 #[test]
@@ -370,6 +400,13 @@ fn emit_ptx_and_llvm_show_the_gpu_kernels() {
     let llvm = kern(&["emit", "--llvm", "examples/saxpy.kern", "--fn", "saxpy"]);
     assert!(llvm.status.success(), "{}", text(&llvm.stderr));
     assert!(text(&llvm.stdout).contains("target triple = \"nvptx64-nvidia-cuda\""));
+
+    // A gufunc is shown with its loop kernel too.
+    let ptx = kern(&["emit", "--ptx", "examples/matmul.kern"]);
+    assert!(ptx.status.success(), "{}", text(&ptx.stderr));
+    let ptx = text(&ptx.stdout);
+    assert!(ptx.contains(".entry matmul("), "{ptx}");
+    assert!(ptx.contains(".entry matmul_f64_f64__f64__loop("), "{ptx}");
 }
 
 #[cfg(feature = "cuda")]

@@ -17,6 +17,7 @@ pub mod gufunc;
 mod host;
 pub mod jobs;
 pub mod kernel;
+mod loop_text;
 /// Run-time support for the expansions of the attribute macros; not a public API.
 #[doc(hidden)]
 pub mod macro_support;

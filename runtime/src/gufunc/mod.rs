@@ -135,6 +135,50 @@ impl Gufunc {
         self
     }
 
+    /// The generated gufunc loop at the gufunc's natural types (its parameter
+    /// types; a generic parameter at `i64` for an integer bound, else `f64`) as
+    /// kern IR, CLIF, machine code, or (with the `cuda` feature) the LLVM IR and
+    /// PTX of its GPU kernel, for `kern emit`.
+    pub fn emit_loop(&self, form: crate::LoopForm) -> Result<String, Error> {
+        use kern_compiler::kernel_decl::TypeBound;
+        let decl = &self.decl;
+        let type_args: Vec<ScalarType> = decl
+            .generics
+            .iter()
+            .map(|b| match b {
+                TypeBound::Int => ScalarType::I64,
+                _ => ScalarType::F64,
+            })
+            .collect();
+        let apply = |t: SchemeType| match t {
+            SchemeType::Concrete(t) => t,
+            SchemeType::Generic(i) => type_args[i],
+        };
+        // Scalars travel as their storage dtype, arrays as their element type
+        // (the rule `plan` applies to a call whose dtypes match exactly).
+        let operand_type = |o: &kern_compiler::kernel_decl::GufuncOperand| match o.form {
+            OperandForm::Array { .. } => apply(o.elem),
+            OperandForm::Scalar | OperandForm::Returned => storage_dtype(apply(o.elem)),
+        };
+        let signature = GufuncLoopSignature {
+            inputs: decl.inputs.iter().map(operand_type).collect(),
+            outputs: decl.outputs.iter().map(operand_type).collect(),
+        };
+        let (mut program, id) = self
+            .core
+            .compiled
+            .instantiate(&decl.name, &type_args)
+            .map_err(|d| Error::compile(d, &self.core.sources))?;
+        let loop_id = kern_compiler::ir::gufunc_loop::build_gufunc_loop(
+            &mut program,
+            id,
+            self.nin(),
+            &signature,
+        )
+        .map_err(|e| Error::Backend(e.to_string()))?;
+        crate::loop_text::loop_text(&program, loop_id, form, &self.core.sources)
+    }
+
     /// Applies the gufunc, broadcasting the loop dimensions; returns the new
     /// outputs in order (`&mut` parameters, then the returned value).
     pub fn call(&self, inputs: &[Operand<'_>]) -> Result<Vec<NdArray>, Error> {

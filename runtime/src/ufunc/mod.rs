@@ -28,7 +28,7 @@ use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
 
-use crate::gpu_text::{self, GpuText};
+pub use crate::loop_text::LoopForm;
 pub use methods::Reduce;
 use resolve::{resolve_loop, InputDtype, ResolvedLoop};
 
@@ -345,20 +345,7 @@ impl Ufunc {
             .map_err(|d| Error::compile(d, &self.core.sources))?;
         let (_, loop_id) = build_elementwise_loop(&mut program, id, &signature)
             .map_err(|e| Error::Backend(e.to_string()))?;
-        let backend =
-            |e: kern_compiler::backend::cranelift::BackendError| Error::Backend(e.to_string());
-        match form {
-            LoopForm::Ir => Ok(kern_compiler::ir::print::print_function(
-                &program,
-                program.function(loop_id),
-            )),
-            LoopForm::Clif => {
-                JitEngine::emit_clif(&program, loop_id, &self.core.sources).map_err(backend)
-            }
-            LoopForm::Asm => JitEngine::emit_asm(&program, loop_id).map_err(backend),
-            LoopForm::Llvm => gpu_text::emit(&program, loop_id, GpuText::Llvm, &self.core.sources),
-            LoopForm::Ptx => gpu_text::emit(&program, loop_id, GpuText::Ptx, &self.core.sources),
-        }
+        crate::loop_text::loop_text(&program, loop_id, form, &self.core.sources)
     }
 
     /// The compiled loop for `resolved` at `signature`, compiled on first use.
@@ -427,18 +414,6 @@ impl Ufunc {
         cache.loops.insert(key, function.clone());
         Ok(function)
     }
-}
-
-/// A text form of a generated loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoopForm {
-    Ir,
-    Clif,
-    Asm,
-    /// LLVM IR of the NVPTX kernel (needs the `cuda` feature).
-    Llvm,
-    /// PTX of the GPU kernel (needs the `cuda` feature).
-    Ptx,
 }
 
 /// What a call resolved to before running.
