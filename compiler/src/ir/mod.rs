@@ -121,6 +121,7 @@ pub mod inline;
 pub mod lower;
 pub mod predicate;
 pub mod print;
+pub mod reduce_batch;
 pub mod reduce_loop;
 pub mod scan_loop;
 pub mod spmd;
@@ -220,6 +221,10 @@ pub enum FunctionKind {
     /// The loop over every thread of a range of blocks that runs `kernel` on
     /// `cpu`/`parallel` (see [`spmd_launch`]).
     KernelLaunch { kernel: FuncId },
+    /// Many independent runs of a reduction or scan, one per iteration of its
+    /// outer loop (see [`reduce_batch`]); `combine` is the element function the
+    /// runs fold with. The NVPTX backend runs one iteration per GPU thread.
+    ReductionBatch { combine: FuncId },
 }
 
 #[derive(Clone, Debug, PartialEq)]

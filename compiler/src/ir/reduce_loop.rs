@@ -26,14 +26,32 @@ use super::*;
 /// Accumulators of the unrolled loop.
 pub const LANES: usize = 8;
 
-/// Adds the reduction loop of the binary `ufunc` for elements stored as `elem`,
-/// accumulating in `acc`; returns its id.
-pub fn build_reduce_loop(
+/// Elements per block: the runtime cuts a long axis into runs of this many
+/// elements (the last one shorter), reduces each with the block loop, and reduces
+/// the block results the same way until one is left. Part of the order, so every
+/// target uses this one value.
+pub const BLOCK: usize = 128;
+
+/// The two element functions a block reduction combines with: `f[A,X->A]` for an
+/// accumulator and an element, `f[A,A->A]` for two accumulators (the same
+/// function when `X = A`).
+pub(super) struct Combiners {
+    /// The ufunc's name, for the loop's name.
+    pub base: String,
+    pub span: crate::diagnostics::Span,
+    pub mixed: LoopSignature,
+    pub elem: FuncId,
+    pub acc: FuncId,
+}
+
+/// Adds the element functions of the binary `ufunc` for a reduction of `elem`
+/// values accumulating in `acc`.
+pub(super) fn add_combiners(
     program: &mut Program,
     ufunc: FuncId,
     elem: ScalarType,
     acc: ScalarType,
-) -> Result<FuncId, LoopError> {
+) -> Result<Combiners, LoopError> {
     let f = program.function(ufunc);
     let (params, ret) = scalar_signature(f)?;
     if params.len() != 2 {
@@ -73,10 +91,26 @@ pub fn build_reduce_loop(
             &format!("{base}[{same}]"),
         )
     };
+    Ok(Combiners {
+        base,
+        span,
+        mixed,
+        elem: combine_elem,
+        acc: combine_acc,
+    })
+}
 
-    let mut b = FunctionBuilder::new(format!("{base}[{mixed}].reduce"), None, span);
-    let x = b.param("x", array1(elem, false));
-    let out = b.param("out", array1(acc, true));
+/// Emits into `b` the reduction, in the order of the module docs, of the
+/// `n >= 1` elements of one run, element `k` being `load(b, k)` (of the
+/// element type); returns the result (of the accumulator type). Shared by the
+/// block loop and the batched loop (`reduce_batch`), so both have one order.
+pub(super) fn emit_block_reduction(
+    b: &mut FunctionBuilder,
+    combiners: &Combiners,
+    n: ValueId,
+    load: &dyn Fn(&mut FunctionBuilder, ValueId) -> ValueId,
+) -> ValueId {
+    let acc = combiners.mixed.output;
     let call = |b: &mut FunctionBuilder, callee: FuncId, a: ValueId, v: ValueId| {
         b.value(
             InstKind::Call {
@@ -84,16 +118,6 @@ pub fn build_reduce_loop(
                 args: vec![Arg::Value(a), Arg::Value(v)],
             },
             acc,
-        )
-    };
-    let load = |b: &mut FunctionBuilder, index: ValueId| {
-        b.value(
-            InstKind::Load {
-                array: x,
-                indices: vec![index],
-                checked: false,
-            },
-            elem,
         )
     };
     let usize_const = |b: &mut FunctionBuilder, v: u64| b.constant(ScalarValue::Usize(v));
@@ -124,25 +148,24 @@ pub fn build_reduce_loop(
             });
         };
 
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
     let result = b.local("result", Type::Scalar(acc));
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
-    let lanes = usize_const(&mut b, LANES as u64);
+    let lanes = usize_const(b, LANES as u64);
     let small = b.cmp(CmpOp::Lt, n, lanes);
 
     // n < 8: in order from x[0].
     b.begin_block();
-    let zero = usize_const(&mut b, 0);
-    let x0 = load(&mut b, zero);
-    let x0 = convert(&mut b, x0, acc);
+    let zero = usize_const(b, 0);
+    let x0 = load(b, zero);
+    let x0 = convert(b, x0, acc);
     b.set(result, x0);
-    let one = usize_const(&mut b, 1);
+    let one = usize_const(b, 1);
     b.set(i, one);
     let below_n = |b: &mut FunctionBuilder, iv: ValueId| b.cmp(CmpOp::Lt, iv, n);
-    counted_loop(&mut b, i, &below_n, 1, &mut |b, iv| {
+    counted_loop(b, i, &below_n, 1, &mut |b, iv| {
         let r = b.get(result);
         let v = load(b, iv);
-        let r = call(b, combine_elem, r, v);
+        let r = call(b, combiners.elem, r, v);
         b.set(result, r);
     });
     let small_block = b.end_block();
@@ -153,9 +176,9 @@ pub fn build_reduce_loop(
         .map(|k| b.local(format!("r{k}"), Type::Scalar(acc)))
         .collect();
     for (k, &r) in accumulators.iter().enumerate() {
-        let index = usize_const(&mut b, k as u64);
-        let v = load(&mut b, index);
-        let v = convert(&mut b, v, acc);
+        let index = usize_const(b, k as u64);
+        let v = load(b, index);
+        let v = convert(b, v, acc);
         b.set(r, v);
     }
     b.set(i, lanes);
@@ -164,13 +187,13 @@ pub fn build_reduce_loop(
         let end = b.binary(BinaryOp::Add, iv, l);
         b.cmp(CmpOp::Le, end, n)
     };
-    counted_loop(&mut b, i, &group_fits, LANES as u64, &mut |b, iv| {
+    counted_loop(b, i, &group_fits, LANES as u64, &mut |b, iv| {
         for (k, &r) in accumulators.iter().enumerate() {
             let offset = usize_const(b, k as u64);
             let index = b.binary(BinaryOp::Add, iv, offset);
             let v = load(b, index);
             let current = b.get(r);
-            let next = call(b, combine_elem, current, v);
+            let next = call(b, combiners.elem, current, v);
             b.set(r, next);
         }
     });
@@ -178,14 +201,14 @@ pub fn build_reduce_loop(
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|pair| call(&mut b, combine_acc, pair[0], pair[1]))
+            .map(|pair| call(b, combiners.acc, pair[0], pair[1]))
             .collect();
     }
     b.set(result, level[0]);
-    counted_loop(&mut b, i, &below_n, 1, &mut |b, iv| {
+    counted_loop(b, i, &below_n, 1, &mut |b, iv| {
         let r = b.get(result);
         let v = load(b, iv);
-        let r = call(b, combine_elem, r, v);
+        let r = call(b, combiners.elem, r, v);
         b.set(result, r);
     });
     let large_block = b.end_block();
@@ -195,8 +218,38 @@ pub fn build_reduce_loop(
         then_block: small_block,
         else_block: large_block,
     });
-    let r = b.get(result);
-    let zero = usize_const(&mut b, 0);
+    b.get(result)
+}
+
+/// Adds the reduction loop of the binary `ufunc` for elements stored as `elem`,
+/// accumulating in `acc`; returns its id.
+pub fn build_reduce_loop(
+    program: &mut Program,
+    ufunc: FuncId,
+    elem: ScalarType,
+    acc: ScalarType,
+) -> Result<FuncId, LoopError> {
+    let combiners = add_combiners(program, ufunc, elem, acc)?;
+    let mut b = FunctionBuilder::new(
+        format!("{}[{}].reduce", combiners.base, combiners.mixed),
+        None,
+        combiners.span,
+    );
+    let x = b.param("x", array1(elem, false));
+    let out = b.param("out", array1(acc, true));
+    let load = |b: &mut FunctionBuilder, index: ValueId| {
+        b.value(
+            InstKind::Load {
+                array: x,
+                indices: vec![index],
+                checked: false,
+            },
+            elem,
+        )
+    };
+    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let r = emit_block_reduction(&mut b, &combiners, n, &load);
+    let zero = b.constant(ScalarValue::Usize(0));
     b.inst(InstKind::Store {
         array: out,
         indices: vec![zero],

@@ -21,14 +21,14 @@ use super::elementwise::{
 };
 use super::*;
 
-/// Adds the scan loop of the binary `ufunc` for elements stored as `elem`,
-/// accumulating in `acc`; returns its id.
-pub fn build_scan_loop(
+/// The element function `f[A,X->A]` a scan of `elem` values accumulating in `acc`
+/// folds with, and the loop's name stem `f[A,X->A]`.
+pub(super) fn add_scan_combiner(
     program: &mut Program,
     ufunc: FuncId,
     elem: ScalarType,
     acc: ScalarType,
-) -> Result<FuncId, LoopError> {
+) -> Result<(FuncId, String, crate::diagnostics::Span), LoopError> {
     let f = program.function(ufunc);
     let (params, ret) = scalar_signature(f)?;
     if params.len() != 2 {
@@ -44,31 +44,27 @@ pub fn build_scan_loop(
         inputs: vec![acc, elem],
         output: acc,
     };
-    let combine = add_element_function(
-        program,
-        ufunc,
-        &params,
-        ret,
-        &mixed,
-        &format!("{base}[{mixed}]"),
-    );
+    let name = format!("{base}[{mixed}]");
+    let combine = add_element_function(program, ufunc, &params, ret, &mixed, &name);
+    Ok((combine, name, span))
+}
 
-    let mut b = FunctionBuilder::new(format!("{base}[{mixed}].scan"), None, span);
-    let seed = b.param("seed", array1(acc, false));
-    let x = b.param("x", array1(elem, false));
-    let out = b.param("out", array1(acc, true));
+/// Emits into `b` the left fold of the module docs: from `first` (of the
+/// accumulator type) over the `n` elements `load(b, i)`, calling `store(b, i, acc)`
+/// after every step. Shared by the scan loop and the batched scan
+/// (`reduce_batch`), so both have one order.
+pub(super) fn emit_scan(
+    b: &mut FunctionBuilder,
+    combine: FuncId,
+    first: ValueId,
+    n: ValueId,
+    load: &dyn Fn(&mut FunctionBuilder, ValueId) -> ValueId,
+    store: &dyn Fn(&mut FunctionBuilder, ValueId, ValueId),
+) {
+    let acc = b.value_type(first);
     let zero = b.constant(ScalarValue::Usize(0));
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
     let result = b.local("acc", Type::Scalar(acc));
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
-    let first = b.value(
-        InstKind::Load {
-            array: seed,
-            indices: vec![zero],
-            checked: false,
-        },
-        acc,
-    );
     b.set(result, first);
     b.set(i, zero);
 
@@ -77,14 +73,7 @@ pub fn build_scan_loop(
     let more = b.cmp(CmpOp::Lt, iv, n);
     let header = b.end_block();
     b.begin_block();
-    let v = b.value(
-        InstKind::Load {
-            array: x,
-            indices: vec![iv],
-            checked: false,
-        },
-        elem,
-    );
+    let v = load(b, iv);
     let current = b.get(result);
     let next = b.value(
         InstKind::Call {
@@ -94,12 +83,7 @@ pub fn build_scan_loop(
         acc,
     );
     b.set(result, next);
-    b.inst(InstKind::Store {
-        array: out,
-        indices: vec![iv],
-        value: next,
-        checked: false,
-    });
+    store(b, iv, next);
     let body = b.end_block();
     b.begin_block();
     let one = b.constant(ScalarValue::Usize(1));
@@ -112,6 +96,50 @@ pub fn build_scan_loop(
         body,
         latch,
     });
+}
+
+/// Adds the scan loop of the binary `ufunc` for elements stored as `elem`,
+/// accumulating in `acc`; returns its id.
+pub fn build_scan_loop(
+    program: &mut Program,
+    ufunc: FuncId,
+    elem: ScalarType,
+    acc: ScalarType,
+) -> Result<FuncId, LoopError> {
+    let (combine, name, span) = add_scan_combiner(program, ufunc, elem, acc)?;
+    let mut b = FunctionBuilder::new(format!("{name}.scan"), None, span);
+    let seed = b.param("seed", array1(acc, false));
+    let x = b.param("x", array1(elem, false));
+    let out = b.param("out", array1(acc, true));
+    let zero = b.constant(ScalarValue::Usize(0));
+    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let first = b.value(
+        InstKind::Load {
+            array: seed,
+            indices: vec![zero],
+            checked: false,
+        },
+        acc,
+    );
+    let load = |b: &mut FunctionBuilder, i: ValueId| {
+        b.value(
+            InstKind::Load {
+                array: x,
+                indices: vec![i],
+                checked: false,
+            },
+            elem,
+        )
+    };
+    let store = |b: &mut FunctionBuilder, i: ValueId, value: ValueId| {
+        b.inst(InstKind::Store {
+            array: out,
+            indices: vec![i],
+            value,
+            checked: false,
+        })
+    };
+    emit_scan(&mut b, combine, first, n, &load, &store);
     b.inst(InstKind::Return(None));
     let id = program.add_function(b.finish());
     super::inline::inline_all_into(program, id);

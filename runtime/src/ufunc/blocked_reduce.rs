@@ -18,8 +18,8 @@ use crate::array::{ArrayRef, DType, NdArray};
 use crate::exec::parallel::run_ranges;
 use crate::{Error, Target};
 
-/// Elements per block.
-pub const BLOCK: usize = 128;
+/// Elements per block (the compiler's, which the GPU's batched loop uses too).
+pub use kern_compiler::ir::reduce_loop::BLOCK;
 
 /// One run to reduce: `n` elements from `data` with an element stride, into `out`.
 #[derive(Clone, Copy)]
@@ -109,6 +109,10 @@ impl Ufunc {
         acc: DType,
         resolved: &ResolvedLoop,
     ) -> Result<NdArray, Error> {
+        #[cfg(feature = "cuda")]
+        if self.target == Target::Cuda {
+            return self.reduce_blocked_on_gpu(source, axis, acc, resolved);
+        }
         let shape = source.shape().to_vec();
         let strides = source.strides().to_vec();
         let n = shape[axis];

@@ -2,9 +2,8 @@
 //! (the compiler's NVPTX backend, from the same IR loop the CPU targets compile),
 //! loaded once per module and dtypes, and launched over packed operands.
 //!
-//! Reductions and `accumulate` on `cuda` use the same fixed orders as the CPU
-//! targets: their elementwise passes (the halving levels) run on the GPU, their
-//! block and scan loops on the host, so every target computes the same bits.
+//! Reductions and `accumulate` on `cuda` (`gpu_reduce.rs`) use the same fixed
+//! orders as the CPU targets, so every target computes the same bits.
 
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use crate::Error;
 impl Ufunc {
     /// The GPU kernel of the loop for `resolved` at `signature`, compiled and
     /// loaded on first use (under the module's loop lock: once per process).
-    fn gpu_loop(
+    pub(super) fn gpu_loop(
         &self,
         resolved: &ResolvedLoop,
         signature: &LoopSignature,

@@ -20,7 +20,8 @@
 //!
 //! In-order folds run the compiled scan loop once per lane (`scan.rs`) when there
 //! are few lanes, else one elementwise call across all lanes per step; both give
-//! the same bits.
+//! the same bits. On `cuda` every lane is one GPU thread of the batched scan, and
+//! every reorderable reduction runs its levels on the device (`gpu_reduce.rs`).
 //!
 //! It knows shapes and views; dtype resolution and execution are the ufunc's.
 
@@ -31,7 +32,6 @@ use kern_compiler::kernel_decl::Identity;
 use ndarray::{Axis, Slice};
 
 use super::resolve::{resolve_loop, InputDtype, ResolvedLoop};
-use super::scan::MAX_SCAN_LANES;
 use super::Ufunc;
 use crate::array::{
     storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand,
@@ -223,6 +223,7 @@ impl Ufunc {
             };
         }
         if self.reorderable() && walks_memory_in_order(source, axis) {
+            // On `cuda` the levels run on the GPU (`gpu_reduce.rs`), same order.
             let resolved = self.accumulator_loop(source.dtype())?;
             self.reduce_blocked(source, axis, acc, &resolved)
         } else if self.reorderable() {
@@ -238,6 +239,10 @@ impl Ufunc {
         axis: usize,
         acc: DType,
     ) -> Result<NdArray, Error> {
+        #[cfg(feature = "cuda")]
+        if self.target == crate::Target::Cuda && source.shape()[axis] > 1 {
+            return self.reduce_pairwise_on_gpu(source, axis, acc);
+        }
         let mut current: Option<NdArray> = None;
         loop {
             let view = match &current {
@@ -292,7 +297,7 @@ impl Ufunc {
             }
             None => (index_axis(source, axis, 0).cast(acc), 1),
         };
-        if result.len() <= MAX_SCAN_LANES {
+        if self.folds_lane_by_lane(result.len()) {
             let resolved = self.accumulator_loop(source.dtype())?;
             self.scan_axis(source, axis, skip, &mut result, &resolved)?;
             return Ok(result);
@@ -339,7 +344,7 @@ impl Ufunc {
             slice_axis_mut(&mut out, axis, 0..1).0,
             &slice_axis(&array, axis, 0..1),
         );
-        if out.len() / n <= MAX_SCAN_LANES {
+        if self.folds_lane_by_lane(out.len() / n) {
             let resolved = self.accumulator_loop(array.dtype())?;
             self.scan_axis(&array, axis, 1, &mut out, &resolved)?;
             return Ok(out);
@@ -425,7 +430,7 @@ fn slice_axis<'a>(a: &ArrayRef<'a>, axis: usize, range: Range<usize>) -> ArrayRe
     })
 }
 
-fn index_axis<'a>(a: &ArrayRef<'a>, axis: usize, index: usize) -> ArrayRef<'a> {
+pub(super) fn index_axis<'a>(a: &ArrayRef<'a>, axis: usize, index: usize) -> ArrayRef<'a> {
     with_array!(ArrayRef, a.clone(), |v: T| {
         match T::wrap_view(v.index_axis_move(Axis(axis), index)) {
             Operand::Array(r) => r,

@@ -15,6 +15,8 @@
 mod blocked_reduce;
 #[cfg(feature = "cuda")]
 mod gpu;
+#[cfg(feature = "cuda")]
+mod gpu_reduce;
 mod methods;
 mod scan;
 
@@ -48,6 +50,10 @@ pub(crate) struct LoopCache {
     /// GPU kernels of elementwise loops, loaded into the device context.
     #[cfg(feature = "cuda")]
     gpu: HashMap<(String, Vec<ScalarType>, LoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
+    /// GPU kernels of batched reduction and scan loops (`gpu_reduce.rs`), keyed
+    /// by `ufunc.reduce_batch`/`ufunc.scan_batch`.
+    #[cfg(feature = "cuda")]
+    gpu_batches: HashMap<(String, Vec<ScalarType>, LoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
     loops: HashMap<
         (String, Vec<ScalarType>, LoopSignature),
         kern_compiler::backend::cranelift::CompiledFunction,

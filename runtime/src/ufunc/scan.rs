@@ -130,6 +130,14 @@ impl Ufunc {
         )
     }
 
+    /// Whether an in-order fold over `lanes` lanes runs the scan loop lane by
+    /// lane: up to [`MAX_SCAN_LANES`] on the CPU targets, always on `cuda`,
+    /// where every lane is one GPU thread of one launch (elementwise calls would
+    /// be one launch per step).
+    pub(super) fn folds_lane_by_lane(&self, lanes: usize) -> bool {
+        lanes <= MAX_SCAN_LANES || self.target == Target::Cuda
+    }
+
     /// Folds elements `skip..` of `axis` of `source` lane by lane, `skip >= 1`
     /// when `out` has `source`'s shape. `out` is either of `source`'s shape
     /// (accumulate: element `skip - 1` of each lane is the seed, already stored,
@@ -143,6 +151,10 @@ impl Ufunc {
         out: &mut NdArray,
         resolved: &ResolvedLoop,
     ) -> Result<(), Error> {
+        #[cfg(feature = "cuda")]
+        if self.target == Target::Cuda {
+            return self.scan_axis_on_gpu(source, axis, skip, out, resolved);
+        }
         let shape = source.shape();
         let n = shape[axis] - skip;
         let acc = out.dtype();

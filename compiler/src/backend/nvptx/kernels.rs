@@ -1,5 +1,6 @@
-//! Kernel entry points: the PTX `.entry` of an elementwise loop, a gufunc loop or
-//! a plain function, with the parameter lists the module docs specify.
+//! Kernel entry points: the PTX `.entry` of an elementwise loop, a gufunc loop, a
+//! reduction batch or a plain function, with the parameter lists the module docs
+//! specify.
 //!
 //! A loop kernel is the IR loop function itself, lowered with its outer loop made
 //! grid-stride: the loops built by `ir::elementwise` and `ir::gufunc_loop` have the
@@ -80,6 +81,7 @@ pub(super) fn define_kernel(
     let kind = match func.kind {
         FunctionKind::ElementwiseLoop { .. } => KernelKind::Elementwise,
         FunctionKind::GufuncLoop { .. } => KernelKind::Gufunc,
+        FunctionKind::ReductionBatch { .. } => KernelKind::ReductionBatch,
         _ => KernelKind::Scalar,
     };
     let cx = unit.cx;
@@ -250,10 +252,13 @@ pub(super) fn define_kernel(
         });
     }
     let grid_stride = match kind {
-        KernelKind::Elementwise | KernelKind::Gufunc => {
+        // A reduction batch (`ir::reduce_batch`) has the same outer loop: one run
+        // per iteration, so one run per thread.
+        KernelKind::Elementwise | KernelKind::Gufunc | KernelKind::ReductionBatch => {
             let (induction, step_value) = outer_loop(func).ok_or_else(|| {
                 invalid(
-                    "the loop does not have the shape `ir::elementwise`/`ir::gufunc_loop` build",
+                    "the loop does not have the shape `ir::elementwise`/`ir::gufunc_loop`/\
+                     `ir::reduce_batch` build",
                 )
             })?;
             let (start, step) = grid_index_and_size(unit, &b)?;

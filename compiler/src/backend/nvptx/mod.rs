@@ -3,7 +3,8 @@
 //!
 //! This folder owns everything LLVM: no inkwell type appears in its public API.
 //! It knows the IR ([`crate::ir`]) and the shapes of the loops
-//! [`crate::ir::elementwise`] and [`crate::ir::gufunc_loop`] build; it knows
+//! [`crate::ir::elementwise`], [`crate::ir::gufunc_loop`] and
+//! [`crate::ir::reduce_batch`] build; it knows
 //! nothing of the CUDA driver, of device memory or of the runtime — it produces
 //! text and a description of each kernel, and the runtime loads and launches them.
 //!
@@ -45,6 +46,17 @@
 //!   dimensions — in the loop's parameter order (inputs, then outputs, scalars as
 //!   1-D arrays). Loop iteration `i` (one call of the gufunc body) runs on one
 //!   thread, grid-stride over `n = shape[0]` of the first output.
+//! * **Reduction batch** (`FunctionKind::ReductionBatch`, built by
+//!   `ir::reduce_batch`, [`KernelKind::ReductionBatch`]): operands flattened as
+//!   for a gufunc loop, in the loop's parameter order — `reduce_batch` is
+//!   `(trap, x: *const X, lanes, n, x_stride0, x_stride1, out: *mut A, lanes,
+//!   blocks, out_stride0, out_stride1)` with `blocks = ceil(n / BLOCK)`,
+//!   `scan_batch` is `(trap, seed: *const A, lanes, seed_stride, x, lanes, n,
+//!   x_stride0, x_stride1, out, lanes, n, out_stride0, out_stride1)`. Iteration
+//!   `i` (one block of one lane, or one whole lane of a scan) runs on one thread,
+//!   grid-stride over `lanes * blocks` (reduce) or `lanes` (scan). No pointer is
+//!   `noalias`: a scan that reduces stores over its own seeds (`out` is `seed`
+//!   with stride 0 along axis 1).
 //! * **Plain function** ([`KernelKind::Scalar`], for tests and tools): a 1-thread
 //!   kernel `(trap, [ret: *mut R], params..)` — scalar parameters by value, array
 //!   parameters flattened as above; the result (if any) is stored to `ret`. Launch
@@ -105,6 +117,8 @@ pub struct PtxOptions {
 pub enum KernelKind {
     Elementwise,
     Gufunc,
+    /// A batch of reduction or scan runs, one per thread (`ir::reduce_batch`).
+    ReductionBatch,
     Scalar,
 }
 

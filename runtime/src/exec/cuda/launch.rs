@@ -57,10 +57,16 @@ impl GpuLoop {
             _module: module,
         })
     }
+
+    /// The loaded kernel, for launches that build their own arguments
+    /// (`reduce.rs`).
+    pub(super) fn function(&self) -> &CudaFunction {
+        &self.function
+    }
 }
 
 /// The launch shape for `n` loop iterations.
-fn launch_config(n: usize) -> LaunchConfig {
+pub(super) fn launch_config(n: usize) -> LaunchConfig {
     let blocks = n
         .div_ceil(BLOCK_THREADS as usize)
         .clamp(1, MAX_BLOCKS as usize) as u32;
@@ -71,7 +77,7 @@ fn launch_config(n: usize) -> LaunchConfig {
     }
 }
 
-fn decode_record(bytes: &[u8]) -> TrapRecord {
+pub(super) fn decode_record(bytes: &[u8]) -> TrapRecord {
     let u32_at = |o: usize| {
         u32::from_le_bytes(
             bytes
@@ -95,7 +101,7 @@ fn decode_record(bytes: &[u8]) -> TrapRecord {
     }
 }
 
-fn failed(call: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
+pub(super) fn failed(call: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
     move |e| Error::Backend(driver_error(call, e))
 }
 

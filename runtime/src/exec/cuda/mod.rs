@@ -8,6 +8,9 @@
 //! * [`launch`]: loading a loop's PTX and launching its grid-stride kernel over
 //!   packed operands — ufunc loops and gufunc loops — with the device trap record
 //!   turned into the same `Trap` the CPU targets report.
+//! * [`reduce`]: buffers that stay on the device between launches, and launches
+//!   over regions of them — the levels of `reduce` and the lanes of `accumulate`
+//!   keep their partials on the GPU.
 //!
 //! Every driver call's failure becomes an [`Error`](crate::Error) naming the call.
 //! This module knows device memory and launches; dtype resolution and broadcasting
@@ -16,6 +19,7 @@
 pub mod device;
 pub mod launch;
 pub mod pack;
+pub mod reduce;
 
 pub use device::{gpu, Gpu};
 pub use launch::{launch_elementwise, launch_gufunc, GpuLoop};

@@ -1,0 +1,212 @@
+//! Batched reduction loops: many independent runs of a reduction or a scan in
+//! one loop, one run per iteration — the form in which `reduce` and `accumulate`
+//! run on the GPU, one thread per iteration.
+//!
+//! Both loops have kind [`FunctionKind::ReductionBatch`] and the grid-stride
+//! shape the NVPTX backend turns into kernels (`i = 0; loop { if !(i < n) break;
+//! body(i); i = i + 1 }`); they are ordinary IR, so Cranelift and the
+//! interpreter run them too, which is how their indexing is tested without a GPU.
+//! Each run is computed by the very code of the single-run loops
+//! ([`reduce_loop`](super::reduce_loop)'s block, [`scan_loop`](super::scan_loop)'s
+//! left fold), so a batch gives the bits those loops give run by run.
+//!
+//! * [`build_reduce_batch`] adds `f[A,X->A].reduce_batch(x: &[[X]], out: &mut
+//!   [[A]])`. `x` holds `lanes = len(x, 0)` lanes of `n = len(x, 1)` elements (any
+//!   strides); each lane is cut into `blocks = ceil(n / BLOCK)` blocks of
+//!   [`BLOCK`] elements (the last one shorter), and iteration `i <
+//!   lanes * blocks` reduces block `i % blocks` of lane `i / blocks` with the
+//!   block loop's order into `out[i / blocks, i % blocks]`. `out` must be
+//!   `lanes × blocks`; its stores are bounds-checked, so a wrong shape traps
+//!   instead of writing elsewhere. Reducing `out` the same way until one block is
+//!   left is exactly the runtime's blocked reduction on the CPU targets.
+//! * [`build_scan_batch`] adds `f[A,X->A].scan_batch(seed: &[A], x: &[[X]], out:
+//!   &mut [[A]])`: iteration `lane < len(x, 0)` folds `x[lane, ..]` onto
+//!   `seed[lane]` in order, storing every step to `out[lane, j]` (the scan loop,
+//!   lane by lane). An `out` of stride 0 along axis 1 over the seeds themselves
+//!   makes it an in-order reduction, as with the scan loop.
+//!
+//! Loads from `x` are unchecked (their indices come from `x`'s own extents);
+//! `seed` and `out` accesses are checked. This module knows IR only.
+
+use super::build::FunctionBuilder;
+use super::elementwise::LoopError;
+use super::reduce_loop::{add_combiners, emit_block_reduction, BLOCK};
+use super::scan_loop::{add_scan_combiner, emit_scan};
+use super::*;
+
+fn array2(elem: ScalarType, mutable: bool) -> Type {
+    Type::Array(ArrayType {
+        elem,
+        rank: 2,
+        mutable,
+    })
+}
+
+/// Opens the batch loop `for i in 0..count` over a fresh local and returns the
+/// loop's parts so far: the induction value `i` (valid in the body) and the
+/// header. The body is then built by the caller between this and
+/// [`close_batch_loop`].
+fn open_batch_loop(b: &mut FunctionBuilder, count: ValueId) -> (LocalId, ValueId, ValueId, Block) {
+    // The induction starts at zero as every local does; it is not set before the
+    // loop, so the GPU kernel can re-seed it with the thread's index.
+    let i = b.local("i", Type::Scalar(ScalarType::Usize));
+    b.begin_block();
+    let iv = b.get(i);
+    let more = b.cmp(CmpOp::Lt, iv, count);
+    let header = b.end_block();
+    b.begin_block();
+    (i, iv, more, header)
+}
+
+fn close_batch_loop(
+    b: &mut FunctionBuilder,
+    i: LocalId,
+    iv: ValueId,
+    more: ValueId,
+    header: Block,
+) {
+    let body = b.end_block();
+    b.begin_block();
+    // The `1` the GPU kernel replaces by the grid size: keep it a constant of the
+    // latch, as the backend expects.
+    let one = b.constant(ScalarValue::Usize(1));
+    let next = b.binary(BinaryOp::Add, iv, one);
+    b.set(i, next);
+    let latch = b.end_block();
+    b.inst(InstKind::Loop {
+        header,
+        cond: Some(more),
+        body,
+        latch,
+    });
+    b.inst(InstKind::Return(None));
+}
+
+/// Adds the batched block reduction of the binary `ufunc` for elements stored as
+/// `elem`, accumulating in `acc`; returns its id.
+pub fn build_reduce_batch(
+    program: &mut Program,
+    ufunc: FuncId,
+    elem: ScalarType,
+    acc: ScalarType,
+) -> Result<FuncId, LoopError> {
+    let combiners = add_combiners(program, ufunc, elem, acc)?;
+    let mut b = FunctionBuilder::new(
+        format!("{}[{}].reduce_batch", combiners.base, combiners.mixed),
+        None,
+        combiners.span,
+    );
+    b.set_kind(FunctionKind::ReductionBatch {
+        combine: combiners.elem,
+    });
+    let x = b.param("x", array2(elem, false));
+    let out = b.param("out", array2(acc, true));
+    let lanes = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let n = b.value(InstKind::ArrayLen { array: x, axis: 1 }, ScalarType::Usize);
+    let block = b.constant(ScalarValue::Usize(BLOCK as u64));
+    let block_less_one = b.constant(ScalarValue::Usize(BLOCK as u64 - 1));
+    let rounded_up = b.binary(BinaryOp::Add, n, block_less_one);
+    let blocks = b.binary(BinaryOp::Div, rounded_up, block);
+    let count = b.binary(BinaryOp::Mul, lanes, blocks);
+
+    let (i, iv, more, header) = open_batch_loop(&mut b, count);
+    // `blocks > 0` whenever the body runs (`count > 0`).
+    let lane = b.binary(BinaryOp::Div, iv, blocks);
+    let lane_start = b.binary(BinaryOp::Mul, lane, blocks);
+    let block_index = b.binary(BinaryOp::Sub, iv, lane_start);
+    let start = b.binary(BinaryOp::Mul, block_index, block);
+    // `start < n` because `block_index < blocks`, so this does not wrap.
+    let left = b.binary(BinaryOp::Sub, n, start);
+    let short = b.cmp(CmpOp::Lt, left, block);
+    let len = b.value(
+        InstKind::Select {
+            cond: short,
+            if_true: left,
+            if_false: block,
+        },
+        ScalarType::Usize,
+    );
+    let load = |b: &mut FunctionBuilder, k: ValueId| {
+        let j = b.binary(BinaryOp::Add, start, k);
+        b.value(
+            InstKind::Load {
+                array: x,
+                indices: vec![lane, j],
+                checked: false,
+            },
+            elem,
+        )
+    };
+    let r = emit_block_reduction(&mut b, &combiners, len, &load);
+    b.inst(InstKind::Store {
+        array: out,
+        indices: vec![lane, block_index],
+        value: r,
+        checked: true,
+    });
+    close_batch_loop(&mut b, i, iv, more, header);
+    let id = program.add_function(b.finish());
+    super::inline::inline_all_into(program, id);
+    Ok(id)
+}
+
+/// Adds the batched in-order scan of the binary `ufunc` for elements stored as
+/// `elem`, accumulating in `acc`; returns its id.
+pub fn build_scan_batch(
+    program: &mut Program,
+    ufunc: FuncId,
+    elem: ScalarType,
+    acc: ScalarType,
+) -> Result<FuncId, LoopError> {
+    let (combine, name, span) = add_scan_combiner(program, ufunc, elem, acc)?;
+    let mut b = FunctionBuilder::new(format!("{name}.scan_batch"), None, span);
+    b.set_kind(FunctionKind::ReductionBatch { combine });
+    let seed = b.param(
+        "seed",
+        Type::Array(ArrayType {
+            elem: acc,
+            rank: 1,
+            mutable: false,
+        }),
+    );
+    let x = b.param("x", array2(elem, false));
+    let out = b.param("out", array2(acc, true));
+    let lanes = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let n = b.value(InstKind::ArrayLen { array: x, axis: 1 }, ScalarType::Usize);
+
+    let (i, lane, more, header) = open_batch_loop(&mut b, lanes);
+    let first = b.value(
+        InstKind::Load {
+            array: seed,
+            indices: vec![lane],
+            checked: true,
+        },
+        acc,
+    );
+    let load = |b: &mut FunctionBuilder, j: ValueId| {
+        b.value(
+            InstKind::Load {
+                array: x,
+                indices: vec![lane, j],
+                checked: false,
+            },
+            elem,
+        )
+    };
+    let store = |b: &mut FunctionBuilder, j: ValueId, value: ValueId| {
+        b.inst(InstKind::Store {
+            array: out,
+            indices: vec![lane, j],
+            value,
+            checked: true,
+        })
+    };
+    emit_scan(&mut b, combine, first, n, &load, &store);
+    close_batch_loop(&mut b, i, lane, more, header);
+    let id = program.add_function(b.finish());
+    super::inline::inline_all_into(program, id);
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests;

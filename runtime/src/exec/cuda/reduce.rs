@@ -1,0 +1,246 @@
+//! Device-resident launches for reductions and scans: buffers that stay in
+//! device memory from one launch to the next, and kernels launched over regions
+//! of them — so the levels of a reduction pass their partials on the device and
+//! only the operand (once, packed) and the final results cross the bus.
+//!
+//! A [`DeviceBuffer`] is one device allocation; a [`Region`] an element offset
+//! into one with the descriptor (extents and strides in elements) a kernel
+//! parameter gets. [`launch_regions`] launches any loop kernel of the compiler's
+//! ABI — elementwise loops (1-D regions and the count) and reduction batches
+//! (flattened descriptors) — and reads back its trap record.
+//!
+//! It knows device memory and the kernel ABI; which kernels run over which
+//! regions, and in what order, is the ufunc's (`ufunc/gpu_reduce.rs`).
+
+use cudarc::driver::{CudaSlice, DevicePtr, PushKernelArg};
+use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
+use kern_compiler::ir::Trap;
+
+use super::device::Gpu;
+use super::launch::{decode_record, failed, launch_config, GpuLoop};
+use crate::Error;
+
+/// One device allocation of `len` elements of `elem_size` bytes.
+pub struct DeviceBuffer {
+    bytes: CudaSlice<u8>,
+    pub elem_size: usize,
+    pub len: usize,
+}
+
+impl DeviceBuffer {
+    /// A buffer holding a copy of `bytes` (whole elements of `elem_size`).
+    pub fn upload(gpu: &Gpu, bytes: &[u8], elem_size: usize) -> Result<DeviceBuffer, Error> {
+        let len = bytes.len() / elem_size;
+        // A zero-byte allocation is an error for the driver; one spare element
+        // costs nothing and keeps empty operands valid.
+        let bytes = if bytes.is_empty() {
+            gpu.stream.alloc_zeros::<u8>(elem_size)
+        } else {
+            gpu.stream.clone_htod(bytes)
+        }
+        .map_err(failed("cuMemcpyHtoD"))?;
+        Ok(DeviceBuffer {
+            bytes,
+            elem_size,
+            len,
+        })
+    }
+
+    /// A zeroed buffer of `len` elements.
+    pub fn zeroed(gpu: &Gpu, len: usize, elem_size: usize) -> Result<DeviceBuffer, Error> {
+        let bytes = gpu
+            .stream
+            .alloc_zeros::<u8>(len.max(1) * elem_size)
+            .map_err(failed("cuMemAlloc"))?;
+        Ok(DeviceBuffer {
+            bytes,
+            elem_size,
+            len,
+        })
+    }
+
+    /// The buffer's elements, copied to the host.
+    pub fn download(&self, gpu: &Gpu) -> Result<Vec<u8>, Error> {
+        let mut bytes = gpu
+            .stream
+            .clone_dtoh(&self.bytes)
+            .map_err(failed("cuMemcpyDtoH"))?;
+        bytes.truncate(self.len * self.elem_size);
+        Ok(bytes)
+    }
+
+    /// Copies `count` elements from element `from` of `source` to element `to`
+    /// of this buffer, on the device. Both must have this buffer's element size.
+    pub fn copy_within_device(
+        &mut self,
+        gpu: &Gpu,
+        source: &DeviceBuffer,
+        from: usize,
+        to: usize,
+        count: usize,
+    ) -> Result<(), Error> {
+        let size = self.elem_size;
+        if source.elem_size != size || from + count > source.len || to + count > self.len {
+            return Err(Error::Backend("a device copy outside its buffers".into()));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let src = source.bytes.slice(from * size..(from + count) * size);
+        let mut dst = self.bytes.slice_mut(to * size..(to + count) * size);
+        gpu.stream
+            .memcpy_dtod(&src, &mut dst)
+            .map_err(failed("cuMemcpyDtoD"))
+    }
+
+    /// Copies `bytes` (whole elements) from the host to element `to` onwards.
+    pub fn write_at(&mut self, gpu: &Gpu, to: usize, bytes: &[u8]) -> Result<(), Error> {
+        let size = self.elem_size;
+        let count = bytes.len() / size;
+        if to + count > self.len {
+            return Err(Error::Backend(
+                "a host copy past the end of its device buffer".into(),
+            ));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let mut dst = self.bytes.slice_mut(to * size..(to + count) * size);
+        gpu.stream
+            .memcpy_htod(&bytes[..count * size], &mut dst)
+            .map_err(failed("cuMemcpyHtoD"))
+    }
+}
+
+/// What one kernel operand addresses: elements of `buffer` from element
+/// `offset`, with the operand's extents and strides (in elements).
+pub struct Region<'a> {
+    pub buffer: &'a DeviceBuffer,
+    pub offset: usize,
+    pub shape: Vec<i64>,
+    pub strides: Vec<i64>,
+}
+
+impl Region<'_> {
+    /// One past the furthest element offset the descriptor reaches from `offset`
+    /// (strides are never negative here), or 0 when it addresses nothing.
+    fn reach(&self) -> usize {
+        if self.shape.iter().any(|&n| n <= 0) {
+            return 0;
+        }
+        let last: i64 = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .map(|(&n, &s)| (n - 1) * s)
+            .sum();
+        self.offset + last as usize + 1
+    }
+}
+
+/// Launches `lp` over `iterations` loop iterations (the elementwise count, or
+/// the batch's runs) with `regions` as the loop's array operands in parameter
+/// order; `Ok(Err(trap))` when a thread trapped. Waits for the kernel (reading
+/// the trap record), so the regions' buffers may be reused afterwards.
+///
+/// Every region is checked to lie inside its buffer and to have non-negative
+/// strides, so a wrong descriptor is an error here rather than a stray access.
+pub fn launch_regions(
+    gpu: &Gpu,
+    lp: &GpuLoop,
+    iterations: usize,
+    regions: &[Region<'_>],
+) -> Result<Result<(), Trap>, Error> {
+    for r in regions {
+        if r.strides.iter().any(|&s| s < 0) || r.reach() > r.buffer.len {
+            return Err(Error::Backend(
+                "a kernel operand reaches outside its device buffer".into(),
+            ));
+        }
+    }
+    let stream = &gpu.stream;
+    let trap = stream
+        .alloc_zeros::<u8>(TrapRecord::SIZE as usize)
+        .map_err(failed("cuMemAlloc"))?;
+    // Device addresses of the regions, taken before the launch builder borrows
+    // them; the guards keep cudarc's stream bookkeeping until the launch is
+    // queued.
+    let mut guards = Vec::with_capacity(regions.len());
+    let mut pointers = Vec::with_capacity(regions.len());
+    for r in regions {
+        let (base, guard) = r.buffer.bytes.device_ptr(stream);
+        pointers.push(base + (r.offset * r.buffer.elem_size) as u64);
+        guards.push(guard);
+    }
+    let count = iterations as i64;
+    let mut next_operand = 0usize;
+    // Which region each named operand is, in the order their pointers come.
+    let mut names: Vec<&str> = Vec::new();
+    let region_of = |names: &[&str], name: &str| -> Result<&Region<'_>, Error> {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .map(|k| &regions[k])
+            .ok_or_else(|| {
+                Error::Backend(format!("a kernel parameter of unknown operand `{name}`"))
+            })
+    };
+    let mut launch = stream.launch_builder(lp.function());
+    for param in &lp.kernel.params {
+        match param {
+            KernelParam::TrapRecord => {
+                launch.arg(&trap);
+            }
+            KernelParam::Pointer { operand, .. } => {
+                let Some(pointer) = pointers.get(next_operand) else {
+                    return Err(Error::Backend(
+                        "the kernel has more operands than the launch".into(),
+                    ));
+                };
+                launch.arg(pointer);
+                names.push(operand);
+                next_operand += 1;
+            }
+            KernelParam::Extent { operand, axis } => {
+                let r = region_of(&names, operand)?;
+                let Some(extent) = r.shape.get(*axis as usize) else {
+                    return Err(Error::Backend(format!("no axis {axis} of `{operand}`")));
+                };
+                launch.arg(extent);
+            }
+            KernelParam::Stride { operand, axis } => {
+                let r = region_of(&names, operand)?;
+                let Some(stride) = r.strides.get(*axis as usize) else {
+                    return Err(Error::Backend(format!("no axis {axis} of `{operand}`")));
+                };
+                launch.arg(stride);
+            }
+            KernelParam::Count => {
+                launch.arg(&count);
+            }
+            other => {
+                return Err(Error::Backend(format!(
+                    "unexpected parameter {other:?} of a loop kernel"
+                )))
+            }
+        }
+    }
+    if next_operand != regions.len() {
+        return Err(Error::Backend(
+            "the kernel has fewer operands than the launch".into(),
+        ));
+    }
+    if iterations > 0 {
+        // SAFETY: the arguments follow the kernel's parameter list (built from
+        // it above), and every region lies inside its live buffer (checked
+        // above), so the kernel's accesses — all within its operands'
+        // descriptors — stay inside device allocations.
+        unsafe { launch.launch(launch_config(iterations)) }.map_err(failed("cuLaunchKernel"))?;
+    }
+    drop(guards);
+    let record = stream.clone_dtoh(&trap).map_err(failed("cuMemcpyDtoH"))?;
+    Ok(match lp.ptx.decode_trap(&decode_record(&record)) {
+        Some(t) => Err(t),
+        None => Ok(()),
+    })
+}
