@@ -183,12 +183,25 @@
 //! assert_eq!(out, array![11.0, 22.0, 33.0]);
 //! # Ok::<(), kern::Error>(())
 //! ```
+//!
+//! # The GPU
+//!
+//! With the `cuda` feature, `.with_target(Target::Cuda)` runs ufunc and gufunc
+//! loops on an NVIDIA GPU, copying host operands in and results out per call.
+//! `DeviceArray` keeps arrays in GPU memory between calls: `to_device(&x)?`,
+//! `ufunc.call_on_device(&[(&dx).into(), 2.0f32.into()])?` (a `DeviceArray` back,
+//! no copy), `call_on_device_out(.., &mut dout)`, then `to_host()`. See
+//! docs/cuda.md.
 
 pub use kern_compiler as compiler;
 pub use kern_macros::{guvectorize, jit, kernel, vectorize};
 pub use kern_runtime::exec::parallel::{num_threads, set_num_threads};
 /// The job server (Parallel Python's model): `kern::jobs::{Server, Job, Template}`.
 pub use kern_runtime::jobs;
+/// GPU-resident arrays and ufunc calls over them (feature `cuda`; see
+/// docs/cuda.md).
+#[cfg(feature = "cuda")]
+pub use kern_runtime::{to_device, DeviceArray, DeviceOperand};
 pub use kern_runtime::{
     Arg, ArrayMut, ArrayRef, DType, Dim3, Element, Error, Gufunc, Kernel, LoopForm, Module,
     NdArray, Operand, OutOperand, Reduce, ScalarType, ScalarValue, Target, Timings, Ufunc,

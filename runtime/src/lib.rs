@@ -27,10 +27,14 @@ pub mod ufunc;
 
 pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand};
 pub use error::Error;
+#[cfg(feature = "cuda")]
+pub use exec::cuda::{to_device, DeviceArray};
 pub use gufunc::Gufunc;
 pub use kernel::{Dim3, Kernel};
 pub use module::{Arg, Module, Timings};
 pub use target::Target;
+#[cfg(feature = "cuda")]
+pub use ufunc::DeviceOperand;
 pub use ufunc::{LoopForm, Reduce, Ufunc};
 
 pub use kern_compiler::gufunc_signature;

@@ -209,8 +209,6 @@ impl Gufunc {
     /// The GPU kernel of the gufunc loop for `plan`, compiled and loaded on first
     /// use (under the module's gufunc lock: once per process).
     fn gpu_loop(&self, plan: &Plan) -> Result<std::sync::Arc<crate::exec::cuda::GpuLoop>, Error> {
-        use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
-        let gpu = crate::exec::cuda::gpu()?;
         let key = (
             self.decl.name.clone(),
             plan.types.type_args.clone(),
@@ -221,26 +219,16 @@ impl Gufunc {
             .gufunc_loops
             .lock()
             .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        if let Some(lp) = cache.gpu.get(&key) {
-            return Ok(lp.clone());
-        }
-        let (mut program, id) = self
-            .core
-            .compiled
-            .instantiate(&self.decl.name, &plan.types.type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let loop_id = build_gufunc_loop(&mut program, id, self.nin(), &plan.signature)
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        let ptx =
-            compile_to_ptx(&program, &[loop_id], &PtxOptions::default()).map_err(|e| {
-                match e.to_diagnostic() {
-                    Some(d) => Error::compile(d.into(), &self.core.sources),
-                    None => Error::Backend(e.to_string()),
-                }
-            })?;
-        let lp = std::sync::Arc::new(crate::exec::cuda::GpuLoop::load(gpu, ptx, loop_id)?);
-        cache.gpu.insert(key, lp.clone());
-        Ok(lp)
+        crate::exec::cuda::cached_gpu_loop(&mut cache.gpu, key, &self.core.sources, || {
+            let (mut program, id) = self
+                .core
+                .compiled
+                .instantiate(&self.decl.name, &plan.types.type_args)
+                .map_err(|d| Error::compile(d, &self.core.sources))?;
+            let loop_id = build_gufunc_loop(&mut program, id, self.nin(), &plan.signature)
+                .map_err(|e| Error::Backend(e.to_string()))?;
+            Ok((program, loop_id))
+        })
     }
 }
 

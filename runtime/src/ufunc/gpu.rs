@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
 use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
 
 use super::resolve::ResolvedLoop;
 use super::{CallPlan, Ufunc};
-use crate::exec::cuda::{gpu, launch_elementwise, GpuLoop};
+use crate::exec::cuda::{cached_gpu_loop, gpu, launch_elementwise, GpuLoop};
 use crate::exec::StridedOperand;
 use crate::Error;
 
@@ -24,7 +23,6 @@ impl Ufunc {
         resolved: &ResolvedLoop,
         signature: &LoopSignature,
     ) -> Result<Arc<GpuLoop>, Error> {
-        let gpu = gpu()?;
         let key = (
             self.decl.name.clone(),
             resolved.type_args.clone(),
@@ -35,26 +33,16 @@ impl Ufunc {
             .loops
             .lock()
             .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        if let Some(lp) = cache.gpu.get(&key) {
-            return Ok(lp.clone());
-        }
-        let (mut program, id) = self
-            .core
-            .compiled
-            .instantiate(&self.decl.name, &resolved.type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let (_, loop_id) = build_elementwise_loop(&mut program, id, signature)
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        let ptx =
-            compile_to_ptx(&program, &[loop_id], &PtxOptions::default()).map_err(|e| {
-                match e.to_diagnostic() {
-                    Some(d) => Error::compile(d.into(), &self.core.sources),
-                    None => Error::Backend(e.to_string()),
-                }
-            })?;
-        let lp = Arc::new(GpuLoop::load(gpu, ptx, loop_id)?);
-        cache.gpu.insert(key, lp.clone());
-        Ok(lp)
+        cached_gpu_loop(&mut cache.gpu, key, &self.core.sources, || {
+            let (mut program, id) = self
+                .core
+                .compiled
+                .instantiate(&self.decl.name, &resolved.type_args)
+                .map_err(|d| Error::compile(d, &self.core.sources))?;
+            let (_, loop_id) = build_elementwise_loop(&mut program, id, signature)
+                .map_err(|e| Error::Backend(e.to_string()))?;
+            Ok((program, loop_id))
+        })
     }
 
     /// Runs the call of `plan` on the GPU.

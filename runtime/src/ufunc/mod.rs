@@ -7,12 +7,16 @@
 //! `same_kind`), copies an input that overlaps `out` other than elementwise, and
 //! runs the compiled elementwise loop for those dtypes on the target — compiling it
 //! on first use, once, whichever thread asks first. `reduce`, `accumulate` and
-//! `outer` are in [`methods`].
+//! `outer` are in [`methods`]; calls whose operands live in GPU memory
+//! (`DeviceArray`, feature `cuda`) in `device_call`, planned by the same
+//! `plan_described` as host calls.
 //!
 //! This module knows arrays, dtypes and targets; it does not know how loops are
 //! generated (the compiler's `ir::elementwise`) or run (`exec`).
 
 mod blocked_reduce;
+#[cfg(feature = "cuda")]
+mod device_call;
 #[cfg(feature = "cuda")]
 mod gpu;
 #[cfg(feature = "cuda")]
@@ -31,6 +35,8 @@ use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
 
 pub use crate::loop_text::LoopForm;
+#[cfg(feature = "cuda")]
+pub use device_call::DeviceOperand;
 pub use methods::Reduce;
 use resolve::{resolve_loop, InputDtype, ResolvedLoop};
 
@@ -166,6 +172,27 @@ impl Ufunc {
 
     /// Dtype resolution and shape checks of a call, before anything runs.
     fn plan(&self, inputs: &[Operand<'_>], out: Option<&ArrayMut<'_>>) -> Result<CallPlan, Error> {
+        let described: Vec<PlanInput<'_>> = inputs
+            .iter()
+            .map(|o| PlanInput {
+                dtype: match o {
+                    Operand::Array(a) => InputDtype::Strong(a.dtype()),
+                    Operand::Scalar(v) => InputDtype::Weak(*v),
+                },
+                shape: o.shape(),
+            })
+            .collect();
+        self.plan_described(&described, out.map(|o| (o.shape(), o.dtype())))
+    }
+
+    /// [`Ufunc::plan`] over what planning sees of the operands, wherever they
+    /// live: host and device calls share it, so they resolve and fail alike.
+    /// `out` is the given output's shape and dtype.
+    fn plan_described(
+        &self,
+        inputs: &[PlanInput<'_>],
+        out: Option<(&[usize], DType)>,
+    ) -> Result<CallPlan, Error> {
         let decl = &self.decl;
         if inputs.len() != decl.params.len() {
             return Err(Error::Call(format!(
@@ -177,49 +204,41 @@ impl Ufunc {
             )));
         }
         self.target.check_available()?;
-        let dtypes: Vec<InputDtype> = inputs
-            .iter()
-            .map(|o| match o {
-                Operand::Array(a) => InputDtype::Strong(a.dtype()),
-                Operand::Scalar(v) => InputDtype::Weak(*v),
-            })
-            .collect();
+        let dtypes: Vec<InputDtype> = inputs.iter().map(|o| o.dtype).collect();
         let resolved = resolve_loop(decl, &dtypes).map_err(|e| Error::Call(e.message))?;
         // `out` takes part in broadcasting (inputs stretch to its shape) but is
         // never stretched itself, as in NumPy.
-        let mut shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape()).collect();
-        if let Some(out) = out {
-            shapes.push(out.shape());
+        let mut shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape).collect();
+        if let Some((out_shape, _)) = out {
+            shapes.push(out_shape);
         }
         let shape = broadcast_shapes(&shapes).map_err(|e| Error::Call(e.to_string()))?;
         let out_dtype = match out {
             None => storage_dtype(resolved.ret),
-            Some(out) => {
-                if out.shape() != shape.as_slice() {
+            Some((out_shape, out_dtype)) => {
+                if out_shape != shape.as_slice() {
                     return Err(Error::Call(format!(
                         "non-broadcastable output operand with shape {} doesn't match the broadcast shape {}",
-                        shape_text(out.shape()),
+                        shape_text(out_shape),
                         shape_text(&shape)
                     )));
                 }
-                if !casting::can_cast_same_kind(resolved.ret, out.dtype()) {
+                if !casting::can_cast_same_kind(resolved.ret, out_dtype) {
                     return Err(Error::Call(format!(
                         "cannot cast ufunc `{}` output from {} to {} with casting rule 'same_kind'",
-                        decl.name,
-                        resolved.ret,
-                        out.dtype()
+                        decl.name, resolved.ret, out_dtype
                     )));
                 }
-                out.dtype()
+                out_dtype
             }
         };
         let signature = LoopSignature {
             inputs: inputs
                 .iter()
                 .zip(&resolved.params)
-                .map(|(o, p)| match o {
-                    Operand::Array(a) => a.dtype(),
-                    Operand::Scalar(_) => storage_dtype(*p),
+                .map(|(o, p)| match o.dtype {
+                    InputDtype::Strong(d) => d,
+                    InputDtype::Weak(_) => storage_dtype(*p),
                 })
                 .collect(),
             output: out_dtype,
@@ -420,6 +439,13 @@ impl Ufunc {
         cache.loops.insert(key, function.clone());
         Ok(function)
     }
+}
+
+/// What planning sees of one input: its dtype (strong for an array, the weak
+/// value of a scalar) and the shape it broadcasts as (`[]` for a scalar).
+struct PlanInput<'s> {
+    dtype: InputDtype,
+    shape: &'s [usize],
 }
 
 /// What a call resolved to before running.

@@ -1,7 +1,10 @@
 //! Launching compiled loop kernels on the GPU (see the kernel ABI in the
 //! compiler's `backend::nvptx`): a loop's PTX is loaded once into the device
-//! context ([`GpuLoop::load`]); a call packs its operands, copies them in, launches
-//! the grid-stride kernel over the `n` loop iterations, reads the trap record, and
+//! context ([`GpuLoop::load`]). [`launch_views`] is the one launch entry: it takes
+//! operands already in device memory ([`DeviceView`]: address, extents, strides)
+//! and a [`TrapSlot`] that any number of launches of one call share. Host
+//! operands go through it too: a call packs them, copies them in, launches the
+//! grid-stride kernel over the `n` loop iterations, reads the trap record, and
 //! copies the outputs back out through their strides.
 //!
 //! [`launch_elementwise`] runs a ufunc loop (one element per iteration);
@@ -10,7 +13,7 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, DevicePtr, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
 use kern_compiler::backend::nvptx::{KernelParam, PtxKernel, PtxModule, TrapRecord};
 use kern_compiler::ir::{FuncId, Trap};
@@ -101,7 +104,7 @@ pub(super) fn decode_record(bytes: &[u8]) -> TrapRecord {
     }
 }
 
-pub(super) fn failed(call: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
+pub(crate) fn failed(call: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
     move |e| Error::Backend(driver_error(call, e))
 }
 
@@ -130,22 +133,70 @@ fn to_device(
     })
 }
 
-/// Launches `lp` over `n` iterations with `operands` in the loop's parameter
-/// order; `Ok(Err(trap))` when a thread trapped.
+/// One operand of a launch, already in device memory: its address and its
+/// descriptor (extents and strides in elements, axis 0 the loop axis). Host
+/// operands become views after they are copied in; a [`DeviceArray`]
+/// (`super::DeviceArray`) is one without a copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceView {
+    /// The device address of the element at index zero on every axis.
+    pub address: u64,
+    pub extents: Vec<i64>,
+    pub strides: Vec<i64>,
+}
+
+/// The device trap record of one call, zeroed before its first launch. Every
+/// launch of the call shares it, so the first trap of any launch wins, as within
+/// one launch.
+pub struct TrapSlot {
+    record: CudaSlice<u8>,
+}
+
+impl TrapSlot {
+    pub fn new(gpu: &Gpu) -> Result<TrapSlot, Error> {
+        let record = gpu
+            .stream
+            .alloc_zeros::<u8>(TrapRecord::SIZE as usize)
+            .map_err(failed("cuMemAlloc"))?;
+        Ok(TrapSlot { record })
+    }
+
+    /// Waits for the launches before it and decodes the record against `lp`'s
+    /// trap sites: `Err(trap)` when a thread trapped.
+    pub fn read(&self, gpu: &Gpu, lp: &GpuLoop) -> Result<Result<(), Trap>, Error> {
+        let record = gpu
+            .stream
+            .clone_dtoh(&self.record)
+            .map_err(failed("cuMemcpyDtoH"))?;
+        Ok(match lp.ptx.decode_trap(&decode_record(&record)) {
+            Some(t) => Err(t),
+            None => Ok(()),
+        })
+    }
+}
+
+/// The device address of `buffer`'s first byte.
+pub(crate) fn address_of(gpu: &Gpu, buffer: &CudaSlice<u8>) -> u64 {
+    // Every kern buffer lives on the one stream of `gpu`, whose work runs in
+    // order, so the event the guard records is not needed to order anything.
+    let (address, _in_order) = buffer.device_ptr(&gpu.stream);
+    address
+}
+
+/// Enqueues one launch of `lp` over `n` iterations with `views` in the loop's
+/// parameter order, the trap going to `trap`; read the slot for the outcome.
 ///
 /// # Safety
-/// The operands must match the kernel's parameters: each buffer holds every
-/// element its descriptor addresses, of the parameter's element type.
-unsafe fn launch(
+/// The views must match the kernel's parameters: each addresses live device
+/// memory of the parameter's element type at every index of its descriptor
+/// (writable for outputs), for as long as the launch runs.
+pub unsafe fn launch_views(
     gpu: &Gpu,
     lp: &GpuLoop,
     n: usize,
-    operands: &[DeviceOperand],
-) -> Result<Result<(), Trap>, Error> {
-    let stream = &gpu.stream;
-    let trap = stream
-        .alloc_zeros::<u8>(TrapRecord::SIZE as usize)
-        .map_err(failed("cuMemAlloc"))?;
+    views: &[DeviceView],
+    trap: &TrapSlot,
+) -> Result<(), Error> {
     let count = n as i64;
     let mut names: Vec<&str> = Vec::new();
     let operand_of = |names: &[&str], name: &str| -> Result<usize, Error> {
@@ -153,31 +204,32 @@ unsafe fn launch(
             Error::Backend(format!("a kernel parameter of unknown operand `{name}`"))
         })
     };
-    let mut launch = stream.launch_builder(&lp.function);
+    let mut launch = gpu.stream.launch_builder(&lp.function);
     for param in &lp.kernel.params {
         match param {
             KernelParam::TrapRecord => {
-                launch.arg(&trap);
+                launch.arg(&trap.record);
             }
             KernelParam::Pointer { operand, .. } => {
-                let Some(o) = operands.get(names.len()) else {
+                let Some(v) = views.get(names.len()) else {
                     return Err(Error::Backend(
                         "the loop kernel has more operands than the call".into(),
                     ));
                 };
-                launch.arg(&o.buffer);
+                // A pointer parameter is the 64-bit address, passed by value.
+                launch.arg(&v.address);
                 names.push(operand);
             }
             KernelParam::Extent { operand, axis } => {
-                let o = &operands[operand_of(&names, operand)?];
-                let Some(extent) = o.shape.get(*axis as usize) else {
+                let v = &views[operand_of(&names, operand)?];
+                let Some(extent) = v.extents.get(*axis as usize) else {
                     return Err(Error::Backend(format!("no axis {axis} of `{operand}`")));
                 };
                 launch.arg(extent);
             }
             KernelParam::Stride { operand, axis } => {
-                let o = &operands[operand_of(&names, operand)?];
-                let Some(stride) = o.strides.get(*axis as usize) else {
+                let v = &views[operand_of(&names, operand)?];
+                let Some(stride) = v.strides.get(*axis as usize) else {
                     return Err(Error::Backend(format!("no axis {axis} of `{operand}`")));
                 };
                 launch.arg(stride);
@@ -192,19 +244,42 @@ unsafe fn launch(
             }
         }
     }
-    if names.len() != operands.len() {
+    if names.len() != views.len() {
         return Err(Error::Backend(
             "the loop kernel has fewer operands than the call".into(),
         ));
     }
-    // SAFETY: the arguments follow the kernel's parameter list, and every buffer
+    // SAFETY: the arguments follow the kernel's parameter list, and every view
     // covers its descriptor (the caller's promise).
     unsafe { launch.launch(launch_config(n)) }.map_err(failed("cuLaunchKernel"))?;
-    let record = stream.clone_dtoh(&trap).map_err(failed("cuMemcpyDtoH"))?;
-    Ok(match lp.ptx.decode_trap(&decode_record(&record)) {
-        Some(t) => Err(t),
-        None => Ok(()),
-    })
+    Ok(())
+}
+
+/// Launches `lp` over `n` iterations with `operands` in the loop's parameter
+/// order; `Ok(Err(trap))` when a thread trapped.
+///
+/// # Safety
+/// The operands must match the kernel's parameters: each buffer holds every
+/// element its descriptor addresses, of the parameter's element type.
+unsafe fn launch(
+    gpu: &Gpu,
+    lp: &GpuLoop,
+    n: usize,
+    operands: &[DeviceOperand],
+) -> Result<Result<(), Trap>, Error> {
+    let trap = TrapSlot::new(gpu)?;
+    let views: Vec<DeviceView> = operands
+        .iter()
+        .map(|o| DeviceView {
+            address: address_of(gpu, &o.buffer),
+            extents: o.shape.clone(),
+            strides: o.strides.clone(),
+        })
+        .collect();
+    // SAFETY: the buffers outlive the call, which waits for the launch when it
+    // reads the trap record; they cover their descriptors (caller's promise).
+    unsafe { launch_views(gpu, lp, n, &views, &trap) }?;
+    trap.read(gpu, lp)
 }
 
 /// Copies `from`'s buffer back into the strided host operand over `shape`.

@@ -3,11 +3,17 @@
 //!
 //! * [`device`]: opening the GPU once per process; a missing driver library or
 //!   device is an error that says so (cudarc would panic: it is probed first).
+//! * [`device_array`]: [`DeviceArray`], arrays that live in GPU memory between
+//!   calls, and their copies to and from the host.
 //! * [`pack`]: strided host operands packed into contiguous buffers on the way
 //!   in, results scattered back into strided outputs on the way out.
-//! * [`launch`]: loading a loop's PTX and launching its grid-stride kernel over
-//!   packed operands — ufunc loops and gufunc loops — with the device trap record
-//!   turned into the same `Trap` the CPU targets report.
+//! * [`loop_cache`]: a loop's IR compiled to PTX and loaded, once per cache key.
+//! * [`launch`]: loading a loop's PTX and launching its grid-stride kernel — over
+//!   device views ([`launch_views`]), or over packed host operands (ufunc loops
+//!   and gufunc loops) — with the device trap record turned into the same `Trap`
+//!   the CPU targets report.
+//! * [`device_launch`]: an elementwise call over n-d operands already on the
+//!   device, cut into one-axis launches.
 //! * [`reduce`]: buffers that stay on the device between launches, and launches
 //!   over regions of them — the levels of `reduce` and the lanes of `accumulate`
 //!   keep their partials on the GPU.
@@ -17,9 +23,15 @@
 //! are the ufunc's, and code generation the compiler's.
 
 pub mod device;
+pub mod device_array;
+pub mod device_launch;
 pub mod launch;
+pub mod loop_cache;
 pub mod pack;
 pub mod reduce;
 
 pub use device::{gpu, Gpu};
-pub use launch::{launch_elementwise, launch_gufunc, GpuLoop};
+pub use device_array::{to_device, DeviceArray};
+pub use device_launch::{launch_elementwise_on_device, DeviceStrided};
+pub use launch::{launch_elementwise, launch_gufunc, launch_views, DeviceView, GpuLoop, TrapSlot};
+pub use loop_cache::cached_gpu_loop;
