@@ -102,6 +102,28 @@ impl DeviceArray {
         DeviceArray::from_host(&ArrayRef::from(array))
     }
 
+    /// Copies the elements of `source` (same dtype and shape) into this array,
+    /// device to device, and waits for the copy (as every call on the GPU does).
+    pub fn copy_from(&mut self, source: &DeviceArray) -> Result<(), Error> {
+        if source.dtype != self.dtype || source.shape != self.shape {
+            return Err(Error::Call(format!(
+                "cannot copy a device array of {} {} into one of {} {}",
+                source.dtype,
+                crate::ufunc::shape_text(&source.shape),
+                self.dtype,
+                crate::ufunc::shape_text(&self.shape)
+            )));
+        }
+        let gpu = gpu()?;
+        // Equal dtype and shape give equal buffer lengths, which cudarc asserts.
+        gpu.stream
+            .memcpy_dtod(&source.buffer, &mut self.buffer)
+            .map_err(failed("cuMemcpyDtoD"))?;
+        gpu.stream
+            .synchronize()
+            .map_err(failed("cuStreamSynchronize"))
+    }
+
     /// The elements copied back to the host, as an array in C order.
     pub fn to_host(&self) -> Result<NdArray, Error> {
         let bytes = self.read_bytes()?;
