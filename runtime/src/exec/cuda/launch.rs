@@ -71,7 +71,8 @@ fn launch_config(n: usize) -> LaunchConfig {
     }
 }
 
-fn decode_record(bytes: &[u8]) -> TrapRecord {
+/// The trap record read back from the device (its documented layout).
+pub(crate) fn decode_record(bytes: &[u8]) -> TrapRecord {
     let u32_at = |o: usize| {
         u32::from_le_bytes(
             bytes
