@@ -1,6 +1,6 @@
 //! Explicit SPMD kernels (`#[kernel]`): launching one over a grid of blocks of
-//! threads on `cpu` or `parallel`, from Rust ([`Kernel::launch`]) and from host
-//! code (`k.launch(grid, block, ..)` in `main`, via `host`).
+//! threads on `cpu`, `parallel` or `cuda`, from Rust ([`Kernel::launch`]) and
+//! from host code (`k.launch(grid, block, ..)` in `main`, via `host`).
 //!
 //! A launch compiles, once per kernel, the kernel's launch loop
 //! (`ir::spmd_launch`: every thread of a range of blocks, in compiled code) and
@@ -8,10 +8,13 @@
 //! ranges run concurrently on the worker pool (`exec::parallel::run_split`),
 //! which is why atomics are real atomics in the compiled code. Output printed by
 //! the threads of each range is collected and written in block order, so it reads
-//! the same on both targets. [`Kernel::interpret`] runs the same loop in the
-//! interpreter (the test oracle). This module knows nothing of how the loop is
-//! built or compiled.
+//! the same on both targets. On `cuda` the kernel itself runs, one GPU thread
+//! per kernel thread (`cuda`, with the `cuda` feature). [`Kernel::interpret`]
+//! runs the launch loop in the interpreter (the test oracle). This module knows
+//! nothing of how the loop is built or compiled.
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod dim;
 
 use std::collections::HashMap;
@@ -33,11 +36,13 @@ use crate::{Error, Target};
 /// runs on a GPU.
 pub const MAX_THREADS_PER_BLOCK: usize = 1024;
 
-/// The launch loops compiled so far, per kernel.
+/// The launch loops compiled so far, per kernel (and the GPU kernels loaded).
 #[derive(Default)]
 pub(crate) struct KernelCache {
     engine: Option<JitEngine>,
     launches: HashMap<FuncId, Arc<LaunchCode>>,
+    #[cfg(feature = "cuda")]
+    gpu: cuda::GpuKernels,
 }
 
 /// A kernel's launch loop: the program it lives in and its machine code.
@@ -274,6 +279,11 @@ pub(crate) unsafe fn launch(
 ) -> Result<(), LaunchFailure> {
     target.check_available()?;
     let (blocks, threads) = launch_size(grid, block)?;
+    #[cfg(feature = "cuda")]
+    if target == Target::Cuda {
+        // SAFETY: forwarded from the caller.
+        return unsafe { cuda::launch(core, kernel, grid, block, args) };
+    }
     let code = launch_code(core, kernel)?;
     let call_failure = |e: CallError| match e {
         CallError::Trap(t) => LaunchFailure::Trap(t),

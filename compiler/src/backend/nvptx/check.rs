@@ -1,7 +1,9 @@
 //! What a GPU kernel cannot do, found before any LLVM work: `print!`, host code
-//! (`fn main`, host arrays and their operations) and recursion (device stacks are
-//! small and fixed; kern has no depth guard on the GPU). Each is an
-//! [`NvptxError::Unsupported`] naming the construct and its source span.
+//! (`fn main`, host arrays and their operations), recursion (device stacks are
+//! small and fixed; kern has no depth guard on the GPU) and passing a kernel's
+//! shared array to a function (device functions take global pointers, and a
+//! shared address is not one). Each is an [`NvptxError::Unsupported`] naming the
+//! construct and its source span.
 //!
 //! It knows the IR only.
 
@@ -9,7 +11,8 @@ use std::collections::HashMap;
 
 use super::NvptxError;
 use crate::diagnostics::Span;
-use crate::ir::{Block, FuncId, FunctionKind, InstKind, Program, Type};
+use crate::ir::spmd::SpmdInst;
+use crate::ir::{Arg, Block, FuncId, FunctionKind, InstKind, LocalId, Program, Type};
 
 /// Every function the kernels call, directly or not, callees before their callers (the
 /// device functions of the module), after checking that each kernel and each of
@@ -82,9 +85,30 @@ fn visit(
     }
     state.insert(id, Visit::InProgress);
     let mut calls = Vec::new();
-    scan(&func.body, &mut calls, &|construct, span| {
-        unsupported(construct, span)
-    })?;
+    let mut shared = Vec::new();
+    shared_arrays(&func.body, &mut shared);
+    let unsupported_call = |args: &[Arg], span: Span| -> Result<(), NvptxError> {
+        let passes_shared = args.iter().find_map(|arg| match arg {
+            Arg::Array(l) | Arg::SubView { array: l, .. } => shared.iter().find(|s| *s == l),
+            Arg::Value(_) => None,
+        });
+        match passes_shared {
+            Some(l) => Err(unsupported(
+                &format!(
+                    "passing the shared array `{}` to a function (a function takes global memory; index the shared array in the kernel itself)",
+                    func.local(*l).name
+                ),
+                span,
+            )),
+            None => Ok(()),
+        }
+    };
+    scan(
+        &func.body,
+        &mut calls,
+        &|construct, span| unsupported(construct, span),
+        &unsupported_call,
+    )?;
     for (callee, span) in calls {
         stack.push((id, span));
         visit(program, callee, state, order, stack)?;
@@ -97,16 +121,51 @@ fn visit(
     Ok(())
 }
 
+/// The array locals `block` binds to shared memory.
+fn shared_arrays(block: &Block, out: &mut Vec<LocalId>) {
+    for inst in &block.insts {
+        match &inst.kind {
+            InstKind::Spmd(SpmdInst::SharedArray { array, .. }) => out.push(*array),
+            InstKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                shared_arrays(then_block, out);
+                shared_arrays(else_block, out);
+            }
+            InstKind::Loop {
+                header,
+                body,
+                latch,
+                ..
+            } => {
+                shared_arrays(header, out);
+                shared_arrays(body, out);
+                shared_arrays(latch, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Vets the arguments of one call at its span.
+type CallCheck<'a> = dyn Fn(&[Arg], Span) -> Result<(), NvptxError> + 'a;
+
 /// Collects the calls of `block` (with their spans) and rejects what the GPU
-/// cannot run.
+/// cannot run; `check_call` vets a call's arguments.
 fn scan(
     block: &Block,
     calls: &mut Vec<(FuncId, Span)>,
     unsupported: &dyn Fn(&str, Span) -> NvptxError,
+    check_call: &CallCheck<'_>,
 ) -> Result<(), NvptxError> {
     for inst in &block.insts {
         match &inst.kind {
-            InstKind::Call { callee, .. } => calls.push((*callee, inst.span)),
+            InstKind::Call { callee, args } => {
+                check_call(args, inst.span)?;
+                calls.push((*callee, inst.span));
+            }
             InstKind::Print { newline, .. } => {
                 let what = if *newline { "`println!`" } else { "`print!`" };
                 return Err(unsupported(what, inst.span));
@@ -117,22 +176,13 @@ fn scan(
                     inst.span,
                 ))
             }
-            InstKind::Spmd(spmd) => {
-                return Err(unsupported(
-                    &format!(
-                        "the kernel builtin `{}` (explicit `#[kernel]` kernels are not compiled for the GPU yet; launch them on `cpu` or `parallel`)",
-                        spmd_builtin_name(spmd)
-                    ),
-                    inst.span,
-                ))
-            }
             InstKind::If {
                 then_block,
                 else_block,
                 ..
             } => {
-                scan(then_block, calls, unsupported)?;
-                scan(else_block, calls, unsupported)?;
+                scan(then_block, calls, unsupported, check_call)?;
+                scan(else_block, calls, unsupported, check_call)?;
             }
             InstKind::Loop {
                 header,
@@ -140,23 +190,12 @@ fn scan(
                 latch,
                 ..
             } => {
-                scan(header, calls, unsupported)?;
-                scan(body, calls, unsupported)?;
-                scan(latch, calls, unsupported)?;
+                scan(header, calls, unsupported, check_call)?;
+                scan(body, calls, unsupported, check_call)?;
+                scan(latch, calls, unsupported, check_call)?;
             }
             _ => {}
         }
     }
     Ok(())
-}
-
-/// The source spelling of an SPMD instruction, for messages.
-fn spmd_builtin_name(spmd: &crate::ir::spmd::SpmdInst) -> String {
-    use crate::ir::spmd::SpmdInst;
-    match spmd {
-        SpmdInst::Index(index, axis) => format!("{}_{}()", index.name(), axis.name()),
-        SpmdInst::SyncThreads => "sync_threads()".into(),
-        SpmdInst::SharedArray { .. } => "shared_array()".into(),
-        SpmdInst::Atomic { op, .. } => format!("atomic_{}", op.name()),
-    }
 }

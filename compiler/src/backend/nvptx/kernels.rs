@@ -1,6 +1,6 @@
 //! Kernel entry points: the PTX `.entry` of an elementwise loop, a gufunc loop, a
-//! reduction batch or a plain function, with the parameter lists the module docs
-//! specify.
+//! reduction batch, a `#[kernel]` or a plain function, with the parameter lists
+//! the module docs specify.
 //!
 //! A loop kernel is the IR loop function itself, lowered with its outer loop made
 //! grid-stride: the loops built by `ir::elementwise` and `ir::gufunc_loop` have the
@@ -8,8 +8,9 @@
 //! only changes where `i` starts (the thread's global index) and the `1` it steps
 //! by (the grid's size). Everything else — the element function, conversions,
 //! bounds checks of core dimensions — is the IR's, so there is one loop semantics
-//! for every target. This file knows those loop shapes and the ABI; instruction
-//! lowering is `lower`'s.
+//! for every target. A `#[kernel]` is lowered as it is, once per thread; its
+//! shared arrays are declared here (`shared`) and bound like parameters. This
+//! file knows those loop shapes and the ABI; instruction lowering is `lower`'s.
 
 use std::collections::HashSet;
 
@@ -82,7 +83,13 @@ pub(super) fn define_kernel(
         FunctionKind::ElementwiseLoop { .. } => KernelKind::Elementwise,
         FunctionKind::GufuncLoop { .. } => KernelKind::Gufunc,
         FunctionKind::ReductionBatch { .. } => KernelKind::ReductionBatch,
+        FunctionKind::Kernel { .. } => KernelKind::Spmd,
         _ => KernelKind::Scalar,
+    };
+    // Before any LLVM work on the body: the size limit is a source error.
+    let shared_arrays = match kind {
+        KernelKind::Spmd => super::shared::declare_shared_arrays(unit, func, &name)?,
+        _ => Vec::new(),
     };
     let cx = unit.cx;
     let invalid = |message: &str| NvptxError::Invalid {
@@ -112,7 +119,7 @@ pub(super) fn define_kernel(
     for p in &func.params {
         let operand = p.name.clone();
         match func.local(p.local).ty {
-            Type::Scalar(ty) if kind == KernelKind::Scalar => {
+            Type::Scalar(ty) if matches!(kind, KernelKind::Scalar | KernelKind::Spmd) => {
                 // bool travels as a byte: a kernel parameter has no 1-bit type.
                 let index = params.push(
                     memory_type(cx, ty).into(),
@@ -269,13 +276,14 @@ pub(super) fn define_kernel(
                 step,
             })
         }
-        KernelKind::Scalar => None,
+        KernelKind::Scalar | KernelKind::Spmd => None,
     };
     let frame = Frame {
         trap: param(0).into_pointer_value(),
         params: frame_params,
         ret: ReturnMode::Store(result.map(|i| param(i).into_pointer_value())),
         grid_stride,
+        shared_arrays,
     };
     lower_function(unit, b, program, func, kernel, frame)?;
     Ok(PtxKernel {
@@ -305,23 +313,7 @@ fn grid_index_and_size<'ctx>(
     unit: &Unit<'ctx>,
     b: &inkwell::builder::Builder<'ctx>,
 ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), NvptxError> {
-    let i64t = unit.cx.i64_type();
-    let read = |register: &str| -> Result<IntValue<'ctx>, NvptxError> {
-        let name = format!("llvm.nvvm.read.ptx.sreg.{register}");
-        let f = match unit.module.get_function(&name) {
-            Some(f) => f,
-            None => unit
-                .module
-                .add_function(&name, unit.cx.i32_type().fn_type(&[], false), None),
-        };
-        let v = b
-            .build_call(f, &[], register)?
-            .try_as_basic_value()
-            .basic()
-            .expect("special registers are i32")
-            .into_int_value();
-        Ok(b.build_int_z_extend(v, i64t, "")?)
-    };
+    let read = |register: &str| super::spmd::special_register(unit, b, register);
     let (tid, ntid, ctaid, nctaid) = (
         read("tid.x")?,
         read("ntid.x")?,

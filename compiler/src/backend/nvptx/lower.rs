@@ -5,9 +5,10 @@
 //!
 //! The same lowering serves device functions and kernel entries: the caller (the
 //! `target` driver or `kernels`) creates the LLVM function, computes where each
-//! parameter comes from ([`Frame`]) and, for the loop kernels, which IR induction
-//! variable becomes the grid-stride index ([`GridStride`]). It does not know how
-//! kernels receive their operands or how the module becomes PTX.
+//! parameter comes from ([`Frame`]), for the loop kernels which IR induction
+//! variable becomes the grid-stride index ([`GridStride`]) and for `#[kernel]`s
+//! which locals are shared arrays. It does not know how kernels receive their
+//! operands or how the module becomes PTX; SPMD instructions are `spmd`'s.
 
 use std::collections::HashMap;
 
@@ -66,6 +67,9 @@ pub(super) struct Frame<'ctx> {
     pub params: Vec<ParamValue<'ctx>>,
     pub ret: ReturnMode<'ctx>,
     pub grid_stride: Option<GridStride<'ctx>>,
+    /// A `#[kernel]`'s shared arrays: bound for the whole body (the IR's
+    /// `SharedArray` is the block's memory wherever it appears) and zeroed at entry.
+    pub shared_arrays: Vec<super::shared::SharedArray<'ctx>>,
 }
 
 /// What the functions of one module share.
@@ -141,6 +145,8 @@ pub(super) fn lower_function<'ctx>(
         collect_widened_f32(func, &func.body, &mut lowerer.widened_f32);
     }
     lowerer.lower_frame(frame.params, frame.grid_stride)?;
+    // After the frame's allocas, which must stay in the entry block for `mem2reg`.
+    lowerer.bind_shared_arrays(&frame.shared_arrays)?;
     lowerer.lower_block(&func.body)?;
     // Falling off the end: `()` functions return; a value-returning function only
     // gets here on paths the IR never reaches.
@@ -245,6 +251,21 @@ impl<'ctx> Lowerer<'ctx, '_> {
         match self.locals.get(local.0 as usize) {
             Some(LocalSlot::Array(Some(a))) => Ok((a.clone(), ty)),
             _ => Err(self.invalid(format!("array local l{} has no value", local.0))),
+        }
+    }
+
+    /// Binds array local `local` to `value` (a shared array: see `shared`).
+    pub fn bind_array(
+        &mut self,
+        local: LocalId,
+        value: ArrayValue<'ctx>,
+    ) -> Result<(), NvptxError> {
+        match self.locals.get_mut(local.0 as usize) {
+            Some(LocalSlot::Array(slot)) => {
+                *slot = Some(value);
+                Ok(())
+            }
+            _ => Err(self.invalid(format!("local l{} is not an array", local.0))),
         }
     }
 
@@ -356,8 +377,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 self.trap_unless(ok, super::traps::trap_code::ASSERTION_FAILED, site, None)?;
                 None
             }
+            InstKind::Spmd(spmd) => self.spmd(spmd, inst.span)?,
             // Rejected with their spans by `check` before lowering starts.
-            InstKind::Print { .. } | InstKind::Host { .. } | InstKind::Spmd(_) => {
+            InstKind::Print { .. } | InstKind::Host { .. } => {
                 return Err(self.invalid("print or host instruction reached the lowering"))
             }
         };

@@ -2,9 +2,11 @@
 //! stores through a flattened descriptor, sub-views (`Arg::SubView`, a new
 //! descriptor of registers — no memory), and constant tables as read-only globals.
 //!
-//! Every array lives in global memory (address space 1). A failed bounds check
-//! branches to the trap exit with the index and the extent as payload, exactly
-//! the values the Cranelift backend reports.
+//! Every array lives in global memory (address space 1) except a `#[kernel]`'s
+//! shared arrays, whose data pointer is a shared one (address space 3); the same
+//! code addresses both. A failed bounds check branches to the trap exit with the
+//! index and the extent as payload, exactly the values the Cranelift backend
+//! reports.
 
 use inkwell::module::Linkage;
 use inkwell::types::BasicType;
@@ -28,7 +30,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Address of the element at `indices`, bounds-checked per axis when `checked`.
-    fn element_address(
+    pub fn element_address(
         &mut self,
         array: LocalId,
         indices: &[ValueId],

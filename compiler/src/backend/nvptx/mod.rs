@@ -19,6 +19,9 @@
 //!   flow, device calls, traps; scalar arithmetic and casts; arrays and constant
 //!   tables).
 //! * `kernels`: the kernel entry points and their parameter lists.
+//! * `spmd` / `atomics` / `shared`: the SPMD instructions of `#[kernel]`s (thread
+//!   indices and barriers; atomic read-modify-writes; block-shared arrays, their
+//!   zeroing at kernel entry and the 48 KiB limit).
 //! * [`traps`]: the device trap record and its decoding into an [`crate::ir::Trap`].
 //!
 //! # Kernel ABI (what the runtime codes against)
@@ -61,6 +64,14 @@
 //!   kernel `(trap, [ret: *mut R], params..)` — scalar parameters by value, array
 //!   parameters flattened as above; the result (if any) is stored to `ret`. Launch
 //!   it with one thread; every thread would compute the same thing.
+//! * **SPMD kernel** (`FunctionKind::Kernel`, a `#[kernel]`, [`KernelKind::Spmd`]):
+//!   `(trap, params..)` — each kernel parameter in order, scalars by value (`bool`
+//!   as a byte), arrays flattened `(ptr, shape[0], .., stride[0], ..)` as above.
+//!   Launch it with the caller's grid and block: the body runs once per thread,
+//!   `thread_idx`/`block_idx`/`block_dim`/`grid_dim` are PTX's `tid`/`ctaid`/
+//!   `ntid`/`nctaid`. Its shared arrays are static `.shared` variables (at most
+//!   48 KiB per kernel, a compile-time error beyond), zeroed by the block's
+//!   threads at entry, so launch it with no dynamic shared memory.
 //!
 //! Within a kernel, kern functions it calls become device functions (internal
 //! linkage, parameters flattened the same way, the trap pointer first).
@@ -75,7 +86,23 @@
 //! the trapping one may have been written. The host decodes the record with
 //! [`PtxModule::decode_trap`] into the same [`crate::ir::Trap`] (kind and source
 //! span) the Cranelift backend reports. Recursion is rejected at compile time, so
-//! `RecursionLimit` never occurs on the GPU.
+//! `RecursionLimit` never occurs on the GPU. A thread that exits no longer holds
+//! up `sync_threads()` barriers (PTX releases a barrier whose only missing
+//! threads have exited), so a trap in an SPMD kernel cannot hang its block.
+//!
+//! # SPMD instructions
+//!
+//! `ir::spmd` specifies them; here: indices are the special registers
+//! zero-extended to `usize`, `sync_threads()` is `bar.sync 0`
+//! (`llvm.nvvm.barrier0`), atomics are relaxed (`monotonic`), device-scope PTX
+//! `atom`s — `add/sub/min/max/exch/cas` on integers (signed or unsigned by the
+//! element type), `atom.add.f32/f64` for float add and, of the negated operand,
+//! sub; float min/max are a compare-and-swap loop on the bits that only swaps
+//! when the IR's comparison says `v` replaces the old value (so NaNs neither win
+//! nor get replaced), and float `cas` compares bits. One deviation: the PTX ISA
+//! documents that `atom.add.f32` flushes subnormal inputs and results to zero.
+//! Passing a shared array to a function is rejected (`check`): device functions
+//! take global pointers.
 //!
 //! # Floating point
 //!
@@ -87,11 +114,14 @@
 //! cannot lower for NVPTX (the math comes from kern's stdlib, compiled like user
 //! code).
 
+mod atomics;
 mod check;
 mod kernels;
 mod lower;
 mod memory;
 mod ops;
+mod shared;
+mod spmd;
 mod target;
 pub mod traps;
 mod types;
@@ -120,6 +150,7 @@ pub enum KernelKind {
     /// A batch of reduction or scan runs, one per thread (`ir::reduce_batch`).
     ReductionBatch,
     Scalar,
+    Spmd,
 }
 
 /// One parameter of a kernel entry, in order.
@@ -227,8 +258,8 @@ impl From<inkwell::builder::BuilderError> for NvptxError {
 
 /// Compiles `kernels` (and every kern function they call, as device functions)
 /// into one PTX module. Each function becomes the entry its kind calls for:
-/// an elementwise or gufunc loop becomes its grid-stride kernel, anything else a
-/// 1-thread kernel (see the module docs).
+/// an elementwise or gufunc loop becomes its grid-stride kernel, a `#[kernel]`
+/// its SPMD kernel, anything else a 1-thread kernel (see the module docs).
 pub fn compile_to_ptx(
     program: &Program,
     kernels: &[FuncId],

@@ -149,6 +149,7 @@ fn define_device_function(
         params,
         ret: ReturnMode::Value,
         grid_stride: None,
+        shared_arrays: Vec::new(),
     };
     lower_function(unit, b, program, func, function, frame)
 }

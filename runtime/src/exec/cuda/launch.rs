@@ -80,7 +80,8 @@ pub(super) fn launch_config(n: usize) -> LaunchConfig {
     }
 }
 
-pub(super) fn decode_record(bytes: &[u8]) -> TrapRecord {
+/// The trap record read back from the device (its documented layout).
+pub(crate) fn decode_record(bytes: &[u8]) -> TrapRecord {
     let u32_at = |o: usize| {
         u32::from_le_bytes(
             bytes
