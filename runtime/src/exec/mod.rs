@@ -1,6 +1,7 @@
 //! Running a compiled elementwise loop over n-d operands: the iteration space, how
 //! it is cut into one-dimensional runs, and the targets that execute the runs
-//! ([`serial`] on the calling thread, [`parallel`] on a thread pool).
+//! ([`serial`] on the calling thread, [`parallel`] on a thread pool, [`mpi`] across
+//! ranks, each running its share on `parallel`).
 //!
 //! An [`Iteration`] is a shape plus, for each operand, a base address and strides
 //! (in elements) over that shape — broadcasting already applied, so a stride may be
@@ -14,6 +15,7 @@
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod gufunc;
+pub mod mpi;
 pub mod parallel;
 pub mod serial;
 

@@ -143,13 +143,39 @@ impl Gufunc {
             shape: plan.loop_shape.clone(),
             operands,
         };
-        iteration.order_axes_by(nin);
-        iteration.coalesce();
         let cost = plan
             .binding
             .sizes
             .iter()
             .fold(1usize, |c, s| c.saturating_mul((*s).max(1)));
+        if self.target == Target::Mpi {
+            let world = crate::exec::mpi::world()?;
+            let outputs: Vec<crate::exec::mpi::distribute::OutputRows> = (nin..cores.len())
+                .map(|k| crate::exec::mpi::distribute::OutputRows {
+                    operand: k,
+                    core_shape: cores[k].shape.iter().map(|&d| d as usize).collect(),
+                    core_strides: cores[k].strides.iter().map(|&s| s as isize).collect(),
+                })
+                .collect();
+            // SAFETY: as for the CPU targets below; each rank's share is a
+            // sub-range of the first loop axis of the same operands.
+            let result = unsafe {
+                crate::exec::mpi::distribute::run_distributed(
+                    world,
+                    &iteration,
+                    &outputs,
+                    |share| {
+                        let mut share = share.clone();
+                        share.order_axes_by(nin);
+                        share.coalesce();
+                        run_parallel(&lp, &share, &cores, cost).map_err(Error::Call)
+                    },
+                )
+            }?;
+            return result.map_err(|trap| Error::kernel(trap, &self.core.sources));
+        }
+        iteration.order_axes_by(nin);
+        iteration.coalesce();
         // SAFETY: every operand comes from a live view (a converted copy, a scalar
         // buffer above, or an output borrowed mutably for the call) whose shape is
         // the loop shape (broadcast) followed by its core dimensions as bound; the

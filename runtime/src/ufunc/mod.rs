@@ -308,6 +308,25 @@ impl Ufunc {
             shape: plan.shape.clone(),
             operands,
         };
+        if self.target == Target::Mpi {
+            let world = exec::mpi::world()?;
+            let output = exec::mpi::distribute::OutputRows {
+                operand: inputs.len(),
+                core_shape: Vec::new(),
+                core_strides: Vec::new(),
+            };
+            // SAFETY: as for the CPU targets below; each rank's share is a
+            // sub-range of the first axis of the same operands.
+            let result = unsafe {
+                exec::mpi::distribute::run_distributed(world, &iteration, &[output], |share| {
+                    let mut share = share.clone();
+                    share.order_axes_by(inputs.len());
+                    share.coalesce();
+                    exec::parallel::run(&lp, &share).map_err(Error::Call)
+                })
+            }?;
+            return result.map_err(|trap| Error::kernel(trap, &self.core.sources));
+        }
         iteration.order_axes_by(inputs.len());
         iteration.coalesce();
         // SAFETY: operands come from live views (or the scalar buffers above) over

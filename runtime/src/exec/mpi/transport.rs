@@ -1,0 +1,320 @@
+//! Moving bytes between the ranks of the world: point-to-point messages and the
+//! collectives kern needs (broadcast, gather, all-gather, scatter, barrier), each
+//! over variable-length byte buffers.
+//!
+//! With the `mpi` feature the bytes travel through MPI (rsmpi): the universe is
+//! initialised on first use and every call takes one lock, so calls from several
+//! threads are serialised (MPI is initialised for `MPI_THREAD_SERIALIZED`).
+//! Without it the world is this process alone — a singleton, as an MPI program
+//! started without `mpirun` is — and a message a rank sends to itself waits in a
+//! mailbox. This module knows bytes and ranks, not dtypes or arrays.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use crate::Error;
+
+/// The ranks of the world and the wire between them.
+pub(super) enum Transport {
+    /// This process alone: messages to itself, in order per tag.
+    #[cfg_attr(feature = "mpi", allow(dead_code))]
+    Single(Mutex<VecDeque<(i32, Vec<u8>)>>),
+    /// The processes `mpirun` started, through MPI.
+    #[cfg(feature = "mpi")]
+    Mpi(Mutex<Option<mpi::environment::Universe>>),
+}
+
+/// The world communicator, used while the transport's lock is held.
+#[cfg(feature = "mpi")]
+struct Session<'a> {
+    _lock: std::sync::MutexGuard<'a, Option<mpi::environment::Universe>>,
+    world: mpi::topology::SimpleCommunicator,
+}
+
+#[cfg(feature = "mpi")]
+fn session(universe: &Mutex<Option<mpi::environment::Universe>>) -> Result<Session<'_>, Error> {
+    let guard = lock(universe);
+    let world = guard
+        .as_ref()
+        .ok_or_else(|| {
+            Error::Call(
+                "MPI was finalised: no more communication is possible in this process".into(),
+            )
+        })?
+        .world();
+    Ok(Session {
+        _lock: guard,
+        world,
+    })
+}
+
+impl Transport {
+    /// The world of this process: MPI's when the `mpi` feature is built (a
+    /// singleton when the process was not started by `mpirun`), else a singleton.
+    pub(super) fn open() -> Result<Transport, Error> {
+        #[cfg(feature = "mpi")]
+        {
+            match mpi::initialize_with_threading(mpi::Threading::Serialized) {
+                Some((universe, _)) => Ok(Transport::Mpi(Mutex::new(Some(universe)))),
+                None => Err(Error::TargetUnavailable(
+                    "MPI was already initialised outside kern in this process".into(),
+                )),
+            }
+        }
+        #[cfg(not(feature = "mpi"))]
+        {
+            Ok(Transport::Single(Mutex::new(VecDeque::new())))
+        }
+    }
+
+    pub(super) fn rank_and_size(&self) -> Result<(usize, usize), Error> {
+        match self {
+            Transport::Single(_) => Ok((0, 1)),
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                Ok((world.rank() as usize, world.size() as usize))
+            }
+        }
+    }
+
+    pub(super) fn barrier(&self) -> Result<(), Error> {
+        match self {
+            Transport::Single(_) => Ok(()),
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::collective::CommunicatorCollectives;
+                session(universe)?.world.barrier();
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends MPI (`MPI_Finalize`, by dropping the universe) once; later calls
+    /// through the transport are errors.
+    #[cfg(feature = "mpi")]
+    pub(super) fn finalize(&self) {
+        if let Transport::Mpi(universe) = self {
+            drop(lock(universe).take());
+        }
+    }
+
+    /// Sends `bytes` to rank `dest` with `tag` (blocking until the buffer may be
+    /// reused; MPI's standard mode).
+    pub(super) fn send(&self, dest: usize, tag: i32, bytes: &[u8]) -> Result<(), Error> {
+        match self {
+            Transport::Single(mailbox) => {
+                lock(mailbox).push_back((tag, bytes.to_vec()));
+                Ok(())
+            }
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::point_to_point::Destination;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                world.process_at_rank(dest as i32).send_with_tag(bytes, tag);
+                Ok(())
+            }
+        }
+    }
+
+    /// The next message from rank `source` with `tag`, of whatever length.
+    pub(super) fn recv(&self, source: usize, tag: i32) -> Result<Vec<u8>, Error> {
+        match self {
+            Transport::Single(mailbox) => {
+                let mut mailbox = lock(mailbox);
+                let at = mailbox.iter().position(|(t, _)| *t == tag).ok_or_else(|| {
+                    Error::Call(format!(
+                        "mpi::recv from rank {source} with tag {tag} would wait forever: \
+                         no such message was sent and this is the only rank"
+                    ))
+                })?;
+                Ok(mailbox.remove(at).map(|(_, b)| b).unwrap_or_default())
+            }
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::point_to_point::Source;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let (bytes, _) = world
+                    .process_at_rank(source as i32)
+                    .receive_vec_with_tag::<u8>(tag);
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// `root`'s `bytes` on every rank (the others' `bytes` are ignored).
+    pub(super) fn broadcast(&self, root: usize, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+        match self {
+            Transport::Single(_) => Ok(bytes),
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::collective::Root;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let root = world.process_at_rank(root as i32);
+                let mut len = bytes.len() as u64;
+                root.broadcast_into(&mut len);
+                let mut bytes = bytes;
+                bytes.resize(to_usize(len)?, 0);
+                root.broadcast_into(&mut bytes[..]);
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Every rank's `bytes`, in rank order, on `root`; `None` on the others.
+    pub(super) fn gather(&self, root: usize, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
+        match self {
+            Transport::Single(_) => Ok(Some(vec![bytes.to_vec()])),
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::collective::Root;
+                use mpi::datatype::PartitionMut;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let root_process = world.process_at_rank(root as i32);
+                let count = mpi_count(bytes.len())?;
+                if world.rank() as usize != root {
+                    root_process.gather_into(&count);
+                    root_process.gather_varcount_into(bytes);
+                    return Ok(None);
+                }
+                let mut counts = vec![0i32; world.size() as usize];
+                root_process.gather_into_root(&count, &mut counts[..]);
+                let (displs, total) = displacements(&counts)?;
+                let mut all = vec![0u8; total];
+                let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+                root_process.gather_varcount_into_root(bytes, &mut partition);
+                Ok(Some(split_pieces(&all, &counts)))
+            }
+        }
+    }
+
+    /// Every rank's `bytes`, in rank order, on every rank.
+    pub(super) fn all_gather(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        match self {
+            Transport::Single(_) => Ok(vec![bytes.to_vec()]),
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::collective::CommunicatorCollectives;
+                use mpi::datatype::PartitionMut;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let count = mpi_count(bytes.len())?;
+                let mut counts = vec![0i32; world.size() as usize];
+                world.all_gather_into(&count, &mut counts[..]);
+                let (displs, total) = displacements(&counts)?;
+                let mut all = vec![0u8; total];
+                let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+                world.all_gather_varcount_into(bytes, &mut partition);
+                Ok(split_pieces(&all, &counts))
+            }
+        }
+    }
+
+    /// Piece `r` of `root`'s `pieces` (one per rank, in rank order) on rank `r`;
+    /// the other ranks pass `None`.
+    pub(super) fn scatter(
+        &self,
+        root: usize,
+        pieces: Option<Vec<Vec<u8>>>,
+    ) -> Result<Vec<u8>, Error> {
+        match self {
+            Transport::Single(_) => Ok(pieces
+                .and_then(|p| p.into_iter().next())
+                .unwrap_or_default()),
+            #[cfg(feature = "mpi")]
+            Transport::Mpi(universe) => {
+                use mpi::collective::Root;
+                use mpi::datatype::Partition;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let root_process = world.process_at_rank(root as i32);
+                let mut count = 0i32;
+                match pieces {
+                    Some(pieces) if world.rank() as usize == root => {
+                        let counts = pieces.iter().map(|p| mpi_count(p.len())).collect::<Result<
+                            Vec<i32>,
+                            Error,
+                        >>(
+                        )?;
+                        let (displs, _) = displacements(&counts)?;
+                        let all: Vec<u8> = pieces.concat();
+                        root_process.scatter_into_root(&counts[..], &mut count);
+                        let mut mine = vec![0u8; to_usize(count as u64)?];
+                        let partition = Partition::new(&all[..], &counts[..], &displs[..]);
+                        root_process.scatter_varcount_into_root(&partition, &mut mine[..]);
+                        Ok(mine)
+                    }
+                    _ => {
+                        root_process.scatter_into(&mut count);
+                        let mut mine = vec![0u8; to_usize(count as u64)?];
+                        root_process.scatter_varcount_into(&mut mine[..]);
+                        Ok(mine)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The lock of the transport; a poisoned lock (a panic mid-call elsewhere) still
+/// hands out the state, which MPI itself keeps consistent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A byte count as MPI's `int`, or an error for messages of 2 GiB or more.
+#[cfg(feature = "mpi")]
+fn mpi_count(len: usize) -> Result<i32, Error> {
+    i32::try_from(len).map_err(|_| {
+        Error::Call(format!(
+            "an MPI message of {len} bytes is too long: kern sends at most {} bytes at once",
+            i32::MAX
+        ))
+    })
+}
+
+#[cfg(feature = "mpi")]
+fn to_usize(len: u64) -> Result<usize, Error> {
+    usize::try_from(len).map_err(|_| {
+        Error::Call(format!(
+            "an MPI message of {len} bytes does not fit in memory"
+        ))
+    })
+}
+
+/// Where each rank's piece starts in the concatenation, and its total length.
+#[cfg(feature = "mpi")]
+fn displacements(counts: &[i32]) -> Result<(Vec<i32>, usize), Error> {
+    let mut displs = Vec::with_capacity(counts.len());
+    let mut at = 0usize;
+    for &c in counts {
+        displs.push(mpi_count(at)?);
+        at += c as usize;
+    }
+    Ok((displs, at))
+}
+
+#[cfg(feature = "mpi")]
+fn split_pieces(all: &[u8], counts: &[i32]) -> Vec<Vec<u8>> {
+    let mut at = 0;
+    counts
+        .iter()
+        .map(|&c| {
+            let piece = all[at..at + c as usize].to_vec();
+            at += c as usize;
+            piece
+        })
+        .collect()
+}
