@@ -295,7 +295,9 @@ pub(crate) unsafe fn launch(
             source,
         }),
     };
-    if target != Target::Parallel {
+    // On `mpi` every rank runs every block of the launch on its own pool: a
+    // kernel writes wherever it likes, so there are no rows to split and gather.
+    if !matches!(target, Target::Parallel | Target::Mpi) {
         let all = loop_args(args, grid, block, 0..blocks);
         // SAFETY: forwarded from the caller.
         return unsafe { code.code.call(&all, out) }

@@ -73,8 +73,9 @@ unsafe fn reduce_runs(
         }
         Ok(())
     };
+    // On `mpi` every rank holds the operands and reduces them on its own pool.
     match target {
-        Target::Parallel => {
+        Target::Parallel | Target::Mpi => {
             let per_run = runs.first().map_or(1, |r| r.n.max(1));
             run_ranges(runs.len(), (64 * 1024 / per_run).max(1), run_one)
         }

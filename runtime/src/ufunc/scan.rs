@@ -103,8 +103,9 @@ unsafe fn scan_lanes(
         }
         Ok(())
     };
+    // On `mpi` every rank holds the operands and scans them on its own pool.
     match target {
-        Target::Parallel => {
+        Target::Parallel | Target::Mpi => {
             let per_lane = lanes.first().map_or(1, |l| l.n.max(1));
             run_ranges(lanes.len(), (16 * 1024 / per_lane).max(1), run)
         }

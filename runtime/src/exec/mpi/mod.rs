@@ -10,7 +10,9 @@
 //!
 //! With the `mpi` feature the world is MPI's (rsmpi), initialised on first use and
 //! finalised by [`finalize`] (the CLI calls it when `main` returns; it is also
-//! registered to run at process exit). Without it, and under the feature when the
+//! registered to run at process exit). After a failure on one rank, call
+//! [`abort_job`] instead: finalising would wait for ranks that are waiting for this
+//! one. Without it, and under the feature when the
 //! process was not started by `mpirun`, the world is this one process: rank 0 of 1,
 //! where collectives return their input. This module knows arrays, bytes and
 //! ranks; it does not know ufuncs beyond the iteration it is handed.
@@ -68,6 +70,16 @@ pub fn finalize() {
     #[cfg(feature = "mpi")]
     if let Some(Ok(world)) = WORLD.get() {
         world.transport.finalize();
+    }
+}
+
+/// Ends the whole job after a failure on this rank: with other ranks, MPI aborts
+/// them all (they may be waiting in a collective this rank will never join, and
+/// finalising would wait with them); alone, the process exits with `code`.
+pub fn abort_job(code: i32) -> ! {
+    match WORLD.get() {
+        Some(Ok(world)) if world.size > 1 => world.transport.abort(code),
+        _ => std::process::exit(code),
     }
 }
 

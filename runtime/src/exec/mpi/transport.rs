@@ -103,6 +103,18 @@ impl Transport {
         }
     }
 
+    /// Stops every process of the job with exit status `code` (`MPI_Abort`).
+    pub(super) fn abort(&self, code: i32) -> ! {
+        #[cfg(feature = "mpi")]
+        if let Transport::Mpi(universe) = self {
+            use mpi::topology::Communicator;
+            if let Ok(session) = session(universe) {
+                session.world.abort(code);
+            }
+        }
+        std::process::exit(code)
+    }
+
     /// Sends `bytes` to rank `dest` with `tag` (blocking until the buffer may be
     /// reused; MPI's standard mode).
     pub(super) fn send(&self, dest: usize, tag: i32, bytes: &[u8]) -> Result<(), Error> {

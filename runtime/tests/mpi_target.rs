@@ -1,0 +1,202 @@
+//! The `mpi` target from the Rust API, on real ranks: ufunc and gufunc calls
+//! split their first axis across the ranks and every rank ends with exactly the
+//! bits the `cpu` target gives, whatever the shapes, strides and rank count; a
+//! trap on one rank's share is the same error, with the kernel's location, on
+//! every rank.
+//!
+//! MPI can be initialised once per process and the test harness runs tests as
+//! threads, so each test starts this test binary again under
+//! `mpirun -n 2` and `-n 4`, running only [`ranks_agree_with_cpu`] with
+//! `KERN_MPI_CHILD` set; outside that, the child test returns at once.
+#![cfg(feature = "mpi")]
+
+use std::process::Command;
+
+use kern_runtime::exec::mpi::world;
+use kern_runtime::{Module, NdArray, Target};
+use ndarray::{s, Array1, Array2, Array3, Axis};
+
+const SOURCE: &str = r#"
+#[vectorize]
+fn saxpy(a: f32, x: f32, y: f32) -> f32 { a * x + y }
+
+#[vectorize]
+fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+
+#[vectorize]
+fn inverse(x: i64) -> i64 { 100 / x }
+
+#[vectorize]
+fn add(a: f64, b: f64) -> f64 { a + b }
+
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}
+"#;
+
+const CHILD: &str = "KERN_MPI_CHILD";
+
+/// Runs the child test under `mpirun -n ranks`; `None` (after saying why) when
+/// this machine has no `mpirun`.
+fn run_ranks(ranks: usize) -> Option<String> {
+    // One job at a time: each oversubscribes the machine's cores already.
+    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _job = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = Command::new("mpirun");
+    // A singleton MPI started in this process (another test) leaves its own
+    // OMPI_/PMIX_ settings in the environment; the job must not inherit them.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("OMPI_") || key.starts_with("PMIX_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        // A rank that fails aborts the job; the timeout is the last resort.
+        .args(["-n", &ranks.to_string(), "--oversubscribe", "--timeout", "300"])
+        .arg(exe)
+        .args(["--exact", "ranks_agree_with_cpu", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: cannot start mpirun ({e}); install openmpi-bin");
+            return None;
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "mpirun -n {ranks} failed:\n{text}");
+    Some(text)
+}
+
+#[test]
+fn two_ranks_agree_with_cpu() {
+    if let Some(text) = run_ranks(2) {
+        for r in 0..2 {
+            assert!(text.contains(&format!("rank {r} of 2 agrees")), "{text}");
+        }
+    }
+}
+
+#[test]
+fn four_ranks_agree_with_cpu() {
+    if let Some(text) = run_ranks(4) {
+        for r in 0..4 {
+            assert!(text.contains(&format!("rank {r} of 4 agrees")), "{text}");
+        }
+    }
+}
+
+/// The body every rank runs (only under `mpirun`, see the module docs).
+#[test]
+fn ranks_agree_with_cpu() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let world = world().expect("MPI starts");
+    // A failed assertion on one rank must stop all of them, not leave the others
+    // waiting in a collective.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        kern_runtime::exec::mpi::abort_job(101);
+    }));
+    let m = Module::from_source("mpi.kern", SOURCE).expect("compiles");
+
+    // Ufuncs: a transposed, reversed operand with a broadcast column; more rows
+    // than ranks, fewer rows than ranks, one row, no rows, and a 0-d call.
+    let saxpy = m.ufunc("saxpy").unwrap();
+    let on_mpi = saxpy.clone().with_target(Target::Mpi);
+    for rows in [301usize, 3, 1, 0] {
+        let x = Array2::from_shape_fn((70, rows), |(i, j)| (i as f32 - 35.0) * 0.01 + j as f32);
+        let xt = x.t();
+        let xs = xt.slice(s![..;-1, ..]);
+        let y = Array1::from_shape_fn(rows, |j| j as f32 * 0.5).insert_axis(Axis(1));
+        let args = [3.0f32.into(), (&xs).into(), (&y).into()];
+        assert_eq!(saxpy.call(&args).unwrap(), on_mpi.call(&args).unwrap(), "{rows} rows");
+    }
+    let zero_d = ndarray::arr0(4.0f32);
+    let args = [2.0f32.into(), 1.5f32.into(), (&zero_d).into()];
+    assert_eq!(saxpy.call(&args).unwrap(), on_mpi.call(&args).unwrap());
+
+    let w = Array1::from_shape_fn(100_003, |i| (i as f64 - 5e4) * 1e-3);
+    let wave = m.ufunc("wave").unwrap();
+    let cpu = wave.call(&[(&w).into()]).unwrap();
+    assert_eq!(cpu, wave.clone().with_target(Target::Mpi).call(&[(&w).into()]).unwrap());
+
+    // `out` given as a strided view: every rank's rows land in it.
+    let mut out = Array2::<f64>::zeros((100_003, 2));
+    {
+        let mut column = out.column_mut(1);
+        wave.clone()
+            .with_target(Target::Mpi)
+            .call_out(&[(&w).into()], &mut column)
+            .unwrap();
+    }
+    assert_eq!(NdArray::from(out.column(1).to_owned().into_dyn()), cpu);
+    assert!(out.column(0).iter().all(|v| *v == 0.0));
+
+    // Gufuncs: a batch of matrix products split over the loop axis.
+    let a = Array3::from_shape_fn((37, 4, 3), |(b, i, j)| (b + 2 * i + 3 * j) as f64 * 0.25);
+    let b = Array2::from_shape_fn((3, 5), |(i, j)| i as f64 - j as f64 * 0.5);
+    let matmul = m.gufunc("matmul").unwrap();
+    let cpu = matmul.call(&[(&a).into(), (&b).into()]).unwrap();
+    let mpi = matmul
+        .clone()
+        .with_target(Target::Mpi)
+        .call(&[(&a).into(), (&b).into()])
+        .unwrap();
+    assert_eq!(cpu, mpi);
+
+    // A zero in the last rank's rows: every rank gets that trap, located.
+    let mut x = Array1::from_vec((1..=40i64).collect());
+    x[39] = 0;
+    let inverse = m.ufunc("inverse").unwrap().with_target(Target::Mpi);
+    let err = inverse.call(&[(&x).into()]).unwrap_err().to_string();
+    assert!(err.contains("attempt to divide by zero"), "{err}");
+    assert!(err.contains("mpi.kern:9:"), "{err}");
+
+    // Reductions and scans run whole on every rank's own pool.
+    let add = m.ufunc("add").unwrap();
+    let add_mpi = add.clone().with_target(Target::Mpi);
+    let grid = Array2::from_shape_fn((500, 33), |(i, j)| (i * 33 + j) as f64 * 1e-3);
+    let whole = kern_runtime::Reduce::default();
+    assert_eq!(add.reduce(&grid, &whole).unwrap(), add_mpi.reduce(&grid, &whole).unwrap());
+    assert_eq!(add.accumulate(&grid, 0).unwrap(), add_mpi.accumulate(&grid, 0).unwrap());
+    println!("rank {} of {} agrees", world.rank(), world.size());
+    world.barrier().unwrap();
+    kern_runtime::exec::mpi::finalize();
+}
+
+#[test]
+fn a_single_process_is_a_world_of_one() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let world = world().expect("MPI starts as a singleton");
+    assert_eq!((world.rank(), world.size()), (0, 1));
+    let m = Module::from_source("mpi.kern", SOURCE).expect("compiles");
+    let x = Array1::from_shape_fn(1000, |i| i as f32);
+    let saxpy = m.ufunc("saxpy").unwrap();
+    let args = [2.0f32.into(), (&x).into(), (&x).into()];
+    assert_eq!(
+        saxpy.call(&args).unwrap(),
+        saxpy.clone().with_target(Target::Mpi).call(&args).unwrap()
+    );
+}
