@@ -61,9 +61,20 @@ fn run_ranks(ranks: usize) -> Option<String> {
     }
     let output = command
         // A rank that fails aborts the job; the timeout is the last resort.
-        .args(["-n", &ranks.to_string(), "--oversubscribe", "--timeout", "300"])
+        .args([
+            "-n",
+            &ranks.to_string(),
+            "--oversubscribe",
+            "--timeout",
+            "300",
+        ])
         .arg(exe)
-        .args(["--exact", "ranks_agree_with_cpu", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "ranks_agree_with_cpu",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
@@ -129,7 +140,11 @@ fn ranks_agree_with_cpu() {
         let xs = xt.slice(s![..;-1, ..]);
         let y = Array1::from_shape_fn(rows, |j| j as f32 * 0.5).insert_axis(Axis(1));
         let args = [3.0f32.into(), (&xs).into(), (&y).into()];
-        assert_eq!(saxpy.call(&args).unwrap(), on_mpi.call(&args).unwrap(), "{rows} rows");
+        assert_eq!(
+            saxpy.call(&args).unwrap(),
+            on_mpi.call(&args).unwrap(),
+            "{rows} rows"
+        );
     }
     let zero_d = ndarray::arr0(4.0f32);
     let args = [2.0f32.into(), 1.5f32.into(), (&zero_d).into()];
@@ -138,7 +153,13 @@ fn ranks_agree_with_cpu() {
     let w = Array1::from_shape_fn(100_003, |i| (i as f64 - 5e4) * 1e-3);
     let wave = m.ufunc("wave").unwrap();
     let cpu = wave.call(&[(&w).into()]).unwrap();
-    assert_eq!(cpu, wave.clone().with_target(Target::Mpi).call(&[(&w).into()]).unwrap());
+    assert_eq!(
+        cpu,
+        wave.clone()
+            .with_target(Target::Mpi)
+            .call(&[(&w).into()])
+            .unwrap()
+    );
 
     // `out` given as a strided view: every rank's rows land in it.
     let mut out = Array2::<f64>::zeros((100_003, 2));
@@ -177,8 +198,14 @@ fn ranks_agree_with_cpu() {
     let add_mpi = add.clone().with_target(Target::Mpi);
     let grid = Array2::from_shape_fn((500, 33), |(i, j)| (i * 33 + j) as f64 * 1e-3);
     let whole = kern_runtime::Reduce::default();
-    assert_eq!(add.reduce(&grid, &whole).unwrap(), add_mpi.reduce(&grid, &whole).unwrap());
-    assert_eq!(add.accumulate(&grid, 0).unwrap(), add_mpi.accumulate(&grid, 0).unwrap());
+    assert_eq!(
+        add.reduce(&grid, &whole).unwrap(),
+        add_mpi.reduce(&grid, &whole).unwrap()
+    );
+    assert_eq!(
+        add.accumulate(&grid, 0).unwrap(),
+        add_mpi.accumulate(&grid, 0).unwrap()
+    );
     println!("rank {} of {} agrees", world.rank(), world.size());
     world.barrier().unwrap();
     kern_runtime::exec::mpi::finalize();

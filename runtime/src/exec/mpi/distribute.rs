@@ -188,6 +188,9 @@ unsafe fn unpack_rows<'b>(
     Ok(bytes)
 }
 
+/// What one rank's share came to: done, a trap, or an error's message.
+type RankOutcome = Result<Result<(), Trap>, String>;
+
 /// An outcome as bytes: 0 for success, 1 and the trap, 2 and an error message.
 fn encode_outcome(outcome: &Result<Result<(), Trap>, Error>) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -227,7 +230,7 @@ fn put_text(bytes: &mut Vec<u8>, text: &str) {
 
 /// The outcome at the front of a rank's message (an error string stands for an
 /// `Error`), and the result rows after it.
-fn decode_outcome(bytes: &[u8]) -> Result<(Result<Result<(), Trap>, String>, &[u8]), Error> {
+fn decode_outcome(bytes: &[u8]) -> Result<(RankOutcome, &[u8]), Error> {
     let bad = || Error::Call("a malformed result message arrived from another MPI rank".into());
     let mut reader = Reader { bytes };
     match reader.u8().ok_or_else(bad)? {
