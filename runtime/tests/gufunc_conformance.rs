@@ -487,3 +487,7 @@ macro_rules! suite {
 suite!(cpu => Target::Cpu, parallel => Target::Parallel);
 #[cfg(feature = "cuda")]
 suite!(cuda => Target::Cuda);
+// Under `mpirun -n N` with `--test-threads=1` every rank runs the same cases in
+// the same order, so their collectives pair up (see `.ci/run`).
+#[cfg(feature = "mpi")]
+suite!(mpi => Target::Mpi);

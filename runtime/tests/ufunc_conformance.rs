@@ -596,3 +596,7 @@ macro_rules! for_every_target {
 for_every_target!(cpu => kern_runtime::Target::Cpu, parallel => kern_runtime::Target::Parallel);
 #[cfg(feature = "cuda")]
 for_every_target!(cuda => kern_runtime::Target::Cuda);
+// Under `mpirun -n N` with `--test-threads=1` every rank runs the same cases in
+// the same order, so their collectives pair up (see `.ci/run`).
+#[cfg(feature = "mpi")]
+for_every_target!(mpi => kern_runtime::Target::Mpi);
