@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         Command::Emit(args) => emit(&args, &mut out),
     };
     let _ = out.flush();
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprint!("{error}");
@@ -87,7 +87,12 @@ fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
-    }
+    };
+    // Every rank finalises MPI (a no-op unless `main` started it) once `main` is
+    // over, on success or error, so that `mpirun` sees all of them end; the error
+    // is printed first, since finalising waits for the other ranks.
+    kern_runtime::exec::mpi::finalize();
+    code
 }
 
 fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(), Error> {

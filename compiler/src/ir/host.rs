@@ -119,6 +119,9 @@ pub enum HostOp {
     },
     /// A job-server operation (`jobs::map`, ...; see `ir::host_jobs`).
     Jobs(super::JobsOp),
+    /// An MPI operation between the ranks of the run (`mpi::send`, ...; see
+    /// `ir::host_mpi`).
+    Mpi(super::MpiOp),
     /// `print!`/`println!` with array arguments: args in format order (scalars are
     /// printed as `Print` prints them, arrays as NumPy's `str`, or `repr` for `{:?}`).
     Print {
@@ -170,6 +173,7 @@ impl HostOp {
             HostOp::Outer { name } => format!("outer {name}"),
             HostOp::Launch { kernel } => format!("launch f{}", kernel.0),
             HostOp::Jobs(op) => op.name(),
+            HostOp::Mpi(op) => op.name(),
             HostOp::Print { newline, .. } => {
                 if *newline {
                     "println".into()

@@ -117,6 +117,7 @@ pub mod format;
 pub mod gufunc_loop;
 pub mod host;
 pub mod host_jobs;
+pub mod host_mpi;
 pub mod inline;
 pub mod lower;
 pub mod predicate;
@@ -133,6 +134,7 @@ use crate::diagnostics::Span;
 pub use crate::types::{ScalarType, ScalarValue};
 pub use host::HostOp;
 pub use host_jobs::JobsOp;
+pub use host_mpi::{MpiOp, MpiReduceOp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);

@@ -19,6 +19,7 @@ use crate::types::{ScalarType, ScalarValue};
 mod host_arrays;
 mod host_gufunc;
 mod host_jobs;
+mod host_mpi;
 mod kernels;
 pub use host_arrays::{HostMethod, HostResolution};
 pub use host_jobs::JobsCall;

@@ -9,6 +9,7 @@
 
 mod gufunc_call;
 mod jobs;
+mod mpi;
 mod reduce;
 
 use std::collections::HashMap;
@@ -35,8 +36,8 @@ use crate::{Error, Target};
 pub(crate) struct HostArrays<'m> {
     core: Arc<ModuleCore>,
     machine_code: &'m HashMap<FuncId, CompiledFunction>,
-    /// The target ufunc calls run on: `parallel` when the run asked for it, else
-    /// each ufunc's own (`target = ".."`, or `cpu`).
+    /// The target ufunc calls run on: the run's when it asked for `parallel`,
+    /// `cuda` or `mpi`, else each ufunc's own (`target = ".."`, or `cpu`).
     ufunc_target: Option<Target>,
     arrays: Vec<Option<NdArray>>,
     free: Vec<u32>,
@@ -54,7 +55,8 @@ impl<'m> HostArrays<'m> {
         HostArrays {
             core,
             machine_code,
-            ufunc_target: matches!(target, Target::Parallel | Target::Cuda).then_some(target),
+            ufunc_target: matches!(target, Target::Parallel | Target::Cuda | Target::Mpi)
+                .then_some(target),
             arrays: Vec::new(),
             free: Vec::new(),
             ufuncs: HashMap::new(),
@@ -391,6 +393,7 @@ impl<'m> HostArrays<'m> {
                 return Ok(HostValue::Unit);
             }
             HostOp::Jobs(op) => return self.jobs_op(op, args, span, out),
+            HostOp::Mpi(op) => return self.mpi_op(op, args, span),
             HostOp::Print { pieces, newline } => {
                 let mut text = String::new();
                 let mut next = args.iter();

@@ -69,6 +69,8 @@ pub enum HostResolution {
     },
     /// The other job-server builtins.
     Jobs(super::host_jobs::JobsCall),
+    /// An MPI builtin (see `host_mpi`).
+    Mpi(crate::ir::MpiOp),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,6 +313,9 @@ impl FnChecker<'_, '_> {
         args: &[Expr],
     ) -> Option<Ty> {
         if let Some(t) = self.jobs_call(e, callee, names, args) {
+            return Some(t);
+        }
+        if let Some(t) = self.mpi_call(e, callee, names, args) {
             return Some(t);
         }
         let builtin = match names {

@@ -227,6 +227,18 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     JobsCall::Workers => (HostOp::Jobs(JobsOp::Workers), vec![]),
                     JobsCall::PrintStats => (HostOp::Jobs(JobsOp::PrintStats), vec![]),
                 },
+                // The value (array or scalar) first, then `i64` ranks and tags.
+                HostResolution::Mpi(op) => {
+                    let mut a = Vec::new();
+                    for (i, x) in args.iter().enumerate() {
+                        a.push(if i == 0 {
+                            self.ufunc_operand(x)?
+                        } else {
+                            self.i64_arg(x)?
+                        });
+                    }
+                    (HostOp::Mpi(op), a)
+                }
                 _ => return None,
             },
             (ExprKind::MethodCall { receiver, args, .. }, r) => match r {

@@ -1,0 +1,169 @@
+//! The MPI examples (`examples/mpi_*.kern`) under `mpirun` with 2 and 4 ranks:
+//! each prints what its header promises, and the answers of the matrix product
+//! and the integration equal the 1-rank run's (the integral within 1e-12).
+//!
+//! Needs the `mpi` feature (`cargo test -p kern --features mpi --test
+//! mpi_examples`) and `mpirun` on `PATH`; without `mpirun` every test says so and
+//! passes. Ranks are oversubscribed, so the tests run on any number of cores.
+#![cfg(feature = "mpi")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have_mpirun() -> bool {
+    let found = Command::new("mpirun")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skipped: `mpirun` is not on PATH");
+    }
+    found
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn checked(output: Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// The example's output on one rank: plain `kern run`, no `mpirun`.
+fn single(example: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", &format!("examples/{example}.kern")])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the kern binary runs");
+    checked(output, &format!("kern run examples/{example}.kern"))
+}
+
+/// The example's output under `mpirun -n ranks`.
+fn mpirun(ranks: usize, example: &str) -> String {
+    let output = Command::new("mpirun")
+        .args(["-n", &ranks.to_string(), "--oversubscribe"])
+        .arg(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", &format!("examples/{example}.kern")])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .output()
+        .expect("mpirun runs");
+    checked(
+        output,
+        &format!("mpirun -n {ranks} kern run examples/{example}.kern"),
+    )
+}
+
+#[test]
+fn hello_world_greets_from_every_rank_in_order() {
+    if !have_mpirun() {
+        return;
+    }
+    for ranks in [1, 2, 4] {
+        let out = if ranks == 1 {
+            single("mpi_hello_world")
+        } else {
+            mpirun(ranks, "mpi_hello_world")
+        };
+        let mut expected: String = (0..ranks)
+            .map(|r| format!("Hello from rank {r} of {ranks}\n"))
+            .collect();
+        expected.push_str(&format!("{ranks} rank(s) said hello\n"));
+        assert_eq!(out, expected, "{ranks} rank(s)");
+    }
+}
+
+#[test]
+fn simple_send_arrives_at_rank_1_as_on_one_rank() {
+    if !have_mpirun() {
+        return;
+    }
+    let one = single("mpi_simple");
+    assert_eq!(one, "received [0.   0.25 0.5  0.75 1.  ] from rank 0\n");
+    for ranks in [2, 4] {
+        assert_eq!(mpirun(ranks, "mpi_simple"), one, "{ranks} ranks");
+    }
+}
+
+#[test]
+fn buddies_swap_arrays_pairwise() {
+    if !have_mpirun() {
+        return;
+    }
+    for ranks in [2, 4] {
+        let out = mpirun(ranks, "mpi_buddy");
+        let mut expected = String::new();
+        for r in 0..ranks {
+            let b = r ^ 1;
+            expected.push_str(&format!(
+                "rank {r} got {} {} {} from rank {b}\n",
+                10 * b,
+                10 * b + 1,
+                10 * b + 2
+            ));
+        }
+        expected.push_str("every rank got its buddy's array: true\n");
+        assert_eq!(out, expected, "{ranks} ranks");
+    }
+    assert_eq!(
+        single("mpi_buddy"),
+        "rank 0 got 0 1 2 from rank 0\nevery rank got its buddy's array: true\n"
+    );
+}
+
+#[test]
+fn matrix_product_equals_the_single_rank_one() {
+    if !have_mpirun() {
+        return;
+    }
+    let one = single("mpi_matrix_mul");
+    assert!(
+        one.ends_with("equals the single-rank product: true\n"),
+        "{one}"
+    );
+    for ranks in [2, 4] {
+        assert_eq!(mpirun(ranks, "mpi_matrix_mul"), one, "{ranks} ranks");
+    }
+}
+
+#[test]
+fn midpoint_integration_agrees_with_one_rank_within_1e_12() {
+    if !have_mpirun() {
+        return;
+    }
+    let estimate = |out: &str| -> f64 {
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("pi ~ "))
+            .unwrap_or_else(|| panic!("no estimate in:\n{out}"));
+        line.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("bad estimate line: {line}"))
+    };
+    let one = single("mpi_midpoint_integration");
+    let pi = estimate(&one);
+    assert!((pi - std::f64::consts::PI).abs() < 1e-12, "{one}");
+    for ranks in [2, 4] {
+        let out = mpirun(ranks, "mpi_midpoint_integration");
+        let p = estimate(&out);
+        assert!((p - pi).abs() <= 1e-12, "{ranks} ranks: {p} vs {pi}");
+        assert!(out.contains("with 1000000 intervals"), "{out}");
+    }
+}
