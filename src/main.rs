@@ -85,12 +85,13 @@ fn main() -> ExitCode {
             if !error.to_string().ends_with('\n') {
                 eprintln!();
             }
-            ExitCode::from(1)
+            // Other ranks may be waiting for this one in a collective it will
+            // never join: MPI_Abort ends them all (alone, this just exits).
+            kern_runtime::exec::mpi::abort_job(1)
         }
     };
     // Every rank finalises MPI (a no-op unless `main` started it) once `main` is
-    // over, on success or error, so that `mpirun` sees all of them end; the error
-    // is printed first, since finalising waits for the other ranks.
+    // over, so that `mpirun` sees all of them end.
     kern_runtime::exec::mpi::finalize();
     code
 }

@@ -5,6 +5,8 @@
 //! Needs the `mpi` feature (`cargo test -p kern --features mpi --test
 //! mpi_examples`) and `mpirun` on `PATH`; without `mpirun` every test says so and
 //! passes. Ranks are oversubscribed, so the tests run on any number of cores.
+//! Also here: a failing rank ends the whole job, and `--target mpi` gives every
+//! rank the output the `cpu` target gives.
 #![cfg(feature = "mpi")]
 
 use std::path::PathBuf;
@@ -51,10 +53,37 @@ fn single(example: &str) -> String {
     checked(output, &format!("kern run examples/{example}.kern"))
 }
 
+/// `kern ARGS` under `mpirun -n ranks` (a job that hangs is killed after 300 s).
+fn mpirun_kern(ranks: usize, args: &[&str]) -> Output {
+    Command::new("mpirun")
+        .args([
+            "-n",
+            &ranks.to_string(),
+            "--oversubscribe",
+            "--timeout",
+            "300",
+        ])
+        .arg(env!("CARGO_BIN_EXE_kern"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .output()
+        .expect("mpirun runs")
+}
+
 /// The example's output under `mpirun -n ranks`.
 fn mpirun(ranks: usize, example: &str) -> String {
     let output = Command::new("mpirun")
-        .args(["-n", &ranks.to_string(), "--oversubscribe"])
+        .args([
+            "-n",
+            &ranks.to_string(),
+            "--oversubscribe",
+            "--timeout",
+            "300",
+        ])
         .arg(env!("CARGO_BIN_EXE_kern"))
         .args(["run", &format!("examples/{example}.kern")])
         .current_dir(root())
@@ -165,5 +194,54 @@ fn midpoint_integration_agrees_with_one_rank_within_1e_12() {
         let p = estimate(&out);
         assert!((p - pi).abs() <= 1e-12, "{ranks} ranks: {p} vs {pi}");
         assert!(out.contains("with 1000000 intervals"), "{out}");
+    }
+}
+
+#[test]
+fn a_failing_rank_ends_the_whole_job_with_its_located_error() {
+    if !have_mpirun() {
+        return;
+    }
+    // Rank 1 fails while rank 0 waits at the barrier for it.
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("fails.kern");
+    std::fs::write(
+        &program,
+        "fn main() {\n    if mpi::rank() == 1 { mpi::send(&zeros(3), 7, 0); }\n    mpi::barrier();\n    println!(\"done\");\n}\n",
+    )
+    .unwrap();
+    let output = mpirun_kern(2, &["run", program.to_str().unwrap()]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("destination rank 7 does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fails.kern:2:27"), "{stderr}");
+    assert!(!text(&output.stdout).contains("done"));
+}
+
+#[test]
+fn the_mpi_target_gives_every_rank_the_cpu_output() {
+    if !have_mpirun() {
+        return;
+    }
+    for example in ["discriminant", "sumarrays", "matmul"] {
+        let path = format!("examples/{example}.kern");
+        let cpu = single(example);
+        for ranks in [2, 4] {
+            let output = mpirun_kern(ranks, &["run", "--target", "mpi", &path]);
+            let out = checked(
+                output,
+                &format!("mpirun -n {ranks} kern run --target mpi {path}"),
+            );
+            // Every rank prints the whole program's output; lines of different
+            // ranks interleave in any order.
+            let mut got: Vec<&str> = out.lines().collect();
+            let mut expected: Vec<&str> = cpu.lines().flat_map(|l| vec![l; ranks]).collect();
+            got.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(got, expected, "{example} on {ranks} ranks");
+        }
     }
 }
