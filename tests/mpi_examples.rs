@@ -76,26 +76,10 @@ fn mpirun_kern(ranks: usize, args: &[&str]) -> Output {
 
 /// The example's output under `mpirun -n ranks`.
 fn mpirun(ranks: usize, example: &str) -> String {
-    let output = Command::new("mpirun")
-        .args([
-            "-n",
-            &ranks.to_string(),
-            "--oversubscribe",
-            "--timeout",
-            "300",
-        ])
-        .arg(env!("CARGO_BIN_EXE_kern"))
-        .args(["run", &format!("examples/{example}.kern")])
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .output()
-        .expect("mpirun runs");
+    let path = format!("examples/{example}.kern");
     checked(
-        output,
-        &format!("mpirun -n {ranks} kern run examples/{example}.kern"),
+        mpirun_kern(ranks, &["run", &path]),
+        &format!("mpirun -n {ranks} kern run {path}"),
     )
 }
 
