@@ -1,7 +1,11 @@
 //! Code generators from kern IR. Each backend lives in its own folder and is the
 //! only place its engine's types appear: `cranelift/` makes machine code for the
-//! CPU targets in-process, `nvptx/` (feature `cuda`) PTX text for NVIDIA GPUs.
+//! CPU targets in-process (feature `cranelift`, on by default), `nvptx/` (feature
+//! `cuda`) PTX text for NVIDIA GPUs. What every backend shares lives here: the trap
+//! record, codes and decoder ([`traps`]).
 
+#[cfg(feature = "cranelift")]
 pub mod cranelift;
 #[cfg(feature = "cuda")]
 pub mod nvptx;
+pub mod traps;

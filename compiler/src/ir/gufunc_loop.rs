@@ -243,5 +243,5 @@ fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> ValueId {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cranelift"))]
 mod tests;

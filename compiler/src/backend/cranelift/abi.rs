@@ -9,7 +9,7 @@
 use std::ffi::c_void;
 use std::io::Write;
 
-use crate::diagnostics::Span;
+use crate::backend::traps::{TrapRecord, TrapSites};
 use crate::ir::{self, format::format_pieces, FormatPiece, ScalarType, ScalarValue};
 
 /// Deepest chain of kern-to-kern calls before a call traps with `RecursionLimit`.
@@ -17,15 +17,7 @@ use crate::ir::{self, format::format_pieces, FormatPiece, ScalarType, ScalarValu
 /// smallest thread stack the host is likely to call from.
 pub const RECURSION_LIMIT: i64 = 1000;
 
-/// Trap codes stored in [`CallContext::trap_code`]; 0 means "no trap".
-pub mod trap_code {
-    pub const NONE: u32 = 0;
-    pub const DIVISION_BY_ZERO: u32 = 1;
-    pub const DIVISION_OVERFLOW: u32 = 2;
-    pub const INDEX_OUT_OF_BOUNDS: u32 = 3;
-    pub const ASSERTION_FAILED: u32 = 4;
-    pub const RECURSION_LIMIT: u32 = 5;
-}
+pub use crate::backend::traps::trap_code;
 
 /// The hidden first argument of every compiled kern function.
 ///
@@ -34,12 +26,9 @@ pub mod trap_code {
 #[repr(C)]
 #[derive(Debug)]
 pub struct CallContext {
-    /// One of [`trap_code`]; set by the trapping function, read by every caller.
-    pub trap_code: u32,
-    /// Index into the unit's trap sites of the instruction that trapped.
-    pub trap_site: u32,
-    /// `IndexOutOfBounds`: the index and the extent.
-    pub trap_payload: [i64; 2],
+    /// The trap, if any: written by the trapping function, its code read by every
+    /// caller after a call that can trap.
+    pub trap: TrapRecord,
     /// Current kern call depth.
     pub depth: i64,
     /// A `*mut OutputSink` for `print!`; null prints to standard output.
@@ -49,16 +38,14 @@ pub struct CallContext {
 }
 
 impl CallContext {
-    pub const TRAP_CODE_OFFSET: i32 = 0;
-    pub const TRAP_SITE_OFFSET: i32 = 4;
-    pub const TRAP_PAYLOAD_OFFSET: i32 = 8;
-    pub const DEPTH_OFFSET: i32 = 24;
+    pub const TRAP_CODE_OFFSET: i32 = TrapRecord::CODE_OFFSET as i32;
+    pub const TRAP_SITE_OFFSET: i32 = TrapRecord::SITE_OFFSET as i32;
+    pub const TRAP_PAYLOAD_OFFSET: i32 = TrapRecord::PAYLOAD_OFFSET as i32;
+    pub const DEPTH_OFFSET: i32 = TrapRecord::SIZE as i32;
 
     pub(crate) fn new(tables: &UnitTables, output: *mut c_void) -> CallContext {
         CallContext {
-            trap_code: trap_code::NONE,
-            trap_site: 0,
-            trap_payload: [0; 2],
+            trap: TrapRecord::default(),
             depth: 0,
             output,
             tables: tables as *const UnitTables as *const c_void,
@@ -73,19 +60,6 @@ pub(crate) struct OutputSink<'a> {
     pub error: Option<std::io::Error>,
 }
 
-/// What a trap site needs beyond its code to become an [`ir::Trap`].
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum SiteDetail {
-    Plain,
-    Assertion(String),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct TrapSite {
-    pub span: Span,
-    pub detail: SiteDetail,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PrintSite {
     pub pieces: Vec<FormatPiece>,
@@ -97,16 +71,11 @@ pub(crate) struct PrintSite {
 /// calls), shared by all of the unit's functions.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct UnitTables {
-    pub traps: Vec<TrapSite>,
+    pub traps: TrapSites,
     pub prints: Vec<PrintSite>,
 }
 
 impl UnitTables {
-    pub fn add_trap(&mut self, span: Span, detail: SiteDetail) -> u32 {
-        self.traps.push(TrapSite { span, detail });
-        self.traps.len() as u32 - 1
-    }
-
     pub fn add_print(&mut self, site: PrintSite) -> u32 {
         self.prints.push(site);
         self.prints.len() as u32 - 1
@@ -114,28 +83,7 @@ impl UnitTables {
 
     /// The trap recorded in `ctx`, if any.
     pub fn decode_trap(&self, ctx: &CallContext) -> Option<ir::Trap> {
-        let kind = match ctx.trap_code {
-            trap_code::NONE => return None,
-            trap_code::DIVISION_BY_ZERO => ir::TrapKind::DivisionByZero,
-            trap_code::DIVISION_OVERFLOW => ir::TrapKind::DivisionOverflow,
-            trap_code::INDEX_OUT_OF_BOUNDS => ir::TrapKind::IndexOutOfBounds {
-                index: ctx.trap_payload[0],
-                len: ctx.trap_payload[1],
-            },
-            trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
-            _ => ir::TrapKind::AssertionFailed(String::new()),
-        };
-        let site = self.traps.get(ctx.trap_site as usize);
-        let kind = match (kind, site.map(|s| &s.detail)) {
-            (ir::TrapKind::AssertionFailed(_), Some(SiteDetail::Assertion(msg))) => {
-                ir::TrapKind::AssertionFailed(msg.clone())
-            }
-            (kind, _) => kind,
-        };
-        Some(ir::Trap {
-            kind,
-            span: site.map(|s| s.span).unwrap_or_default(),
-        })
+        self.traps.decode(&ctx.trap)
     }
 }
 
@@ -191,38 +139,12 @@ mod tests {
         let base = &ctx as *const CallContext as usize;
         let offset = |p: *const u8| (p as usize - base) as i32;
         assert_eq!(
-            offset(&ctx.trap_code as *const u32 as *const u8),
+            offset(&ctx.trap as *const TrapRecord as *const u8),
             CallContext::TRAP_CODE_OFFSET
-        );
-        assert_eq!(
-            offset(&ctx.trap_site as *const u32 as *const u8),
-            CallContext::TRAP_SITE_OFFSET
-        );
-        assert_eq!(
-            offset(ctx.trap_payload.as_ptr() as *const u8),
-            CallContext::TRAP_PAYLOAD_OFFSET
         );
         assert_eq!(
             offset(&ctx.depth as *const i64 as *const u8),
             CallContext::DEPTH_OFFSET
-        );
-    }
-
-    #[test]
-    fn assertion_traps_carry_their_site_message() {
-        let mut tables = UnitTables::default();
-        let span = Span::new(crate::FileId(0), 3, 9);
-        let site = tables.add_trap(span, SiteDetail::Assertion("x > 0".into()));
-        let mut ctx = CallContext::new(&tables, std::ptr::null_mut());
-        assert_eq!(tables.decode_trap(&ctx), None);
-        ctx.trap_code = trap_code::ASSERTION_FAILED;
-        ctx.trap_site = site;
-        assert_eq!(
-            tables.decode_trap(&ctx),
-            Some(ir::Trap {
-                kind: ir::TrapKind::AssertionFailed("x > 0".into()),
-                span
-            })
         );
     }
 }

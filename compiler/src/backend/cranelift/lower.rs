@@ -17,7 +17,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{DataId, Module};
 
-use super::abi::{trap_code, CallContext, SiteDetail, UnitTables, RECURSION_LIMIT};
+use super::abi::{trap_code, CallContext, UnitTables, RECURSION_LIMIT};
 use super::BackendError;
 use crate::diagnostics::Span;
 use crate::ir::{
@@ -368,7 +368,8 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 let site = self
                     .unit
                     .tables
-                    .add_trap(inst.span, SiteDetail::Assertion(message.clone()));
+                    .traps
+                    .add(inst.span, Some(message.clone()));
                 self.trap_unless(ok, trap_code::ASSERTION_FAILED, site, None);
                 None
             }
@@ -598,7 +599,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             depth,
             RECURSION_LIMIT,
         );
-        let site = self.unit.tables.add_trap(span, SiteDetail::Plain);
+        let site = self.unit.tables.traps.add(span, None);
         self.trap_unless(ok, trap_code::RECURSION_LIMIT, site, None);
         let deeper = self.b.ins().iadd_imm_s(depth, 1);
         self.b

@@ -14,7 +14,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_module::Module;
 
-use super::abi::{trap_code, PrintSite, SiteDetail};
+use super::abi::{trap_code, PrintSite};
 use super::lower::{clif_type, Lowerer, POINTER};
 use super::BackendError;
 use crate::diagnostics::Span;
@@ -67,7 +67,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         if indices.len() != rank || rank > MAX_RANK {
             return Err(self.error(format!("{} indices for a rank-{rank} array", indices.len())));
         }
-        let site = checked.then(|| self.unit.tables.add_trap(span, SiteDetail::Plain));
+        let site = checked.then(|| self.unit.tables.traps.add(span, None));
         let mut offset: Option<Value> = None;
         for (axis, index) in indices.iter().enumerate() {
             let index = self.value(*index)?;
@@ -169,7 +169,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         };
         let gv = self.const_table_global(table)?;
         let index = self.value(index)?;
-        let site = self.unit.tables.add_trap(span, SiteDetail::Plain);
+        let site = self.unit.tables.traps.add(span, None);
         let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, index, len);
         let len = self.b.ins().iconst(types::I64, len);
         self.trap_unless(ok, trap_code::INDEX_OUT_OF_BOUNDS, site, Some([index, len]));

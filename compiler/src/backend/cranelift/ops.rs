@@ -10,7 +10,7 @@ use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use cranelift_module::Module;
 
-use super::abi::{trap_code, SiteDetail};
+use super::abi::trap_code;
 use super::lower::{clif_type, Lowerer};
 use super::BackendError;
 use crate::diagnostics::Span;
@@ -97,7 +97,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
     /// Traps before the division instruction could fault: on a zero divisor and, for
     /// signed types, on `MIN / -1`.
     fn check_divisor(&mut self, ty: ScalarType, x: Value, y: Value, span: Span) {
-        let site = self.unit.tables.add_trap(span, SiteDetail::Plain);
+        let site = self.unit.tables.traps.add(span, None);
         let nonzero = self.b.ins().icmp_imm_u(IntCC::NotEqual, y, 0);
         self.trap_unless(nonzero, trap_code::DIVISION_BY_ZERO, site, None);
         if ty.is_signed_int() {

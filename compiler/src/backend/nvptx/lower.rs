@@ -21,10 +21,9 @@ use inkwell::values::{
     PointerValue,
 };
 
-use super::traps::TrapSite;
+use crate::backend::traps::{trap_code, TrapSites};
 use super::types::{constant, register_type, zero};
 use super::{NvptxError, PtxOptions};
-use crate::diagnostics::Span;
 use crate::ir::{self, Arg, ConstTableId, FuncId, InstKind, LocalId, ScalarType, Type, ValueId};
 
 /// An array as generated code sees it: its data pointer and, per axis, extent and
@@ -80,15 +79,11 @@ pub(super) struct Unit<'ctx> {
     pub const_tables: HashMap<ConstTableId, GlobalValue<'ctx>>,
     /// `kern$trap(record, code, site, payload0, payload1)`: noreturn.
     pub trap_function: FunctionValue<'ctx>,
-    pub trap_sites: Vec<TrapSite>,
+    pub trap_sites: TrapSites,
     pub options: PtxOptions,
 }
 
 impl Unit<'_> {
-    pub fn add_trap_site(&mut self, span: Span, assertion: Option<String>) -> u32 {
-        self.trap_sites.push(TrapSite { span, assertion });
-        self.trap_sites.len() as u32 - 1
-    }
 }
 
 enum LocalSlot<'ctx> {
@@ -373,8 +368,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstKind::Assert { cond, message } => {
                 let ok = self.int(*cond)?;
-                let site = self.unit.add_trap_site(inst.span, Some(message.clone()));
-                self.trap_unless(ok, super::traps::trap_code::ASSERTION_FAILED, site, None)?;
+                let site = self.unit.trap_sites.add(inst.span, Some(message.clone()));
+                self.trap_unless(ok, trap_code::ASSERTION_FAILED, site, None)?;
                 None
             }
             InstKind::Spmd(spmd) => self.spmd(spmd, inst.span)?,

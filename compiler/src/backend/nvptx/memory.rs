@@ -14,7 +14,7 @@ use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
 use super::lower::{ArrayValue, Lowerer};
-use super::traps::trap_code;
+use crate::backend::traps::trap_code;
 use super::types::{global, memory_type};
 use super::NvptxError;
 use crate::diagnostics::Span;
@@ -45,7 +45,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 ty.rank
             )));
         }
-        let site = checked.then(|| self.unit.add_trap_site(span, None));
+        let site = checked.then(|| self.unit.trap_sites.add(span, None));
         let mut offset: Option<IntValue> = None;
         for (axis, index) in indices.iter().enumerate() {
             let index = self.int(*index)?;
@@ -138,7 +138,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let index = self.int(index)?;
         let i64t = self.cx.i64_type();
         let len = i64t.const_int(len, false);
-        let site = self.unit.add_trap_site(span, None);
+        let site = self.unit.trap_sites.add(span, None);
         let ok = self
             .b
             .build_int_compare(IntPredicate::ULT, index, len, "")?;

@@ -22,14 +22,18 @@
 //! * `spmd` / `atomics` / `shared`: the SPMD instructions of `#[kernel]`s (thread
 //!   indices and barriers; atomic read-modify-writes; block-shared arrays, their
 //!   zeroing at kernel entry and the 48 KiB limit).
-//! * [`traps`]: the device trap record and its decoding into an [`crate::ir::Trap`].
+//! * Traps use the shared record and decoder of [`crate::backend::traps`]; on the
+//!   GPU the record lives in global memory and a trapping thread claims it with
+//!   `atomicCAS(&record.code, 0, code)`: only the thread that swapped the 0 writes
+//!   `site` and `payload`, so the record describes exactly one trap, the first to
+//!   reach the CAS.
 //!
 //! # Kernel ABI (what the runtime codes against)
 //!
 //! [`compile_to_ptx`] turns each requested function into one `.entry` whose name
 //! is [`PtxKernel::name`]; [`PtxKernel::params`] lists its parameters in order.
 //! Every kernel's **first parameter is `trap: *mut TrapRecord`** (global memory,
-//! see [`traps`]; zero it before the launch). Pointers are 64-bit global
+//! see [`crate::backend::traps`]; zero it before the launch). Pointers are 64-bit global
 //! addresses (`cuMemAlloc` pointers); strides and extents are `i64` counts of
 //! *elements*; scalars are passed by value as their machine type, `bool` as one
 //! byte 0/1, `usize`/`isize` as 64-bit.
@@ -123,13 +127,12 @@ mod ops;
 mod shared;
 mod spmd;
 mod target;
-pub mod traps;
 mod types;
 
 use crate::diagnostics::{Diagnostic, Span};
 use crate::ir::{FuncId, Program, ScalarType};
 
-pub use traps::{TrapRecord, TrapSite};
+pub use crate::backend::traps::{TrapRecord, TrapSite, TrapSites};
 
 /// Options of one PTX compilation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -198,7 +201,7 @@ pub struct PtxModule {
     pub llvm_ir: String,
     pub kernels: Vec<PtxKernel>,
     /// Trap sites, indexed by [`TrapRecord::site`].
-    pub trap_sites: Vec<TrapSite>,
+    pub trap_sites: TrapSites,
 }
 
 impl PtxModule {
@@ -208,7 +211,7 @@ impl PtxModule {
 
     /// The trap recorded in `record` after a launch, if any.
     pub fn decode_trap(&self, record: &TrapRecord) -> Option<crate::ir::Trap> {
-        traps::decode(&self.trap_sites, record)
+        self.trap_sites.decode(record)
     }
 }
 

@@ -14,7 +14,7 @@ use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntVal
 use inkwell::{FloatPredicate, IntPredicate};
 
 use super::lower::Lowerer;
-use super::traps::trap_code;
+use crate::backend::traps::trap_code;
 use super::types::register_type;
 use super::NvptxError;
 use crate::diagnostics::Span;
@@ -112,7 +112,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         y: IntValue<'ctx>,
         span: Span,
     ) -> Result<(), NvptxError> {
-        let site = self.unit.add_trap_site(span, None);
+        let site = self.unit.trap_sites.add(span, None);
         let int = x.get_type();
         let nonzero = self
             .b

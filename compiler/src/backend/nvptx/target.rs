@@ -21,7 +21,7 @@ use inkwell::{AtomicOrdering, IntPredicate, OptimizationLevel};
 
 use super::kernels::{declare_device_function, define_kernel, ptx_identifier};
 use super::lower::{lower_function, ArrayValue, Frame, ParamValue, ReturnMode, Unit};
-use super::traps::TrapRecord;
+use crate::backend::traps::{TrapRecord, TrapSites};
 use super::{NvptxError, PtxModule, PtxOptions};
 use crate::ir::{FuncId, Program, Type};
 
@@ -63,7 +63,7 @@ pub(super) fn compile(
         device_functions: Default::default(),
         const_tables: Default::default(),
         trap_function,
-        trap_sites: Vec::new(),
+        trap_sites: TrapSites::default(),
         options: options.clone(),
     };
 
