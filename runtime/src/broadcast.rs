@@ -11,7 +11,7 @@
 //! wording and print shapes its way, without spaces and with the comma of a 1-tuple:
 //! `(2,3) (4,)`.
 
-use std::fmt::Write as _;
+use crate::shape::shape_text;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BroadcastError {
@@ -41,22 +41,6 @@ pub enum BroadcastError {
         .shape.len()
     )]
     StrideCount { shape: Vec<usize>, strides: usize },
-}
-
-/// A shape as NumPy prints it: `()`, `(4,)`, `(2,3)`.
-fn shape_text(shape: &[usize]) -> String {
-    match shape {
-        [] => "()".to_owned(),
-        [only] => format!("({only},)"),
-        [head, rest @ ..] => {
-            let mut text = format!("({head}");
-            for size in rest {
-                let _ = write!(text, ",{size}");
-            }
-            text.push(')');
-            text
-        }
-    }
 }
 
 /// NumPy ends every shape with a space; we only separate them, so that the message

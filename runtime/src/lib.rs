@@ -22,6 +22,7 @@ mod loop_text;
 #[doc(hidden)]
 pub mod macro_support;
 mod module;
+mod shape;
 mod target;
 pub mod ufunc;
 

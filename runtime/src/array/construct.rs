@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, IxDyn};
 
-use super::display::shape_tuple;
+use crate::shape::shape_tuple;
 use super::{storage_dtype, with_array, with_dtype, DType, Element, NdArray};
 use kern_compiler::ir::ScalarValue;
 

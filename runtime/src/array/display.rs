@@ -33,17 +33,6 @@ impl fmt::Display for ArrayRef<'_> {
     }
 }
 
-/// A shape as NumPy writes it in messages: `(2, 3)`, `(5,)`, `()`.
-pub(crate) fn shape_tuple<D: fmt::Display>(dims: &[D]) -> String {
-    match dims {
-        [d] => format!("({d},)"),
-        _ => {
-            let dims: Vec<String> = dims.iter().map(ToString::to_string).collect();
-            format!("({})", dims.join(", "))
-        }
-    }
-}
-
 /// NumPy's `str(a)`: a 0-d array prints its scalar, an empty one `[]`, others the
 /// nested rows of elements that all have the same width.
 fn array_str<T: PrintElement>(a: ArrayViewD<'_, T>) -> String {
@@ -950,9 +939,6 @@ mod tests {
 
     #[test]
     fn shapes_are_written_as_python_tuples() {
-        assert_eq!(shape_tuple::<usize>(&[]), "()");
-        assert_eq!(shape_tuple(&[4]), "(4,)");
-        assert_eq!(shape_tuple(&[2, -1]), "(2, -1)");
     }
 
     #[test]

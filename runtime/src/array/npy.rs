@@ -16,7 +16,7 @@ use ndarray::ArrayD;
 use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WriteNpyError, WriteNpyExt};
 
-use super::display::shape_tuple;
+use crate::shape::shape_tuple;
 use super::{with_array, with_dtype, ArrayRef, DType, Element, NdArray};
 
 /// Why an `.npy` file could not be loaded or saved. Every message names the file.

@@ -41,7 +41,7 @@ use crate::exec::MAX_OPERANDS;
 use crate::module::ModuleCore;
 use crate::ufunc::casting::can_cast_same_kind;
 use crate::ufunc::resolve::{resolve_types, InputDtype, LoopScheme, ResolvedTypes};
-use crate::ufunc::shape_text;
+use crate::shape::shape_text;
 use crate::{Error, Target};
 use bind::{bind, Binding, Names};
 

@@ -15,7 +15,8 @@ use kern_compiler::interp::HostValue;
 use kern_compiler::ir::eval::eval_cast;
 use kern_compiler::ir::{FuncId, JobsOp, ScalarValue, Trap, Type};
 
-use super::{from_values, host, shape_text, HostArrays};
+use crate::shape::shape_tuple;
+use super::{from_values, host, HostArrays};
 use crate::array::{with_array, Element, NdArray};
 use crate::jobs::{Group, Job, Server};
 
@@ -114,8 +115,8 @@ impl HostArrays<'_> {
                         span,
                         format!(
                             "`jobs::map` needs arrays of one shape, found {} and {}",
-                            shape_text(s),
-                            shape_text(a.shape())
+                            shape_tuple(s),
+                            shape_tuple(a.shape())
                         ),
                     ))
                 }

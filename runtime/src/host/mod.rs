@@ -30,6 +30,7 @@ use crate::array::{cast_value, construct, npy, storage_dtype, with_array, Elemen
 use crate::array::{Operand, OutOperand};
 use crate::module::ModuleCore;
 use crate::ufunc::{Reduce, Ufunc};
+use crate::shape::shape_tuple;
 use crate::{Error, Target};
 
 /// The host arrays of one run of `main`.
@@ -141,7 +142,7 @@ impl<'m> HostArrays<'m> {
                     span,
                     format!(
                         "negative dimensions are not allowed: shape {}",
-                        tuple(&dims)
+                        shape_tuple(&dims)
                     ),
                 ));
             }
@@ -508,7 +509,7 @@ impl HostEnv for HostArrays<'_> {
                 span,
                 format!(
                     "this call expects a {rank}-d array, but the array has shape {}",
-                    shape_text(a.shape())
+                    shape_tuple(a.shape())
                 ),
             ));
         }
@@ -560,21 +561,6 @@ fn error_trap(e: Error, span: Span) -> Trap {
     }
 }
 
-fn tuple(dims: &[i64]) -> String {
-    match dims {
-        [d] => format!("({d},)"),
-        _ => {
-            let d: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
-            format!("({})", d.join(", "))
-        }
-    }
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    let dims: Vec<i64> = shape.iter().map(|d| *d as i64).collect();
-    tuple(&dims)
-}
-
 /// The multi-index `indices` of `a`, checked against its rank and extents.
 fn checked_index(a: &NdArray, indices: &[HostValue], span: Span) -> Result<Vec<usize>, Trap> {
     if indices.len() != a.ndim() {
@@ -583,7 +569,7 @@ fn checked_index(a: &NdArray, indices: &[HostValue], span: Span) -> Result<Vec<u
             span,
             format!(
                 "cannot index an array of shape {} with {} index{}: it has {} ax{}",
-                shape_text(a.shape()),
+                shape_tuple(a.shape()),
                 indices.len(),
                 s(indices.len()),
                 a.ndim(),

@@ -14,7 +14,8 @@ use kern_compiler::interp::HostValue;
 use kern_compiler::ir::eval::eval_cast;
 use kern_compiler::ir::{MpiOp, MpiReduceOp, ScalarType, Trap};
 
-use super::{error_trap, from_values, host, shape_text, HostArrays};
+use crate::shape::shape_tuple;
+use super::{error_trap, from_values, host, HostArrays};
 use crate::array::{construct, NdArray};
 use crate::exec::mpi::{world, ReduceOp};
 
@@ -33,7 +34,7 @@ fn describe(a: &NdArray, scalar: bool) -> String {
     if scalar && a.ndim() == 0 {
         format!("a {} scalar", a.dtype())
     } else {
-        format!("a {} array of shape {}", a.dtype(), shape_text(a.shape()))
+        format!("a {} array of shape {}", a.dtype(), shape_tuple(a.shape()))
     }
 }
 

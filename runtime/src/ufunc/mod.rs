@@ -47,6 +47,7 @@ use crate::array::{
 use crate::broadcast::{broadcast_shapes, broadcast_strides};
 use crate::exec::{self, ElementwiseLoop, Iteration, StridedOperand};
 use crate::module::ModuleCore;
+use crate::shape::shape_text;
 use crate::{Error, Target};
 
 /// Compiled loops of one module, by ufunc, type arguments and loop signature.
@@ -555,15 +556,4 @@ fn overlaps_unsafely(input: &ArrayRef<'_>, out: &ArrayMut<'_>, shape: &[usize]) 
             .as_deref()
             == Some(out_view.strides());
     !elementwise
-}
-
-/// A shape as NumPy prints it: `()`, `(4,)`, `(2,3)`.
-pub(crate) fn shape_text(shape: &[usize]) -> String {
-    match shape {
-        [only] => format!("({only},)"),
-        _ => {
-            let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-            format!("({})", parts.join(","))
-        }
-    }
 }

@@ -48,7 +48,7 @@ fn byte_len(dtype: DType, shape: &[usize]) -> Result<usize, Error> {
         .ok_or_else(|| {
             Error::Call(format!(
                 "a device array of shape {} has more bytes than memory can address",
-                crate::ufunc::shape_text(shape)
+                crate::shape::shape_text(shape)
             ))
         })
 }
@@ -109,9 +109,9 @@ impl DeviceArray {
             return Err(Error::Call(format!(
                 "cannot copy a device array of {} {} into one of {} {}",
                 source.dtype,
-                crate::ufunc::shape_text(&source.shape),
+                crate::shape::shape_text(&source.shape),
                 self.dtype,
-                crate::ufunc::shape_text(&self.shape)
+                crate::shape::shape_text(&self.shape)
             )));
         }
         let gpu = gpu()?;

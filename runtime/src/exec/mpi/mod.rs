@@ -265,9 +265,9 @@ fn concatenate_rows(parts: &[NdArray]) -> Result<NdArray, Error> {
                 "cannot gather a {} array of shape {} from rank {rank} with a {} array of shape {} from rank 0: \
                  the dtypes and every axis but the first must agree",
                 part.dtype(),
-                crate::ufunc::shape_text(part.shape()),
+                crate::shape::shape_text(part.shape()),
                 first.dtype(),
-                crate::ufunc::shape_text(first.shape())
+                crate::shape::shape_text(first.shape())
             )));
         }
     }

@@ -93,10 +93,10 @@ pub(super) fn fold(parts: &[NdArray], op: ReduceOp) -> Result<NdArray, Error> {
                  every rank must pass the same dtype and shape",
                 op.name(),
                 part.dtype(),
-                crate::ufunc::shape_text(part.shape()),
+                crate::shape::shape_text(part.shape()),
                 k + 1,
                 acc.dtype(),
-                crate::ufunc::shape_text(acc.shape())
+                crate::shape::shape_text(acc.shape())
             )));
         }
         with_array!(NdArray, &mut acc, |a: T| {

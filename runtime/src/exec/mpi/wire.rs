@@ -76,7 +76,7 @@ pub(crate) fn from_element_bytes(
                 "a message of {} bytes does not hold a {} array of shape {}",
                 bytes.len(),
                 dtype,
-                crate::ufunc::shape_text(shape)
+                crate::shape::shape_text(shape)
             )));
         }
         let elements: Vec<T> = bytes.chunks_exact(size).map(read_element::<T>).collect();
