@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
 use crate::ir::{FuncId, Program};
 use crate::kernel_decl::{GufuncDecl, UfuncDecl};
+use crate::scalar::ScalarType;
 use crate::syntax::ast::{AttrArg, FnDecl, Item, LitKind, SourceUnit, TypeExprKind};
 use crate::types::env::{Env, FnKey};
-use crate::types::ScalarType;
 
 /// The result of compiling a user file.
 pub struct Compiled {
@@ -72,14 +72,14 @@ impl Compiled {
                 ),
             )]));
         }
-        let mut lowering = crate::ir::lower::Lowering::new(&env);
+        let mut lowering = crate::lower::Lowering::new(&env);
         let id = lowering.request(key, type_args.to_vec());
         lowering.run();
         if !lowering.errors.is_empty() {
             return Err(Diagnostics(std::mem::take(&mut lowering.errors)));
         }
         let mut program = lowering.into_program();
-        optimize(&mut program);
+        crate::passes::optimize(&mut program);
         Ok((program, id))
     }
 }
@@ -107,17 +107,6 @@ fn reached_units(files: &[usize]) -> Result<Vec<(&'static str, &'static SourceUn
         }
     }
     Ok(units)
-}
-
-/// The IR passes every program gets before it is compiled or interpreted.
-fn optimize(program: &mut Program) {
-    crate::ir::inline::inline_small_functions(program, crate::ir::inline::DEFAULT_MAX_INSTS);
-    crate::ir::fold::fold_program(program);
-    debug_assert!(
-        crate::ir::verify::verify_program(program).is_ok(),
-        "{:?}",
-        crate::ir::verify::verify_program(program)
-    );
 }
 
 /// Wall-clock time of the front end's phases.
@@ -181,7 +170,7 @@ pub fn compile_timed(
             errors.extend(crate::kernel_decl::check_kernel_declaration(decl));
         }
     }
-    let mut lowering = crate::ir::lower::Lowering::new(&env);
+    let mut lowering = crate::lower::Lowering::new(&env);
     let mut functions = BTreeMap::new();
     let user: Vec<FnKey> = env.user_functions().collect();
     for key in &user {
@@ -215,7 +204,7 @@ pub fn compile_timed(
         return Err(Diagnostics(errors));
     }
     let mut program = lowering.into_program();
-    optimize(&mut program);
+    crate::passes::optimize(&mut program);
     let ufuncs = unit
         .items
         .iter()

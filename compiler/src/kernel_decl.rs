@@ -13,8 +13,8 @@ pub use gufunc::{check_guvectorize_attribute, GufuncDecl, GufuncOperand, Operand
 pub use kernel::check_kernel_declaration;
 
 use crate::diagnostics::{Diagnostic, Span};
+use crate::scalar::ScalarType;
 use crate::syntax::ast::{AttrArg, FnDecl, LitKind, TypeExpr, TypeExprKind};
-use crate::types::ScalarType;
 
 /// A parameter or result type of a ufunc: a concrete scalar type, or generic
 /// parameter number `i` of the declaration.

@@ -9,8 +9,8 @@
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend;
 use kern_compiler::interp::Interpreter;
-use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::ir::{ArrayDesc, FuncId, HostArg, Program, ScalarType, ScalarValue, MAX_RANK};
+use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::SourceMap;
 use proptest::prelude::*;
 

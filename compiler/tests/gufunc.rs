@@ -2,9 +2,9 @@
 //! signatures checked against them (with the signature parser's messages and
 //! positions), and the IR of a gufunc loop (an insta snapshot of matmul's).
 
-use kern_compiler::ir::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
 use kern_compiler::ir::{print, verify, FunctionKind, ScalarType};
 use kern_compiler::kernel_decl::{GufuncDecl, OperandForm, SchemeType};
+use kern_compiler::loops::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
 use kern_compiler::{frontend, SourceMap};
 
 fn gufunc(src: &str, name: &str) -> GufuncDecl {

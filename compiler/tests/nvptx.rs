@@ -12,10 +12,10 @@ use kern_compiler::backend::nvptx::{
     compile_to_ptx, KernelKind, KernelParam, NvptxError, PtxModule, PtxOptions, TrapRecord,
 };
 use kern_compiler::frontend::{self, Compiled};
-use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
-use kern_compiler::ir::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
 use kern_compiler::ir::{FuncId, Program, ScalarType, TrapKind};
 use kern_compiler::kernel_decl::{SchemeType, TypeBound};
+use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
+use kern_compiler::loops::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
 use kern_compiler::SourceMap;
 
 fn compile_source(name: &str, src: &str) -> (Compiled, SourceMap) {

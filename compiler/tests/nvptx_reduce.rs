@@ -4,8 +4,8 @@
 #![cfg(feature = "cuda")]
 
 use kern_compiler::backend::nvptx::{compile_to_ptx, KernelKind, KernelParam, PtxOptions};
-use kern_compiler::ir::reduce_batch::{build_reduce_batch, build_scan_batch};
 use kern_compiler::ir::{Program, ScalarType};
+use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
 use kern_compiler::{frontend, SourceMap};
 
 const SOURCE: &str = r#"

@@ -1,4 +1,4 @@
-//! The batched reduction loops (`ir::reduce_batch`, what `reduce` and `accumulate`
+//! The batched reduction loops (`loops::reduce_batch`, what `reduce` and `accumulate`
 //! run on the GPU, one thread per iteration) compiled with Cranelift and compared
 //! bit for bit with the single-run loops the CPU targets run: the block loop over
 //! every block of every lane, level after level as the runtime's blocked
@@ -6,10 +6,10 @@
 //! indexing is verified on a machine without a GPU.
 
 use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
-use kern_compiler::ir::reduce_batch::{build_reduce_batch, build_scan_batch};
-use kern_compiler::ir::reduce_loop::{build_reduce_loop, BLOCK};
-use kern_compiler::ir::scan_loop::build_scan_loop;
 use kern_compiler::ir::{verify, ArrayDesc, HostArg, Program, ScalarType, MAX_RANK};
+use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
+use kern_compiler::loops::reduce_loop::{build_reduce_loop, BLOCK};
+use kern_compiler::loops::scan_loop::build_scan_loop;
 use kern_compiler::{frontend, SourceMap};
 use proptest::prelude::*;
 

@@ -6,10 +6,10 @@
 use kern_compiler::backend::cranelift::JitEngine;
 use kern_compiler::interp::{HostArg, Interpreter};
 use kern_compiler::ir::spmd::{AtomicOp, Axis, SpmdIndex, SpmdInst};
-use kern_compiler::ir::spmd_launch::{build_launch_loop, LaunchError};
 use kern_compiler::ir::{
     print, verify, ArrayDesc, FuncId, FunctionKind, InstKind, Program, ScalarValue, MAX_RANK,
 };
+use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
 use kern_compiler::{frontend, SourceMap};
 
 fn compile(src: &str) -> Program {

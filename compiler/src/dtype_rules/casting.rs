@@ -5,7 +5,7 @@
 //!
 //! It knows dtypes and scalar values only, not ufuncs or arrays.
 
-use crate::types::{ScalarType, ScalarValue};
+use crate::scalar::{ScalarType, ScalarValue};
 
 use super::storage_dtype;
 

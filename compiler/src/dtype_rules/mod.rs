@@ -8,7 +8,7 @@
 pub mod casting;
 pub mod resolve;
 
-use crate::types::ScalarType;
+use crate::scalar::ScalarType;
 
 /// The dtype arrays use for values of `ty`: `usize`/`isize` are stored as 64-bit.
 pub fn storage_dtype(ty: ScalarType) -> ScalarType {

@@ -25,7 +25,7 @@
 //! caller's.
 
 use crate::kernel_decl::{SchemeType, TypeBound, UfuncDecl};
-use crate::types::{ScalarType, ScalarValue};
+use crate::scalar::{ScalarType, ScalarValue};
 
 use super::casting::{can_cast_safely, dtype_kind, weak_kind, weak_kind_fits, weak_scalar_fits};
 use super::storage_dtype;

@@ -1,6 +1,6 @@
 //! The interpreter's side of SPMD instructions (`ir::spmd`).
 //!
-//! The interpreter runs a kernel through its launch loop (`ir::spmd_launch`), one
+//! The interpreter runs a kernel through its launch loop (`loops::spmd_launch`), one
 //! thread after the other, where thread indices are ordinary parameters and only
 //! atomics are left: on one thread, an atomic is a read, the new value from
 //! `spmd::atomic_new_value`, and a write. Barriers and shared arrays need

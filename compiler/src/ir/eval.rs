@@ -6,7 +6,7 @@
 //! shifts, Rust `as` casts).
 
 use super::{BinaryOp, CmpOp, Intrinsic, TrapKind, UnaryOp};
-use crate::types::{ScalarType, ScalarValue};
+use crate::scalar::{ScalarType, ScalarValue};
 
 /// Integer value widened to i128 plus its type (floats are handled separately).
 fn int_parts(v: ScalarValue) -> (i128, ScalarType) {

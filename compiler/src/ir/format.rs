@@ -6,7 +6,7 @@
 //! checker's job; this module only turns a value and a [`FormatSpec`] into text.
 
 use super::{FormatPiece, FormatSpec};
-use crate::types::ScalarValue;
+use crate::scalar::ScalarValue;
 
 /// Formats one value as Rust would with the equivalent format spec.
 pub fn format_value(value: ScalarValue, spec: &FormatSpec) -> String {

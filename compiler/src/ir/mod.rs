@@ -110,28 +110,18 @@
 //! over all threads that runs a kernel on `cpu`/`parallel`.
 
 pub mod build;
-pub mod elementwise;
 pub mod eval;
-pub mod fold;
 pub mod format;
-pub mod gufunc_loop;
 pub mod host;
 pub mod host_jobs;
 pub mod host_mpi;
-pub mod inline;
-pub mod lower;
-pub mod predicate;
 pub mod print;
-pub mod reduce_batch;
-pub mod reduce_loop;
-pub mod scan_loop;
 pub mod spmd;
-pub mod spmd_launch;
 mod spmd_verify;
 pub mod verify;
 
 use crate::diagnostics::Span;
-pub use crate::types::{ScalarType, ScalarValue};
+pub use crate::scalar::{ScalarType, ScalarValue};
 pub use host::HostOp;
 pub use host_jobs::JobsOp;
 pub use host_mpi::{MpiOp, MpiReduceOp};

@@ -6,7 +6,7 @@
 //! is purely syntactic: names are unresolved and no types are known here.
 
 use crate::diagnostics::{FileId, Span};
-use crate::types::ScalarType;
+use crate::scalar::ScalarType;
 
 /// Identifies an expression within one parsed [`SourceUnit`]; dense from 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,7 +1,7 @@
 //! Decoding of literal tokens: integers (any base, `_`, suffix), floats (text kept
 //! for exact rounding later) and strings (escapes). Pure functions over token text.
 
-use crate::types::ScalarType;
+use crate::scalar::ScalarType;
 
 /// `0xFF_u8` → (255, Some(U8)). Errors on values that do not fit in u128.
 pub fn decode_int(token: &str) -> Result<(u128, Option<ScalarType>), String> {

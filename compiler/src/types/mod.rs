@@ -1,4 +1,4 @@
-//! Types: the scalar types, and name resolution, inference and checking of kern
+//! Types: name resolution, inference and checking of kern
 //! functions. Produces side tables over the AST (`check::TypedBody`); knows nothing
 //! of IR construction or code generation.
 
@@ -7,6 +7,5 @@ pub mod env;
 mod format_string;
 pub mod infer;
 pub mod methods;
-pub mod scalar;
 
-pub use scalar::{ScalarType, ScalarValue};
+pub use crate::scalar::{ScalarType, ScalarValue};

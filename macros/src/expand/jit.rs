@@ -4,8 +4,8 @@
 //! `kern::ArrayMut` — returning its scalar result; module `name` holds the
 //! untyped `call` and the captured source.
 
+use kern_compiler::scalar::ScalarType;
 use kern_compiler::syntax::ast::TypeExprKind;
-use kern_compiler::types::ScalarType;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 

@@ -8,8 +8,8 @@
 
 use ndarray::{Array1, IxDyn};
 
-use crate::shape::shape_tuple;
 use super::{storage_dtype, with_array, with_dtype, DType, Element, NdArray};
+use crate::shape::shape_tuple;
 use kern_compiler::ir::ScalarValue;
 
 /// Why an array could not be built.

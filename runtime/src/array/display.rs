@@ -938,8 +938,7 @@ mod tests {
     }
 
     #[test]
-    fn shapes_are_written_as_python_tuples() {
-    }
+    fn shapes_are_written_as_python_tuples() {}
 
     #[test]
     fn shortest_digits_round_a_tie_to_the_even_digit_like_dragon4() {

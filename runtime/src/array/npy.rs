@@ -16,8 +16,8 @@ use ndarray::ArrayD;
 use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WriteNpyError, WriteNpyExt};
 
-use crate::shape::shape_tuple;
 use super::{with_array, with_dtype, ArrayRef, DType, Element, NdArray};
+use crate::shape::shape_tuple;
 
 /// Why an `.npy` file could not be loaded or saved. Every message names the file.
 #[derive(Debug, thiserror::Error)]

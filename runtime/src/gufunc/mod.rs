@@ -19,7 +19,7 @@
 //! given output are read from a copy, as NumPy does.
 //!
 //! This module knows arrays, dtypes, shapes and targets; it does not know how loops
-//! are generated (the compiler's `ir::gufunc_loop`) or executed (`exec::gufunc`).
+//! are generated (the compiler's `loops::gufunc_loop`) or executed (`exec::gufunc`).
 
 mod bind;
 mod run;
@@ -28,9 +28,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kern_compiler::backend::cranelift::JitEngine;
-use kern_compiler::ir::gufunc_loop::GufuncLoopSignature;
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::{GufuncDecl, OperandForm, SchemeType};
+use kern_compiler::loops::gufunc_loop::GufuncLoopSignature;
 
 use crate::array::{
     storage_dtype, with_array, ArrayMut, ArrayRef, DType, NdArray, Operand, OutOperand,
@@ -39,9 +39,9 @@ use crate::broadcast::broadcast_shapes;
 use crate::exec::gufunc::GufuncLoop;
 use crate::exec::MAX_OPERANDS;
 use crate::module::ModuleCore;
+use crate::shape::shape_text;
 use crate::ufunc::casting::can_cast_same_kind;
 use crate::ufunc::resolve::{resolve_types, InputDtype, LoopScheme, ResolvedTypes};
-use crate::shape::shape_text;
 use crate::{Error, Target};
 use bind::{bind, Binding, Names};
 
@@ -169,7 +169,7 @@ impl Gufunc {
             .compiled
             .instantiate(&decl.name, &type_args)
             .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let loop_id = kern_compiler::ir::gufunc_loop::build_gufunc_loop(
+        let loop_id = kern_compiler::loops::gufunc_loop::build_gufunc_loop(
             &mut program,
             id,
             self.nin(),

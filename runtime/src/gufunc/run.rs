@@ -4,10 +4,10 @@
 //! handing it to the target's executor.
 //!
 //! It knows the plan and the arrays; loop generation is the compiler's
-//! (`ir::gufunc_loop`), cutting and running the loop space `exec::gufunc`'s.
+//! (`loops::gufunc_loop`), cutting and running the loop space `exec::gufunc`'s.
 
-use kern_compiler::ir::gufunc_loop::build_gufunc_loop;
 use kern_compiler::kernel_decl::OperandForm;
+use kern_compiler::loops::gufunc_loop::build_gufunc_loop;
 
 use super::{Gufunc, Plan};
 use crate::array::{cast_value, storage_dtype, ArrayMut, ArrayRef, NdArray, Operand};

@@ -15,10 +15,10 @@ use kern_compiler::interp::HostValue;
 use kern_compiler::ir::eval::eval_cast;
 use kern_compiler::ir::{FuncId, JobsOp, ScalarValue, Trap, Type};
 
-use crate::shape::shape_tuple;
 use super::{from_values, host, HostArrays};
 use crate::array::{with_array, Element, NdArray};
 use crate::jobs::{Group, Job, Server};
+use crate::shape::shape_tuple;
 
 /// The server of one run of `main`.
 #[derive(Default)]

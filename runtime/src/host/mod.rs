@@ -29,8 +29,8 @@ use ndarray::{ArrayD, Axis, IxDyn, Slice};
 use crate::array::{cast_value, construct, npy, storage_dtype, with_array, Element, NdArray};
 use crate::array::{Operand, OutOperand};
 use crate::module::ModuleCore;
-use crate::ufunc::{Reduce, Ufunc};
 use crate::shape::shape_tuple;
+use crate::ufunc::{Reduce, Ufunc};
 use crate::{Error, Target};
 
 /// The host arrays of one run of `main`.

@@ -14,10 +14,10 @@ use kern_compiler::interp::HostValue;
 use kern_compiler::ir::eval::eval_cast;
 use kern_compiler::ir::{MpiOp, MpiReduceOp, ScalarType, Trap};
 
-use crate::shape::shape_tuple;
 use super::{error_trap, from_values, host, HostArrays};
 use crate::array::{construct, NdArray};
 use crate::exec::mpi::{world, ReduceOp};
+use crate::shape::shape_tuple;
 
 fn reduce_op(op: MpiReduceOp) -> ReduceOp {
     match op {

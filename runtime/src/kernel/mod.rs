@@ -3,7 +3,7 @@
 //! from host code (`k.launch(grid, block, ..)` in `main`, via `host`).
 //!
 //! A launch compiles, once per kernel, the kernel's launch loop
-//! (`ir::spmd_launch`: every thread of a range of blocks, in compiled code) and
+//! (`loops::spmd_launch`: every thread of a range of blocks, in compiled code) and
 //! calls it: once over all blocks on `cpu`; on `parallel` the blocks are cut into
 //! ranges run concurrently on the worker pool (`exec::parallel::run_split`),
 //! which is why atomics are real atomics in the compiled code. Output printed by
@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::spmd_launch::{build_launch_loop, LaunchError};
 use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind};
+use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
 
 pub use dim::Dim3;
 

@@ -1,6 +1,6 @@
 //! Reducing a contiguous axis in one streaming pass: the axis is cut into blocks
 //! of [`BLOCK`] elements, each block is reduced by the compiled block loop (the
-//! compiler's `ir::reduce_loop`: eight accumulators, NumPy's pairwise block), and
+//! compiler's `loops::reduce_loop`: eight accumulators, NumPy's pairwise block), and
 //! the block results are reduced the same way until one is left. Blocks are fixed
 //! by position, so `parallel` (which runs blocks on the pool) computes exactly the
 //! bits `cpu` does.
@@ -10,8 +10,8 @@
 
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::dtype_rules::resolve::ResolvedLoop;
-use kern_compiler::ir::reduce_loop::build_reduce_loop;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+use kern_compiler::loops::reduce_loop::build_reduce_loop;
 
 use super::Ufunc;
 use crate::array::{ArrayRef, DType, NdArray};
@@ -19,7 +19,7 @@ use crate::exec::parallel::run_ranges;
 use crate::{Error, Target};
 
 /// Elements per block (the compiler's, which the GPU's batched loop uses too).
-pub use kern_compiler::ir::reduce_loop::BLOCK;
+pub use kern_compiler::loops::reduce_loop::BLOCK;
 
 /// One run to reduce: `n` elements from `data` with an element stride, into `out`.
 #[derive(Clone, Copy)]

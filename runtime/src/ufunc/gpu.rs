@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
+use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 
 use super::resolve::ResolvedLoop;
 use super::{CallPlan, Ufunc};

@@ -3,7 +3,7 @@
 //!
 //! * **Blocked reduction** of the axis that streams through memory: the operand
 //!   is packed as `lanes × n` and copied in once; each level is one launch of the
-//!   batched block loop (the compiler's `ir::reduce_batch`, one thread per block
+//!   batched block loop (the compiler's `loops::reduce_batch`, one thread per block
 //!   of a lane) writing `lanes × blocks` partials that stay on the device and are
 //!   the next level's operand, until one block per lane is left — then only the
 //!   lane results are copied out. The levels are those of `blocked_reduce.rs`.
@@ -22,9 +22,9 @@
 use std::sync::Arc;
 
 use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
-use kern_compiler::ir::elementwise::LoopSignature;
-use kern_compiler::ir::reduce_batch::{build_reduce_batch, build_scan_batch};
-use kern_compiler::ir::reduce_loop::BLOCK;
+use kern_compiler::loops::elementwise::LoopSignature;
+use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
+use kern_compiler::loops::reduce_loop::BLOCK;
 
 use super::resolve::{resolve_loop, InputDtype, ResolvedLoop};
 use super::Ufunc;

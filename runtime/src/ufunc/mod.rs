@@ -12,7 +12,7 @@
 //! `plan_described` as host calls.
 //!
 //! This module knows arrays, dtypes and targets; it does not know how loops are
-//! generated (the compiler's `ir::elementwise`) or run (`exec`).
+//! generated (the compiler's `loops::elementwise`) or run (`exec`).
 
 mod blocked_reduce;
 #[cfg(feature = "cuda")]
@@ -30,9 +30,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kern_compiler::backend::cranelift::JitEngine;
-use kern_compiler::ir::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
+use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 
 pub use crate::loop_text::LoopForm;
 #[cfg(feature = "cuda")]

@@ -1,5 +1,5 @@
 //! In-order folds along one axis with the compiled scan loop (the compiler's
-//! `ir::scan_loop`): `accumulate`, and `reduce` of a ufunc that is not reorderable.
+//! `loops::scan_loop`): `accumulate`, and `reduce` of a ufunc that is not reorderable.
 //! Each lane (one position of the other axes) is one call of the loop over the
 //! whole axis, so a long axis costs one call, not one call per element; lanes run
 //! on the pool for `parallel`. Every lane is the same left fold whichever thread
@@ -10,8 +10,8 @@
 
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::dtype_rules::resolve::ResolvedLoop;
-use kern_compiler::ir::scan_loop::build_scan_loop;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+use kern_compiler::loops::scan_loop::build_scan_loop;
 
 use super::Ufunc;
 use crate::array::{ArrayRef, DType, NdArray};

@@ -365,11 +365,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             }
             InstKind::Assert { cond, message } => {
                 let ok = self.value(*cond)?;
-                let site = self
-                    .unit
-                    .tables
-                    .traps
-                    .add(inst.span, Some(message.clone()));
+                let site = self.unit.tables.traps.add(inst.span, Some(message.clone()));
                 self.trap_unless(ok, trap_code::ASSERTION_FAILED, site, None);
                 None
             }

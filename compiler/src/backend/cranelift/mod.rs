@@ -20,7 +20,7 @@
 //! * `vector` / `vector_body` / `vector_ops` / `vector_arith` / `vector_cast`: the
 //!   SIMD path of elementwise loops (loop shape and stride check; one iteration's
 //!   body with guards and skippable regions; lane-parallel operations on 128-bit
-//!   vectors), from the target-neutral predicated form of [`crate::ir::predicate`].
+//!   vectors), from the target-neutral predicated form of [`crate::passes::predicate`].
 //!
 //! # Calling convention and traps
 //!

@@ -7,7 +7,7 @@
 //! float `add`/`sub`/`min`/`max` are a compare-and-swap loop on the element's bits:
 //! read, compute the new value as the IR says, swap if the bits did not change in
 //! between, else retry with what was seen. Thread indices, barriers and shared
-//! arrays never reach this backend: the launch loop (`ir::spmd_launch`) replaced
+//! arrays never reach this backend: the launch loop (`loops::spmd_launch`) replaced
 //! the first and rejected the others.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};

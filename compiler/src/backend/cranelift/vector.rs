@@ -6,7 +6,7 @@
 //! scalar loops (strided path, tail and fallback) built from the loop function's
 //! own IR body. One iteration's body is `vector_body`, the lane-parallel
 //! operations `vector_ops`; whether a body can run lane-parallel at all is decided
-//! target-neutrally by [`crate::ir::predicate`]. It does not know how units are
+//! target-neutrally by [`crate::passes::predicate`]. It does not know how units are
 //! linked (`engine`).
 //!
 //! ```text
@@ -35,12 +35,12 @@ use cranelift_module::Module;
 use super::lower::{clif_type, Lowerer, POINTER};
 use super::vector_ops::{data_flags, vec_type, VState};
 use super::BackendError;
-use crate::ir::predicate::schedule::{schedule, Item};
-use crate::ir::predicate::{if_convert, PInst, Predicated};
 use crate::ir::{
     self, ArrayDesc, BinaryOp, CmpOp, FunctionKind, InstKind, LocalId, Program, ScalarType,
     ScalarValue, Type, ValueId,
 };
+use crate::passes::predicate::schedule::{schedule, Item};
+use crate::passes::predicate::{if_convert, PInst, Predicated};
 
 /// Sub-groups per loop iteration. Measured on the transcendental body
 /// `(-x*x).exp() * x.sin() + x.abs().ln_1p()` (f64, 2 lanes): 1 → 1.05×, 2 →
@@ -71,7 +71,7 @@ pub(super) struct Plan<'f> {
 }
 
 /// The SIMD plan of loop function `func`, or `None` when it has no vector path
-/// (not the shape `ir::elementwise` builds, or a body that cannot be if-converted).
+/// (not the shape `loops::elementwise` builds, or a body that cannot be if-converted).
 pub(super) fn plan<'f>(program: &Program, func: &'f ir::Function) -> Option<Plan<'f>> {
     let FunctionKind::ElementwiseLoop { element } = func.kind else {
         return None;

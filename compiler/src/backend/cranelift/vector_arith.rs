@@ -10,8 +10,8 @@ use super::lower::Lowerer;
 use super::ops::{float_cc, int_cc};
 use super::vector_ops::{int_vec, vec_type, VState, VVal};
 use super::BackendError;
-use crate::ir::predicate::{PInst, PValue};
 use crate::ir::{BinaryOp, CmpOp, Intrinsic, ScalarType};
+use crate::passes::predicate::{PInst, PValue};
 
 impl<M: Module> Lowerer<'_, '_, M> {
     /// i8 lanes multiplied as i16 (x86 has no byte multiply); the low bytes kept.

@@ -13,9 +13,9 @@ use super::lower::Lowerer;
 use super::vector::{InputStream, Plan};
 use super::vector_ops::{data_flags, int_vec, vec_type, VState, VVal};
 use super::BackendError;
-use crate::ir::predicate::schedule::{Item, Region};
-use crate::ir::predicate::{PInst, PValue};
 use crate::ir::ScalarType;
+use crate::passes::predicate::schedule::{Item, Region};
+use crate::passes::predicate::{PInst, PValue};
 
 fn vval_value(x: VVal) -> Value {
     match x {

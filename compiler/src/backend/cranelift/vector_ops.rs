@@ -33,8 +33,8 @@ use cranelift_module::Module;
 
 use super::lower::{clif_type, Lowerer, POINTER};
 use super::BackendError;
-use crate::ir::predicate::{PInst, PValue, Predicated};
 use crate::ir::{BinaryOp, ScalarType, UnaryOp};
+use crate::passes::predicate::{PInst, PValue, Predicated};
 
 /// A scalar operation applied to one lane's extracted operands.
 pub(super) type LaneOp<'f, L> = dyn FnMut(&mut L, &[Value]) -> Result<Value, BackendError> + 'f;

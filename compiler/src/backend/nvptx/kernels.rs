@@ -3,7 +3,7 @@
 //! the module docs specify.
 //!
 //! A loop kernel is the IR loop function itself, lowered with its outer loop made
-//! grid-stride: the loops built by `ir::elementwise` and `ir::gufunc_loop` have the
+//! grid-stride: the loops built by `loops::elementwise` and `loops::gufunc_loop` have the
 //! shape `i = 0; loop { if !(i < n) break; body(i); i = i + 1 }`, and the kernel
 //! only changes where `i` starts (the thread's global index) and the `1` it steps
 //! by (the grid's size). Everything else — the element function, conversions,
@@ -259,13 +259,13 @@ pub(super) fn define_kernel(
         });
     }
     let grid_stride = match kind {
-        // A reduction batch (`ir::reduce_batch`) has the same outer loop: one run
+        // A reduction batch (`loops::reduce_batch`) has the same outer loop: one run
         // per iteration, so one run per thread.
         KernelKind::Elementwise | KernelKind::Gufunc | KernelKind::ReductionBatch => {
             let (induction, step_value) = outer_loop(func).ok_or_else(|| {
                 invalid(
-                    "the loop does not have the shape `ir::elementwise`/`ir::gufunc_loop`/\
-                     `ir::reduce_batch` build",
+                    "the loop does not have the shape `loops::elementwise`/`loops::gufunc_loop`/\
+                     `loops::reduce_batch` build",
                 )
             })?;
             let (start, step) = grid_index_and_size(unit, &b)?;

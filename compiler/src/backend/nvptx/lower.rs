@@ -21,9 +21,9 @@ use inkwell::values::{
     PointerValue,
 };
 
-use crate::backend::traps::{trap_code, TrapSites};
 use super::types::{constant, register_type, zero};
 use super::{NvptxError, PtxOptions};
+use crate::backend::traps::{trap_code, TrapSites};
 use crate::ir::{self, Arg, ConstTableId, FuncId, InstKind, LocalId, ScalarType, Type, ValueId};
 
 /// An array as generated code sees it: its data pointer and, per axis, extent and
@@ -83,8 +83,7 @@ pub(super) struct Unit<'ctx> {
     pub options: PtxOptions,
 }
 
-impl Unit<'_> {
-}
+impl Unit<'_> {}
 
 enum LocalSlot<'ctx> {
     Scalar(PointerValue<'ctx>),

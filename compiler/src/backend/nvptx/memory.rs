@@ -14,9 +14,9 @@ use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
 use super::lower::{ArrayValue, Lowerer};
-use crate::backend::traps::trap_code;
 use super::types::{global, memory_type};
 use super::NvptxError;
+use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;
 use crate::ir::{ConstTableId, LocalId, ScalarType, ScalarValue, ValueId};
 

@@ -3,8 +3,8 @@
 //!
 //! This folder owns everything LLVM: no inkwell type appears in its public API.
 //! It knows the IR ([`crate::ir`]) and the shapes of the loops
-//! [`crate::ir::elementwise`], [`crate::ir::gufunc_loop`] and
-//! [`crate::ir::reduce_batch`] build; it knows
+//! [`crate::loops::elementwise`], [`crate::loops::gufunc_loop`] and
+//! [`crate::loops::reduce_batch`] build; it knows
 //! nothing of the CUDA driver, of device memory or of the runtime — it produces
 //! text and a description of each kernel, and the runtime loads and launches them.
 //!
@@ -54,7 +54,7 @@
 //!   1-D arrays). Loop iteration `i` (one call of the gufunc body) runs on one
 //!   thread, grid-stride over `n = shape[0]` of the first output.
 //! * **Reduction batch** (`FunctionKind::ReductionBatch`, built by
-//!   `ir::reduce_batch`, [`KernelKind::ReductionBatch`]): operands flattened as
+//!   `loops::reduce_batch`, [`KernelKind::ReductionBatch`]): operands flattened as
 //!   for a gufunc loop, in the loop's parameter order — `reduce_batch` is
 //!   `(trap, x: *const X, lanes, n, x_stride0, x_stride1, out: *mut A, lanes,
 //!   blocks, out_stride0, out_stride1)` with `blocks = ceil(n / BLOCK)`,
@@ -150,7 +150,7 @@ pub struct PtxOptions {
 pub enum KernelKind {
     Elementwise,
     Gufunc,
-    /// A batch of reduction or scan runs, one per thread (`ir::reduce_batch`).
+    /// A batch of reduction or scan runs, one per thread (`loops::reduce_batch`).
     ReductionBatch,
     Scalar,
     Spmd,

@@ -14,9 +14,9 @@ use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntVal
 use inkwell::{FloatPredicate, IntPredicate};
 
 use super::lower::Lowerer;
-use crate::backend::traps::trap_code;
 use super::types::register_type;
 use super::NvptxError;
+use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;
 use crate::ir::{self, Arg, BinaryOp, CmpOp, Intrinsic, ScalarType, UnaryOp, ValueId};
 

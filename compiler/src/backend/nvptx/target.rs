@@ -21,8 +21,8 @@ use inkwell::{AtomicOrdering, IntPredicate, OptimizationLevel};
 
 use super::kernels::{declare_device_function, define_kernel, ptx_identifier};
 use super::lower::{lower_function, ArrayValue, Frame, ParamValue, ReturnMode, Unit};
-use crate::backend::traps::{TrapRecord, TrapSites};
 use super::{NvptxError, PtxModule, PtxOptions};
+use crate::backend::traps::{TrapRecord, TrapSites};
 use crate::ir::{FuncId, Program, Type};
 
 pub(super) const TRIPLE: &str = "nvptx64-nvidia-cuda";

@@ -16,11 +16,11 @@ use crate::diagnostics::Diagnostic;
 use crate::interp::Interpreter;
 use crate::ir::build::FunctionBuilder;
 use crate::ir::{ConstTable, ConstTableId, FuncId, Function, FunctionKind, Program};
+use crate::scalar::{ScalarType, ScalarValue};
 use crate::syntax::ast::{AttrArg, ExprKind, FnDecl, LitKind, TypeExprKind};
 use crate::types::check::FnChecker;
 use crate::types::env::{ConstKey, Env, FnKey};
 use crate::types::infer::Ty;
-use crate::types::{ScalarType, ScalarValue};
 
 pub struct Lowering<'e, 'a> {
     pub env: &'e Env<'a>,

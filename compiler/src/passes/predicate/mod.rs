@@ -51,7 +51,8 @@ mod walk;
 
 use std::fmt;
 
-use super::*;
+use crate::diagnostics::Span;
+use crate::ir::*;
 
 /// A value of a predicated body: index into [`Predicated::insts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

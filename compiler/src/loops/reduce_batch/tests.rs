@@ -4,8 +4,8 @@
 use super::*;
 use crate::diagnostics::SourceMap;
 use crate::interp::Interpreter;
-use crate::ir::reduce_loop::build_reduce_loop;
-use crate::ir::scan_loop::build_scan_loop;
+use crate::loops::reduce_loop::build_reduce_loop;
+use crate::loops::scan_loop::build_scan_loop;
 
 const SOURCE: &str = "#[vectorize(identity = 0)] fn g(a: i64, b: i64) -> i64 { 2 * a + b }";
 

@@ -20,8 +20,8 @@
 //! This module knows IR only: binding core dimensions to shapes, choosing dtypes and
 //! cutting the loop space into runs are the runtime's.
 
-use super::build::FunctionBuilder;
-use super::*;
+use crate::ir::build::FunctionBuilder;
+use crate::ir::*;
 
 /// The stored dtypes of a gufunc loop's operands.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -230,7 +230,7 @@ pub fn build_gufunc_loop(
     });
     b.inst(InstKind::Return(None));
     let lp = program.add_function(b.finish());
-    super::inline::inline_all_into(program, lp);
+    crate::passes::inline::inline_all_into(program, lp);
     Ok(lp)
 }
 

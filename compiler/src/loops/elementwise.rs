@@ -20,8 +20,8 @@
 //! for unit and zero strides) as long as the outcome is the same. This module knows
 //! IR only; choosing dtypes and splitting arrays is the runtime's job.
 
-use super::build::FunctionBuilder;
-use super::*;
+use crate::ir::build::FunctionBuilder;
+use crate::ir::*;
 
 /// The stored dtypes of a loop's operands (array element types; no `usize`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -144,7 +144,7 @@ pub fn build_elementwise_loop(
     });
     b.inst(InstKind::Return(None));
     let lp = program.add_function(b.finish());
-    super::inline::inline_all_into(program, lp);
+    crate::passes::inline::inline_all_into(program, lp);
     Ok((element, lp))
 }
 
@@ -176,7 +176,7 @@ pub(crate) fn add_element_function(
     let r = convert(&mut b, r, signature.output);
     b.inst(InstKind::Return(Some(r)));
     let element = program.add_function(b.finish());
-    super::inline::inline_all_into(program, element);
+    crate::passes::inline::inline_all_into(program, element);
     element
 }
 

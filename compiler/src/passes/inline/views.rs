@@ -3,8 +3,8 @@
 //! callee that would need a sub-view of such a parameter is left a call. Knows the
 //! inliner's renaming state, nothing else.
 
-use super::super::*;
 use super::Inliner;
+use crate::ir::*;
 
 impl Inliner<'_> {
     /// A callee instruction that accesses a sub-view parameter, rewritten to the

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use super::eval::{eval_binary, eval_bitcast, eval_cast, eval_cmp, eval_intrinsic, eval_unary};
-use super::*;
+use crate::ir::eval::{eval_binary, eval_bitcast, eval_cast, eval_cmp, eval_intrinsic, eval_unary};
+use crate::ir::*;
 
 pub fn fold_program(program: &mut Program) {
     for f in &mut program.functions {

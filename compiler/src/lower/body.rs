@@ -15,11 +15,11 @@ use crate::ir::{
     Arg, ArrayType, BinaryOp as IrBin, Block as IrBlock, CmpOp, Function, InstKind, LocalId, Type,
     UnaryOp as IrUn, ValueId,
 };
+use crate::scalar::{ScalarType, ScalarValue};
 use crate::syntax::ast::*;
 use crate::types::check::{BindingId, Resolution, TypedBody};
 use crate::types::infer::Ty;
 use crate::types::methods::MethodResolution;
-use crate::types::{ScalarType, ScalarValue};
 
 pub(super) fn lower_function(
     lowering: &mut Lowering,

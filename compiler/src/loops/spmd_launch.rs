@@ -24,9 +24,10 @@
 //! [`LaunchError::NeedsConcurrentThreads`] rejects it, pointing at the instruction.
 //! A trap stops the range at the first failing thread in this order.
 
-use super::build::FunctionBuilder;
-use super::spmd::{Axis, SpmdIndex, SpmdInst};
-use super::*;
+use crate::diagnostics::Span;
+use crate::ir::build::FunctionBuilder;
+use crate::ir::spmd::{Axis, SpmdIndex, SpmdInst};
+use crate::ir::*;
 
 /// Number of `usize` parameters the launch loop adds after the kernel's own.
 pub const LAUNCH_EXTRA_PARAMS: usize = 8;
@@ -133,7 +134,7 @@ pub fn build_launch_loop(program: &mut Program, kernel: FuncId) -> Result<FuncId
     });
     b.inst(InstKind::Return(None));
     let launch = program.add_function(b.finish());
-    super::inline::inline_all_into(program, launch);
+    crate::passes::inline::inline_all_into(program, launch);
     Ok(launch)
 }
 

@@ -15,11 +15,11 @@
 //! so there is nothing to document beyond it. The IR is the semantics, as for the
 //! other loops; this module knows IR only.
 
-use super::build::FunctionBuilder;
-use super::elementwise::{
+use crate::ir::build::FunctionBuilder;
+use crate::ir::*;
+use crate::loops::elementwise::{
     add_element_function, array1, scalar_signature, LoopError, LoopSignature,
 };
-use super::*;
 
 /// The element function `f[A,X->A]` a scan of `elem` values accumulating in `acc`
 /// folds with, and the loop's name stem `f[A,X->A]`.
@@ -142,7 +142,7 @@ pub fn build_scan_loop(
     emit_scan(&mut b, combine, first, n, &load, &store);
     b.inst(InstKind::Return(None));
     let id = program.add_function(b.finish());
-    super::inline::inline_all_into(program, id);
+    crate::passes::inline::inline_all_into(program, id);
     Ok(id)
 }
 

@@ -17,11 +17,11 @@
 //! the data, never on the target or thread count. The IR is the semantics, as for
 //! elementwise loops. This module knows IR only.
 
-use super::build::FunctionBuilder;
-use super::elementwise::{
+use crate::ir::build::FunctionBuilder;
+use crate::ir::*;
+use crate::loops::elementwise::{
     add_element_function, array1, convert, scalar_signature, LoopError, LoopSignature,
 };
-use super::*;
 
 /// Accumulators of the unrolled loop.
 pub const LANES: usize = 8;
@@ -258,7 +258,7 @@ pub fn build_reduce_loop(
     });
     b.inst(InstKind::Return(None));
     let id = program.add_function(b.finish());
-    super::inline::inline_all_into(program, id);
+    crate::passes::inline::inline_all_into(program, id);
     Ok(id)
 }
 

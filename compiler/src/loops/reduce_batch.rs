@@ -7,7 +7,7 @@
 //! body(i); i = i + 1 }`); they are ordinary IR, so Cranelift and the
 //! interpreter run them too, which is how their indexing is tested without a GPU.
 //! Each run is computed by the very code of the single-run loops
-//! ([`reduce_loop`](super::reduce_loop)'s block, [`scan_loop`](super::scan_loop)'s
+//! ([`reduce_loop`](crate::loops::reduce_loop)'s block, [`scan_loop`](crate::loops::scan_loop)'s
 //! left fold), so a batch gives the bits those loops give run by run.
 //!
 //! * [`build_reduce_batch`] adds `f[A,X->A].reduce_batch(x: &[[X]], out: &mut
@@ -28,11 +28,11 @@
 //! Loads from `x` are unchecked (their indices come from `x`'s own extents);
 //! `seed` and `out` accesses are checked. This module knows IR only.
 
-use super::build::FunctionBuilder;
-use super::elementwise::LoopError;
-use super::reduce_loop::{add_combiners, emit_block_reduction, BLOCK};
-use super::scan_loop::{add_scan_combiner, emit_scan};
-use super::*;
+use crate::ir::build::FunctionBuilder;
+use crate::ir::*;
+use crate::loops::elementwise::LoopError;
+use crate::loops::reduce_loop::{add_combiners, emit_block_reduction, BLOCK};
+use crate::loops::scan_loop::{add_scan_combiner, emit_scan};
 
 fn array2(elem: ScalarType, mutable: bool) -> Type {
     Type::Array(ArrayType {
@@ -146,7 +146,7 @@ pub fn build_reduce_batch(
     });
     close_batch_loop(&mut b, i, iv, more, header);
     let id = program.add_function(b.finish());
-    super::inline::inline_all_into(program, id);
+    crate::passes::inline::inline_all_into(program, id);
     Ok(id)
 }
 
@@ -204,7 +204,7 @@ pub fn build_scan_batch(
     emit_scan(&mut b, combine, first, n, &load, &store);
     close_batch_loop(&mut b, i, lane, more, header);
     let id = program.add_function(b.finish());
-    super::inline::inline_all_into(program, id);
+    crate::passes::inline::inline_all_into(program, id);
     Ok(id)
 }
 

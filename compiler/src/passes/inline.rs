@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::*;
+use crate::ir::*;
 
 mod views;
 

@@ -5,8 +5,8 @@
 use super::*;
 use crate::diagnostics::SourceMap;
 use crate::interp::Interpreter;
-use crate::ir::elementwise::{build_elementwise_loop, LoopSignature};
 use crate::ir::eval::{eval_binary, eval_bitcast, eval_cast, eval_cmp, eval_intrinsic, eval_unary};
+use crate::loops::elementwise::{build_elementwise_loop, LoopSignature};
 
 fn build_element(
     src: &str,

@@ -1,0 +1,25 @@
+//! Passes over kern IR: transformations that keep a program's meaning bit for bit.
+//!
+//! [`optimize`] is the one list of passes every program gets before it is compiled
+//! or interpreted; a new pass goes there and nowhere else. [`predicate`] is not in
+//! that list: it turns an element function into the straight-line, predicated form
+//! the SIMD path of the Cranelift backend compiles, on demand. Passes read and
+//! write [`crate::ir`] only; they know nothing of the syntax, the checker or any
+//! backend.
+
+pub mod fold;
+pub mod inline;
+pub mod predicate;
+
+use crate::ir::Program;
+
+/// The IR passes every program gets before it is compiled or interpreted, in order.
+pub fn optimize(program: &mut Program) {
+    inline::inline_small_functions(program, inline::DEFAULT_MAX_INSTS);
+    fold::fold_program(program);
+    debug_assert!(
+        crate::ir::verify::verify_program(program).is_ok(),
+        "{:?}",
+        crate::ir::verify::verify_program(program)
+    );
+}
