@@ -1,8 +1,8 @@
 //! End-to-end specification of the `kern` command line.
 //!
 //! Fixture files drive most cases:
-//! * `tests/fixtures/run/NAME.kern` is run with `kern run`; it must exit 0 and print
-//!   exactly `NAME.stdout`.
+//! * `tests/fixtures/run/NAME.kern` is run on every target it declares by
+//!   `tests/corpus.rs`; it must exit 0 and print exactly `NAME.stdout`.
 //! * `tests/fixtures/errors/NAME.kern` is run with `kern run`; it must exit 1, print
 //!   nothing on stdout and exactly `NAME.stderr` (the rendered diagnostic) on stderr.
 //! * every `examples/NAME.kern` must print exactly `tests/fixtures/examples/NAME.stdout`.
@@ -10,85 +10,11 @@
 //! Run with `KERN_BLESS=1` to (re)write the expected files after a deliberate change,
 //! then review the diff.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Command;
 
-fn kern(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kern"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the kern binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Compares `actual` with the file at `expected_path`, or writes it in bless mode.
-fn check_expected(expected_path: &Path, actual: &str, failures: &mut Vec<String>) {
-    if std::env::var_os("KERN_BLESS").is_some() {
-        std::fs::write(expected_path, actual).expect("write expected file");
-        return;
-    }
-    match std::fs::read_to_string(expected_path) {
-        Ok(expected) if expected == actual => {}
-        Ok(expected) => failures.push(format!(
-            "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
-            expected_path.display()
-        )),
-        Err(_) => failures.push(format!(
-            "{} is missing (run with KERN_BLESS=1 to create it); actual output:\n{actual}",
-            expected_path.display()
-        )),
-    }
-}
-
-fn kern_files(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("read {dir}: {e}"))
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "kern"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no .kern files in {dir}");
-    files
-}
-
-fn relative(path: &Path) -> String {
-    path.strip_prefix(root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-#[test]
-fn run_fixtures_print_their_expected_output() {
-    let mut failures = Vec::new();
-    for file in kern_files("tests/fixtures/run") {
-        let output = kern(&["run", &relative(&file)]);
-        if !output.status.success() {
-            failures.push(format!(
-                "{} failed ({}):\n{}",
-                relative(&file),
-                output.status,
-                text(&output.stderr)
-            ));
-            continue;
-        }
-        check_expected(
-            &file.with_extension("stdout"),
-            &text(&output.stdout),
-            &mut failures,
-        );
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
+use common::{check_expected, kern, kern_files, relative, root, text};
 
 #[test]
 fn error_fixtures_exit_1_with_their_rendered_diagnostic() {
@@ -368,20 +294,6 @@ fn main() {
         ),
         "{stderr}"
     );
-}
-
-/// Ufunc calls of host code run on `--target parallel` with the same results.
-#[test]
-fn host_array_fixtures_print_the_same_on_the_parallel_target() {
-    for name in ["host_ufuncs", "host_arrays", "kernels"] {
-        let file = format!("tests/fixtures/run/{name}.kern");
-        let output = kern(&["run", "--target", "parallel", &file]);
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        let expected =
-            std::fs::read_to_string(root().join(format!("tests/fixtures/run/{name}.stdout")))
-                .expect("expected output");
-        assert_eq!(text(&output.stdout), expected, "{name}");
-    }
 }
 
 #[cfg(feature = "cuda")]

@@ -9,27 +9,11 @@
 //! rank the output the `cpu` target gives.
 #![cfg(feature = "mpi")]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Output;
 
-fn have_mpirun() -> bool {
-    let found = Command::new("mpirun")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipped: `mpirun` is not on PATH");
-    }
-    found
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{have_mpirun, kern, mpirun_kern, text};
 
 fn checked(output: Output, what: &str) -> String {
     assert!(
@@ -44,34 +28,8 @@ fn checked(output: Output, what: &str) -> String {
 
 /// The example's output on one rank: plain `kern run`, no `mpirun`.
 fn single(example: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
-        .args(["run", &format!("examples/{example}.kern")])
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the kern binary runs");
-    checked(output, &format!("kern run examples/{example}.kern"))
-}
-
-/// `kern ARGS` under `mpirun -n ranks` (a job that hangs is killed after 300 s).
-fn mpirun_kern(ranks: usize, args: &[&str]) -> Output {
-    Command::new("mpirun")
-        .args([
-            "-n",
-            &ranks.to_string(),
-            "--oversubscribe",
-            "--timeout",
-            "300",
-        ])
-        .arg(env!("CARGO_BIN_EXE_kern"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .output()
-        .expect("mpirun runs")
+    let path = format!("examples/{example}.kern");
+    checked(kern(&["run", &path]), &format!("kern run {path}"))
 }
 
 /// The example's output under `mpirun -n ranks`.

@@ -88,6 +88,7 @@ fn sum_skipping() -> Function {
         cond: Some(cond),
         body,
         latch,
+        counted: None,
     });
     let sv = b.get(s);
     b.inst(InstKind::Return(Some(sv)));
@@ -222,6 +223,7 @@ fn primes_program() -> (Program, FuncId) {
         cond: Some(cond),
         body,
         latch,
+        counted: None,
     });
     let yes = b.constant(ScalarValue::Bool(true));
     b.inst(InstKind::Return(Some(yes)));
@@ -262,6 +264,7 @@ fn primes_program() -> (Program, FuncId) {
         cond: Some(cond),
         body,
         latch,
+        counted: None,
     });
     let sv = b.get(s);
     b.inst(InstKind::Return(Some(sv)));
@@ -405,6 +408,7 @@ fn array_sum() -> Function {
         cond: Some(cond),
         body,
         latch,
+        counted: None,
     });
     let sv = b.get(s);
     b.inst(InstKind::Return(Some(sv)));

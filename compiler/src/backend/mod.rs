@@ -2,10 +2,13 @@
 //! only place its engine's types appear: `cranelift/` makes machine code for the
 //! CPU targets in-process (feature `cranelift`, on by default), `nvptx/` (feature
 //! `cuda`) PTX text for NVIDIA GPUs. What every backend shares lives here: the trap
-//! record, codes and decoder ([`traps`]).
+//! record, codes and decoder ([`traps`]), and the lowering of structured control flow
+//! ([`structured`]): a backend implements [`structured::CfgBuilder`] and lowers only
+//! its own instructions.
 
 #[cfg(feature = "cranelift")]
 pub mod cranelift;
 #[cfg(feature = "cuda")]
 pub mod nvptx;
+pub mod structured;
 pub mod traps;

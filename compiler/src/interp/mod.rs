@@ -335,6 +335,7 @@ impl<'p> Interpreter<'p> {
                 cond,
                 body,
                 latch,
+                ..
             } => {
                 loop {
                     match self.block(f, header, frame, out)? {

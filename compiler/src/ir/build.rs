@@ -118,6 +118,56 @@ impl FunctionBuilder {
         self.blocks.pop().unwrap_or_default()
     }
 
+    /// Emits the counted loop `iv = get counter; while more(iv) { body(iv); counter
+    /// = iv + step }` and declares it ([`CountedLoop`]). The caller initialises
+    /// `counter` (a `usize` local) before the loop. Every loop builder writes its
+    /// loops with this (or [`Self::counted_loop_to`]), so that backends and passes
+    /// read what a loop is instead of recognising its shape.
+    pub fn counted_loop(
+        &mut self,
+        counter: LocalId,
+        step: u64,
+        order: IterationOrder,
+        more: impl FnOnce(&mut Self, ValueId) -> ValueId,
+        body: impl FnOnce(&mut Self, ValueId),
+    ) {
+        self.begin_block();
+        let induction = self.get(counter);
+        let cond = more(self, induction);
+        let header = self.end_block();
+        self.begin_block();
+        body(self, induction);
+        let body = self.end_block();
+        self.begin_block();
+        let step_value = self.constant(ScalarValue::Usize(step));
+        let next = self.binary(BinaryOp::Add, induction, step_value);
+        self.set(counter, next);
+        let latch = self.end_block();
+        self.inst(InstKind::Loop {
+            header,
+            cond: Some(cond),
+            body,
+            latch,
+            counted: Some(CountedLoop {
+                counter,
+                induction,
+                step: step_value,
+                order,
+            }),
+        });
+    }
+
+    /// [`Self::counted_loop`] `for iv in counter..end`, stepping by one.
+    pub fn counted_loop_to(
+        &mut self,
+        counter: LocalId,
+        end: ValueId,
+        order: IterationOrder,
+        body: impl FnOnce(&mut Self, ValueId),
+    ) {
+        self.counted_loop(counter, 1, order, |b, iv| b.cmp(CmpOp::Lt, iv, end), body);
+    }
+
     /// True when the current block already ends in `Break`/`Continue`/`Return`, so
     /// anything appended would be unreachable.
     pub fn is_terminated(&self) -> bool {

@@ -30,7 +30,7 @@
 //! parameter has rank `rank(array) - 1`, the same element type, and may be `&mut`
 //! only if `array` is. `index` is a `usize` below the extent of axis 0; that is
 //! **not checked** (like an unchecked `Load`): only passes that guarantee it emit a
-//! sub-view (the gufunc loops of [`gufunc_loop`], whose index runs over `0..n`).
+//! sub-view (the gufunc loops of [`gufunc_loop`](crate::loops::gufunc_loop), whose index runs over `0..n`).
 //! Inlining a callee that received a sub-view rewrites its accesses to the parent
 //! array with `index` prepended (`ArrayLen` axis `a` becomes axis `a + 1`), which is
 //! the same access.
@@ -48,6 +48,13 @@
 //!   innermost loop and may appear in its header, body or latch (a `for` loop's
 //!   latch breaks instead of stepping past the end of its range). `Continue` jumps
 //!   to the `latch` of the innermost loop and may appear only in its body.
+//! * A loop built by [`build::FunctionBuilder::counted_loop`] *declares* itself
+//!   ([`CountedLoop`]): its counter local, the induction value (the header's first
+//!   instruction, `iv = get counter`), the constant step its latch adds
+//!   (`counter = iv + step`) and whether its iterations are independent. Backends
+//!   and passes read the declaration instead of recognising the shape (the NVPTX
+//!   backend turns an independent loop into a grid-stride loop); the verifier
+//!   checks that the loop has the shape it declares.
 //! * `Return(v)` leaves the function. `Break`, `Continue` and `Return` end their block:
 //!   instructions after them in the same block are unreachable (lowering never
 //!   emits any; the verifier rejects them).
@@ -106,7 +113,7 @@
 //! A `FunctionKind::Kernel` function may use [`InstKind::Spmd`] instructions:
 //! thread and block indices, a block barrier, block-shared arrays and atomic
 //! read-modify-writes on array elements. [`spmd`] specifies each of them (what a
-//! thread sees, memory ordering, bounds checks); [`spmd_launch`] builds the loop
+//! thread sees, memory ordering, bounds checks); [`spmd_launch`](crate::loops::spmd_launch) builds the loop
 //! over all threads that runs a kernel on `cpu`/`parallel`.
 
 pub mod build;
@@ -202,21 +209,48 @@ pub enum FunctionKind {
     /// `#[kernel]`: an explicit SPMD kernel.
     Kernel { target: Option<String> },
     /// The compiled inner loop of a ufunc for one loop signature (see
-    /// [`elementwise`]): `for i in 0..out.len() { out[i] = element(in0[i], ..) }`.
+    /// [`elementwise`](crate::loops::elementwise)): `for i in 0..out.len() { out[i] = element(in0[i], ..) }`.
     /// Backends may compile it with a SIMD path; `element` is the self-contained
     /// per-element function the loop was built from.
     ElementwiseLoop { element: FuncId },
     /// The compiled loop of a gufunc for one set of operand dtypes (see
-    /// [`gufunc_loop`]): `for i in 0..n { body(sub-views of every operand at i) }`,
+    /// [`gufunc_loop`](crate::loops::gufunc_loop)): `for i in 0..n { body(sub-views of every operand at i) }`,
     /// `body` inlined where it can be.
     GufuncLoop { body: FuncId },
     /// The loop over every thread of a range of blocks that runs `kernel` on
-    /// `cpu`/`parallel` (see [`spmd_launch`]).
+    /// `cpu`/`parallel` (see [`spmd_launch`](crate::loops::spmd_launch)).
     KernelLaunch { kernel: FuncId },
     /// Many independent runs of a reduction or scan, one per iteration of its
-    /// outer loop (see [`reduce_batch`]); `combine` is the element function the
+    /// outer loop (see [`reduce_batch`](crate::loops::reduce_batch)); `combine` is the element function the
     /// runs fold with. The NVPTX backend runs one iteration per GPU thread.
     ReductionBatch { combine: FuncId },
+}
+
+/// The declaration of a counted loop `for iv in start.. (step)` over a `usize`
+/// counter local (see "Structured control flow" above). The caller initialises the
+/// counter before the loop; the verifier checks the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountedLoop {
+    /// The `usize` local the latch steps.
+    pub counter: LocalId,
+    /// `get counter`, the header's first instruction: the index of the iteration,
+    /// visible in the header, the body and the latch.
+    pub induction: ValueId,
+    /// The `usize` constant the latch adds to the induction value (defined in the
+    /// latch, so a backend may define it differently, e.g. as a GPU grid's size).
+    pub step: ValueId,
+    /// Whether the iterations may run in any order or at once.
+    pub order: IterationOrder,
+}
+
+/// How the iterations of a [`CountedLoop`] depend on each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IterationOrder {
+    /// Each iteration touches only its own elements: the iterations may be split
+    /// across threads or run one per GPU thread.
+    Independent,
+    /// A fold: each iteration reads what the previous one wrote.
+    InOrder,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -480,6 +514,9 @@ pub enum InstKind {
         cond: Option<ValueId>,
         body: Block,
         latch: Block,
+        /// What a counted loop declares about itself; `None` for loops written by
+        /// hand (`while`, `loop`, a user's `for`).
+        counted: Option<CountedLoop>,
     },
     Break,
     Continue,

@@ -214,8 +214,21 @@ impl Printer<'_> {
                 cond,
                 body,
                 latch,
+                counted,
             } => {
-                self.line("loop {");
+                match counted {
+                    None => self.line("loop {"),
+                    Some(c) => self.line(&format!(
+                        "loop for l{} = {} step {} {} {{",
+                        c.counter.0,
+                        v(&c.induction),
+                        v(&c.step),
+                        match c.order {
+                            IterationOrder::Independent => "independent",
+                            IterationOrder::InOrder => "in order",
+                        }
+                    )),
+                }
                 self.indent += 1;
                 if !header.insts.is_empty() {
                     self.nested("header:", header);
@@ -308,6 +321,7 @@ mod tests {
             cond: Some(c),
             body,
             latch: Block::default(),
+            counted: None,
         });
         let r = b.get(i);
         b.inst(InstKind::Return(Some(r)));

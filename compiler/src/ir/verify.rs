@@ -58,6 +58,54 @@ struct Verifier<'a> {
     errors: Vec<String>,
 }
 
+/// A [`CountedLoop`] has the shape it declares: a `usize` counter whose `get` is the
+/// header's first instruction, and a latch that sets the counter to the induction
+/// value plus a `usize` constant defined in the latch.
+fn check_counted(
+    f: &Function,
+    counted: &CountedLoop,
+    header: &Block,
+    latch: &Block,
+) -> Result<(), String> {
+    let counter = counted.counter;
+    if f.locals.get(counter.0 as usize).map(|l| l.ty) != Some(Type::Scalar(ScalarType::Usize)) {
+        return Err(format!("counted loop: l{} is not a usize local", counter.0));
+    }
+    match header.insts.first() {
+        Some(Inst {
+            kind: InstKind::GetLocal(l),
+            result: Some(r),
+            ..
+        }) if *l == counter && *r == counted.induction => {}
+        _ => {
+            return Err(format!(
+                "counted loop: the header does not start with v{} = get l{}",
+                counted.induction.0, counter.0
+            ))
+        }
+    }
+    let defined = |v: ValueId| latch.insts.iter().find(|i| i.result == Some(v));
+    let steps = latch.insts.iter().any(|inst| match inst.kind {
+        InstKind::SetLocal(l, next) if l == counter => matches!(
+            defined(next).map(|i| &i.kind),
+            Some(InstKind::Binary(BinaryOp::Add, a, s))
+                if *a == counted.induction && *s == counted.step
+        ),
+        _ => false,
+    });
+    let step_is_constant = matches!(
+        defined(counted.step).map(|i| &i.kind),
+        Some(InstKind::Const(ScalarValue::Usize(_)))
+    );
+    if !(steps && step_is_constant) {
+        return Err(format!(
+            "counted loop: the latch does not set l{} = v{} + v{} (a usize constant)",
+            counter.0, counted.induction.0, counted.step.0
+        ));
+    }
+    Ok(())
+}
+
 impl Verifier<'_> {
     fn fail(&mut self, inst: &Inst, msg: String) {
         self.errors.push(format!(
@@ -265,7 +313,13 @@ impl Verifier<'_> {
                 cond,
                 body,
                 latch,
+                counted,
             } => {
+                if let Some(counted) = counted {
+                    if let Err(msg) = check_counted(f, counted, header, latch) {
+                        self.fail(inst, msg);
+                    }
+                }
                 self.scopes.push(Vec::new());
                 for part in [header, latch] {
                     if contains_own_continue(part) {

@@ -98,49 +98,34 @@ pub fn build_elementwise_loop(
         ScalarType::Usize,
     );
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
-    b.begin_block();
-    let iv = b.get(i);
-    let more = b.cmp(CmpOp::Lt, iv, n);
-    let header = b.end_block();
-    b.begin_block();
-    let args: Vec<Arg> = inputs
-        .iter()
-        .zip(&signature.inputs)
-        .map(|(&array, &t)| {
-            Arg::Value(b.value(
-                InstKind::Load {
-                    array,
-                    indices: vec![iv],
-                    checked: false,
-                },
-                t,
-            ))
-        })
-        .collect();
-    let r = b.value(
-        InstKind::Call {
-            callee: element,
-            args,
-        },
-        signature.output,
-    );
-    b.inst(InstKind::Store {
-        array: out,
-        indices: vec![iv],
-        value: r,
-        checked: false,
-    });
-    let body = b.end_block();
-    b.begin_block();
-    let one = b.constant(ScalarValue::Usize(1));
-    let next = b.binary(BinaryOp::Add, iv, one);
-    b.set(i, next);
-    let latch = b.end_block();
-    b.inst(InstKind::Loop {
-        header,
-        cond: Some(more),
-        body,
-        latch,
+    b.counted_loop_to(i, n, IterationOrder::Independent, |b, iv| {
+        let args: Vec<Arg> = inputs
+            .iter()
+            .zip(&signature.inputs)
+            .map(|(&array, &t)| {
+                Arg::Value(b.value(
+                    InstKind::Load {
+                        array,
+                        indices: vec![iv],
+                        checked: false,
+                    },
+                    t,
+                ))
+            })
+            .collect();
+        let r = b.value(
+            InstKind::Call {
+                callee: element,
+                args,
+            },
+            signature.output,
+        );
+        b.inst(InstKind::Store {
+            array: out,
+            indices: vec![iv],
+            value: r,
+            checked: false,
+        });
     });
     b.inst(InstKind::Return(None));
     let lp = program.add_function(b.finish());

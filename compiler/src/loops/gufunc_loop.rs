@@ -176,57 +176,40 @@ pub fn build_gufunc_loop(
         ScalarType::Usize,
     );
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
-    b.begin_block();
-    let iv = b.get(i);
-    let more = b.cmp(CmpOp::Lt, iv, n);
-    let header = b.end_block();
-
-    b.begin_block();
-    let mut args = Vec::with_capacity(operands.len());
-    for ((operand, &local), &dtype) in operands.iter().zip(&locals).zip(&stored) {
-        args.push(match operand {
-            Operand::Array(_) => Arg::SubView {
-                array: local,
-                index: iv,
-            },
-            Operand::Scalar(param) => {
-                let x = b.value(
-                    InstKind::Load {
-                        array: local,
-                        indices: vec![iv],
-                        checked: false,
-                    },
-                    dtype,
-                );
-                Arg::Value(convert(&mut b, x, *param))
-            }
-        });
-    }
-    match returned {
-        Some((out, r, dtype)) => {
-            let value = b.value(InstKind::Call { callee: body, args }, r);
-            let value = convert(&mut b, value, dtype);
-            b.inst(InstKind::Store {
-                array: out,
-                indices: vec![iv],
-                value,
-                checked: false,
+    b.counted_loop_to(i, n, IterationOrder::Independent, |b, iv| {
+        let mut args = Vec::with_capacity(operands.len());
+        for ((operand, &local), &dtype) in operands.iter().zip(&locals).zip(&stored) {
+            args.push(match operand {
+                Operand::Array(_) => Arg::SubView {
+                    array: local,
+                    index: iv,
+                },
+                Operand::Scalar(param) => {
+                    let x = b.value(
+                        InstKind::Load {
+                            array: local,
+                            indices: vec![iv],
+                            checked: false,
+                        },
+                        dtype,
+                    );
+                    Arg::Value(convert(b, x, *param))
+                }
             });
         }
-        None => b.inst(InstKind::Call { callee: body, args }),
-    }
-    let loop_body = b.end_block();
-
-    b.begin_block();
-    let one = b.constant(ScalarValue::Usize(1));
-    let next = b.binary(BinaryOp::Add, iv, one);
-    b.set(i, next);
-    let latch = b.end_block();
-    b.inst(InstKind::Loop {
-        header,
-        cond: Some(more),
-        body: loop_body,
-        latch,
+        match returned {
+            Some((out, r, dtype)) => {
+                let value = b.value(InstKind::Call { callee: body, args }, r);
+                let value = convert(b, value, dtype);
+                b.inst(InstKind::Store {
+                    array: out,
+                    indices: vec![iv],
+                    value,
+                    checked: false,
+                });
+            }
+            None => b.inst(InstKind::Call { callee: body, args }),
+        }
     });
     b.inst(InstKind::Return(None));
     let lp = program.add_function(b.finish());

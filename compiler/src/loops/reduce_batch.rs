@@ -42,43 +42,16 @@ fn array2(elem: ScalarType, mutable: bool) -> Type {
     })
 }
 
-/// Opens the batch loop `for i in 0..count` over a fresh local and returns the
-/// loop's parts so far: the induction value `i` (valid in the body) and the
-/// header. The body is then built by the caller between this and
-/// [`close_batch_loop`].
-fn open_batch_loop(b: &mut FunctionBuilder, count: ValueId) -> (LocalId, ValueId, ValueId, Block) {
-    // The induction starts at zero as every local does; it is not set before the
-    // loop, so the GPU kernel can re-seed it with the thread's index.
-    let i = b.local("i", Type::Scalar(ScalarType::Usize));
-    b.begin_block();
-    let iv = b.get(i);
-    let more = b.cmp(CmpOp::Lt, iv, count);
-    let header = b.end_block();
-    b.begin_block();
-    (i, iv, more, header)
-}
-
-fn close_batch_loop(
+/// The batch loop `for iv in 0..count` over a fresh local, one independent run per
+/// iteration. The induction starts at zero as every local does; it is not set
+/// before the loop, so the GPU kernel can re-seed it with the thread's index.
+fn batch_loop(
     b: &mut FunctionBuilder,
-    i: LocalId,
-    iv: ValueId,
-    more: ValueId,
-    header: Block,
+    count: ValueId,
+    body: impl FnOnce(&mut FunctionBuilder, ValueId),
 ) {
-    let body = b.end_block();
-    b.begin_block();
-    // The `1` the GPU kernel replaces by the grid size: keep it a constant of the
-    // latch, as the backend expects.
-    let one = b.constant(ScalarValue::Usize(1));
-    let next = b.binary(BinaryOp::Add, iv, one);
-    b.set(i, next);
-    let latch = b.end_block();
-    b.inst(InstKind::Loop {
-        header,
-        cond: Some(more),
-        body,
-        latch,
-    });
+    let i = b.local("i", Type::Scalar(ScalarType::Usize));
+    b.counted_loop_to(i, count, IterationOrder::Independent, body);
     b.inst(InstKind::Return(None));
 }
 
@@ -109,42 +82,42 @@ pub fn build_reduce_batch(
     let blocks = b.binary(BinaryOp::Div, rounded_up, block);
     let count = b.binary(BinaryOp::Mul, lanes, blocks);
 
-    let (i, iv, more, header) = open_batch_loop(&mut b, count);
-    // `blocks > 0` whenever the body runs (`count > 0`).
-    let lane = b.binary(BinaryOp::Div, iv, blocks);
-    let lane_start = b.binary(BinaryOp::Mul, lane, blocks);
-    let block_index = b.binary(BinaryOp::Sub, iv, lane_start);
-    let start = b.binary(BinaryOp::Mul, block_index, block);
-    // `start < n` because `block_index < blocks`, so this does not wrap.
-    let left = b.binary(BinaryOp::Sub, n, start);
-    let short = b.cmp(CmpOp::Lt, left, block);
-    let len = b.value(
-        InstKind::Select {
-            cond: short,
-            if_true: left,
-            if_false: block,
-        },
-        ScalarType::Usize,
-    );
-    let load = |b: &mut FunctionBuilder, k: ValueId| {
-        let j = b.binary(BinaryOp::Add, start, k);
-        b.value(
-            InstKind::Load {
-                array: x,
-                indices: vec![lane, j],
-                checked: false,
+    batch_loop(&mut b, count, |b, iv| {
+        // `blocks > 0` whenever the body runs (`count > 0`).
+        let lane = b.binary(BinaryOp::Div, iv, blocks);
+        let lane_start = b.binary(BinaryOp::Mul, lane, blocks);
+        let block_index = b.binary(BinaryOp::Sub, iv, lane_start);
+        let start = b.binary(BinaryOp::Mul, block_index, block);
+        // `start < n` because `block_index < blocks`, so this does not wrap.
+        let left = b.binary(BinaryOp::Sub, n, start);
+        let short = b.cmp(CmpOp::Lt, left, block);
+        let len = b.value(
+            InstKind::Select {
+                cond: short,
+                if_true: left,
+                if_false: block,
             },
-            elem,
-        )
-    };
-    let r = emit_block_reduction(&mut b, &combiners, len, &load);
-    b.inst(InstKind::Store {
-        array: out,
-        indices: vec![lane, block_index],
-        value: r,
-        checked: true,
+            ScalarType::Usize,
+        );
+        let load = |b: &mut FunctionBuilder, k: ValueId| {
+            let j = b.binary(BinaryOp::Add, start, k);
+            b.value(
+                InstKind::Load {
+                    array: x,
+                    indices: vec![lane, j],
+                    checked: false,
+                },
+                elem,
+            )
+        };
+        let r = emit_block_reduction(b, &combiners, len, &load);
+        b.inst(InstKind::Store {
+            array: out,
+            indices: vec![lane, block_index],
+            value: r,
+            checked: true,
+        });
     });
-    close_batch_loop(&mut b, i, iv, more, header);
     let id = program.add_function(b.finish());
     crate::passes::inline::inline_all_into(program, id);
     Ok(id)
@@ -174,35 +147,35 @@ pub fn build_scan_batch(
     let lanes = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
     let n = b.value(InstKind::ArrayLen { array: x, axis: 1 }, ScalarType::Usize);
 
-    let (i, lane, more, header) = open_batch_loop(&mut b, lanes);
-    let first = b.value(
-        InstKind::Load {
-            array: seed,
-            indices: vec![lane],
-            checked: true,
-        },
-        acc,
-    );
-    let load = |b: &mut FunctionBuilder, j: ValueId| {
-        b.value(
+    batch_loop(&mut b, lanes, |b, lane| {
+        let first = b.value(
             InstKind::Load {
-                array: x,
-                indices: vec![lane, j],
-                checked: false,
+                array: seed,
+                indices: vec![lane],
+                checked: true,
             },
-            elem,
-        )
-    };
-    let store = |b: &mut FunctionBuilder, j: ValueId, value: ValueId| {
-        b.inst(InstKind::Store {
-            array: out,
-            indices: vec![lane, j],
-            value,
-            checked: true,
-        })
-    };
-    emit_scan(&mut b, combine, first, n, &load, &store);
-    close_batch_loop(&mut b, i, lane, more, header);
+            acc,
+        );
+        let load = |b: &mut FunctionBuilder, j: ValueId| {
+            b.value(
+                InstKind::Load {
+                    array: x,
+                    indices: vec![lane, j],
+                    checked: false,
+                },
+                elem,
+            )
+        };
+        let store = |b: &mut FunctionBuilder, j: ValueId, value: ValueId| {
+            b.inst(InstKind::Store {
+                array: out,
+                indices: vec![lane, j],
+                value,
+                checked: true,
+            })
+        };
+        emit_scan(b, combine, first, n, &load, &store);
+    });
     let id = program.add_function(b.finish());
     crate::passes::inline::inline_all_into(program, id);
     Ok(id)

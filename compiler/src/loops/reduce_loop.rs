@@ -121,31 +121,14 @@ pub(super) fn emit_block_reduction(
         )
     };
     let usize_const = |b: &mut FunctionBuilder, v: u64| b.constant(ScalarValue::Usize(v));
-    // `for i in start..end step` over local `i`, with `body(b, i)`.
+    // `for i in start..end step` over local `i`, with `body(b, i)`: a fold.
     let counted_loop =
         |b: &mut FunctionBuilder,
          i: LocalId,
          limit: &dyn Fn(&mut FunctionBuilder, ValueId) -> ValueId,
          step: u64,
          body: &mut dyn FnMut(&mut FunctionBuilder, ValueId)| {
-            b.begin_block();
-            let iv = b.get(i);
-            let more = limit(b, iv);
-            let header = b.end_block();
-            b.begin_block();
-            body(b, iv);
-            let body_block = b.end_block();
-            b.begin_block();
-            let s = usize_const(b, step);
-            let next = b.binary(BinaryOp::Add, iv, s);
-            b.set(i, next);
-            let latch = b.end_block();
-            b.inst(InstKind::Loop {
-                header,
-                cond: Some(more),
-                body: body_block,
-                latch,
-            });
+            b.counted_loop(i, step, IterationOrder::InOrder, limit, body);
         };
 
     let result = b.local("result", Type::Scalar(acc));

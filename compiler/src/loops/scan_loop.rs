@@ -68,33 +68,18 @@ pub(super) fn emit_scan(
     b.set(result, first);
     b.set(i, zero);
 
-    b.begin_block();
-    let iv = b.get(i);
-    let more = b.cmp(CmpOp::Lt, iv, n);
-    let header = b.end_block();
-    b.begin_block();
-    let v = load(b, iv);
-    let current = b.get(result);
-    let next = b.value(
-        InstKind::Call {
-            callee: combine,
-            args: vec![Arg::Value(current), Arg::Value(v)],
-        },
-        acc,
-    );
-    b.set(result, next);
-    store(b, iv, next);
-    let body = b.end_block();
-    b.begin_block();
-    let one = b.constant(ScalarValue::Usize(1));
-    let step = b.binary(BinaryOp::Add, iv, one);
-    b.set(i, step);
-    let latch = b.end_block();
-    b.inst(InstKind::Loop {
-        header,
-        cond: Some(more),
-        body,
-        latch,
+    b.counted_loop_to(i, n, IterationOrder::InOrder, |b, iv| {
+        let v = load(b, iv);
+        let current = b.get(result);
+        let next = b.value(
+            InstKind::Call {
+                callee: combine,
+                args: vec![Arg::Value(current), Arg::Value(v)],
+            },
+            acc,
+        );
+        b.set(result, next);
+        store(b, iv, next);
     });
 }
 

@@ -89,7 +89,7 @@ pub fn build_launch_loop(program: &mut Program, kernel: FuncId) -> Result<FuncId
     let start = b.get(first_block);
     b.set(flat, start);
     let end = b.get(end_block);
-    counted_loop(&mut b, flat, end, |b, flat_block| {
+    b.counted_loop_to(flat, end, IterationOrder::Independent, |b, flat_block| {
         // Block coordinates: once per block, so the division is not per thread.
         let gdx = b.get(grid[0]);
         let gdy = b.get(grid[1]);
@@ -104,15 +104,15 @@ pub fn build_launch_loop(program: &mut Program, kernel: FuncId) -> Result<FuncId
         let zero = b.constant(ScalarValue::Usize(0));
         b.set(t[2], zero);
         let bdz = b.get(block[2]);
-        counted_loop(b, t[2], bdz, |b, tz| {
+        b.counted_loop_to(t[2], bdz, IterationOrder::Independent, |b, tz| {
             let zero = b.constant(ScalarValue::Usize(0));
             b.set(t[1], zero);
             let bdy = b.get(block[1]);
-            counted_loop(b, t[1], bdy, |b, ty| {
+            b.counted_loop_to(t[1], bdy, IterationOrder::Independent, |b, ty| {
                 let zero = b.constant(ScalarValue::Usize(0));
                 b.set(t[0], zero);
                 let bdx = b.get(block[0]);
-                counted_loop(b, t[0], bdx, |b, tx| {
+                b.counted_loop_to(t[0], bdx, IterationOrder::Independent, |b, tx| {
                     let mut args: Vec<Arg> = kernel_params
                         .iter()
                         .map(|&p| match b.local_type(p) {
@@ -136,34 +136,6 @@ pub fn build_launch_loop(program: &mut Program, kernel: FuncId) -> Result<FuncId
     let launch = program.add_function(b.finish());
     crate::passes::inline::inline_all_into(program, launch);
     Ok(launch)
-}
-
-/// `loop { i = get counter; if !(i < end) break; body(i); counter = i + 1 }`; the
-/// caller initialises `counter`.
-fn counted_loop(
-    b: &mut FunctionBuilder,
-    counter: LocalId,
-    end: ValueId,
-    body: impl FnOnce(&mut FunctionBuilder, ValueId),
-) {
-    b.begin_block();
-    let i = b.get(counter);
-    let more = b.cmp(CmpOp::Lt, i, end);
-    let header = b.end_block();
-    b.begin_block();
-    body(b, i);
-    let body = b.end_block();
-    b.begin_block();
-    let one = b.constant(ScalarValue::Usize(1));
-    let next = b.binary(BinaryOp::Add, i, one);
-    b.set(counter, next);
-    let latch = b.end_block();
-    b.inst(InstKind::Loop {
-        header,
-        cond: Some(more),
-        body,
-        latch,
-    });
 }
 
 /// The kernel as a plain function with its launch coordinates as parameters.

@@ -343,6 +343,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     cond: c,
                     body,
                     latch: IrBlock::default(),
+                    counted: None,
                 });
                 None
             }
@@ -355,6 +356,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     cond: None,
                     body,
                     latch: IrBlock::default(),
+                    counted: None,
                 });
                 if matches!(self.typed.ty(e), Ty::Never) {
                     // A loop without `break` never falls through: mark the rest dead.
@@ -793,6 +795,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
             cond: Some(c),
             body: body_block,
             latch,
+            counted: None,
         });
     }
 

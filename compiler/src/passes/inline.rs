@@ -308,6 +308,7 @@ impl Inliner<'_> {
                 cond: None,
                 body,
                 latch: Block::default(),
+                counted: None,
             },
             None,
         ));
@@ -355,13 +356,22 @@ impl Inliner<'_> {
                     cond,
                     body,
                     latch,
+                    counted,
                 } => {
                     let header = self.copy_block(callee, header, locals, values, result_local);
+                    let body = self.copy_block(callee, body, locals, values, result_local);
+                    let latch = self.copy_block(callee, latch, locals, values, result_local);
                     InstKind::Loop {
                         cond: cond.map(|c| v(values, &c)),
                         header,
-                        body: self.copy_block(callee, body, locals, values, result_local),
-                        latch: self.copy_block(callee, latch, locals, values, result_local),
+                        body,
+                        latch,
+                        counted: counted.map(|c| CountedLoop {
+                            counter: l(&c.counter),
+                            induction: v(values, &c.induction),
+                            step: v(values, &c.step),
+                            order: c.order,
+                        }),
                     }
                 }
                 other => match self.through_views(other, |x| v(values, x)) {

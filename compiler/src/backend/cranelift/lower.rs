@@ -19,6 +19,7 @@ use cranelift_module::{DataId, Module};
 
 use super::abi::{trap_code, CallContext, UnitTables, RECURSION_LIMIT};
 use super::BackendError;
+use crate::backend::structured::{self, BlockRole, CfgBuilder};
 use crate::diagnostics::Span;
 use crate::ir::{
     self, Arg, ConstTableId, FuncId, InstKind, Program, ScalarType, ScalarValue, Type, ValueId,
@@ -319,48 +320,12 @@ impl<M: Module> Lowerer<'_, '_, M> {
             InstKind::LoadConst { table, index } => {
                 Some(self.load_const(*table, *index, inst.span)?)
             }
-            InstKind::If {
-                cond,
-                then_block,
-                else_block,
-            } => {
-                self.lower_if(*cond, then_block, else_block)?;
-                None
-            }
-            InstKind::Loop {
-                header,
-                cond,
-                body,
-                latch,
-            } => {
-                self.lower_loop(header, *cond, body, latch)?;
-                None
-            }
-            InstKind::Break | InstKind::Continue => {
-                let &(latch, exit) = self
-                    .loops
-                    .last()
-                    .ok_or_else(|| self.error("`break`/`continue` outside a loop"))?;
-                let target = if matches!(inst.kind, InstKind::Break) {
-                    exit
-                } else {
-                    latch
-                };
-                self.b.ins().jump(target, &[]);
-                self.start_unreachable_block();
-                None
-            }
-            InstKind::Return(value) => {
-                match value {
-                    Some(v) => {
-                        let v = self.value(*v)?;
-                        self.b.ins().return_(&[v]);
-                    }
-                    None => {
-                        self.b.ins().return_(&[]);
-                    }
-                }
-                self.start_unreachable_block();
+            InstKind::If { .. }
+            | InstKind::Loop { .. }
+            | InstKind::Break
+            | InstKind::Continue
+            | InstKind::Return(_) => {
+                structured::lower_control(self, &inst.kind)?;
                 None
             }
             InstKind::Assert { cond, message } => {
@@ -378,89 +343,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 None
             }
         };
-        match (inst.result, result) {
-            (Some(id), Some(v)) => {
-                let slot = self
-                    .values
-                    .get_mut(id.0 as usize)
-                    .ok_or_else(|| BackendError::unsupported("", "result value out of range"))?;
-                *slot = Some(v);
-                Ok(())
-            }
-            (None, _) => Ok(()),
-            (Some(id), None) => {
-                Err(self.error(format!("instruction defining v{} produces no value", id.0)))
-            }
-        }
-    }
-
-    /// Code after `break`/`continue`/`return` goes into a fresh block with no
-    /// predecessors; Cranelift drops it.
-    fn start_unreachable_block(&mut self) {
-        let dead = self.b.create_block();
-        self.b.switch_to_block(dead);
-    }
-
-    fn lower_if(
-        &mut self,
-        cond: ValueId,
-        then_block: &ir::Block,
-        else_block: &ir::Block,
-    ) -> Result<(), BackendError> {
-        let c = self.value(cond)?;
-        let (then_b, else_b, merge) = (
-            self.b.create_block(),
-            self.b.create_block(),
-            self.b.create_block(),
-        );
-        self.b.ins().brif(c, then_b, &[], else_b, &[]);
-        self.b.switch_to_block(then_b);
-        self.lower_block(then_block)?;
-        self.b.ins().jump(merge, &[]);
-        self.b.switch_to_block(else_b);
-        self.lower_block(else_block)?;
-        self.b.ins().jump(merge, &[]);
-        self.b.switch_to_block(merge);
-        Ok(())
-    }
-
-    fn lower_loop(
-        &mut self,
-        header: &ir::Block,
-        cond: Option<ValueId>,
-        body: &ir::Block,
-        latch: &ir::Block,
-    ) -> Result<(), BackendError> {
-        let (header_b, body_b, latch_b, exit_b) = (
-            self.b.create_block(),
-            self.b.create_block(),
-            self.b.create_block(),
-            self.b.create_block(),
-        );
-        self.b.ins().jump(header_b, &[]);
-        // `Break` may leave the loop from its header, body or latch (the IR spec);
-        // `Continue` only appears in the body (the verifier checks that).
-        self.loops.push((latch_b, exit_b));
-        self.b.switch_to_block(header_b);
-        self.lower_block(header)?;
-        match cond {
-            Some(c) => {
-                let c = self.value(c)?;
-                self.b.ins().brif(c, body_b, &[], exit_b, &[]);
-            }
-            None => {
-                self.b.ins().jump(body_b, &[]);
-            }
-        }
-        self.b.switch_to_block(body_b);
-        self.lower_block(body)?;
-        self.b.ins().jump(latch_b, &[]);
-        self.b.switch_to_block(latch_b);
-        self.lower_block(latch)?;
-        self.b.ins().jump(header_b, &[]);
-        self.loops.pop();
-        self.b.switch_to_block(exit_b);
-        Ok(())
+        structured::define(&mut self.values, inst.result, result).map_err(|e| self.error(e))
     }
 
     /// Returns from the function with zero of its return type: the way out after a
@@ -646,5 +529,60 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 r
             }
         }
+    }
+}
+
+/// The Cranelift side of the shared structured control flow.
+impl<M: Module> CfgBuilder for Lowerer<'_, '_, M> {
+    type Block = Block;
+    type Error = BackendError;
+
+    fn new_block(&mut self, _role: BlockRole) -> Block {
+        self.b.create_block()
+    }
+
+    fn switch_to(&mut self, block: Block) {
+        self.b.switch_to_block(block);
+    }
+
+    fn jump(&mut self, to: Block) -> Result<(), BackendError> {
+        self.b.ins().jump(to, &[]);
+        Ok(())
+    }
+
+    fn branch(
+        &mut self,
+        cond: ValueId,
+        if_true: Block,
+        if_false: Block,
+    ) -> Result<(), BackendError> {
+        let c = self.value(cond)?;
+        self.b.ins().brif(c, if_true, &[], if_false, &[]);
+        Ok(())
+    }
+
+    fn return_value(&mut self, value: Option<ValueId>) -> Result<(), BackendError> {
+        match value {
+            Some(v) => {
+                let v = self.value(v)?;
+                self.b.ins().return_(&[v]);
+            }
+            None => {
+                self.b.ins().return_(&[]);
+            }
+        }
+        Ok(())
+    }
+
+    fn lower_block(&mut self, block: &ir::Block) -> Result<(), BackendError> {
+        Lowerer::lower_block(self, block)
+    }
+
+    fn loop_stack(&mut self) -> &mut Vec<(Block, Block)> {
+        &mut self.loops
+    }
+
+    fn error(&self, message: &str) -> BackendError {
+        Lowerer::error(self, message)
     }
 }

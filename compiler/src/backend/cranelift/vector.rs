@@ -99,6 +99,7 @@ pub(super) fn plan<'f>(program: &Program, func: &'f ir::Function) -> Option<Plan
         cond: Some(cond),
         body,
         latch,
+        ..
     } = &loop_inst.kind
     else {
         return None;

@@ -177,9 +177,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 .map_err(|e| self.invalid(format!("an atomic load: {e}")))?;
         }
         let (retry, swap, done) = (
-            self.new_block("atomic_read"),
-            self.new_block("atomic_swap"),
-            self.new_block("atomic_done"),
+            self.basic_block("atomic_read"),
+            self.basic_block("atomic_swap"),
+            self.basic_block("atomic_done"),
         );
         self.b.build_unconditional_branch(retry)?;
 

@@ -24,8 +24,7 @@ use super::lower::{lower_function, ArrayValue, Frame, GridStride, ParamValue, Re
 use super::types::{element_pointer_type, memory_type, register_type, trap_pointer_type};
 use super::{KernelKind, KernelParam, NvptxError, PtxKernel};
 use crate::ir::{
-    self, BinaryOp, CmpOp, FuncId, FunctionKind, InstKind, LocalId, ScalarType, ScalarValue, Type,
-    ValueId,
+    self, FuncId, FunctionKind, InstKind, IterationOrder, LocalId, ScalarType, Type, ValueId,
 };
 
 /// A PTX identifier for `name`, unique among `taken`: other characters become `_`.
@@ -262,12 +261,8 @@ pub(super) fn define_kernel(
         // A reduction batch (`loops::reduce_batch`) has the same outer loop: one run
         // per iteration, so one run per thread.
         KernelKind::Elementwise | KernelKind::Gufunc | KernelKind::ReductionBatch => {
-            let (induction, step_value) = outer_loop(func).ok_or_else(|| {
-                invalid(
-                    "the loop does not have the shape `loops::elementwise`/`loops::gufunc_loop`/\
-                     `loops::reduce_batch` build",
-                )
-            })?;
+            let (induction, step_value) = outer_loop(func)
+                .ok_or_else(|| invalid("the loop function declares no independent counted loop"))?;
             let (start, step) = grid_index_and_size(unit, &b)?;
             Some(GridStride {
                 induction,
@@ -326,41 +321,20 @@ fn grid_index_and_size<'ctx>(
     Ok((index, size))
 }
 
-/// The induction local of the function's outer loop and the value of the `1` its
-/// latch adds, if the loop has the builders' shape: header `iv = get i; iv < n`,
-/// latch `one = 1usize; i = iv + one`.
+/// The counter and the step value of the function's outer loop: the first
+/// independent counted loop of its body, as the loop builders declare it
+/// ([`ir::CountedLoop`]).
 fn outer_loop(func: &ir::Function) -> Option<(LocalId, ValueId)> {
-    let (header, cond, latch) = func.body.insts.iter().find_map(|inst| match &inst.kind {
+    func.body.insts.iter().find_map(|inst| match &inst.kind {
         InstKind::Loop {
-            header,
-            cond: Some(c),
-            latch,
-            ..
-        } => Some((header, *c, latch)),
+            counted: Some(c), ..
+        } if c.order == IterationOrder::Independent
+            && !func.params.iter().any(|p| p.local == c.counter) =>
+        {
+            Some((c.counter, c.step))
+        }
         _ => None,
-    })?;
-    let first = header.insts.first()?;
-    let (InstKind::GetLocal(induction), Some(iv)) = (&first.kind, first.result) else {
-        return None;
-    };
-    if func.params.iter().any(|p| p.local == *induction) {
-        return None;
-    }
-    let compares_iv = header.insts.iter().any(|inst| {
-        inst.result == Some(cond) && matches!(inst.kind, InstKind::Cmp(CmpOp::Lt, a, _) if a == iv)
-    });
-    let defines = |v: ValueId| latch.insts.iter().find(|i| i.result == Some(v));
-    let step = latch.insts.iter().find_map(|inst| match inst.kind {
-        InstKind::SetLocal(local, next) if local == *induction => match defines(next)?.kind {
-            InstKind::Binary(BinaryOp::Add, a, one) if a == iv => match defines(one)?.kind {
-                InstKind::Const(ScalarValue::Usize(1)) => Some(one),
-                _ => None,
-            },
-            _ => None,
-        },
-        _ => None,
-    })?;
-    compares_iv.then_some((*induction, step))
+    })
 }
 
 /// Declares the device function for `func` (defined later by the driver).

@@ -23,6 +23,7 @@ use inkwell::values::{
 
 use super::types::{constant, register_type, zero};
 use super::{NvptxError, PtxOptions};
+use crate::backend::structured::{self, BlockRole, CfgBuilder};
 use crate::backend::traps::{trap_code, TrapSites};
 use crate::ir::{self, Arg, ConstTableId, FuncId, InstKind, LocalId, ScalarType, Type, ValueId};
 
@@ -328,41 +329,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
             InstKind::LoadConst { table, index } => {
                 Some(self.load_const(*table, *index, inst.span)?)
             }
-            InstKind::If {
-                cond,
-                then_block,
-                else_block,
-            } => {
-                self.lower_if(*cond, then_block, else_block)?;
-                None
-            }
-            InstKind::Loop {
-                header,
-                cond,
-                body,
-                latch,
-            } => {
-                self.lower_loop(header, *cond, body, latch)?;
-                None
-            }
-            InstKind::Break | InstKind::Continue => {
-                let &(latch, exit) = self
-                    .loops
-                    .last()
-                    .ok_or_else(|| self.invalid("`break`/`continue` outside a loop"))?;
-                let target = if matches!(inst.kind, InstKind::Break) {
-                    exit
-                } else {
-                    latch
-                };
-                self.b.build_unconditional_branch(target)?;
-                self.start_unreachable_block();
-                None
-            }
-            InstKind::Return(value) => {
-                let value = value.map(|v| self.value(v)).transpose()?;
-                self.build_return(value)?;
-                self.start_unreachable_block();
+            InstKind::If { .. }
+            | InstKind::Loop { .. }
+            | InstKind::Break
+            | InstKind::Continue
+            | InstKind::Return(_) => {
+                structured::lower_control(self, &inst.kind)?;
                 None
             }
             InstKind::Assert { cond, message } => {
@@ -385,96 +357,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
         result: Option<ValueId>,
         value: Option<BasicValueEnum<'ctx>>,
     ) -> Result<(), NvptxError> {
-        match (result, value) {
-            (Some(id), Some(v)) => {
-                let slot =
-                    self.values
-                        .get_mut(id.0 as usize)
-                        .ok_or_else(|| NvptxError::Invalid {
-                            function: self.func.name.clone(),
-                            message: "result value out of range".into(),
-                        })?;
-                *slot = Some(v);
-                Ok(())
-            }
-            (None, _) => Ok(()),
-            (Some(id), None) => {
-                Err(self.invalid(format!("instruction defining v{} produces no value", id.0)))
-            }
-        }
+        structured::define(&mut self.values, result, value).map_err(|e| self.invalid(e))
     }
 
-    /// Code after `break`/`continue`/`return` goes into a fresh block with no
-    /// predecessors; LLVM drops it.
-    fn start_unreachable_block(&mut self) {
-        let dead = self.cx.append_basic_block(self.llvm_function, "dead");
-        self.b.position_at_end(dead);
-    }
-
-    pub fn new_block(&self, name: &str) -> BasicBlock<'ctx> {
+    pub fn basic_block(&self, name: &str) -> BasicBlock<'ctx> {
         self.cx.append_basic_block(self.llvm_function, name)
-    }
-
-    fn lower_if(
-        &mut self,
-        cond: ValueId,
-        then_block: &ir::Block,
-        else_block: &ir::Block,
-    ) -> Result<(), NvptxError> {
-        let c = self.int(cond)?;
-        let (then_b, else_b, merge) = (
-            self.new_block("then"),
-            self.new_block("else"),
-            self.new_block("endif"),
-        );
-        self.b.build_conditional_branch(c, then_b, else_b)?;
-        self.b.position_at_end(then_b);
-        self.lower_block(then_block)?;
-        self.b.build_unconditional_branch(merge)?;
-        self.b.position_at_end(else_b);
-        self.lower_block(else_block)?;
-        self.b.build_unconditional_branch(merge)?;
-        self.b.position_at_end(merge);
-        Ok(())
-    }
-
-    fn lower_loop(
-        &mut self,
-        header: &ir::Block,
-        cond: Option<ValueId>,
-        body: &ir::Block,
-        latch: &ir::Block,
-    ) -> Result<(), NvptxError> {
-        let (header_b, body_b, latch_b, exit_b) = (
-            self.new_block("loop"),
-            self.new_block("body"),
-            self.new_block("latch"),
-            self.new_block("endloop"),
-        );
-        self.b.build_unconditional_branch(header_b)?;
-        // `Break` may leave from the header, body or latch; `Continue` only
-        // appears in the body (the IR spec).
-        self.loops.push((latch_b, exit_b));
-        self.b.position_at_end(header_b);
-        self.lower_block(header)?;
-        match cond {
-            Some(c) => {
-                let c = self.int(c)?;
-                self.b.build_conditional_branch(c, body_b, exit_b)?;
-            }
-            None => {
-                self.b.build_unconditional_branch(body_b)?;
-            }
-        }
-        self.b.position_at_end(body_b);
-        self.lower_block(body)?;
-        self.b.build_unconditional_branch(latch_b)?;
-        self.b.position_at_end(latch_b);
-        self.lower_block(latch)?;
-        self.b.build_unconditional_branch(header_b)?;
-        self.loops.pop();
-        self.b.position_at_end(exit_b);
-        Ok(())
     }
 
     fn build_return(&mut self, value: Option<BasicValueEnum<'ctx>>) -> Result<(), NvptxError> {
@@ -519,7 +406,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         site: u32,
         payload: Option<[IntValue<'ctx>; 2]>,
     ) -> Result<(), NvptxError> {
-        let (cont, fail) = (self.new_block("ok"), self.new_block("trap"));
+        let (cont, fail) = (self.basic_block("ok"), self.basic_block("trap"));
         self.b.build_conditional_branch(ok, cont, fail)?;
         self.b.position_at_end(fail);
         let i32t = self.cx.i32_type();
@@ -594,6 +481,53 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
         let call = self.b.build_call(function, &values, "")?;
         Ok(call.try_as_basic_value().basic())
+    }
+}
+
+/// The LLVM side of the shared structured control flow.
+impl<'ctx> CfgBuilder for Lowerer<'ctx, '_> {
+    type Block = BasicBlock<'ctx>;
+    type Error = NvptxError;
+
+    fn new_block(&mut self, role: BlockRole) -> BasicBlock<'ctx> {
+        self.basic_block(role.name())
+    }
+
+    fn switch_to(&mut self, block: BasicBlock<'ctx>) {
+        self.b.position_at_end(block);
+    }
+
+    fn jump(&mut self, to: BasicBlock<'ctx>) -> Result<(), NvptxError> {
+        self.b.build_unconditional_branch(to)?;
+        Ok(())
+    }
+
+    fn branch(
+        &mut self,
+        cond: ValueId,
+        if_true: BasicBlock<'ctx>,
+        if_false: BasicBlock<'ctx>,
+    ) -> Result<(), NvptxError> {
+        let c = self.int(cond)?;
+        self.b.build_conditional_branch(c, if_true, if_false)?;
+        Ok(())
+    }
+
+    fn return_value(&mut self, value: Option<ValueId>) -> Result<(), NvptxError> {
+        let value = value.map(|v| self.value(v)).transpose()?;
+        self.build_return(value)
+    }
+
+    fn lower_block(&mut self, block: &ir::Block) -> Result<(), NvptxError> {
+        Lowerer::lower_block(self, block)
+    }
+
+    fn loop_stack(&mut self) -> &mut Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)> {
+        &mut self.loops
+    }
+
+    fn error(&self, message: &str) -> NvptxError {
+        self.invalid(message)
     }
 }
 

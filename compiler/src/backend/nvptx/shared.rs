@@ -183,7 +183,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 .b
                 .get_insert_block()
                 .ok_or_else(|| self.invalid("the builder has no block"))?;
-            let (clear, done) = (self.new_block("zero_shared"), self.new_block("zeroed"));
+            let (clear, done) = (self.basic_block("zero_shared"), self.basic_block("zeroed"));
             let any = self
                 .b
                 .build_int_compare(IntPredicate::ULT, first, len, "")?;
