@@ -13,7 +13,8 @@
 //!   single rank. Without the feature the test says it skipped.
 //! * `cuda` needs the `cuda` feature and a GPU; without one it says so and skips.
 //!
-//! `KERN_BLESS=1` rewrites the expected files from the `cpu` run.
+//! The IR, CLIF (and, with `cuda`, PTX) of each fixture are snapshots beside it.
+//! `KERN_BLESS=1` rewrites the expected files (outputs from the `cpu` run).
 
 mod common;
 
@@ -144,4 +145,50 @@ fn run_fixtures_print_the_same_on_cuda_where_a_gpu_exists() {
         return;
     }
     run_corpus("cuda", |file, _| run_here("cuda", file));
+}
+
+/// What `kern emit FORM FILE` shows: its stdout, or its exit status and stderr.
+fn emitted(form: &str, file: &str) -> String {
+    let output = kern(&["emit", form, file]);
+    if output.status.success() {
+        text(&output.stdout)
+    } else {
+        format!("{}\n{}", output.status, text(&output.stderr))
+    }
+}
+
+/// The IR and the CLIF of every run fixture are snapshots beside it
+/// (`NAME.ir`, `NAME.clif`; `KERN_BLESS=1` rewrites them), so a change to lowering,
+/// the passes or the Cranelift backend shows up as a reviewable diff.
+#[test]
+fn run_fixtures_ir_and_clif_match_their_snapshots() {
+    let mut failures = Vec::new();
+    for file in kern_files("tests/fixtures/run") {
+        let name = relative(&file);
+        for (form, extension) in [("--ir", "ir"), ("--clif", "clif")] {
+            check_expected(
+                &file.with_extension(extension),
+                &emitted(form, &name),
+                &mut failures,
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// With the `cuda` feature the PTX of every run fixture is a snapshot too
+/// (`NAME.ptx`), or the diagnostic that says why it has none.
+#[cfg(feature = "cuda")]
+#[test]
+fn run_fixtures_ptx_matches_its_snapshot() {
+    let mut failures = Vec::new();
+    for file in kern_files("tests/fixtures/run") {
+        let name = relative(&file);
+        check_expected(
+            &file.with_extension("ptx"),
+            &emitted("--ptx", &name),
+            &mut failures,
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -138,6 +138,17 @@ pub fn compile(sources: &mut SourceMap, file: FileId) -> Result<Compiled, Diagno
     compile_timed(sources, file).map(|(c, _)| c)
 }
 
+/// Compiles `text` as a file named `name`, with a source map of its own; errors come
+/// back rendered as rustc shows them. For tests and tools that start from a string.
+pub fn compile_text(name: &str, text: &str) -> Result<(Compiled, SourceMap), String> {
+    let mut sources = SourceMap::new();
+    let file = sources.add(name, text);
+    match compile(&mut sources, file) {
+        Ok(c) => Ok((c, sources)),
+        Err(d) => Err(d.render(&sources)),
+    }
+}
+
 /// As [`compile`], also reporting how long parsing and checking took.
 pub fn compile_timed(
     sources: &mut SourceMap,

@@ -2,15 +2,12 @@
 //! snapshots of `ir::print`), and the verifier accepting the IR of every example.
 
 use kern_compiler::ir::{print, verify, Program};
-use kern_compiler::{frontend, SourceMap};
 
 fn compile(src: &str) -> Program {
-    let mut sources = SourceMap::new();
-    let file = sources.add("t.kern", src);
-    match frontend::compile(&mut sources, file) {
-        Ok(c) => c.program,
-        Err(d) => panic!("{}", d.render(&sources)),
-    }
+    kern_compiler::frontend::compile_text("t.kern", src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+        .program
 }
 
 fn ir_of(src: &str, name: &str) -> String {

@@ -19,12 +19,7 @@ use kern_compiler::loops::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
 use kern_compiler::SourceMap;
 
 fn compile_source(name: &str, src: &str) -> (Compiled, SourceMap) {
-    let mut sources = SourceMap::new();
-    let file = sources.add(name, src);
-    match frontend::compile(&mut sources, file) {
-        Ok(c) => (c, sources),
-        Err(d) => panic!("{}", d.render(&sources)),
-    }
+    frontend::compile_text(name, src).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn compile(src: &str) -> Program {

@@ -16,12 +16,8 @@ use kern_compiler::ir::{Program, ScalarType};
 use kern_compiler::SourceMap;
 
 fn compile_named(name: &str, src: &str) -> (Program, SourceMap) {
-    let mut sources = SourceMap::new();
-    let file = sources.add(name, src);
-    match frontend::compile(&mut sources, file) {
-        Ok(c) => (c.program, sources),
-        Err(d) => panic!("{}", d.render(&sources)),
-    }
+    let (compiled, sources) = frontend::compile_text(name, src).unwrap_or_else(|e| panic!("{e}"));
+    (compiled.program, sources)
 }
 
 fn compile(src: &str) -> Program {

@@ -13,12 +13,10 @@ use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
 use kern_compiler::{frontend, SourceMap};
 
 fn compile(src: &str) -> Program {
-    let mut sources = SourceMap::new();
-    let file = sources.add("k.kern", src);
-    match frontend::compile(&mut sources, file) {
-        Ok(c) => c.program,
-        Err(d) => panic!("{}", d.render(&sources)),
-    }
+    kern_compiler::frontend::compile_text("k.kern", src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+        .program
 }
 
 fn errors_of(src: &str) -> String {

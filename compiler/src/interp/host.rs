@@ -48,17 +48,13 @@ pub trait HostEnv {
 
 #[cfg(test)]
 mod tests {
-    use crate::diagnostics::SourceMap;
     use crate::interp::Interpreter;
     use crate::ir::{print, HostOp, InstKind, TrapKind};
 
     fn compile(text: &str) -> crate::frontend::Compiled {
-        let mut sources = SourceMap::new();
-        let file = sources.add("host.kern", text);
-        match crate::frontend::compile(&mut sources, file) {
-            Ok(c) => c,
-            Err(d) => panic!("{}", d.render(&sources)),
-        }
+        crate::frontend::compile_text("host.kern", text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
     }
 
     const PROGRAM: &str = "#[vectorize]\nfn twice(x: f64) -> f64 { 2.0 * x }\n\

@@ -248,16 +248,13 @@ pub fn build_reduce_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::SourceMap;
     use crate::interp::Interpreter;
 
     fn compile(src: &str) -> Program {
-        let mut sources = SourceMap::new();
-        let file = sources.add("t.kern", src);
-        match crate::frontend::compile(&mut sources, file) {
-            Ok(c) => c.program,
-            Err(d) => panic!("{}", d.render(&sources)),
-        }
+        crate::frontend::compile_text("t.kern", src)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+            .program
     }
 
     fn reduce(program: &Program, lp: FuncId, x: &mut [i64], stride: i64) -> i64 {

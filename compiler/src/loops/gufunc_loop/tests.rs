@@ -3,16 +3,13 @@
 
 use super::*;
 use crate::backend::cranelift::JitEngine;
-use crate::diagnostics::SourceMap;
 use crate::interp::Interpreter;
 
 fn compile(src: &str) -> Program {
-    let mut sources = SourceMap::new();
-    let file = sources.add("t.kern", src);
-    match crate::frontend::compile(&mut sources, file) {
-        Ok(c) => c.program,
-        Err(d) => panic!("{}", d.render(&sources)),
-    }
+    crate::frontend::compile_text("t.kern", src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+        .program
 }
 
 /// A descriptor over `data` with `shape` and element `strides`.
