@@ -13,8 +13,8 @@ use crate::diagnostics::Span;
 use crate::ir::{self, format::format_pieces, FormatPiece, ScalarType, ScalarValue};
 
 /// Deepest chain of kern-to-kern calls before a call traps with `RecursionLimit`.
-/// Kern frames are small (tens to a few hundred bytes), so this stays far below the
-/// smallest thread stack the host is likely to call from.
+/// The stack itself is bounded separately (`CallContext::stack_limit`), so frames of
+/// any size end in a trap rather than a crash.
 pub const RECURSION_LIMIT: i64 = 1000;
 
 /// Trap codes stored in [`CallContext::trap_code`]; 0 means "no trap".
@@ -25,6 +25,7 @@ pub mod trap_code {
     pub const INDEX_OUT_OF_BOUNDS: u32 = 3;
     pub const ASSERTION_FAILED: u32 = 4;
     pub const RECURSION_LIMIT: u32 = 5;
+    pub const STACK_OVERFLOW: u32 = 6;
 }
 
 /// The hidden first argument of every compiled kern function.
@@ -46,6 +47,10 @@ pub struct CallContext {
     pub output: *mut c_void,
     /// The `*const UnitTables` of the unit the running code belongs to.
     pub tables: *const c_void,
+    /// The lowest stack address kern code may use on the calling thread
+    /// ([`crate::stack_limit::limit`]); a call whose callee's frame would go below
+    /// it traps with `StackOverflow`. Set by the thread that makes the host call.
+    pub stack_limit: usize,
 }
 
 impl CallContext {
@@ -53,6 +58,7 @@ impl CallContext {
     pub const TRAP_SITE_OFFSET: i32 = 4;
     pub const TRAP_PAYLOAD_OFFSET: i32 = 8;
     pub const DEPTH_OFFSET: i32 = 24;
+    pub const STACK_LIMIT_OFFSET: i32 = 48;
 
     pub(crate) fn new(tables: &UnitTables, output: *mut c_void) -> CallContext {
         CallContext {
@@ -62,6 +68,7 @@ impl CallContext {
             depth: 0,
             output,
             tables: tables as *const UnitTables as *const c_void,
+            stack_limit: crate::stack_limit::limit(),
         }
     }
 }
@@ -123,6 +130,7 @@ impl UnitTables {
                 len: ctx.trap_payload[1],
             },
             trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
+            trap_code::STACK_OVERFLOW => ir::TrapKind::StackOverflow,
             _ => ir::TrapKind::AssertionFailed(String::new()),
         };
         let site = self.traps.get(ctx.trap_site as usize);
@@ -205,6 +213,10 @@ mod tests {
         assert_eq!(
             offset(&ctx.depth as *const i64 as *const u8),
             CallContext::DEPTH_OFFSET
+        );
+        assert_eq!(
+            offset(&ctx.stack_limit as *const usize as *const u8),
+            CallContext::STACK_LIMIT_OFFSET
         );
     }
 
