@@ -26,7 +26,9 @@ use kern_compiler::ir::{
 };
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
-use crate::array::{cast_value, construct, npy, storage_dtype, with_array, Element, NdArray};
+use crate::array::{
+    alloc, cast_value, construct, npy, storage_dtype, with_array, Element, NdArray,
+};
 use crate::array::{Operand, OutOperand};
 use crate::module::ModuleCore;
 use crate::ufunc::{Reduce, Ufunc};
@@ -221,7 +223,12 @@ impl<'m> HostArrays<'m> {
                 npy::save_npy(Path::new(path), &a.view()).map_err(|e| fail(e.to_string()))?;
                 return Ok(HostValue::Unit);
             }
-            HostOp::Copy => self.arg_array(args, 0, span)?.clone(),
+            HostOp::Copy => {
+                let a = self.arg_array(args, 0, span)?;
+                with_array!(NdArray, a, |x: T| T::wrap(
+                    alloc::to_owned(x.view()).map_err(|e| fail(e.to_string()))?
+                ))
+            }
             HostOp::Get => {
                 let a = self.arg_array(args, 0, span)?;
                 let index = checked_index(a, &args[1..], span)?;
@@ -274,7 +281,8 @@ impl<'m> HostArrays<'m> {
                     )));
                 }
                 with_array!(NdArray, a, |x: T| T::wrap(
-                    x.slice_axis(Axis(0), Slice::from(start..end)).to_owned()
+                    alloc::to_owned(x.slice_axis(Axis(0), Slice::from(start..end)))
+                        .map_err(|e| fail(e.to_string()))?
                 ))
             }
             HostOp::Reshape => {
