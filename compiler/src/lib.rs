@@ -5,7 +5,8 @@
 //! typed target-neutral IR, lowering into it and passes over it), [`interp`] (the
 //! reference interpreter over the IR) and [`backend`] (code generators). The
 //! [`stdlib`] is kern source compiled like user code. This crate knows nothing of
-//! arrays on the host, of threads or of targets beyond "compile this function": the
+//! arrays on the host, of threads (beyond where the current one's stack ends,
+//! [`stack_limit`]) or of targets beyond "compile this function": the
 //! runtime crate drives it.
 
 pub mod backend;
@@ -20,6 +21,7 @@ pub mod loops;
 pub mod lower;
 pub mod passes;
 pub mod scalar;
+pub mod stack_limit;
 pub mod stdlib;
 pub mod syntax;
 pub mod types;

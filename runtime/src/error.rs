@@ -36,6 +36,13 @@ pub enum Error {
     },
 }
 
+/// An array that memory cannot hold, from a call of the API.
+impl From<crate::array::AllocError> for Error {
+    fn from(error: crate::array::AllocError) -> Error {
+        Error::Call(error.to_string())
+    }
+}
+
 impl Error {
     /// Wraps diagnostics, rendering them against the sources they point into.
     pub fn compile(diagnostics: Diagnostics, sources: &SourceMap) -> Error {

@@ -517,6 +517,20 @@ fn outer_combines_every_pair(t: Target) {
     assert_eq!(i64s(&r)[[2, 0, 1]], 23);
 }
 
+fn a_result_memory_cannot_hold_is_an_error_with_its_shape_and_bytes(t: Target) {
+    // Two 8 MB operands whose broadcast (or outer) result would take 8 TB.
+    let row = ArrayD::<f64>::zeros(IxDyn(&[1_000_000]));
+    let column = ArrayD::<f64>::zeros(IxDyn(&[1_000_000, 1]));
+    let expected = "error: cannot allocate an array of shape (1000000, 1000000): \
+                    8000000000000 bytes requested, more than memory allows";
+    let add = ufunc(t, "add");
+    assert_eq!(
+        call_error(add.call(&[(&row).into(), (&column).into()])),
+        expected
+    );
+    assert_eq!(call_error(add.outer(&row, &row)), expected);
+}
+
 // -------------------------------------------------- cpu and parallel agree
 
 fn large_transcendental_calls_are_bit_identical_to_cpu(t: Target) {
@@ -588,6 +602,7 @@ macro_rules! for_every_target {
             float_sums_are_pairwise,
             accumulate_is_a_running_reduction,
             outer_combines_every_pair,
+            a_result_memory_cannot_hold_is_an_error_with_its_shape_and_bytes,
             large_transcendental_calls_are_bit_identical_to_cpu,
         ]);
     )*};

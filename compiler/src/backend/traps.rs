@@ -30,6 +30,8 @@ pub mod trap_code {
     pub const ASSERTION_FAILED: u32 = 4;
     /// Only CPU code can recurse (the GPU check refuses recursion).
     pub const RECURSION_LIMIT: u32 = 5;
+    /// A call whose callee's frame would not fit on the thread's stack (CPU only).
+    pub const STACK_OVERFLOW: u32 = 6;
 }
 
 /// A trap as generated code records it (see the module docs for its layout).
@@ -92,6 +94,7 @@ pub fn decode(sites: &[TrapSite], record: &TrapRecord) -> Option<ir::Trap> {
             len: record.payload[1],
         },
         trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
+        trap_code::STACK_OVERFLOW => ir::TrapKind::StackOverflow,
         _ => ir::TrapKind::AssertionFailed(
             site.and_then(|s| s.assertion.clone()).unwrap_or_default(),
         ),

@@ -450,6 +450,12 @@ impl<'p> Interpreter<'p> {
                 span,
             });
         }
+        if crate::stack_limit::interpreter_exhausted() {
+            return Err(Trap {
+                kind: TrapKind::StackOverflow,
+                span,
+            });
+        }
         self.depth += 1;
         let f = self.program.function(callee);
         let result = self.run_function(f, args, out);

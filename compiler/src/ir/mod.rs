@@ -593,6 +593,8 @@ pub enum TrapKind {
     AssertionFailed(String),
     /// Recursion deeper than the backend's guard allows.
     RecursionLimit,
+    /// The call would not fit on the thread's stack (large frames, deep recursion).
+    StackOverflow,
     /// A host-array operation failed (`load` of a missing file, an index out of
     /// range, ...): the message says what and why.
     Host(String),
@@ -609,6 +611,7 @@ impl std::fmt::Display for TrapKind {
             ),
             TrapKind::AssertionFailed(msg) => write!(f, "assertion failed: {msg}"),
             TrapKind::RecursionLimit => f.write_str("recursion limit reached"),
+            TrapKind::StackOverflow => f.write_str("stack overflow"),
             TrapKind::Host(msg) => f.write_str(msg),
         }
     }
@@ -640,7 +643,7 @@ impl Trap {
             TrapKind::DivisionByZero | TrapKind::DivisionOverflow => "this division",
             TrapKind::IndexOutOfBounds { .. } => "this index",
             TrapKind::AssertionFailed(_) => "this assertion",
-            TrapKind::RecursionLimit => "this call",
+            TrapKind::RecursionLimit | TrapKind::StackOverflow => "this call",
             TrapKind::Host(_) => "here",
         })
     }

@@ -205,8 +205,42 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 return None;
             }
         };
-        let items: Vec<&crate::syntax::ast::Expr> = match &decl.value.kind {
-            ExprKind::ArrayLit(items) => items.iter().collect(),
+        // A repeated value is evaluated once; the table is allocated fallibly,
+        // so a length memory cannot hold is a diagnostic, not an abort.
+        let table_buffer = |this: &mut Self, n: usize| -> Option<Vec<ScalarValue>> {
+            let mut values = Vec::new();
+            if values.try_reserve_exact(n).is_err() {
+                let bytes = n as u128 * elem_ty.size_bytes() as u128;
+                this.errors.push(
+                    Diagnostic::error(decl.value.span, "constant table too large").with_label(
+                        format!(
+                            "a table of {} ({bytes} bytes of {elem_ty}) is more than memory allows",
+                            elements(n)
+                        ),
+                    ),
+                );
+                return None;
+            }
+            Some(values)
+        };
+        let values = match &decl.value.kind {
+            ExprKind::ArrayLit(items) => {
+                if items.len() != declared_len {
+                    self.errors.push(
+                        Diagnostic::error(decl.value.span, "mismatched types").with_label(format!(
+                            "expected an array of {}, found one of {}",
+                            elements(declared_len),
+                            elements(items.len())
+                        )),
+                    );
+                    return None;
+                }
+                let mut values = table_buffer(self, items.len())?;
+                for item in items {
+                    values.push(self.evaluate(entry.namespace, item, elem_ty)?);
+                }
+                values
+            }
             ExprKind::ArrayRepeat { value, count } => {
                 // The count is a constant expression of type usize, as in Rust.
                 let n = match self.evaluate(entry.namespace, count, ScalarType::Usize)? {
@@ -223,7 +257,10 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     );
                     return None;
                 }
-                vec![value.as_ref(); n]
+                let value = self.evaluate(entry.namespace, value, elem_ty)?;
+                let mut values = table_buffer(self, n)?;
+                values.resize(n, value);
+                values
             }
             _ => {
                 self.errors.push(Diagnostic::error(
@@ -233,20 +270,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 return None;
             }
         };
-        if items.len() != declared_len {
-            self.errors.push(
-                Diagnostic::error(decl.value.span, "mismatched types").with_label(format!(
-                    "expected an array of {}, found one of {}",
-                    elements(declared_len),
-                    elements(items.len())
-                )),
-            );
-            return None;
-        }
-        let mut values = Vec::with_capacity(items.len());
-        for item in items {
-            values.push(self.evaluate(entry.namespace, item, elem_ty)?);
-        }
         let id = ConstTableId(self.tables.len() as u32);
         self.tables.push(ConstTable {
             name: decl.name.name.clone(),

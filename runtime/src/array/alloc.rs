@@ -1,27 +1,111 @@
-//! Allocating large result arrays. A fresh buffer of many megabytes comes from
+//! Allocating arrays whose size comes from user input, fallibly: every such buffer
+//! is reserved with `try_reserve_exact`, so a shape too large for memory is an
+//! [`AllocError`] naming the shape and the bytes asked for, never an abort of the
+//! process ("memory allocation of N bytes failed") or a "capacity overflow" panic.
+//! Constructors, ufunc and gufunc results and host-array copies all come here.
+//!
+//! Large buffers also get a hint: a fresh buffer of many megabytes comes from
 //! the operating system untouched, and the first write to each 4 KiB page faults;
 //! for an 80 MB ufunc result that costs several times the computation. Like
 //! NumPy, kern asks Linux for transparent huge pages (`madvise(MADV_HUGEPAGE)`)
 //! on such buffers, so they fault once per 2 MiB. Elsewhere, or when the kernel
 //! declines, the buffer is an ordinary one: the advice is only a hint.
+//!
+//! This module knows nothing of dtypes beyond `size_of::<T>()` nor of what fills
+//! the arrays.
 
 use std::mem::MaybeUninit;
 
-use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray::{Array1, ArrayD, ArrayViewD, IxDyn, ShapeBuilder};
+
+use super::display::shape_tuple;
 
 /// Buffers from this size on get the huge-page advice.
 const HUGE_PAGE_THRESHOLD: usize = 4 << 20;
 const HUGE_PAGE: usize = 2 << 20;
 
-/// An uninitialised array of `shape` (Fortran order when `fortran`).
-pub fn uninit_array<T>(shape: &[usize], fortran: bool) -> ArrayD<MaybeUninit<T>> {
-    let len: usize = shape.iter().product();
-    let mut buffer: Vec<MaybeUninit<T>> = Vec::with_capacity(len);
-    // SAFETY: `MaybeUninit` elements need no initialisation.
-    unsafe { buffer.set_len(len) };
+/// An array of `shape` with elements of `element_bytes` bytes could not be
+/// allocated: memory refused it, or its size does not fit in the address space.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot allocate an array of shape {}: {bytes} bytes requested, more than memory allows",
+    shape_tuple(.shape)
+)]
+pub struct AllocError {
+    pub shape: Vec<usize>,
+    /// The bytes the array needs (exact: computed without overflow).
+    pub bytes: u128,
+}
+
+impl AllocError {
+    /// The error for an array of `shape` with elements of `element_bytes` bytes.
+    pub fn new(shape: &[usize], element_bytes: usize) -> AllocError {
+        let bytes = shape
+            .iter()
+            .try_fold(element_bytes as u128, |n, &d| n.checked_mul(d as u128))
+            .unwrap_or(u128::MAX);
+        AllocError {
+            shape: shape.to_vec(),
+            bytes,
+        }
+    }
+}
+
+/// An empty vector with room for exactly the elements of `shape`.
+pub fn try_buffer<T>(shape: &[usize]) -> Result<Vec<T>, AllocError> {
+    let failed = || AllocError::new(shape, std::mem::size_of::<T>());
+    // ndarray needs the non-zero dimensions to multiply within `isize::MAX` bytes,
+    // even for an empty array; a `Vec` holds at most that many.
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(failed)?;
+    if nonzero
+        .checked_mul(std::mem::size_of::<T>().max(1))
+        .is_none_or(|bytes| bytes > isize::MAX as usize)
+    {
+        return Err(failed());
+    }
+    let len = if shape.contains(&0) { 0 } else { nonzero };
+    let mut buffer: Vec<T> = Vec::new();
+    buffer.try_reserve_exact(len).map_err(|_| failed())?;
     advise_huge_pages(buffer.as_mut_ptr().cast(), len * std::mem::size_of::<T>());
-    ArrayD::from_shape_vec(IxDyn(shape).set_f(fortran), buffer)
-        .expect("the buffer has exactly the shape's length")
+    Ok(buffer)
+}
+
+/// An uninitialised array of `shape` (Fortran order when `fortran`).
+pub fn uninit_array<T>(
+    shape: &[usize],
+    fortran: bool,
+) -> Result<ArrayD<MaybeUninit<T>>, AllocError> {
+    let mut buffer: Vec<MaybeUninit<T>> = try_buffer(shape)?;
+    // SAFETY: `MaybeUninit` elements need no initialisation; the capacity is exact.
+    unsafe { buffer.set_len(buffer.capacity()) };
+    Ok(ArrayD::from_shape_vec(IxDyn(shape).set_f(fortran), buffer)
+        .expect("the buffer has exactly the shape's length"))
+}
+
+/// An array of `shape` (C order) with every element `value`.
+pub fn full<T: Clone>(shape: &[usize], value: T) -> Result<ArrayD<T>, AllocError> {
+    let mut buffer = try_buffer(shape)?;
+    buffer.resize(buffer.capacity(), value);
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), buffer).expect("the buffer has the shape's length"))
+}
+
+/// A one-dimensional array of `len` elements, element `i` being `f(i)`.
+pub fn from_fn<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Array1<T>, AllocError> {
+    let mut buffer = try_buffer(&[len])?;
+    buffer.extend((0..len).map(f));
+    Ok(Array1::from_vec(buffer))
+}
+
+/// A copy of `view` in C order.
+pub fn to_owned<T: Clone>(view: ArrayViewD<'_, T>) -> Result<ArrayD<T>, AllocError> {
+    let mut buffer = try_buffer(view.shape())?;
+    buffer.extend(view.iter().cloned());
+    Ok(ArrayD::from_shape_vec(IxDyn(view.shape()), buffer)
+        .expect("the buffer has the shape's length"))
 }
 
 #[cfg(target_os = "linux")]
@@ -54,11 +138,40 @@ mod tests {
             (vec![3, 4], true),
             (vec![1 << 20, 3], false),
         ] {
-            let a = uninit_array::<f64>(&shape, fortran);
+            let a = uninit_array::<f64>(&shape, fortran).unwrap();
             assert_eq!(a.shape(), shape.as_slice());
             if shape.iter().product::<usize>() > 1 && shape.len() == 2 {
                 assert_eq!(a.t().is_standard_layout(), fortran);
             }
         }
+    }
+
+    #[test]
+    fn a_shape_memory_cannot_hold_is_an_error_with_its_shape_and_bytes() {
+        let err = full(&[1_000_000, 1_000_000], 0.0f64).unwrap_err();
+        assert_eq!(err.shape, [1_000_000, 1_000_000]);
+        assert_eq!(err.bytes, 8_000_000_000_000);
+        assert_eq!(
+            err.to_string(),
+            "cannot allocate an array of shape (1000000, 1000000): \
+             8000000000000 bytes requested, more than memory allows"
+        );
+        // Sizes past the address space are counted exactly, not wrapped.
+        let err = uninit_array::<u64>(&[usize::MAX, 3], false).unwrap_err();
+        assert_eq!(err.bytes, usize::MAX as u128 * 24);
+        assert!(from_fn(usize::MAX / 2, |i| i as u8).is_err());
+    }
+
+    #[test]
+    fn fallible_constructors_fill_and_copy_like_ndarray() {
+        assert_eq!(
+            full(&[2, 3], 7i32).unwrap(),
+            ArrayD::from_elem(IxDyn(&[2, 3]), 7)
+        );
+        assert_eq!(from_fn(4, |i| i * i).unwrap().to_vec(), [0, 1, 4, 9]);
+        let fortran = ArrayD::from_shape_vec(IxDyn(&[2, 3]).f(), (0..6).collect()).unwrap();
+        let copy = to_owned(fortran.view()).unwrap();
+        assert_eq!(copy, fortran);
+        assert!(copy.is_standard_layout());
     }
 }

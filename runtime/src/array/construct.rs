@@ -6,8 +6,9 @@
 //! bit-identical to NumPy's, and the errors for arguments NumPy would reject. It must
 //! not know how arrays are printed, stored in files or computed with by kernels.
 
-use ndarray::{Array1, IxDyn};
+use ndarray::IxDyn;
 
+use super::alloc::{self, AllocError};
 use super::{storage_dtype, with_array, with_dtype, DType, Element, NdArray};
 use crate::shape::shape_tuple;
 use kern_compiler::ir::ScalarValue;
@@ -20,6 +21,10 @@ pub enum ConstructError {
     TooLarge { shape: Vec<usize> },
     /// The value cannot be stored in the dtype: an integer outside its range, or a
     /// float that is not finite or out of range for an integer dtype.
+    /// Memory cannot hold the array, or its size in bytes overflows the address
+    /// space: the shape and the bytes requested.
+    #[error(transparent)]
+    OutOfMemory(#[from] AllocError),
     #[error("{value} is out of bounds for {dtype}")]
     OutOfBounds { value: String, dtype: DType },
     #[error("arange: step must not be zero")]
@@ -47,7 +52,7 @@ pub enum ConstructError {
 /// An array of `dtype` and `shape` filled with zeros (`false` for bool).
 pub fn zeros(dtype: DType, shape: &[usize]) -> Result<NdArray, ConstructError> {
     check_size(dtype, shape)?;
-    Ok(NdArray::zeros(dtype, shape))
+    Ok(NdArray::zeros(dtype, shape)?)
 }
 
 /// An array of `dtype` and `shape` filled with ones (`true` for bool).
@@ -64,7 +69,7 @@ pub fn ones(dtype: DType, shape: &[usize]) -> Result<NdArray, ConstructError> {
 pub fn full(dtype: DType, shape: &[usize], value: ScalarValue) -> Result<NdArray, ConstructError> {
     check_size(dtype, shape)?;
     let value = convert(Number::of(value), storage_dtype(dtype))?;
-    Ok(NdArray::full(dtype, shape, value))
+    Ok(NdArray::full(dtype, shape, value)?)
 }
 
 /// Evenly spaced values from `start` up to (not including) `stop`, `step` apart, as
@@ -115,18 +120,18 @@ pub fn arange(
     };
     check_size(dtype, &[len])?;
     if len == 0 {
-        return Ok(NdArray::zeros(dtype, &[0]));
+        return Ok(NdArray::zeros(dtype, &[0])?);
     }
     let first = convert(start, dtype)?;
     let second = convert(second, dtype)?;
     Ok(match (first, second) {
         (ScalarValue::F32(first), ScalarValue::F32(second)) => {
             let delta = second - first;
-            NdArray::from(Array1::from_shape_fn(len, |i| first + i as f32 * delta).into_dyn())
+            NdArray::from(alloc::from_fn(len, |i| first + i as f32 * delta)?.into_dyn())
         }
         (ScalarValue::F64(first), ScalarValue::F64(second)) => {
             let delta = second - first;
-            NdArray::from(Array1::from_shape_fn(len, |i| first + i as f64 * delta).into_dyn())
+            NdArray::from(alloc::from_fn(len, |i| first + i as f64 * delta)?.into_dyn())
         }
         (first, second) => {
             let (first, second) = (int_of(first), int_of(second));
@@ -142,7 +147,7 @@ pub fn arange(
                 let value = |v: i128| {
                     T::from_value(ScalarValue::int(T::DTYPE, v)).expect("an integer dtype")
                 };
-                T::wrap(Array1::from_shape_fn(len, |i| value(first + i as i128 * delta)).into_dyn())
+                T::wrap(alloc::from_fn(len, |i| value(first + i as i128 * delta))?.into_dyn())
             })
         }
     })
@@ -163,7 +168,7 @@ pub fn linspace(
     let div = if endpoint { num.saturating_sub(1) } else { num };
     let delta = stop - start;
     let step = delta / div as f64;
-    let mut y = Array1::from_shape_fn(num, |i| {
+    let mut y = alloc::from_fn(num, |i| {
         let i = i as f64;
         if div == 0 {
             // No step: NumPy still multiplies by `delta` (giving NaN for an infinite one).
@@ -174,7 +179,7 @@ pub fn linspace(
         } else {
             i * step
         }
-    });
+    })?;
     y += start;
     if endpoint && num > 1 {
         y[num - 1] = stop;
@@ -239,9 +244,8 @@ fn resolve_shape(size: usize, new_shape: &[isize]) -> Result<Vec<usize>, Constru
 /// An error unless an array of `dtype` and `shape` fits in memory's address space
 /// (ndarray panics on larger shapes).
 fn check_size(dtype: DType, shape: &[usize]) -> Result<(), ConstructError> {
-    let too_large = || ConstructError::TooLarge {
-        shape: shape.to_vec(),
-    };
+    let too_large =
+        || ConstructError::OutOfMemory(AllocError::new(shape, storage_dtype(dtype).size_bytes()));
     let elements = shape
         .iter()
         .filter(|&&d| d != 0)
@@ -408,17 +412,48 @@ mod tests {
     #[test]
     fn a_shape_too_large_for_memory_is_an_error() {
         let err = zeros(DType::F64, &[usize::MAX / 4, 4]).unwrap_err();
-        assert!(matches!(err, ConstructError::TooLarge { .. }));
+        assert!(matches!(err, ConstructError::OutOfMemory(_)));
         assert_eq!(
             ones(DType::U8, &[usize::MAX, 2]).unwrap_err().to_string(),
             format!(
-                "an array of shape ({}, 2) is too large to hold in memory",
-                usize::MAX
+                "cannot allocate an array of shape ({}, 2): {} bytes requested, \
+                 more than memory allows",
+                usize::MAX,
+                usize::MAX as u128 * 2
             )
         );
         // Zero-length arrays have no elements, but ndarray still needs the others
         // to multiply within `isize`.
         assert!(zeros(DType::I32, &[0, usize::MAX]).is_err());
+        // Within the address space but beyond memory: the shape and bytes asked for.
+        for err in [
+            zeros(DType::F64, &[1_000_000_000_000]).unwrap_err(),
+            full(DType::F64, &[1_000_000, 1_000_000], ScalarValue::F64(1.0)).unwrap_err(),
+            linspace(0.0, 1.0, 1_000_000_000_000, true).unwrap_err(),
+        ] {
+            assert!(matches!(err, ConstructError::OutOfMemory(_)), "{err}");
+            assert!(err.to_string().contains("8000000000000 bytes"), "{err}");
+        }
+        let err = arange(
+            ScalarValue::I64(0),
+            ScalarValue::I64(1_000_000_000_000),
+            ScalarValue::I64(1),
+            DType::I16,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "999999999999 is out of bounds for i16");
+        let err = arange(
+            ScalarValue::I64(0),
+            ScalarValue::I64(1_000_000_000_000),
+            ScalarValue::I64(1),
+            DType::I64,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot allocate an array of shape (1000000000000,): \
+             8000000000000 bytes requested, more than memory allows"
+        );
         assert_eq!(zeros(DType::I32, &[0, 1 << 20]).unwrap().len(), 0);
     }
 
@@ -578,7 +613,7 @@ mod tests {
         assert!(arange(f(f64::NAN), f(1.0), f(1.0), DType::F64).is_err());
         assert!(matches!(
             arange(i(0), i(i64::MAX), i(1), DType::I64),
-            Err(ConstructError::TooLarge { .. })
+            Err(ConstructError::OutOfMemory(_))
         ));
         assert_eq!(
             arange(i(0), i(2), i(1), DType::Bool),
@@ -719,7 +754,7 @@ mod tests {
             (&[][..], Some(ScalarValue::F64(7.5)))
         );
         assert_eq!(reshape(&scalar, &[1, 1, -1]).unwrap().shape(), &[1, 1, 1]);
-        let empty = NdArray::zeros(DType::I8, &[0, 4]);
+        let empty = NdArray::zeros(DType::I8, &[0, 4]).unwrap();
         assert_eq!(
             reshape(&empty, &[2, 0, -1]).unwrap_err().to_string(),
             "cannot reshape array of size 0 into shape (2, 0, -1)"
@@ -755,10 +790,10 @@ mod tests {
         );
         let huge = isize::MAX;
         assert!(reshape(&a, &[huge, huge, 0]).is_err());
-        let empty = NdArray::zeros(DType::F32, &[0]);
+        let empty = NdArray::zeros(DType::F32, &[0]).unwrap();
         assert!(matches!(
             reshape(&empty, &[0, huge, huge]),
-            Err(ConstructError::TooLarge { .. })
+            Err(ConstructError::OutOfMemory(_))
         ));
     }
 }

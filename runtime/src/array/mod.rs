@@ -14,6 +14,7 @@ use kern_compiler::ir::ScalarValue;
 pub use kern_compiler::ir::ScalarType as DType;
 
 pub(crate) mod alloc;
+pub use alloc::AllocError;
 pub mod construct;
 pub mod display;
 pub mod npy;
@@ -295,16 +296,17 @@ pub fn cast_value(v: ScalarValue, dtype: DType) -> ScalarValue {
 }
 
 impl NdArray {
-    /// An array of `dtype` filled with `value` (converted with `as`).
-    pub fn full(dtype: DType, shape: &[usize], value: ScalarValue) -> NdArray {
+    /// An array of `dtype` filled with `value` (converted with `as`), or an error
+    /// when memory cannot hold it.
+    pub fn full(dtype: DType, shape: &[usize], value: ScalarValue) -> Result<NdArray, AllocError> {
         let value = cast_value(value, dtype);
         with_dtype!(dtype, |T| {
             let v = T::from_value(value).expect("cast_value gives the storage dtype");
-            T::wrap(ArrayD::from_elem(IxDyn(shape), v))
+            Ok(T::wrap(alloc::full(shape, v)?))
         })
     }
 
-    pub fn zeros(dtype: DType, shape: &[usize]) -> NdArray {
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Result<NdArray, AllocError> {
         NdArray::full(dtype, shape, ScalarValue::zero(storage_dtype(dtype)))
     }
 

@@ -718,7 +718,7 @@ mod tests {
 
     #[test]
     fn saving_into_a_missing_directory_names_the_path() {
-        let array = NdArray::zeros(DType::F64, &[2]);
+        let array = NdArray::zeros(DType::F64, &[2]).unwrap();
         let err = save_npy(Path::new("/nonexistent/dir/out.npy"), &array.view()).unwrap_err();
         assert!(matches!(err, NpyError::Write { .. }));
         assert!(

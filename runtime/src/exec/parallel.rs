@@ -42,6 +42,7 @@ fn build_pool(threads: usize) -> Result<Arc<ThreadPool>, String> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("kern-worker-{i}"))
+        .stack_size(kern_compiler::stack_limit::WORKER_STACK_BYTES)
         .build()
         .map(Arc::new)
         .map_err(|e| format!("cannot start {threads} worker threads: {e}"))

@@ -187,7 +187,7 @@ impl Gufunc {
             .outputs
             .iter()
             .map(|o| NdArray::zeros(o.dtype, &o.shape))
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut views: Vec<ArrayMut<'_>> = outs.iter_mut().map(|o| o.view_mut()).collect();
         self.execute(&plan, inputs, &mut views)?;
         drop(views);

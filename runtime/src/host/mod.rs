@@ -26,7 +26,9 @@ use kern_compiler::ir::{
 };
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
-use crate::array::{cast_value, construct, npy, storage_dtype, with_array, Element, NdArray};
+use crate::array::{
+    alloc, cast_value, construct, npy, storage_dtype, with_array, Element, NdArray,
+};
 use crate::array::{Operand, OutOperand};
 use crate::module::ModuleCore;
 use crate::shape::shape_tuple;
@@ -191,16 +193,21 @@ impl<'m> HostArrays<'m> {
                 let code = self.machine_code.get(func).ok_or_else(|| {
                     fail("internal error: the random number generator is not compiled".into())
                 })?;
-                let mut values = Vec::with_capacity(n as usize);
-                for i in 0..n as u64 {
-                    match code.call_scalars(&[seed, ScalarValue::U64(i)], out) {
-                        Ok(Some(v)) => values.push(v),
-                        Ok(None) => return Err(fail("internal error: no random value".into())),
-                        Err(CallError::Trap(t)) => return Err(t),
-                        Err(other) => return Err(fail(format!("{other}"))),
+                // The array first: a length memory cannot hold is an error up front.
+                let mut array = construct::zeros(*elem, &[n as usize]).map_err(construct_error)?;
+                with_array!(NdArray, &mut array, |x: T| {
+                    for (i, slot) in x.iter_mut().enumerate() {
+                        let v = match code.call_scalars(&[seed, ScalarValue::U64(i as u64)], out) {
+                            Ok(Some(v)) => v,
+                            Ok(None) => return Err(fail("internal error: no random value".into())),
+                            Err(CallError::Trap(t)) => return Err(t),
+                            Err(other) => return Err(fail(format!("{other}"))),
+                        };
+                        *slot = T::from_value(cast_value(v, T::DTYPE))
+                            .ok_or_else(|| fail("internal error: element type".into()))?;
                     }
-                }
-                from_values(*elem, &[n as usize], &values)
+                });
+                array
             }
             HostOp::Load { path, elem } => {
                 let a = npy::load_npy(Path::new(path)).map_err(|e| fail(e.to_string()))?;
@@ -217,7 +224,12 @@ impl<'m> HostArrays<'m> {
                 npy::save_npy(Path::new(path), &a.view()).map_err(|e| fail(e.to_string()))?;
                 return Ok(HostValue::Unit);
             }
-            HostOp::Copy => self.arg_array(args, 0, span)?.clone(),
+            HostOp::Copy => {
+                let a = self.arg_array(args, 0, span)?;
+                with_array!(NdArray, a, |x: T| T::wrap(
+                    alloc::to_owned(x.view()).map_err(|e| fail(e.to_string()))?
+                ))
+            }
             HostOp::Get => {
                 let a = self.arg_array(args, 0, span)?;
                 let index = checked_index(a, &args[1..], span)?;
@@ -270,7 +282,8 @@ impl<'m> HostArrays<'m> {
                     )));
                 }
                 with_array!(NdArray, a, |x: T| T::wrap(
-                    x.slice_axis(Axis(0), Slice::from(start..end)).to_owned()
+                    alloc::to_owned(x.slice_axis(Axis(0), Slice::from(start..end)))
+                        .map_err(|e| fail(e.to_string()))?
                 ))
             }
             HostOp::Reshape => {
@@ -285,12 +298,15 @@ impl<'m> HostArrays<'m> {
                 if a.dtype() == ScalarType::Bool {
                     return Err(fail("`.sum()` of a bool array is not supported".into()));
                 }
-                return Ok(HostValue::Scalar(reduce::sum(a)));
+                return Ok(HostValue::Scalar(
+                    reduce::sum(a).map_err(|e| fail(e.to_string()))?,
+                ));
             }
             HostOp::Mean => {
-                return Ok(HostValue::Scalar(reduce::mean(
-                    self.arg_array(args, 0, span)?,
-                )))
+                return Ok(HostValue::Scalar(
+                    reduce::mean(self.arg_array(args, 0, span)?)
+                        .map_err(|e| fail(e.to_string()))?,
+                ))
             }
             HostOp::Min | HostOp::Max => {
                 let max = matches!(op, HostOp::Max);

@@ -140,6 +140,7 @@ impl HostArrays<'_> {
                         let mut shape = vec![0];
                         shape.extend(value.shape().iter().skip(1));
                         NdArray::zeros(value.dtype(), &shape)
+                            .map_err(|e| host(span, e.to_string()))?
                     }
                 };
                 Ok(self.insert(result))

@@ -6,10 +6,12 @@
 //! stride in blocks of 128 (NumPy's pairwise block with eight accumulators, then
 //! the block results the same way), any other axis by halving — with
 //! `m = ceil(n/2)`, element `i < n - m` becomes `x[i] + x[m + i]` — until one
-//! element is left. Integers wrap.
+//! element is left. Integers wrap. Contiguous lanes are added where they lie;
+//! the copies the halving needs are allocated fallibly (an `AllocError`).
 
 use ndarray::{ArrayD, ArrayViewD, Axis, Slice};
 
+use crate::array::alloc::{self, AllocError};
 use crate::array::{with_array, DType, Element, NdArray};
 
 /// Addition as a compiled `a + b` computes it: wrapping for integers, IEEE for floats.
@@ -98,27 +100,30 @@ fn walks_memory_in_order<T>(a: &ArrayViewD<'_, T>, axis: usize) -> bool {
 }
 
 /// Reduces `axis` of `a` as `add.reduce(a, axis)` does.
-fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> ArrayD<T> {
+fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<T>, AllocError> {
     let n = a.shape()[axis];
     if n == 0 {
         let mut shape = a.shape().to_vec();
         shape.remove(axis);
-        return ArrayD::from_elem(shape, T::zero());
+        return alloc::full(&shape, T::zero());
     }
     if walks_memory_in_order(&a, axis) {
-        let reduced = a.map_axis(Axis(axis), |lane| blocked(&lane.to_vec()));
+        let reduced = a.map_axis(Axis(axis), |lane| match lane.as_slice() {
+            Some(contiguous) => blocked(contiguous),
+            None => blocked(&lane.to_vec()),
+        });
         // `map_axis` keeps the other axes' layout; results are read in C order.
-        return reduced.as_standard_layout().into_owned();
+        return Ok(reduced.as_standard_layout().into_owned());
     }
-    let mut current: ArrayD<T> = a.to_owned();
+    let mut current: ArrayD<T> = alloc::to_owned(a)?;
     loop {
         let n = current.shape()[axis];
         if n == 1 {
-            return current.index_axis_move(Axis(axis), 0);
+            return Ok(current.index_axis_move(Axis(axis), 0));
         }
         let m = n.div_ceil(2);
         let h = n - m;
-        let mut next = current.slice_axis(Axis(axis), Slice::from(0..m)).to_owned();
+        let mut next = alloc::to_owned(current.slice_axis(Axis(axis), Slice::from(0..m)))?;
         {
             let mut low = next.slice_axis_mut(Axis(axis), Slice::from(0..h));
             let high = current.slice_axis(Axis(axis), Slice::from(m..n));
@@ -131,35 +136,35 @@ fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> ArrayD<T> {
 }
 
 /// The sum of every element, in `T`.
-pub(crate) fn sum_all<T: Add>(a: ArrayViewD<'_, T>) -> T {
+pub(crate) fn sum_all<T: Add>(a: ArrayViewD<'_, T>) -> Result<T, AllocError> {
     let ndim = a.ndim();
     if ndim == 0 {
-        return *a.first().expect("a 0-d array has one element");
+        return Ok(*a.first().expect("a 0-d array has one element"));
     }
-    let mut current = sum_axis(a, ndim - 1);
+    let mut current = sum_axis(a, ndim - 1)?;
     for axis in (0..ndim - 1).rev() {
-        current = sum_axis(current.view(), axis);
+        current = sum_axis(current.view(), axis)?;
     }
-    *current.first().expect("a 0-d array has one element")
+    Ok(*current.first().expect("a 0-d array has one element"))
 }
 
 /// `.sum()` of an array of any dtype but bool.
-pub(crate) fn sum(a: &NdArray) -> kern_compiler::ir::ScalarValue {
-    with_array!(NdArray, a, |x: T| sum_all(x.view()).to_value())
+pub(crate) fn sum(a: &NdArray) -> Result<kern_compiler::ir::ScalarValue, AllocError> {
+    with_array!(NdArray, a, |x: T| Ok(sum_all(x.view())?.to_value()))
 }
 
 /// `.mean()`: floats in their own type, integers in f64 (as NumPy).
-pub(crate) fn mean(a: &NdArray) -> kern_compiler::ir::ScalarValue {
+pub(crate) fn mean(a: &NdArray) -> Result<kern_compiler::ir::ScalarValue, AllocError> {
     use kern_compiler::ir::ScalarValue;
     let n = a.len();
-    match a {
-        NdArray::F32(x) => ScalarValue::F32(sum_all(x.view()) / n as f32),
-        NdArray::F64(x) => ScalarValue::F64(sum_all(x.view()) / n as f64),
+    Ok(match a {
+        NdArray::F32(x) => ScalarValue::F32(sum_all(x.view())? / n as f32),
+        NdArray::F64(x) => ScalarValue::F64(sum_all(x.view())? / n as f64),
         other => match other.cast(DType::F64) {
-            NdArray::F64(x) => ScalarValue::F64(sum_all(x.view()) / n as f64),
+            NdArray::F64(x) => ScalarValue::F64(sum_all(x.view())? / n as f64),
             _ => ScalarValue::F64(f64::NAN),
         },
-    }
+    })
 }
 
 /// `.min()` (`max == false`) or `.max()`: NaN if any element is NaN; `None` for
@@ -191,14 +196,17 @@ mod tests {
         // The order is observable in f64. A contiguous axis of five: in order.
         let v = vec![1.0, 1e16, 3.0, -1e16, 2.0];
         let x = ArrayD::from_shape_vec(IxDyn(&[5]), v.clone()).unwrap();
-        assert_eq!(sum_all(x.view()), (((1.0f64 + 1e16) + 3.0) + -1e16) + 2.0);
+        assert_eq!(
+            sum_all(x.view()).unwrap(),
+            (((1.0f64 + 1e16) + 3.0) + -1e16) + 2.0
+        );
         // The outer axis of a (5, 1) column view of a (5, 2) array is not the
         // smallest stride... a (5, 2) array's axis 0 is reduced by halving after
         // axis 1: m = 3: [r0 + r3, r1 + r4, r2] -> m = 2: [(r0 + r3) + r2, r1 + r4].
         let m = ArrayD::from_shape_fn(IxDyn(&[5, 2]), |i| if i[1] == 0 { v[i[0]] } else { 0.0 });
         let r: Vec<f64> = v.iter().map(|x| x + 0.0).collect();
         let expected = ((r[0] + r[3]) + r[2]) + (r[1] + r[4]);
-        assert_eq!(sum_all(m.view()), expected);
+        assert_eq!(sum_all(m.view()).unwrap(), expected);
     }
 
     #[test]
@@ -207,15 +215,15 @@ mod tests {
         let partials: Vec<f64> = x.chunks(128).map(pairwise_block).collect();
         let expected = pairwise_block(&partials);
         let a = ArrayD::from_shape_vec(IxDyn(&[1000]), x).unwrap();
-        assert_eq!(sum_all(a.view()), expected);
+        assert_eq!(sum_all(a.view()).unwrap(), expected);
     }
 
     #[test]
     fn integer_sums_wrap_and_empty_sums_are_zero() {
         let x = ArrayD::from_shape_vec(IxDyn(&[3]), vec![i8::MAX, 1, 1]).unwrap();
-        assert_eq!(sum_all(x.view()), i8::MIN.wrapping_add(1));
+        assert_eq!(sum_all(x.view()).unwrap(), i8::MIN.wrapping_add(1));
         let e = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
-        assert_eq!(sum_all(e.view()), 0.0);
+        assert_eq!(sum_all(e.view()).unwrap(), 0.0);
     }
 
     #[test]
@@ -230,6 +238,9 @@ mod tests {
             extreme(&y, true),
             Some(kern_compiler::ir::ScalarValue::I32(3))
         );
-        assert_eq!(extreme(&NdArray::zeros(DType::F64, &[0]), true), None);
+        assert_eq!(
+            extreme(&NdArray::zeros(DType::F64, &[0]).unwrap(), true),
+            None
+        );
     }
 }

@@ -158,6 +158,7 @@ impl Server {
             let worker_shared = shared.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("kern-job-worker-{}", counters.id))
+                .stack_size(kern_compiler::stack_limit::WORKER_STACK_BYTES)
                 .spawn(move || worker_loop(&worker_shared, &counters))
                 .map_err(|e| Error::Call(format!("cannot start a job worker thread: {e}")))?;
             queue.live_workers += 1;

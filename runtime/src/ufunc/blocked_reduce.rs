@@ -125,7 +125,7 @@ impl Ufunc {
         let blocks = n.div_ceil(BLOCK);
         // Partial results, one per (lane, block), C-ordered; with one block they
         // are the result itself.
-        let mut partials = NdArray::zeros(acc, &[lanes, blocks]);
+        let mut partials = NdArray::zeros(acc, &[lanes, blocks])?;
         let partial_base = partials.view_mut().base_ptr();
         let code = self.block_loop(resolved, source.dtype(), acc)?;
         let mut runs = Vec::with_capacity(lanes * blocks);

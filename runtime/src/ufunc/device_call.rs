@@ -156,7 +156,7 @@ impl Ufunc {
                 DeviceOperand::Device(_) => None,
                 DeviceOperand::Host(Operand::Array(a)) => Some(DeviceArray::from_host(a)?),
                 DeviceOperand::Host(Operand::Scalar(v)) => {
-                    let one = NdArray::full(plan.signature.inputs[k], &[], *v);
+                    let one = NdArray::full(plan.signature.inputs[k], &[], *v)?;
                     Some(DeviceArray::from_host(&one.view())?)
                 }
             });

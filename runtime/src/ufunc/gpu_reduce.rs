@@ -91,7 +91,7 @@ unsafe fn pack_dense(operand: &StridedOperand, shape: &[usize]) -> Vec<u8> {
 
 /// A new C-ordered array of `dtype` and `shape` holding `bytes`.
 fn array_from_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<NdArray, Error> {
-    let mut array = NdArray::zeros(dtype, shape);
+    let mut array = NdArray::zeros(dtype, shape)?;
     if bytes.len() != array.len() * dtype.size_bytes() {
         return Err(Error::Backend("a device result of the wrong size".into()));
     }
@@ -168,7 +168,7 @@ impl Ufunc {
         let (out_shape, n) = (&shape[..shape.len() - 1], shape[shape.len() - 1]);
         let lanes: usize = out_shape.iter().product();
         if lanes == 0 {
-            return Ok(NdArray::zeros(acc, out_shape));
+            return Ok(NdArray::zeros(acc, out_shape)?);
         }
         // SAFETY: `operand` is the live view `source` with its axes reordered.
         let bytes = unsafe { pack_dense(&operand, &shape) };
@@ -216,7 +216,7 @@ impl Ufunc {
         let rest = &shape[1..];
         let lanes: usize = rest.iter().product();
         if lanes == 0 {
-            return Ok(NdArray::zeros(acc, rest));
+            return Ok(NdArray::zeros(acc, rest)?);
         }
         // SAFETY: `operand` is the live view `source` with its axes reordered.
         let bytes = unsafe { pack_dense(&operand, &shape) };

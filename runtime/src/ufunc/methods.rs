@@ -205,12 +205,12 @@ impl Ufunc {
         out_shape.remove(axis);
         if n == 0 && !self.reorderable() {
             if let Some(v) = initial {
-                return Ok(NdArray::full(acc, &out_shape, v));
+                return Ok(NdArray::full(acc, &out_shape, v)?);
             }
         }
         if n == 0 {
             return match (self.decl.identity, has_initial) {
-                (Identity::Value(v), _) => Ok(NdArray::full(acc, &out_shape, ScalarValue::F64(v))),
+                (Identity::Value(v), _) => Ok(NdArray::full(acc, &out_shape, ScalarValue::F64(v))?),
                 (_, true) => Err(Error::Call(format!(
                     "`{}.reduce` with `initial` over an empty axis needs a ufunc identity to start from; \
                      declare one with #[vectorize(identity = ..)]",
@@ -261,7 +261,7 @@ impl Ufunc {
             let h = n - m;
             let mut shape = view.shape().to_vec();
             shape[axis] = m;
-            let mut next = NdArray::zeros(acc, &shape);
+            let mut next = NdArray::zeros(acc, &shape)?;
             self.call_out(
                 &[
                     Operand::Array(slice_axis(&view, axis, 0..h)),
@@ -293,7 +293,7 @@ impl Ufunc {
             Some(v) => {
                 let mut shape = source.shape().to_vec();
                 shape.remove(axis);
-                (NdArray::full(acc, &shape, v), 0)
+                (NdArray::full(acc, &shape, v)?, 0)
             }
             None => (index_axis(source, axis, 0).cast(acc), 1),
         };
@@ -335,7 +335,7 @@ impl Ufunc {
         };
         let axis = normalize_axes(&[axis], array.shape().len())?[0];
         let acc = self.accumulator_dtype(array.dtype())?;
-        let mut out = NdArray::zeros(acc, array.shape());
+        let mut out = NdArray::zeros(acc, array.shape())?;
         let n = array.shape()[axis];
         if n == 0 {
             return Ok(out);

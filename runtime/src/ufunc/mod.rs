@@ -125,7 +125,7 @@ impl Ufunc {
         let shape = plan.shape.clone();
         let layout_fortran = prefers_fortran(inputs, &shape);
         with_dtype!(plan.out_dtype, |T| {
-            let mut out = crate::array::alloc::uninit_array::<T>(&shape, layout_fortran);
+            let mut out = crate::array::alloc::uninit_array::<T>(&shape, layout_fortran)?;
             let strides = out.strides().to_vec();
             let base = out.as_mut_ptr() as *mut u8;
             // SAFETY: `out` is a fresh allocation of the broadcast shape; the loop

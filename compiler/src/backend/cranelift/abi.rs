@@ -13,8 +13,8 @@ use crate::backend::traps::{TrapRecord, TrapSites};
 use crate::ir::{self, format::format_pieces, FormatPiece, ScalarType, ScalarValue};
 
 /// Deepest chain of kern-to-kern calls before a call traps with `RecursionLimit`.
-/// Kern frames are small (tens to a few hundred bytes), so this stays far below the
-/// smallest thread stack the host is likely to call from.
+/// The stack itself is bounded separately (`CallContext::stack_limit`), so frames of
+/// any size end in a trap rather than a crash.
 pub const RECURSION_LIMIT: i64 = 1000;
 
 pub use crate::backend::traps::trap_code;
@@ -35,6 +35,10 @@ pub struct CallContext {
     pub output: *mut c_void,
     /// The `*const UnitTables` of the unit the running code belongs to.
     pub tables: *const c_void,
+    /// The lowest stack address kern code may use on the calling thread
+    /// ([`crate::stack_limit::limit`]); a call whose callee's frame would go below
+    /// it traps with `StackOverflow`. Set by the thread that makes the host call.
+    pub stack_limit: usize,
 }
 
 impl CallContext {
@@ -42,6 +46,9 @@ impl CallContext {
     pub const TRAP_SITE_OFFSET: i32 = TrapRecord::SITE_OFFSET as i32;
     pub const TRAP_PAYLOAD_OFFSET: i32 = TrapRecord::PAYLOAD_OFFSET as i32;
     pub const DEPTH_OFFSET: i32 = TrapRecord::SIZE as i32;
+    /// Where [`CallContext::stack_limit`] is (after the trap record, depth, output
+    /// and tables).
+    pub const STACK_LIMIT_OFFSET: i32 = TrapRecord::SIZE as i32 + 24;
 
     pub(crate) fn new(tables: &UnitTables, output: *mut c_void) -> CallContext {
         CallContext {
@@ -49,6 +56,7 @@ impl CallContext {
             depth: 0,
             output,
             tables: tables as *const UnitTables as *const c_void,
+            stack_limit: crate::stack_limit::limit(),
         }
     }
 }
@@ -145,6 +153,10 @@ mod tests {
         assert_eq!(
             offset(&ctx.depth as *const i64 as *const u8),
             CallContext::DEPTH_OFFSET
+        );
+        assert_eq!(
+            offset(&ctx.stack_limit as *const usize as *const u8),
+            CallContext::STACK_LIMIT_OFFSET
         );
     }
 }

@@ -480,6 +480,19 @@ impl<M: Module> Lowerer<'_, '_, M> {
         );
         let site = self.unit.tables.traps.add(span, None);
         self.trap_unless(ok, trap_code::RECURSION_LIMIT, site, None);
+        // Stack guard: the callee's frame must fit above the thread's limit.
+        let sp = self.b.ins().get_stack_pointer(POINTER);
+        let limit = self
+            .b
+            .ins()
+            .load(POINTER, ctx_flags(), ctx, CallContext::STACK_LIMIT_OFFSET);
+        let bottom = self.b.ins().iadd_imm_s(sp, -frame_estimate(callee_ir));
+        let fits = self.b.ins().icmp(
+            clif::condcodes::IntCC::UnsignedGreaterThanOrEqual,
+            bottom,
+            limit,
+        );
+        self.trap_unless(fits, trap_code::STACK_OVERFLOW, site, None);
         let deeper = self.b.ins().iadd_imm_s(depth, 1);
         self.b
             .ins()
@@ -585,4 +598,13 @@ impl<M: Module> CfgBuilder for Lowerer<'_, '_, M> {
     fn error(&self, message: &str) -> BackendError {
         Lowerer::error(self, message)
     }
+}
+
+/// Bytes the native frame of `callee` may take: a spill slot per value and local,
+/// plus the return address, saved registers and small buffers. It need not be
+/// exact: each call is checked against the real stack pointer, so an
+/// underestimate only eats into `stack_limit::COMPILED_RESERVE` by one frame.
+fn frame_estimate(callee: &ir::Function) -> i64 {
+    let slots = callee.value_types.len() + callee.locals.len();
+    256 + 8 * slots as i64
 }

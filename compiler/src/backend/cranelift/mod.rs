@@ -42,7 +42,11 @@
 //!
 //! Recursion cannot overflow the native stack: before each kern call the caller
 //! compares `ctx.depth` against [`abi::RECURSION_LIMIT`] and traps with
-//! `RecursionLimit` at the call's span.
+//! `RecursionLimit` at the call's span, then compares its stack pointer, less an
+//! estimate of the callee's frame, with `ctx.stack_limit` (the calling thread's
+//! stack end plus a reserve, [`crate::stack_limit`]) and traps with `StackOverflow`
+//! there. Cranelift's own `stack_limit` prologue check is not used: it ends in a
+//! hardware trap (a signal), and kern traps are ordinary returns.
 //!
 //! `print!` formats on the host: the generated code stores the argument bits
 //! (`ScalarValue::to_bits`) into a stack buffer and calls the `extern "C"` print hook

@@ -205,6 +205,7 @@ fn encode_outcome(outcome: &Result<Result<(), Trap>, Error>) -> Vec<u8> {
                 TrapKind::AssertionFailed(m) => (3, 0, 0, m.as_str()),
                 TrapKind::RecursionLimit => (4, 0, 0, ""),
                 TrapKind::Host(m) => (5, 0, 0, m.as_str()),
+                TrapKind::StackOverflow => (6, 0, 0, ""),
             };
             bytes.push(code);
             for v in [a, b] {
@@ -250,6 +251,7 @@ fn decode_outcome(bytes: &[u8]) -> Result<(RankOutcome, &[u8]), Error> {
                 3 => TrapKind::AssertionFailed(text),
                 4 => TrapKind::RecursionLimit,
                 5 => TrapKind::Host(text),
+                6 => TrapKind::StackOverflow,
                 _ => return Err(bad()),
             };
             let span = Span {

@@ -110,7 +110,7 @@ mod tests {
             NdArray::from(array![1i32, -7, 9].into_dyn()),
             NdArray::from(array![true, false, true].into_dyn()),
             NdArray::from(ndarray::arr0(7u8).into_dyn()),
-            NdArray::zeros(DType::F32, &[0, 3]),
+            NdArray::zeros(DType::F32, &[0, 3]).unwrap(),
         ];
         for a in arrays {
             assert_eq!(decode(&encode(&a)).unwrap(), a);
