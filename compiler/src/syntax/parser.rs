@@ -30,8 +30,26 @@ pub const MAX_NESTING: usize = 200;
 /// (thousands of nested `else if` or `- - - x`) needs room before we can reject it.
 const PARSE_STACK_BYTES: usize = 256 << 20;
 
+/// The largest source file kern parses: 4 MiB, two hundred times the biggest file
+/// of the stdlib. The parse tree and the AST take up to ~200 bytes per byte of
+/// source (e.g. `x = 1;` is nine nodes), so the limit is what keeps checking any file
+/// within a bounded amount of memory (under a GiB) instead of aborting on an
+/// allocation of many GiB.
+pub const MAX_SOURCE_BYTES: usize = 4 << 20;
+
 /// Parses one source file.
 pub fn parse(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
+    if text.len() > MAX_SOURCE_BYTES {
+        return Err(Diagnostic::error(
+            Span::new(file, 0, 0),
+            format!(
+                "this file is {} bytes long; kern reads source files of at most {} MiB",
+                text.len(),
+                MAX_SOURCE_BYTES >> 20
+            ),
+        )
+        .into());
+    }
     // Inputs under 1 KiB cannot nest deeply enough to matter; bigger ones parse on a
     // thread with a large (lazily committed) stack, whatever the caller's stack is.
     if text.len() < 1024 {

@@ -238,3 +238,23 @@ fn a_missing_semicolon_is_reported_where_it_goes() {
     assert!(e.contains("t.kern:3:9"), "{e}");
     assert!(e.contains("add `;` here"), "{e}");
 }
+
+/// Files past `MAX_SOURCE_BYTES` are refused before parsing, with a located error:
+/// parsing them would need hundreds of times their size in memory.
+#[test]
+fn an_oversized_file_is_refused_before_parsing() {
+    let statements = "x = 1;\n".repeat(super::parser::MAX_SOURCE_BYTES / 7 + 1);
+    let source = format!("fn main() {{ let mut x = 0;\n{statements}}}\n");
+    let started = std::time::Instant::now();
+    let e = error(&source);
+    assert!(
+        e.contains("kern reads source files of at most 4 MiB"),
+        "{e}"
+    );
+    assert!(e.contains("t.kern:1:1"), "{e}");
+    assert!(
+        started.elapsed().as_millis() < 1000,
+        "{:?}",
+        started.elapsed()
+    );
+}

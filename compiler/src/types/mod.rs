@@ -10,3 +10,7 @@ pub mod methods;
 pub mod scalar;
 
 pub use scalar::{ScalarType, ScalarValue};
+
+/// The most dimensions a host array (`Array<T>`, a shape list, a loaded `.npy`
+/// file) has: NumPy 1.x's `NPY_MAXDIMS`, and what any real program needs.
+pub const MAX_ARRAY_DIMS: usize = 32;

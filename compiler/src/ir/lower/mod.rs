@@ -205,8 +205,24 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 return None;
             }
         };
-        let items: Vec<&crate::syntax::ast::Expr> = match &decl.value.kind {
-            ExprKind::ArrayLit(items) => items.iter().collect(),
+        let values = match &decl.value.kind {
+            ExprKind::ArrayLit(items) => {
+                if items.len() != declared_len {
+                    self.errors.push(
+                        Diagnostic::error(decl.value.span, "mismatched types").with_label(format!(
+                            "expected an array of {}, found one of {}",
+                            elements(declared_len),
+                            elements(items.len())
+                        )),
+                    );
+                    return None;
+                }
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.evaluate(entry.namespace, item, elem_ty)?);
+                }
+                values
+            }
             ExprKind::ArrayRepeat { value, count } => {
                 // The count is a constant expression of type usize, as in Rust.
                 let n = match self.evaluate(entry.namespace, count, ScalarType::Usize)? {
@@ -223,7 +239,9 @@ impl<'e, 'a> Lowering<'e, 'a> {
                     );
                     return None;
                 }
-                vec![value.as_ref(); n]
+                // The value is evaluated once, not once per element (a table of
+                // 10^8 took a minute to check).
+                vec![self.evaluate(entry.namespace, value, elem_ty)?; n]
             }
             _ => {
                 self.errors.push(Diagnostic::error(
@@ -233,20 +251,6 @@ impl<'e, 'a> Lowering<'e, 'a> {
                 return None;
             }
         };
-        if items.len() != declared_len {
-            self.errors.push(
-                Diagnostic::error(decl.value.span, "mismatched types").with_label(format!(
-                    "expected an array of {}, found one of {}",
-                    elements(declared_len),
-                    elements(items.len())
-                )),
-            );
-            return None;
-        }
-        let mut values = Vec::with_capacity(items.len());
-        for item in items {
-            values.push(self.evaluate(entry.namespace, item, elem_ty)?);
-        }
         let id = ConstTableId(self.tables.len() as u32);
         self.tables.push(ConstTable {
             name: decl.name.name.clone(),
