@@ -727,14 +727,14 @@ mod tests {
         let max = kern_compiler::types::MAX_ARRAY_DIMS;
         let shape = |dims: usize| "1, ".repeat(dims);
         let dict = format!(
-            "{{'descr': '<i1', 'fortran_order': False, 'shape': ({}), }}",
+            "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}), }}",
             shape(max)
         );
         let loaded = load_bytes(&npy_bytes(&dict, &[7])).unwrap();
         assert_eq!(loaded.shape().len(), max);
         for dims in [max + 1, 5000] {
             let dict = format!(
-                "{{'descr': '<i1', 'fortran_order': False, 'shape': ({}), }}",
+                "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}), }}",
                 shape(dims)
             );
             let err = load_bytes(&npy_bytes(&dict, &[7])).unwrap_err();
