@@ -77,7 +77,12 @@ fn main() -> ExitCode {
         Command::Check { file } => Module::load(&file).map(|_| ()),
         Command::Emit(args) => emit(&args, &mut out),
     };
-    let _ = out.flush();
+    // Output still buffered (a `print!` without a newline) can fail here too.
+    let flushed = out.flush().map_err(|source| Error::Write {
+        what: "to standard output".into(),
+        source,
+    });
+    let result = result.and(flushed);
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -120,10 +125,11 @@ fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(
 
 fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
     let write = |out: &mut dyn Write, text: &str| {
-        out.write_all(text.as_bytes()).map_err(|source| Error::Io {
-            path: "<stdout>".into(),
-            source,
-        })
+        out.write_all(text.as_bytes())
+            .map_err(|source| Error::Write {
+                what: "to standard output".into(),
+                source,
+            })
     };
     if args.form.ast {
         let text = std::fs::read_to_string(&args.file).map_err(|source| Error::Io {

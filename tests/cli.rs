@@ -353,3 +353,94 @@ fn emit_ptx_without_the_cuda_feature_says_how_to_get_it() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// `KERN_NUM_THREADS` sizes the `parallel` target's pool: a value that is not a
+/// number of threads from 1 to 1024 is a clear error when the pool starts, never
+/// silently ignored nor a minute spent starting four billion threads.
+#[test]
+fn a_bad_kern_num_threads_is_an_error_naming_it() {
+    let file = "tests/fixtures/run/host_ufuncs.kern";
+    for value in ["0", "-1", "", "abc", "4294967297", "1025"] {
+        let started = std::time::Instant::now();
+        let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+            .args(["run", "--target", "parallel", file])
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env("KERN_NUM_THREADS", value)
+            .output()
+            .expect("the kern binary runs");
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{value:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "KERN_NUM_THREADS must be a number of threads from 1 to 1024, not `{value}`"
+            )),
+            "{value:?}: {stderr}"
+        );
+        assert!(!stderr.contains("error: error"), "{stderr}");
+        assert!(started.elapsed().as_secs() < 10, "{value:?}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "--target", "parallel", file])
+        .current_dir(root())
+        .env("KERN_NUM_THREADS", " 3 ")
+        .output()
+        .expect("the kern binary runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+/// Output that cannot be written (a full device, a pipe nobody reads) is an error
+/// naming the write, exit 1: from host code's prints, from a compiled function's,
+/// and from a `print!` still buffered when the program ends.
+#[cfg(unix)]
+#[test]
+fn lost_output_is_an_error_naming_the_write() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let programs = [
+        ("host", "fn main() {\n    println!(\"hello\");\n}\n", "cannot write the output of `print!`/`println!`"),
+        (
+            "compiled",
+            "fn hello(x: i64) -> i64 {\n    println!(\"hello {}\", x);\n    x\n}\n\nfn main() {\n    let y = hello(1);\n}\n",
+            "cannot write the output of `print!`/`println!`",
+        ),
+        ("buffered", "fn main() {\n    print!(\"no newline\");\n}\n", "cannot write"),
+    ];
+    for (name, source, message) in programs {
+        let file = dir.path().join(format!("{name}.kern"));
+        std::fs::write(&file, source).expect("write the program");
+        for redirect in ["a full device", "a closed pipe"] {
+            let stdout: std::process::Stdio = if redirect == "a full device" {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .expect("/dev/full opens")
+                    .into()
+            } else {
+                let (reader, writer) = std::io::pipe().expect("a pipe");
+                drop(reader);
+                writer.into()
+            };
+            let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+                .arg("run")
+                .arg(&file)
+                .env("NO_COLOR", "1")
+                .stdout(stdout)
+                .stderr(std::process::Stdio::piped())
+                .output()
+                .expect("kern runs");
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{name} {redirect}: {stderr}");
+            assert!(stderr.contains(message), "{name} {redirect}: {stderr}");
+            assert!(
+                !stderr.contains("cannot read") && !stderr.contains("Error: error"),
+                "{name} {redirect}: {stderr}"
+            );
+            if name != "buffered" {
+                assert!(
+                    stderr.contains(&format!("{name}.kern:")),
+                    "{name} {redirect}: {stderr}"
+                );
+            }
+        }
+    }
+}

@@ -184,3 +184,29 @@ fn deep_nesting_parses_in_linear_time() {
         .expect("a 60-deep array is not a valid i64");
     let _ = error.to_string();
 }
+
+/// Checking is linear in the source: a constant table `[v; n]` evaluates `v` once,
+/// not once per element (10^8 elements took a minute), and a chain of functions
+/// each calling the next is checked without a search per function (30 000 took
+/// 18 s).
+#[test]
+fn checking_large_but_simple_programs_takes_linear_time() {
+    let table = "const T: [u8; 10000000] = [7; 10000000];\n\
+                 fn at(i: usize) -> u8 { T[i] }\n";
+    let started = std::time::Instant::now();
+    let mut module = Module::from_source("table.kern", table).expect("a valid table");
+    let mut out = Vec::new();
+    let value = module
+        .call("at", &[kern::ScalarValue::Usize(9_999_999)], &mut out)
+        .expect("at runs");
+    assert_eq!(value, Some(kern::ScalarValue::U8(7)));
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+
+    let chain: String = (0..30_000)
+        .map(|i| format!("fn f{i}(x: i64) -> i64 {{ f{}(x) + 1 }}\n", i + 1))
+        .collect::<String>()
+        + "fn f30000(x: i64) -> i64 { x }\n";
+    let started = std::time::Instant::now();
+    Module::from_source("chain.kern", &chain).expect("a valid chain");
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}

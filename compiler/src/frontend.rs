@@ -332,6 +332,19 @@ fn validate_item(decl: &FnDecl) -> Vec<Diagnostic> {
         if let Some(r) = &decl.ret {
             errors.push(Diagnostic::error(r.span, "`main` returns nothing"));
         }
+        // `main` is host code, run by the interpreter: it is never a ufunc, a
+        // kernel or a compiled function.
+        let known = |a: &&crate::syntax::ast::Attribute| {
+            ["vectorize", "guvectorize", "kernel", "jit"].contains(&a.name.name.as_str())
+        };
+        for attr in decl.attrs.iter().filter(known) {
+            errors.push(
+                Diagnostic::error(attr.span, format!("`main` cannot be #[{}]", attr.name.name))
+                    .with_note(
+                    "`main` is host code: it runs in the interpreter and calls compiled functions",
+                ),
+            );
+        }
     }
     errors
 }

@@ -5,6 +5,9 @@
 
 use kern_compiler::{Diagnostics, SourceMap};
 
+/// What [`Error::Write`] names when the output of `print!`/`println!` is lost.
+pub(crate) const PRINT_OUTPUT: &str = "the output of `print!`/`println!`";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Syntax or type errors in kern source.
@@ -34,6 +37,12 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// Output could not be written (a full disk, a closed standard output).
+    #[error("error: cannot write {what}: {source}")]
+    Write {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 /// An array that memory cannot hold, from a call of the API.
@@ -50,6 +59,16 @@ impl Error {
         Error::Compile {
             diagnostics,
             rendered,
+        }
+    }
+
+    /// The message without the `error: ` that `Display` starts a plain message
+    /// with: for wrapping into a diagnostic, which says "Error:" itself.
+    pub fn message(&self) -> String {
+        let text = self.to_string();
+        match text.strip_prefix("error: ") {
+            Some(rest) => rest.to_string(),
+            None => text,
         }
     }
 

@@ -268,6 +268,10 @@ fn replay(error: &Error) -> Error {
             path: path.clone(),
             source: std::io::Error::new(source.kind(), source.to_string()),
         },
+        Error::Write { what, source } => Error::Write {
+            what: what.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
     }
 }
 

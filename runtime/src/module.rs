@@ -360,6 +360,14 @@ impl Module {
                     Some(match unsafe { code.call(args, out) } {
                         Ok(v) => Ok(v),
                         Err(CallError::Trap(trap)) => Err(trap),
+                        // Its prints could not be written: an error at the call's
+                        // function, as for host code's own prints.
+                        Err(CallError::Output(e)) => Err(Trap {
+                            kind: TrapKind::Host(format!(
+                                "cannot write the output of `print!`/`println!`: {e}"
+                            )),
+                            span: self.core.compiled.program.function(func).span,
+                        }),
                         Err(other) => {
                             let span = self.core.compiled.program.function(func).span;
                             *host_failure.borrow_mut() = Some(other);
@@ -388,8 +396,8 @@ impl Module {
             CallError::Arguments { function, message } => {
                 Error::Call(format!("`{function}`: {message}"))
             }
-            CallError::Output(source) => Error::Io {
-                path: "<output>".into(),
+            CallError::Output(source) => Error::Write {
+                what: crate::error::PRINT_OUTPUT.into(),
                 source,
             },
         }

@@ -421,8 +421,13 @@ impl<'p> Interpreter<'p> {
             } => {
                 let args: Vec<ScalarValue> = args.iter().map(|a| v(frame, a)).collect();
                 let text = format_pieces(pieces, &args, *newline);
-                // Output errors (a closed pipe) must not turn into kernel errors.
-                let _ = out.write_all(text.as_bytes());
+                // Lost output (a full disk, a closed pipe) stops the program with an
+                // error at the print, as Rust's `println!` would (it panics).
+                out.write_all(text.as_bytes()).map_err(|e| {
+                    trap(TrapKind::Host(format!(
+                        "cannot write the output of `print!`/`println!`: {e}"
+                    )))
+                })?;
                 return Ok(Flow::Normal);
             }
         };

@@ -605,9 +605,12 @@ impl std::fmt::Display for TrapKind {
         match self {
             TrapKind::DivisionByZero => f.write_str("attempt to divide by zero"),
             TrapKind::DivisionOverflow => f.write_str("attempt to divide with overflow"),
+            // Indices are `usize`, carried as their bits: a wrapped `0 - 1` is
+            // 18446744073709551615, as Rust reports it, not -1.
             TrapKind::IndexOutOfBounds { index, len } => write!(
                 f,
-                "index out of bounds: the len is {len} but the index is {index}"
+                "index out of bounds: the len is {len} but the index is {}",
+                *index as u64
             ),
             TrapKind::AssertionFailed(msg) => write!(f, "assertion failed: {msg}"),
             TrapKind::RecursionLimit => f.write_str("recursion limit reached"),

@@ -7,7 +7,8 @@
 //! expected; no input makes the parser panic or overflow the stack.
 
 use std::cell::{Cell, RefCell};
-use std::sync::OnceLock;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
@@ -29,8 +30,26 @@ pub const MAX_NESTING: usize = 200;
 /// (thousands of nested `else if` or `- - - x`) needs room before we can reject it.
 const PARSE_STACK_BYTES: usize = 256 << 20;
 
+/// The largest source file kern parses: 4 MiB, two hundred times the biggest file
+/// of the stdlib. The parse tree and the AST take up to ~200 bytes per byte of
+/// source (e.g. `x = 1;` is nine nodes), so the limit is what keeps checking any file
+/// within a bounded amount of memory (under a GiB) instead of aborting on an
+/// allocation of many GiB.
+pub const MAX_SOURCE_BYTES: usize = 4 << 20;
+
 /// Parses one source file.
 pub fn parse(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
+    if text.len() > MAX_SOURCE_BYTES {
+        return Err(Diagnostic::error(
+            Span::new(file, 0, 0),
+            format!(
+                "this file is {} bytes long; kern reads source files of at most {} MiB",
+                text.len(),
+                MAX_SOURCE_BYTES >> 20
+            ),
+        )
+        .into());
+    }
     // Inputs under 1 KiB cannot nest deeply enough to matter; bigger ones parse on a
     // thread with a large (lazily committed) stack, whatever the caller's stack is.
     if text.len() < 1024 {
@@ -65,7 +84,7 @@ fn parse_here(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
         )
         .into());
     }
-    let pairs = KernGrammar::parse(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
+    let pairs = parse_rule(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
     let builder = AstBuilder {
         file,
         next_id: Cell::new(0),
@@ -100,6 +119,30 @@ fn parse_here(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
     } else {
         Err(Diagnostics(errors))
     }
+}
+
+/// Parser steps (pest rule entries, backtracking included) allowed per byte of
+/// input. The grammar parses every construct once, so real code takes 10–20 steps a
+/// byte and the worst syntax errors found under 100; the budget turns any
+/// backtracking blow-up that is left into a located error in time linear in the
+/// input, instead of a parse that takes hours.
+pub const PARSE_STEPS_PER_BYTE: usize = 400;
+/// Steps allowed whatever the input's size (an error in a tiny file is reported
+/// after the alternatives at its position are tried).
+const PARSE_STEPS_BASE: usize = 100_000;
+
+/// Runs the grammar from `rule` under the step budget of `text`'s length.
+fn parse_rule(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, pest::error::Error<Rule>> {
+    // pest reads its step limit from a process-wide setting when a parse starts:
+    // parses take turns so that each runs under its own input's budget.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let budget = text
+        .len()
+        .saturating_mul(PARSE_STEPS_PER_BYTE)
+        .saturating_add(PARSE_STEPS_BASE);
+    pest::set_call_limit(NonZeroUsize::new(budget));
+    KernGrammar::parse(rule, text)
 }
 
 /// Byte offset of the first bracket that opens nesting deeper than `MAX_NESTING`.
@@ -516,41 +559,9 @@ impl AstBuilder {
     fn block(&self, pair: Pair<Rule>) -> Block {
         let span = self.span(&pair);
         let mut stmts = Vec::new();
-        let mut pending_semicolon: Option<Span> = None;
         for p in pair.into_inner() {
-            if p.as_rule() != Rule::stmt {
-                continue;
-            }
-            let is_plain_expr = p
-                .clone()
-                .into_inner()
-                .next()
-                .is_some_and(|s| s.as_rule() == Rule::expr_stmt);
-            if let Some(s) = self.stmt(p) {
-                // A plain expression without `;` must be the block's last: anything
-                // after it means the `;` is missing.
-                if let Some(missing) = pending_semicolon.take() {
-                    self.errors.borrow_mut().push(
-                        Diagnostic::error(
-                            missing,
-                            "expected `;`, found the start of another statement",
-                        )
-                        .with_label("add `;` here"),
-                    );
-                }
-                if let StmtKind::Expr {
-                    expr,
-                    has_semi: false,
-                } = &s.kind
-                {
-                    if is_plain_expr {
-                        // Right after the expression: the statement's own span
-                        // also takes in the whitespace before the next one.
-                        let end = expr.span.end as usize;
-                        pending_semicolon = Some(Span::new(self.file, end, end));
-                    }
-                }
-                stmts.push(s);
+            if p.as_rule() == Rule::stmt {
+                stmts.extend(self.stmt(p));
             }
         }
         // The last expression without `;` (a plain one, or a trailing `if`/`loop`/
@@ -601,8 +612,12 @@ impl AstBuilder {
             }
             Rule::empty_stmt => StmtKind::Empty,
             Rule::block_like_stmt => {
-                let mut parts = inner.into_inner();
-                let expr = self.primary(parts.next()?);
+                let mut parts = inner.into_inner().peekable();
+                let mut expr = self.primary(parts.next()?);
+                if let Some(assign) = parts.next_if(|p| p.as_rule() == Rule::assign) {
+                    let value = self.expr(parts.next()?);
+                    expr = self.infix(expr, assign, value);
+                }
                 let has_semi = parts.next().is_some();
                 StmtKind::Expr { expr, has_semi }
             }
@@ -741,50 +756,18 @@ impl AstBuilder {
     }
 
     fn infix(&self, lhs: Expr, op: Pair<Rule>, rhs: Expr) -> Expr {
+        // The operands are moved into the new node: cloning them would make a flat
+        // chain `1 + 1 + … + 1` quadratic in its length.
         let span = lhs.span.to(rhs.span);
-        let compound = |op: BinaryOp| ExprKind::CompoundAssign {
-            op,
-            target: Box::new(lhs.clone()),
-            value: Box::new(rhs.clone()),
-        };
-        let binary = |op: BinaryOp| ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs.clone()),
-            rhs: Box::new(rhs.clone()),
-        };
-        let kind = match op.as_rule() {
-            Rule::assign => ExprKind::Assign {
-                target: Box::new(lhs.clone()),
-                value: Box::new(rhs.clone()),
+        let (target, value) = (Box::new(lhs), Box::new(rhs));
+        let kind = match infix_op(op.as_rule()) {
+            InfixOp::Assign => ExprKind::Assign { target, value },
+            InfixOp::Compound(op) => ExprKind::CompoundAssign { op, target, value },
+            InfixOp::Binary(op) => ExprKind::Binary {
+                op,
+                lhs: target,
+                rhs: value,
             },
-            Rule::add_assign => compound(BinaryOp::Add),
-            Rule::sub_assign => compound(BinaryOp::Sub),
-            Rule::mul_assign => compound(BinaryOp::Mul),
-            Rule::div_assign => compound(BinaryOp::Div),
-            Rule::rem_assign => compound(BinaryOp::Rem),
-            Rule::and_assign => compound(BinaryOp::BitAnd),
-            Rule::or_assign => compound(BinaryOp::BitOr),
-            Rule::xor_assign => compound(BinaryOp::BitXor),
-            Rule::shl_assign => compound(BinaryOp::Shl),
-            Rule::shr_assign => compound(BinaryOp::Shr),
-            Rule::or => binary(BinaryOp::Or),
-            Rule::and => binary(BinaryOp::And),
-            Rule::eq => binary(BinaryOp::Eq),
-            Rule::ne => binary(BinaryOp::Ne),
-            Rule::lt => binary(BinaryOp::Lt),
-            Rule::le => binary(BinaryOp::Le),
-            Rule::gt => binary(BinaryOp::Gt),
-            Rule::ge => binary(BinaryOp::Ge),
-            Rule::bit_or => binary(BinaryOp::BitOr),
-            Rule::bit_xor => binary(BinaryOp::BitXor),
-            Rule::bit_and => binary(BinaryOp::BitAnd),
-            Rule::shl => binary(BinaryOp::Shl),
-            Rule::shr => binary(BinaryOp::Shr),
-            Rule::add => binary(BinaryOp::Add),
-            Rule::sub => binary(BinaryOp::Sub),
-            Rule::mul => binary(BinaryOp::Mul),
-            Rule::div => binary(BinaryOp::Div),
-            _ => binary(BinaryOp::Rem),
         };
         if let ExprKind::Binary { op, lhs, .. } = &kind {
             if op.is_comparison() {
@@ -1004,6 +987,48 @@ impl AstBuilder {
     }
 }
 
+/// What an infix operator rule builds.
+enum InfixOp {
+    Assign,
+    Compound(BinaryOp),
+    Binary(BinaryOp),
+}
+
+fn infix_op(rule: Rule) -> InfixOp {
+    use BinaryOp::*;
+    match rule {
+        Rule::assign => InfixOp::Assign,
+        Rule::add_assign => InfixOp::Compound(Add),
+        Rule::sub_assign => InfixOp::Compound(Sub),
+        Rule::mul_assign => InfixOp::Compound(Mul),
+        Rule::div_assign => InfixOp::Compound(Div),
+        Rule::rem_assign => InfixOp::Compound(Rem),
+        Rule::and_assign => InfixOp::Compound(BitAnd),
+        Rule::or_assign => InfixOp::Compound(BitOr),
+        Rule::xor_assign => InfixOp::Compound(BitXor),
+        Rule::shl_assign => InfixOp::Compound(Shl),
+        Rule::shr_assign => InfixOp::Compound(Shr),
+        Rule::or => InfixOp::Binary(Or),
+        Rule::and => InfixOp::Binary(And),
+        Rule::eq => InfixOp::Binary(Eq),
+        Rule::ne => InfixOp::Binary(Ne),
+        Rule::lt => InfixOp::Binary(Lt),
+        Rule::le => InfixOp::Binary(Le),
+        Rule::gt => InfixOp::Binary(Gt),
+        Rule::ge => InfixOp::Binary(Ge),
+        Rule::bit_or => InfixOp::Binary(BitOr),
+        Rule::bit_xor => InfixOp::Binary(BitXor),
+        Rule::bit_and => InfixOp::Binary(BitAnd),
+        Rule::shl => InfixOp::Binary(Shl),
+        Rule::shr => InfixOp::Binary(Shr),
+        Rule::add => InfixOp::Binary(Add),
+        Rule::sub => InfixOp::Binary(Sub),
+        Rule::mul => InfixOp::Binary(Mul),
+        Rule::div => InfixOp::Binary(Div),
+        _ => InfixOp::Binary(Rem),
+    }
+}
+
 fn empty_block(span: Span) -> Block {
     Block {
         stmts: Vec::new(),
@@ -1041,6 +1066,21 @@ fn syntax_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Di
         )
     };
     let message = match error.variant {
+        // An expression statement without `;` that is not its block's last: say so
+        // at the end of the expression, where the `;` goes.
+        ErrorVariant::ParsingError { positives, .. }
+            if positives.contains(&Rule::semi)
+                && start < text.len()
+                && parse_rule(Rule::stmt, &text[start..]).is_ok() =>
+        {
+            let end = text[..start].trim_end().len();
+            return Diagnostic::error(
+                Span::new(file, end, end),
+                "expected `;`, found the start of another statement",
+            )
+            .with_label("add `;` here")
+            .into();
+        }
         ErrorVariant::ParsingError { positives, .. } => {
             let mut words: Vec<&str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
             words.sort_unstable();
@@ -1060,6 +1100,17 @@ fn syntax_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Di
                     )
                 }
             }
+        }
+        // pest's own limits: the step budget above, and the native stack.
+        ErrorVariant::CustomError { message } if message.contains("call limit") => format!(
+            "this file is too hard to parse: the parser gave up after {} steps \
+             ({PARSE_STEPS_PER_BYTE} per byte); simplify the code near here",
+            text.len()
+                .saturating_mul(PARSE_STEPS_PER_BYTE)
+                .saturating_add(PARSE_STEPS_BASE)
+        ),
+        ErrorVariant::CustomError { message } if message.contains("stack limit") => {
+            format!("nesting too deep (more than {MAX_NESTING} levels)")
         }
         ErrorVariant::CustomError { message } => message,
     };

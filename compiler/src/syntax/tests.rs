@@ -29,6 +29,16 @@ fn error(src: &str) -> String {
     }
 }
 
+/// The rendered syntax error of `src`, which must come within `limit_ms`
+/// milliseconds (in a debug build).
+fn error_within(src: &str, limit_ms: u128) -> String {
+    let started = std::time::Instant::now();
+    let e = error(src);
+    let took = started.elapsed();
+    assert!(took.as_millis() < limit_ms, "took {took:?}: {e}");
+    e
+}
+
 #[test]
 fn rust_precedence_and_associativity() {
     assert_eq!(body_of("a + b * c - d"), "((a + (b * c)) - d)");
@@ -160,4 +170,80 @@ fn a_block_like_expression_ends_its_statement_as_in_rust() {
     assert!(text.contains("    ((y & 1) == 1)\n"), "{text}");
     let text = pretty("fn f() -> i32 { loop { break; } -1 }");
     assert!(text.contains("    (-1)\n"), "{text}");
+}
+
+/// Parse time is linear in the input, for well-formed code and for syntax errors
+/// deep inside nesting alike. Each input here took 2^n steps before (a failed form
+/// parsed again as another): 30 levels would take days; now each is reported, with
+/// the real syntax error, within the parser's step budget of
+/// `PARSE_STEPS_PER_BYTE` a byte and well under a second in a debug build.
+#[test]
+fn syntax_errors_deep_in_nesting_are_found_in_linear_time() {
+    for opener in [
+        "if true { ",
+        "while x { ",
+        "loop { ",
+        "{ ",
+        "for i in 0..n { ",
+        "f({ ",
+        "f!({ ",
+        "x.m({ ",
+        "a[{ ",
+        "a - { ",
+        "a && { ",
+        "let y = f({ ",
+        "{ x } = f({ ",
+    ] {
+        let e = error_within(&format!("fn main() {{ {}", opener.repeat(30)), 1000);
+        assert!(e.contains("expected"), "{opener:?}: {e}");
+        assert!(!e.contains("gave up"), "{opener:?}: {e}");
+    }
+}
+
+/// A form the grammar still tries twice (a parenthesised `for` range, stepped or
+/// not) cannot blow up either: the step budget ends the parse with a located error.
+#[test]
+fn the_step_budget_bounds_any_backtracking_left() {
+    let e = error_within(&format!("fn main() {{ {}", "for i in ({ ".repeat(40)), 2000);
+    assert!(e.contains("the parser gave up"), "{e}");
+    assert!(e.contains("t.kern:1:"), "{e}");
+}
+
+/// `1 + 1 + … + 1` with 30 000 terms: each operator moves its operands into the new
+/// node (cloning them was quadratic: over a minute), and the chain is refused for
+/// its depth.
+#[test]
+fn long_flat_expressions_parse_in_linear_time() {
+    let e = error_within(
+        &format!("fn f() -> i32 {{ {}1 }}", "1 + ".repeat(30_000)),
+        1000,
+    );
+    assert!(e.contains("nested too deeply"), "{e}");
+    let sum = format!("fn f() -> i32 {{ {}1 }}", "1 + ".repeat(150));
+    assert!(parse(FileId(0), &sum).is_ok());
+}
+
+#[test]
+fn a_missing_semicolon_is_reported_where_it_goes() {
+    let e = error("fn main() {\n    let x = 1;\n    f(x)\n    g(x);\n}\n");
+    assert!(
+        e.contains("expected `;`, found the start of another statement"),
+        "{e}"
+    );
+    assert!(e.contains("t.kern:3:9"), "{e}");
+    assert!(e.contains("add `;` here"), "{e}");
+}
+
+/// Files past `MAX_SOURCE_BYTES` are refused before parsing, with a located error:
+/// parsing them would need hundreds of times their size in memory.
+#[test]
+fn an_oversized_file_is_refused_before_parsing() {
+    let statements = "x = 1;\n".repeat(super::parser::MAX_SOURCE_BYTES / 7 + 1);
+    let source = format!("fn main() {{ let mut x = 0;\n{statements}}}\n");
+    let e = error_within(&source, 1000);
+    assert!(
+        e.contains("kern reads source files of at most 4 MiB"),
+        "{e}"
+    );
+    assert!(e.contains("t.kern:1:1"), "{e}");
 }

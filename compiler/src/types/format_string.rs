@@ -2,9 +2,15 @@
 //!
 //! Accepts Rust's syntax for what kern prints: `{}`, `{:?}`, `{:.3}`, `{:e}`,
 //! `{:8}`, `{:>8.2}`, and `{{`/`}}` escapes. Named or positional arguments
-//! (`{x}`, `{0}`) are not supported and are reported as errors.
+//! (`{x}`, `{0}`) are not supported and are reported as errors. Widths and
+//! precisions are limited to Rust's own bound, [`MAX_WIDTH_OR_PRECISION`], so that no
+//! format can fail or exhaust memory when it prints.
 
 use crate::ir::{FormatPiece, FormatSpec};
+
+/// The largest width or precision a format accepts: Rust's (`u16::MAX`; rustc
+/// rejects larger ones in a literal, and the formatter panics past it at run time).
+pub const MAX_WIDTH_OR_PRECISION: usize = u16::MAX as usize;
 
 pub fn parse_format_string(s: &str) -> Result<Vec<FormatPiece>, String> {
     let mut pieces = Vec::new();
@@ -63,7 +69,7 @@ fn parse_spec(spec: &str) -> Result<FormatSpec, String> {
     let mut rest = rest.strip_prefix('>').unwrap_or(rest);
     let width: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     if !width.is_empty() {
-        out.width = Some(width.parse().map_err(|_| unsupported())?);
+        out.width = Some(bounded(&width, "width")?);
         rest = &rest[width.len()..];
     }
     if let Some(p) = rest.strip_prefix('.') {
@@ -71,7 +77,7 @@ fn parse_spec(spec: &str) -> Result<FormatSpec, String> {
         if digits.is_empty() {
             return Err(unsupported());
         }
-        out.precision = Some(digits.parse().map_err(|_| unsupported())?);
+        out.precision = Some(bounded(&digits, "precision")?);
         rest = &p[digits.len()..];
     }
     match rest {
@@ -81,6 +87,16 @@ fn parse_spec(spec: &str) -> Result<FormatSpec, String> {
         _ => return Err(unsupported()),
     }
     Ok(out)
+}
+
+/// A width or precision written `digits`, at most [`MAX_WIDTH_OR_PRECISION`].
+fn bounded(digits: &str, what: &str) -> Result<usize, String> {
+    match digits.parse::<usize>() {
+        Ok(n) if n <= MAX_WIDTH_OR_PRECISION => Ok(n),
+        _ => Err(format!(
+            "invalid format string: {what} `{digits}` is too large (at most {MAX_WIDTH_OR_PRECISION})"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +132,20 @@ mod tests {
         assert!(parse_format_string("{").is_err());
         assert!(parse_format_string("}").is_err());
         assert!(parse_format_string("{:#x}").is_err());
+    }
+
+    #[test]
+    fn widths_and_precisions_are_bounded_as_in_rust() {
+        let max = MAX_WIDTH_OR_PRECISION;
+        assert!(parse_format_string(&format!("{{:{max}.{max}}}")).is_ok());
+        for spec in [
+            "{:.65536}",
+            "{:65536}",
+            "{:3000000000}",
+            "{:.99999999999999999999999}",
+        ] {
+            let e = parse_format_string(spec).unwrap_err();
+            assert!(e.contains("too large (at most 65535)"), "{spec}: {e}");
+        }
     }
 }

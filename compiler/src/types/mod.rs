@@ -9,3 +9,7 @@ pub mod infer;
 pub mod methods;
 
 pub use crate::scalar::{ScalarType, ScalarValue};
+
+/// The most dimensions a host array (`Array<T>`, a shape list, a loaded `.npy`
+/// file) has: NumPy 1.x's `NPY_MAXDIMS`, and what any real program needs.
+pub const MAX_ARRAY_DIMS: usize = 32;

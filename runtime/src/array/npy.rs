@@ -57,6 +57,12 @@ pub enum NpyError {
         expected: u64,
         actual: u64,
     },
+    /// The header's shape has more dimensions than a kern array.
+    #[error(
+        "cannot load `{}`: its array has {dims} dimensions; kern arrays have at most {}",
+        .path.display(), kern_compiler::types::MAX_ARRAY_DIMS
+    )]
+    TooManyDimensions { path: PathBuf, dims: usize },
     /// The header's shape has more elements than memory can address.
     #[error(
         "cannot load `{}`: an array of shape {} is too large to hold in memory",
@@ -91,6 +97,12 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
         return Err(not_npy(path, "the header is truncated"));
     }
     let header = Header::from_reader(&mut file).map_err(|err| header_error(path, err))?;
+    if header.shape.len() > kern_compiler::types::MAX_ARRAY_DIMS {
+        return Err(NpyError::TooManyDimensions {
+            path: path.to_owned(),
+            dims: header.shape.len(),
+        });
+    }
     let data_len = file_len - file.stream_position().map_err(read_error)?;
     let descr = descr_text(&header);
     let dtype = header
@@ -187,8 +199,13 @@ fn describe_unsupported(header: &Header) -> String {
         Some('M') => "datetimes",
         Some('m') => "timedeltas",
         Some('f') if code == "f2" => "16-bit floats",
-        Some('f') if code.len() > 2 => "extended-precision floats",
-        Some('i' | 'u' | 'f' | 'b') => "numbers of an unsupported width",
+        Some('f') if ["f10", "f12", "f16"].contains(&code) => "extended-precision floats",
+        // A kind letter and a byte count, nothing after (`<f8xyz` is not a float).
+        Some('i' | 'u' | 'f' | 'b')
+            if code.len() > 1 && code[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            "numbers of an unsupported width"
+        }
         _ => "of an unknown type",
     };
     kind.to_owned()
@@ -675,6 +692,8 @@ mod tests {
                 16,
                 "its dtype '<i16' (numbers of an unsupported width)",
             ),
+            ("'<f16'", 16, "its dtype '<f16' (extended-precision floats)"),
+            ("'<f8xyz'", 8, "its dtype '<f8xyz' (of an unknown type)"),
             (
                 "'<M8[ns]'",
                 8,
@@ -698,6 +717,33 @@ mod tests {
                 "{descr}: {err}"
             );
             assert!(err.to_string().contains(message), "{descr}: {err}");
+        }
+    }
+
+    /// One limit on dimensions for every array: a file with more than kern's
+    /// `MAX_ARRAY_DIMS` is refused by name, not loaded.
+    #[test]
+    fn a_file_with_more_dimensions_than_an_array_has_is_refused() {
+        let max = kern_compiler::types::MAX_ARRAY_DIMS;
+        let shape = |dims: usize| "1, ".repeat(dims);
+        let dict = format!(
+            "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}), }}",
+            shape(max)
+        );
+        let loaded = load_bytes(&npy_bytes(&dict, &[7])).unwrap();
+        assert_eq!(loaded.shape().len(), max);
+        for dims in [max + 1, 5000] {
+            let dict = format!(
+                "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}), }}",
+                shape(dims)
+            );
+            let err = load_bytes(&npy_bytes(&dict, &[7])).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!(
+                    "its array has {dims} dimensions; kern arrays have at most {max}"
+                )),
+                "{err}"
+            );
         }
     }
 

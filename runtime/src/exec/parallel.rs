@@ -2,7 +2,8 @@
 //! into contiguous chunks run on a rayon pool.
 //!
 //! The pool has one thread per core (`std::thread::available_parallelism`), or
-//! `KERN_NUM_THREADS`, or what [`set_num_threads`] set last. Chunks are at least
+//! `KERN_NUM_THREADS`, or what [`set_num_threads`] set last (at most
+//! [`MAX_THREADS`]; a bad `KERN_NUM_THREADS` is an error when the pool starts). Chunks are at least
 //! [`MIN_CHUNK`] elements, so a small call runs on the calling thread and is never
 //! slower than `cpu`; there are at most four per thread, so uneven progress
 //! balances out. Each element is computed by the same compiled code as on `cpu`,
@@ -28,14 +29,34 @@ const CHUNK_ALIGN: usize = 64;
 
 static POOL: RwLock<Option<Arc<ThreadPool>>> = RwLock::new(None);
 
-/// The thread count a new pool gets: `KERN_NUM_THREADS` when set to a positive
-/// number, otherwise the machine's available parallelism.
-fn default_threads() -> usize {
-    std::env::var("KERN_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+/// The most threads a pool or a job server may have. Each thread costs a stack and
+/// a signal stack; tens of thousands fail to start or abort the process, and no
+/// machine kern runs on has this many cores.
+pub const MAX_THREADS: usize = 1024;
+
+/// The thread count a new pool gets: `KERN_NUM_THREADS` when set, otherwise the
+/// machine's available parallelism. A value that is not a whole number from 1 to
+/// [`MAX_THREADS`] (empty, `0`, `-1`, `abc`, `4294967297`) is an error, not ignored.
+fn default_threads() -> Result<usize, String> {
+    match std::env::var_os("KERN_NUM_THREADS") {
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Some(value) => {
+            let text = value.to_string_lossy();
+            check_thread_count(text.trim().parse::<usize>().ok()).map_err(|_| {
+                format!("KERN_NUM_THREADS must be a number of threads from 1 to {MAX_THREADS}, not `{text}`")
+            })
+        }
+    }
+}
+
+/// `threads` if it is from 1 to [`MAX_THREADS`].
+fn check_thread_count(threads: Option<usize>) -> Result<usize, String> {
+    match threads {
+        Some(n @ 1..=MAX_THREADS) => Ok(n),
+        _ => Err(format!(
+            "the number of threads must be from 1 to {MAX_THREADS}"
+        )),
+    }
 }
 
 fn build_pool(threads: usize) -> Result<Arc<ThreadPool>, String> {
@@ -59,7 +80,7 @@ fn pool() -> Result<Arc<ThreadPool>, String> {
     if let Some(pool) = slot.clone() {
         return Ok(pool);
     }
-    let pool = build_pool(default_threads())?;
+    let pool = build_pool(default_threads()?)?;
     *slot = Some(pool.clone());
     Ok(pool)
 }
@@ -72,10 +93,7 @@ pub fn num_threads() -> usize {
 /// Replaces the pool with one of `threads` workers (calls already running keep the
 /// old one until they finish).
 pub fn set_num_threads(threads: usize) -> Result<(), String> {
-    if threads == 0 {
-        return Err("the number of threads must be at least 1".into());
-    }
-    let pool = build_pool(threads)?;
+    let pool = build_pool(check_thread_count(Some(threads))?)?;
     *POOL
         .write()
         .map_err(|_| "the worker pool is poisoned".to_string())? = Some(pool);

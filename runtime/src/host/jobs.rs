@@ -29,7 +29,7 @@ pub(crate) struct HostJobs {
 impl HostJobs {
     fn server(&mut self, span: Span) -> Result<&Server, Trap> {
         if self.server.is_none() {
-            self.server = Some(Server::new().map_err(|e| host(span, e.to_string()))?);
+            self.server = Some(Server::new().map_err(|e| host(span, e.message()))?);
         }
         Ok(self.server.as_ref().expect("the server was just started"))
     }
@@ -63,7 +63,7 @@ impl HostArrays<'_> {
                 self.jobs
                     .server(span)?
                     .set_workers(n)
-                    .map_err(|e| host(span, e.to_string()))?;
+                    .map_err(|e| host(span, e.message()))?;
                 Ok(HostValue::Unit)
             }
             JobsOp::Workers => {

@@ -429,8 +429,13 @@ impl<'m> HostArrays<'m> {
                 if *newline {
                     text.push('\n');
                 }
-                // Output errors (a closed pipe) must not turn into kernel errors.
-                let _ = out.write_all(text.as_bytes());
+                // Lost output (a full disk, a closed pipe) is an error at the print.
+                out.write_all(text.as_bytes()).map_err(|e| {
+                    host(
+                        span,
+                        format!("cannot write the output of `print!`/`println!`: {e}"),
+                    )
+                })?;
                 return Ok(HostValue::Unit);
             }
         };
@@ -573,7 +578,7 @@ fn error_trap(e: Error, span: Span) -> Trap {
     match e {
         Error::Kernel { trap, .. } => trap,
         Error::Call(msg) | Error::Backend(msg) | Error::TargetUnavailable(msg) => host(span, msg),
-        other => host(span, other.to_string()),
+        other => host(span, other.message()),
     }
 }
 

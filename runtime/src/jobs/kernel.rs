@@ -85,8 +85,8 @@ impl KernFunction {
             CallError::Arguments { function, message } => {
                 Error::Call(format!("`{function}`: {message}"))
             }
-            CallError::Output(source) => Error::Io {
-                path: "<output>".into(),
+            CallError::Output(source) => Error::Write {
+                what: crate::error::PRINT_OUTPUT.into(),
                 source,
             },
         })
@@ -105,8 +105,8 @@ impl KernFunction {
             stdout
                 .write_all(&output)
                 .and_then(|()| stdout.flush())
-                .map_err(|source| Error::Io {
-                    path: "<stdout>".into(),
+                .map_err(|source| Error::Write {
+                    what: crate::error::PRINT_OUTPUT.into(),
                     source,
                 })?;
         }

@@ -15,6 +15,7 @@ use super::job::{Job, JobError, JobState};
 use super::kernel::{KernArgs, KernFunction};
 use super::stats::{Stats, WorkerCounters};
 use super::template::Template;
+use crate::exec::parallel::MAX_THREADS;
 use crate::{Error, ScalarValue};
 
 /// A queued job. The worker passes its counters and the job's start time, so the
@@ -95,7 +96,7 @@ impl std::fmt::Debug for Server {
 
 /// The number of workers a server gets when none is given: the machine's.
 pub fn detected_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
 }
 
 impl Server {
@@ -271,6 +272,11 @@ impl Server {
 fn check_worker_count(workers: usize) -> Result<(), Error> {
     if workers == 0 {
         return Err(Error::Call("a job server needs at least one worker".into()));
+    }
+    if workers > MAX_THREADS {
+        return Err(Error::Call(format!(
+            "a job server has at most {MAX_THREADS} workers, not {workers}"
+        )));
     }
     Ok(())
 }

@@ -290,8 +290,8 @@ pub(crate) unsafe fn launch(
         CallError::Arguments { function, message } => {
             LaunchFailure::Error(Error::Call(format!("`{function}`: {message}")))
         }
-        CallError::Output(source) => LaunchFailure::Error(Error::Io {
-            path: "<output>".into(),
+        CallError::Output(source) => LaunchFailure::Error(Error::Write {
+            what: crate::error::PRINT_OUTPUT.into(),
             source,
         }),
     };
@@ -330,8 +330,8 @@ pub(crate) unsafe fn launch(
     let mut outputs = outputs.into_inner().unwrap_or_default();
     outputs.sort_by_key(|(start, _)| *start);
     for (_, text) in outputs {
-        out.write_all(&text).map_err(|source| Error::Io {
-            path: "<output>".into(),
+        out.write_all(&text).map_err(|source| Error::Write {
+            what: crate::error::PRINT_OUTPUT.into(),
             source,
         })?;
     }

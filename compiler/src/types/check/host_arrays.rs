@@ -252,8 +252,15 @@ impl FnChecker<'_, '_> {
     fn shape_arg(&mut self, a: &Expr) {
         match &strip_parens(a).kind {
             ExprKind::ArrayLit(items) => {
-                if items.len() > crate::ir::MAX_RANK * 4 {
-                    self.error(a.span, "too many dimensions");
+                if items.len() > crate::types::MAX_ARRAY_DIMS {
+                    self.error(
+                        a.span,
+                        format!(
+                            "too many dimensions: {} (an array has at most {})",
+                            items.len(),
+                            crate::types::MAX_ARRAY_DIMS
+                        ),
+                    );
                 }
                 for item in items {
                     self.int_arg(item);
