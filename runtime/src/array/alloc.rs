@@ -18,7 +18,7 @@ use std::mem::MaybeUninit;
 
 use ndarray::{Array1, ArrayD, ArrayViewD, IxDyn, ShapeBuilder};
 
-use super::display::shape_tuple;
+use crate::shape::shape_tuple;
 
 /// Buffers from this size on get the huge-page advice.
 const HUGE_PAGE_THRESHOLD: usize = 4 << 20;
