@@ -37,7 +37,7 @@ use kern_compiler::kernel_decl::UfuncDecl;
 pub use crate::loop_text::LoopForm;
 #[cfg(feature = "cuda")]
 pub use device_call::DeviceOperand;
-pub use methods::Reduce;
+pub use methods::{Initial, Reduce};
 use resolve::{resolve_loop, InputDtype, ResolvedLoop};
 
 use crate::array::{

@@ -671,9 +671,11 @@ impl FnChecker<'_, '_> {
             }
             true
         };
-        // The element type a reduction computes in: the loop for `(T, T)`.
+        // The element type a reduction computes in: the loop for `(T, T)`, `T`
+        // widened for a `widen = true` ufunc (`dtype_rules::reduction`).
         let accumulator = |c: &mut Self, t: ScalarType| -> Option<ScalarType> {
-            match resolve_loop(&ufunc, &[InputDtype::Strong(t), InputDtype::Strong(t)]) {
+            let input = crate::dtype_rules::reduction::reduction_input(&ufunc, t);
+            match crate::dtype_rules::reduction::accumulator_loop(&ufunc, input) {
                 Ok(lp) => Some(lp.ret),
                 Err(err) => {
                     c.error(e.span, err.message);
