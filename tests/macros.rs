@@ -161,6 +161,21 @@ fn the_out_variant_writes_into_a_given_buffer() {
 }
 
 #[test]
+fn the_where_variants_compute_only_the_selected_elements() {
+    // `safe_div` traps on a zero divisor; the mask keeps it from being computed.
+    let (a, b) = (array![6i32, 1, 8], array![3i32, 0, 2]);
+    let mask = b.mapv(|v| v != 0);
+    let mut out = Array1::<i32>::from_elem(3, -1);
+    safe_div::call_out_where(&[(&a).into(), (&b).into()], &mask, &mut out).unwrap();
+    assert_eq!(out, array![2i32, -1, 4]);
+    let fresh = safe_div::call_where(&[(&a).into(), (&b).into()], &mask).unwrap();
+    assert_eq!(
+        fresh.as_array::<i32>().unwrap(),
+        &array![2i32, 0, 4].into_dyn()
+    );
+}
+
+#[test]
 fn a_generic_ufunc_specialises_per_dtype_and_keeps_its_declared_target() {
     assert_eq!(discriminant::handle().unwrap().target(), Target::Parallel);
     let (a, b, c) = (

@@ -328,6 +328,114 @@ fn a_trap_reports_the_kernel_source_location(t: Target) {
     assert!(err.contains("100 / x"), "{err}");
 }
 
+// ------------------------------------------------------------------- where=
+
+fn where_masks_a_call_into_out(t: Target) {
+    // NumPy's `np.floor_divide(a, b, out=out, where=b != 0)`: masked-out elements
+    // of `out` keep their values and are never computed (no division by zero).
+    let quotient = ufunc(t, "quotient");
+    let a = array![[10i64, 20, 30], [40, 50, 60]];
+    let b = array![[2i64, 0, 3], [0, 5, 6]];
+    let mask = b.mapv(|v| v != 0);
+    let mut out = ArrayD::<i64>::from_elem(IxDyn(&[2, 3]), -1);
+    quotient
+        .call_out_where(&[(&a).into(), (&b).into()], &mask, &mut out)
+        .unwrap();
+    assert_eq!(out, array![[5i64, -1, 10], [-1, 10, 10]].into_dyn());
+    // The mask broadcasts like an input; a scalar input is fine too.
+    let row = array![[true, false, true]];
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[2, 3]));
+    quotient
+        .call_out_where(&[(&a).into(), 10i64.into()], &row, &mut out)
+        .unwrap();
+    assert_eq!(out, array![[1i64, 0, 3], [4, 0, 6]].into_dyn());
+    // Every input a scalar: the one value goes to every selected element.
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[2, 3]));
+    quotient
+        .call_out_where(&[9i64.into(), 3i64.into()], &row, &mut out)
+        .unwrap();
+    assert_eq!(out, array![[3i64, 0, 3], [3, 0, 3]].into_dyn());
+    // Selected elements are the unmasked call's bits.
+    let x = ArrayD::<f64>::from_shape_fn(IxDyn(&[100_003]), |i| i[0] as f64 * 1e-3 - 50.0);
+    let every_third = x.mapv(|v| (v * 1e3) as i64 % 3 == 0);
+    let full = f64s(&ufunc(t, "wave").call(&[(&x).into()]).unwrap());
+    let mut out = ArrayD::<f64>::from_elem(IxDyn(&[100_003]), 7.0);
+    ufunc(t, "wave")
+        .call_out_where(&[(&x).into()], &every_third, &mut out)
+        .unwrap();
+    for ((o, f), m) in out.iter().zip(&full).zip(&every_third) {
+        assert_eq!(o.to_bits(), if *m { f.to_bits() } else { 7.0f64.to_bits() });
+    }
+}
+
+fn where_without_out_and_mask_errors(t: Target) {
+    let add = ufunc(t, "add");
+    let v = array![1i64, 2, 3];
+    // The mask takes part in broadcasting; unselected elements of a new array are 0.
+    let mask = array![[true], [false]];
+    let r = add.call_where(&[(&v).into(), 10i64.into()], &mask).unwrap();
+    assert_eq!(i64s(&r), array![[11i64, 12, 13], [0, 0, 0]].into_dyn());
+    let ints = array![1i64, 0, 1];
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[3]));
+    let err = add
+        .call_out_where(&[(&v).into(), (&v).into()], &ints, &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: cannot cast the where mask from i64 to bool with casting rule 'safe'"
+    );
+    let err = add
+        .call_out_where(&[(&v).into(), (&v).into()], &mask, &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: non-broadcastable where mask with shape (2,1) doesn't match the broadcast shape (3,)"
+    );
+}
+
+fn where_masks_a_reduce(t: Target) {
+    let add = ufunc(t, "add");
+    let m = array![[1i64, 5], [7, 2]];
+    let first_row = ArrayD::from(array![true, false].into_dyn());
+    let r = add
+        .reduce(
+            &m,
+            &Reduce::axis(0).where_mask(NdArray::from(first_row.clone())),
+        )
+        .unwrap();
+    assert_eq!(i64s(&r), array![8i64, 0].into_dyn());
+    let r = add
+        .reduce(
+            &m,
+            &Reduce::axis(0)
+                .initial(10i64)
+                .where_mask(NdArray::from(first_row)),
+        )
+        .unwrap();
+    assert_eq!(i64s(&r), array![18i64, 10].into_dyn());
+    // Without an identity `initial` is required (NumPy's message), and is where
+    // the fold over the selected elements starts.
+    let diagonal = NdArray::from(array![[true, false], [false, true]].into_dyn());
+    let x = array![[1.0, 5.0], [7.0, 2.0]];
+    let err = ufunc(t, "maximum")
+        .reduce(&x, &Reduce::all().where_mask(diagonal.clone()))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: reduction operation `maximum` does not have an identity, so to use a where mask one has to specify 'initial'"
+    );
+    let r = ufunc(t, "maximum")
+        .reduce(&x, &Reduce::all().initial(0.0).where_mask(diagonal))
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::F64(2.0)));
+    let v = array![1i64, 2, 3, 4];
+    let skip_second = NdArray::from(array![true, false, true, true].into_dyn());
+    let r = ufunc(t, "subtract")
+        .reduce(&v, &Reduce::axis(0).initial(0i64).where_mask(skip_second))
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(-8)));
+}
+
 // ------------------------------------------------------------------ reduce
 
 fn reduce_follows_numpys_axis_rules(t: Target) {
@@ -726,6 +834,9 @@ macro_rules! for_every_target {
             an_input_may_alias_out,
             an_input_overlapping_out_otherwise_is_read_before_writing,
             a_trap_reports_the_kernel_source_location,
+            where_masks_a_call_into_out,
+            where_without_out_and_mask_errors,
+            where_masks_a_reduce,
             reduce_follows_numpys_axis_rules,
             reduce_over_empty_axes_needs_an_identity,
             identities_keep_their_type,

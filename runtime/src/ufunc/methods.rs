@@ -71,6 +71,10 @@ pub struct Reduce {
     /// casting) before reducing; the loop is the one chosen for `(dtype, dtype)`.
     /// `None`: the array's dtype, widened for a `widen = true` ufunc.
     pub dtype: Option<DType>,
+    /// NumPy's `where=`: a bool array broadcast to the array's shape; only the
+    /// elements where it is true are combined. Needs a start value: the ufunc's
+    /// identity, or `initial` for a ufunc without one.
+    pub where_mask: Option<NdArray>,
 }
 
 impl Default for Reduce {
@@ -99,6 +103,7 @@ impl Reduce {
             initial: Initial::Identity,
             keepdims: false,
             dtype: None,
+            where_mask: None,
         }
     }
 
@@ -120,6 +125,13 @@ impl Reduce {
 
     pub fn keepdims(mut self, keep: bool) -> Reduce {
         self.keepdims = keep;
+        self
+    }
+
+    /// Combine only the elements where `mask` (a bool array broadcast to the
+    /// array's shape) is true (NumPy's `where=`).
+    pub fn where_mask(mut self, mask: impl Into<NdArray>) -> Reduce {
+        self.where_mask = Some(mask.into());
         self
     }
 
@@ -145,7 +157,7 @@ impl Ufunc {
 
     /// The dtype a reduction or accumulation of `dtype` computes in: the result of
     /// the loop chosen for `(dtype, dtype)`.
-    fn accumulator_dtype(&self, dtype: DType) -> Result<DType, Error> {
+    pub(super) fn accumulator_dtype(&self, dtype: DType) -> Result<DType, Error> {
         Ok(storage_dtype(self.accumulator_loop(dtype)?.ret))
     }
 
@@ -154,14 +166,14 @@ impl Ufunc {
         reduction::accumulator_loop(&self.decl, dtype).map_err(|e| Error::Call(e.message))
     }
 
-    fn reorderable(&self) -> bool {
+    pub(super) fn reorderable(&self) -> bool {
         self.decl.identity != Identity::None
     }
 
     /// The dtype a reduction or accumulation of `dtype` converts its elements to
     /// before combining them: `explicit` when given, else the shared rule
     /// (`dtype_rules::reduction`: widened for a `widen = true` ufunc).
-    fn reduction_input(&self, dtype: DType, explicit: Option<DType>) -> DType {
+    pub(super) fn reduction_input(&self, dtype: DType, explicit: Option<DType>) -> DType {
         match explicit {
             Some(d) => storage_dtype(d),
             None => reduction::reduction_input(&self.decl, dtype),
@@ -184,6 +196,9 @@ impl Ufunc {
                 )))
             }
         };
+        if let Some(mask) = &options.where_mask {
+            return self.reduce_where(&array, mask, options);
+        }
         let ndim = array.shape().len();
         let mut axes = match &options.axes {
             None => (0..ndim).collect(),
@@ -456,7 +471,7 @@ fn walks_memory_in_order(source: &ArrayRef<'_>, axis: usize) -> bool {
         .all(|(k, (&len, s))| k == axis || len <= 1 || s.unsigned_abs() >= stride)
 }
 
-fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, Error> {
+pub(super) fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, Error> {
     let mut out = Vec::new();
     for &axis in axes {
         let a = if axis < 0 { axis + ndim as isize } else { axis };

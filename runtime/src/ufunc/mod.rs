@@ -21,6 +21,7 @@ mod device_call;
 mod gpu;
 #[cfg(feature = "cuda")]
 mod gpu_reduce;
+mod masked;
 mod methods;
 mod scan;
 
