@@ -67,6 +67,10 @@ fn powers(x: &[f64], out: &mut [[f64; K]; N]) {
     for i in 0..N { let mut p = 1.0; for j in 0..K { out[i][j] = p; p *= x[i]; } }
 }
 
+// Signature `(),()->()`: a ufunc in all but name (neither associative nor commutative).
+#[guvectorize]
+fn mix(a: i64, b: i64) -> i64 { (3 * a + b) % 1000 }
+
 #[guvectorize]
 fn past_the_end(x: &[i64]) -> i64 { x[x.len()] }
 
@@ -368,6 +372,56 @@ fn calls_under_the_work_threshold_run_serially(target: Target) {
     assert_eq!(out, ndarray::arr1(&[100 * 12 * 1024, 0, 0]).into_dyn());
 }
 
+/// NumPy treats a gufunc whose signature is `(),()->()` as a ufunc: it has
+/// `reduce` (in order: it has no identity), `accumulate` and `outer`, and is a
+/// ufunc handle too.
+fn scalar_signature_gufuncs_are_ufuncs(target: Target) {
+    let f = |a: i64, b: i64| (3 * a + b) % 1000;
+    let g = gufunc("mix", target);
+    assert_eq!(g.signature(), "(),()->()");
+    let x = ndarray::arr1(&[1i64, 2, 3, 4]).into_dyn();
+    let folded = [2, 3, 4].iter().fold(1, |a, &b| f(a, b));
+    let r = g.reduce(&x, &kern_runtime::Reduce::default()).unwrap();
+    assert_eq!(r.get(&[]), Some(kern_runtime::ScalarValue::I64(folded)));
+    let r = g.accumulate(&x, 0).unwrap();
+    let running: Vec<i64> = vec![1, f(1, 2), f(f(1, 2), 3), folded];
+    assert_eq!(
+        r.as_array::<i64>().unwrap().as_slice().unwrap(),
+        running.as_slice()
+    );
+    let r = g
+        .outer(&ndarray::arr1(&[1i64, 2]), &ndarray::arr1(&[10i64, 20, 30]))
+        .unwrap();
+    assert_eq!(r.shape(), &[2, 3]);
+    assert_eq!(
+        r.get(&[1, 2]),
+        Some(kern_runtime::ScalarValue::I64(f(2, 30)))
+    );
+    let m = ndarray::arr2(&[[1i64, 2], [3, 4]]).into_dyn();
+    assert_eq!(
+        g.reduce(&m, &kern_runtime::Reduce::all())
+            .unwrap_err()
+            .to_string(),
+        "error: reduction operation `mix` is not reorderable, so at most one axis may be specified"
+    );
+    // The ufunc handle: elementwise calls with broadcasting, same answers.
+    let u = module().ufunc("mix").unwrap().with_target(target);
+    let r = u.call(&[(&m).into(), 5i64.into()]).unwrap();
+    assert_eq!(
+        r.get(&[1, 0]),
+        Some(kern_runtime::ScalarValue::I64(f(3, 5)))
+    );
+    // Any other gufunc is not a ufunc (NumPy: "Reduction not defined on ufunc
+    // with signature").
+    let err = gufunc("matmul", target)
+        .reduce(&m, &kern_runtime::Reduce::default())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: reduce is not defined on gufunc `matmul` with signature (M,N),(N,P)->(M,P): only a gufunc whose signature is all scalars, like (),()->(), is a ufunc"
+    );
+}
+
 fn out_errors(target: Target) {
     let g = gufunc("matmul", target);
     let a = arr(&[3, 2, 2], |i| i as f64);
@@ -515,6 +569,7 @@ macro_rules! suite {
                 out_given,
                 out_with_more_loop_dimensions_broadcasts_the_inputs,
                 calls_under_the_work_threshold_run_serially,
+                scalar_signature_gufuncs_are_ufuncs,
                 out_errors,
                 dimension_and_arity_errors,
                 traps_report_the_kernel_source,

@@ -136,6 +136,54 @@ impl Gufunc {
         self
     }
 
+    /// This gufunc as a ufunc, on the same target, when its signature is all
+    /// scalars with one output (`(),()->()`): NumPy treats such a gufunc as a
+    /// ufunc. `None` for any other gufunc.
+    pub fn as_ufunc(&self) -> Option<crate::Ufunc> {
+        let decl = self.decl.as_ufunc()?;
+        Some(crate::Ufunc::new(
+            self.core.clone(),
+            decl,
+            Some(self.target),
+        ))
+    }
+
+    fn scalar_ufunc(&self, method: &str) -> Result<crate::Ufunc, Error> {
+        self.as_ufunc().ok_or_else(|| {
+            Error::Call(format!(
+                "{method} is not defined on gufunc `{}` with signature {}: only a gufunc whose signature is all scalars, like (),()->(), is a ufunc",
+                self.decl.name, self.decl.signature_text
+            ))
+        })
+    }
+
+    /// `reduce` of a `(),()->()` gufunc, as the ufunc's (see [`Gufunc::as_ufunc`]).
+    pub fn reduce<'a>(
+        &self,
+        array: impl Into<Operand<'a>>,
+        options: &crate::Reduce,
+    ) -> Result<NdArray, Error> {
+        self.scalar_ufunc("reduce")?.reduce(array, options)
+    }
+
+    /// `accumulate` of a `(),()->()` gufunc, as the ufunc's.
+    pub fn accumulate<'a>(
+        &self,
+        array: impl Into<Operand<'a>>,
+        axis: isize,
+    ) -> Result<NdArray, Error> {
+        self.scalar_ufunc("accumulate")?.accumulate(array, axis)
+    }
+
+    /// `outer` of a `(),()->()` gufunc, as the ufunc's.
+    pub fn outer<'a, 'b>(
+        &self,
+        a: impl Into<Operand<'a>>,
+        b: impl Into<Operand<'b>>,
+    ) -> Result<NdArray, Error> {
+        self.scalar_ufunc("outer")?.outer(a, b)
+    }
+
     /// The generated gufunc loop at the gufunc's natural types (its parameter
     /// types; a generic parameter at `i64` for an integer bound, else `f64`) as
     /// kern IR, CLIF, machine code, or (with the `cuda` feature) the LLVM IR and

@@ -606,7 +606,15 @@ impl FnChecker<'_, '_> {
             return None;
         }
         let key = self.env.find_fn(Namespace::User, &fname.name)?;
-        let Some(ufunc) = self.ufunc_decl(key) else {
+        // A gufunc whose signature is all scalars, `(),()->()`, is a ufunc.
+        let scalar_gufunc = || {
+            let entry = self.env.function(key);
+            (entry.namespace == Namespace::User)
+                .then(|| crate::kernel_decl::GufuncDecl::of(entry.decl))
+                .flatten()
+                .and_then(|g| g.as_ufunc())
+        };
+        let Some(ufunc) = self.ufunc_decl(key).or_else(scalar_gufunc) else {
             let is_gufunc = self
                 .env
                 .function(key)
@@ -621,7 +629,7 @@ impl FnChecker<'_, '_> {
                 return Some(self.error(
                     method.span,
                     format!(
-                        "gufuncs have no methods (as in NumPy): call `{0}(..)` with the inputs, or with the inputs and `&mut` outputs",
+                        "gufuncs have no methods (as in NumPy) unless their signature is all scalars, like `(),()->()`: call `{0}(..)` with the inputs, or with the inputs and `&mut` outputs",
                         fname.name
                     ),
                 ));
