@@ -447,15 +447,24 @@ impl FnChecker<'_, '_> {
                 let Some(path) = self.string_arg(args.first(), "load", e.span) else {
                     return Some(Ty::Error);
                 };
-                let Some(elem) = hint else {
-                    self.errors.push(
-                        Diagnostic::error(e.span, "`load` needs the element type of the array")
-                            .with_label("cannot infer the element type")
-                            .with_note(
-                                "annotate the variable: `let x: Array<f64> = load(\"x.npy\");`",
-                            ),
-                    );
-                    return Some(Ty::Error);
+                // Without an annotation, the file's header says (when the file
+                // exists as the program is checked).
+                let elem = match hint {
+                    Some(elem) => elem,
+                    None => match super::npy_header::npy_dtype(&path) {
+                        Ok(elem) => elem,
+                        Err(why) => {
+                            self.errors.push(
+                                Diagnostic::error(e.span, "`load` needs the element type of the array")
+                                    .with_label("cannot infer the element type")
+                                    .with_note(format!("it is read from the file's header when the file exists as the program is compiled, but {why}"))
+                                    .with_note(
+                                        "annotate the variable: `let x: Array<f64> = load(\"x.npy\");`",
+                                    ),
+                            );
+                            return Some(Ty::Error);
+                        }
+                    },
                 };
                 self.resolve(e, Resolution::Host(HostResolution::Load { path, elem }));
                 Ty::HostArray(elem)
