@@ -160,6 +160,48 @@ fn the_out_variant_writes_into_a_given_buffer() {
     assert!(error.unwrap_err().to_string().contains("broadcast"));
 }
 
+/// Signature `(),()->()`: a ufunc, so its module has `reduce`, `accumulate`, `outer`.
+#[kern::guvectorize]
+fn larger(a: i64, b: i64) -> i64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+#[test]
+fn a_scalar_signature_gufunc_has_the_ufunc_methods() {
+    let x = array![3i64, 9, 2];
+    let top = larger::reduce(&x, &Reduce::default()).unwrap();
+    assert_eq!(top.get(&[]), Some(ScalarValue::I64(9)));
+    let running = larger::accumulate(&x, 0).unwrap();
+    assert_eq!(
+        running.as_array::<i64>().unwrap(),
+        &array![3i64, 9, 9].into_dyn()
+    );
+    let table = larger::outer(&array![1i64, 5], &x).unwrap();
+    assert_eq!(
+        table.as_array::<i64>().unwrap(),
+        &array![[3i64, 9, 2], [5, 9, 5]].into_dyn()
+    );
+}
+
+#[test]
+fn the_where_variants_compute_only_the_selected_elements() {
+    // `safe_div` traps on a zero divisor; the mask keeps it from being computed.
+    let (a, b) = (array![6i32, 1, 8], array![3i32, 0, 2]);
+    let mask = b.mapv(|v| v != 0);
+    let mut out = Array1::<i32>::from_elem(3, -1);
+    safe_div::call_out_where(&[(&a).into(), (&b).into()], &mask, &mut out).unwrap();
+    assert_eq!(out, array![2i32, -1, 4]);
+    let fresh = safe_div::call_where(&[(&a).into(), (&b).into()], &mask).unwrap();
+    assert_eq!(
+        fresh.as_array::<i32>().unwrap(),
+        &array![2i32, 0, 4].into_dyn()
+    );
+}
+
 #[test]
 fn a_generic_ufunc_specialises_per_dtype_and_keeps_its_declared_target() {
     assert_eq!(discriminant::handle().unwrap().target(), Target::Parallel);

@@ -269,7 +269,8 @@ fn validate_item(decl: &FnDecl) -> Vec<Diagnostic> {
         }
         for arg in &attr.args {
             match arg {
-                AttrArg::KeyValue { key, .. } if key.name == "identity" && name == "vectorize" => {}
+                AttrArg::KeyValue { key, .. }
+                    if (key.name == "identity" || key.name == "widen") && name == "vectorize" => {}
                 AttrArg::KeyValue { key, value } if key.name == "target" => {
                     let ok = matches!(&value.kind, LitKind::Str(s) if ["cpu", "parallel", "cuda", "mpi"].contains(&s.as_str()));
                     if !ok {

@@ -13,7 +13,7 @@ pub use gufunc::{check_guvectorize_attribute, GufuncDecl, GufuncOperand, Operand
 pub use kernel::check_kernel_declaration;
 
 use crate::diagnostics::{Diagnostic, Span};
-use crate::scalar::ScalarType;
+use crate::scalar::{ScalarType, ScalarValue};
 use crate::syntax::ast::{AttrArg, FnDecl, LitKind, TypeExpr, TypeExprKind};
 
 /// A parameter or result type of a ufunc: a concrete scalar type, or generic
@@ -54,9 +54,11 @@ pub enum Identity {
     /// `identity = "reorderable"`: no identity, but several axes may be reduced at
     /// once (the operation is associative and commutative).
     Reorderable,
-    /// `identity = 0`, `identity = 1.5`, ...: the value an empty reduction gives
-    /// (converted to the loop's type); implies reorderable.
-    Value(f64),
+    /// `identity = 0`, `identity = 1.5`, `identity = true`, ...: the value an empty
+    /// reduction gives, of the literal's own kind (an integer as `i64`, or `u64`
+    /// above `i64::MAX`; a float as `f64`; a bool as `bool`), converted to the
+    /// accumulator's dtype with `as`; implies reorderable.
+    Value(ScalarValue),
 }
 
 /// A `#[vectorize]` function as the runtime sees it.
@@ -71,6 +73,11 @@ pub struct UfuncDecl {
     /// on demand, and for a concrete one (its one loop is its own signature).
     pub declared: Vec<Vec<ScalarType>>,
     pub identity: Identity,
+    /// `widen = true`: the ufunc is an addition or a multiplication in NumPy's
+    /// sense, so reductions and accumulations of bool and of integers narrower
+    /// than 64 bits compute in `i64` (`u64` for unsigned), as NumPy's `add` and
+    /// `multiply` do.
+    pub widen: bool,
     /// `target = "..."` of the attribute.
     pub target: Option<String>,
     pub span: Span,
@@ -89,6 +96,7 @@ impl UfuncDecl {
         let generics = bounds_of(decl);
         let mut declared = Vec::new();
         let mut identity = Identity::None;
+        let mut widen = false;
         let mut target = None;
         for arg in &attr.args {
             match arg {
@@ -100,6 +108,7 @@ impl UfuncDecl {
                 AttrArg::KeyValue { key, value } => match (key.name.as_str(), &value.kind) {
                     ("target", LitKind::Str(s)) => target = Some(s.clone()),
                     ("identity", kind) => identity = identity_of(kind).unwrap_or(Identity::None),
+                    ("widen", LitKind::Bool(b)) => widen = *b,
                     _ => {}
                 },
                 AttrArg::Literal(_) => {}
@@ -112,6 +121,7 @@ impl UfuncDecl {
             generics,
             declared,
             identity,
+            widen,
             target,
             span: decl.span,
         })
@@ -145,9 +155,15 @@ pub(crate) fn bounds_of(decl: &FnDecl) -> Vec<TypeBound> {
 fn identity_of(kind: &LitKind) -> Option<Identity> {
     match kind {
         LitKind::Str(s) if s == "reorderable" => Some(Identity::Reorderable),
-        LitKind::Int { value, .. } => Some(Identity::Value(*value as f64)),
-        LitKind::Float { text, .. } => text.parse().ok().map(Identity::Value),
-        LitKind::Bool(b) => Some(Identity::Value(if *b { 1.0 } else { 0.0 })),
+        LitKind::Int { value, .. } => Some(Identity::Value(match i64::try_from(*value) {
+            Ok(v) => ScalarValue::I64(v),
+            Err(_) => ScalarValue::U64(u64::try_from(*value).ok()?),
+        })),
+        LitKind::Float { text, .. } => text
+            .parse()
+            .ok()
+            .map(|v| Identity::Value(ScalarValue::F64(v))),
+        LitKind::Bool(b) => Some(Identity::Value(ScalarValue::Bool(*b))),
         _ => None,
     }
 }
@@ -199,6 +215,12 @@ pub fn check_vectorize_attribute(decl: &FnDecl) -> Vec<Diagnostic> {
                 errors.push(Diagnostic::error(
                     value.span,
                     "`identity` must be a number, `true`/`false` or \"reorderable\"",
+                ));
+            }
+            if key.name == "widen" && !matches!(value.kind, LitKind::Bool(_)) {
+                errors.push(Diagnostic::error(
+                    value.span,
+                    "`widen` must be `true` or `false`",
                 ));
             }
         }

@@ -36,7 +36,7 @@ pub use module::{Arg, Module, Timings};
 pub use target::Target;
 #[cfg(feature = "cuda")]
 pub use ufunc::DeviceOperand;
-pub use ufunc::{LoopForm, Reduce, Ufunc};
+pub use ufunc::{Initial, LoopForm, Reduce, Ufunc};
 
 pub use kern_compiler::gufunc_signature;
 pub use kern_compiler::ir::{ScalarType, ScalarValue};

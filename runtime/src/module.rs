@@ -249,8 +249,16 @@ impl Module {
     /// is the attribute's (`target = ".."`), or `cpu`; change it with
     /// [`Ufunc::with_target`].
     pub fn ufunc(&self, name: &str) -> Result<Ufunc, Error> {
-        match self.core.compiled.ufuncs.get(name) {
-            Some(decl) => Ok(Ufunc::new(self.core.clone(), decl.clone(), None)),
+        let scalar_gufunc = || self.core.compiled.gufuncs.get(name)?.as_ufunc();
+        match self
+            .core
+            .compiled
+            .ufuncs
+            .get(name)
+            .cloned()
+            .or_else(scalar_gufunc)
+        {
+            Some(decl) => Ok(Ufunc::new(self.core.clone(), decl, None)),
             None if self.core.compiled.functions.contains_key(name) => Err(Error::Call(format!(
                 "`{name}` is not a ufunc: declare it with #[vectorize]"
             ))),

@@ -67,6 +67,10 @@ fn powers(x: &[f64], out: &mut [[f64; K]; N]) {
     for i in 0..N { let mut p = 1.0; for j in 0..K { out[i][j] = p; p *= x[i]; } }
 }
 
+// Signature `(),()->()`: a ufunc in all but name (neither associative nor commutative).
+#[guvectorize]
+fn mix(a: i64, b: i64) -> i64 { (3 * a + b) % 1000 }
+
 #[guvectorize]
 fn past_the_end(x: &[i64]) -> i64 { x[x.len()] }
 
@@ -326,6 +330,98 @@ fn out_given(target: Target) {
     assert_eq!((cum[[1]], total[IxDyn(&[])]), (5.0, 5.0f32));
 }
 
+fn out_with_more_loop_dimensions_broadcasts_the_inputs(target: Target) {
+    // As in NumPy, the inputs' loop dimensions stretch to a given output's: every
+    // row of `out` is filled.
+    let g = gufunc("matmul", target);
+    let a = arr(&[3, 2, 2], |i| i as f64);
+    let b = arr(&[2, 2], |i| [1.0, 2.0, 3.0, 4.0][i]);
+    let mut out = ArrayD::<f64>::from_elem(IxDyn(&[5, 3, 2, 2]), f64::NAN);
+    g.call_out(&[(&a).into(), (&b).into()], vec![(&mut out).into()])
+        .unwrap();
+    let one = reference_matmul(&a, &b);
+    for row in out.outer_iter() {
+        assert_eq!(row, one);
+    }
+    // A returned output too: one norm per row of `out`.
+    let n = gufunc("norm", target);
+    let x = arr(&[2], |i| [3.0, 4.0][i]);
+    let mut norms = ArrayD::<f64>::zeros(IxDyn(&[4]));
+    n.call_out(&[(&x).into()], vec![(&mut norms).into()])
+        .unwrap();
+    assert_eq!(norms, ArrayD::from_elem(IxDyn(&[4]), 5.0));
+}
+
+/// Work under the documented threshold (16 Ki elements per chunk) is never
+/// split: three loop indices of 12 Ki elements each cannot make two chunks of
+/// 16 Ki, so `parallel` runs them in order, like `cpu`, and stops at the trap in
+/// the second before running the third.
+fn calls_under_the_work_threshold_run_serially(target: Target) {
+    if target == Target::Mpi {
+        // `mpi` splits the loop's rows across ranks whatever their work (docs/mpi.md).
+        return;
+    }
+    let mut x = ArrayD::<i64>::from_elem(IxDyn(&[3, 12 * 1024]), 1);
+    x[[1, 5]] = 0;
+    let probe = "#[guvectorize] fn inv(x: &[i64]) -> i64 { let mut s = 0; for i in 0..x.len() { s += 100 / x[i]; } s }";
+    let m = Module::from_source("probe.kern", probe).unwrap();
+    let inv = m.gufunc("inv").unwrap().with_target(target);
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[3]));
+    let err = inv.call_out(&[(&x).into()], vec![(&mut out).into()]);
+    assert!(matches!(err, Err(Error::Kernel { .. })), "{err:?}");
+    assert_eq!(out, ndarray::arr1(&[100 * 12 * 1024, 0, 0]).into_dyn());
+}
+
+/// NumPy treats a gufunc whose signature is `(),()->()` as a ufunc: it has
+/// `reduce` (in order: it has no identity), `accumulate` and `outer`, and is a
+/// ufunc handle too.
+fn scalar_signature_gufuncs_are_ufuncs(target: Target) {
+    let f = |a: i64, b: i64| (3 * a + b) % 1000;
+    let g = gufunc("mix", target);
+    assert_eq!(g.signature(), "(),()->()");
+    let x = ndarray::arr1(&[1i64, 2, 3, 4]).into_dyn();
+    let folded = [2, 3, 4].iter().fold(1, |a, &b| f(a, b));
+    let r = g.reduce(&x, &kern_runtime::Reduce::default()).unwrap();
+    assert_eq!(r.get(&[]), Some(kern_runtime::ScalarValue::I64(folded)));
+    let r = g.accumulate(&x, 0).unwrap();
+    let running: Vec<i64> = vec![1, f(1, 2), f(f(1, 2), 3), folded];
+    assert_eq!(
+        r.as_array::<i64>().unwrap().as_slice().unwrap(),
+        running.as_slice()
+    );
+    let r = g
+        .outer(&ndarray::arr1(&[1i64, 2]), &ndarray::arr1(&[10i64, 20, 30]))
+        .unwrap();
+    assert_eq!(r.shape(), &[2, 3]);
+    assert_eq!(
+        r.get(&[1, 2]),
+        Some(kern_runtime::ScalarValue::I64(f(2, 30)))
+    );
+    let m = ndarray::arr2(&[[1i64, 2], [3, 4]]).into_dyn();
+    assert_eq!(
+        g.reduce(&m, &kern_runtime::Reduce::all())
+            .unwrap_err()
+            .to_string(),
+        "error: reduction operation `mix` is not reorderable, so at most one axis may be specified"
+    );
+    // The ufunc handle: elementwise calls with broadcasting, same answers.
+    let u = module().ufunc("mix").unwrap().with_target(target);
+    let r = u.call(&[(&m).into(), 5i64.into()]).unwrap();
+    assert_eq!(
+        r.get(&[1, 0]),
+        Some(kern_runtime::ScalarValue::I64(f(3, 5)))
+    );
+    // Any other gufunc is not a ufunc (NumPy: "Reduction not defined on ufunc
+    // with signature").
+    let err = gufunc("matmul", target)
+        .reduce(&m, &kern_runtime::Reduce::default())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: reduce is not defined on gufunc `matmul` with signature (M,N),(N,P)->(M,P): only a gufunc whose signature is all scalars, like (),()->(), is a ufunc"
+    );
+}
+
 fn out_errors(target: Target) {
     let g = gufunc("matmul", target);
     let a = arr(&[3, 2, 2], |i| i as f64);
@@ -334,7 +430,14 @@ fn out_errors(target: Target) {
     let err = g.call_out(&[(&a).into(), (&b).into()], vec![(&mut wrong_loop).into()]);
     assert_eq!(
         err.unwrap_err().to_string(),
-        "error: matmul: non-broadcastable output operand 0 with loop shape (4,) doesn't match the broadcast loop shape (3,)"
+        "error: matmul: operands could not be broadcast together with loop shapes (3,) () (4,) (their shapes without the core dimensions of signature (M,N),(N,P)->(M,P))"
+    );
+    // An output is never stretched to the inputs' loop shape.
+    let mut too_few = ArrayD::<f64>::zeros(IxDyn(&[1, 2, 2]));
+    let err = g.call_out(&[(&a).into(), (&b).into()], vec![(&mut too_few).into()]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "error: matmul: non-broadcastable output operand 0 with loop shape (1,) doesn't match the broadcast loop shape (3,)"
     );
     let mut wrong_core = ArrayD::<f64>::zeros(IxDyn(&[3, 2, 5]));
     let err = g.call_out(&[(&a).into(), (&b).into()], vec![(&mut wrong_core).into()]);
@@ -464,6 +567,9 @@ macro_rules! suite {
                 strided_and_reversed_inputs,
                 scalar_inputs_are_empty_core_dimensions,
                 out_given,
+                out_with_more_loop_dimensions_broadcasts_the_inputs,
+                calls_under_the_work_threshold_run_serially,
+                scalar_signature_gufuncs_are_ufuncs,
                 out_errors,
                 dimension_and_arity_errors,
                 traps_report_the_kernel_source,

@@ -47,6 +47,22 @@ fn quotient(a: i64, b: i64) -> i64 { a / b }
 
 #[vectorize]
 fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+
+#[vectorize(identity = true)]
+fn logical_and(a: bool, b: bool) -> bool { a && b }
+
+#[vectorize(identity = false)]
+fn logical_or(a: bool, b: bool) -> bool { a || b }
+
+// The minimum of at most 2^53 + 1, a value no f64 holds.
+#[vectorize(identity = 9007199254740993)]
+fn capped_min(a: i64, b: i64) -> i64 { if a < b { a } else { b } }
+
+#[vectorize(identity = 0, widen = true)]
+fn sum<T>(a: T, b: T) -> T { a + b }
+
+#[vectorize(identity = 1, widen = true)]
+fn multiply<T>(a: T, b: T) -> T { a * b }
 "#;
 
 fn module() -> Module {
@@ -312,6 +328,114 @@ fn a_trap_reports_the_kernel_source_location(t: Target) {
     assert!(err.contains("100 / x"), "{err}");
 }
 
+// ------------------------------------------------------------------- where=
+
+fn where_masks_a_call_into_out(t: Target) {
+    // NumPy's `np.floor_divide(a, b, out=out, where=b != 0)`: masked-out elements
+    // of `out` keep their values and are never computed (no division by zero).
+    let quotient = ufunc(t, "quotient");
+    let a = array![[10i64, 20, 30], [40, 50, 60]];
+    let b = array![[2i64, 0, 3], [0, 5, 6]];
+    let mask = b.mapv(|v| v != 0);
+    let mut out = ArrayD::<i64>::from_elem(IxDyn(&[2, 3]), -1);
+    quotient
+        .call_out_where(&[(&a).into(), (&b).into()], &mask, &mut out)
+        .unwrap();
+    assert_eq!(out, array![[5i64, -1, 10], [-1, 10, 10]].into_dyn());
+    // The mask broadcasts like an input; a scalar input is fine too.
+    let row = array![[true, false, true]];
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[2, 3]));
+    quotient
+        .call_out_where(&[(&a).into(), 10i64.into()], &row, &mut out)
+        .unwrap();
+    assert_eq!(out, array![[1i64, 0, 3], [4, 0, 6]].into_dyn());
+    // Every input a scalar: the one value goes to every selected element.
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[2, 3]));
+    quotient
+        .call_out_where(&[9i64.into(), 3i64.into()], &row, &mut out)
+        .unwrap();
+    assert_eq!(out, array![[3i64, 0, 3], [3, 0, 3]].into_dyn());
+    // Selected elements are the unmasked call's bits.
+    let x = ArrayD::<f64>::from_shape_fn(IxDyn(&[100_003]), |i| i[0] as f64 * 1e-3 - 50.0);
+    let every_third = x.mapv(|v| (v * 1e3) as i64 % 3 == 0);
+    let full = f64s(&ufunc(t, "wave").call(&[(&x).into()]).unwrap());
+    let mut out = ArrayD::<f64>::from_elem(IxDyn(&[100_003]), 7.0);
+    ufunc(t, "wave")
+        .call_out_where(&[(&x).into()], &every_third, &mut out)
+        .unwrap();
+    for ((o, f), m) in out.iter().zip(&full).zip(&every_third) {
+        assert_eq!(o.to_bits(), if *m { f.to_bits() } else { 7.0f64.to_bits() });
+    }
+}
+
+fn where_without_out_and_mask_errors(t: Target) {
+    let add = ufunc(t, "add");
+    let v = array![1i64, 2, 3];
+    // The mask takes part in broadcasting; unselected elements of a new array are 0.
+    let mask = array![[true], [false]];
+    let r = add.call_where(&[(&v).into(), 10i64.into()], &mask).unwrap();
+    assert_eq!(i64s(&r), array![[11i64, 12, 13], [0, 0, 0]].into_dyn());
+    let ints = array![1i64, 0, 1];
+    let mut out = ArrayD::<i64>::zeros(IxDyn(&[3]));
+    let err = add
+        .call_out_where(&[(&v).into(), (&v).into()], &ints, &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: cannot cast the where mask from i64 to bool with casting rule 'safe'"
+    );
+    let err = add
+        .call_out_where(&[(&v).into(), (&v).into()], &mask, &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: non-broadcastable where mask with shape (2,1) doesn't match the broadcast shape (3,)"
+    );
+}
+
+fn where_masks_a_reduce(t: Target) {
+    let add = ufunc(t, "add");
+    let m = array![[1i64, 5], [7, 2]];
+    let first_row = ArrayD::from(array![true, false].into_dyn());
+    let r = add
+        .reduce(
+            &m,
+            &Reduce::axis(0).where_mask(NdArray::from(first_row.clone())),
+        )
+        .unwrap();
+    assert_eq!(i64s(&r), array![8i64, 0].into_dyn());
+    let r = add
+        .reduce(
+            &m,
+            &Reduce::axis(0)
+                .initial(10i64)
+                .where_mask(NdArray::from(first_row)),
+        )
+        .unwrap();
+    assert_eq!(i64s(&r), array![18i64, 10].into_dyn());
+    // Without an identity `initial` is required (NumPy's message), and is where
+    // the fold over the selected elements starts.
+    let diagonal = NdArray::from(array![[true, false], [false, true]].into_dyn());
+    let x = array![[1.0, 5.0], [7.0, 2.0]];
+    let err = ufunc(t, "maximum")
+        .reduce(&x, &Reduce::all().where_mask(diagonal.clone()))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: reduction operation `maximum` does not have an identity, so to use a where mask one has to specify 'initial'"
+    );
+    let r = ufunc(t, "maximum")
+        .reduce(&x, &Reduce::all().initial(0.0).where_mask(diagonal))
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::F64(2.0)));
+    let v = array![1i64, 2, 3, 4];
+    let skip_second = NdArray::from(array![true, false, true, true].into_dyn());
+    let r = ufunc(t, "subtract")
+        .reduce(&v, &Reduce::axis(0).initial(0i64).where_mask(skip_second))
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(-8)));
+}
+
 // ------------------------------------------------------------------ reduce
 
 fn reduce_follows_numpys_axis_rules(t: Target) {
@@ -371,6 +495,140 @@ fn reduce_over_empty_axes_needs_an_identity(t: Target) {
         .reduce(&empty, &Reduce::axis(1))
         .unwrap();
     assert_eq!(r.shape(), &[0]);
+}
+
+fn identities_keep_their_type(t: Target) {
+    // `all`/`any`-style reductions of nothing are `true`/`false`, as in NumPy.
+    let empty = ArrayD::<bool>::from_elem(IxDyn(&[0]), false);
+    let r = ufunc(t, "logical_and")
+        .reduce(&empty, &Reduce::all())
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::Bool(true)));
+    let r = ufunc(t, "logical_or")
+        .reduce(&empty, &Reduce::all())
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::Bool(false)));
+    let m = array![[true, false], [true, true]];
+    let r = ufunc(t, "logical_and")
+        .reduce(&m, &Reduce::axis(0))
+        .unwrap();
+    assert_eq!(
+        r.as_array::<bool>().unwrap(),
+        &array![true, false].into_dyn()
+    );
+    // An integer identity is exact, not rounded through a float.
+    let none = ArrayD::<i64>::zeros(IxDyn(&[0, 2]));
+    let r = ufunc(t, "capped_min")
+        .reduce(&none, &Reduce::axis(0))
+        .unwrap();
+    let cap = (1i64 << 53) + 1;
+    assert_eq!(i64s(&r), array![cap, cap].into_dyn());
+}
+
+fn initial_is_the_result_of_an_empty_reduce_without_identity(t: Target) {
+    // `maximum` is reorderable but has no identity: `initial` stands in for it.
+    let empty = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
+    let maximum = ufunc(t, "maximum");
+    let r = maximum
+        .reduce(&empty, &Reduce::axis(0).initial(3.0))
+        .unwrap();
+    assert_eq!(f64s(&r), array![3.0, 3.0, 3.0].into_dyn());
+    let r = maximum
+        .reduce(&empty, &Reduce::all().initial(-1.0))
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::F64(-1.0)));
+    let r = maximum
+        .reduce(&empty, &Reduce::axis(0).initial(3.0).keepdims(true))
+        .unwrap();
+    assert_eq!(r.shape(), &[1, 3]);
+    // Over a non-empty axis it is one more element.
+    let x = array![[1.0, 5.0], [7.0, 2.0]];
+    let r = maximum.reduce(&x, &Reduce::axis(1).initial(6.0)).unwrap();
+    assert_eq!(f64s(&r), array![6.0, 7.0].into_dyn());
+}
+
+fn no_initial_makes_an_empty_reduce_an_error_even_with_an_identity(t: Target) {
+    // NumPy's `initial=None`.
+    let add = ufunc(t, "add");
+    let empty = ArrayD::<f64>::zeros(IxDyn(&[0]));
+    assert_eq!(
+        add.reduce(&empty, &Reduce::axis(0).no_initial())
+            .unwrap_err()
+            .to_string(),
+        "error: zero-size array to reduction operation `add` which has no identity"
+    );
+    let x = array![1.0, 2.0, 4.0];
+    let r = add.reduce(&x, &Reduce::axis(0).no_initial()).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::F64(7.0)));
+}
+
+fn reducing_a_0d_array_gives_its_element(t: Target) {
+    // NumPy reads axis 0 (or -1) of a 0-d array as no axis at all.
+    let add = ufunc(t, "add");
+    let x = arr0(5i64).into_dyn();
+    for options in [Reduce::default(), Reduce::axis(-1), Reduce::all()] {
+        let r = add.reduce(&x, &options).unwrap();
+        assert_eq!(r.shape(), &[] as &[usize]);
+        assert_eq!(r.get(&[]), Some(ScalarValue::I64(5)));
+    }
+    let r = add.reduce(&x, &Reduce::default().initial(10i64)).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(15)));
+    assert_eq!(
+        add.reduce(&x, &Reduce::axis(1)).unwrap_err().to_string(),
+        "error: axis 1 is out of bounds for array of dimension 0"
+    );
+    // Over no axis, `initial` meets every element (`np.add.reduce(a, axis=(), initial=10)`).
+    let v = array![1i64, 2];
+    let r = add.reduce(&v, &Reduce::axes(&[]).initial(10i64)).unwrap();
+    assert_eq!(i64s(&r), array![11i64, 12].into_dyn());
+}
+
+fn narrow_integer_sums_accumulate_in_64_bits(t: Target) {
+    // `widen = true` marks NumPy's add and multiply: bool and integers narrower
+    // than 64 bits reduce and accumulate in i64 (u64 when unsigned).
+    let sum = ufunc(t, "sum");
+    let r = sum.reduce(&array![100i8, 100], &Reduce::default()).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(200)));
+    let r = sum.reduce(&array![200u8, 200], &Reduce::default()).unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::U64(400)));
+    let r = sum
+        .reduce(&array![true, true, true], &Reduce::default())
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(3)));
+    let m = ArrayD::from_shape_fn(IxDyn(&[3, 300]), |i| (i[0] + i[1]) as i16 * 100);
+    let r = sum.reduce(&m, &Reduce::all()).unwrap();
+    assert_eq!(
+        r.get(&[]),
+        Some(ScalarValue::I64(m.iter().map(|&v| v as i64).sum()))
+    );
+    let r = sum.reduce(&m, &Reduce::axis(0)).unwrap();
+    assert_eq!(r.dtype(), kern_runtime::DType::I64);
+    let r = ufunc(t, "multiply")
+        .reduce(&array![100i16, 100], &Reduce::default())
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I64(10_000)));
+    let r = sum.accumulate(&array![100i8, 100], 0).unwrap();
+    assert_eq!(i64s(&r), array![100i64, 200].into_dyn());
+    // An explicit dtype overrides it; the elements are cast to it first.
+    let r = sum
+        .reduce(
+            &array![100i8, 100],
+            &Reduce::default().dtype(kern_runtime::DType::I8),
+        )
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I8(-56)));
+    let r = sum
+        .reduce(
+            &array![300i64, 100],
+            &Reduce::default().dtype(kern_runtime::DType::I8),
+        )
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I8(-112)));
+    // Without `widen`, a ufunc reduces in the loop chosen for its input.
+    let r = ufunc(t, "add")
+        .reduce(&array![100i8, 100], &Reduce::default())
+        .unwrap();
+    assert_eq!(r.get(&[]), Some(ScalarValue::I8(-56)));
 }
 
 fn several_axes_only_when_reorderable(t: Target) {
@@ -590,8 +848,16 @@ macro_rules! for_every_target {
             an_input_may_alias_out,
             an_input_overlapping_out_otherwise_is_read_before_writing,
             a_trap_reports_the_kernel_source_location,
+            where_masks_a_call_into_out,
+            where_without_out_and_mask_errors,
+            where_masks_a_reduce,
             reduce_follows_numpys_axis_rules,
             reduce_over_empty_axes_needs_an_identity,
+            identities_keep_their_type,
+            initial_is_the_result_of_an_empty_reduce_without_identity,
+            no_initial_makes_an_empty_reduce_an_error_even_with_an_identity,
+            reducing_a_0d_array_gives_its_element,
+            narrow_integer_sums_accumulate_in_64_bits,
             several_axes_only_when_reorderable,
             a_non_reorderable_reduce_runs_in_order,
             an_in_order_reduce_starts_from_initial,

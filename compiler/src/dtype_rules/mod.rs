@@ -6,6 +6,7 @@
 //! both always agree. It knows declarations and dtypes, not arrays or code.
 
 pub mod casting;
+pub mod reduction;
 pub mod resolve;
 
 use crate::scalar::ScalarType;

@@ -316,6 +316,7 @@ mod tests {
             generics,
             declared,
             identity: Identity::None,
+            widen: false,
             target: None,
             span: Default::default(),
         }

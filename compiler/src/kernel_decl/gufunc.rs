@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::{bounds_of, scheme_of, SchemeType, TypeBound};
+use super::{bounds_of, scheme_of, Identity, SchemeType, TypeBound, UfuncDecl};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::gufunc_signature::{CoreDim, CoreDimSize, GufuncSignature, SignatureError};
 use crate::syntax::ast::{ArrayLen, AttrArg, FnDecl, Ident, LitKind, Literal, TypeExprKind};
@@ -72,6 +72,31 @@ impl GufuncDecl {
     /// [`check_guvectorize_attribute`] and the checker).
     pub fn of(decl: &FnDecl) -> Option<GufuncDecl> {
         derive(decl)?.ok()
+    }
+
+    /// The ufunc this gufunc is when its signature is all scalars with one
+    /// (returned) output, `(),()->()` and the like: NumPy treats such a gufunc as
+    /// a ufunc (elementwise calls, `reduce`, `accumulate`, `outer`). It has no
+    /// identity and no declared loops. `None` for any other gufunc.
+    pub fn as_ufunc(&self) -> Option<UfuncDecl> {
+        let scalar_inputs = self.inputs.iter().all(|o| o.form == OperandForm::Scalar);
+        let [output] = self.outputs.as_slice() else {
+            return None;
+        };
+        if !scalar_inputs || output.form != OperandForm::Returned {
+            return None;
+        }
+        Some(UfuncDecl {
+            name: self.name.clone(),
+            params: self.inputs.iter().map(|o| o.elem).collect(),
+            ret: output.elem,
+            generics: self.generics.clone(),
+            declared: Vec::new(),
+            identity: Identity::None,
+            widen: false,
+            target: self.target.clone(),
+            span: self.span,
+        })
     }
 }
 

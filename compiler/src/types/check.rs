@@ -21,6 +21,7 @@ mod host_gufunc;
 mod host_jobs;
 mod host_mpi;
 mod kernels;
+mod npy_header;
 pub use host_arrays::{HostMethod, HostResolution};
 pub use host_jobs::JobsCall;
 pub use kernels::SpmdResolution;

@@ -1,6 +1,7 @@
 //! The expansion of `#[kern::guvectorize]`: `name(a, b, ..)` takes the inputs
 //! (arrays or scalars) and returns the output, or all outputs when the function
-//! has several; module `name` holds the handle, `call_out` and the signature.
+//! has several; module `name` holds the handle, `call_out` and the signature (and
+//! `reduce`/`accumulate`/`outer` for a `(),()->()` gufunc, which is a ufunc).
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -33,6 +34,34 @@ pub fn expand_gufunc(parts: &Parts<'_>) -> TokenStream {
     } else {
         (quote!(::std::vec::Vec<::kern::NdArray>), quote!())
     };
+    // A `(),()->()` gufunc is a binary ufunc: it gets the ufunc methods.
+    let methods = (decl.inputs.len() == 2 && decl.as_ufunc().is_some()).then(|| {
+        quote! {
+            /// `reduce` of this `(),()->()` gufunc (see `kern::Gufunc::reduce`).
+            pub fn reduce<'a>(
+                array: impl ::core::convert::Into<::kern::Operand<'a>>,
+                options: &::kern::Reduce,
+            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+                handle()?.reduce(array, options)
+            }
+
+            /// `accumulate` of this `(),()->()` gufunc along `axis`.
+            pub fn accumulate<'a>(
+                array: impl ::core::convert::Into<::kern::Operand<'a>>,
+                axis: isize,
+            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+                handle()?.accumulate(array, axis)
+            }
+
+            /// `outer` of this `(),()->()` gufunc: `out[i.., j..] = f(a[i..], b[j..])`.
+            pub fn outer<'a, 'b>(
+                a: impl ::core::convert::Into<::kern::Operand<'a>>,
+                b: impl ::core::convert::Into<::kern::Operand<'b>>,
+            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+                handle()?.outer(a, b)
+            }
+        }
+    });
     let common = parts.module_common();
     let fn_doc = format!(
         "The kern gufunc `{name}` (signature `{signature}`) over the loop dimensions of \
@@ -94,6 +123,8 @@ pub fn expand_gufunc(parts: &Parts<'_>) -> TokenStream {
             pub fn compile_fresh() -> ::core::result::Result<::kern::Gufunc, ::kern::Error> {
                 HANDLE.build()
             }
+
+            #methods
 
             #common
         }

@@ -1,6 +1,6 @@
 //! The expansion of `#[kern::vectorize]`: `name(a, b, ..)` applies the ufunc to
 //! arrays and scalars in any mix; module `name` holds the handle and the rest of
-//! the ufunc API (`call_out`, `on(target)`, and `reduce`/`accumulate`/`outer` for
+//! the ufunc API (`call_out`, `call_out_where`, `call_where`, `on(target)`, and `reduce`/`accumulate`/`outer` for
 //! a binary ufunc).
 
 use proc_macro2::TokenStream;
@@ -94,6 +94,25 @@ pub fn expand_ufunc(parts: &Parts<'_>) -> TokenStream {
                 out: impl ::core::convert::Into<::kern::OutOperand<'o>>,
             ) -> ::core::result::Result<(), ::kern::Error> {
                 handle()?.call_out(inputs, out)
+            }
+
+            /// Applies the ufunc where `mask` is true, writing into `out` (NumPy's
+            /// `where=`; see `kern::Ufunc::call_out_where`).
+            pub fn call_out_where<'o, 'm>(
+                inputs: &[::kern::Operand<'_>],
+                mask: impl ::core::convert::Into<::kern::Operand<'m>>,
+                out: impl ::core::convert::Into<::kern::OutOperand<'o>>,
+            ) -> ::core::result::Result<(), ::kern::Error> {
+                handle()?.call_out_where(inputs, mask, out)
+            }
+
+            /// Applies the ufunc where `mask` is true into a new array whose other
+            /// elements are zero (see `kern::Ufunc::call_where`).
+            pub fn call_where<'m>(
+                inputs: &[::kern::Operand<'_>],
+                mask: impl ::core::convert::Into<::kern::Operand<'m>>,
+            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+                handle()?.call_where(inputs, mask)
             }
 
             #methods

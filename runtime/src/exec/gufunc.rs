@@ -126,11 +126,28 @@ mod tests {
         for (len, cost) in [(64, 4096), (1000, 100), (3, 1 << 20), (100_003, 1)] {
             let (chunk, chunks) = chunking_by_cost(len, cost, 4);
             assert!(chunks > 1 && chunks <= 16, "{len} x {cost}: {chunks}");
-            assert!(chunk * chunks >= len && chunk * (chunks - 1) < len);
+            // The last chunk runs to the end: it takes fewer than `chunks` extra.
+            assert!(chunk * chunks <= len && len < chunk * chunks + chunks);
             assert!(
                 chunk * cost >= MIN_CHUNK,
                 "each chunk amortises its overhead"
             );
+        }
+    }
+
+    #[test]
+    fn no_chunk_is_worth_less_than_the_threshold() {
+        // Three indices of 12 Ki elements: any split leaves a chunk of one index,
+        // under the 16 Ki threshold, so the call runs serially.
+        assert_eq!(chunking_by_cost(3, 12 * 1024, 4).1, 1);
+        for len in 2..200 {
+            for cost in [1000, 5000, 9000, 16_383, 40_000] {
+                let (chunk, chunks) = chunking_by_cost(len, cost, 4);
+                if chunks > 1 {
+                    let last = len - (chunks - 1) * chunk;
+                    assert!(chunk.min(last) * cost >= MIN_CHUNK, "{len} x {cost}");
+                }
+            }
         }
     }
 }

@@ -111,16 +111,20 @@ pub fn chunking(len: usize, threads: usize) -> (usize, usize) {
 }
 
 /// How `len` items that each cost about `cost` elements of work are cut (gufunc
-/// loop indices): `(chunk_len, chunks)`, every chunk worth at least [`MIN_CHUNK`]
-/// elements of work, at most four per thread; one chunk means "run serially".
+/// loop indices, kernel blocks): `(chunk_len, chunks)`, chunk `c` being items
+/// `c * chunk_len ..` up to the next chunk's start, the last one taking the rest
+/// (fewer than `chunks` items more). Every chunk is worth at least [`MIN_CHUNK`]
+/// elements of work, and there are at most four per thread; one chunk means "run
+/// serially".
 pub fn chunking_by_cost(len: usize, cost: usize, threads: usize) -> (usize, usize) {
-    let work = len.saturating_mul(cost.max(1));
-    if threads <= 1 || len < 2 || work < 2 * MIN_CHUNK {
+    let cost = cost.max(1);
+    // The fewest items that make a chunk worth handing over.
+    let min_items = MIN_CHUNK.div_ceil(cost);
+    let chunks = (threads.saturating_mul(4)).min(len / min_items);
+    if threads <= 1 || chunks <= 1 {
         return (len, 1);
     }
-    let chunks = (work / MIN_CHUNK).min(threads * 4).min(len);
-    let chunk = len.div_ceil(chunks);
-    (chunk, len.div_ceil(chunk))
+    (len / chunks, chunks)
 }
 
 /// Runs `run(start, end)` over `0..len` on the pool, cut by [`chunking_by_cost`];
@@ -135,10 +139,17 @@ pub fn run_split(
     if chunks <= 1 {
         return Ok(run(0, len));
     }
+    let end = |c: usize| {
+        if c + 1 == chunks {
+            len
+        } else {
+            (c + 1) * chunk
+        }
+    };
     let results: Vec<Result<(), Trap>> = pool.install(|| {
         (0..chunks)
             .into_par_iter()
-            .map(|c| run(c * chunk, ((c + 1) * chunk).min(len)))
+            .map(|c| run(c * chunk, end(c)))
             .collect()
     });
     Ok(results.into_iter().find(|r| r.is_err()).unwrap_or(Ok(())))

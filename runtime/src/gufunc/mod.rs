@@ -5,9 +5,10 @@
 //! its element type: exact match, else safe casting, host scalars weak), binds the
 //! signature's core dimensions to the trailing axes of the operands ([`bind`]:
 //! NumPy's rules and messages, optional `?` dimensions dropped where an operand
-//! lacks them), broadcasts the remaining loop dimensions, allocates the outputs (or
-//! checks the given ones: exactly the loop shape, core dimensions as bound, a dtype
-//! the result converts to under `same_kind`) and runs the compiled gufunc loop over
+//! lacks them), broadcasts the remaining loop dimensions (given outputs take part:
+//! inputs stretch to them, they are never stretched), allocates the outputs (or
+//! checks the given ones: core dimensions as bound, a dtype the result converts to
+//! under `same_kind`) and runs the compiled gufunc loop over
 //! the loop dimensions on the target ([`run`]).
 //!
 //! Dtypes: an array input whose dtype is not its parameter's element type is
@@ -135,6 +136,54 @@ impl Gufunc {
         self
     }
 
+    /// This gufunc as a ufunc, on the same target, when its signature is all
+    /// scalars with one output (`(),()->()`): NumPy treats such a gufunc as a
+    /// ufunc. `None` for any other gufunc.
+    pub fn as_ufunc(&self) -> Option<crate::Ufunc> {
+        let decl = self.decl.as_ufunc()?;
+        Some(crate::Ufunc::new(
+            self.core.clone(),
+            decl,
+            Some(self.target),
+        ))
+    }
+
+    fn scalar_ufunc(&self, method: &str) -> Result<crate::Ufunc, Error> {
+        self.as_ufunc().ok_or_else(|| {
+            Error::Call(format!(
+                "{method} is not defined on gufunc `{}` with signature {}: only a gufunc whose signature is all scalars, like (),()->(), is a ufunc",
+                self.decl.name, self.decl.signature_text
+            ))
+        })
+    }
+
+    /// `reduce` of a `(),()->()` gufunc, as the ufunc's (see [`Gufunc::as_ufunc`]).
+    pub fn reduce<'a>(
+        &self,
+        array: impl Into<Operand<'a>>,
+        options: &crate::Reduce,
+    ) -> Result<NdArray, Error> {
+        self.scalar_ufunc("reduce")?.reduce(array, options)
+    }
+
+    /// `accumulate` of a `(),()->()` gufunc, as the ufunc's.
+    pub fn accumulate<'a>(
+        &self,
+        array: impl Into<Operand<'a>>,
+        axis: isize,
+    ) -> Result<NdArray, Error> {
+        self.scalar_ufunc("accumulate")?.accumulate(array, axis)
+    }
+
+    /// `outer` of a `(),()->()` gufunc, as the ufunc's.
+    pub fn outer<'a, 'b>(
+        &self,
+        a: impl Into<Operand<'a>>,
+        b: impl Into<Operand<'b>>,
+    ) -> Result<NdArray, Error> {
+        self.scalar_ufunc("outer")?.outer(a, b)
+    }
+
     /// The generated gufunc loop at the gufunc's natural types (its parameter
     /// types; a generic parameter at `i64` for an integer bound, else `f64`) as
     /// kern IR, CLIF, machine code, or (with the `cuda` feature) the LLVM IR and
@@ -194,9 +243,10 @@ impl Gufunc {
         Ok(outs)
     }
 
-    /// Applies the gufunc into `outs`, one per output, each with exactly the loop
-    /// shape of the inputs followed by its core dimensions, and a dtype the result
-    /// converts to under `same_kind`. A `&mut` output's previous contents are what
+    /// Applies the gufunc into `outs`, one per output, each with the loop shape
+    /// (the inputs' loop dimensions broadcast with every output's, which are never
+    /// stretched) followed by its core dimensions, and a dtype the result converts
+    /// to under `same_kind`. A `&mut` output's previous contents are what
     /// the body reads from it.
     pub fn call_out(&self, inputs: &[Operand<'_>], outs: Vec<OutOperand<'_>>) -> Result<(), Error> {
         if outs.len() != self.nout() {
@@ -315,10 +365,14 @@ impl Gufunc {
         let loop_of = |k: usize, shape: &[usize]| -> Vec<usize> {
             shape[..shape.len() - binding.core_ndim(k)].to_vec()
         };
+        // Given outputs take part in broadcasting the loop dimensions (the inputs
+        // stretch to them, as in NumPy) but are never stretched themselves.
         let loop_shapes: Vec<Vec<usize>> = input_shapes
             .iter()
+            .map(|s| Some(*s))
+            .chain(given_shapes.iter().copied())
             .enumerate()
-            .map(|(k, s)| loop_of(k, s))
+            .filter_map(|(k, s)| s.map(|s| loop_of(k, s)))
             .collect();
         let refs: Vec<&[usize]> = loop_shapes.iter().map(Vec::as_slice).collect();
         let loop_shape = broadcast_shapes(&refs).map_err(|_| {

@@ -100,12 +100,14 @@ impl<'m> HostArrays<'m> {
         if let Some(u) = self.ufuncs.get(name) {
             return Ok(u.clone());
         }
+        // A gufunc whose signature is all scalars (`(),()->()`) is a ufunc too.
         let decl = self
             .core
             .compiled
             .ufuncs
             .get(name)
             .cloned()
+            .or_else(|| self.core.compiled.gufuncs.get(name)?.as_ufunc())
             .ok_or_else(|| host(span, format!("no ufunc `{name}` in this module")))?;
         let u = Ufunc::new(self.core.clone(), decl, self.ufunc_target);
         self.ufuncs.insert(name.to_string(), u.clone());

@@ -17,6 +17,10 @@
 //!   from `initial` when given: `f(..f(initial, x0)..)`, and an empty axis gives
 //!   `initial`), as NumPy defines it; one axis at a time only.
 //! * `accumulate` is always in order: `out[0] = x[0]`, `out[j] = f(out[j-1], x[j])`.
+//! * A reduction over no elements gives `initial`, else the identity, else is
+//!   NumPy's "no identity" error; elements are first converted to the reduction's
+//!   input dtype (`dtype=`, or widened for a `widen = true` ufunc:
+//!   `dtype_rules::reduction`).
 //!
 //! In-order folds run the compiled scan loop once per lane (`scan.rs`) when there
 //! are few lanes, else one elementwise call across all lanes per step; both give
@@ -31,21 +35,46 @@ use kern_compiler::ir::ScalarValue;
 use kern_compiler::kernel_decl::Identity;
 use ndarray::{Axis, Slice};
 
-use super::resolve::{resolve_loop, InputDtype, ResolvedLoop};
+use super::resolve::ResolvedLoop;
 use super::Ufunc;
 use crate::array::{
     storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand,
 };
 use crate::Error;
+use kern_compiler::dtype_rules::reduction;
+
+/// Where a reduction starts (NumPy's `initial=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Initial {
+    /// The ufunc's identity when it has one (NumPy's default): an empty reduction
+    /// gives it, and a ufunc without one cannot reduce an empty axis.
+    #[default]
+    Identity,
+    /// This value: an empty reduction gives it; otherwise it is combined with the
+    /// elements (first for an in-order reduction, last for a reorderable one).
+    Value(ScalarValue),
+    /// No start value even for a ufunc with an identity (NumPy's `initial=None`):
+    /// reducing an empty axis is an error.
+    NoIdentity,
+}
 
 /// Which axes a reduction runs over, and how (NumPy's `axis`, `initial`,
-/// `keepdims`). `Reduce::default()` is NumPy's default: axis 0.
+/// `keepdims`, `dtype`). `Reduce::default()` is NumPy's default: axis 0.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reduce {
-    /// `None`: every axis. Negative axes count from the end.
+    /// `None`: every axis. Negative axes count from the end. Axis 0 (or -1) of a
+    /// 0-d array means no axis, as in NumPy.
     pub axes: Option<Vec<isize>>,
-    pub initial: Option<ScalarValue>,
+    pub initial: Initial,
     pub keepdims: bool,
+    /// The dtype the elements are converted to (with `as`, NumPy's `unsafe`
+    /// casting) before reducing; the loop is the one chosen for `(dtype, dtype)`.
+    /// `None`: the array's dtype, widened for a `widen = true` ufunc.
+    pub dtype: Option<DType>,
+    /// NumPy's `where=`: a bool array broadcast to the array's shape; only the
+    /// elements where it is true are combined. Needs a start value: the ufunc's
+    /// identity, or `initial` for a ufunc without one.
+    pub where_mask: Option<NdArray>,
 }
 
 impl Default for Reduce {
@@ -56,27 +85,25 @@ impl Default for Reduce {
 
 impl Reduce {
     pub fn axis(axis: isize) -> Reduce {
-        Reduce {
-            axes: Some(vec![axis]),
-            initial: None,
-            keepdims: false,
-        }
+        Reduce::over(Some(vec![axis]))
     }
 
     pub fn axes(axes: &[isize]) -> Reduce {
-        Reduce {
-            axes: Some(axes.to_vec()),
-            initial: None,
-            keepdims: false,
-        }
+        Reduce::over(Some(axes.to_vec()))
     }
 
     /// Over every axis, to a 0-d array.
     pub fn all() -> Reduce {
+        Reduce::over(None)
+    }
+
+    fn over(axes: Option<Vec<isize>>) -> Reduce {
         Reduce {
-            axes: None,
-            initial: None,
+            axes,
+            initial: Initial::Identity,
             keepdims: false,
+            dtype: None,
+            where_mask: None,
         }
     }
 
@@ -86,12 +113,31 @@ impl Reduce {
     }
 
     pub fn initial_value(mut self, value: ScalarValue) -> Reduce {
-        self.initial = Some(value);
+        self.initial = Initial::Value(value);
+        self
+    }
+
+    /// No start value, not even the ufunc's identity (NumPy's `initial=None`).
+    pub fn no_initial(mut self) -> Reduce {
+        self.initial = Initial::NoIdentity;
         self
     }
 
     pub fn keepdims(mut self, keep: bool) -> Reduce {
         self.keepdims = keep;
+        self
+    }
+
+    /// Combine only the elements where `mask` (a bool array broadcast to the
+    /// array's shape) is true (NumPy's `where=`).
+    pub fn where_mask(mut self, mask: impl Into<NdArray>) -> Reduce {
+        self.where_mask = Some(mask.into());
+        self
+    }
+
+    /// Reduce in `dtype` (NumPy's `dtype=`), overriding the default (and widening).
+    pub fn dtype(mut self, dtype: DType) -> Reduce {
+        self.dtype = Some(dtype);
         self
     }
 }
@@ -111,24 +157,30 @@ impl Ufunc {
 
     /// The dtype a reduction or accumulation of `dtype` computes in: the result of
     /// the loop chosen for `(dtype, dtype)`.
-    fn accumulator_dtype(&self, dtype: DType) -> Result<DType, Error> {
+    pub(super) fn accumulator_dtype(&self, dtype: DType) -> Result<DType, Error> {
         Ok(storage_dtype(self.accumulator_loop(dtype)?.ret))
     }
 
     /// The loop chosen for `(dtype, dtype)`: what reductions of `dtype` run.
     fn accumulator_loop(&self, dtype: DType) -> Result<ResolvedLoop, Error> {
-        resolve_loop(
-            &self.decl,
-            &[InputDtype::Strong(dtype), InputDtype::Strong(dtype)],
-        )
-        .map_err(|e| Error::Call(e.message))
+        reduction::accumulator_loop(&self.decl, dtype).map_err(|e| Error::Call(e.message))
     }
 
-    fn reorderable(&self) -> bool {
+    pub(super) fn reorderable(&self) -> bool {
         self.decl.identity != Identity::None
     }
 
-    /// `ufunc.reduce(array, axis=.., initial=.., keepdims=..)`.
+    /// The dtype a reduction or accumulation of `dtype` converts its elements to
+    /// before combining them: `explicit` when given, else the shared rule
+    /// (`dtype_rules::reduction`: widened for a `widen = true` ufunc).
+    pub(super) fn reduction_input(&self, dtype: DType, explicit: Option<DType>) -> DType {
+        match explicit {
+            Some(d) => storage_dtype(d),
+            None => reduction::reduction_input(&self.decl, dtype),
+        }
+    }
+
+    /// `ufunc.reduce(array, axis=.., initial=.., keepdims=.., dtype=..)`.
     pub fn reduce<'a>(
         &self,
         array: impl Into<Operand<'a>>,
@@ -144,9 +196,14 @@ impl Ufunc {
                 )))
             }
         };
+        if let Some(mask) = &options.where_mask {
+            return self.reduce_where(&array, mask, options);
+        }
         let ndim = array.shape().len();
         let mut axes = match &options.axes {
             None => (0..ndim).collect(),
+            // NumPy reads axis 0 of a 0-d array as "no axis".
+            Some(list) if ndim == 0 && list.iter().all(|&a| a == 0 || a == -1) => Vec::new(),
             Some(list) => normalize_axes(list, ndim)?,
         };
         if axes.len() > 1 && !self.reorderable() {
@@ -155,32 +212,60 @@ impl Ufunc {
                 self.name()
             )));
         }
-        let acc = self.accumulator_dtype(array.dtype())?;
+        let input = self.reduction_input(array.dtype(), options.dtype);
+        let converted = (input != array.dtype()).then(|| array.cast(input));
+        let source = match &converted {
+            Some(c) => c.view(),
+            None => array.reborrow(),
+        };
+        let acc = self.accumulator_dtype(input)?;
+        let initial = match options.initial {
+            Initial::Value(v) => Some(v),
+            _ => None,
+        };
+        let mut out_shape = source.shape().to_vec();
         // Reduce the last axis first so the remaining axis numbers stay valid.
         axes.sort_unstable_by(|a, b| b.cmp(a));
-        let mut current: Option<NdArray> = None;
         for &axis in &axes {
-            let source = match &current {
-                Some(c) => c.view(),
-                None => array.reborrow(),
+            out_shape.remove(axis);
+        }
+        let reduced: usize = axes.iter().map(|&a| source.shape()[a]).product();
+        let mut result = if reduced == 0 {
+            // Nothing to combine: the start value, as NumPy returns it.
+            let start = match (options.initial, self.decl.identity) {
+                (Initial::Value(v), _) => v,
+                (Initial::Identity, Identity::Value(v)) => v,
+                _ => {
+                    return Err(Error::Call(format!(
+                        "zero-size array to reduction operation `{}` which has no identity",
+                        self.name()
+                    )))
+                }
             };
-            let reduced = self.reduce_axis(&source, axis, acc, options.initial)?;
-            current = Some(reduced);
-        }
-        let mut result = match current {
-            Some(r) => r,
-            // No axes: a copy in the accumulator dtype, as NumPy returns.
-            None => array.cast(acc),
-        };
-        // A reorderable reduction combines `initial` last; an in-order one started
-        // from it.
-        if let (Some(initial), true) = (options.initial, self.reorderable()) {
-            if !axes.is_empty() {
-                result = self.call(&[Operand::Scalar(initial), Operand::Array(result.view())])?;
+            NdArray::full(acc, &out_shape, start)?
+        } else {
+            let mut current: Option<NdArray> = None;
+            for &axis in &axes {
+                let view = match &current {
+                    Some(c) => c.view(),
+                    None => source.reborrow(),
+                };
+                current = Some(self.reduce_axis(&view, axis, acc, initial)?);
             }
-        }
+            let mut result = match current {
+                Some(r) => r,
+                // No axes: a copy in the accumulator dtype, as NumPy returns.
+                None => source.cast(acc),
+            };
+            // A reorderable reduction combines `initial` last, and so does one
+            // over no axis (every element with it); an in-order one started from it.
+            if let (Some(v), true) = (initial, self.reorderable() || axes.is_empty()) {
+                result = self.call(&[Operand::Scalar(v), Operand::Array(result.view())])?;
+            }
+            result
+        };
         if options.keepdims {
-            let mut shape = array.shape().to_vec();
+            let mut shape = source.shape().to_vec();
             for &axis in &axes {
                 shape[axis] = 1;
             }
@@ -189,9 +274,8 @@ impl Ufunc {
         Ok(result)
     }
 
-    /// Reduces one axis of `source`. An empty axis gives `initial` for an in-order
-    /// reduction, else the identity, which a reorderable reduction then combines
-    /// with `initial`.
+    /// Reduces one non-empty axis of `source`; `initial` is where an in-order
+    /// reduction starts (a reorderable one combines it in `reduce`).
     fn reduce_axis(
         &self,
         source: &ArrayRef<'_>,
@@ -199,29 +283,6 @@ impl Ufunc {
         acc: DType,
         initial: Option<ScalarValue>,
     ) -> Result<NdArray, Error> {
-        let n = source.shape()[axis];
-        let has_initial = initial.is_some();
-        let mut out_shape = source.shape().to_vec();
-        out_shape.remove(axis);
-        if n == 0 && !self.reorderable() {
-            if let Some(v) = initial {
-                return Ok(NdArray::full(acc, &out_shape, v)?);
-            }
-        }
-        if n == 0 {
-            return match (self.decl.identity, has_initial) {
-                (Identity::Value(v), _) => Ok(NdArray::full(acc, &out_shape, ScalarValue::F64(v))?),
-                (_, true) => Err(Error::Call(format!(
-                    "`{}.reduce` with `initial` over an empty axis needs a ufunc identity to start from; \
-                     declare one with #[vectorize(identity = ..)]",
-                    self.name()
-                ))),
-                _ => Err(Error::Call(format!(
-                    "zero-size array to reduction operation `{}` which has no identity",
-                    self.name()
-                ))),
-            };
-        }
         if self.reorderable() && walks_memory_in_order(source, axis) {
             // On `cuda` the levels run on the GPU (`gpu_reduce.rs`), same order.
             let resolved = self.accumulator_loop(source.dtype())?;
@@ -334,7 +395,13 @@ impl Ufunc {
             }
         };
         let axis = normalize_axes(&[axis], array.shape().len())?[0];
-        let acc = self.accumulator_dtype(array.dtype())?;
+        let input = self.reduction_input(array.dtype(), None);
+        let converted = (input != array.dtype()).then(|| array.cast(input));
+        let array = match &converted {
+            Some(c) => c.view(),
+            None => array.reborrow(),
+        };
+        let acc = self.accumulator_dtype(input)?;
         let mut out = NdArray::zeros(acc, array.shape())?;
         let n = array.shape()[axis];
         if n == 0 {
@@ -404,7 +471,7 @@ fn walks_memory_in_order(source: &ArrayRef<'_>, axis: usize) -> bool {
         .all(|(k, (&len, s))| k == axis || len <= 1 || s.unsigned_abs() >= stride)
 }
 
-fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, Error> {
+pub(super) fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, Error> {
     let mut out = Vec::new();
     for &axis in axes {
         let a = if axis < 0 { axis + ndim as isize } else { axis };

@@ -21,6 +21,7 @@ mod device_call;
 mod gpu;
 #[cfg(feature = "cuda")]
 mod gpu_reduce;
+mod masked;
 mod methods;
 mod scan;
 
@@ -37,7 +38,7 @@ use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 pub use crate::loop_text::LoopForm;
 #[cfg(feature = "cuda")]
 pub use device_call::DeviceOperand;
-pub use methods::Reduce;
+pub use methods::{Initial, Reduce};
 use resolve::{resolve_loop, InputDtype, ResolvedLoop};
 
 use crate::array::{

@@ -454,15 +454,24 @@ impl FnChecker<'_, '_> {
                 let Some(path) = self.string_arg(args.first(), "load", e.span) else {
                     return Some(Ty::Error);
                 };
-                let Some(elem) = hint else {
-                    self.errors.push(
-                        Diagnostic::error(e.span, "`load` needs the element type of the array")
-                            .with_label("cannot infer the element type")
-                            .with_note(
-                                "annotate the variable: `let x: Array<f64> = load(\"x.npy\");`",
-                            ),
-                    );
-                    return Some(Ty::Error);
+                // Without an annotation, the file's header says (when the file
+                // exists as the program is checked).
+                let elem = match hint {
+                    Some(elem) => elem,
+                    None => match super::npy_header::npy_dtype(&path) {
+                        Ok(elem) => elem,
+                        Err(why) => {
+                            self.errors.push(
+                                Diagnostic::error(e.span, "`load` needs the element type of the array")
+                                    .with_label("cannot infer the element type")
+                                    .with_note(format!("it is read from the file's header when the file exists as the program is compiled, but {why}"))
+                                    .with_note(
+                                        "annotate the variable: `let x: Array<f64> = load(\"x.npy\");`",
+                                    ),
+                            );
+                            return Some(Ty::Error);
+                        }
+                    },
                 };
                 self.resolve(e, Resolution::Host(HostResolution::Load { path, elem }));
                 Ty::HostArray(elem)
@@ -613,7 +622,15 @@ impl FnChecker<'_, '_> {
             return None;
         }
         let key = self.env.find_fn(Namespace::User, &fname.name)?;
-        let Some(ufunc) = self.ufunc_decl(key) else {
+        // A gufunc whose signature is all scalars, `(),()->()`, is a ufunc.
+        let scalar_gufunc = || {
+            let entry = self.env.function(key);
+            (entry.namespace == Namespace::User)
+                .then(|| crate::kernel_decl::GufuncDecl::of(entry.decl))
+                .flatten()
+                .and_then(|g| g.as_ufunc())
+        };
+        let Some(ufunc) = self.ufunc_decl(key).or_else(scalar_gufunc) else {
             let is_gufunc = self
                 .env
                 .function(key)
@@ -628,7 +645,7 @@ impl FnChecker<'_, '_> {
                 return Some(self.error(
                     method.span,
                     format!(
-                        "gufuncs have no methods (as in NumPy): call `{0}(..)` with the inputs, or with the inputs and `&mut` outputs",
+                        "gufuncs have no methods (as in NumPy) unless their signature is all scalars, like `(),()->()`: call `{0}(..)` with the inputs, or with the inputs and `&mut` outputs",
                         fname.name
                     ),
                 ));
@@ -678,9 +695,11 @@ impl FnChecker<'_, '_> {
             }
             true
         };
-        // The element type a reduction computes in: the loop for `(T, T)`.
+        // The element type a reduction computes in: the loop for `(T, T)`, `T`
+        // widened for a `widen = true` ufunc (`dtype_rules::reduction`).
         let accumulator = |c: &mut Self, t: ScalarType| -> Option<ScalarType> {
-            match resolve_loop(&ufunc, &[InputDtype::Strong(t), InputDtype::Strong(t)]) {
+            let input = crate::dtype_rules::reduction::reduction_input(&ufunc, t);
+            match crate::dtype_rules::reduction::accumulator_loop(&ufunc, input) {
                 Ok(lp) => Some(lp.ret),
                 Err(err) => {
                     c.error(e.span, err.message);

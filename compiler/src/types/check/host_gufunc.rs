@@ -28,6 +28,14 @@ impl FnChecker<'_, '_> {
         let any_array = types
             .iter()
             .any(|t| matches!(self.inf.resolve(*t), Ty::HostArray(_)));
+        // An argument whose type is already an error (a `load` whose element type
+        // could not be inferred) may well be an array: say nothing more.
+        if types
+            .iter()
+            .any(|t| matches!(self.inf.resolve(*t), Ty::Error))
+        {
+            return Some(Ty::Error);
+        }
         if !any_array && args.len() == nparams {
             self.prechecked_args = Some(types);
             return None;
