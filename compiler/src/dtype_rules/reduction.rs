@@ -9,7 +9,7 @@
 
 use super::resolve::{resolve_loop, InputDtype, NoMatchingLoop, ResolvedLoop};
 use crate::kernel_decl::UfuncDecl;
-use crate::types::ScalarType;
+use crate::scalar::ScalarType;
 
 /// The loop a reduction of elements of `dtype` runs: the one chosen for
 /// `(dtype, dtype)`.
