@@ -68,7 +68,8 @@ def kern_ms(ranks, program, target, repeats, calls=1):
 
 def python_ms(ranks, workload, flavour, repeats):
     out = mpirun(ranks, [sys.executable, os.path.abspath(__file__), "--worker", workload, flavour, str(repeats)])
-    return float(out.stdout.split()[-1])
+    # (Numba may write terminal escapes around it.)
+    return float(re.findall(r"[0-9]+\.[0-9]+", out.stdout)[-1])
 
 
 # ---- what every rank runs under mpirun (`--worker WORKLOAD FLAVOUR REPEATS`) ----

@@ -12,9 +12,9 @@
 //! The rows themselves are not packed into messages. When an output is
 //! C-contiguous (a fresh result always is, unless its inputs were Fortran-ordered)
 //! each rank's rows are one block of it: the compiled loop writes them there,
-//! and each block is broadcast from its rank straight into the same place on the
-//! others, so every byte is written once on every rank and copied by nothing but
-//! MPI. Other outputs (a strided `out`) go through one staging buffer. One rank
+//! and each rank sends its block straight from there into the same place on
+//! every other rank (all transfers at once), so every byte is written once on
+//! every rank and copied by nothing but MPI. Other outputs (a strided `out`) go through one staging buffer. One rank
 //! has nothing to exchange.
 //!
 //! It knows strided operands and bytes; the loop that runs a share is the
@@ -221,9 +221,8 @@ enum Direction {
     In,
 }
 
-/// Gives every rank every rank's rows of one output: each rank's block is
-/// broadcast from it, in rank order, straight from and into the output when it
-/// is C-contiguous, else through a staging buffer.
+/// Gives every rank every rank's rows of one output, all at once: straight from
+/// and into the output when it is C-contiguous, else through a staging buffer.
 ///
 /// # Safety
 /// As for [`run_distributed`]'s outputs; this rank's rows hold its results.
@@ -233,34 +232,38 @@ unsafe fn exchange_rows(
     ranges: &[std::ops::Range<usize>],
 ) -> Result<(), Error> {
     let row_bytes = layout.row_bytes();
-    let bytes_of = |rows: &std::ops::Range<usize>| rows.start * row_bytes..rows.end * row_bytes;
+    let blocks: Vec<_> = ranges
+        .iter()
+        .map(|rows| rows.start * row_bytes..rows.end * row_bytes)
+        .collect();
+    let total = blocks.last().map_or(0, |b| b.end);
     if layout.is_c_contiguous() {
-        let total = ranges.last().map_or(0, |r| r.end) * row_bytes;
         // SAFETY: a C-contiguous output of `total` bytes from `base`, writable
         // (the caller's promise) and not otherwise borrowed during the call.
         let whole = unsafe { std::slice::from_raw_parts_mut(layout.base, total) };
-        for (rank, rows) in ranges.iter().enumerate() {
-            if !rows.is_empty() {
-                world
-                    .transport
-                    .broadcast_into(rank, &mut whole[bytes_of(rows)])?;
-            }
-        }
-        return Ok(());
+        return world.transport.all_gather_in_place(whole, &blocks);
     }
-    let mut staging = vec![0u8; ranges.last().map_or(0, |r| r.end) * row_bytes];
-    let mine = &ranges[world.rank()];
+    let mut staging = vec![0u8; total];
+    let me = world.rank();
     // SAFETY: the caller's promise; this rank's rows were written by it.
-    unsafe { layout.copy_rows(mine.clone(), &mut staging[bytes_of(mine)], Direction::Out) };
+    unsafe {
+        layout.copy_rows(
+            ranges[me].clone(),
+            &mut staging[blocks[me].clone()],
+            Direction::Out,
+        )
+    };
+    world.transport.all_gather_in_place(&mut staging, &blocks)?;
     for (rank, rows) in ranges.iter().enumerate() {
-        if rows.is_empty() {
-            continue;
-        }
-        let block = &mut staging[bytes_of(rows)];
-        world.transport.broadcast_into(rank, block)?;
-        if rank != world.rank() {
+        if rank != me {
             // SAFETY: the caller's promise: the output is writable there.
-            unsafe { layout.copy_rows(rows.clone(), block, Direction::In) };
+            unsafe {
+                layout.copy_rows(
+                    rows.clone(),
+                    &mut staging[blocks[rank].clone()],
+                    Direction::In,
+                )
+            };
         }
     }
     Ok(())

@@ -214,23 +214,59 @@ impl Transport {
         }
     }
 
-    /// `root`'s `block` written over every other rank's `block` of the same
-    /// length, in place: no copy on either side beyond MPI's own. Blocks of
-    /// 2 GiB or more travel in several pieces.
-    pub(super) fn broadcast_into(&self, root: usize, block: &mut [u8]) -> Result<(), Error> {
+    /// Every rank's block of `buffer` on every rank, in place: `blocks[r]` is
+    /// rank `r`'s byte range (in rank order, not overlapping), and this rank's
+    /// block holds its bytes. Each rank sends its block straight from `buffer` to
+    /// every other rank, which receives it straight into the same range — no
+    /// copy beyond MPI's own, all transfers at once. Blocks of 1 GiB or more
+    /// travel in several pieces.
+    pub(super) fn all_gather_in_place(
+        &self,
+        buffer: &mut [u8],
+        blocks: &[std::ops::Range<usize>],
+    ) -> Result<(), Error> {
         match &self.link {
             Link::Single => Ok(()),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
-                use mpi::collective::Root;
+                use mpi::point_to_point::{Destination, Source};
                 use mpi::topology::Communicator;
-                /// The most bytes one broadcast moves.
+                /// The most bytes one message moves.
                 const PIECE: usize = 1 << 30;
                 let session = session(universe)?;
-                let root = session.world.process_at_rank(root as i32);
-                for piece in block.chunks_mut(PIECE) {
-                    root.broadcast_into(piece);
+                let world = &session.world;
+                // One disjoint slice per rank.
+                let mut parts: Vec<&mut [u8]> = Vec::with_capacity(blocks.len());
+                let (mut rest, mut at) = (buffer, 0);
+                for block in blocks {
+                    let (_, tail) = std::mem::take(&mut rest).split_at_mut(block.start - at);
+                    let (part, tail) = tail.split_at_mut(block.len());
+                    parts.push(part);
+                    (rest, at) = (tail, block.end);
                 }
+                let own: &mut [u8] = std::mem::take(&mut parts[self.rank]);
+                let own: &[u8] = own;
+                mpi::request::scope(|scope| {
+                    let mut requests = Vec::new();
+                    for (rank, part) in parts.iter_mut().enumerate() {
+                        if rank == self.rank {
+                            continue;
+                        }
+                        let process = world.process_at_rank(rank as i32);
+                        for piece in part.chunks_mut(PIECE) {
+                            requests.push(
+                                process.immediate_receive_into_with_tag(scope, piece, TARGET_TAG),
+                            );
+                        }
+                        for piece in own.chunks(PIECE) {
+                            requests
+                                .push(process.immediate_send_with_tag(scope, piece, TARGET_TAG));
+                        }
+                    }
+                    for request in requests {
+                        request.wait();
+                    }
+                });
                 Ok(())
             }
         }
@@ -334,6 +370,11 @@ impl Transport {
         }
     }
 }
+
+/// The tag of the `mpi` target's own messages: above the `0..=32767` that host
+/// code's messages may use, so the two never match each other.
+#[cfg(feature = "mpi")]
+const TARGET_TAG: i32 = 32768;
 
 /// The error for a rank the world does not have (the callers check ranks
 /// first; this is the last line of defence).
