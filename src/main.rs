@@ -86,10 +86,16 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprint!("{error}");
-            if !error.to_string().ends_with('\n') {
-                eprintln!();
+            // One write, so that the diagnostics of several ranks do not
+            // interleave mid-line; with several ranks it says which one failed.
+            let mut text = match several_ranks() {
+                Some((rank, size)) => format!("MPI rank {rank} of {size} failed:\n{error}"),
+                None => error.to_string(),
+            };
+            if !text.ends_with('\n') {
+                text.push('\n');
             }
+            write_stderr(&text);
             // Other ranks may be waiting for this one in a collective it will
             // never join: MPI_Abort ends them all (alone, this just exits).
             kern_runtime::exec::mpi::abort_job(1)
@@ -101,7 +107,27 @@ fn main() -> ExitCode {
     code
 }
 
+/// This process's rank and the number of ranks, when MPI is up with several.
+fn several_ranks() -> Option<(usize, usize)> {
+    kern_runtime::exec::mpi::opened_world()
+        .filter(|w| w.size() > 1)
+        .map(|w| (w.rank(), w.size()))
+}
+
+/// Writes `text` to stderr in one call (lines of a whole message stay together
+/// when several processes share the stream, as under `mpirun`).
+fn write_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(), Error> {
+    // A build without the `mpi` feature started by `mpirun -n N` runs N copies
+    // of rank 0 of 1: say so instead of silently doing the work N times.
+    if let Some(warning) =
+        kern_runtime::exec::mpi::launcher::missing_feature_warning(cfg!(feature = "mpi"))
+    {
+        write_stderr(&warning);
+    }
     target.check_available()?;
     let mut module = Module::load(file)?;
     // Long `jobs::map` batches show a progress bar, on a terminal only.
@@ -111,14 +137,18 @@ fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(
     if time {
         let t = module.timings();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        eprintln!(
-            "time: stdlib parse {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms",
+        let who = match several_ranks() {
+            Some((rank, size)) => format!(" (rank {rank} of {size})"),
+            None => String::new(),
+        };
+        write_stderr(&format!(
+            "time{who}: stdlib parse {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms\n",
             ms(t.stdlib),
             ms(t.parse),
             ms(t.check),
             ms(t.compile),
             ms(t.run)
-        );
+        ));
     }
     result
 }

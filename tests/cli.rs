@@ -444,3 +444,33 @@ fn lost_output_is_an_error_naming_the_write() {
         }
     }
 }
+
+/// Started by a launcher as one of two processes (the environment `mpirun -n 2`
+/// gives rank 0), a build without the `mpi` feature warns that each process runs
+/// alone, and still runs; a build with it says nothing.
+#[test]
+fn a_launched_build_without_the_mpi_feature_warns_once() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "examples/hello.kern"])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("OMPI_COMM_WORLD_RANK", "0")
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .expect("the kern binary runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let expected = std::fs::read_to_string(root().join("tests/fixtures/examples/hello.stdout"))
+        .expect("the hello fixture");
+    assert_eq!(text(&out.stdout), expected);
+    if cfg!(feature = "mpi") {
+        assert_eq!(stderr, "");
+    } else {
+        assert!(
+            stderr.starts_with("warning: a launcher started 2 processes")
+                && stderr.contains("--features mpi")
+                && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
+}

@@ -1,13 +1,21 @@
 //! The `mpi` target's split of one ufunc or gufunc call: each rank runs its rows
-//! of the iteration's first axis, then the ranks all-gather the output rows, so
+//! of the iteration's first axis, then the ranks exchange the output rows, so
 //! every rank ends with the whole result.
 //!
 //! Rows follow NumPy's `array_split` rule ([`row_ranges`]). Inputs need no
 //! scattering: every rank runs the same host code, so each already holds them.
-//! A trap or an error on any rank travels with the rows, and every rank returns
-//! the same outcome — the trap of the lowest rank that trapped, which is the
-//! first trapping element in C order of the first axis — instead of some ranks
-//! waiting forever for a rank that stopped.
+//! A trap or an error on any rank travels first, in a small message, and every
+//! rank returns the same outcome — the trap of the lowest rank that trapped,
+//! which is the first trapping element in C order of the first axis — instead of
+//! some ranks waiting forever for a rank that stopped.
+//!
+//! The rows themselves are not packed into messages. When an output is
+//! C-contiguous (a fresh result always is, unless its inputs were Fortran-ordered)
+//! each rank's rows are one block of it: the compiled loop writes them there,
+//! and each rank sends its block straight from there into the same place on
+//! every other rank (all transfers at once), so every byte is written once on
+//! every rank and copied by nothing but MPI. Other outputs (a strided `out`) go through one staging buffer. One rank
+//! has nothing to exchange.
 //!
 //! It knows strided operands and bytes; the loop that runs a share is the
 //! caller's.
@@ -16,7 +24,7 @@ use kern_compiler::diagnostics::{FileId, Span};
 use kern_compiler::ir::{Trap, TrapKind};
 
 use super::{row_ranges, World};
-use crate::exec::{Iteration, StridedOperand};
+use crate::exec::Iteration;
 use crate::Error;
 
 /// An output of the call whose rows are exchanged: the operand's index in the
@@ -53,18 +61,12 @@ pub unsafe fn run_distributed(
     } else {
         run_share(&rows_of(iteration, mine.start, mine.len()))
     };
-    let mut message = encode_outcome(&outcome);
-    if matches!(outcome, Ok(Ok(()))) {
-        for out in outputs {
-            // SAFETY: the caller's promise for the outputs; these rows were just
-            // written by this rank.
-            unsafe { pack_rows(iteration, out, mine.clone(), &mut message) };
-        }
+    if world.size() == 1 {
+        return outcome;
     }
-    let messages = world.transport.all_gather(&message)?;
-    for (rank, message) in messages.iter().enumerate() {
-        let (outcome, mut rest) = decode_outcome(message)?;
-        match outcome {
+    let outcomes = world.transport.all_gather(&encode_outcome(&outcome))?;
+    for (rank, message) in outcomes.iter().enumerate() {
+        match decode_outcome(message)?.0 {
             Ok(Ok(())) => {}
             Ok(Err(trap)) => return Ok(Err(trap)),
             Err(why) => {
@@ -73,14 +75,14 @@ pub unsafe fn run_distributed(
                 )))
             }
         }
-        if rank == world.rank() {
-            continue;
-        }
-        for out in outputs {
-            // SAFETY: as above; another rank's rows, written into this rank's
-            // output where they belong.
-            rest = unsafe { unpack_rows(iteration, out, ranges[rank].clone(), rest)? };
-        }
+    }
+    if iteration.is_empty() {
+        return Ok(Ok(()));
+    }
+    for out in outputs {
+        // SAFETY: the caller's promise for the outputs; this rank's rows were
+        // just written.
+        unsafe { exchange_rows(world, &RowLayout::of(iteration, out), &ranges)? };
     }
     Ok(Ok(()))
 }
@@ -96,96 +98,175 @@ fn rows_of(iteration: &Iteration, start: usize, count: usize) -> Iteration {
     share
 }
 
-/// Calls `visit` with the byte address of every element of `out` in the rows
-/// `rows`, in C order of (iteration axes, core axes).
-fn for_each_element(
-    iteration: &Iteration,
-    out: &OutputRows,
-    rows: std::ops::Range<usize>,
-    mut visit: impl FnMut(*mut u8),
-) {
-    let op: &StridedOperand = &iteration.operands[out.operand];
-    let mut shape: Vec<usize> = iteration.shape.clone();
-    shape[0] = rows.len();
-    shape.extend(&out.core_shape);
-    let mut strides: Vec<isize> = op.strides.clone();
-    strides.extend(&out.core_strides);
-    if shape.contains(&0) {
-        return;
-    }
-    let size = op.elem_size as isize;
-    let base = op
-        .base
-        .wrapping_offset(op.strides[0] * rows.start as isize * size);
-    let mut index = vec![0usize; shape.len()];
-    loop {
-        let offset: isize = index
-            .iter()
-            .zip(&strides)
-            .map(|(&i, &s)| i as isize * s)
-            .sum();
-        visit(base.wrapping_offset(offset * size));
-        // The next index in C order, or done.
-        let mut axis = shape.len();
-        loop {
-            if axis == 0 {
-                return;
-            }
-            axis -= 1;
-            index[axis] += 1;
-            if index[axis] < shape[axis] {
-                break;
-            }
-            index[axis] = 0;
+/// Where one output's elements are: its whole shape (iteration axes, then core
+/// axes), strides in elements, and the element size.
+struct RowLayout {
+    base: *mut u8,
+    elem_size: usize,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+}
+
+impl RowLayout {
+    fn of(iteration: &Iteration, out: &OutputRows) -> RowLayout {
+        let op = &iteration.operands[out.operand];
+        RowLayout {
+            base: op.base,
+            elem_size: op.elem_size,
+            shape: iteration
+                .shape
+                .iter()
+                .chain(&out.core_shape)
+                .copied()
+                .collect(),
+            strides: op
+                .strides
+                .iter()
+                .chain(&out.core_strides)
+                .copied()
+                .collect(),
         }
     }
-}
 
-/// Appends the bytes of `out`'s rows `rows` to `message`.
-///
-/// # Safety
-/// Every element of those rows must be readable.
-unsafe fn pack_rows(
-    iteration: &Iteration,
-    out: &OutputRows,
-    rows: std::ops::Range<usize>,
-    message: &mut Vec<u8>,
-) {
-    let size = iteration.operands[out.operand].elem_size;
-    for_each_element(iteration, out, rows, |at| {
-        // SAFETY: the caller's promise.
-        message.extend_from_slice(unsafe { std::slice::from_raw_parts(at as *const u8, size) });
-    });
-}
+    /// The bytes of one row of the first axis, as stored in C order.
+    fn row_bytes(&self) -> usize {
+        self.shape[1..].iter().product::<usize>() * self.elem_size
+    }
 
-/// Writes `out`'s rows `rows` from the front of `bytes`; returns the rest.
-///
-/// # Safety
-/// Every element of those rows must be writable.
-unsafe fn unpack_rows<'b>(
-    iteration: &Iteration,
-    out: &OutputRows,
-    rows: std::ops::Range<usize>,
-    mut bytes: &'b [u8],
-) -> Result<&'b [u8], Error> {
-    let size = iteration.operands[out.operand].elem_size;
-    let mut short = false;
-    for_each_element(iteration, out, rows, |at| {
-        if bytes.len() < size {
-            short = true;
+    /// Whether the elements lie in C order with no gaps from `base`, so that
+    /// any run of rows is one block of memory. Axes of extent 1 may have any
+    /// stride.
+    fn is_c_contiguous(&self) -> bool {
+        let mut expected = 1isize;
+        for (&extent, &stride) in self.shape.iter().zip(&self.strides).rev() {
+            if extent != 1 && stride != expected {
+                return false;
+            }
+            expected *= extent as isize;
+        }
+        true
+    }
+
+    /// Copies the rows `rows` between their places in the output and `block`
+    /// (their bytes in C order): out of the output with `Direction::Out`, into it with
+    /// `Direction::In`.
+    ///
+    /// # Safety
+    /// Every element of those rows must be readable (`Out`) or writable (`In`),
+    /// and `block` must hold `rows.len() * row_bytes()` bytes.
+    unsafe fn copy_rows(
+        &self,
+        rows: std::ops::Range<usize>,
+        block: &mut [u8],
+        direction: Direction,
+    ) {
+        let size = self.elem_size;
+        let mut shape = self.shape.clone();
+        shape[0] = rows.len();
+        let Some((&inner, outer)) = shape.split_last() else {
+            return;
+        };
+        if shape.contains(&0) {
             return;
         }
-        let (element, rest) = bytes.split_at(size);
-        // SAFETY: the caller's promise; `element` has `size` bytes.
-        unsafe { std::ptr::copy_nonoverlapping(element.as_ptr(), at, size) };
-        bytes = rest;
-    });
-    if short {
-        return Err(Error::Call(
-            "a rank sent fewer result rows than it owns".into(),
-        ));
+        let inner_stride = *self.strides.last().expect("as many strides as axes");
+        let base = self
+            .base
+            .wrapping_offset(self.strides[0] * rows.start as isize * size as isize);
+        let run_bytes = inner * size;
+        let mut index = vec![0usize; outer.len()];
+        let mut runs = block.chunks_exact_mut(run_bytes);
+        loop {
+            let offset: isize = index
+                .iter()
+                .zip(&self.strides)
+                .map(|(&i, &s)| i as isize * s)
+                .sum();
+            let at = base.wrapping_offset(offset * size as isize);
+            let run = runs.next().expect("the block holds every run");
+            for k in 0..inner {
+                let element = at.wrapping_offset(k as isize * inner_stride * size as isize);
+                let packed = run[k * size..(k + 1) * size].as_mut_ptr();
+                // SAFETY: the caller's promise; `packed` has `size` bytes.
+                unsafe {
+                    match direction {
+                        Direction::Out => std::ptr::copy_nonoverlapping(element, packed, size),
+                        Direction::In => std::ptr::copy_nonoverlapping(packed, element, size),
+                    }
+                }
+            }
+            // The next run in C order, or done.
+            let mut axis = outer.len();
+            loop {
+                if axis == 0 {
+                    return;
+                }
+                axis -= 1;
+                index[axis] += 1;
+                if index[axis] < outer[axis] {
+                    break;
+                }
+                index[axis] = 0;
+            }
+        }
     }
-    Ok(bytes)
+}
+
+/// Which way [`RowLayout::copy_rows`] copies.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// From the output into the block.
+    Out,
+    /// From the block into the output.
+    In,
+}
+
+/// Gives every rank every rank's rows of one output, all at once: straight from
+/// and into the output when it is C-contiguous, else through a staging buffer.
+///
+/// # Safety
+/// As for [`run_distributed`]'s outputs; this rank's rows hold its results.
+unsafe fn exchange_rows(
+    world: &World,
+    layout: &RowLayout,
+    ranges: &[std::ops::Range<usize>],
+) -> Result<(), Error> {
+    let row_bytes = layout.row_bytes();
+    let blocks: Vec<_> = ranges
+        .iter()
+        .map(|rows| rows.start * row_bytes..rows.end * row_bytes)
+        .collect();
+    let total = blocks.last().map_or(0, |b| b.end);
+    if layout.is_c_contiguous() {
+        // SAFETY: a C-contiguous output of `total` bytes from `base`, writable
+        // (the caller's promise) and not otherwise borrowed during the call.
+        let whole = unsafe { std::slice::from_raw_parts_mut(layout.base, total) };
+        return world.transport.all_gather_in_place(whole, &blocks);
+    }
+    let mut staging = vec![0u8; total];
+    let me = world.rank();
+    // SAFETY: the caller's promise; this rank's rows were written by it.
+    unsafe {
+        layout.copy_rows(
+            ranges[me].clone(),
+            &mut staging[blocks[me].clone()],
+            Direction::Out,
+        )
+    };
+    world.transport.all_gather_in_place(&mut staging, &blocks)?;
+    for (rank, rows) in ranges.iter().enumerate() {
+        if rank != me {
+            // SAFETY: the caller's promise: the output is writable there.
+            unsafe {
+                layout.copy_rows(
+                    rows.clone(),
+                    &mut staging[blocks[rank].clone()],
+                    Direction::In,
+                )
+            };
+        }
+    }
+    Ok(())
 }
 
 /// What one rank's share came to: done, a trap, or an error's message.
@@ -230,7 +311,7 @@ fn put_text(bytes: &mut Vec<u8>, text: &str) {
 }
 
 /// The outcome at the front of a rank's message (an error string stands for an
-/// `Error`), and the result rows after it.
+/// `Error`), and whatever follows it.
 fn decode_outcome(bytes: &[u8]) -> Result<(RankOutcome, &[u8]), Error> {
     let bad = || Error::Call("a malformed result message arrived from another MPI rank".into());
     let mut reader = Reader { bytes };
@@ -329,36 +410,55 @@ mod tests {
         assert_eq!(decode_outcome(&bytes).unwrap().0, Err(expected));
     }
 
-    #[test]
-    fn rows_of_a_transposed_output_pack_in_c_order() {
-        // A 2x3 i32 output stored column-major (strides 1, 2).
-        let mut data: Vec<i32> = vec![0, 3, 1, 4, 2, 5];
-        let iteration = Iteration {
+    /// A 2x3 i32 output stored column-major (strides 1, 2).
+    fn transposed(data: &mut [i32]) -> RowLayout {
+        RowLayout {
+            base: data.as_mut_ptr() as *mut u8,
+            elem_size: 4,
             shape: vec![2, 3],
-            operands: vec![StridedOperand {
-                base: data.as_mut_ptr() as *mut u8,
-                elem_size: 4,
-                strides: vec![1, 2],
-            }],
-        };
-        let out = OutputRows {
-            operand: 0,
-            core_shape: vec![],
-            core_strides: vec![],
-        };
-        let mut message = Vec::new();
-        unsafe { pack_rows(&iteration, &out, 1..2, &mut message) };
-        let row: Vec<i32> = message
+            strides: vec![1, 2],
+        }
+    }
+
+    #[test]
+    fn rows_of_a_transposed_output_copy_in_c_order() {
+        let mut data: Vec<i32> = vec![0, 3, 1, 4, 2, 5];
+        let layout = transposed(&mut data);
+        assert!(!layout.is_c_contiguous());
+        let mut block = vec![0u8; layout.row_bytes()];
+        unsafe { layout.copy_rows(1..2, &mut block, Direction::Out) };
+        let row: Vec<i32> = block
             .chunks(4)
             .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
             .collect();
         assert_eq!(row, vec![3, 4, 5]);
-        let new_row: Vec<u8> = [30i32, 40, 50]
+        let mut new_row: Vec<u8> = [30i32, 40, 50]
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let rest = unsafe { unpack_rows(&iteration, &out, 1..2, &new_row).unwrap() };
-        assert!(rest.is_empty());
+        unsafe { layout.copy_rows(1..2, &mut new_row, Direction::In) };
         assert_eq!(data, vec![0, 30, 1, 40, 2, 50]);
+    }
+
+    #[test]
+    fn c_ordered_outputs_are_exchanged_in_place() {
+        let mut data = [0u8; 1];
+        let base = data.as_mut_ptr();
+        let layout = |shape: Vec<usize>, strides: Vec<isize>| RowLayout {
+            base,
+            elem_size: 8,
+            shape,
+            strides,
+        };
+        // A fresh (4, 5) result, and a gufunc's (4, 2, 3) output.
+        assert!(layout(vec![4, 5], vec![5, 1]).is_c_contiguous());
+        assert!(layout(vec![4, 2, 3], vec![6, 3, 1]).is_c_contiguous());
+        // A column of a (4, 2) array, a reversed array, a Fortran-ordered one.
+        assert!(!layout(vec![4], vec![2]).is_c_contiguous());
+        assert!(!layout(vec![4], vec![-1]).is_c_contiguous());
+        assert!(!layout(vec![4, 5], vec![1, 4]).is_c_contiguous());
+        // Axes of extent 1 do not matter.
+        assert!(layout(vec![4, 1, 5], vec![5, 99, 1]).is_c_contiguous());
+        assert_eq!(layout(vec![4, 2, 3], vec![6, 3, 1]).row_bytes(), 48);
     }
 }

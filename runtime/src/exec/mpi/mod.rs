@@ -18,6 +18,7 @@
 //! ranks; it does not know ufuncs beyond the iteration it is handed.
 
 pub mod distribute;
+pub mod launcher;
 mod reduce;
 mod transport;
 pub(crate) mod wire;
@@ -61,6 +62,12 @@ pub fn world() -> Result<&'static World, Error> {
     opened
         .as_ref()
         .map_err(|message| Error::TargetUnavailable(message.clone()))
+}
+
+/// The world if something in this process has already opened it, without
+/// opening it (for labelling output: opening initialises MPI).
+pub fn opened_world() -> Option<&'static World> {
+    WORLD.get().and_then(|w| w.as_ref().ok())
 }
 
 /// Ends MPI for this process if kern started it (`MPI_Finalize`); a no-op

@@ -6,8 +6,9 @@
 //! initialised on first use and every call takes one lock, so calls from several
 //! threads are serialised (MPI is initialised for `MPI_THREAD_SERIALIZED`).
 //! Without it the world is this process alone — a singleton, as an MPI program
-//! started without `mpirun` is — and a message a rank sends to itself waits in a
-//! mailbox. This module knows bytes and ranks, not dtypes or arrays.
+//! started without `mpirun` is. Either way a message a rank sends to itself
+//! waits in that rank's mailbox, whatever its size, until the rank receives it.
+//! This module knows bytes and ranks, not dtypes or arrays.
 
 #![cfg_attr(not(feature = "mpi"), allow(unused_variables))]
 
@@ -17,10 +18,22 @@ use std::sync::Mutex;
 use crate::Error;
 
 /// The ranks of the world and the wire between them.
-pub(super) enum Transport {
-    /// This process alone: messages to itself, in order per tag.
+pub(super) struct Transport {
+    /// This process's rank.
+    rank: usize,
+    /// The messages this rank sent to itself and has not received yet, with
+    /// their tags, oldest first. They never go through MPI: a blocking MPI send
+    /// to oneself waits for a receive that the same thread can only post after
+    /// it (for all but small, eagerly sent messages), so it would hang.
+    own: Mutex<VecDeque<(i32, Vec<u8>)>>,
+    link: Link,
+}
+
+/// How bytes reach the other ranks.
+enum Link {
+    /// This process alone: there are no other ranks.
     #[cfg_attr(feature = "mpi", allow(dead_code))]
-    Single(Mutex<VecDeque<(i32, Vec<u8>)>>),
+    Single,
     /// The processes `mpirun` started, through MPI.
     #[cfg(feature = "mpi")]
     Mpi(Mutex<Option<mpi::environment::Universe>>),
@@ -57,7 +70,15 @@ impl Transport {
         #[cfg(feature = "mpi")]
         {
             match mpi::initialize_with_threading(mpi::Threading::Serialized) {
-                Some((universe, _)) => Ok(Transport::Mpi(Mutex::new(Some(universe)))),
+                Some((universe, _)) => {
+                    use mpi::topology::Communicator;
+                    let rank = universe.world().rank() as usize;
+                    Ok(Transport {
+                        rank,
+                        own: Mutex::new(VecDeque::new()),
+                        link: Link::Mpi(Mutex::new(Some(universe))),
+                    })
+                }
                 None => Err(Error::TargetUnavailable(
                     "MPI was already initialised outside kern in this process".into(),
                 )),
@@ -65,15 +86,19 @@ impl Transport {
         }
         #[cfg(not(feature = "mpi"))]
         {
-            Ok(Transport::Single(Mutex::new(VecDeque::new())))
+            Ok(Transport {
+                rank: 0,
+                own: Mutex::new(VecDeque::new()),
+                link: Link::Single,
+            })
         }
     }
 
     pub(super) fn rank_and_size(&self) -> Result<(usize, usize), Error> {
-        match self {
-            Transport::Single(_) => Ok((0, 1)),
+        match &self.link {
+            Link::Single => Ok((0, 1)),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
                 let world = &session.world;
@@ -83,10 +108,10 @@ impl Transport {
     }
 
     pub(super) fn barrier(&self) -> Result<(), Error> {
-        match self {
-            Transport::Single(_) => Ok(()),
+        match &self.link {
+            Link::Single => Ok(()),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::collective::CommunicatorCollectives;
                 session(universe)?.world.barrier();
                 Ok(())
@@ -98,7 +123,7 @@ impl Transport {
     /// through the transport are errors.
     #[cfg(feature = "mpi")]
     pub(super) fn finalize(&self) {
-        if let Transport::Mpi(universe) = self {
+        if let Link::Mpi(universe) = &self.link {
             drop(lock(universe).take());
         }
     }
@@ -106,7 +131,7 @@ impl Transport {
     /// Stops every process of the job with exit status `code` (`MPI_Abort`).
     pub(super) fn abort(&self, code: i32) -> ! {
         #[cfg(feature = "mpi")]
-        if let Transport::Mpi(universe) = self {
+        if let Link::Mpi(universe) = &self.link {
             use mpi::topology::Communicator;
             if let Ok(session) = session(universe) {
                 session.world.abort(code);
@@ -116,15 +141,17 @@ impl Transport {
     }
 
     /// Sends `bytes` to rank `dest` with `tag` (blocking until the buffer may be
-    /// reused; MPI's standard mode).
+    /// reused; MPI's standard mode). A message to this rank itself waits in its
+    /// mailbox, so it never blocks.
     pub(super) fn send(&self, dest: usize, tag: i32, bytes: &[u8]) -> Result<(), Error> {
-        match self {
-            Transport::Single(mailbox) => {
-                lock(mailbox).push_back((tag, bytes.to_vec()));
-                Ok(())
-            }
+        if dest == self.rank {
+            lock(&self.own).push_back((tag, bytes.to_vec()));
+            return Ok(());
+        }
+        match &self.link {
+            Link::Single => Err(no_rank(dest)),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::point_to_point::Destination;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
@@ -135,21 +162,25 @@ impl Transport {
         }
     }
 
-    /// The next message from rank `source` with `tag`, of whatever length.
+    /// The next message from rank `source` with `tag`, of whatever length. From
+    /// this rank itself it is the oldest such message in the mailbox; with none
+    /// there, no send could ever match the receive, so it is an error, not a
+    /// wait.
     pub(super) fn recv(&self, source: usize, tag: i32) -> Result<Vec<u8>, Error> {
-        match self {
-            Transport::Single(mailbox) => {
-                let mut mailbox = lock(mailbox);
-                let at = mailbox.iter().position(|(t, _)| *t == tag).ok_or_else(|| {
-                    Error::Call(format!(
-                        "mpi::recv from rank {source} with tag {tag} would wait forever: \
-                         no such message was sent and this is the only rank"
-                    ))
-                })?;
-                Ok(mailbox.remove(at).map(|(_, b)| b).unwrap_or_default())
-            }
+        if source == self.rank {
+            let mut mailbox = lock(&self.own);
+            let at = mailbox.iter().position(|(t, _)| *t == tag).ok_or_else(|| {
+                Error::Call(format!(
+                    "mpi::recv from rank {source} with tag {tag} would wait forever: \
+                     rank {source} is this rank, and it sent itself no such message before"
+                ))
+            })?;
+            return Ok(mailbox.remove(at).map(|(_, b)| b).unwrap_or_default());
+        }
+        match &self.link {
+            Link::Single => Err(no_rank(source)),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::point_to_point::Source;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
@@ -164,10 +195,10 @@ impl Transport {
 
     /// `root`'s `bytes` on every rank (the others' `bytes` are ignored).
     pub(super) fn broadcast(&self, root: usize, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
-        match self {
-            Transport::Single(_) => Ok(bytes),
+        match &self.link {
+            Link::Single => Ok(bytes),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::collective::Root;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
@@ -183,12 +214,70 @@ impl Transport {
         }
     }
 
+    /// Every rank's block of `buffer` on every rank, in place: `blocks[r]` is
+    /// rank `r`'s byte range (in rank order, not overlapping), and this rank's
+    /// block holds its bytes. Each rank sends its block straight from `buffer` to
+    /// every other rank, which receives it straight into the same range — no
+    /// copy beyond MPI's own, all transfers at once. Blocks of 1 GiB or more
+    /// travel in several pieces.
+    pub(super) fn all_gather_in_place(
+        &self,
+        buffer: &mut [u8],
+        blocks: &[std::ops::Range<usize>],
+    ) -> Result<(), Error> {
+        match &self.link {
+            Link::Single => Ok(()),
+            #[cfg(feature = "mpi")]
+            Link::Mpi(universe) => {
+                use mpi::point_to_point::{Destination, Source};
+                use mpi::topology::Communicator;
+                /// The most bytes one message moves.
+                const PIECE: usize = 1 << 30;
+                let session = session(universe)?;
+                let world = &session.world;
+                // One disjoint slice per rank.
+                let mut parts: Vec<&mut [u8]> = Vec::with_capacity(blocks.len());
+                let (mut rest, mut at) = (buffer, 0);
+                for block in blocks {
+                    let (_, tail) = std::mem::take(&mut rest).split_at_mut(block.start - at);
+                    let (part, tail) = tail.split_at_mut(block.len());
+                    parts.push(part);
+                    (rest, at) = (tail, block.end);
+                }
+                let own: &mut [u8] = std::mem::take(&mut parts[self.rank]);
+                let own: &[u8] = own;
+                mpi::request::scope(|scope| {
+                    let mut requests = Vec::new();
+                    for (rank, part) in parts.iter_mut().enumerate() {
+                        if rank == self.rank {
+                            continue;
+                        }
+                        let process = world.process_at_rank(rank as i32);
+                        for piece in part.chunks_mut(PIECE) {
+                            requests.push(
+                                process.immediate_receive_into_with_tag(scope, piece, TARGET_TAG),
+                            );
+                        }
+                        for piece in own.chunks(PIECE) {
+                            requests
+                                .push(process.immediate_send_with_tag(scope, piece, TARGET_TAG));
+                        }
+                    }
+                    for request in requests {
+                        request.wait();
+                    }
+                });
+                Ok(())
+            }
+        }
+    }
+
     /// Every rank's `bytes`, in rank order, on `root`; `None` on the others.
     pub(super) fn gather(&self, root: usize, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
-        match self {
-            Transport::Single(_) => Ok(Some(vec![bytes.to_vec()])),
+        match &self.link {
+            Link::Single => Ok(Some(vec![bytes.to_vec()])),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::collective::Root;
                 use mpi::datatype::PartitionMut;
                 use mpi::topology::Communicator;
@@ -214,10 +303,10 @@ impl Transport {
 
     /// Every rank's `bytes`, in rank order, on every rank.
     pub(super) fn all_gather(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
-        match self {
-            Transport::Single(_) => Ok(vec![bytes.to_vec()]),
+        match &self.link {
+            Link::Single => Ok(vec![bytes.to_vec()]),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::collective::CommunicatorCollectives;
                 use mpi::datatype::PartitionMut;
                 use mpi::topology::Communicator;
@@ -242,12 +331,12 @@ impl Transport {
         root: usize,
         pieces: Option<Vec<Vec<u8>>>,
     ) -> Result<Vec<u8>, Error> {
-        match self {
-            Transport::Single(_) => Ok(pieces
+        match &self.link {
+            Link::Single => Ok(pieces
                 .and_then(|p| p.into_iter().next())
                 .unwrap_or_default()),
             #[cfg(feature = "mpi")]
-            Transport::Mpi(universe) => {
+            Link::Mpi(universe) => {
                 use mpi::collective::Root;
                 use mpi::datatype::Partition;
                 use mpi::topology::Communicator;
@@ -280,6 +369,19 @@ impl Transport {
             }
         }
     }
+}
+
+/// The tag of the `mpi` target's own messages: above the `0..=32767` that host
+/// code's messages may use, so the two never match each other.
+#[cfg(feature = "mpi")]
+const TARGET_TAG: i32 = 32768;
+
+/// The error for a rank the world does not have (the callers check ranks
+/// first; this is the last line of defence).
+fn no_rank(rank: usize) -> Error {
+    Error::Call(format!(
+        "rank {rank} does not exist in this one-process world"
+    ))
 }
 
 /// The lock of the transport; a poisoned lock (a panic mid-call elsewhere) still
