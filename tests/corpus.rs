@@ -29,6 +29,7 @@ fn declared(file: &Path) -> (Vec<String>, usize) {
     let source = std::fs::read_to_string(file).expect("read fixture");
     let header = || {
         source
+            .trim_start_matches('\u{feff}')
             .lines()
             .take_while(|l| l.starts_with("//"))
             .map(|l| l.trim_start_matches('/').trim())
