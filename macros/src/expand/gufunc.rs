@@ -35,33 +35,8 @@ pub fn expand_gufunc(parts: &Parts<'_>) -> TokenStream {
         (quote!(::std::vec::Vec<::kern::NdArray>), quote!())
     };
     // A `(),()->()` gufunc is a binary ufunc: it gets the ufunc methods.
-    let methods = (decl.inputs.len() == 2 && decl.as_ufunc().is_some()).then(|| {
-        quote! {
-            /// `reduce` of this `(),()->()` gufunc (see `kern::Gufunc::reduce`).
-            pub fn reduce<'a>(
-                array: impl ::core::convert::Into<::kern::Operand<'a>>,
-                options: &::kern::Reduce,
-            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
-                handle()?.reduce(array, options)
-            }
-
-            /// `accumulate` of this `(),()->()` gufunc along `axis`.
-            pub fn accumulate<'a>(
-                array: impl ::core::convert::Into<::kern::Operand<'a>>,
-                axis: isize,
-            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
-                handle()?.accumulate(array, axis)
-            }
-
-            /// `outer` of this `(),()->()` gufunc: `out[i.., j..] = f(a[i..], b[j..])`.
-            pub fn outer<'a, 'b>(
-                a: impl ::core::convert::Into<::kern::Operand<'a>>,
-                b: impl ::core::convert::Into<::kern::Operand<'b>>,
-            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
-                handle()?.outer(a, b)
-            }
-        }
-    });
+    let methods = (decl.inputs.len() == 2 && decl.as_ufunc().is_some())
+        .then(|| super::binary_ufunc_methods("`(),()->()` gufunc"));
     let common = parts.module_common();
     let fn_doc = format!(
         "The kern gufunc `{name}` (signature `{signature}`) over the loop dimensions of \

@@ -79,6 +79,39 @@ impl Parts<'_> {
 
 /// The one lifetime of the generated function's operands: every argument's borrow
 /// shrinks to it, so the operands fit in one slice.
+/// The module functions of a binary ufunc — `reduce`, `accumulate`, `outer` —
+/// forwarding to the handle; `what` names the kind of function in their docs.
+fn binary_ufunc_methods(what: &str) -> TokenStream {
+    let reduce = format!("`reduce` of this {what} (see `kern::Ufunc::reduce`).");
+    let accumulate = format!("`accumulate` of this {what} along `axis`.");
+    let outer = format!("`outer` of this {what}: `out[i.., j..] = f(a[i..], b[j..])`.");
+    quote! {
+        #[doc = #reduce]
+        pub fn reduce<'a>(
+            array: impl ::core::convert::Into<::kern::Operand<'a>>,
+            options: &::kern::Reduce,
+        ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+            handle()?.reduce(array, options)
+        }
+
+        #[doc = #accumulate]
+        pub fn accumulate<'a>(
+            array: impl ::core::convert::Into<::kern::Operand<'a>>,
+            axis: isize,
+        ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+            handle()?.accumulate(array, axis)
+        }
+
+        #[doc = #outer]
+        pub fn outer<'a, 'b>(
+            a: impl ::core::convert::Into<::kern::Operand<'a>>,
+            b: impl ::core::convert::Into<::kern::Operand<'b>>,
+        ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
+            handle()?.outer(a, b)
+        }
+    }
+}
+
 pub fn lifetime() -> TokenStream {
     let apostrophe = Punct::new('\'', Spacing::Joint);
     let name = format_ident!("k");

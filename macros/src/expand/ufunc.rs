@@ -16,33 +16,7 @@ pub fn expand_ufunc(parts: &Parts<'_>) -> TokenStream {
     let params = parts.param_idents();
     let lt = lifetime();
     let binary = params.len() == 2;
-    let methods = binary.then(|| {
-        quote! {
-            /// `reduce` of this binary ufunc (see `kern::Ufunc::reduce`).
-            pub fn reduce<'a>(
-                array: impl ::core::convert::Into<::kern::Operand<'a>>,
-                options: &::kern::Reduce,
-            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
-                handle()?.reduce(array, options)
-            }
-
-            /// `accumulate` of this binary ufunc along `axis`.
-            pub fn accumulate<'a>(
-                array: impl ::core::convert::Into<::kern::Operand<'a>>,
-                axis: isize,
-            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
-                handle()?.accumulate(array, axis)
-            }
-
-            /// `outer` of this binary ufunc: `out[i.., j..] = f(a[i..], b[j..])`.
-            pub fn outer<'a, 'b>(
-                a: impl ::core::convert::Into<::kern::Operand<'a>>,
-                b: impl ::core::convert::Into<::kern::Operand<'b>>,
-            ) -> ::core::result::Result<::kern::NdArray, ::kern::Error> {
-                handle()?.outer(a, b)
-            }
-        }
-    });
+    let methods = binary.then(|| super::binary_ufunc_methods("binary ufunc"));
     let common = parts.module_common();
     let fn_doc = format!(
         "The kern ufunc `{name}` applied elementwise to arrays and scalars (broadcast \
