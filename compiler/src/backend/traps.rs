@@ -71,7 +71,25 @@ impl TrapSites {
 
     /// The trap `record` describes, if any.
     pub fn decode(&self, record: &TrapRecord) -> Option<ir::Trap> {
-        decode(&self.0, record)
+        let site = self.0.get(record.site as usize);
+        let kind = match record.code {
+            trap_code::NONE => return None,
+            trap_code::DIVISION_BY_ZERO => ir::TrapKind::DivisionByZero,
+            trap_code::DIVISION_OVERFLOW => ir::TrapKind::DivisionOverflow,
+            trap_code::INDEX_OUT_OF_BOUNDS => ir::TrapKind::IndexOutOfBounds {
+                index: record.payload[0],
+                len: record.payload[1],
+            },
+            trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
+            trap_code::STACK_OVERFLOW => ir::TrapKind::StackOverflow,
+            _ => ir::TrapKind::AssertionFailed(
+                site.and_then(|s| s.assertion.clone()).unwrap_or_default(),
+            ),
+        };
+        Some(ir::Trap {
+            kind,
+            span: site.map(|s| s.span).unwrap_or_default(),
+        })
     }
 }
 
@@ -80,29 +98,6 @@ impl std::ops::Deref for TrapSites {
     fn deref(&self) -> &[TrapSite] {
         &self.0
     }
-}
-
-/// The trap `record` describes, if any; `sites` are the unit's trap sites.
-pub fn decode(sites: &[TrapSite], record: &TrapRecord) -> Option<ir::Trap> {
-    let site = sites.get(record.site as usize);
-    let kind = match record.code {
-        trap_code::NONE => return None,
-        trap_code::DIVISION_BY_ZERO => ir::TrapKind::DivisionByZero,
-        trap_code::DIVISION_OVERFLOW => ir::TrapKind::DivisionOverflow,
-        trap_code::INDEX_OUT_OF_BOUNDS => ir::TrapKind::IndexOutOfBounds {
-            index: record.payload[0],
-            len: record.payload[1],
-        },
-        trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
-        trap_code::STACK_OVERFLOW => ir::TrapKind::StackOverflow,
-        _ => ir::TrapKind::AssertionFailed(
-            site.and_then(|s| s.assertion.clone()).unwrap_or_default(),
-        ),
-    };
-    Some(ir::Trap {
-        kind,
-        span: site.map(|s| s.span).unwrap_or_default(),
-    })
 }
 
 #[cfg(test)]

@@ -128,8 +128,7 @@ pub fn build_elementwise_loop(
         });
     });
     b.inst(InstKind::Return(None));
-    let lp = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, lp);
+    let lp = crate::loops::add_inlined(program, b);
     Ok((element, lp))
 }
 
@@ -160,9 +159,7 @@ pub(crate) fn add_element_function(
     );
     let r = convert(&mut b, r, signature.output);
     b.inst(InstKind::Return(Some(r)));
-    let element = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, element);
-    element
+    crate::loops::add_inlined(program, b)
 }
 
 /// The scalar parameter types and result of an elementwise function.

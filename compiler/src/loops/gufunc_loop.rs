@@ -212,8 +212,7 @@ pub fn build_gufunc_loop(
         }
     });
     b.inst(InstKind::Return(None));
-    let lp = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, lp);
+    let lp = crate::loops::add_inlined(program, b);
     Ok(lp)
 }
 

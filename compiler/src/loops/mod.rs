@@ -15,3 +15,14 @@ pub mod reduce_batch;
 pub mod reduce_loop;
 pub mod scan_loop;
 pub mod spmd_launch;
+
+use crate::ir::build::FunctionBuilder;
+use crate::ir::{FuncId, Program};
+
+/// Adds the function `b` built to `program` with everything it calls inlined, as
+/// every built loop and element function is (so one compiled unit runs a call).
+pub(crate) fn add_inlined(program: &mut Program, b: FunctionBuilder) -> FuncId {
+    let id = program.add_function(b.finish());
+    crate::passes::inline::inline_all_into(program, id);
+    id
+}

@@ -118,8 +118,7 @@ pub fn build_reduce_batch(
             checked: true,
         });
     });
-    let id = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, id);
+    let id = crate::loops::add_inlined(program, b);
     Ok(id)
 }
 
@@ -176,8 +175,7 @@ pub fn build_scan_batch(
         };
         emit_scan(b, combine, first, n, &load, &store);
     });
-    let id = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, id);
+    let id = crate::loops::add_inlined(program, b);
     Ok(id)
 }
 

@@ -44,14 +44,27 @@ pub(super) struct Combiners {
     pub acc: FuncId,
 }
 
-/// Adds the element functions of the binary `ufunc` for a reduction of `elem`
-/// values accumulating in `acc`.
-pub(super) fn add_combiners(
+/// The element function `f[A,X->A]` of the binary `ufunc` that folds an `elem`
+/// value into an `acc` accumulator — what both reductions and scans combine with —
+/// and what a second combiner of the same ufunc needs.
+pub(super) struct MixedCombiner {
+    /// `f[A,X->A]`.
+    pub func: FuncId,
+    /// The ufunc's name, for the loop's name.
+    pub base: String,
+    pub span: crate::diagnostics::Span,
+    pub mixed: LoopSignature,
+    params: Vec<ScalarType>,
+    ret: ScalarType,
+}
+
+/// Adds `f[A,X->A]` of the binary `ufunc` (see [`MixedCombiner`]).
+pub(super) fn add_mixed_combiner(
     program: &mut Program,
     ufunc: FuncId,
     elem: ScalarType,
     acc: ScalarType,
-) -> Result<Combiners, LoopError> {
+) -> Result<MixedCombiner, LoopError> {
     let f = program.function(ufunc);
     let (params, ret) = scalar_signature(f)?;
     if params.len() != 2 {
@@ -67,11 +80,7 @@ pub(super) fn add_combiners(
         inputs: vec![acc, elem],
         output: acc,
     };
-    let same = LoopSignature {
-        inputs: vec![acc, acc],
-        output: acc,
-    };
-    let combine_elem = add_element_function(
+    let func = add_element_function(
         program,
         ufunc,
         &params,
@@ -79,23 +88,46 @@ pub(super) fn add_combiners(
         &mixed,
         &format!("{base}[{mixed}]"),
     );
-    let combine_acc = if elem == acc {
-        combine_elem
-    } else {
-        add_element_function(
-            program,
-            ufunc,
-            &params,
-            ret,
-            &same,
-            &format!("{base}[{same}]"),
-        )
-    };
-    Ok(Combiners {
+    Ok(MixedCombiner {
+        func,
         base,
         span,
         mixed,
-        elem: combine_elem,
+        params,
+        ret,
+    })
+}
+
+/// Adds the element functions of the binary `ufunc` for a reduction of `elem`
+/// values accumulating in `acc`.
+pub(super) fn add_combiners(
+    program: &mut Program,
+    ufunc: FuncId,
+    elem: ScalarType,
+    acc: ScalarType,
+) -> Result<Combiners, LoopError> {
+    let m = add_mixed_combiner(program, ufunc, elem, acc)?;
+    let combine_acc = if elem == acc {
+        m.func
+    } else {
+        let same = LoopSignature {
+            inputs: vec![acc, acc],
+            output: acc,
+        };
+        add_element_function(
+            program,
+            ufunc,
+            &m.params,
+            m.ret,
+            &same,
+            &format!("{}[{same}]", m.base),
+        )
+    };
+    Ok(Combiners {
+        base: m.base,
+        span: m.span,
+        mixed: m.mixed,
+        elem: m.func,
         acc: combine_acc,
     })
 }
@@ -240,8 +272,7 @@ pub fn build_reduce_loop(
         checked: false,
     });
     b.inst(InstKind::Return(None));
-    let id = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, id);
+    let id = crate::loops::add_inlined(program, b);
     Ok(id)
 }
 

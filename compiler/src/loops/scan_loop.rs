@@ -17,9 +17,7 @@
 
 use crate::ir::build::FunctionBuilder;
 use crate::ir::*;
-use crate::loops::elementwise::{
-    add_element_function, array1, scalar_signature, LoopError, LoopSignature,
-};
+use crate::loops::elementwise::{array1, LoopError};
 
 /// The element function `f[A,X->A]` a scan of `elem` values accumulating in `acc`
 /// folds with, and the loop's name stem `f[A,X->A]`.
@@ -29,24 +27,8 @@ pub(super) fn add_scan_combiner(
     elem: ScalarType,
     acc: ScalarType,
 ) -> Result<(FuncId, String, crate::diagnostics::Span), LoopError> {
-    let f = program.function(ufunc);
-    let (params, ret) = scalar_signature(f)?;
-    if params.len() != 2 {
-        return Err(LoopError::Arity {
-            function: f.name.clone(),
-            params: params.len(),
-            inputs: 2,
-        });
-    }
-    let base = f.name.clone();
-    let span = f.span;
-    let mixed = LoopSignature {
-        inputs: vec![acc, elem],
-        output: acc,
-    };
-    let name = format!("{base}[{mixed}]");
-    let combine = add_element_function(program, ufunc, &params, ret, &mixed, &name);
-    Ok((combine, name, span))
+    let m = crate::loops::reduce_loop::add_mixed_combiner(program, ufunc, elem, acc)?;
+    Ok((m.func, format!("{}[{}]", m.base, m.mixed), m.span))
 }
 
 /// Emits into `b` the left fold of the module docs: from `first` (of the
@@ -126,8 +108,7 @@ pub fn build_scan_loop(
     };
     emit_scan(&mut b, combine, first, n, &load, &store);
     b.inst(InstKind::Return(None));
-    let id = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, id);
+    let id = crate::loops::add_inlined(program, b);
     Ok(id)
 }
 

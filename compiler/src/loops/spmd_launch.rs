@@ -133,8 +133,7 @@ pub fn build_launch_loop(program: &mut Program, kernel: FuncId) -> Result<FuncId
         });
     });
     b.inst(InstKind::Return(None));
-    let launch = program.add_function(b.finish());
-    crate::passes::inline::inline_all_into(program, launch);
+    let launch = crate::loops::add_inlined(program, b);
     Ok(launch)
 }
 
