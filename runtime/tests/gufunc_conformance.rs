@@ -552,6 +552,92 @@ fn parallel_matches_cpu_bit_for_bit(target: Target) {
     }
 }
 
+fn axes_axis_and_keepdims_place_the_core_dimensions(target: Target) {
+    // NumPy: np.matmul(a, b, axes=[(0, 1), (0, 1), (1, 2)]) with the batch axis last
+    // in the inputs and first in the output.
+    let g = gufunc("matmul", target);
+    let a = arr(&[3, 4, 5], |i| (i as f64 * 0.37).sin());
+    let b = arr(&[4, 2, 5], |i| (i as f64 * 0.11).cos() - 0.5);
+    let batch_first = |x: &ArrayD<f64>| x.view().permuted_axes(IxDyn(&[2, 0, 1])).to_owned();
+    let expected = reference_matmul(&batch_first(&a), &batch_first(&b));
+    let placed = g.clone().with_axes(&[&[0, 1], &[0, 1], &[1, 2]]);
+    let out = placed.call(&[(&a).into(), (&b).into()]).unwrap();
+    assert_eq!(out[0].shape(), [5, 3, 2]);
+    assert_eq!(f64s(&out[0]), expected);
+    // Core axes last in the output (negative axes count from the end), given as `out`.
+    let mut given = ArrayD::<f64>::from_elem(IxDyn(&[3, 2, 5]), f64::NAN);
+    g.clone()
+        .with_axes(&[&[0, 1], &[-3, -2], &[0, 1]])
+        .call_out(&[(&a).into(), (&b).into()], vec![(&mut given).into()])
+        .unwrap();
+    assert_eq!(batch_first(&given), expected);
+    // A new output in another place: its memory is in the gufunc's order, as NumPy's.
+    let out = g
+        .clone()
+        .with_axes(&[&[0, 1], &[0, 1], &[0, 1]])
+        .call(&[(&a).into(), (&b).into()])
+        .unwrap();
+    assert_eq!(out[0].shape(), [3, 2, 5]);
+    assert_eq!(batch_first(&f64s(&out[0])), expected);
+
+    // `axis=` for a single shared core dimension; `keepdims=` keeps it with length 1.
+    let norm = gufunc("norm", target);
+    let x = arr(&[4, 3], |i| i as f64 - 5.0);
+    let column_norms = arr(&[3], |j| {
+        (0..4).map(|i| x[[i, j]] * x[[i, j]]).sum::<f64>().sqrt()
+    });
+    let by_column = norm.clone().with_axis(0).call(&[(&x).into()]).unwrap();
+    assert_eq!(f64s(&by_column[0]), column_norms);
+    let kept = norm
+        .clone()
+        .with_axis(0)
+        .with_keepdims(true)
+        .call(&[(&x).into()])
+        .unwrap();
+    assert_eq!(
+        f64s(&kept[0]),
+        column_norms.clone().insert_axis(ndarray::Axis(0))
+    );
+    let kept = norm
+        .clone()
+        .with_keepdims(true)
+        .call(&[(&x).into()])
+        .unwrap();
+    assert_eq!(kept[0].shape(), [4, 1]);
+    let mut into = ArrayD::<f64>::zeros(IxDyn(&[1, 3]));
+    norm.clone()
+        .with_axes(&[&[0], &[0]])
+        .with_keepdims(true)
+        .call_out(&[(&x).into()], vec![(&mut into).into()])
+        .unwrap();
+    assert_eq!(into, column_norms.insert_axis(ndarray::Axis(0)));
+
+    // NumPy's errors.
+    assert_eq!(
+        call_err(&g.clone().with_axes(&[&[0, 1], &[0, 1]]), &[(&a).into(), (&b).into()]),
+        "axes should be a list with an entry for all 3 inputs and outputs; entries for outputs can only be omitted if none of them has core axes."
+    );
+    assert_eq!(
+        call_err(
+            &g.clone().with_axes(&[&[0, 1], &[0, 1], &[0, 5]]),
+            &[(&a).into(), (&b).into()]
+        ),
+        "axis 5 is out of bounds for array of dimension 3"
+    );
+    assert_eq!(
+        call_err(&g.clone().with_axis(0), &[(&a).into(), (&b).into()]),
+        "matmul: axis can only be used with a single shared core dimension, not with the 3 distinct ones implied by signature (M,N),(N,P)->(M,P)."
+    );
+    assert_eq!(
+        call_err(&g.with_keepdims(true), &[(&a).into(), (&b).into()]),
+        "matmul does not support keepdims: its signature (M,N),(N,P)->(M,P) requires output 0 to have 2 core dimensions, but keepdims can only be used when all inputs have the same number of core dimensions and all outputs have no core dimensions."
+    );
+    assert_eq!(
+        call_err(&norm.with_axes(&[&[1], &[]]).with_axis(1), &[(&x).into()]),
+        "cannot specify both 'axis' and 'axes'"
+    );
+}
+
 macro_rules! suite {
     ($($target:ident => $value:expr),* $(,)?) => {$(
         mod $target {
@@ -568,6 +654,7 @@ macro_rules! suite {
                 scalar_inputs_are_empty_core_dimensions,
                 out_given,
                 out_with_more_loop_dimensions_broadcasts_the_inputs,
+                axes_axis_and_keepdims_place_the_core_dimensions,
                 calls_under_the_work_threshold_run_serially,
                 scalar_signature_gufuncs_are_ufuncs,
                 out_errors,

@@ -22,6 +22,7 @@
 //! This module knows arrays, dtypes, shapes and targets; it does not know how loops
 //! are generated (the compiler's `loops::gufunc_loop`) or executed (`exec::gufunc`).
 
+mod axes;
 mod bind;
 mod run;
 
@@ -63,6 +64,8 @@ pub struct Gufunc {
     core: Arc<ModuleCore>,
     decl: Arc<GufuncDecl>,
     target: Target,
+    /// Where the operands' core axes are (`axes=`, `axis=`, `keepdims=`).
+    layout: axes::CoreLayout,
 }
 
 impl std::fmt::Debug for Gufunc {
@@ -101,6 +104,7 @@ impl Gufunc {
             core,
             decl: Arc::new(decl),
             target,
+            layout: axes::CoreLayout::default(),
         }
     }
 
@@ -231,6 +235,9 @@ impl Gufunc {
     /// Applies the gufunc, broadcasting the loop dimensions; returns the new
     /// outputs in order (`&mut` parameters, then the returned value).
     pub fn call(&self, inputs: &[Operand<'_>]) -> Result<Vec<NdArray>, Error> {
+        if !self.layout.is_default() {
+            return self.call_placed(inputs);
+        }
         let plan = self.plan(inputs, None)?;
         let mut outs: Vec<NdArray> = plan
             .outputs
@@ -257,6 +264,9 @@ impl Gufunc {
                 plural(self.nout()),
                 outs.len()
             )));
+        }
+        if !self.layout.is_default() {
+            return self.call_out_placed(inputs, outs);
         }
         let mut outs: Vec<ArrayMut<'_>> = outs.into_iter().map(|o| o.0).collect();
         let given: Vec<(Vec<usize>, DType)> = outs
