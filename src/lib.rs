@@ -203,8 +203,9 @@ pub use kern_runtime::jobs;
 #[cfg(feature = "cuda")]
 pub use kern_runtime::{to_device, DeviceArray, DeviceOperand};
 pub use kern_runtime::{
-    Arg, ArrayMut, ArrayRef, DType, Dim3, Element, Error, Gufunc, Initial, Kernel, LoopForm,
-    Module, NdArray, Operand, OutOperand, Reduce, ScalarType, ScalarValue, Target, Timings, Ufunc,
+    Arg, ArrayMut, ArrayRef, Casting, DType, Dim3, Element, Error, Gufunc, Initial, Kernel,
+    LoopForm, Module, NdArray, Operand, OutOperand, Reduce, ScalarType, ScalarValue, Target,
+    Timings, Ufunc,
 };
 pub use ndarray;
 

@@ -38,5 +38,6 @@ pub use target::Target;
 pub use ufunc::DeviceOperand;
 pub use ufunc::{Initial, LoopForm, Reduce, Ufunc};
 
+pub use kern_compiler::dtype_rules::casting::Casting;
 pub use kern_compiler::gufunc_signature;
 pub use kern_compiler::ir::{ScalarType, ScalarValue};

@@ -638,6 +638,57 @@ fn axes_axis_and_keepdims_place_the_core_dimensions(target: Target) {
     );
 }
 
+fn casting_and_forced_element_types(target: Target) {
+    use kern_runtime::{Casting, DType};
+    let norm = gufunc("norm", target);
+    let x = arr(&[2, 2], |i| [3.0, 4.0, 6.0, 8.0][i]);
+    // np.vecnorm-style: dtype= picks the f32 instance, the input cast same_kind.
+    let r = norm
+        .clone()
+        .with_dtype(DType::F32)
+        .call(&[(&x).into()])
+        .unwrap();
+    assert_eq!(
+        r[0].as_array::<f32>().unwrap(),
+        &ndarray::arr1(&[5.0f32, 10.0]).into_dyn()
+    );
+    assert_eq!(
+        call_err(
+            &norm
+                .clone()
+                .with_casting(Casting::No)
+                .with_dtype(DType::F32),
+            &[(&x).into()]
+        ),
+        "cannot cast gufunc `norm` input 0 from f64 to f32 with casting rule 'no'"
+    );
+    let m = gufunc("matmul", target);
+    let a = arr(&[2, 2], |i| i as f64 + 0.5);
+    let mut f32_out = ArrayD::<f32>::zeros(IxDyn(&[2, 2]));
+    let err = m
+        .clone()
+        .with_casting(Casting::Safe)
+        .call_out(&[(&a).into(), (&a).into()], vec![(&mut f32_out).into()])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: cannot cast gufunc `matmul` output 0 from f64 to f32 with casting rule 'safe'"
+    );
+    let mut ints = ArrayD::<i64>::zeros(IxDyn(&[2, 2]));
+    m.clone()
+        .with_casting(Casting::Unsafe)
+        .call_out(&[(&a).into(), (&a).into()], vec![(&mut ints).into()])
+        .unwrap();
+    assert_eq!(ints, reference_matmul(&a, &a).mapv(|v| v as i64));
+    assert_eq!(
+        call_err(
+            &m.with_signature(&[Some(DType::F64)]),
+            &[(&a).into(), (&a).into()]
+        ),
+        "a type-tuple must be specified of length 3 for gufunc `matmul`"
+    );
+}
+
 macro_rules! suite {
     ($($target:ident => $value:expr),* $(,)?) => {$(
         mod $target {
@@ -655,6 +706,7 @@ macro_rules! suite {
                 out_given,
                 out_with_more_loop_dimensions_broadcasts_the_inputs,
                 axes_axis_and_keepdims_place_the_core_dimensions,
+                casting_and_forced_element_types,
                 calls_under_the_work_threshold_run_serially,
                 scalar_signature_gufuncs_are_ufuncs,
                 out_errors,

@@ -5,7 +5,7 @@
 //! bottom, so that every target must give the same answers (a new target adds
 //! one line).
 
-use kern_runtime::{Error, Module, NdArray, Reduce, ScalarValue, Target, Ufunc};
+use kern_runtime::{DType, Error, Module, NdArray, Reduce, ScalarValue, Target, Ufunc};
 use ndarray::{arr0, array, s, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 
 const SOURCE: &str = r#"
@@ -285,6 +285,136 @@ fn out_is_never_stretched_and_needs_a_same_kind_dtype(t: Target) {
     assert_eq!(
         err.to_string(),
         "error: cannot cast ufunc `add` output from f64 to i64 with casting rule 'same_kind'"
+    );
+}
+
+fn casting_rules_check_inputs_and_out(t: Target) {
+    use kern_runtime::Casting;
+    let add = ufunc(t, "add");
+    let x = array![1.0, 2.0, 3.0];
+    let mut f32_out = ArrayD::<f32>::zeros(IxDyn(&[3]));
+    for (casting, allowed) in [
+        (Casting::No, false),
+        (Casting::Equiv, false),
+        (Casting::Safe, false),
+        (Casting::SameKind, true),
+        (Casting::Unsafe, true),
+    ] {
+        let result = add
+            .clone()
+            .with_casting(casting)
+            .call_out(&[(&x).into(), (&x).into()], &mut f32_out);
+        match (allowed, result) {
+            (true, r) => r.unwrap(),
+            (false, Err(e)) => assert_eq!(
+                e.to_string(),
+                format!("error: cannot cast ufunc `add` output from f64 to f32 with casting rule '{casting}'")
+            ),
+            (false, Ok(())) => panic!("{casting} allowed f64 -> f32"),
+        }
+    }
+    assert_eq!(f32_out, array![2.0f32, 4.0, 6.0].into_dyn());
+    // `unsafe` writes any dtype, converting as `as` does.
+    let halves = array![0.75, 1.5, -2.5];
+    let mut ints = ArrayD::<i64>::zeros(IxDyn(&[3]));
+    add.clone()
+        .with_casting(Casting::Unsafe)
+        .call_out(&[(&halves).into(), (&halves).into()], &mut ints)
+        .unwrap();
+    assert_eq!(ints, array![1i64, 3, -5].into_dyn());
+    // `no` (and `equiv`) need the loop of the inputs' exact dtypes; weak scalars
+    // still take the arrays' dtype.
+    let small = array![1i32, 2, 3];
+    let wide = array![1i64, 2, 3];
+    let strict = add.clone().with_casting(Casting::No);
+    assert_eq!(
+        call_error(strict.call(&[(&small).into(), (&wide).into()])),
+        "error: cannot cast ufunc `add` input 0 from i32 to i64 with casting rule 'no'"
+    );
+    let bytes = array![1i8, 2, 3];
+    let r = strict.call(&[(&bytes).into(), 2i64.into()]).unwrap();
+    assert_eq!(r.as_array::<i8>().unwrap(), &array![3i8, 4, 5].into_dyn());
+    assert_eq!(
+        "bogus".parse::<Casting>().unwrap_err(),
+        "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe' (got 'bogus')"
+    );
+}
+
+fn dtype_and_signature_force_a_loop(t: Target) {
+    use kern_runtime::Casting;
+    let add = ufunc(t, "add");
+    let x = array![1.5, 2.25, 3.0];
+    let ints = array![1i64, 2, 3];
+    // np.add(x, x, dtype=np.float32): the f32 loop, inputs cast same_kind.
+    let r = add
+        .clone()
+        .with_dtype(DType::F32)
+        .call(&[(&x).into(), (&x).into()])
+        .unwrap();
+    assert_eq!(
+        r.as_array::<f32>().unwrap(),
+        &array![3.0f32, 4.5, 6.0].into_dyn()
+    );
+    // np.add(i, i, dtype=np.float64) and signature=(None, None, 'f8').
+    let r = add
+        .clone()
+        .with_dtype(DType::F64)
+        .call(&[(&ints).into(), (&ints).into()])
+        .unwrap();
+    assert_eq!(f64s(&r), array![2.0, 4.0, 6.0].into_dyn());
+    let r = add
+        .clone()
+        .with_signature(&[None, None, Some(DType::F64)])
+        .call(&[(&ints).into(), (&ints).into()])
+        .unwrap();
+    assert_eq!(f64s(&r), array![2.0, 4.0, 6.0].into_dyn());
+    let r = add
+        .clone()
+        .with_signature(&[Some(DType::F32), Some(DType::F32), Some(DType::F32)])
+        .call(&[(&ints).into(), (&ints).into()])
+        .unwrap();
+    assert_eq!(r.dtype(), DType::F32);
+    // An unsafe input cast needs casting = unsafe, as in NumPy.
+    let to_int = add.clone().with_dtype(DType::I64);
+    assert_eq!(
+        call_error(to_int.call(&[(&x).into(), (&x).into()])),
+        "error: cannot cast ufunc `add` input 0 from f64 to i64 with casting rule 'same_kind'"
+    );
+    let r = to_int
+        .with_casting(Casting::Unsafe)
+        .call(&[(&x).into(), (&x).into()])
+        .unwrap();
+    assert_eq!(i64s(&r), array![2i64, 4, 6].into_dyn());
+    // A declared list: the loop whose result is the dtype, even when an earlier
+    // one takes the inputs exactly.
+    let twice = ufunc(t, "twice_f32_first");
+    let small = array![1.5f32, 2.0];
+    let r = twice
+        .clone()
+        .with_dtype(DType::F64)
+        .call(&[(&small).into()])
+        .unwrap();
+    assert_eq!(f64s(&r), array![3.0, 4.0].into_dyn());
+    assert_eq!(
+        call_error(twice.clone().with_dtype(DType::I32).call(&[(&small).into()])),
+        "error: no loop matching the specified signature and casting was found for ufunc `twice_f32_first`"
+    );
+    // NumPy's TypeErrors.
+    assert_eq!(
+        call_error(
+            add.clone()
+                .with_signature(&[Some(DType::F64)])
+                .call(&[(&x).into(), (&x).into()])
+        ),
+        "error: a type-tuple must be specified of length 3 for ufunc `add`"
+    );
+    assert_eq!(
+        call_error(
+            add.with_dtype(DType::F64)
+                .with_signature(&[None, None, None])
+                .call(&[(&x).into(), (&x).into()])
+        ),
+        "error: cannot specify both 'signature' and 'dtype'"
     );
 }
 
@@ -845,6 +975,8 @@ macro_rules! for_every_target {
             fortran_ordered_inputs_give_fortran_ordered_outputs,
             out_receives_the_result,
             out_is_never_stretched_and_needs_a_same_kind_dtype,
+            casting_rules_check_inputs_and_out,
+            dtype_and_signature_force_a_loop,
             an_input_may_alias_out,
             an_input_overlapping_out_otherwise_is_read_before_writing,
             a_trap_reports_the_kernel_source_location,

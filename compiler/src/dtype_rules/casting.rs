@@ -1,7 +1,7 @@
 //! NumPy's casting rules between array dtypes: `safe` (every value survives:
 //! `np.can_cast(a, b, "safe")`) for choosing a loop, `same_kind` for writing a
-//! loop's result into a given `out`, and how weak (host scalar) operands fit a
-//! dtype.
+//! loop's result into a given `out`, the five `casting=` rules a call may ask for
+//! ([`Casting`]), and how weak (host scalar) operands fit a dtype.
 //!
 //! It knows dtypes and scalar values only, not ufuncs or arrays.
 
@@ -46,6 +46,74 @@ pub fn can_cast_safely(from: ScalarType, to: ScalarType) -> bool {
 /// (`f64 -> f32`, `i64 -> i8`, `u8 -> i8` yes; `f64 -> i64`, `i8 -> u8` no).
 pub fn can_cast_same_kind(from: ScalarType, to: ScalarType) -> bool {
     can_cast_safely(from, to) || kind_rank(from) <= kind_rank(to)
+}
+
+/// NumPy's `casting=` argument, from the strictest rule to the loosest. kern's
+/// dtypes have no byte order, so `equiv` is `no`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Casting {
+    /// Only the same dtype.
+    No,
+    /// The same dtype up to byte order (the same as `No` here).
+    Equiv,
+    /// Casts that keep every value.
+    Safe,
+    /// Safe casts, and casts within a kind or up the kinds (the default).
+    #[default]
+    SameKind,
+    /// Any cast (`as`).
+    Unsafe,
+}
+
+impl Casting {
+    /// NumPy's spelling: `'same_kind'`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Casting::No => "no",
+            Casting::Equiv => "equiv",
+            Casting::Safe => "safe",
+            Casting::SameKind => "same_kind",
+            Casting::Unsafe => "unsafe",
+        }
+    }
+
+    /// `np.can_cast(from, to, casting)`.
+    pub fn allows(self, from: ScalarType, to: ScalarType) -> bool {
+        match self {
+            Casting::No | Casting::Equiv => storage_dtype(from) == storage_dtype(to),
+            Casting::Safe => can_cast_safely(from, to),
+            Casting::SameKind => can_cast_same_kind(from, to),
+            Casting::Unsafe => true,
+        }
+    }
+}
+
+impl std::fmt::Display for Casting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Casting {
+    /// NumPy's `ValueError` text.
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Casting, String> {
+        [
+            Casting::No,
+            Casting::Equiv,
+            Casting::Safe,
+            Casting::SameKind,
+            Casting::Unsafe,
+        ]
+        .into_iter()
+        .find(|c| c.name() == text)
+        .ok_or_else(|| {
+            format!(
+                "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe' (got '{text}')"
+            )
+        })
+    }
 }
 
 /// The kind of a weak (host scalar) operand, for NEP 50: 0 bool, 1 integer (of
@@ -139,6 +207,38 @@ mod tests {
         assert!(!can_cast_same_kind(F64, I64));
         assert!(!can_cast_same_kind(I8, U8));
         assert!(!can_cast_same_kind(I8, Bool));
+    }
+
+    #[test]
+    fn casting_rules_nest_from_no_to_unsafe() {
+        assert!(Casting::No.allows(I64, I64) && !Casting::No.allows(I32, I64));
+        assert!(Casting::Equiv.allows(Usize, U64));
+        assert!(Casting::Safe.allows(I32, I64) && !Casting::Safe.allows(F64, F32));
+        assert!(Casting::SameKind.allows(F64, F32) && !Casting::SameKind.allows(F64, I64));
+        assert!(Casting::Unsafe.allows(F64, Bool));
+        for from in ORDER {
+            for to in ORDER {
+                let allowed: Vec<bool> = [
+                    Casting::No,
+                    Casting::Equiv,
+                    Casting::Safe,
+                    Casting::SameKind,
+                    Casting::Unsafe,
+                ]
+                .iter()
+                .map(|c| c.allows(from, to))
+                .collect();
+                assert!(allowed.windows(2).all(|w| w[0] <= w[1]), "{from} -> {to}");
+            }
+        }
+        assert_eq!("same_kind".parse(), Ok(Casting::SameKind));
+        assert_eq!(
+            "bogus".parse::<Casting>(),
+            Err(
+                "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe' (got 'bogus')"
+                    .into()
+            )
+        );
     }
 
     #[test]

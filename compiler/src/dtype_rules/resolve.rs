@@ -17,6 +17,13 @@
 //!    dtype (NumPy's `OverflowError`). When every operand is a scalar they count as
 //!    strong.
 //!
+//! 4. A call may fix types (NumPy's `signature=`, and `dtype=` for the result,
+//!    [`FixedTypes`]): only loops with those types are candidates — for a generic
+//!    ufunc a fixed result fixes its type argument for the unfixed inputs too, the
+//!    homogeneous loop NumPy picks — and the inputs are then cast to the loop's
+//!    types under the call's `casting=` rule ([`Casting`]; the rule is checked for
+//!    unfixed calls too, so `casting = no` needs an exact loop).
+//!
 //! Gufuncs resolve the element types of their operands the same way
 //! ([`resolve_types`] over a [`LoopScheme`]): the dtype of an array operand is its
 //! element type, whatever its core dimensions.
@@ -27,7 +34,9 @@
 use crate::kernel_decl::{SchemeType, TypeBound, UfuncDecl};
 use crate::scalar::{ScalarType, ScalarValue};
 
-use super::casting::{can_cast_safely, dtype_kind, weak_kind, weak_kind_fits, weak_scalar_fits};
+use super::casting::{
+    can_cast_safely, dtype_kind, weak_kind, weak_kind_fits, weak_scalar_fits, Casting,
+};
 use super::storage_dtype;
 
 /// What dtype resolution sees of one input operand.
@@ -81,6 +90,52 @@ pub struct ResolvedTypes {
     pub type_args: Vec<ScalarType>,
     pub params: Vec<ScalarType>,
     pub results: Vec<ScalarType>,
+}
+
+/// The types a call fixes, NumPy's `signature=` (per input, then per result;
+/// `None` leaves that one to loop selection). Empty vectors fix nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FixedTypes {
+    pub params: Vec<Option<ScalarType>>,
+    pub results: Vec<Option<ScalarType>>,
+}
+
+impl FixedTypes {
+    /// NumPy's `dtype=`: the (first) result's type.
+    pub fn result(dtype: ScalarType) -> FixedTypes {
+        FixedTypes {
+            params: Vec::new(),
+            results: vec![Some(dtype)],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.params.iter().chain(&self.results).all(Option::is_none)
+    }
+
+    fn param(&self, i: usize) -> Option<ScalarType> {
+        self.params.get(i).copied().flatten()
+    }
+
+    fn result_type(&self, j: usize) -> Option<ScalarType> {
+        self.results.get(j).copied().flatten()
+    }
+
+    /// Whether a candidate loop has every fixed type.
+    fn admits(&self, lp: &ResolvedTypes) -> bool {
+        let same = |fixed: Option<ScalarType>, t: ScalarType| {
+            fixed.is_none_or(|f| storage_dtype(f) == storage_dtype(t))
+        };
+        lp.params
+            .iter()
+            .enumerate()
+            .all(|(i, t)| same(self.param(i), *t))
+            && lp
+                .results
+                .iter()
+                .enumerate()
+                .all(|(j, t)| same(self.result_type(j), *t))
+    }
 }
 
 /// No loop accepts the operands.
@@ -187,7 +242,17 @@ pub fn resolve_loop(
     decl: &UfuncDecl,
     inputs: &[InputDtype],
 ) -> Result<ResolvedLoop, NoMatchingLoop> {
-    let mut types = resolve_types(&LoopScheme::of_ufunc(decl), inputs)?;
+    resolve_loop_with(decl, inputs, &FixedTypes::default(), Casting::default())
+}
+
+/// [`resolve_loop`] for a call that fixes `fixed` and casts under `casting`.
+pub fn resolve_loop_with(
+    decl: &UfuncDecl,
+    inputs: &[InputDtype],
+    fixed: &FixedTypes,
+    casting: Casting,
+) -> Result<ResolvedLoop, NoMatchingLoop> {
+    let mut types = resolve_types_with(&LoopScheme::of_ufunc(decl), inputs, fixed, casting)?;
     Ok(ResolvedLoop {
         type_args: types.type_args,
         params: types.params,
@@ -199,6 +264,17 @@ pub fn resolve_loop(
 pub fn resolve_types(
     decl: &LoopScheme<'_>,
     inputs: &[InputDtype],
+) -> Result<ResolvedTypes, NoMatchingLoop> {
+    resolve_types_with(decl, inputs, &FixedTypes::default(), Casting::default())
+}
+
+/// [`resolve_types`] for a call that fixes `fixed` and casts its inputs under
+/// `casting` (rule 4 of the module docs).
+pub fn resolve_types_with(
+    decl: &LoopScheme<'_>,
+    inputs: &[InputDtype],
+    fixed: &FixedTypes,
+    casting: Casting,
 ) -> Result<ResolvedTypes, NoMatchingLoop> {
     // With no array at all, scalars decide their own dtypes.
     let all_scalars = inputs.iter().all(|i| matches!(i, InputDtype::Weak(_)));
@@ -213,9 +289,33 @@ pub fn resolve_types(
     } else {
         inputs.to_vec()
     };
-    let candidates = candidates(decl, &inputs);
+    // Loop selection sees a fixed input as an array of its fixed type; a fixed
+    // result of a generic type fixes that type's unfixed inputs too.
+    let selection: Vec<InputDtype> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let through_result = match decl.params.get(i) {
+                Some(SchemeType::Generic(g)) => decl
+                    .results
+                    .iter()
+                    .enumerate()
+                    .find(|(_, r)| **r == SchemeType::Generic(*g))
+                    .and_then(|(j, _)| fixed.result_type(j)),
+                _ => None,
+            };
+            match fixed.param(i).or(through_result) {
+                Some(t) => InputDtype::Strong(t),
+                None => *input,
+            }
+        })
+        .collect();
+    let candidates: Vec<ResolvedTypes> = candidates(decl, &selection)
+        .into_iter()
+        .filter(|lp| fixed.admits(lp))
+        .collect();
     let accepts = |lp: &ResolvedTypes, exact: bool| {
-        lp.params.iter().zip(&inputs).all(|(p, i)| match i {
+        lp.params.iter().zip(&selection).all(|(p, i)| match i {
             InputDtype::Strong(d) if exact => storage_dtype(*d) == storage_dtype(*p),
             InputDtype::Strong(d) => can_cast_safely(*d, *p),
             InputDtype::Weak(v) => weak_kind_fits(*v, *p),
@@ -226,8 +326,31 @@ pub fn resolve_types(
         .find(|lp| accepts(lp, true))
         .or_else(|| candidates.iter().find(|lp| accepts(lp, false)));
     let Some(lp) = chosen else {
+        if !fixed.is_empty() {
+            return Err(NoMatchingLoop {
+                message: format!(
+                    "no loop matching the specified signature and casting was found for {} `{}`",
+                    decl.what, decl.name
+                ),
+            });
+        }
         return Err(no_match(decl, &inputs, &candidates));
     };
+    for (k, (p, i)) in lp.params.iter().zip(&inputs).enumerate() {
+        if let InputDtype::Strong(d) = i {
+            if !casting.allows(*d, *p) {
+                return Err(NoMatchingLoop {
+                    message: format!(
+                        "cannot cast {} `{}` input {k} from {} to {} with casting rule '{casting}'",
+                        decl.what,
+                        decl.name,
+                        d.name(),
+                        p.name()
+                    ),
+                });
+            }
+        }
+    }
     for (p, i) in lp.params.iter().zip(&inputs) {
         if let InputDtype::Weak(v) = i {
             if !weak_scalar_fits(*v, *p) {
@@ -329,6 +452,84 @@ mod tests {
             vec![TypeBound::Float],
             declared,
         )
+    }
+
+    #[test]
+    fn fixed_types_pick_the_loop_and_casting_checks_the_inputs() {
+        let strong = |t| InputDtype::Strong(t);
+        // A generic ufunc: dtype= fixes the type argument (the homogeneous loop).
+        let d = decl(
+            vec![SchemeType::Generic(0); 2],
+            SchemeType::Generic(0),
+            vec![TypeBound::Num],
+            vec![],
+        );
+        let call = |inputs: &[InputDtype], fixed: &FixedTypes, casting| {
+            resolve_types_with(&LoopScheme::of_ufunc(&d), inputs, fixed, casting)
+        };
+        let lp = call(
+            &[strong(I64), strong(I64)],
+            &FixedTypes::result(F32),
+            Casting::SameKind,
+        )
+        .unwrap();
+        assert_eq!(
+            (lp.params.clone(), lp.results.clone()),
+            (vec![F32, F32], vec![F32])
+        );
+        assert_eq!(
+            call(
+                &[strong(F64), strong(F64)],
+                &FixedTypes::result(I64),
+                Casting::SameKind
+            )
+            .unwrap_err()
+            .message,
+            "cannot cast ufunc `f` input 0 from f64 to i64 with casting rule 'same_kind'"
+        );
+        assert!(call(
+            &[strong(F64), strong(F64)],
+            &FixedTypes::result(I64),
+            Casting::Unsafe
+        )
+        .is_ok());
+        // signature=: one input fixed, the other selected by safe casting.
+        let fixed = FixedTypes {
+            params: vec![Some(F64), None],
+            results: vec![],
+        };
+        let lp = call(&[strong(I32), strong(I32)], &fixed, Casting::SameKind).unwrap();
+        assert_eq!(lp.params, vec![F64, F64]);
+        // casting = no needs the exact loop even without fixed types.
+        assert_eq!(
+            call(
+                &[strong(I32), strong(I64)],
+                &FixedTypes::default(),
+                Casting::No
+            )
+            .unwrap_err()
+            .message,
+            "cannot cast ufunc `f` input 0 from i32 to i64 with casting rule 'no'"
+        );
+        assert!(call(
+            &[strong(I32), strong(I32)],
+            &FixedTypes::default(),
+            Casting::No
+        )
+        .is_ok());
+        // A declared list: only its loops, with the fixed types.
+        let listed = generic_float(2, vec![vec![F32], vec![F64]]);
+        let err = resolve_types_with(
+            &LoopScheme::of_ufunc(&listed),
+            &[strong(F32), strong(F32)],
+            &FixedTypes::result(I64),
+            Casting::Unsafe,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "no loop matching the specified signature and casting was found for ufunc `f`"
+        );
     }
 
     #[test]

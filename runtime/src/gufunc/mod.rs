@@ -8,12 +8,13 @@
 //! lacks them), broadcasts the remaining loop dimensions (given outputs take part:
 //! inputs stretch to them, they are never stretched), allocates the outputs (or
 //! checks the given ones: core dimensions as bound, a dtype the result converts to
-//! under `same_kind`) and runs the compiled gufunc loop over
-//! the loop dimensions on the target ([`run`]).
+//! under the casting rule, `same_kind` by default) and runs the compiled gufunc
+//! loop over the loop dimensions on the target ([`run`]). `axes.rs` places core
+//! dimensions elsewhere than last (`axes=`, `axis=`, `keepdims=`).
 //!
 //! Dtypes: an array input whose dtype is not its parameter's element type is
-//! converted first into a temporary contiguous copy (safe casts only, so values
-//! survive); scalar (`()`) inputs and returned outputs are converted in the loop.
+//! converted first into a temporary contiguous copy (by safe casts, unless the
+//! handle fixes the types or loosens `casting`); scalar (`()`) inputs and returned outputs are converted in the loop.
 //! A `&mut` output given with another dtype is computed in a temporary of the
 //! parameter's type (initialised from it) and converted back. New outputs start as
 //! zeros (the body may read before it writes). Inputs that share memory with a
@@ -42,8 +43,8 @@ use crate::exec::gufunc::GufuncLoop;
 use crate::exec::MAX_OPERANDS;
 use crate::module::ModuleCore;
 use crate::shape::shape_text;
-use crate::ufunc::casting::can_cast_same_kind;
-use crate::ufunc::resolve::{resolve_types, InputDtype, LoopScheme, ResolvedTypes};
+use crate::ufunc::call_types::CallTypes;
+use crate::ufunc::resolve::{resolve_types_with, InputDtype, LoopScheme, ResolvedTypes};
 use crate::{Error, Target};
 use bind::{bind, Binding, Names};
 
@@ -66,6 +67,8 @@ pub struct Gufunc {
     target: Target,
     /// Where the operands' core axes are (`axes=`, `axis=`, `keepdims=`).
     layout: axes::CoreLayout,
+    /// `casting=`, `dtype=`, `signature=` of its calls.
+    types: CallTypes,
 }
 
 impl std::fmt::Debug for Gufunc {
@@ -105,6 +108,7 @@ impl Gufunc {
             decl: Arc::new(decl),
             target,
             layout: axes::CoreLayout::default(),
+            types: CallTypes::default(),
         }
     }
 
@@ -230,6 +234,27 @@ impl Gufunc {
         )
         .map_err(|e| Error::Backend(e.to_string()))?;
         crate::loop_text::loop_text(&program, loop_id, form, &self.core.sources)
+    }
+
+    /// The same gufunc casting under `casting` (NumPy's `casting=`; `same_kind` by
+    /// default): inputs to the loop's element types, results to given outputs.
+    pub fn with_casting(mut self, casting: crate::Casting) -> Gufunc {
+        self.types.casting = casting;
+        self
+    }
+
+    /// The same gufunc with its first output's element type fixed (NumPy's
+    /// `dtype=`); see [`crate::Ufunc::with_dtype`].
+    pub fn with_dtype(mut self, dtype: DType) -> Gufunc {
+        self.types.set_dtype(dtype);
+        self
+    }
+
+    /// The same gufunc with its element types fixed (NumPy's `signature=` as a
+    /// type tuple): one entry per input and per output, `None` left to selection.
+    pub fn with_signature(mut self, types: &[Option<DType>]) -> Gufunc {
+        self.types.set_signature(self.nin(), types);
+        self
     }
 
     /// Applies the gufunc, broadcasting the loop dimensions; returns the new
@@ -358,7 +383,10 @@ impl Gufunc {
                 Operand::Scalar(v) => InputDtype::Weak(*v),
             })
             .collect();
-        let types = resolve_types(&scheme, &dtypes).map_err(|e| Error::Call(e.message))?;
+        self.types.check("gufunc", name, self.nin(), self.nout())?;
+        let casting = self.types.casting;
+        let types = resolve_types_with(&scheme, &dtypes, &self.types.fixed, casting)
+            .map_err(|e| Error::Call(e.message))?;
 
         let names = Names {
             gufunc: name,
@@ -421,9 +449,9 @@ impl Gufunc {
                             shape_text(&loop_shape)
                         )));
                     }
-                    if !can_cast_same_kind(result, *out_dtype) {
+                    if !casting.allows(result, *out_dtype) {
                         return Err(Error::Call(format!(
-                            "cannot cast gufunc `{name}` output {j} from {result} to {out_dtype} with casting rule 'same_kind'"
+                            "cannot cast gufunc `{name}` output {j} from {result} to {out_dtype} with casting rule '{casting}'"
                         )));
                     }
                     match operand.form {

@@ -2,9 +2,10 @@
 //! NumPy's semantics.
 //!
 //! A call resolves the loop ([`resolve`]: exact match, then safe casting, weak
-//! scalars), broadcasts the operands, allocates the output (or checks the given
-//! `out`: the inputs broadcast to its shape, it is never stretched; a dtype the result converts to under
-//! `same_kind`), copies an input that overlaps `out` other than elementwise, and
+//! scalars; or the types the handle fixes, `call_types`), broadcasts the
+//! operands, allocates the output (or checks the given `out`: the inputs
+//! broadcast to its shape, it is never stretched; a dtype the result converts to
+//! under the casting rule, `same_kind` by default), copies an input that overlaps `out` other than elementwise, and
 //! runs the compiled elementwise loop for those dtypes on the target — compiling it
 //! on first use, once, whichever thread asks first. `reduce`, `accumulate` and
 //! `outer` are in [`methods`]; calls whose operands live in GPU memory
@@ -15,6 +16,7 @@
 //! generated (the compiler's `loops::elementwise`) or run (`exec`).
 
 mod blocked_reduce;
+pub(crate) mod call_types;
 #[cfg(feature = "cuda")]
 mod device_call;
 #[cfg(feature = "cuda")]
@@ -31,15 +33,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kern_compiler::backend::cranelift::JitEngine;
+use kern_compiler::dtype_rules::casting::Casting;
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
 use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 
 pub use crate::loop_text::LoopForm;
+use call_types::CallTypes;
 #[cfg(feature = "cuda")]
 pub use device_call::DeviceOperand;
 pub use methods::{Initial, Reduce};
-use resolve::{resolve_loop, InputDtype, ResolvedLoop};
+use resolve::{resolve_loop_with, InputDtype, ResolvedLoop};
 
 use crate::array::{
     cast_value, storage_dtype, with_dtype, ArrayMut, ArrayRef, DType, Element, NdArray, Operand,
@@ -75,6 +79,8 @@ pub struct Ufunc {
     core: Arc<ModuleCore>,
     decl: Arc<UfuncDecl>,
     target: Target,
+    /// `casting=`, `dtype=`, `signature=` of its calls.
+    types: CallTypes,
 }
 
 impl std::fmt::Debug for Ufunc {
@@ -95,6 +101,7 @@ impl Ufunc {
             core,
             decl: Arc::new(decl),
             target,
+            types: CallTypes::default(),
         }
     }
 
@@ -116,6 +123,28 @@ impl Ufunc {
     /// The same ufunc running on `target`.
     pub fn with_target(mut self, target: Target) -> Ufunc {
         self.target = target;
+        self
+    }
+
+    /// The same ufunc casting under `casting` (NumPy's `casting=`; `same_kind` by
+    /// default): inputs to the loop's types, the result to a given `out`'s dtype.
+    pub fn with_casting(mut self, casting: Casting) -> Ufunc {
+        self.types.casting = casting;
+        self
+    }
+
+    /// The same ufunc with its result dtype fixed (NumPy's `dtype=`): the loop
+    /// returning `dtype` is chosen — for a generic ufunc, the one whose type
+    /// argument is `dtype` — and the inputs cast to it under the casting rule.
+    pub fn with_dtype(mut self, dtype: DType) -> Ufunc {
+        self.types.set_dtype(dtype);
+        self
+    }
+
+    /// The same ufunc with its loop's types fixed (NumPy's `signature=`): one entry
+    /// per input and one for the output, `None` leaving that one to selection.
+    pub fn with_signature(mut self, types: &[Option<DType>]) -> Ufunc {
+        self.types.set_signature(self.nin(), types);
         self
     }
 
@@ -206,8 +235,12 @@ impl Ufunc {
             )));
         }
         self.target.check_available()?;
+        self.types
+            .check("ufunc", &decl.name, decl.params.len(), 1)?;
         let dtypes: Vec<InputDtype> = inputs.iter().map(|o| o.dtype).collect();
-        let resolved = resolve_loop(decl, &dtypes).map_err(|e| Error::Call(e.message))?;
+        let casting = self.types.casting;
+        let resolved = resolve_loop_with(decl, &dtypes, &self.types.fixed, casting)
+            .map_err(|e| Error::Call(e.message))?;
         // `out` takes part in broadcasting (inputs stretch to its shape) but is
         // never stretched itself, as in NumPy.
         let mut shapes: Vec<&[usize]> = inputs.iter().map(|o| o.shape).collect();
@@ -225,9 +258,9 @@ impl Ufunc {
                         shape_text(&shape)
                     )));
                 }
-                if !casting::can_cast_same_kind(resolved.ret, out_dtype) {
+                if !casting.allows(resolved.ret, out_dtype) {
                     return Err(Error::Call(format!(
-                        "cannot cast ufunc `{}` output from {} to {} with casting rule 'same_kind'",
+                        "cannot cast ufunc `{}` output from {} to {} with casting rule '{casting}'",
                         decl.name, resolved.ret, out_dtype
                     )));
                 }
