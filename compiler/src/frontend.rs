@@ -282,6 +282,10 @@ fn validate_item(decl: &FnDecl) -> Vec<Diagnostic> {
                 }
                 AttrArg::Literal(l)
                     if name == "guvectorize" && matches!(l.kind, LitKind::Str(_)) => {}
+                // `dim = "expr"`: a declared dimension size, checked with the
+                // signature (kernel_decl/gufunc.rs).
+                AttrArg::KeyValue { value, .. }
+                    if name == "guvectorize" && matches!(value.kind, LitKind::Str(_)) => {}
                 AttrArg::Ident(i)
                     if name == "vectorize" && ScalarType::from_name(&i.name).is_some() => {}
                 AttrArg::KeyValue { key, .. } => {

@@ -6,6 +6,7 @@
 //! Read off the AST once after checking; it does not type-check anything (the
 //! checker already did) and knows nothing about arrays or dtype resolution.
 
+pub mod dim_sizes;
 pub mod gufunc;
 pub mod kernel;
 

@@ -195,6 +195,58 @@ fn outputs_come_after_inputs_and_there_is_at_least_one() {
 }
 
 #[test]
+fn output_only_dimensions_may_declare_their_size() {
+    let convolve = "fn convolve(a: &[f64], b: &[f64], out: &mut [f64]) { out[0] = a[0] + b[0]; }";
+    let decl = gufunc(
+        &format!("#[guvectorize(\"(m),(n)->(p)\", p = \"m + n - 1\")] {convolve}"),
+        "convolve",
+    );
+    assert_eq!(decl.sizes.len(), 1);
+    assert_eq!(
+        (decl.sizes[0].dim.as_str(), decl.sizes[0].text.as_str()),
+        ("p", "m + n - 1")
+    );
+    // Derived signatures name dimensions after the types' lengths.
+    let decl = gufunc(
+        "#[guvectorize(P = \"2 * N\")] fn twice(x: &[f64; N], out: &mut [f64; P]) { out[0] = x[0]; }",
+        "twice",
+    );
+    assert_eq!(decl.sizes[0].dim, "P");
+    let cases = [
+        (
+            "\"(m),(n)->(p)\", n = \"m\"",
+            "`n` is sized by the inputs; only a core dimension that only outputs have can be given a size",
+            "n",
+        ),
+        (
+            "\"(m),(n)->(p)\", q = \"m\"",
+            "`q` is not a core dimension of the signature (m),(n)->(p)",
+            "q",
+        ),
+        (
+            "\"(m),(n)->(p)\", p = \"m + k\"",
+            "the size of `p` reads `k`, which is not a core dimension of an input",
+            "k",
+        ),
+        (
+            "\"(m),(n)->(p)\", p = \"m +\"",
+            "invalid size of `p`: expected a dimension name, a non-negative integer, `min(..)`, `max(..)` or `(`",
+            "\"",
+        ),
+        (
+            "\"(m),(n)->(p)\", p = \"m\", p = \"n\"",
+            "`p` is given a size twice",
+            "p",
+        ),
+    ];
+    for (args, expected, at) in cases {
+        let (message, snippet) = error(&format!("#[guvectorize({args})] {convolve}"));
+        assert_eq!(message, expected, "{args}");
+        assert_eq!(snippet, at, "{args}");
+    }
+}
+
+#[test]
 fn the_gufunc_kind_carries_the_signature_in_the_ir() {
     let mut sources = SourceMap::new();
     let file = sources.add(

@@ -62,6 +62,14 @@ fn weighted(x: &[f64], w: f64) -> f64 {
     s * w
 }
 
+// An output-only dimension with a declared size (NumPy needs a
+// process_core_dims hook for this).
+#[guvectorize("(m),(n)->(p)", p = "m + n - 1")]
+fn convolve(a: &[f64], b: &[f64], out: &mut [f64]) {
+    for i in 0..out.len() { out[i] = 0.0; }
+    for i in 0..a.len() { for j in 0..b.len() { out[i + j] += a[i] * b[j]; } }
+}
+
 #[guvectorize("(n)->(n,k)")]
 fn powers(x: &[f64], out: &mut [[f64; K]; N]) {
     for i in 0..N { let mut p = 1.0; for j in 0..K { out[i][j] = p; p *= x[i]; } }
@@ -689,6 +697,35 @@ fn casting_and_forced_element_types(target: Target) {
     );
 }
 
+fn output_only_dimensions_take_their_declared_size(target: Target) {
+    let g = gufunc("convolve", target);
+    let a = arr(&[2, 3], |i| i as f64 + 1.0);
+    let b = arr(&[2], |i| [1.0, -1.0][i]);
+    let out = g.call(&[(&a).into(), (&b).into()]).unwrap();
+    // np.convolve([1, 2, 3], [1, -1]) and np.convolve([4, 5, 6], [1, -1]).
+    assert_eq!(
+        f64s(&out[0]),
+        arr(&[2, 4], |i| [1.0, 1.0, 1.0, -3.0, 4.0, 1.0, 1.0, -6.0][i])
+    );
+    let mut given = ArrayD::<f64>::zeros(IxDyn(&[2, 4]));
+    g.call_out(&[(&a).into(), (&b).into()], vec![(&mut given).into()])
+        .unwrap();
+    assert_eq!(given, f64s(&out[0]));
+    let mut wrong = ArrayD::<f64>::zeros(IxDyn(&[2, 5]));
+    let err = g
+        .call_out(&[(&a).into(), (&b).into()], vec![(&mut wrong).into()])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: convolve: a given output has core dimension p of size 5, but p = m + n - 1 is 4"
+    );
+    let empty = arr(&[0], |_| 0.0);
+    assert_eq!(
+        call_err(&g, &[(&empty).into(), (&empty).into()]),
+        "convolve: core dimension p = m + n - 1 is -1 for these inputs, which is not a size"
+    );
+}
+
 macro_rules! suite {
     ($($target:ident => $value:expr),* $(,)?) => {$(
         mod $target {
@@ -707,6 +744,7 @@ macro_rules! suite {
                 out_with_more_loop_dimensions_broadcasts_the_inputs,
                 axes_axis_and_keepdims_place_the_core_dimensions,
                 casting_and_forced_element_types,
+                output_only_dimensions_take_their_declared_size,
                 calls_under_the_work_threshold_run_serially,
                 scalar_signature_gufuncs_are_ufuncs,
                 out_errors,

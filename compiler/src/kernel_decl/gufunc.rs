@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use super::dim_sizes::{parse_size, DimSize};
 use super::{bounds_of, scheme_of, Identity, SchemeType, TypeBound, UfuncDecl};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::gufunc_signature::{CoreDim, CoreDimSize, GufuncSignature, SignatureError};
@@ -63,6 +64,8 @@ pub struct GufuncDecl {
     pub generics: Vec<TypeBound>,
     /// `target = "..."` of the attribute.
     pub target: Option<String>,
+    /// Declared sizes of output-only core dimensions (`p = "m + n - 1"`).
+    pub sizes: Vec<DimSize>,
     pub span: Span,
 }
 
@@ -223,6 +226,10 @@ fn derive(decl: &FnDecl) -> Option<Result<GufuncDecl, Vec<Diagnostic>>> {
             }
         }
     };
+    let sizes = match declared_sizes(&attr.args, &signature, &signature_text) {
+        Ok(sizes) => sizes,
+        Err(e) => return Some(Err(e)),
+    };
     let target = attr.args.iter().find_map(|a| match a {
         AttrArg::KeyValue { key, value } if key.name == "target" => match &value.kind {
             LitKind::Str(s) => Some(s.clone()),
@@ -247,8 +254,96 @@ fn derive(decl: &FnDecl) -> Option<Result<GufuncDecl, Vec<Diagnostic>>> {
         outputs: public(outputs),
         generics: bounds_of(decl),
         target,
+        sizes,
         span: decl.span,
     }))
+}
+
+/// The attribute's `dim = "expr"` arguments: each sizes a dimension that only
+/// outputs have, from the inputs' dimensions (`dim_sizes.rs`).
+fn declared_sizes(
+    args: &[AttrArg],
+    signature: &GufuncSignature,
+    signature_text: &str,
+) -> Result<Vec<DimSize>, Vec<Diagnostic>> {
+    let named = |operands: &[Vec<CoreDim>], name: &str| {
+        operands
+            .iter()
+            .flatten()
+            .any(|d| d.size == CoreDimSize::Named(name.to_string()))
+    };
+    let mut sizes: Vec<DimSize> = Vec::new();
+    let mut errors = Vec::new();
+    for arg in args {
+        let AttrArg::KeyValue { key, value } = arg else {
+            continue;
+        };
+        let LitKind::Str(text) = &value.kind else {
+            continue;
+        };
+        if key.name == "target" {
+            continue;
+        }
+        let dim = &key.name;
+        let problem = if named(&signature.inputs, dim) {
+            Some(format!("`{dim}` is sized by the inputs; only a core dimension that only outputs have can be given a size"))
+        } else if !named(&signature.outputs, dim) {
+            Some(format!(
+                "`{dim}` is not a core dimension of the signature {signature_text}"
+            ))
+        } else if sizes.iter().any(|s| &s.dim == dim) {
+            Some(format!("`{dim}` is given a size twice"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            errors.push(Diagnostic::error(key.span, problem).with_note(
+                "`name = \"expression\"` sizes an output-only core dimension from the inputs' dimensions, e.g. p = \"m + n - 1\"",
+            ));
+            continue;
+        }
+        // The text starts one byte into the literal (after its `"`).
+        let at = |offset: usize| {
+            let start = value.span.start + 1 + offset.min(text.len()) as u32;
+            Span {
+                start: start.min(value.span.end),
+                end: (start + 1).min(value.span.end),
+                ..value.span
+            }
+        };
+        let expr = match parse_size(text) {
+            Ok(expr) => expr,
+            Err(e) => {
+                errors.push(Diagnostic::error(
+                    at(e.offset),
+                    format!("invalid size of `{dim}`: {}", e.message),
+                ));
+                continue;
+            }
+        };
+        for name in expr.names() {
+            if !named(&signature.inputs, name) {
+                let offset = text.find(name).unwrap_or(0);
+                errors.push(
+                    Diagnostic::error(
+                        at(offset),
+                        format!("the size of `{dim}` reads `{name}`, which is not a core dimension of an input"),
+                    )
+                    .with_note(format!("the inputs' core dimensions are those of {signature_text} before `->`")),
+                );
+            }
+        }
+        sizes.push(DimSize {
+            dim: dim.clone(),
+            expr,
+            text: text.clone(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(sizes)
+    } else {
+        Err(errors)
+    }
 }
 
 fn param_operand(

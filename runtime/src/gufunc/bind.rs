@@ -10,12 +10,16 @@
 //!    operand (its size is 1 and no operand has an axis for it).
 //! 2. Core dimensions are the trailing axes; every appearance of a dimension must
 //!    have one size (frozen ones the frozen size), compared in operand order.
-//! 3. Every dimension of an output that is not given must be sized by the inputs.
+//! 3. A dimension only outputs have takes its declared size (`p = "m + n - 1"`,
+//!    evaluated from the inputs' sizes), which a given output must agree with;
+//!    every other dimension of an output that is not given must be sized by the
+//!    inputs.
 //!
 //! It sees shapes only (no strides, dtypes or memory); broadcasting the loop
 //! dimensions is `broadcast`'s.
 
 use kern_compiler::gufunc_signature::{CoreDimSize, GufuncSignature};
+use kern_compiler::kernel_decl::dim_sizes::DimSize;
 
 /// The result of binding: sizes and the core axes of every operand.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,11 +55,13 @@ pub struct Names<'a> {
     pub signature: &'a str,
 }
 
-/// Binds `signature` to the input shapes and the shapes of the given outputs
-/// (`None`: to be allocated). Errors are NumPy's `ValueError` messages.
+/// Binds `signature` (with its declared output-only `sizes`) to the input shapes
+/// and the shapes of the given outputs (`None`: to be allocated). Errors are
+/// NumPy's `ValueError` messages.
 pub fn bind(
     names: &Names<'_>,
     signature: &GufuncSignature,
+    declared: &[DimSize],
     inputs: &[&[usize]],
     outputs: &[Option<&[usize]>],
 ) -> Result<Binding, String> {
@@ -161,7 +167,47 @@ pub fn bind(
         }
     }
 
-    // 3. Outputs to allocate are sized by the inputs.
+    // 3. Declared sizes of output-only dimensions, then outputs to allocate are
+    // sized.
+    for size in declared {
+        let named = CoreDimSize::Named(size.dim.clone());
+        let Some(d) = distinct.iter().position(|(s, _)| *s == named) else {
+            continue;
+        };
+        let size_of = |name: &str| -> u64 {
+            let named = CoreDimSize::Named(name.to_string());
+            distinct
+                .iter()
+                .position(|(s, _)| *s == named)
+                .and_then(|i| sizes[i])
+                .unwrap_or(1) as u64
+        };
+        let value = size
+            .expr
+            .eval(&size_of)
+            .and_then(|v| usize::try_from(v).ok())
+            .filter(|v| *v <= isize::MAX as usize);
+        let Some(value) = value else {
+            let shown = size.expr.eval(&size_of).map_or(
+                "undefined (a division by zero or an overflow)".to_string(),
+                |v| v.to_string(),
+            );
+            return Err(format!(
+                "{}: core dimension {} = {} is {shown} for these inputs, which is not a size",
+                names.gufunc, size.dim, size.text
+            ));
+        };
+        match sizes[d] {
+            None => sizes[d] = Some(value),
+            Some(given) if given == value => {}
+            Some(given) => {
+                return Err(format!(
+                "{}: a given output has core dimension {} of size {given}, but {} = {} is {value}",
+                names.gufunc, size.dim, size.dim, size.text
+            ))
+            }
+        }
+    }
     for (k, shape) in shapes.iter().enumerate().skip(nin) {
         if shape.is_some() {
             continue;
@@ -196,7 +242,7 @@ mod tests {
         inputs: &[&[usize]],
         outputs: &[Option<&[usize]>],
     ) -> Result<Binding, String> {
-        bind(&NAMES, &sig.parse().unwrap(), inputs, outputs)
+        bind(&NAMES, &sig.parse().unwrap(), &[], inputs, outputs)
     }
 
     #[test]
@@ -219,6 +265,28 @@ mod tests {
         // Enough dimensions: nothing is dropped, extra ones are loop dimensions.
         let b = run(sig, &[&[7, 2, 3], &[3, 4]], &[None]).unwrap();
         assert_eq!(b.missing, [false; 3]);
+    }
+
+    #[test]
+    fn output_only_dimensions_take_their_declared_size() {
+        use kern_compiler::kernel_decl::dim_sizes::parse_size;
+        let sig: GufuncSignature = "(m),(n)->(p)".parse().unwrap();
+        let declared = [DimSize {
+            dim: "p".into(),
+            expr: parse_size("m + n - 1").unwrap(),
+            text: "m + n - 1".into(),
+        }];
+        let b = bind(&NAMES, &sig, &declared, &[&[5], &[3]], &[None]).unwrap();
+        assert_eq!(b.core_shape(2), [7]);
+        assert!(bind(&NAMES, &sig, &declared, &[&[5], &[3]], &[Some(&[2, 7])]).is_ok());
+        assert_eq!(
+            bind(&NAMES, &sig, &declared, &[&[5], &[3]], &[Some(&[6])]).unwrap_err(),
+            "g: a given output has core dimension p of size 6, but p = m + n - 1 is 7"
+        );
+        assert_eq!(
+            bind(&NAMES, &sig, &declared, &[&[0], &[0]], &[None]).unwrap_err(),
+            "g: core dimension p = m + n - 1 is -1 for these inputs, which is not a size"
+        );
     }
 
     #[test]

@@ -397,8 +397,14 @@ impl Gufunc {
             Some(g) => g.iter().map(|(s, _)| Some(s.as_slice())).collect(),
             None => vec![None; self.nout()],
         };
-        let binding =
-            bind(&names, &decl.signature, &input_shapes, &given_shapes).map_err(Error::Call)?;
+        let binding = bind(
+            &names,
+            &decl.signature,
+            &decl.sizes,
+            &input_shapes,
+            &given_shapes,
+        )
+        .map_err(Error::Call)?;
         let nin = self.nin();
         let loop_of = |k: usize, shape: &[usize]| -> Vec<usize> {
             shape[..shape.len() - binding.core_ndim(k)].to_vec()
