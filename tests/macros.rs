@@ -202,6 +202,58 @@ fn the_where_variants_compute_only_the_selected_elements() {
     );
 }
 
+/// An output-only core dimension with a declared size.
+#[kern::guvectorize("(m),(n)->(p)", p = "m + n - 1")]
+fn convolve(a: &[f64], b: &[f64], out: &mut [f64]) {
+    for i in 0..out.len() {
+        out[i] = 0.0;
+    }
+    for i in 0..a.len() {
+        for j in 0..b.len() {
+            out[i + j] += a[i] * b[j];
+        }
+    }
+}
+
+#[test]
+fn the_handles_take_numpys_call_options() {
+    // casting=, dtype= on a ufunc's handle.
+    let x = array![1.5f64, 2.5];
+    let as_f32 = add::handle().unwrap().clone().with_dtype(kern::DType::F32);
+    let sum = as_f32.call(&[(&x).into(), (&x).into()]).unwrap();
+    assert_eq!(
+        sum.as_array::<f32>().unwrap(),
+        &array![3.0f32, 5.0].into_dyn()
+    );
+    let strict = add::handle()
+        .unwrap()
+        .clone()
+        .with_casting(kern::Casting::No);
+    let mut out = Array1::<f32>::zeros(2);
+    assert!(strict
+        .call_out(&[(&x).into(), (&x).into()], &mut out)
+        .unwrap_err()
+        .to_string()
+        .contains("casting rule 'no'"));
+    // axes= on a gufunc's handle, and a declared output size.
+    let rows = array![[1.0f64, 2.0], [3.0, 4.0]];
+    let by_column = matmul::handle()
+        .unwrap()
+        .clone()
+        .with_axes(&[&[1, 0], &[0, 1], &[0, 1]]);
+    let product = by_column.call(&[(&rows).into(), (&rows).into()]).unwrap();
+    // rowsᵀ · rows
+    assert_eq!(
+        product[0].as_array::<f64>().unwrap(),
+        &array![[10.0, 14.0], [14.0, 20.0]].into_dyn()
+    );
+    let smoothed = convolve(&array![1.0, 2.0, 3.0], &array![1.0, -1.0]).unwrap();
+    assert_eq!(
+        smoothed.as_array::<f64>().unwrap(),
+        &array![1.0, 1.0, 1.0, -3.0].into_dyn()
+    );
+}
+
 #[test]
 fn a_generic_ufunc_specialises_per_dtype_and_keeps_its_declared_target() {
     assert_eq!(discriminant::handle().unwrap().target(), Target::Parallel);
