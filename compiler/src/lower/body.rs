@@ -154,3 +154,11 @@ fn flatten_index(e: &Expr) -> (&Expr, Vec<&Expr>) {
     indices.reverse();
     (base, indices)
 }
+
+fn float_value(t: ScalarType, x: f64) -> ScalarValue {
+    if t == ScalarType::F32 {
+        ScalarValue::F32(x as f32)
+    } else {
+        ScalarValue::F64(x)
+    }
+}

@@ -393,11 +393,3 @@ pub(super) fn arith_op(op: BinaryOp) -> IrBin {
         _ => IrBin::Shr,
     }
 }
-
-pub(super) fn float_value(t: ScalarType, x: f64) -> ScalarValue {
-    if t == ScalarType::F32 {
-        ScalarValue::F32(x as f32)
-    } else {
-        ScalarValue::F64(x)
-    }
-}
