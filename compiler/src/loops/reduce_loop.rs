@@ -280,30 +280,14 @@ pub fn build_reduce_loop(
 mod tests {
     use super::*;
     use crate::interp::Interpreter;
-
-    fn compile(src: &str) -> Program {
-        crate::frontend::compile_text("t.kern", src)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .0
-            .program
-    }
+    use crate::loops::test_support::{compile, desc};
 
     fn reduce(program: &Program, lp: FuncId, x: &mut [i64], stride: i64) -> i64 {
         let mut out = [0i64];
-        let desc = |ptr: *mut u8, n: i64, stride: i64| {
-            let mut d = ArrayDesc {
-                data: ptr,
-                shape: [0; MAX_RANK],
-                strides: [0; MAX_RANK],
-            };
-            d.shape[0] = n;
-            d.strides[0] = stride;
-            d
-        };
         let n = (x.len() as i64 + stride - 1) / stride;
         let args = [
-            HostArg::Array(desc(x.as_mut_ptr() as *mut u8, n, stride)),
-            HostArg::Array(desc(out.as_mut_ptr() as *mut u8, 1, 1)),
+            HostArg::Array(desc(x.as_mut_ptr(), &[n], &[stride])),
+            HostArg::Array(desc(out.as_mut_ptr(), &[1], &[1])),
         ];
         // SAFETY: the descriptors cover the live buffers.
         unsafe { Interpreter::new(program).call(lp, &args, &mut std::io::sink()) }.unwrap();

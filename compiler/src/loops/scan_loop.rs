@@ -117,17 +117,7 @@ mod tests {
     use super::*;
     use crate::diagnostics::SourceMap;
     use crate::interp::Interpreter;
-
-    fn desc(ptr: *mut u8, n: i64, stride: i64) -> ArrayDesc {
-        let mut d = ArrayDesc {
-            data: ptr,
-            shape: [0; MAX_RANK],
-            strides: [0; MAX_RANK],
-        };
-        d.shape[0] = n;
-        d.strides[0] = stride;
-        d
-    }
+    use crate::loops::test_support::desc;
 
     #[test]
     fn the_scan_is_a_left_fold_that_stores_every_step() {
@@ -148,9 +138,9 @@ mod tests {
         let mut out = [0i64; 3];
         // Every other element of x, as a strided run.
         let args = [
-            HostArg::Array(desc(seed.as_mut_ptr().cast(), 1, 1)),
-            HostArg::Array(desc(x.as_mut_ptr().cast(), 3, 2)),
-            HostArg::Array(desc(out.as_mut_ptr().cast(), 3, 1)),
+            HostArg::Array(desc(seed.as_mut_ptr(), &[1], &[1])),
+            HostArg::Array(desc(x.as_mut_ptr(), &[3], &[2])),
+            HostArg::Array(desc(out.as_mut_ptr(), &[3], &[1])),
         ];
         // SAFETY: the descriptors cover the live buffers.
         unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();
@@ -159,9 +149,9 @@ mod tests {
         // An output of stride 0 that is also the seed: an in-order reduction.
         let mut acc = [1i64];
         let args = [
-            HostArg::Array(desc(acc.as_mut_ptr().cast(), 1, 1)),
-            HostArg::Array(desc(x.as_mut_ptr().cast(), 6, 1)),
-            HostArg::Array(desc(acc.as_mut_ptr().cast(), 6, 0)),
+            HostArg::Array(desc(acc.as_mut_ptr(), &[1], &[1])),
+            HostArg::Array(desc(x.as_mut_ptr(), &[6], &[1])),
+            HostArg::Array(desc(acc.as_mut_ptr(), &[6], &[0])),
         ];
         // SAFETY: as above; every store goes to `acc[0]`.
         unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();
