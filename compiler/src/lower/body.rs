@@ -136,25 +136,6 @@ fn strip_ref(e: &Expr) -> &Expr {
     }
 }
 
-fn strip_parens(e: &Expr) -> &Expr {
-    match &e.kind {
-        ExprKind::Paren(inner) => strip_parens(inner),
-        _ => e,
-    }
-}
-
-/// `a[i][j]` → (`a`, [`i`, `j`]).
-fn flatten_index(e: &Expr) -> (&Expr, Vec<&Expr>) {
-    let mut indices = Vec::new();
-    let mut base = e;
-    while let ExprKind::Index { base: b, index } = &base.kind {
-        indices.push(index.as_ref());
-        base = b;
-    }
-    indices.reverse();
-    (base, indices)
-}
-
 fn float_value(t: ScalarType, x: f64) -> ScalarValue {
     if t == ScalarType::F32 {
         ScalarValue::F32(x as f32)

@@ -334,10 +334,3 @@ fn int_fits(value: u128, negated: bool, t: ScalarType) -> bool {
         !negated && (bits == 128 || value < (1u128 << bits)) || (negated && value == 0)
     }
 }
-
-fn strip_parens(e: &Expr) -> &Expr {
-    match &e.kind {
-        ExprKind::Paren(inner) => strip_parens(inner),
-        _ => e,
-    }
-}

@@ -6,6 +6,33 @@
 use super::*;
 
 impl FnChecker<'_, '_> {
+    /// The user function a method call's receiver names (`f.reduce(..)`,
+    /// `k.launch(..)`): a one-segment path that is not a local binding.
+    pub(super) fn user_fn_receiver<'r>(&self, receiver: &'r Expr) -> Option<(&'r Ident, FnKey)> {
+        let ExprKind::Path(segments) = &receiver.kind else {
+            return None;
+        };
+        let [name] = segments.as_slice() else {
+            return None;
+        };
+        if self.lookup(&name.name).is_some() {
+            return None;
+        }
+        Some((name, self.env.find_fn(Namespace::User, &name.name)?))
+    }
+
+    /// `NAME` of a call `module::NAME(..)` in user code (`jobs::map`, `mpi::rank`).
+    pub(super) fn user_module_call<'a, 'n>(
+        &self,
+        module: &str,
+        names: &'a [&'n str],
+    ) -> Option<&'a &'n str> {
+        match names {
+            [m, name] if *m == module && self.namespace == Namespace::User => Some(name),
+            _ => None,
+        }
+    }
+
     pub(super) fn call(&mut self, e: &Expr, callee: &Expr, args: &[Expr]) -> Ty {
         let ExprKind::Path(segments) = &callee.kind else {
             for a in args {

@@ -311,14 +311,7 @@ impl FnChecker<'_, '_> {
     }
 
     pub(super) fn index(&mut self, e: &Expr) -> Ty {
-        // Flatten `a[i][j]` into the base and its indices, outermost axis first.
-        let mut indices = Vec::new();
-        let mut base = e;
-        while let ExprKind::Index { base: b, index } = &base.kind {
-            indices.push(index.as_ref());
-            base = b;
-        }
-        indices.reverse();
+        let (base, indices) = flatten_index(e);
         for index in &indices {
             let t = self.expr(index);
             self.expect(t, Ty::Scalar(ScalarType::Usize), index.span);
