@@ -90,28 +90,13 @@ pub fn build_elementwise_loop(
         .map(|(i, &t)| b.param(format!("in{i}"), array1(t, false)))
         .collect();
     let out = b.param("out", array1(signature.output, true));
-    let n = b.value(
-        InstKind::ArrayLen {
-            array: out,
-            axis: 0,
-        },
-        ScalarType::Usize,
-    );
+    let n = b.array_len(out, 0);
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
     b.counted_loop_to(i, n, IterationOrder::Independent, |b, iv| {
         let args: Vec<Arg> = inputs
             .iter()
             .zip(&signature.inputs)
-            .map(|(&array, &t)| {
-                Arg::Value(b.value(
-                    InstKind::Load {
-                        array,
-                        indices: vec![iv],
-                        checked: false,
-                    },
-                    t,
-                ))
-            })
+            .map(|(&array, &t)| Arg::Value(b.load(array, vec![iv], false, t)))
             .collect();
         let r = b.value(
             InstKind::Call {
@@ -120,12 +105,7 @@ pub fn build_elementwise_loop(
             },
             signature.output,
         );
-        b.inst(InstKind::Store {
-            array: out,
-            indices: vec![iv],
-            value: r,
-            checked: false,
-        });
+        b.store(out, vec![iv], r, false);
     });
     b.inst(InstKind::Return(None));
     let lp = crate::loops::add_inlined(program, b);

@@ -252,25 +252,11 @@ pub fn build_reduce_loop(
     );
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));
-    let load = |b: &mut FunctionBuilder, index: ValueId| {
-        b.value(
-            InstKind::Load {
-                array: x,
-                indices: vec![index],
-                checked: false,
-            },
-            elem,
-        )
-    };
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let load = |b: &mut FunctionBuilder, index: ValueId| b.load(x, vec![index], false, elem);
+    let n = b.array_len(x, 0);
     let r = emit_block_reduction(&mut b, &combiners, n, &load);
     let zero = b.constant(ScalarValue::Usize(0));
-    b.inst(InstKind::Store {
-        array: out,
-        indices: vec![zero],
-        value: r,
-        checked: false,
-    });
+    b.store(out, vec![zero], r, false);
     b.inst(InstKind::Return(None));
     let id = crate::loops::add_inlined(program, b);
     Ok(id)

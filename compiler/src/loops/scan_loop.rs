@@ -79,33 +79,11 @@ pub fn build_scan_loop(
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));
     let zero = b.constant(ScalarValue::Usize(0));
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
-    let first = b.value(
-        InstKind::Load {
-            array: seed,
-            indices: vec![zero],
-            checked: false,
-        },
-        acc,
-    );
-    let load = |b: &mut FunctionBuilder, i: ValueId| {
-        b.value(
-            InstKind::Load {
-                array: x,
-                indices: vec![i],
-                checked: false,
-            },
-            elem,
-        )
-    };
-    let store = |b: &mut FunctionBuilder, i: ValueId, value: ValueId| {
-        b.inst(InstKind::Store {
-            array: out,
-            indices: vec![i],
-            value,
-            checked: false,
-        })
-    };
+    let n = b.array_len(x, 0);
+    let first = b.load(seed, vec![zero], false, acc);
+    let load = |b: &mut FunctionBuilder, i: ValueId| b.load(x, vec![i], false, elem);
+    let store =
+        |b: &mut FunctionBuilder, i: ValueId, value: ValueId| b.store(out, vec![i], value, false);
     emit_scan(&mut b, combine, first, n, &load, &store);
     b.inst(InstKind::Return(None));
     let id = crate::loops::add_inlined(program, b);
