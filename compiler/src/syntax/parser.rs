@@ -298,6 +298,15 @@ fn first_too_deep_expr(unit: &SourceUnit) -> Option<Span> {
     None
 }
 
+/// The name of an item or call whose identifier did not parse (the syntax error is
+/// reported already): empty, at the construct's span.
+fn missing_ident(span: Span) -> Ident {
+    Ident {
+        name: String::new(),
+        span,
+    }
+}
+
 struct AstBuilder {
     file: FileId,
     next_id: Cell<u32>,

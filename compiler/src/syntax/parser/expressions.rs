@@ -70,10 +70,10 @@ impl AstBuilder {
             }
             Rule::method_call => {
                 let mut inner = op.into_inner();
-                let method = inner.next().map(|m| self.ident(m)).unwrap_or(Ident {
-                    name: String::new(),
-                    span,
-                });
+                let method = inner
+                    .next()
+                    .map(|m| self.ident(m))
+                    .unwrap_or_else(|| missing_ident(span));
                 let args = inner.next().map(|a| self.args(a)).unwrap_or_default();
                 ExprKind::MethodCall {
                     receiver: Box::new(base),
@@ -217,10 +217,10 @@ impl AstBuilder {
             ),
             Rule::macro_call => {
                 let mut inner = pair.into_inner();
-                let name = inner.next().map(|n| self.ident(n)).unwrap_or(Ident {
-                    name: String::new(),
-                    span,
-                });
+                let name = inner
+                    .next()
+                    .map(|n| self.ident(n))
+                    .unwrap_or_else(|| missing_ident(span));
                 let args = inner.next().map(|a| self.args(a)).unwrap_or_default();
                 ExprKind::Macro { name, args }
             }

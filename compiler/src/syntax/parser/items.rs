@@ -39,10 +39,7 @@ impl AstBuilder {
         }
         FnDecl {
             attrs,
-            name: name.unwrap_or(Ident {
-                name: String::new(),
-                span,
-            }),
+            name: name.unwrap_or_else(|| missing_ident(span)),
             generics,
             params,
             ret,
@@ -58,10 +55,10 @@ impl AstBuilder {
     pub(super) fn attribute(&self, pair: Pair<Rule>) -> Attribute {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map(|n| self.ident(n)).unwrap_or(Ident {
-            name: String::new(),
-            span,
-        });
+        let name = inner
+            .next()
+            .map(|n| self.ident(n))
+            .unwrap_or_else(|| missing_ident(span));
         let mut args = Vec::new();
         if let Some(list) = inner.next() {
             for arg in list.into_inner() {
@@ -105,10 +102,7 @@ impl AstBuilder {
         }
         Param {
             mutable,
-            name: name.unwrap_or(Ident {
-                name: String::new(),
-                span,
-            }),
+            name: name.unwrap_or_else(|| missing_ident(span)),
             ty: ty.unwrap_or(TypeExpr {
                 kind: TypeExprKind::Unit,
                 span,
@@ -125,10 +119,7 @@ impl AstBuilder {
         let ty = inner.next().map(|p| self.type_expr(p));
         let value = inner.next().map(|p| self.expr(p));
         ConstDecl {
-            name: name.unwrap_or(Ident {
-                name: String::new(),
-                span,
-            }),
+            name: name.unwrap_or_else(|| missing_ident(span)),
             ty: ty.unwrap_or(TypeExpr {
                 kind: TypeExprKind::Unit,
                 span,

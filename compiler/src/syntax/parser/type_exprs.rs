@@ -16,10 +16,10 @@ impl AstBuilder {
             Rule::ident => TypeExprKind::Named(self.ident(inner)),
             Rule::generic_type => {
                 let mut parts = inner.into_inner();
-                let name = parts.next().map(|n| self.ident(n)).unwrap_or(Ident {
-                    name: String::new(),
-                    span,
-                });
+                let name = parts
+                    .next()
+                    .map(|n| self.ident(n))
+                    .unwrap_or_else(|| missing_ident(span));
                 TypeExprKind::Generic {
                     name,
                     args: parts.map(|t| self.type_expr(t)).collect(),
