@@ -177,12 +177,14 @@ pub(super) fn emit_block_reduction(
     let one = usize_const(b, 1);
     b.set(i, one);
     let below_n = |b: &mut FunctionBuilder, iv: ValueId| b.cmp(CmpOp::Lt, iv, n);
-    counted_loop(b, i, &below_n, 1, &mut |b, iv| {
+    // One element at a time into `result`: all of a small run, the tail of a large one.
+    let mut in_order = |b: &mut FunctionBuilder, iv: ValueId| {
         let r = b.get(result);
         let v = load(b, iv);
         let r = call(b, combiners.elem, r, v);
         b.set(result, r);
-    });
+    };
+    counted_loop(b, i, &below_n, 1, &mut in_order);
     let small_block = b.end_block();
 
     // n >= 8: eight accumulators.
@@ -220,12 +222,7 @@ pub(super) fn emit_block_reduction(
             .collect();
     }
     b.set(result, level[0]);
-    counted_loop(b, i, &below_n, 1, &mut |b, iv| {
-        let r = b.get(result);
-        let v = load(b, iv);
-        let r = call(b, combiners.elem, r, v);
-        b.set(result, r);
-    });
+    counted_loop(b, i, &below_n, 1, &mut in_order);
     let large_block = b.end_block();
 
     b.inst(InstKind::If {

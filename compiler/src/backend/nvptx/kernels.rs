@@ -251,23 +251,13 @@ fn signature<'ctx>(
                     (true, _) => &["nocapture"],
                 };
                 let ptr = params.push_pointer(cx, &operand, a, attributes);
-                for axis in 0..a.rank {
-                    params.push(
-                        cx.i64_type().into(),
-                        KernelParam::Extent {
-                            operand: operand.clone(),
-                            axis,
-                        },
-                    );
-                }
-                for axis in 0..a.rank {
-                    params.push(
-                        cx.i64_type().into(),
-                        KernelParam::Stride {
-                            operand: operand.clone(),
-                            axis,
-                        },
-                    );
+                // The extents, then the strides, one `i64` per axis.
+                let extent = |operand, axis| KernelParam::Extent { operand, axis };
+                let stride = |operand, axis| KernelParam::Stride { operand, axis };
+                for describe in [extent, stride] {
+                    for axis in 0..a.rank {
+                        params.push(cx.i64_type().into(), describe(operand.clone(), axis));
+                    }
                 }
                 Source::Flat { ptr, rank: a.rank }
             }

@@ -139,13 +139,13 @@ impl BodyLowerer<'_, '_, '_, '_> {
                     self.host_print(e, pieces, newline, rest);
                     return;
                 }
-                let mut values = Vec::new();
-                for a in rest {
-                    match self.expr(a) {
-                        Some(v) => values.push(v),
-                        None => return,
-                    }
-                }
+                let Some(values) = rest
+                    .iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    return;
+                };
                 self.b.current_span = e.span;
                 self.b.inst(InstKind::Print {
                     pieces,
