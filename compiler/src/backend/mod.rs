@@ -4,11 +4,13 @@
 //! `cuda`) PTX text for NVIDIA GPUs. What every backend shares lives here: the trap
 //! record, codes and decoder ([`traps`]), and the lowering of structured control flow
 //! ([`structured`]): a backend implements [`structured::CfgBuilder`] and lowers only
-//! its own instructions.
+//! its own instructions; the operand checks before an intrinsic or an atomic
+//! ([`operands`]).
 
 #[cfg(feature = "cranelift")]
 pub mod cranelift;
 #[cfg(feature = "cuda")]
 pub mod nvptx;
+pub mod operands;
 pub mod structured;
 pub mod traps;

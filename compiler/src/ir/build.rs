@@ -104,6 +104,37 @@ impl FunctionBuilder {
         self.value(InstKind::Binary(op, a, b), ty)
     }
 
+    /// The length of `array` along `axis` (a `usize`).
+    pub fn array_len(&mut self, array: LocalId, axis: u8) -> ValueId {
+        self.value(InstKind::ArrayLen { array, axis }, ScalarType::Usize)
+    }
+
+    /// The element of `array` at `indices`, of type `ty`; `checked` bounds-checks.
+    pub fn load(
+        &mut self,
+        array: LocalId,
+        indices: Vec<ValueId>,
+        checked: bool,
+        ty: ScalarType,
+    ) -> ValueId {
+        let load = InstKind::Load {
+            array,
+            indices,
+            checked,
+        };
+        self.value(load, ty)
+    }
+
+    /// Stores `value` at `indices` of `array`; `checked` bounds-checks.
+    pub fn store(&mut self, array: LocalId, indices: Vec<ValueId>, value: ValueId, checked: bool) {
+        self.inst(InstKind::Store {
+            array,
+            indices,
+            value,
+            checked,
+        });
+    }
+
     pub fn cmp(&mut self, op: CmpOp, a: ValueId, b: ValueId) -> ValueId {
         self.value(InstKind::Cmp(op, a, b), ScalarType::Bool)
     }

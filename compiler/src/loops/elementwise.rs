@@ -90,28 +90,13 @@ pub fn build_elementwise_loop(
         .map(|(i, &t)| b.param(format!("in{i}"), array1(t, false)))
         .collect();
     let out = b.param("out", array1(signature.output, true));
-    let n = b.value(
-        InstKind::ArrayLen {
-            array: out,
-            axis: 0,
-        },
-        ScalarType::Usize,
-    );
+    let n = b.array_len(out, 0);
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
     b.counted_loop_to(i, n, IterationOrder::Independent, |b, iv| {
         let args: Vec<Arg> = inputs
             .iter()
             .zip(&signature.inputs)
-            .map(|(&array, &t)| {
-                Arg::Value(b.value(
-                    InstKind::Load {
-                        array,
-                        indices: vec![iv],
-                        checked: false,
-                    },
-                    t,
-                ))
-            })
+            .map(|(&array, &t)| Arg::Value(b.load(array, vec![iv], false, t)))
             .collect();
         let r = b.value(
             InstKind::Call {
@@ -120,12 +105,7 @@ pub fn build_elementwise_loop(
             },
             signature.output,
         );
-        b.inst(InstKind::Store {
-            array: out,
-            indices: vec![iv],
-            value: r,
-            checked: false,
-        });
+        b.store(out, vec![iv], r, false);
     });
     b.inst(InstKind::Return(None));
     let lp = crate::loops::add_inlined(program, b);
@@ -199,13 +179,7 @@ pub(crate) fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> Va
 mod tests {
     use super::*;
     use crate::interp::Interpreter;
-
-    fn compile(src: &str) -> Program {
-        crate::frontend::compile_text("t.kern", src)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .0
-            .program
-    }
+    use crate::loops::test_support::{compile, desc};
 
     #[test]
     fn the_loop_applies_the_ufunc_to_every_element_with_conversions() {
@@ -232,20 +206,10 @@ mod tests {
         let a = [2.0f64];
         let x = [4i32, -1, 9, 16];
         let mut out = [0f32; 4];
-        let desc = |ptr: *mut u8, n: i64, stride: i64| {
-            let mut d = ArrayDesc {
-                data: ptr,
-                shape: [0; MAX_RANK],
-                strides: [0; MAX_RANK],
-            };
-            d.shape[0] = n;
-            d.strides[0] = stride;
-            d
-        };
         let args = [
-            HostArg::Array(desc(a.as_ptr() as *mut u8, 4, 0)),
-            HostArg::Array(desc(x.as_ptr() as *mut u8, 4, 1)),
-            HostArg::Array(desc(out.as_mut_ptr() as *mut u8, 4, 1)),
+            HostArg::Array(desc(a.as_ptr().cast_mut(), &[4], &[0])),
+            HostArg::Array(desc(x.as_ptr().cast_mut(), &[4], &[1])),
+            HostArg::Array(desc(out.as_mut_ptr(), &[4], &[1])),
         ];
         // SAFETY: every descriptor covers its live buffer for 4 elements.
         unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();

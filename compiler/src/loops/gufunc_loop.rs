@@ -168,13 +168,7 @@ pub fn build_gufunc_loop(
         .copied()
         .or(returned.map(|(l, _, _)| l))
         .expect("a gufunc has an output");
-    let n = b.value(
-        InstKind::ArrayLen {
-            array: first_output,
-            axis: 0,
-        },
-        ScalarType::Usize,
-    );
+    let n = b.array_len(first_output, 0);
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
     b.counted_loop_to(i, n, IterationOrder::Independent, |b, iv| {
         let mut args = Vec::with_capacity(operands.len());
@@ -185,14 +179,7 @@ pub fn build_gufunc_loop(
                     index: iv,
                 },
                 Operand::Scalar(param) => {
-                    let x = b.value(
-                        InstKind::Load {
-                            array: local,
-                            indices: vec![iv],
-                            checked: false,
-                        },
-                        dtype,
-                    );
+                    let x = b.load(local, vec![iv], false, dtype);
                     Arg::Value(convert(b, x, *param))
                 }
             });
@@ -201,12 +188,7 @@ pub fn build_gufunc_loop(
             Some((out, r, dtype)) => {
                 let value = b.value(InstKind::Call { callee: body, args }, r);
                 let value = convert(b, value, dtype);
-                b.inst(InstKind::Store {
-                    array: out,
-                    indices: vec![iv],
-                    value,
-                    checked: false,
-                });
+                b.store(out, vec![iv], value, false);
             }
             None => b.inst(InstKind::Call { callee: body, args }),
         }

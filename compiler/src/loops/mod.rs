@@ -15,6 +15,8 @@ pub mod reduce_batch;
 pub mod reduce_loop;
 pub mod scan_loop;
 pub mod spmd_launch;
+#[cfg(test)]
+mod test_support;
 
 use crate::ir::build::FunctionBuilder;
 use crate::ir::{FuncId, Program};

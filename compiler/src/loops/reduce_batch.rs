@@ -74,8 +74,8 @@ pub fn build_reduce_batch(
     });
     let x = b.param("x", array2(elem, false));
     let out = b.param("out", array2(acc, true));
-    let lanes = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 1 }, ScalarType::Usize);
+    let lanes = b.array_len(x, 0);
+    let n = b.array_len(x, 1);
     let block = b.constant(ScalarValue::Usize(BLOCK as u64));
     let block_less_one = b.constant(ScalarValue::Usize(BLOCK as u64 - 1));
     let rounded_up = b.binary(BinaryOp::Add, n, block_less_one);
@@ -101,22 +101,10 @@ pub fn build_reduce_batch(
         );
         let load = |b: &mut FunctionBuilder, k: ValueId| {
             let j = b.binary(BinaryOp::Add, start, k);
-            b.value(
-                InstKind::Load {
-                    array: x,
-                    indices: vec![lane, j],
-                    checked: false,
-                },
-                elem,
-            )
+            b.load(x, vec![lane, j], false, elem)
         };
         let r = emit_block_reduction(b, &combiners, len, &load);
-        b.inst(InstKind::Store {
-            array: out,
-            indices: vec![lane, block_index],
-            value: r,
-            checked: true,
-        });
+        b.store(out, vec![lane, block_index], r, true);
     });
     let id = crate::loops::add_inlined(program, b);
     Ok(id)
@@ -143,35 +131,14 @@ pub fn build_scan_batch(
     );
     let x = b.param("x", array2(elem, false));
     let out = b.param("out", array2(acc, true));
-    let lanes = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 1 }, ScalarType::Usize);
+    let lanes = b.array_len(x, 0);
+    let n = b.array_len(x, 1);
 
     batch_loop(&mut b, lanes, |b, lane| {
-        let first = b.value(
-            InstKind::Load {
-                array: seed,
-                indices: vec![lane],
-                checked: true,
-            },
-            acc,
-        );
-        let load = |b: &mut FunctionBuilder, j: ValueId| {
-            b.value(
-                InstKind::Load {
-                    array: x,
-                    indices: vec![lane, j],
-                    checked: false,
-                },
-                elem,
-            )
-        };
+        let first = b.load(seed, vec![lane], true, acc);
+        let load = |b: &mut FunctionBuilder, j: ValueId| b.load(x, vec![lane, j], false, elem);
         let store = |b: &mut FunctionBuilder, j: ValueId, value: ValueId| {
-            b.inst(InstKind::Store {
-                array: out,
-                indices: vec![lane, j],
-                value,
-                checked: true,
-            })
+            b.store(out, vec![lane, j], value, true)
         };
         emit_scan(b, combine, first, n, &load, &store);
     });

@@ -177,12 +177,14 @@ pub(super) fn emit_block_reduction(
     let one = usize_const(b, 1);
     b.set(i, one);
     let below_n = |b: &mut FunctionBuilder, iv: ValueId| b.cmp(CmpOp::Lt, iv, n);
-    counted_loop(b, i, &below_n, 1, &mut |b, iv| {
+    // One element at a time into `result`: all of a small run, the tail of a large one.
+    let mut in_order = |b: &mut FunctionBuilder, iv: ValueId| {
         let r = b.get(result);
         let v = load(b, iv);
         let r = call(b, combiners.elem, r, v);
         b.set(result, r);
-    });
+    };
+    counted_loop(b, i, &below_n, 1, &mut in_order);
     let small_block = b.end_block();
 
     // n >= 8: eight accumulators.
@@ -220,12 +222,7 @@ pub(super) fn emit_block_reduction(
             .collect();
     }
     b.set(result, level[0]);
-    counted_loop(b, i, &below_n, 1, &mut |b, iv| {
-        let r = b.get(result);
-        let v = load(b, iv);
-        let r = call(b, combiners.elem, r, v);
-        b.set(result, r);
-    });
+    counted_loop(b, i, &below_n, 1, &mut in_order);
     let large_block = b.end_block();
 
     b.inst(InstKind::If {
@@ -252,25 +249,11 @@ pub fn build_reduce_loop(
     );
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));
-    let load = |b: &mut FunctionBuilder, index: ValueId| {
-        b.value(
-            InstKind::Load {
-                array: x,
-                indices: vec![index],
-                checked: false,
-            },
-            elem,
-        )
-    };
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
+    let load = |b: &mut FunctionBuilder, index: ValueId| b.load(x, vec![index], false, elem);
+    let n = b.array_len(x, 0);
     let r = emit_block_reduction(&mut b, &combiners, n, &load);
     let zero = b.constant(ScalarValue::Usize(0));
-    b.inst(InstKind::Store {
-        array: out,
-        indices: vec![zero],
-        value: r,
-        checked: false,
-    });
+    b.store(out, vec![zero], r, false);
     b.inst(InstKind::Return(None));
     let id = crate::loops::add_inlined(program, b);
     Ok(id)
@@ -280,30 +263,14 @@ pub fn build_reduce_loop(
 mod tests {
     use super::*;
     use crate::interp::Interpreter;
-
-    fn compile(src: &str) -> Program {
-        crate::frontend::compile_text("t.kern", src)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .0
-            .program
-    }
+    use crate::loops::test_support::{compile, desc};
 
     fn reduce(program: &Program, lp: FuncId, x: &mut [i64], stride: i64) -> i64 {
         let mut out = [0i64];
-        let desc = |ptr: *mut u8, n: i64, stride: i64| {
-            let mut d = ArrayDesc {
-                data: ptr,
-                shape: [0; MAX_RANK],
-                strides: [0; MAX_RANK],
-            };
-            d.shape[0] = n;
-            d.strides[0] = stride;
-            d
-        };
         let n = (x.len() as i64 + stride - 1) / stride;
         let args = [
-            HostArg::Array(desc(x.as_mut_ptr() as *mut u8, n, stride)),
-            HostArg::Array(desc(out.as_mut_ptr() as *mut u8, 1, 1)),
+            HostArg::Array(desc(x.as_mut_ptr(), &[n], &[stride])),
+            HostArg::Array(desc(out.as_mut_ptr(), &[1], &[1])),
         ];
         // SAFETY: the descriptors cover the live buffers.
         unsafe { Interpreter::new(program).call(lp, &args, &mut std::io::sink()) }.unwrap();

@@ -79,33 +79,11 @@ pub fn build_scan_loop(
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));
     let zero = b.constant(ScalarValue::Usize(0));
-    let n = b.value(InstKind::ArrayLen { array: x, axis: 0 }, ScalarType::Usize);
-    let first = b.value(
-        InstKind::Load {
-            array: seed,
-            indices: vec![zero],
-            checked: false,
-        },
-        acc,
-    );
-    let load = |b: &mut FunctionBuilder, i: ValueId| {
-        b.value(
-            InstKind::Load {
-                array: x,
-                indices: vec![i],
-                checked: false,
-            },
-            elem,
-        )
-    };
-    let store = |b: &mut FunctionBuilder, i: ValueId, value: ValueId| {
-        b.inst(InstKind::Store {
-            array: out,
-            indices: vec![i],
-            value,
-            checked: false,
-        })
-    };
+    let n = b.array_len(x, 0);
+    let first = b.load(seed, vec![zero], false, acc);
+    let load = |b: &mut FunctionBuilder, i: ValueId| b.load(x, vec![i], false, elem);
+    let store =
+        |b: &mut FunctionBuilder, i: ValueId, value: ValueId| b.store(out, vec![i], value, false);
     emit_scan(&mut b, combine, first, n, &load, &store);
     b.inst(InstKind::Return(None));
     let id = crate::loops::add_inlined(program, b);
@@ -117,17 +95,7 @@ mod tests {
     use super::*;
     use crate::diagnostics::SourceMap;
     use crate::interp::Interpreter;
-
-    fn desc(ptr: *mut u8, n: i64, stride: i64) -> ArrayDesc {
-        let mut d = ArrayDesc {
-            data: ptr,
-            shape: [0; MAX_RANK],
-            strides: [0; MAX_RANK],
-        };
-        d.shape[0] = n;
-        d.strides[0] = stride;
-        d
-    }
+    use crate::loops::test_support::desc;
 
     #[test]
     fn the_scan_is_a_left_fold_that_stores_every_step() {
@@ -148,9 +116,9 @@ mod tests {
         let mut out = [0i64; 3];
         // Every other element of x, as a strided run.
         let args = [
-            HostArg::Array(desc(seed.as_mut_ptr().cast(), 1, 1)),
-            HostArg::Array(desc(x.as_mut_ptr().cast(), 3, 2)),
-            HostArg::Array(desc(out.as_mut_ptr().cast(), 3, 1)),
+            HostArg::Array(desc(seed.as_mut_ptr(), &[1], &[1])),
+            HostArg::Array(desc(x.as_mut_ptr(), &[3], &[2])),
+            HostArg::Array(desc(out.as_mut_ptr(), &[3], &[1])),
         ];
         // SAFETY: the descriptors cover the live buffers.
         unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();
@@ -159,9 +127,9 @@ mod tests {
         // An output of stride 0 that is also the seed: an in-order reduction.
         let mut acc = [1i64];
         let args = [
-            HostArg::Array(desc(acc.as_mut_ptr().cast(), 1, 1)),
-            HostArg::Array(desc(x.as_mut_ptr().cast(), 6, 1)),
-            HostArg::Array(desc(acc.as_mut_ptr().cast(), 6, 0)),
+            HostArg::Array(desc(acc.as_mut_ptr(), &[1], &[1])),
+            HostArg::Array(desc(x.as_mut_ptr(), &[6], &[1])),
+            HostArg::Array(desc(acc.as_mut_ptr(), &[6], &[0])),
         ];
         // SAFETY: as above; every store goes to `acc[0]`.
         unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) }.unwrap();

@@ -192,6 +192,27 @@ pub enum BinaryOp {
     Or,
 }
 
+/// `e` without the parentheses around it: `((x))` → `x`.
+pub fn strip_parens(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Paren(inner) => strip_parens(inner),
+        _ => e,
+    }
+}
+
+/// `a[i][j]` → (`a`, [`i`, `j`]): the base of an index chain and its indices,
+/// outermost axis first.
+pub fn flatten_index(e: &Expr) -> (&Expr, Vec<&Expr>) {
+    let mut indices = Vec::new();
+    let mut base = e;
+    while let ExprKind::Index { base: b, index } = &base.kind {
+        indices.push(index.as_ref());
+        base = b;
+    }
+    indices.reverse();
+    (base, indices)
+}
+
 impl BinaryOp {
     /// The operator as written in source.
     pub fn symbol(self) -> &'static str {

@@ -6,11 +6,19 @@
 //! ufunc calls and their methods go through [`Ufunc`] on the module's compiled
 //! loops, on the run's target; `random::*_array` runs the compiled stdlib function
 //! once per element. Failures are `TrapKind::Host` traps at the instruction's span.
+//!
+//! This file owns the table and the dispatch of each `HostOp` to its concern:
+//! `constructors`, `array_methods` (indexing, slicing, reductions in `reduce`),
+//! `ufunc_call`, `gufunc_call`, `print`, kernel launches, `jobs` and `mpi`.
 
+mod array_methods;
+mod constructors;
 mod gufunc_call;
 mod jobs;
 mod mpi;
+mod print;
 mod reduce;
+mod ufunc_call;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -121,327 +129,52 @@ impl<'m> HostArrays<'m> {
         span: Span,
         out: &mut dyn Write,
     ) -> Result<HostValue, Trap> {
-        let fail = |msg: String| host(span, msg);
-        let construct_error = |e: construct::ConstructError| host(span, e.to_string());
-        let scalar = |i: usize| -> Result<ScalarValue, Trap> {
-            match args.get(i) {
-                Some(HostValue::Scalar(v)) => Ok(*v),
-                _ => Err(host(span, "internal error: expected a scalar operand")),
-            }
-        };
-        let int = |i: usize| -> Result<i64, Trap> {
-            let v = scalar(i)?;
-            Ok(v.as_i128().unwrap_or(0) as i64)
-        };
-        let shape_of = |dims: &[HostValue]| -> Result<Vec<usize>, Trap> {
-            let dims: Vec<i64> = dims
-                .iter()
-                .map(|d| match d {
-                    HostValue::Scalar(v) => v.as_i128().unwrap_or(0) as i64,
-                    _ => 0,
-                })
-                .collect();
-            if dims.iter().any(|d| *d < 0) {
-                return Err(host(
-                    span,
-                    format!(
-                        "negative dimensions are not allowed: shape {}",
-                        shape_tuple(&dims)
-                    ),
-                ));
-            }
-            Ok(dims.iter().map(|d| *d as usize).collect())
-        };
-        let value = match op {
-            HostOp::Zeros(t) => construct::zeros(*t, &shape_of(args)?).map_err(construct_error)?,
-            HostOp::Ones(t) => construct::ones(*t, &shape_of(args)?).map_err(construct_error)?,
-            HostOp::Full(t) => {
-                let (dims, value) = args.split_at(args.len().saturating_sub(1));
-                let HostValue::Scalar(v) = value.first().copied().unwrap_or(HostValue::Unit) else {
-                    return Err(fail("internal error: `full` without a value".into()));
-                };
-                construct::full(*t, &shape_of(dims)?, v).map_err(construct_error)?
-            }
-            HostOp::Arange(t) => construct::arange(scalar(0)?, scalar(1)?, scalar(2)?, *t)
-                .map_err(construct_error)?,
-            HostOp::Linspace(t) => {
-                let f = |v: ScalarValue| match v {
-                    ScalarValue::F64(x) => x,
-                    other => match kern_compiler::ir::eval::eval_cast(other, ScalarType::F64) {
-                        ScalarValue::F64(x) => x,
-                        _ => f64::NAN,
-                    },
-                };
-                let num = int(2)?;
-                if num < 0 {
-                    return Err(fail(format!(
-                        "linspace: the number of samples, {num}, must be non-negative"
-                    )));
-                }
-                let a = construct::linspace(f(scalar(0)?), f(scalar(1)?), num as usize, true)
-                    .map_err(construct_error)?;
-                if storage_dtype(*t) == a.dtype() {
-                    a
-                } else {
-                    a.cast(*t)
-                }
-            }
-            HostOp::Random { func, elem } => {
-                let seed = scalar(0)?;
-                let n = int(1)?;
-                if n < 0 {
-                    return Err(fail(format!("cannot make an array of {n} random numbers")));
-                }
-                let code = self.machine_code.get(func).ok_or_else(|| {
-                    fail("internal error: the random number generator is not compiled".into())
-                })?;
-                // The array first: a length memory cannot hold is an error up front.
-                let mut array = construct::zeros(*elem, &[n as usize]).map_err(construct_error)?;
-                with_array!(NdArray, &mut array, |x: T| {
-                    for (i, slot) in x.iter_mut().enumerate() {
-                        let v = match code.call_scalars(&[seed, ScalarValue::U64(i as u64)], out) {
-                            Ok(Some(v)) => v,
-                            Ok(None) => return Err(fail("internal error: no random value".into())),
-                            Err(CallError::Trap(t)) => return Err(t),
-                            Err(other) => return Err(fail(format!("{other}"))),
-                        };
-                        *slot = T::from_value(cast_value(v, T::DTYPE))
-                            .ok_or_else(|| fail("internal error: element type".into()))?;
-                    }
-                });
-                array
-            }
-            HostOp::Load { path, elem } => {
-                let a = npy::load_npy(Path::new(path)).map_err(|e| fail(e.to_string()))?;
-                if a.dtype() != storage_dtype(*elem) {
-                    return Err(fail(format!(
-                        "cannot load `{path}` as an `Array<{elem}>`: the file holds an array of dtype {}",
-                        a.dtype()
-                    )));
-                }
-                a
-            }
-            HostOp::Save { path } => {
-                let a = self.arg_array(args, 0, span)?;
-                npy::save_npy(Path::new(path), &a.view()).map_err(|e| fail(e.to_string()))?;
-                return Ok(HostValue::Unit);
-            }
-            HostOp::Copy => {
-                let a = self.arg_array(args, 0, span)?;
-                with_array!(NdArray, a, |x: T| T::wrap(
-                    alloc::to_owned(x.view()).map_err(|e| fail(e.to_string()))?
-                ))
-            }
-            HostOp::Get => {
-                let a = self.arg_array(args, 0, span)?;
-                let index = checked_index(a, &args[1..], span)?;
-                let v = a
-                    .get(&index)
-                    .ok_or_else(|| fail("internal error: index".into()))?;
-                return Ok(HostValue::Scalar(v));
-            }
-            HostOp::Set => {
-                let HostValue::Array(h) = args[0] else {
-                    return Err(fail("internal error: expected an array".into()));
-                };
-                let (indices, value) = args[1..].split_at(args.len() - 2);
-                let HostValue::Scalar(v) = value[0] else {
-                    return Err(fail("internal error: expected a value".into()));
-                };
-                let a = self.get_mut(h, span)?;
-                let index = checked_index(a, indices, span)?;
-                with_array!(NdArray, a, |x: T| {
-                    let v = T::from_value(cast_value(v, T::DTYPE))
-                        .ok_or_else(|| fail("internal error: element type".into()))?;
-                    x[IxDyn(&index)] = v;
-                });
-                return Ok(HostValue::Unit);
-            }
-            HostOp::Slice { has_start, has_end } => {
-                let a = self.arg_array(args, 0, span)?;
-                if a.ndim() == 0 {
-                    return Err(fail("cannot slice a 0-d array".into()));
-                }
-                let len = a.shape()[0];
-                let mut next = 1;
-                let mut bound = |present: bool, default: usize| -> Result<usize, Trap> {
-                    if !present {
-                        return Ok(default);
-                    }
-                    next += 1;
-                    Ok(scalar(next - 1)?.as_i128().unwrap_or(0) as usize)
-                };
-                let start = bound(*has_start, 0)?;
-                let end = bound(*has_end, len)?;
-                if end > len {
-                    return Err(fail(format!(
-                        "range end index {end} out of range for axis 0 of length {len}"
-                    )));
-                }
-                if start > end {
-                    return Err(fail(format!(
-                        "slice index starts at {start} but ends at {end}"
-                    )));
-                }
-                with_array!(NdArray, a, |x: T| T::wrap(
-                    alloc::to_owned(x.slice_axis(Axis(0), Slice::from(start..end)))
-                        .map_err(|e| fail(e.to_string()))?
-                ))
-            }
-            HostOp::Reshape => {
-                let a = self.arg_array(args, 0, span)?;
-                let dims: Vec<isize> = (1..args.len())
-                    .map(|i| int(i).map(|d| d as isize))
-                    .collect::<Result<_, _>>()?;
-                construct::reshape(a, &dims).map_err(construct_error)?
-            }
-            HostOp::Sum => {
-                let a = self.arg_array(args, 0, span)?;
-                if a.dtype() == ScalarType::Bool {
-                    return Err(fail("`.sum()` of a bool array is not supported".into()));
-                }
-                return Ok(HostValue::Scalar(
-                    reduce::sum(a).map_err(|e| fail(e.to_string()))?,
-                ));
-            }
-            HostOp::Mean => {
-                return Ok(HostValue::Scalar(
-                    reduce::mean(self.arg_array(args, 0, span)?)
-                        .map_err(|e| fail(e.to_string()))?,
-                ))
-            }
-            HostOp::Min | HostOp::Max => {
-                let max = matches!(op, HostOp::Max);
-                let a = self.arg_array(args, 0, span)?;
-                return match reduce::extreme(a, max) {
-                    Some(v) => Ok(HostValue::Scalar(v)),
-                    None => Err(fail(format!(
-                        "zero-size array to reduction operation {} which has no identity",
-                        if max { "maximum" } else { "minimum" }
-                    ))),
-                };
-            }
-            HostOp::Len => {
-                let a = self.arg_array(args, 0, span)?;
-                return match a.shape().first() {
-                    Some(n) => Ok(HostValue::Scalar(ScalarValue::Usize(*n as u64))),
-                    None => Err(fail("len() of a 0-d array".into())),
-                };
-            }
-            HostOp::Ndim => {
-                let a = self.arg_array(args, 0, span)?;
-                return Ok(HostValue::Scalar(ScalarValue::Usize(a.ndim() as u64)));
-            }
-            HostOp::Shape => {
-                let a = self.arg_array(args, 0, span)?;
-                let shape: Vec<u64> = a.shape().iter().map(|d| *d as u64).collect();
-                NdArray::from(ndarray::Array1::from(shape).into_dyn())
-            }
-            HostOp::Ufunc { name } => {
-                let u = self.ufunc(name, span)?;
-                let operands = self.operands(args, span)?;
-                u.call(&operands).map_err(|e| error_trap(e, span))?
-            }
-            HostOp::UfuncOut { name } => {
-                let u = self.ufunc(name, span)?;
-                let HostValue::Array(h) = args[0] else {
-                    return Err(fail("internal error: expected an output array".into()));
-                };
-                let mut target = self.get(h, span)?.clone();
-                // An input that is the output itself is read from a copy of it.
-                let copy = target.clone();
-                let mut operands = Vec::new();
-                for a in &args[1..] {
-                    operands.push(match a {
-                        HostValue::Array(x) if *x == h => Operand::Array(copy.view()),
-                        HostValue::Array(x) => Operand::Array(self.get(*x, span)?.view()),
-                        HostValue::Scalar(v) => Operand::Scalar(*v),
-                        HostValue::Unit => return Err(fail("internal error: operand".into())),
-                    });
-                }
-                u.call_out(&operands, OutOperand(target.view_mut()))
-                    .map_err(|e| error_trap(e, span))?;
-                drop(operands);
-                *self.get_mut(h, span)? = target;
-                return Ok(HostValue::Unit);
-            }
+        match op {
+            HostOp::Zeros(_)
+            | HostOp::Ones(_)
+            | HostOp::Full(_)
+            | HostOp::Arange(_)
+            | HostOp::Linspace(_)
+            | HostOp::Random { .. }
+            | HostOp::Load { .. } => self.constructor(op, args, span, out),
+            HostOp::Save { .. }
+            | HostOp::Copy
+            | HostOp::Get
+            | HostOp::Set
+            | HostOp::Slice { .. }
+            | HostOp::Reshape
+            | HostOp::Sum
+            | HostOp::Mean
+            | HostOp::Min
+            | HostOp::Max
+            | HostOp::Len
+            | HostOp::Ndim
+            | HostOp::Shape => self.array_method(op, args, span),
+            HostOp::Ufunc { .. }
+            | HostOp::UfuncOut { .. }
+            | HostOp::Reduce { .. }
+            | HostOp::Accumulate { .. }
+            | HostOp::Outer { .. } => self.ufunc_op(op, args, span),
             HostOp::Gufunc {
                 name,
                 allocating: true,
                 ..
-            } => self.call_gufunc(name, args, span)?,
+            } => {
+                let value = self.call_gufunc(name, args, span)?;
+                Ok(self.insert(value))
+            }
             HostOp::Gufunc { name, nin, .. } => {
                 self.call_gufunc_out(name, *nin, args, span)?;
-                return Ok(HostValue::Unit);
-            }
-            HostOp::Reduce { name, axis } => {
-                let u = self.ufunc(name, span)?;
-                let options = if *axis {
-                    Reduce::axis(int(1)? as isize)
-                } else {
-                    Reduce::all()
-                };
-                let a = self.arg_array(args, 0, span)?;
-                let r = u
-                    .reduce(Operand::Array(a.view()), &options)
-                    .map_err(|e| error_trap(e, span))?;
-                if !*axis {
-                    let v = r
-                        .get(&[])
-                        .ok_or_else(|| fail("internal error: reduction".into()))?;
-                    return Ok(HostValue::Scalar(v));
-                }
-                r
-            }
-            HostOp::Accumulate { name } => {
-                let u = self.ufunc(name, span)?;
-                let axis = int(1)? as isize;
-                let a = self.arg_array(args, 0, span)?;
-                u.accumulate(Operand::Array(a.view()), axis)
-                    .map_err(|e| error_trap(e, span))?
-            }
-            HostOp::Outer { name } => {
-                let u = self.ufunc(name, span)?;
-                let a = self.arg_array(args, 0, span)?;
-                let b = self.arg_array(args, 1, span)?;
-                u.outer(Operand::Array(a.view()), Operand::Array(b.view()))
-                    .map_err(|e| error_trap(e, span))?
+                Ok(HostValue::Unit)
             }
             HostOp::Launch { kernel } => {
                 self.launch(*kernel, args, span, out)?;
-                return Ok(HostValue::Unit);
+                Ok(HostValue::Unit)
             }
-            HostOp::Jobs(op) => return self.jobs_op(op, args, span, out),
-            HostOp::Mpi(op) => return self.mpi_op(op, args, span),
-            HostOp::Print { pieces, newline } => {
-                let mut text = String::new();
-                let mut next = args.iter();
-                for piece in pieces {
-                    match piece {
-                        FormatPiece::Text(t) => text.push_str(t),
-                        FormatPiece::Arg(spec) => match next.next() {
-                            Some(HostValue::Scalar(v)) => text.push_str(&format_value(*v, spec)),
-                            Some(HostValue::Array(h)) => {
-                                text.push_str(&self.get(*h, span)?.to_string())
-                            }
-                            _ => {}
-                        },
-                    }
-                }
-                if *newline {
-                    text.push('\n');
-                }
-                // Lost output (a full disk, a closed pipe) is an error at the print.
-                out.write_all(text.as_bytes()).map_err(|e| {
-                    host(
-                        span,
-                        format!("cannot write the output of `print!`/`println!`: {e}"),
-                    )
-                })?;
-                return Ok(HostValue::Unit);
-            }
-        };
-        Ok(self.insert(value))
+            HostOp::Jobs(op) => self.jobs_op(op, args, span, out),
+            HostOp::Mpi(op) => self.mpi_op(op, args, span),
+            HostOp::Print { pieces, newline } => self.print(pieces, *newline, args, span, out),
+        }
     }
 
     /// `kernel.launch(grid, block, args..)`: args are the six extents, then the
@@ -565,6 +298,51 @@ impl HostEnv for HostArrays<'_> {
                 }
             }
         }
+    }
+}
+
+/// The operands of one host operation, read as the checker guarantees them.
+struct Args<'a> {
+    values: &'a [HostValue],
+    span: Span,
+}
+
+impl<'a> Args<'a> {
+    fn new(values: &'a [HostValue], span: Span) -> Args<'a> {
+        Args { values, span }
+    }
+
+    fn scalar(&self, i: usize) -> Result<ScalarValue, Trap> {
+        match self.values.get(i) {
+            Some(HostValue::Scalar(v)) => Ok(*v),
+            _ => Err(host(self.span, "internal error: expected a scalar operand")),
+        }
+    }
+
+    fn int(&self, i: usize) -> Result<i64, Trap> {
+        let v = self.scalar(i)?;
+        Ok(v.as_i128().unwrap_or(0) as i64)
+    }
+
+    /// A shape from dimension operands; negative dimensions are an error.
+    fn shape(&self, dims: &[HostValue]) -> Result<Vec<usize>, Trap> {
+        let dims: Vec<i64> = dims
+            .iter()
+            .map(|d| match d {
+                HostValue::Scalar(v) => v.as_i128().unwrap_or(0) as i64,
+                _ => 0,
+            })
+            .collect();
+        if dims.iter().any(|d| *d < 0) {
+            return Err(host(
+                self.span,
+                format!(
+                    "negative dimensions are not allowed: shape {}",
+                    shape_tuple(&dims)
+                ),
+            ));
+        }
+        Ok(dims.iter().map(|d| *d as usize).collect())
     }
 }
 

@@ -13,6 +13,7 @@ use cranelift_module::Module;
 use super::abi::trap_code;
 use super::lower::{clif_type, Lowerer};
 use super::BackendError;
+use crate::backend::operands;
 use crate::diagnostics::Span;
 use crate::ir::{BinaryOp, CmpOp, Intrinsic, ScalarType, ScalarValue, UnaryOp, ValueId};
 
@@ -226,18 +227,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
     }
 
     pub fn intrinsic(&mut self, op: Intrinsic, args: &[ValueId]) -> Result<Value, BackendError> {
-        if args.len() != op.arity() {
-            return Err(self.error(format!(
-                "{} takes {} operands, got {}",
-                op.name(),
-                op.arity(),
-                args.len()
-            )));
-        }
+        operands::intrinsic_arity(op, args.len()).map_err(|m| self.error(m))?;
         let ty = self.value_type(args[0])?;
-        if !ty.is_float() {
-            return Err(self.error(format!("{} is not defined on {ty}", op.name())));
-        }
+        operands::intrinsic_operand_type(op, ty).map_err(|m| self.error(m))?;
         self.check_intrinsic_caps(op)?;
         let v: Vec<Value> = args
             .iter()

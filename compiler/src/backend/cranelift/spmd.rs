@@ -16,6 +16,7 @@ use cranelift_module::Module;
 
 use super::lower::{clif_type, Lowerer};
 use super::BackendError;
+use crate::backend::operands;
 use crate::diagnostics::Span;
 use crate::ir::spmd::{AtomicOp, SpmdInst};
 use crate::ir::{LocalId, ScalarType, ValueId};
@@ -52,13 +53,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             .iter()
             .map(|v| self.value(*v))
             .collect::<Result<Vec<_>, _>>()?;
-        if values.len() != op.operand_count() {
-            return Err(self.error(format!(
-                "atomic_{} with {} operands",
-                op.name(),
-                values.len()
-            )));
-        }
+        operands::atomic_operand_count(op, values.len()).map_err(|m| self.error(m))?;
         let (address, elem) = self.element_address(array, &[index], true, span)?;
         let flags = MemFlagsData::trusted();
         let ty = clif_type(elem);

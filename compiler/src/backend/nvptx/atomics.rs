@@ -26,6 +26,7 @@ use inkwell::{AtomicOrdering, AtomicRMWBinOp, FloatPredicate};
 use super::lower::Lowerer;
 use super::types::int_type;
 use super::NvptxError;
+use crate::backend::operands;
 use crate::diagnostics::Span;
 use crate::ir::spmd::{atomic_element_type, AtomicOp};
 use crate::ir::{LocalId, ValueId};
@@ -41,13 +42,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         operands: &[ValueId],
         span: Span,
     ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
-        if operands.len() != op.operand_count() {
-            return Err(self.invalid(format!(
-                "atomic_{} with {} operands",
-                op.name(),
-                operands.len()
-            )));
-        }
+        operands::atomic_operand_count(op, operands.len()).map_err(|m| self.invalid(m))?;
         let (address, elem) = self.element_address(array, &[index], true, span)?;
         if !atomic_element_type(elem) {
             return Err(self.invalid(format!("an atomic on {elem} elements")));

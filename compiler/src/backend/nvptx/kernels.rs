@@ -15,6 +15,8 @@
 use std::collections::HashSet;
 
 use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::builder::Builder;
+use inkwell::context::Context;
 use inkwell::module::Linkage;
 use inkwell::types::{BasicMetadataTypeEnum, BasicType};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue};
@@ -24,7 +26,8 @@ use super::lower::{lower_function, ArrayValue, Frame, GridStride, ParamValue, Re
 use super::types::{element_pointer_type, memory_type, register_type, trap_pointer_type};
 use super::{KernelKind, KernelParam, NvptxError, PtxKernel};
 use crate::ir::{
-    self, FuncId, FunctionKind, InstKind, IterationOrder, LocalId, ScalarType, Type, ValueId,
+    self, ArrayType, FuncId, FunctionKind, InstKind, IterationOrder, LocalId, ScalarType, Type,
+    ValueId,
 };
 
 /// A PTX identifier for `name`, unique among `taken`: other characters become `_`.
@@ -68,9 +71,49 @@ impl<'ctx> Params<'ctx> {
         self.described.push(param);
         self.types.len() as u32 - 1
     }
+
+    /// Pushes the data pointer of array `operand`, with its LLVM attributes.
+    fn push_pointer(
+        &mut self,
+        cx: &'ctx Context,
+        operand: &str,
+        a: ArrayType,
+        attributes: &'static [&'static str],
+    ) -> u32 {
+        let ptr = self.push(
+            element_pointer_type(cx, a.elem).into(),
+            KernelParam::Pointer {
+                operand: operand.to_string(),
+                elem: a.elem,
+                mutable: a.mutable,
+            },
+        );
+        self.attributes.push((ptr, attributes));
+        ptr
+    }
 }
 
-/// Defines the kernel entry for `id` in the unit's module.
+/// How to build each IR parameter from the LLVM parameters, by index.
+enum Source {
+    Scalar(u32, ScalarType),
+    Strided { ptr: u32, stride: u32 },
+    Flat { ptr: u32, rank: u8 },
+}
+
+/// A kernel's parameter list and how the IR function's parameters are read from it.
+struct Signature<'ctx> {
+    params: Params<'ctx>,
+    /// One per IR parameter, in order.
+    sources: Vec<Source>,
+    /// The element count of an elementwise loop.
+    count: Option<u32>,
+    /// Where a scalar function's kernel stores its result.
+    result: Option<u32>,
+}
+
+/// Defines the kernel entry for `id` in the unit's module: its parameter list, the
+/// `.entry` function, the IR parameters bound from it, and the body lowered with
+/// its outer loop made grid-stride where it has one.
 pub(super) fn define_kernel(
     unit: &mut Unit<'_>,
     program: &ir::Program,
@@ -78,32 +121,84 @@ pub(super) fn define_kernel(
     name: String,
 ) -> Result<PtxKernel, NvptxError> {
     let func = program.function(id);
-    let kind = match func.kind {
-        FunctionKind::ElementwiseLoop { .. } => KernelKind::Elementwise,
-        FunctionKind::GufuncLoop { .. } => KernelKind::Gufunc,
-        FunctionKind::ReductionBatch { .. } => KernelKind::ReductionBatch,
-        FunctionKind::Kernel { .. } => KernelKind::Spmd,
-        _ => KernelKind::Scalar,
-    };
+    let kind = kernel_kind(func);
     // Before any LLVM work on the body: the size limit is a source error.
     let shared_arrays = match kind {
         KernelKind::Spmd => super::shared::declare_shared_arrays(unit, func, &name)?,
         _ => Vec::new(),
     };
-    let cx = unit.cx;
-    let invalid = |message: &str| NvptxError::Invalid {
+    let signature = signature(unit, func, kind)?;
+    let kernel = add_entry(unit, &name, &signature.params);
+    let b = unit.cx.create_builder();
+    let entry = unit.cx.append_basic_block(kernel, "entry");
+    b.position_at_end(entry);
+    let param = |i: u32| kernel.get_nth_param(i).expect("declared above");
+    let frame_params = bind_params(&b, kernel, &signature)?;
+    let grid_stride = match kind {
+        // A reduction batch (`loops::reduce_batch`) has the same outer loop: one run
+        // per iteration, so one run per thread.
+        KernelKind::Elementwise | KernelKind::Gufunc | KernelKind::ReductionBatch => {
+            let (induction, step_value) = outer_loop(func).ok_or_else(|| {
+                invalid(
+                    func,
+                    "the loop function declares no independent counted loop",
+                )
+            })?;
+            let (start, step) = grid_index_and_size(unit, &b)?;
+            Some(GridStride {
+                induction,
+                start,
+                step_value,
+                step,
+            })
+        }
+        KernelKind::Scalar | KernelKind::Spmd => None,
+    };
+    let frame = Frame {
+        trap: param(0).into_pointer_value(),
+        params: frame_params,
+        ret: ReturnMode::Store(signature.result.map(|i| param(i).into_pointer_value())),
+        grid_stride,
+        shared_arrays,
+    };
+    lower_function(unit, b, program, func, kernel, frame)?;
+    Ok(PtxKernel {
+        function: id,
+        name,
+        kind,
+        params: signature.params.described,
+    })
+}
+
+fn kernel_kind(func: &ir::Function) -> KernelKind {
+    match func.kind {
+        FunctionKind::ElementwiseLoop { .. } => KernelKind::Elementwise,
+        FunctionKind::GufuncLoop { .. } => KernelKind::Gufunc,
+        FunctionKind::ReductionBatch { .. } => KernelKind::ReductionBatch,
+        FunctionKind::Kernel { .. } => KernelKind::Spmd,
+        _ => KernelKind::Scalar,
+    }
+}
+
+/// A function the backend cannot make a kernel of (the IR builders never make one).
+fn invalid(func: &ir::Function, message: &str) -> NvptxError {
+    NvptxError::Invalid {
         function: func.name.clone(),
         message: message.to_string(),
-    };
-    let mut params = Params::new(unit);
-    // How to build each IR parameter from the LLVM parameters, by index.
-    enum Source {
-        Scalar(u32, ScalarType),
-        Strided { ptr: u32, stride: u32 },
-        Flat { ptr: u32, rank: u8 },
     }
+}
+
+/// The parameter list of `func`'s kernel: the trap record, a scalar function's
+/// result pointer, each IR parameter (scalars; arrays as a pointer and a stride, or
+/// a pointer, extents and strides) and an elementwise loop's count.
+fn signature<'ctx>(
+    unit: &Unit<'ctx>,
+    func: &ir::Function,
+    kind: KernelKind,
+) -> Result<Signature<'ctx>, NvptxError> {
+    let cx = unit.cx;
+    let mut params = Params::new(unit);
     let mut sources = Vec::new();
-    let mut count = None;
     let mut result = None;
     if kind == KernelKind::Scalar {
         if let Some(ty) = func.ret {
@@ -117,96 +212,76 @@ pub(super) fn define_kernel(
     }
     for p in &func.params {
         let operand = p.name.clone();
-        match func.local(p.local).ty {
+        sources.push(match func.local(p.local).ty {
             Type::Scalar(ty) if matches!(kind, KernelKind::Scalar | KernelKind::Spmd) => {
                 // bool travels as a byte: a kernel parameter has no 1-bit type.
                 let index = params.push(
                     memory_type(cx, ty).into(),
                     KernelParam::Scalar { name: operand, ty },
                 );
-                sources.push(Source::Scalar(index, ty));
+                Source::Scalar(index, ty)
             }
             Type::Array(a) if kind == KernelKind::Elementwise => {
                 if a.rank != 1 {
                     return Err(invalid(
+                        func,
                         "an elementwise loop operand is not one-dimensional",
                     ));
                 }
-                let ptr = params.push(
-                    element_pointer_type(cx, a.elem).into(),
-                    KernelParam::Pointer {
-                        operand: operand.clone(),
-                        elem: a.elem,
-                        mutable: a.mutable,
-                    },
-                );
-                params.attributes.push((
-                    ptr,
-                    if a.mutable {
-                        // Inputs may be the output itself (elementwise in place), so
-                        // no pointer is `noalias`; inputs are never written.
-                        &["nocapture", "writeonly"]
-                    } else {
-                        &["nocapture", "readonly"]
-                    },
-                ));
+                // Inputs may be the output itself (elementwise in place), so no
+                // pointer is `noalias`; inputs are never written.
+                let attributes: &'static [&'static str] = if a.mutable {
+                    &["nocapture", "writeonly"]
+                } else {
+                    &["nocapture", "readonly"]
+                };
+                let ptr = params.push_pointer(cx, &operand, a, attributes);
                 let stride = params.push(
                     cx.i64_type().into(),
                     KernelParam::Stride { operand, axis: 0 },
                 );
-                sources.push(Source::Strided { ptr, stride });
+                Source::Strided { ptr, stride }
             }
             Type::Array(a) => {
-                let ptr = params.push(
-                    element_pointer_type(cx, a.elem).into(),
-                    KernelParam::Pointer {
-                        operand: operand.clone(),
-                        elem: a.elem,
-                        mutable: a.mutable,
-                    },
-                );
-                params.attributes.push((
-                    ptr,
-                    match (a.mutable, kind) {
-                        // The runtime copies gufunc inputs that overlap an output,
-                        // so nothing writes what an input points to.
-                        (false, KernelKind::Gufunc) => &["nocapture", "readonly", "noalias"],
-                        (false, _) => &["nocapture", "readonly"],
-                        (true, _) => &["nocapture"],
-                    },
-                ));
-                for axis in 0..a.rank {
-                    params.push(
-                        cx.i64_type().into(),
-                        KernelParam::Extent {
-                            operand: operand.clone(),
-                            axis,
-                        },
-                    );
+                let attributes: &'static [&'static str] = match (a.mutable, kind) {
+                    // The runtime copies gufunc inputs that overlap an output, so
+                    // nothing writes what an input points to.
+                    (false, KernelKind::Gufunc) => &["nocapture", "readonly", "noalias"],
+                    (false, _) => &["nocapture", "readonly"],
+                    (true, _) => &["nocapture"],
+                };
+                let ptr = params.push_pointer(cx, &operand, a, attributes);
+                // The extents, then the strides, one `i64` per axis.
+                let extent = |operand, axis| KernelParam::Extent { operand, axis };
+                let stride = |operand, axis| KernelParam::Stride { operand, axis };
+                for describe in [extent, stride] {
+                    for axis in 0..a.rank {
+                        params.push(cx.i64_type().into(), describe(operand.clone(), axis));
+                    }
                 }
-                for axis in 0..a.rank {
-                    params.push(
-                        cx.i64_type().into(),
-                        KernelParam::Stride {
-                            operand: operand.clone(),
-                            axis,
-                        },
-                    );
-                }
-                sources.push(Source::Flat { ptr, rank: a.rank });
+                Source::Flat { ptr, rank: a.rank }
             }
-            Type::Scalar(_) => return Err(invalid("a loop kernel with a scalar parameter")),
-            Type::HostArray(_) => return Err(invalid("a host array parameter")),
-        }
+            Type::Scalar(_) => return Err(invalid(func, "a loop kernel with a scalar parameter")),
+            Type::HostArray(_) => return Err(invalid(func, "a host array parameter")),
+        });
     }
-    if kind == KernelKind::Elementwise {
-        count = Some(params.push(cx.i64_type().into(), KernelParam::Count));
-    }
+    let count = (kind == KernelKind::Elementwise)
+        .then(|| params.push(cx.i64_type().into(), KernelParam::Count));
+    Ok(Signature {
+        params,
+        sources,
+        count,
+        result,
+    })
+}
 
+/// Adds the `.entry` function `name` with `params` and their attributes.
+fn add_entry<'ctx>(unit: &Unit<'ctx>, name: &str, params: &Params<'ctx>) -> FunctionValue<'ctx> {
+    let cx = unit.cx;
     let fn_type = cx.void_type().fn_type(&params.types, false);
     let kernel = unit
         .module
-        .add_function(&name, fn_type, Some(Linkage::External));
+        .add_function(name, fn_type, Some(Linkage::External));
     for (index, names) in &params.attributes {
         for attr in names.iter() {
             let kind_id = Attribute::get_named_enum_kind_id(attr);
@@ -217,13 +292,19 @@ pub(super) fn define_kernel(
         }
     }
     annotate_kernel(unit, kernel);
+    kernel
+}
 
-    let b = cx.create_builder();
-    let entry = cx.append_basic_block(kernel, "entry");
-    b.position_at_end(entry);
+/// The IR function's parameters, read from the kernel's (at the builder's
+/// position, the entry block).
+fn bind_params<'ctx>(
+    b: &Builder<'ctx>,
+    kernel: FunctionValue<'ctx>,
+    signature: &Signature<'ctx>,
+) -> Result<Vec<ParamValue<'ctx>>, NvptxError> {
     let param = |i: u32| kernel.get_nth_param(i).expect("declared above");
-    let mut frame_params = Vec::with_capacity(sources.len());
-    for source in &sources {
+    let mut frame_params = Vec::with_capacity(signature.sources.len());
+    for source in &signature.sources {
         frame_params.push(match *source {
             Source::Scalar(i, ty) => {
                 let v = param(i);
@@ -236,10 +317,10 @@ pub(super) fn define_kernel(
                 })
             }
             Source::Strided { ptr, stride } => {
-                let n = param(count.expect("elementwise kernels have a count")).into_int_value();
+                let count = signature.count.expect("elementwise kernels have a count");
                 ParamValue::Array(ArrayValue {
                     data: param(ptr).into_pointer_value(),
-                    shape: vec![n],
+                    shape: vec![param(count).into_int_value()],
                     strides: vec![param(stride).into_int_value()],
                 })
             }
@@ -257,36 +338,7 @@ pub(super) fn define_kernel(
             }
         });
     }
-    let grid_stride = match kind {
-        // A reduction batch (`loops::reduce_batch`) has the same outer loop: one run
-        // per iteration, so one run per thread.
-        KernelKind::Elementwise | KernelKind::Gufunc | KernelKind::ReductionBatch => {
-            let (induction, step_value) = outer_loop(func)
-                .ok_or_else(|| invalid("the loop function declares no independent counted loop"))?;
-            let (start, step) = grid_index_and_size(unit, &b)?;
-            Some(GridStride {
-                induction,
-                start,
-                step_value,
-                step,
-            })
-        }
-        KernelKind::Scalar | KernelKind::Spmd => None,
-    };
-    let frame = Frame {
-        trap: param(0).into_pointer_value(),
-        params: frame_params,
-        ret: ReturnMode::Store(result.map(|i| param(i).into_pointer_value())),
-        grid_stride,
-        shared_arrays,
-    };
-    lower_function(unit, b, program, func, kernel, frame)?;
-    Ok(PtxKernel {
-        function: id,
-        name,
-        kind,
-        params: params.described,
-    })
+    Ok(frame_params)
 }
 
 /// Marks `kernel` as a PTX `.entry` (`!nvvm.annotations`).

@@ -16,6 +16,7 @@ use inkwell::{FloatPredicate, IntPredicate};
 use super::lower::Lowerer;
 use super::types::register_type;
 use super::NvptxError;
+use crate::backend::operands;
 use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;
 use crate::ir::{self, Arg, BinaryOp, CmpOp, Intrinsic, ScalarType, UnaryOp, ValueId};
@@ -290,18 +291,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         op: Intrinsic,
         args: &[ValueId],
     ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
-        if args.len() != op.arity() {
-            return Err(self.invalid(format!(
-                "{} takes {} operands, got {}",
-                op.name(),
-                op.arity(),
-                args.len()
-            )));
-        }
+        operands::intrinsic_arity(op, args.len()).map_err(|m| self.invalid(m))?;
         let ty = self.value_type(args[0])?;
-        if !ty.is_float() {
-            return Err(self.invalid(format!("{} is not defined on {ty}", op.name())));
-        }
+        operands::intrinsic_operand_type(op, ty).map_err(|m| self.invalid(m))?;
         let v: Vec<FloatValue> = args
             .iter()
             .map(|a| self.float(*a))

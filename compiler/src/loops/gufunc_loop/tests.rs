@@ -5,23 +5,15 @@ use super::*;
 use crate::backend::cranelift::JitEngine;
 use crate::interp::Interpreter;
 
-fn compile(src: &str) -> Program {
-    crate::frontend::compile_text("t.kern", src)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-        .program
-}
+use crate::loops::test_support::compile;
 
-/// A descriptor over `data` with `shape` and element `strides`.
+/// An array argument over `data` with `shape` and element `strides`.
 fn desc<T>(data: &mut [T], shape: &[i64], strides: &[i64]) -> HostArg {
-    let mut d = ArrayDesc {
-        data: data.as_mut_ptr() as *mut u8,
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    d.shape[..shape.len()].copy_from_slice(shape);
-    d.strides[..strides.len()].copy_from_slice(strides);
-    HostArg::Array(d)
+    HostArg::Array(crate::loops::test_support::desc(
+        data.as_mut_ptr(),
+        shape,
+        strides,
+    ))
 }
 
 fn sig(inputs: &[ScalarType], outputs: &[ScalarType]) -> GufuncLoopSignature {

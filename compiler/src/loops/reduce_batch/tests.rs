@@ -20,16 +20,7 @@ fn program() -> (Program, FuncId) {
     (program, g)
 }
 
-fn desc(ptr: *mut i64, shape: &[i64], strides: &[i64]) -> ArrayDesc {
-    let mut d = ArrayDesc {
-        data: ptr.cast(),
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    d.shape[..shape.len()].copy_from_slice(shape);
-    d.strides[..strides.len()].copy_from_slice(strides);
-    d
-}
+use crate::loops::test_support::desc;
 
 fn run(program: &Program, f: FuncId, args: &[HostArg]) -> Result<(), Trap> {
     // SAFETY: every test passes descriptors over live buffers.

@@ -336,13 +336,13 @@ impl BodyLowerer<'_, '_, '_, '_> {
         newline: bool,
         args: &[Expr],
     ) {
-        let mut values = Vec::new();
-        for a in args {
-            match self.ufunc_operand(a) {
-                Some(v) => values.push(v),
-                None => return,
-            }
-        }
+        let Some(values) = args
+            .iter()
+            .map(|a| self.ufunc_operand(a))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
         self.b.current_span = e.span;
         self.host_inst(HostOp::Print { pieces, newline }, values, None, None);
     }

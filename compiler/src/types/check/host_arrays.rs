@@ -612,16 +612,7 @@ impl FnChecker<'_, '_> {
         method: &Ident,
         args: &[Expr],
     ) -> Option<Ty> {
-        let ExprKind::Path(segments) = &receiver.kind else {
-            return None;
-        };
-        let [fname] = segments.as_slice() else {
-            return None;
-        };
-        if self.lookup(&fname.name).is_some() {
-            return None;
-        }
-        let key = self.env.find_fn(Namespace::User, &fname.name)?;
+        let (fname, key) = self.user_fn_receiver(receiver)?;
         // A gufunc whose signature is all scalars, `(),()->()`, is a ufunc.
         let scalar_gufunc = || {
             let entry = self.env.function(key);
@@ -858,13 +849,7 @@ impl FnChecker<'_, '_> {
 
     /// `x[i]`, `x[i][j]`, `x[a..b]` on a host array; `None` when the base is not one.
     pub(super) fn host_index(&mut self, e: &Expr) -> Option<Ty> {
-        let mut indices = Vec::new();
-        let mut base = e;
-        while let ExprKind::Index { base: b, index } = &base.kind {
-            indices.push(index.as_ref());
-            base = b;
-        }
-        indices.reverse();
+        let (base, indices) = flatten_index(e);
         let bt = match &base.kind {
             ExprKind::Path(segments) => {
                 let [name] = segments.as_slice() else {

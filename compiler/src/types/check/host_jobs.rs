@@ -29,12 +29,7 @@ impl FnChecker<'_, '_> {
         names: &[&str],
         args: &[Expr],
     ) -> Option<Ty> {
-        let ["jobs", name] = names else {
-            return None;
-        };
-        if self.namespace != Namespace::User {
-            return None;
-        }
+        let name = self.user_module_call("jobs", names)?;
         if !self.host {
             return Some(self.error(
                 callee.span,

@@ -20,12 +20,7 @@ impl FnChecker<'_, '_> {
         names: &[&str],
         args: &[Expr],
     ) -> Option<Ty> {
-        let ["mpi", name] = names else {
-            return None;
-        };
-        if self.namespace != Namespace::User {
-            return None;
-        }
+        let name = self.user_module_call("mpi", names)?;
         let full = format!("mpi::{name}");
         if !self.host {
             return Some(self.error(

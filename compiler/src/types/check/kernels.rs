@@ -216,16 +216,7 @@ impl FnChecker<'_, '_> {
         method: &Ident,
         args: &[Expr],
     ) -> Option<Ty> {
-        let ExprKind::Path(segments) = &receiver.kind else {
-            return None;
-        };
-        let [kname] = segments.as_slice() else {
-            return None;
-        };
-        if self.lookup(&kname.name).is_some() {
-            return None;
-        }
-        let key = self.env.find_fn(Namespace::User, &kname.name)?;
+        let (kname, key) = self.user_fn_receiver(receiver)?;
         let decl = self.env.function(key).decl;
         if !is_kernel(decl) {
             return None;
