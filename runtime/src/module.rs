@@ -9,147 +9,20 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
-use kern_compiler::frontend::{self, Compiled};
+use kern_compiler::frontend;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{
-    ArrayDesc, FuncId, FunctionKind, Program, ScalarType, ScalarValue, Trap, TrapKind, Type,
-    MAX_RANK,
-};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
 use kern_compiler::{FileId, SourceMap};
 
-use crate::array::{storage_dtype, ArrayMut, ArrayRef};
-use crate::gufunc::{Gufunc, GufuncCache};
-use crate::ufunc::{LoopCache, Ufunc};
+use crate::args::{host_args, Arg};
+use crate::compile::{CompileService, LoopRequest};
+use crate::gufunc::Gufunc;
+use crate::ufunc::Ufunc;
 use crate::{Error, Target};
-
-/// What every handle into a module shares: the sources (to render errors), the
-/// checked program (to lower generic instances and loops from) and the engines
-/// that compile ufunc and gufunc loops, behind locks so concurrent first calls
-/// compile once.
-pub(crate) struct ModuleCore {
-    pub sources: SourceMap,
-    pub compiled: Compiled,
-    pub loops: Mutex<LoopCache>,
-    pub gufunc_loops: Mutex<GufuncCache>,
-    pub kernels: Mutex<crate::kernel::KernelCache>,
-}
-
-/// An argument of [`Module::call_with_arrays`].
-pub enum Arg<'a> {
-    Scalar(ScalarValue),
-    /// For a `&[T]` parameter.
-    Ref(ArrayRef<'a>),
-    /// For a `&mut [T]` parameter.
-    Mut(ArrayMut<'a>),
-}
-
-impl From<ScalarValue> for Arg<'_> {
-    fn from(v: ScalarValue) -> Self {
-        Arg::Scalar(v)
-    }
-}
-
-impl<T: crate::array::Element> From<T> for Arg<'_> {
-    fn from(v: T) -> Self {
-        Arg::Scalar(v.to_value())
-    }
-}
-
-impl<'a, S, D, T> From<&'a ndarray::ArrayBase<S, D>> for Arg<'a>
-where
-    S: ndarray::Data<Elem = T>,
-    D: ndarray::Dimension,
-    T: crate::array::Element,
-{
-    fn from(array: &'a ndarray::ArrayBase<S, D>) -> Arg<'a> {
-        Arg::Ref(array.into())
-    }
-}
-
-impl<'a, S, D, T> From<&'a mut ndarray::ArrayBase<S, D>> for Arg<'a>
-where
-    S: ndarray::DataMut<Elem = T>,
-    D: ndarray::Dimension,
-    T: crate::array::Element,
-{
-    fn from(array: &'a mut ndarray::ArrayBase<S, D>) -> Arg<'a> {
-        Arg::Mut(array.into())
-    }
-}
-
-/// The descriptor of an ndarray view passed for array parameter `param`.
-fn array_desc(
-    dtype: ScalarType,
-    shape: &[usize],
-    strides: &[isize],
-    data: *mut u8,
-    param: kern_compiler::ir::ArrayType,
-) -> Result<HostArg, String> {
-    if storage_dtype(param.elem) != dtype || shape.len() != param.rank as usize {
-        return Err(format!("a {}-d array of {dtype}", shape.len()));
-    }
-    let mut desc = ArrayDesc {
-        data,
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    for (k, (&len, &stride)) in shape.iter().zip(strides).enumerate() {
-        desc.shape[k] = len as i64;
-        desc.strides[k] = stride as i64;
-    }
-    Ok(HostArg::Array(desc))
-}
-
-/// The descriptors and scalars for a call of `f` with `args`, checked against its
-/// parameters (count, scalar types, array element types, ranks, mutability).
-pub(crate) fn host_args(
-    f: &kern_compiler::ir::Function,
-    args: &mut [Arg<'_>],
-) -> Result<Vec<HostArg>, Error> {
-    let params = f.param_types();
-    if params.len() != args.len() {
-        return Err(Error::Call(format!(
-            "`{}` takes {} arguments but {} were given",
-            f.name,
-            params.len(),
-            args.len()
-        )));
-    }
-    let mut host_args = Vec::with_capacity(args.len());
-    for (i, (param, arg)) in params.iter().zip(args.iter_mut()).enumerate() {
-        let wrong = |what: String| {
-            Error::Call(format!(
-                "argument {i} of `{}` is {what}, expected {}",
-                f.name,
-                kern_compiler::ir::print::type_name(*param)
-            ))
-        };
-        host_args.push(match (param, arg) {
-            (Type::Scalar(t), Arg::Scalar(v)) if v.ty() == *t => HostArg::Scalar(*v),
-            (Type::Array(a), Arg::Ref(view)) if !a.mutable => array_desc(
-                view.dtype(),
-                view.shape(),
-                view.strides(),
-                view.base_ptr() as *mut u8,
-                *a,
-            )
-            .map_err(wrong)?,
-            (Type::Array(a), Arg::Mut(view)) => {
-                let (dtype, shape, strides) =
-                    (view.dtype(), view.shape().to_vec(), view.strides().to_vec());
-                array_desc(dtype, &shape, &strides, view.base_ptr(), *a).map_err(wrong)?
-            }
-            (_, Arg::Scalar(v)) => return Err(wrong(format!("a {} scalar", v.ty()))),
-            (_, Arg::Ref(v)) => return Err(wrong(format!("a shared {} array", v.dtype()))),
-            (_, Arg::Mut(v)) => return Err(wrong(format!("a mutable {} array", v.dtype()))),
-        });
-    }
-    Ok(host_args)
-}
 
 /// Wall-clock time of each phase, for `kern run --time`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -167,9 +40,10 @@ pub struct Timings {
 }
 
 pub struct Module {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     file: FileId,
-    engine: Option<JitEngine>,
+    /// The functions compiled for host code and calls so far (the service's
+    /// code, kept here for the interpreter's call hook).
     machine_code: HashMap<FuncId, CompiledFunction>,
     timings: Timings,
 }
@@ -193,14 +67,7 @@ impl Module {
             .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
         Ok(Module {
             file: compiled.file,
-            core: Arc::new(ModuleCore {
-                sources,
-                compiled,
-                loops: Mutex::new(LoopCache::default()),
-                gufunc_loops: Mutex::new(GufuncCache::default()),
-                kernels: Mutex::new(Default::default()),
-            }),
-            engine: None,
+            core: Arc::new(CompileService::new(sources, compiled)),
             machine_code: HashMap::new(),
             timings: Timings {
                 stdlib: phase.stdlib,
@@ -511,13 +378,10 @@ impl Module {
                 )));
             }
             let started = Instant::now();
-            if self.engine.is_none() {
-                self.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
-            }
-            let engine = self.engine.as_mut().expect("engine was just created");
-            let code = engine
-                .compile(&self.core.compiled.program, func)
-                .map_err(|e| Error::Backend(e.to_string()))?;
+            let code = self
+                .core
+                .machine_code(&LoopRequest::Function(func))
+                .map_err(|f| self.core.error(f))?;
             self.machine_code.insert(func, code);
             self.timings.compile += started.elapsed();
         }

@@ -10,10 +10,13 @@
 //! to the loop as one-dimensional array descriptors; the loop does the elements.
 //! Gufunc loops ([`gufunc`]) iterate their loop dimensions the same way and append
 //! each operand's core dimensions to its descriptors.
+//! [`dispatch`] picks the executor for a call's target: the only place in the
+//! runtime that branches on the target.
 //! This module knows addresses and strides, not dtypes or ufunc semantics.
 
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod dispatch;
 pub mod gufunc;
 pub mod mpi;
 pub mod parallel;
@@ -21,6 +24,8 @@ pub mod serial;
 
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+
+pub use dispatch::LoopCode;
 
 /// Most operands (inputs plus outputs) a loop may have.
 pub const MAX_OPERANDS: usize = 16;

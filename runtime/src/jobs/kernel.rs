@@ -13,14 +13,14 @@ use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
 use kern_compiler::ir::{ScalarType, Type};
 
 use crate::array::Element;
-use crate::module::ModuleCore;
+use crate::compile::CompileService;
 use crate::{Error, ScalarValue};
 
 /// A compiled kern function with scalar parameters, ready to run on any thread.
 /// Get one with [`crate::Module::function`]; cheap to clone.
 #[derive(Clone)]
 pub struct KernFunction {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     code: CompiledFunction,
     params: Vec<ScalarType>,
     ret: Option<ScalarType>,
@@ -38,7 +38,7 @@ impl std::fmt::Debug for KernFunction {
 impl KernFunction {
     /// `None` when a parameter is not a scalar.
     pub(crate) fn new(
-        core: Arc<ModuleCore>,
+        core: Arc<CompileService>,
         code: CompiledFunction,
         params: &[Type],
         ret: Option<ScalarType>,

@@ -11,48 +11,23 @@
 //! error naming the driver call. This module knows device memory and the kernel
 //! ABI; the launch shape checks common to every target are the caller's.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, LaunchConfig, PushKernelArg};
-use cudarc::nvrtc::Ptx;
-use kern_compiler::backend::nvptx::{
-    compile_to_ptx, KernelParam, NvptxError, PtxKernel, PtxModule, PtxOptions, TrapRecord,
-};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
 use kern_compiler::interp::HostArg;
-use kern_compiler::ir::{FuncId, Trap, TrapKind, Type};
+use kern_compiler::ir::{FuncId, Type};
 
-use super::{Dim3, LaunchFailure};
-use crate::exec::cuda::device::driver_error;
-use crate::exec::cuda::launch::decode_record;
+use super::Dim3;
+use crate::compile::{CompileService, Failure, LoopRequest};
+use crate::exec::cuda::launch::{decode_record, failed};
 use crate::exec::cuda::pack::{pack, unpack};
 use crate::exec::cuda::{gpu, Gpu};
 use crate::exec::StridedOperand;
-use crate::module::ModuleCore;
 use crate::Error;
 
 /// CUDA's limits on a launch's extents per axis (every GPU since compute
 /// capability 3.0): grid `x`, `y`, `z`, then block `x`, `y`, `z`.
 const MAX_GRID: [usize; 3] = [(1 << 31) - 1, 65535, 65535];
 const MAX_BLOCK: [usize; 3] = [1024, 1024, 64];
-
-/// The SPMD kernels loaded so far, per kernel.
-#[derive(Default)]
-pub(crate) struct GpuKernels {
-    loaded: HashMap<FuncId, Arc<GpuKernel>>,
-}
-
-/// A kernel's PTX module, loaded into the GPU's context.
-struct GpuKernel {
-    ptx: PtxModule,
-    entry: PtxKernel,
-    function: CudaFunction,
-    _module: Arc<CudaModule>,
-}
-
-fn failed(call: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
-    move |e| Error::Backend(driver_error(call, e))
-}
 
 /// The extents a GPU launch may not exceed, beyond the checks of every target.
 fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
@@ -67,62 +42,6 @@ fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// A compile error of the NVPTX backend: at the construct's span when it has one
-/// (a `print!` in the kernel, a shared array too large), so that it renders at
-/// the kernel's source like a trap.
-fn compile_failure(e: NvptxError) -> LaunchFailure {
-    match e {
-        NvptxError::Unsupported {
-            function,
-            construct,
-            span,
-        } => LaunchFailure::Trap(Trap {
-            kind: TrapKind::Host(format!(
-                "{construct} cannot run on the GPU (in `{function}`, compiled for the cuda target)"
-            )),
-            span,
-        }),
-        other => LaunchFailure::Error(Error::Backend(other.to_string())),
-    }
-}
-
-/// The loaded kernel of `kernel`, compiled and loaded on first use (under the
-/// module's kernel lock: once per module).
-fn gpu_kernel(
-    core: &ModuleCore,
-    gpu: &Gpu,
-    kernel: FuncId,
-) -> Result<Arc<GpuKernel>, LaunchFailure> {
-    let mut cache = core
-        .kernels
-        .lock()
-        .map_err(|_| Error::Backend("the kernel cache is poisoned".into()))?;
-    if let Some(k) = cache.gpu.loaded.get(&kernel) {
-        return Ok(k.clone());
-    }
-    let ptx = compile_to_ptx(&core.compiled.program, &[kernel], &PtxOptions::default())
-        .map_err(compile_failure)?;
-    let entry = ptx
-        .kernel(kernel)
-        .cloned()
-        .ok_or_else(|| Error::Backend("the PTX module lacks the kernel's entry".into()))?;
-    let module = gpu
-        .context
-        .load_module(Ptx::from_src(ptx.ptx.clone()))
-        .map_err(failed("cuModuleLoadData"))?;
-    let function = module
-        .load_function(&entry.name)
-        .map_err(failed("cuModuleGetFunction"))?;
-    let loaded = Arc::new(GpuKernel {
-        ptx,
-        entry,
-        function,
-        _module: module,
-    });
-    cache.gpu.loaded.insert(kernel, loaded.clone());
-    Ok(loaded)
 }
 
 /// An array argument on the device: its packed elements and the descriptor the
@@ -264,15 +183,15 @@ fn axis_of(values: &[i64], axis: u8) -> Result<&i64, Error> {
 /// Every array in `args` must be valid for the kernel's parameter (element type,
 /// rank, shape, strides; writable for `&mut`) for the whole call.
 pub(super) unsafe fn launch(
-    core: &ModuleCore,
+    core: &CompileService,
     kernel: FuncId,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
-) -> Result<(), LaunchFailure> {
+) -> Result<(), Failure> {
     let gpu = gpu()?;
     check_gpu_extents(grid, block)?;
-    let code = gpu_kernel(core, gpu, kernel)?;
+    let code = core.gpu_loop(&LoopRequest::KernelLaunch(kernel))?;
     let f = core.compiled.program.function(kernel);
     // SAFETY: forwarded from the caller.
     let device = unsafe { arguments_to_device(gpu, f, args) }?;
@@ -292,8 +211,8 @@ pub(super) unsafe fn launch(
             _ => Err(Error::Backend(format!("`{name}` is not an array argument"))),
         }
     };
-    let mut builder = gpu.stream.launch_builder(&code.function);
-    for param in &code.entry.params {
+    let mut builder = gpu.stream.launch_builder(code.function());
+    for param in &code.kernel.params {
         match param {
             KernelParam::TrapRecord => {
                 builder.arg(&trap);
@@ -321,13 +240,13 @@ pub(super) unsafe fn launch(
                     builder.arg(v);
                 }
                 DeviceArg::Array(_) => {
-                    return Err(LaunchFailure::Error(Error::Backend(format!(
+                    return Err(Failure::Error(Error::Backend(format!(
                         "`{name}` is not a scalar argument"
                     ))))
                 }
             },
             other => {
-                return Err(LaunchFailure::Error(Error::Backend(format!(
+                return Err(Failure::Error(Error::Backend(format!(
                     "unexpected parameter {other:?} of an SPMD kernel"
                 ))))
             }
@@ -352,7 +271,7 @@ pub(super) unsafe fn launch(
         .clone_dtoh(&trap)
         .map_err(failed("cuMemcpyDtoH"))?;
     if let Some(trap) = code.ptx.decode_trap(&decode_record(&record)) {
-        return Err(LaunchFailure::Trap(trap));
+        return Err(Failure::At(trap));
     }
     for arg in &device {
         let DeviceArg::Array(a) = arg else { continue };

@@ -17,58 +17,28 @@
 mod cuda;
 mod dim;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
+use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostArg, Interpreter};
 use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind};
-use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
 
 pub use dim::Dim3;
 
-use crate::module::{host_args, Arg, ModuleCore};
+use crate::args::{host_args, Arg};
+use crate::compile::{CompileService, Failure, LoopRequest};
 use crate::{Error, Target};
 
 /// Most threads a block may have: CUDA's limit, so a launch that runs here also
 /// runs on a GPU.
 pub const MAX_THREADS_PER_BLOCK: usize = 1024;
 
-/// The launch loops compiled so far, per kernel (and the GPU kernels loaded).
-#[derive(Default)]
-pub(crate) struct KernelCache {
-    engine: Option<JitEngine>,
-    launches: HashMap<FuncId, Arc<LaunchCode>>,
-    #[cfg(feature = "cuda")]
-    gpu: cuda::GpuKernels,
-}
-
-/// A kernel's launch loop: the program it lives in and its machine code.
-struct LaunchCode {
-    program: Program,
-    launch: FuncId,
-    code: CompiledFunction,
-}
-
-/// Why a launch failed: a trap (also for errors that point into the kernel's
-/// source, like a barrier on `cpu`), or an error without a location.
-pub(crate) enum LaunchFailure {
-    Trap(Trap),
-    Error(Error),
-}
-
-impl From<Error> for LaunchFailure {
-    fn from(e: Error) -> Self {
-        LaunchFailure::Error(e)
-    }
-}
-
 /// A `#[kernel]` function of a module, launchable over a grid. Cheap to clone.
 #[derive(Clone)]
 pub struct Kernel {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     func: FuncId,
     target: Target,
 }
@@ -83,7 +53,7 @@ impl std::fmt::Debug for Kernel {
 }
 
 impl Kernel {
-    pub(crate) fn new(core: Arc<ModuleCore>, func: FuncId) -> Kernel {
+    pub(crate) fn new(core: Arc<CompileService>, func: FuncId) -> Kernel {
         let target = declared_target(&core.compiled.program, func).unwrap_or_default();
         Kernel { core, func, target }
     }
@@ -130,7 +100,7 @@ impl Kernel {
                 out,
             )
         };
-        result.map_err(|f| self.error(f))
+        result.map_err(|f| self.core.error(f))
     }
 
     /// As [`Kernel::launch`], in the reference interpreter (the oracle compiled
@@ -147,14 +117,7 @@ impl Kernel {
         // SAFETY: as in `launch`.
         let result =
             unsafe { interpret(&self.core, self.func, grid.into(), block.into(), &host, out) };
-        result.map_err(|f| self.error(f))
-    }
-
-    fn error(&self, failure: LaunchFailure) -> Error {
-        match failure {
-            LaunchFailure::Trap(trap) => Error::kernel(trap, &self.core.sources),
-            LaunchFailure::Error(e) => e,
-        }
+        result.map_err(|f| self.core.error(f))
     }
 }
 
@@ -188,42 +151,9 @@ fn launch_size(grid: Dim3, block: Dim3) -> Result<(usize, usize), Error> {
     Ok((blocks, threads))
 }
 
-/// The launch loop of `kernel`, built and compiled on first use.
-fn launch_code(core: &ModuleCore, kernel: FuncId) -> Result<Arc<LaunchCode>, LaunchFailure> {
-    let mut cache = core
-        .kernels
-        .lock()
-        .map_err(|_| Error::Backend("the kernel cache is poisoned".into()))?;
-    if let Some(code) = cache.launches.get(&kernel) {
-        return Ok(code.clone());
-    }
-    let mut program = core.compiled.program.clone();
-    let launch = build_launch_loop(&mut program, kernel).map_err(|e| match e {
-        LaunchError::NeedsConcurrentThreads { span, .. } => LaunchFailure::Trap(Trap {
-            kind: TrapKind::Host(e.to_string()),
-            span,
-        }),
-        other => LaunchFailure::Error(Error::Call(other.to_string())),
-    })?;
-    debug_assert!(
-        kern_compiler::ir::verify::verify_program(&program).is_ok(),
-        "{:?}",
-        kern_compiler::ir::verify::verify_program(&program)
-    );
-    if cache.engine.is_none() {
-        cache.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
-    }
-    let engine = cache.engine.as_mut().expect("engine was just created");
-    let code = engine
-        .compile(&program, launch)
-        .map_err(|e| Error::Backend(e.to_string()))?;
-    let code = Arc::new(LaunchCode {
-        program,
-        launch,
-        code,
-    });
-    cache.launches.insert(kernel, code.clone());
-    Ok(code)
+/// The machine code of `kernel`'s launch loop, built and compiled on first use.
+fn launch_code(core: &CompileService, kernel: FuncId) -> Result<CompiledFunction, Failure> {
+    core.machine_code(&LoopRequest::KernelLaunch(kernel))
 }
 
 /// `args` followed by the launch loop's shape parameters for `blocks`.
@@ -269,14 +199,14 @@ impl SharedArgs<'_> {
 /// Every array in `args` must be valid for the kernel's parameter (element type,
 /// rank, shape, strides; writable for `&mut`) for the whole call.
 pub(crate) unsafe fn launch(
-    core: &ModuleCore,
+    core: &CompileService,
     kernel: FuncId,
     target: Target,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
     out: &mut dyn Write,
-) -> Result<(), LaunchFailure> {
+) -> Result<(), Failure> {
     target.check_available()?;
     let (blocks, threads) = launch_size(grid, block)?;
     #[cfg(feature = "cuda")]
@@ -286,11 +216,11 @@ pub(crate) unsafe fn launch(
     }
     let code = launch_code(core, kernel)?;
     let call_failure = |e: CallError| match e {
-        CallError::Trap(t) => LaunchFailure::Trap(t),
+        CallError::Trap(t) => Failure::At(t),
         CallError::Arguments { function, message } => {
-            LaunchFailure::Error(Error::Call(format!("`{function}`: {message}")))
+            Failure::Error(Error::Call(format!("`{function}`: {message}")))
         }
-        CallError::Output(source) => LaunchFailure::Error(Error::Write {
+        CallError::Output(source) => Failure::Error(Error::Write {
             what: crate::error::PRINT_OUTPUT.into(),
             source,
         }),
@@ -300,7 +230,7 @@ pub(crate) unsafe fn launch(
     if !matches!(target, Target::Parallel | Target::Mpi) {
         let all = loop_args(args, grid, block, 0..blocks);
         // SAFETY: forwarded from the caller.
-        return unsafe { code.code.call(&all, out) }
+        return unsafe { code.call(&all, out) }
             .map(|_| ())
             .map_err(call_failure);
     }
@@ -311,7 +241,7 @@ pub(crate) unsafe fn launch(
         let all = loop_args(shared.get(), grid, block, start..end);
         let mut printed = Vec::new();
         // SAFETY: forwarded from the caller; ranges of blocks are disjoint.
-        let result = unsafe { code.code.call(&all, &mut printed) };
+        let result = unsafe { code.call(&all, &mut printed) };
         if let Ok(mut o) = outputs.lock() {
             o.push((start, printed));
         }
@@ -338,7 +268,7 @@ pub(crate) unsafe fn launch(
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(call_failure(e));
     }
-    result.map_err(LaunchFailure::Trap)
+    result.map_err(Failure::At)
 }
 
 /// Runs the launch loop of `kernel` in the interpreter.
@@ -346,26 +276,26 @@ pub(crate) unsafe fn launch(
 /// # Safety
 /// As [`launch`].
 pub(crate) unsafe fn interpret(
-    core: &ModuleCore,
+    core: &CompileService,
     kernel: FuncId,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
     out: &mut dyn Write,
-) -> Result<(), LaunchFailure> {
+) -> Result<(), Failure> {
     let (blocks, _) = launch_size(grid, block)?;
-    let code = launch_code(core, kernel)?;
+    let (program, launch) = core.build(&LoopRequest::KernelLaunch(kernel), true)?;
     let all = loop_args(args, grid, block, 0..blocks);
     // SAFETY: forwarded from the caller.
-    let result = unsafe { Interpreter::new(&code.program).call(code.launch, &all, out) };
-    result.map(|_| ()).map_err(LaunchFailure::Trap)
+    let result = unsafe { Interpreter::new(&program).call(launch, &all, out) };
+    result.map(|_| ()).map_err(Failure::At)
 }
 
 /// A launch failure from host code, as a trap at the launch's `span`.
-pub(crate) fn failure_trap(failure: LaunchFailure, span: Span) -> Trap {
+pub(crate) fn failure_trap(failure: Failure, span: Span) -> Trap {
     match failure {
-        LaunchFailure::Trap(t) => t,
-        LaunchFailure::Error(e) => Trap {
+        Failure::At(t) => t,
+        Failure::Error(e) => Trap {
             kind: TrapKind::Host(match e {
                 Error::Call(m) | Error::Backend(m) | Error::TargetUnavailable(m) => m,
                 other => other.to_string(),

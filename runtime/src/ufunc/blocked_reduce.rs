@@ -8,15 +8,13 @@
 //! It knows strided memory and the block loop's calling convention; which axes
 //! take this path is `methods.rs`'s decision.
 
-use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::dtype_rules::resolve::ResolvedLoop;
-use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
-use kern_compiler::loops::reduce_loop::build_reduce_loop;
 
 use super::Ufunc;
 use crate::array::{ArrayRef, DType, NdArray};
-use crate::exec::parallel::run_ranges;
-use crate::{Error, Target};
+use crate::compile::LoopRequest;
+use crate::exec::dispatch::{axis_desc, call_each};
+use crate::Error;
 
 /// Elements per block (the compiler's, which the GPU's batched loop uses too).
 pub use kern_compiler::loops::reduce_loop::BLOCK;
@@ -35,73 +33,7 @@ struct Run {
 unsafe impl Send for Run {}
 unsafe impl Sync for Run {}
 
-fn desc(data: *mut u8, n: usize, stride: isize) -> ArrayDesc {
-    let mut d = ArrayDesc {
-        data,
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    d.shape[0] = n as i64;
-    d.strides[0] = stride as i64;
-    d
-}
-
-/// Reduces every run with the block loop (on the pool for `parallel`).
-///
-/// # Safety
-/// Each run must address `n` live elements of the loop's element type and one
-/// writable accumulator, distinct for every run.
-unsafe fn reduce_runs(
-    code: &CompiledFunction,
-    runs: &[Run],
-    target: Target,
-) -> Result<Result<(), Trap>, String> {
-    let run_one = |range: std::ops::Range<usize>| -> Result<(), Trap> {
-        let mut ctx = code.new_context();
-        for run in &runs[range] {
-            let x = desc(run.data as *mut u8, run.n, run.stride);
-            let out = desc(run.out, 1, 1);
-            let slots = [
-                &x as *const ArrayDesc as u64,
-                &out as *const ArrayDesc as u64,
-            ];
-            // SAFETY: the slots describe the run, valid by the caller's promise.
-            unsafe { code.call_raw(&mut ctx, slots.as_ptr()) };
-            if let Some(trap) = code.trap_of(&ctx) {
-                return Err(trap);
-            }
-        }
-        Ok(())
-    };
-    // On `mpi` every rank holds the operands and reduces them on its own pool.
-    match target {
-        Target::Parallel | Target::Mpi => {
-            let per_run = runs.first().map_or(1, |r| r.n.max(1));
-            run_ranges(runs.len(), (64 * 1024 / per_run).max(1), run_one)
-        }
-        _ => Ok(run_one(0..runs.len())),
-    }
-}
-
 impl Ufunc {
-    /// The compiled block loop for elements of `elem` accumulating in `acc`.
-    fn block_loop(
-        &self,
-        resolved: &ResolvedLoop,
-        elem: DType,
-        acc: DType,
-    ) -> Result<CompiledFunction, Error> {
-        self.cached_function(
-            &format!("{}.reduce", self.decl.name),
-            resolved,
-            &[acc, elem],
-            acc,
-            |program, id| {
-                build_reduce_loop(program, id, elem, acc).map_err(|e| Error::Backend(e.to_string()))
-            },
-        )
-    }
-
     /// Reduces `axis` of `source` (length at least 1) into a new array of `acc`.
     pub(super) fn reduce_blocked(
         &self,
@@ -127,7 +59,11 @@ impl Ufunc {
         // are the result itself.
         let mut partials = NdArray::zeros(acc, &[lanes, blocks])?;
         let partial_base = partials.view_mut().base_ptr();
-        let code = self.block_loop(resolved, source.dtype(), acc)?;
+        let code = self.machine_code(&LoopRequest::Reduce(self.fold(
+            resolved,
+            source.dtype(),
+            acc,
+        )))?;
         let mut runs = Vec::with_capacity(lanes * blocks);
         let mut index = vec![0usize; shape.len()];
         for lane in 0..lanes {
@@ -157,11 +93,26 @@ impl Ufunc {
                 });
             }
         }
+        let per_run = runs.first().map_or(1, |r| r.n.max(1));
+        let args = |k: usize| {
+            let run = runs[k];
+            [
+                axis_desc(run.data, run.n, run.stride),
+                axis_desc(run.out, 1, 1),
+            ]
+        };
         // SAFETY: runs cover the source view (live for this call) and distinct
         // elements of `partials`.
-        unsafe { reduce_runs(&code, &runs, self.target) }
-            .map_err(Error::Call)?
-            .map_err(|trap| Error::kernel(trap, &self.core.sources))?;
+        unsafe {
+            call_each(
+                &code,
+                self.target,
+                runs.len(),
+                (64 * 1024 / per_run).max(1),
+                args,
+            )
+        }?
+        .map_err(|trap| Error::kernel(trap, &self.core.sources))?;
         let reduced = if blocks == 1 {
             partials
         } else {

@@ -147,7 +147,7 @@ impl Ufunc {
             return Ok(());
         }
         let gpu = gpu()?;
-        let lp = self.gpu_loop(&plan.resolved, &plan.signature)?;
+        let lp = self.gpu_loop(&self.elementwise(&plan.resolved, &plan.signature))?;
         // Host operands copied in, each in its own shape (a broadcast host array
         // is copied once, not stretched); scalars in their parameter's dtype.
         let mut staged: Vec<Option<DeviceArray>> = Vec::with_capacity(inputs.len());

@@ -21,14 +21,13 @@
 
 use std::sync::Arc;
 
-use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
 use kern_compiler::loops::elementwise::LoopSignature;
-use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
 use kern_compiler::loops::reduce_loop::BLOCK;
 
 use super::resolve::{resolve_loop, InputDtype, ResolvedLoop};
 use super::Ufunc;
 use crate::array::{ArrayRef, DType, NdArray};
+use crate::compile::LoopRequest;
 use crate::exec::cuda::pack::{pack, unpack};
 use crate::exec::cuda::reduce::{launch_regions, DeviceBuffer, Region};
 use crate::exec::cuda::{gpu, GpuLoop};
@@ -104,7 +103,7 @@ fn array_from_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<NdArr
 
 impl Ufunc {
     /// The GPU kernel of a batched loop for elements of `elem` accumulating in
-    /// `acc`, compiled and loaded on first use (under the module's loop lock).
+    /// `acc`, compiled and loaded on first use.
     fn gpu_batch(
         &self,
         batch: Batch,
@@ -112,47 +111,11 @@ impl Ufunc {
         elem: DType,
         acc: DType,
     ) -> Result<Arc<GpuLoop>, Error> {
-        let gpu = gpu()?;
-        let kind = match batch {
-            Batch::Reduce => "reduce_batch",
-            Batch::Scan => "scan_batch",
-        };
-        let key = (
-            format!("{}.{kind}", self.decl.name),
-            resolved.type_args.clone(),
-            LoopSignature {
-                inputs: vec![acc, elem],
-                output: acc,
-            },
-        );
-        let mut cache = self
-            .core
-            .loops
-            .lock()
-            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        if let Some(lp) = cache.gpu_batches.get(&key) {
-            return Ok(lp.clone());
-        }
-        let (mut program, id) = self
-            .core
-            .compiled
-            .instantiate(&self.decl.name, &resolved.type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let built = match batch {
-            Batch::Reduce => build_reduce_batch(&mut program, id, elem, acc),
-            Batch::Scan => build_scan_batch(&mut program, id, elem, acc),
-        };
-        let loop_id = built.map_err(|e| Error::Backend(e.to_string()))?;
-        let ptx =
-            compile_to_ptx(&program, &[loop_id], &PtxOptions::default()).map_err(|e| {
-                match e.to_diagnostic() {
-                    Some(d) => Error::compile(d.into(), &self.core.sources),
-                    None => Error::Backend(e.to_string()),
-                }
-            })?;
-        let lp = Arc::new(GpuLoop::load(gpu, ptx, loop_id)?);
-        cache.gpu_batches.insert(key, lp.clone());
-        Ok(lp)
+        let fold = self.fold(resolved, elem, acc);
+        self.gpu_loop(&match batch {
+            Batch::Reduce => LoopRequest::BatchedReduce(fold),
+            Batch::Scan => LoopRequest::BatchedScan(fold),
+        })
     }
 
     /// `blocked_reduce.rs`'s reduction of `axis` (length at least 1) on the GPU.
@@ -281,7 +244,7 @@ impl Ufunc {
             inputs: vec![dtype, dtype],
             output: acc,
         };
-        self.gpu_loop(&resolved, &signature)
+        self.gpu_loop(&self.elementwise(&resolved, &signature))
     }
 
     /// `scan.rs`'s lane-by-lane fold on the GPU: one thread per lane.

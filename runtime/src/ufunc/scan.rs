@@ -8,14 +8,12 @@
 //! It knows strided memory and the scan loop's calling convention; when this path
 //! is taken instead of elementwise calls across lanes is `methods.rs`'s decision.
 
-use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::dtype_rules::resolve::ResolvedLoop;
-use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
-use kern_compiler::loops::scan_loop::build_scan_loop;
 
 use super::Ufunc;
-use crate::array::{ArrayRef, DType, NdArray};
-use crate::exec::parallel::run_ranges;
+use crate::array::{ArrayRef, NdArray};
+use crate::compile::LoopRequest;
+use crate::exec::dispatch::{axis_desc, call_each};
 use crate::{Error, Target};
 
 /// Lanes up to which folding lane by lane beats elementwise calls across the
@@ -38,17 +36,6 @@ struct Lane {
 // writes only its own elements.
 unsafe impl Send for Lane {}
 unsafe impl Sync for Lane {}
-
-fn desc(data: *const u8, n: usize, stride: isize) -> ArrayDesc {
-    let mut d = ArrayDesc {
-        data: data as *mut u8,
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    d.shape[0] = n as i64;
-    d.strides[0] = stride as i64;
-    d
-}
 
 /// Element offsets of every lane of `shape` without `axis`, row-major.
 fn lane_offsets(shape: &[usize], strides: &[isize], axis: usize) -> Vec<isize> {
@@ -74,63 +61,7 @@ fn lane_offsets(shape: &[usize], strides: &[isize], axis: usize) -> Vec<isize> {
     offsets
 }
 
-/// Runs the scan loop on every lane (on the pool for `parallel`).
-///
-/// # Safety
-/// Every lane must address live elements of the loop's types, and lanes must not
-/// write each other's elements.
-unsafe fn scan_lanes(
-    code: &CompiledFunction,
-    lanes: &[Lane],
-    target: Target,
-) -> Result<Result<(), Trap>, String> {
-    let run = |range: std::ops::Range<usize>| -> Result<(), Trap> {
-        let mut ctx = code.new_context();
-        for lane in &lanes[range] {
-            let seed = desc(lane.seed, 1, 1);
-            let x = desc(lane.x, lane.n, lane.x_stride);
-            let out = desc(lane.out, lane.n, lane.out_stride);
-            let slots = [
-                &seed as *const ArrayDesc as u64,
-                &x as *const ArrayDesc as u64,
-                &out as *const ArrayDesc as u64,
-            ];
-            // SAFETY: the descriptors address the lane, valid by the caller's promise.
-            unsafe { code.call_raw(&mut ctx, slots.as_ptr()) };
-            if let Some(trap) = code.trap_of(&ctx) {
-                return Err(trap);
-            }
-        }
-        Ok(())
-    };
-    // On `mpi` every rank holds the operands and scans them on its own pool.
-    match target {
-        Target::Parallel | Target::Mpi => {
-            let per_lane = lanes.first().map_or(1, |l| l.n.max(1));
-            run_ranges(lanes.len(), (16 * 1024 / per_lane).max(1), run)
-        }
-        _ => Ok(run(0..lanes.len())),
-    }
-}
-
 impl Ufunc {
-    fn scan_loop(
-        &self,
-        resolved: &ResolvedLoop,
-        elem: DType,
-        acc: DType,
-    ) -> Result<CompiledFunction, Error> {
-        self.cached_function(
-            &format!("{}.scan", self.decl.name),
-            resolved,
-            &[acc, elem],
-            acc,
-            |program, id| {
-                build_scan_loop(program, id, elem, acc).map_err(|e| Error::Backend(e.to_string()))
-            },
-        )
-    }
-
     /// Whether an in-order fold over `lanes` lanes runs the scan loop lane by
     /// lane: up to [`MAX_SCAN_LANES`] on the CPU targets, always on `cuda`,
     /// where every lane is one GPU thread of one launch (elementwise calls would
@@ -159,7 +90,8 @@ impl Ufunc {
         let shape = source.shape();
         let n = shape[axis] - skip;
         let acc = out.dtype();
-        let code = self.scan_loop(resolved, source.dtype(), acc)?;
+        let code =
+            self.machine_code(&LoopRequest::Scan(self.fold(resolved, source.dtype(), acc)))?;
         let elem_size = source.dtype().size_bytes() as isize;
         let acc_size = acc.size_bytes() as isize;
         let x_offsets = lane_offsets(shape, source.strides(), axis);
@@ -199,10 +131,26 @@ impl Ufunc {
         if n == 0 {
             return Ok(());
         }
+        let per_lane = lanes.first().map_or(1, |l| l.n.max(1));
+        let args = |k: usize| {
+            let lane = lanes[k];
+            [
+                axis_desc(lane.seed, 1, 1),
+                axis_desc(lane.x, lane.n, lane.x_stride),
+                axis_desc(lane.out, lane.n, lane.out_stride),
+            ]
+        };
         // SAFETY: lanes address `source` (live for this call) and distinct lanes of
         // `out`; seeds are read before their lane's first store.
-        unsafe { scan_lanes(&code, &lanes, self.target) }
-            .map_err(Error::Call)?
-            .map_err(|trap| Error::kernel(trap, &self.core.sources))
+        unsafe {
+            call_each(
+                &code,
+                self.target,
+                lanes.len(),
+                (16 * 1024 / per_lane).max(1),
+                args,
+            )
+        }?
+        .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 }

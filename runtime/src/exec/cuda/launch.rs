@@ -62,8 +62,8 @@ impl GpuLoop {
     }
 
     /// The loaded kernel, for launches that build their own arguments
-    /// (`reduce.rs`).
-    pub(super) fn function(&self) -> &CudaFunction {
+    /// (`reduce.rs`, `#[kernel]` launches).
+    pub(crate) fn function(&self) -> &CudaFunction {
         &self.function
     }
 }

@@ -7,7 +7,6 @@
 //!   calls, and their copies to and from the host.
 //! * [`pack`]: strided host operands packed into contiguous buffers on the way
 //!   in, results scattered back into strided outputs on the way out.
-//! * [`loop_cache`]: a loop's IR compiled to PTX and loaded, once per cache key.
 //! * [`launch`]: loading a loop's PTX and launching its grid-stride kernel — over
 //!   device views ([`launch_views`]), or over packed host operands (ufunc loops
 //!   and gufunc loops) — with the device trap record turned into the same `Trap`
@@ -26,7 +25,6 @@ pub mod device;
 pub mod device_array;
 pub mod device_launch;
 pub mod launch;
-pub mod loop_cache;
 pub mod pack;
 pub mod reduce;
 
@@ -34,4 +32,3 @@ pub use device::{gpu, Gpu};
 pub use device_array::{to_device, DeviceArray};
 pub use device_launch::{launch_elementwise_on_device, DeviceStrided};
 pub use launch::{launch_elementwise, launch_gufunc, launch_views, DeviceView, GpuLoop, TrapSlot};
-pub use loop_cache::cached_gpu_loop;

@@ -1,0 +1,233 @@
+//! Which executor runs a call on which target — the one place outside the
+//! executors themselves that looks at the target: an elementwise call
+//! ([`elementwise`]), a gufunc call ([`gufunc`]), and a compiled loop called once
+//! per item of a list ([`call_each`]: the block loop of reductions, the scan
+//! loop of folds). `cpu` runs on the calling thread, `parallel` on the pool,
+//! `mpi` splits rows across ranks (each running its share on `parallel`) — or,
+//! for [`call_each`], runs everything on every rank, which holds every operand —
+//! and `cuda` launches the loop's GPU kernel.
+//!
+//! It knows the executors and [`LoopCode`]; it does not know how code is
+//! compiled nor what a ufunc or a gufunc is.
+
+#[cfg(feature = "cuda")]
+use std::sync::Arc;
+
+use kern_compiler::backend::cranelift::CompiledFunction;
+use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+
+use super::gufunc::{run_parallel, run_serial, CoreLayout, GufuncLoop};
+use super::mpi::distribute::{run_distributed, OutputRows};
+use super::{parallel, serial, ElementwiseLoop, Iteration};
+use crate::{Error, Target};
+
+/// A compiled loop, in the form its target runs: machine code on the CPU
+/// targets, a loaded PTX kernel on `cuda`.
+#[derive(Clone)]
+pub enum LoopCode {
+    Machine(CompiledFunction),
+    #[cfg(feature = "cuda")]
+    Gpu(Arc<super::cuda::GpuLoop>),
+}
+
+/// A run-time outcome: `Err` for a failure of the machinery, `Ok(Err)` for a
+/// trap of the loop.
+pub type Outcome = Result<Result<(), Trap>, Error>;
+
+/// Runs an elementwise loop over `iteration`, whose operands are `nin` inputs
+/// then the output.
+///
+/// # Safety
+/// Every operand must address live memory of its dtype at every index of the
+/// shape, the output writable and aliased by the inputs only elementwise.
+pub unsafe fn elementwise(
+    code: &LoopCode,
+    target: Target,
+    mut iteration: Iteration,
+    nin: usize,
+) -> Outcome {
+    let function = match code {
+        LoopCode::Machine(f) => f,
+        #[cfg(feature = "cuda")]
+        // SAFETY: the caller's promise.
+        LoopCode::Gpu(lp) => {
+            return unsafe {
+                super::cuda::launch_elementwise(
+                    super::cuda::gpu()?,
+                    lp,
+                    &iteration.shape,
+                    &iteration.operands,
+                )
+            }
+        }
+    };
+    let lp = ElementwiseLoop {
+        function: function.clone(),
+    };
+    if target == Target::Mpi {
+        let output = OutputRows {
+            operand: nin,
+            core_shape: Vec::new(),
+            core_strides: Vec::new(),
+        };
+        // SAFETY: the caller's promise; each rank's share is a sub-range of the
+        // first axis of the same operands.
+        return unsafe {
+            run_distributed(super::mpi::world()?, &iteration, &[output], |share| {
+                let mut share = share.clone();
+                share.order_axes_by(nin);
+                share.coalesce();
+                parallel::run(&lp, &share).map_err(Error::Call)
+            })
+        };
+    }
+    iteration.order_axes_by(nin);
+    iteration.coalesce();
+    // SAFETY: the caller's promise.
+    unsafe {
+        match target {
+            Target::Parallel => parallel::run(&lp, &iteration).map_err(Error::Call),
+            _ => Ok(serial::run(&lp, &iteration)),
+        }
+    }
+}
+
+/// Runs a gufunc loop over the loop dimensions of `iteration`, whose operands
+/// are `nin` inputs then the outputs, each with its core layout in `cores`;
+/// one loop index costs about `cost` elements of work.
+///
+/// # Safety
+/// Every operand must address live memory whose shape is the loop shape
+/// (broadcast) followed by its core dimensions as `cores` says; the outputs
+/// writable and aliased by no input.
+pub unsafe fn gufunc(
+    code: &LoopCode,
+    target: Target,
+    mut iteration: Iteration,
+    cores: &[CoreLayout],
+    nin: usize,
+    cost: usize,
+) -> Outcome {
+    let function = match code {
+        LoopCode::Machine(f) => f,
+        #[cfg(feature = "cuda")]
+        // SAFETY: the caller's promise.
+        LoopCode::Gpu(lp) => {
+            return unsafe {
+                super::cuda::launch_gufunc(
+                    super::cuda::gpu()?,
+                    lp,
+                    &iteration.shape,
+                    &iteration.operands,
+                    cores,
+                    cores.len() - nin,
+                )
+            }
+        }
+    };
+    let lp = GufuncLoop {
+        function: function.clone(),
+    };
+    if target == Target::Mpi {
+        let outputs: Vec<OutputRows> = (nin..cores.len())
+            .map(|k| OutputRows {
+                operand: k,
+                core_shape: cores[k].shape.iter().map(|&d| d as usize).collect(),
+                core_strides: cores[k].strides.iter().map(|&s| s as isize).collect(),
+            })
+            .collect();
+        // SAFETY: the caller's promise; each rank's share is a sub-range of the
+        // first loop axis of the same operands.
+        return unsafe {
+            run_distributed(super::mpi::world()?, &iteration, &outputs, |share| {
+                let mut share = share.clone();
+                share.order_axes_by(nin);
+                share.coalesce();
+                run_parallel(&lp, &share, cores, cost).map_err(Error::Call)
+            })
+        };
+    }
+    iteration.order_axes_by(nin);
+    iteration.coalesce();
+    // SAFETY: the caller's promise.
+    unsafe {
+        match target {
+            Target::Parallel => run_parallel(&lp, &iteration, cores, cost).map_err(Error::Call),
+            _ => Ok(run_serial(&lp, &iteration, cores)),
+        }
+    }
+}
+
+/// The descriptor of `n` elements from `data`, `stride` elements apart: the
+/// one-axis arrays the block and scan loops take.
+pub fn axis_desc(data: *const u8, n: usize, stride: isize) -> ArrayDesc {
+    let mut d = ArrayDesc {
+        data: data as *mut u8,
+        shape: [0; MAX_RANK],
+        strides: [0; MAX_RANK],
+    };
+    d.shape[0] = n as i64;
+    d.strides[0] = stride as i64;
+    d
+}
+
+/// Calls `code` once for each of `items` items, with the descriptors `args`
+/// gives for it, stopping at the first trap (in item order). `cpu` runs them in
+/// order on this thread; `parallel` and `mpi` (where every rank holds the
+/// operands) in ranges of at least `grain` items on the pool.
+///
+/// # Safety
+/// The descriptors of every item must address live memory of the loop's
+/// parameter types, and no two items may write the same element.
+pub unsafe fn call_each<const K: usize>(
+    code: &CompiledFunction,
+    target: Target,
+    items: usize,
+    grain: usize,
+    args: impl Fn(usize) -> [ArrayDesc; K] + Sync,
+) -> Outcome {
+    let run = |range: std::ops::Range<usize>| -> Result<(), Trap> {
+        let mut ctx = code.new_context();
+        for item in range {
+            let descs = args(item);
+            let slots = descs.each_ref().map(|d| d as *const ArrayDesc as u64);
+            // SAFETY: the slots describe the item, valid by the caller's promise.
+            unsafe { code.call_raw(&mut ctx, slots.as_ptr()) };
+            if let Some(trap) = code.trap_of(&ctx) {
+                return Err(trap);
+            }
+        }
+        Ok(())
+    };
+    match target {
+        Target::Parallel | Target::Mpi => {
+            parallel::run_ranges(items, grain, run).map_err(Error::Call)
+        }
+        _ => Ok(run(0..items)),
+    }
+}
+
+impl Target {
+    /// `Ok` when this build can run code on the target.
+    pub fn check_available(self) -> Result<(), Error> {
+        match self {
+            Target::Cpu | Target::Parallel => Ok(()),
+            #[cfg(feature = "cuda")]
+            Target::Cuda => super::cuda::gpu().map(|_| ()),
+            #[cfg(not(feature = "cuda"))]
+            Target::Cuda => Err(Error::TargetUnavailable(
+                "the `cuda` target is not built in: rebuild kern with `--features cuda` \
+                 (needs LLVM 14 development files, Debian package `llvm-14-dev`, and an NVIDIA driver at run time)"
+                    .into(),
+            )),
+            #[cfg(feature = "mpi")]
+            Target::Mpi => super::mpi::world().map(|_| ()),
+            #[cfg(not(feature = "mpi"))]
+            Target::Mpi => Err(Error::TargetUnavailable(
+                "the `mpi` target is not built in: rebuild kern with `--features mpi` \
+                 (needs an MPI implementation and libclang, Debian packages `libopenmpi-dev openmpi-bin libclang-dev`)"
+                    .into(),
+            )),
+        }
+    }
+}
