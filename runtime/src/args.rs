@@ -79,21 +79,30 @@ fn array_desc(
     Ok(HostArg::Array(desc))
 }
 
+/// `f`'s parameter types, when it takes `given` arguments.
+pub(crate) fn check_arity(
+    f: &kern_compiler::ir::Function,
+    given: usize,
+) -> Result<Vec<Type>, Error> {
+    let params = f.param_types();
+    if params.len() != given {
+        return Err(Error::Call(format!(
+            "`{}` takes {} arguments but {} were given",
+            f.name,
+            params.len(),
+            given
+        )));
+    }
+    Ok(params)
+}
+
 /// The descriptors and scalars for a call of `f` with `args`, checked against its
 /// parameters (count, scalar types, array element types, ranks, mutability).
 pub(crate) fn host_args(
     f: &kern_compiler::ir::Function,
     args: &mut [Arg<'_>],
 ) -> Result<Vec<HostArg>, Error> {
-    let params = f.param_types();
-    if params.len() != args.len() {
-        return Err(Error::Call(format!(
-            "`{}` takes {} arguments but {} were given",
-            f.name,
-            params.len(),
-            args.len()
-        )));
-    }
+    let params = check_arity(f, args.len())?;
     let mut host_args = Vec::with_capacity(args.len());
     for (i, (param, arg)) in params.iter().zip(args.iter_mut()).enumerate() {
         let wrong = |what: String| {

@@ -258,24 +258,11 @@ impl Module {
         drop(interpreter);
         self.timings.run = started.elapsed();
         if let Some(failure) = host_failure.into_inner() {
-            return Err(self.call_error(failure));
+            return Err(self.core.error(failure));
         }
         result
             .map(|_| ())
             .map_err(|trap| Error::kernel(trap, &self.core.sources))
-    }
-
-    fn call_error(&self, error: CallError) -> Error {
-        match error {
-            CallError::Trap(trap) => Error::kernel(trap, &self.core.sources),
-            CallError::Arguments { function, message } => {
-                Error::Call(format!("`{function}`: {message}"))
-            }
-            CallError::Output(source) => Error::Write {
-                what: crate::error::PRINT_OUTPUT.into(),
-                source,
-            },
-        }
     }
 
     /// Calls a scalar kern function as machine code.
@@ -287,11 +274,7 @@ impl Module {
     ) -> Result<Option<ScalarValue>, Error> {
         let func = self.function_id(name)?;
         self.check_scalar_args(func, args)?;
-        let code = self.machine_code_for(func)?.clone();
-        let started = Instant::now();
-        let result = code.call_scalars(args, out);
-        self.timings.run = started.elapsed();
-        result.map_err(|e| self.call_error(e))
+        self.run_timed(func, |code| code.call_scalars(args, out))
     }
 
     /// Calls a kern function whose parameters may be arrays (`&[f64]`, `&mut
@@ -305,14 +288,23 @@ impl Module {
     ) -> Result<Option<ScalarValue>, Error> {
         let func = self.function_id(name)?;
         let host_args = host_args(self.core.compiled.program.function(func), args)?;
-        let code = self.machine_code_for(func)?.clone();
-        let started = Instant::now();
         // SAFETY: every descriptor comes from a live ndarray view of the parameter's
         // element type and rank, borrowed (mutably for `&mut` parameters) by `args`
         // for the whole call, so the function's in-bounds accesses stay inside them.
-        let result = unsafe { code.call(&host_args, out) };
+        self.run_timed(func, |code| unsafe { code.call(&host_args, out) })
+    }
+
+    /// Runs `call` with the machine code of `func`, timed as the run.
+    fn run_timed(
+        &mut self,
+        func: FuncId,
+        call: impl FnOnce(&CompiledFunction) -> Result<Option<ScalarValue>, CallError>,
+    ) -> Result<Option<ScalarValue>, Error> {
+        let code = self.machine_code_for(func)?.clone();
+        let started = Instant::now();
+        let result = call(&code);
         self.timings.run = started.elapsed();
-        result.map_err(|e| self.call_error(e))
+        result.map_err(|e| self.core.error(e))
     }
 
     /// Calls a scalar kern function in the reference interpreter (the test oracle).
@@ -338,26 +330,17 @@ impl Module {
 
     /// LLVM IR of a function compiled as a 1-thread GPU kernel (`cuda` feature).
     pub fn emit_llvm(&self, name: &str) -> Result<String, Error> {
-        let func = self.function_id(name)?;
-        let program = &self.core.compiled.program;
-        crate::gpu_text::emit(
-            program,
-            func,
-            crate::gpu_text::GpuText::Llvm,
-            &self.core.sources,
-        )
+        self.emit_gpu(name, crate::gpu_text::GpuText::Llvm)
     }
 
     /// PTX of a function compiled as a 1-thread GPU kernel (`cuda` feature).
     pub fn emit_ptx(&self, name: &str) -> Result<String, Error> {
+        self.emit_gpu(name, crate::gpu_text::GpuText::Ptx)
+    }
+
+    fn emit_gpu(&self, name: &str, form: crate::gpu_text::GpuText) -> Result<String, Error> {
         let func = self.function_id(name)?;
-        let program = &self.core.compiled.program;
-        crate::gpu_text::emit(
-            program,
-            func,
-            crate::gpu_text::GpuText::Ptx,
-            &self.core.sources,
-        )
+        crate::gpu_text::emit(&self.core.compiled.program, func, form, &self.core.sources)
     }
 
     /// Disassembly of the machine code of a function.

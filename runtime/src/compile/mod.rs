@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
+use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend::Compiled;
 use kern_compiler::ir::{Program, Trap};
 use kern_compiler::SourceMap;
@@ -60,6 +60,23 @@ pub(crate) enum Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Error(e)
+    }
+}
+
+/// The one conversion of a failed call of compiled code: its trap, or the
+/// error of its arguments or its output.
+impl From<CallError> for Failure {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Trap(trap) => Failure::At(trap),
+            CallError::Arguments { function, message } => {
+                Failure::Error(Error::Call(format!("`{function}`: {message}")))
+            }
+            CallError::Output(source) => Failure::Error(Error::Write {
+                what: crate::error::PRINT_OUTPUT.into(),
+                source,
+            }),
+        }
     }
 }
 
@@ -159,9 +176,10 @@ impl CompileService {
         Ok((program, root))
     }
 
-    /// `failure` as an error, a trap rendered at its source location.
-    pub fn error(&self, failure: Failure) -> Error {
-        match failure {
+    /// `failure` (or a failed call) as an error, a trap rendered at its source
+    /// location.
+    pub fn error(&self, failure: impl Into<Failure>) -> Error {
+        match failure.into() {
             Failure::At(trap) => Error::kernel(trap, &self.sources),
             Failure::Error(e) => e,
         }
@@ -200,11 +218,21 @@ impl CompileService {
                 span,
             }),
             (LoopRequest::KernelLaunch(_), other) => backend_error(other).into(),
-            (_, e) => match e.to_diagnostic() {
-                Some(d) => Error::compile(d.into(), &self.sources).into(),
-                None => backend_error(e).into(),
-            },
+            (_, e) => ptx_error(e, &self.sources).into(),
         }
+    }
+}
+
+/// A compile error of the NVPTX backend for a loop or a function: its
+/// diagnostic rendered against `sources` when it has one.
+#[cfg(feature = "cuda")]
+pub(crate) fn ptx_error(
+    e: kern_compiler::backend::nvptx::NvptxError,
+    sources: &SourceMap,
+) -> Error {
+    match e.to_diagnostic() {
+        Some(d) => Error::compile(d.into(), sources),
+        None => backend_error(e),
     }
 }
 

@@ -43,7 +43,7 @@ pub type Outcome = Result<Result<(), Trap>, Error>;
 pub unsafe fn elementwise(
     code: &LoopCode,
     target: Target,
-    mut iteration: Iteration,
+    iteration: Iteration,
     nin: usize,
 ) -> Outcome {
     let function = match code {
@@ -64,31 +64,22 @@ pub unsafe fn elementwise(
     let lp = ElementwiseLoop {
         function: function.clone(),
     };
-    if target == Target::Mpi {
-        let output = OutputRows {
-            operand: nin,
-            core_shape: Vec::new(),
-            core_strides: Vec::new(),
-        };
-        // SAFETY: the caller's promise; each rank's share is a sub-range of the
-        // first axis of the same operands.
-        return unsafe {
-            run_distributed(super::mpi::world()?, &iteration, &[output], |share| {
-                let mut share = share.clone();
-                share.order_axes_by(nin);
-                share.coalesce();
-                parallel::run(&lp, &share).map_err(Error::Call)
-            })
-        };
-    }
-    iteration.order_axes_by(nin);
-    iteration.coalesce();
-    // SAFETY: the caller's promise.
+    let output = OutputRows {
+        operand: nin,
+        core_shape: Vec::new(),
+        core_strides: Vec::new(),
+    };
+    // SAFETY: the caller's promise, for the whole iteration and so for any
+    // sub-range of its first axis (the loop's calls below included).
     unsafe {
-        match target {
-            Target::Parallel => parallel::run(&lp, &iteration).map_err(Error::Call),
-            _ => Ok(serial::run(&lp, &iteration)),
-        }
+        on_cpu_targets(
+            target,
+            iteration,
+            nin,
+            &[output],
+            |all| serial::run(&lp, all),
+            |share| parallel::run(&lp, share),
+        )
     }
 }
 
@@ -103,7 +94,7 @@ pub unsafe fn elementwise(
 pub unsafe fn gufunc(
     code: &LoopCode,
     target: Target,
-    mut iteration: Iteration,
+    iteration: Iteration,
     cores: &[CoreLayout],
     nin: usize,
     cost: usize,
@@ -128,33 +119,60 @@ pub unsafe fn gufunc(
     let lp = GufuncLoop {
         function: function.clone(),
     };
+    let outputs: Vec<OutputRows> = (nin..cores.len())
+        .map(|k| OutputRows {
+            operand: k,
+            core_shape: cores[k].shape.iter().map(|&d| d as usize).collect(),
+            core_strides: cores[k].strides.iter().map(|&s| s as isize).collect(),
+        })
+        .collect();
+    // SAFETY: the caller's promise, for the whole iteration and so for any
+    // sub-range of its first axis (the loop's calls below included).
+    unsafe {
+        on_cpu_targets(
+            target,
+            iteration,
+            nin,
+            &outputs,
+            |all| run_serial(&lp, all, cores),
+            |share| run_parallel(&lp, share, cores, cost),
+        )
+    }
+}
+
+/// Runs a loop over `iteration` (its axes ordered by the `nin` inputs and
+/// merged first) on a CPU target: `serial` on `cpu`, `parallel` on `parallel`,
+/// and on `mpi` `parallel` over this rank's rows, then the `outputs`' rows
+/// exchanged.
+///
+/// # Safety
+/// As [`elementwise`] and [`gufunc`]: what `serial` and `parallel` run must be
+/// valid over the whole iteration and over any sub-range of its first axis.
+unsafe fn on_cpu_targets(
+    target: Target,
+    mut iteration: Iteration,
+    nin: usize,
+    outputs: &[OutputRows],
+    serial: impl FnOnce(&Iteration) -> Result<(), Trap>,
+    parallel: impl Fn(&Iteration) -> Result<Result<(), Trap>, String>,
+) -> Outcome {
     if target == Target::Mpi {
-        let outputs: Vec<OutputRows> = (nin..cores.len())
-            .map(|k| OutputRows {
-                operand: k,
-                core_shape: cores[k].shape.iter().map(|&d| d as usize).collect(),
-                core_strides: cores[k].strides.iter().map(|&s| s as isize).collect(),
-            })
-            .collect();
         // SAFETY: the caller's promise; each rank's share is a sub-range of the
-        // first loop axis of the same operands.
+        // first axis of the same operands.
         return unsafe {
-            run_distributed(super::mpi::world()?, &iteration, &outputs, |share| {
+            run_distributed(super::mpi::world()?, &iteration, outputs, |share| {
                 let mut share = share.clone();
                 share.order_axes_by(nin);
                 share.coalesce();
-                run_parallel(&lp, &share, cores, cost).map_err(Error::Call)
+                parallel(&share).map_err(Error::Call)
             })
         };
     }
     iteration.order_axes_by(nin);
     iteration.coalesce();
-    // SAFETY: the caller's promise.
-    unsafe {
-        match target {
-            Target::Parallel => run_parallel(&lp, &iteration, cores, cost).map_err(Error::Call),
-            _ => Ok(run_serial(&lp, &iteration, cores)),
-        }
+    match target {
+        Target::Parallel => parallel(&iteration).map_err(Error::Call),
+        _ => Ok(serial(&iteration)),
     }
 }
 

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
+use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ScalarType, Type};
 
 use crate::array::Element;
@@ -80,16 +80,9 @@ impl KernFunction {
         out: &mut dyn Write,
     ) -> Result<Option<ScalarValue>, Error> {
         self.check_args(args)?;
-        self.code.call_scalars(args, out).map_err(|e| match e {
-            CallError::Trap(trap) => Error::kernel(trap, &self.core.sources),
-            CallError::Arguments { function, message } => {
-                Error::Call(format!("`{function}`: {message}"))
-            }
-            CallError::Output(source) => Error::Write {
-                what: crate::error::PRINT_OUTPUT.into(),
-                source,
-            },
-        })
+        self.code
+            .call_scalars(args, out)
+            .map_err(|e| self.core.error(e))
     }
 
     /// Calls the function with its output collected and written to stdout in one

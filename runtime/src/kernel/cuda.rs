@@ -131,15 +131,7 @@ unsafe fn arguments_to_device(
     f: &kern_compiler::ir::Function,
     args: &[HostArg],
 ) -> Result<Vec<DeviceArg>, Error> {
-    let params = f.param_types();
-    if params.len() != args.len() {
-        return Err(Error::Call(format!(
-            "`{}` takes {} arguments but {} were given",
-            f.name,
-            params.len(),
-            args.len()
-        )));
-    }
+    let params = crate::args::check_arity(f, args.len())?;
     let mut device = Vec::with_capacity(args.len());
     for (param, arg) in params.iter().zip(args) {
         device.push(match (param, arg) {

@@ -85,22 +85,12 @@ impl Kernel {
         args: &mut [Arg<'_>],
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let f = self.core.compiled.program.function(self.func);
-        let host = host_args(f, args)?;
-        // SAFETY: `host_args` made every descriptor from a live view borrowed by
-        // `args` for this whole call, with the parameter's element type and rank.
-        let result = unsafe {
-            launch(
-                &self.core,
-                self.func,
-                self.target,
-                grid.into(),
-                block.into(),
-                &host,
-                out,
-            )
-        };
-        result.map_err(|f| self.core.error(f))
+        let (grid, block, target) = (grid.into(), block.into(), self.target);
+        // SAFETY: `with_host_args` made every descriptor from a live view borrowed
+        // by `args` for this whole call, with the parameter's element type and rank.
+        self.with_host_args(args, |core, kernel, host| unsafe {
+            launch(core, kernel, target, grid, block, host, out)
+        })
     }
 
     /// As [`Kernel::launch`], in the reference interpreter (the oracle compiled
@@ -112,12 +102,22 @@ impl Kernel {
         args: &mut [Arg<'_>],
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let f = self.core.compiled.program.function(self.func);
-        let host = host_args(f, args)?;
+        let (grid, block) = (grid.into(), block.into());
         // SAFETY: as in `launch`.
-        let result =
-            unsafe { interpret(&self.core, self.func, grid.into(), block.into(), &host, out) };
-        result.map_err(|f| self.core.error(f))
+        self.with_host_args(args, |core, kernel, host| unsafe {
+            interpret(core, kernel, grid, block, host, out)
+        })
+    }
+
+    /// Runs `run` with the descriptors of `args`, checked against the kernel's
+    /// parameters; its failure as an error.
+    fn with_host_args(
+        &self,
+        args: &mut [Arg<'_>],
+        run: impl FnOnce(&CompileService, FuncId, &[HostArg]) -> Result<(), Failure>,
+    ) -> Result<(), Error> {
+        let host = host_args(self.core.compiled.program.function(self.func), args)?;
+        run(&self.core, self.func, &host).map_err(|f| self.core.error(f))
     }
 }
 
@@ -215,16 +215,6 @@ pub(crate) unsafe fn launch(
         return unsafe { cuda::launch(core, kernel, grid, block, args) };
     }
     let code = launch_code(core, kernel)?;
-    let call_failure = |e: CallError| match e {
-        CallError::Trap(t) => Failure::At(t),
-        CallError::Arguments { function, message } => {
-            Failure::Error(Error::Call(format!("`{function}`: {message}")))
-        }
-        CallError::Output(source) => Failure::Error(Error::Write {
-            what: crate::error::PRINT_OUTPUT.into(),
-            source,
-        }),
-    };
     // On `mpi` every rank runs every block of the launch on its own pool: a
     // kernel writes wherever it likes, so there are no rows to split and gather.
     if !matches!(target, Target::Parallel | Target::Mpi) {
@@ -232,7 +222,7 @@ pub(crate) unsafe fn launch(
         // SAFETY: forwarded from the caller.
         return unsafe { code.call(&all, out) }
             .map(|_| ())
-            .map_err(call_failure);
+            .map_err(Failure::from);
     }
     let shared = SharedArgs(args);
     let outputs: Mutex<Vec<(usize, Vec<u8>)>> = Mutex::new(Vec::new());
@@ -266,7 +256,7 @@ pub(crate) unsafe fn launch(
         })?;
     }
     if let Some(e) = failure.into_inner().ok().flatten() {
-        return Err(call_failure(e));
+        return Err(e.into());
     }
     result.map_err(Failure::At)
 }

@@ -13,7 +13,7 @@ use kern_compiler::dtype_rules::resolve::ResolvedLoop;
 use super::Ufunc;
 use crate::array::{ArrayRef, DType, NdArray};
 use crate::compile::LoopRequest;
-use crate::exec::dispatch::{axis_desc, call_each};
+use crate::exec::dispatch::axis_desc;
 use crate::Error;
 
 /// Elements per block (the compiler's, which the GPU's batched loop uses too).
@@ -93,7 +93,6 @@ impl Ufunc {
                 });
             }
         }
-        let per_run = runs.first().map_or(1, |r| r.n.max(1));
         let args = |k: usize| {
             let run = runs[k];
             [
@@ -101,18 +100,10 @@ impl Ufunc {
                 axis_desc(run.out, 1, 1),
             ]
         };
+        let per_run = runs.first().map_or(1, |r| r.n);
         // SAFETY: runs cover the source view (live for this call) and distinct
         // elements of `partials`.
-        unsafe {
-            call_each(
-                &code,
-                self.target,
-                runs.len(),
-                (64 * 1024 / per_run).max(1),
-                args,
-            )
-        }?
-        .map_err(|trap| Error::kernel(trap, &self.core.sources))?;
+        unsafe { self.call_each(&code, runs.len(), 64 * 1024 / per_run.max(1), args) }?;
         let reduced = if blocks == 1 {
             partials
         } else {

@@ -373,6 +373,23 @@ impl Ufunc {
             .map_err(|f| self.core.error(f))
     }
 
+    /// Calls the CPU loop `code` once per item on the ufunc's target, in ranges
+    /// of at least `grain` items (see `exec::dispatch::call_each`).
+    ///
+    /// # Safety
+    /// As `exec::dispatch::call_each`.
+    unsafe fn call_each<const K: usize>(
+        &self,
+        code: &CompiledFunction,
+        items: usize,
+        grain: usize,
+        args: impl Fn(usize) -> [kern_compiler::ir::ArrayDesc; K] + Sync,
+    ) -> Result<(), Error> {
+        // SAFETY: the caller's promise.
+        unsafe { exec::dispatch::call_each(code, self.target, items, grain.max(1), args) }?
+            .map_err(|trap| Error::kernel(trap, &self.core.sources))
+    }
+
     /// The loaded GPU kernel of `request`.
     #[cfg(feature = "cuda")]
     fn gpu_loop(&self, request: &LoopRequest) -> Result<Arc<crate::exec::cuda::GpuLoop>, Error> {

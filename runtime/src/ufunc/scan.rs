@@ -13,7 +13,7 @@ use kern_compiler::dtype_rules::resolve::ResolvedLoop;
 use super::Ufunc;
 use crate::array::{ArrayRef, NdArray};
 use crate::compile::LoopRequest;
-use crate::exec::dispatch::{axis_desc, call_each};
+use crate::exec::dispatch::axis_desc;
 use crate::{Error, Target};
 
 /// Lanes up to which folding lane by lane beats elementwise calls across the
@@ -131,7 +131,6 @@ impl Ufunc {
         if n == 0 {
             return Ok(());
         }
-        let per_lane = lanes.first().map_or(1, |l| l.n.max(1));
         let args = |k: usize| {
             let lane = lanes[k];
             [
@@ -140,17 +139,9 @@ impl Ufunc {
                 axis_desc(lane.out, lane.n, lane.out_stride),
             ]
         };
+        let per_lane = lanes.first().map_or(1, |l| l.n);
         // SAFETY: lanes address `source` (live for this call) and distinct lanes of
         // `out`; seeds are read before their lane's first store.
-        unsafe {
-            call_each(
-                &code,
-                self.target,
-                lanes.len(),
-                (16 * 1024 / per_lane).max(1),
-                args,
-            )
-        }?
-        .map_err(|trap| Error::kernel(trap, &self.core.sources))
+        unsafe { self.call_each(&code, lanes.len(), 16 * 1024 / per_lane.max(1), args) }
     }
 }
