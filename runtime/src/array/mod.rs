@@ -15,6 +15,7 @@ pub use kern_compiler::ir::ScalarType as DType;
 
 pub(crate) mod alloc;
 pub use alloc::AllocError;
+pub(crate) mod axes;
 pub mod construct;
 pub mod display;
 pub mod npy;

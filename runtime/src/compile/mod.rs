@@ -103,6 +103,7 @@ impl CompileService {
             .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
         #[cfg(feature = "cuda")]
         if target == Target::Cuda && !matches!(request, LoopRequest::Function(_)) {
+            let request = &request.gpu_form();
             if let Some(lp) = state.gpu.get(request) {
                 return Ok(LoopCode::Gpu(lp.clone()));
             }
@@ -135,24 +136,13 @@ impl CompileService {
 
     /// The machine code of `request` (any CPU target).
     pub fn machine_code(&self, request: &LoopRequest) -> Result<CompiledFunction, Failure> {
-        match self.compile(request, Target::Cpu)? {
-            LoopCode::Machine(f) => Ok(f),
-            #[cfg(feature = "cuda")]
-            LoopCode::Gpu(_) => {
-                Err(Error::Backend("a GPU kernel where machine code was asked".into()).into())
-            }
-        }
+        Ok(self.compile(request, Target::Cpu)?.machine()?)
     }
 
     /// The loaded GPU kernel of `request`.
     #[cfg(feature = "cuda")]
     pub fn gpu_loop(&self, request: &LoopRequest) -> Result<Arc<GpuLoop>, Failure> {
-        match self.compile(request, Target::Cuda)? {
-            LoopCode::Gpu(lp) => Ok(lp),
-            LoopCode::Machine(_) => {
-                Err(Error::Backend("machine code where a GPU kernel was asked".into()).into())
-            }
-        }
+        Ok(self.compile(request, Target::Cuda)?.gpu()?)
     }
 
     /// The IR of `request` (for `kern emit` and the interpreter), built and

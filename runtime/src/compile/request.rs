@@ -13,7 +13,6 @@ use kern_compiler::frontend::Compiled;
 use kern_compiler::ir::{FuncId, Program, ScalarType, Trap, TrapKind};
 use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::loops::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
-use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
 use kern_compiler::loops::reduce_loop::build_reduce_loop;
 use kern_compiler::loops::scan_loop::build_scan_loop;
 use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
@@ -40,11 +39,11 @@ pub(crate) enum LoopRequest {
     Scan(Fold),
     /// Batches of reduction blocks, one per iteration: the GPU's form of
     /// [`LoopRequest::Reduce`] (`loops::reduce_batch`).
-    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    #[cfg(feature = "cuda")]
     BatchedReduce(Fold),
     /// Batches of lanes, one per iteration: the GPU's form of
     /// [`LoopRequest::Scan`].
-    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    #[cfg(feature = "cuda")]
     BatchedScan(Fold),
     /// The fused loop of gufunc `gufunc` at `type_args` over sub-views of its
     /// `nin` inputs and its outputs (`loops::gufunc_loop`).
@@ -72,6 +71,17 @@ pub(crate) struct Fold {
 }
 
 impl LoopRequest {
+    /// The request in the form the GPU runs: a reduction's block loop and a
+    /// fold's scan loop as their batches (one block or lane per GPU thread).
+    #[cfg(feature = "cuda")]
+    pub(super) fn gpu_form(&self) -> LoopRequest {
+        match self {
+            LoopRequest::Reduce(f) => LoopRequest::BatchedReduce(f.clone()),
+            LoopRequest::Scan(f) => LoopRequest::BatchedScan(f.clone()),
+            other => other.clone(),
+        }
+    }
+
     /// The program holding the loop `self` asks for and the loop's id: the
     /// checked program itself when nothing is built, else a copy (an instance)
     /// with the built loop added. `spmd_threads` builds a kernel's launch loop
@@ -110,8 +120,14 @@ impl LoopRequest {
             }
             LoopRequest::Reduce(f) => fold(f, build_reduce_loop),
             LoopRequest::Scan(f) => fold(f, build_scan_loop),
-            LoopRequest::BatchedReduce(f) => fold(f, build_reduce_batch),
-            LoopRequest::BatchedScan(f) => fold(f, build_scan_batch),
+            #[cfg(feature = "cuda")]
+            LoopRequest::BatchedReduce(f) => {
+                fold(f, kern_compiler::loops::reduce_batch::build_reduce_batch)
+            }
+            #[cfg(feature = "cuda")]
+            LoopRequest::BatchedScan(f) => {
+                fold(f, kern_compiler::loops::reduce_batch::build_scan_batch)
+            }
             LoopRequest::Gufunc {
                 gufunc,
                 type_args,

@@ -16,9 +16,11 @@ use std::sync::Arc;
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
 
+use super::fold::FoldLoops;
 use super::gufunc::{run_parallel, run_serial, CoreLayout, GufuncLoop};
 use super::mpi::distribute::{run_distributed, OutputRows};
 use super::{parallel, serial, ElementwiseLoop, Iteration};
+use crate::array::{ArrayRef, DType, NdArray};
 use crate::{Error, Target};
 
 /// A compiled loop, in the form its target runs: machine code on the CPU
@@ -28,6 +30,30 @@ pub enum LoopCode {
     Machine(CompiledFunction),
     #[cfg(feature = "cuda")]
     Gpu(Arc<super::cuda::GpuLoop>),
+}
+
+impl LoopCode {
+    /// The machine code, for an executor of the CPU targets.
+    pub fn machine(self) -> Result<CompiledFunction, Error> {
+        match self {
+            LoopCode::Machine(f) => Ok(f),
+            #[cfg(feature = "cuda")]
+            LoopCode::Gpu(_) => Err(Error::Backend(
+                "internal error: a GPU kernel where machine code was expected".into(),
+            )),
+        }
+    }
+
+    /// The GPU kernel, for an executor of `cuda`.
+    #[cfg(feature = "cuda")]
+    pub fn gpu(self) -> Result<Arc<super::cuda::GpuLoop>, Error> {
+        match self {
+            LoopCode::Gpu(lp) => Ok(lp),
+            LoopCode::Machine(_) => Err(Error::Backend(
+                "internal error: machine code where a GPU kernel was expected".into(),
+            )),
+        }
+    }
 }
 
 /// A run-time outcome: `Err` for a failure of the machinery, `Ok(Err)` for a
@@ -174,6 +200,65 @@ unsafe fn on_cpu_targets(
         Target::Parallel => parallel(&iteration).map_err(Error::Call),
         _ => Ok(serial(&iteration)),
     }
+}
+
+/// Reduces `axis` of `source` (length at least 1) into a new array of `acc`
+/// with the block loops of `loops`, in blocks fixed by position on every target.
+pub fn reduce_blocked(
+    target: Target,
+    loops: &dyn FoldLoops,
+    source: &ArrayRef<'_>,
+    axis: usize,
+    acc: DType,
+) -> Result<NdArray, Error> {
+    #[cfg(feature = "cuda")]
+    if target == Target::Cuda {
+        return super::cuda::fold::reduce_blocked(loops, source, axis, acc);
+    }
+    super::fold::reduce_blocked(loops, target, source, axis, acc)
+}
+
+/// Folds elements `skip..` of `axis` of `source` lane by lane into `out` (see
+/// `exec::fold::scan_axis`).
+pub fn scan_axis(
+    target: Target,
+    loops: &dyn FoldLoops,
+    source: &ArrayRef<'_>,
+    axis: usize,
+    skip: usize,
+    out: &mut NdArray,
+) -> Result<(), Error> {
+    #[cfg(feature = "cuda")]
+    if target == Target::Cuda {
+        return super::cuda::fold::scan_axis(loops, source, axis, skip, out);
+    }
+    super::fold::scan_axis(loops, target, source, axis, skip, out)
+}
+
+/// Whether an in-order fold over `lanes` lanes runs the scan loop lane by
+/// lane: up to `MAX_SCAN_LANES` on the CPU targets (beyond, elementwise calls
+/// across the lanes are faster), always on `cuda`, where every lane is one GPU
+/// thread of one launch (elementwise calls would be one launch per step).
+pub fn folds_lane_by_lane(target: Target, lanes: usize) -> bool {
+    lanes <= super::fold::MAX_SCAN_LANES || target == Target::Cuda
+}
+
+/// The halving reduction of `axis` of `source` into `acc` where the target
+/// runs its levels on its own (`cuda`, levels kept on the device); `None`
+/// where the caller's elementwise calls are the levels.
+pub fn reduce_pairwise_on_device(
+    target: Target,
+    loops: &dyn FoldLoops,
+    source: &ArrayRef<'_>,
+    axis: usize,
+    acc: DType,
+) -> Option<Result<NdArray, Error>> {
+    #[cfg(feature = "cuda")]
+    if target == Target::Cuda && source.shape()[axis] > 1 {
+        return Some(super::cuda::fold::reduce_pairwise(loops, source, axis, acc));
+    }
+    let _ = (target, loops, source, axis, acc);
+    None
 }
 
 /// The descriptor of `n` elements from `data`, `stride` elements apart: the

@@ -17,6 +17,7 @@
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod dispatch;
+pub mod fold;
 pub mod gufunc;
 pub mod mpi;
 pub mod parallel;

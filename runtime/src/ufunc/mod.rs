@@ -14,20 +14,16 @@
 //! This module knows arrays, dtypes and targets; it does not know how loops are
 //! generated (the compiler's `loops::elementwise`) or run (`exec`).
 
-mod blocked_reduce;
 #[cfg(feature = "cuda")]
 mod device_call;
-#[cfg(feature = "cuda")]
-mod gpu_reduce;
+mod folds;
 mod masked;
 mod methods;
-mod scan;
 
 pub use kern_compiler::dtype_rules::{casting, resolve};
 
 use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
 use kern_compiler::loops::elementwise::LoopSignature;
@@ -43,7 +39,7 @@ use crate::array::{
     OutOperand,
 };
 use crate::broadcast::{broadcast_shapes, broadcast_strides};
-use crate::compile::{CompileService, Fold, LoopRequest};
+use crate::compile::{CompileService, LoopRequest};
 use crate::exec::{self, Iteration, LoopCode, StridedOperand};
 use crate::shape::shape_text;
 use crate::{Error, Target};
@@ -349,45 +345,11 @@ impl Ufunc {
         }
     }
 
-    /// A fold of the ufunc at `resolved`: elements of `elem` into `acc`.
-    fn fold(&self, resolved: &ResolvedLoop, elem: DType, acc: DType) -> Fold {
-        Fold {
-            ufunc: self.decl.name.clone(),
-            type_args: resolved.type_args.clone(),
-            elem,
-            acc,
-        }
-    }
-
     /// The code of `request` for the ufunc's target, compiled on first use.
     fn code(&self, request: &LoopRequest) -> Result<LoopCode, Error> {
         self.core
             .compile(request, self.target)
             .map_err(|f| self.core.error(f))
-    }
-
-    /// The machine code of `request` (the CPU targets' loops).
-    fn machine_code(&self, request: &LoopRequest) -> Result<CompiledFunction, Error> {
-        self.core
-            .machine_code(request)
-            .map_err(|f| self.core.error(f))
-    }
-
-    /// Calls the CPU loop `code` once per item on the ufunc's target, in ranges
-    /// of at least `grain` items (see `exec::dispatch::call_each`).
-    ///
-    /// # Safety
-    /// As `exec::dispatch::call_each`.
-    unsafe fn call_each<const K: usize>(
-        &self,
-        code: &CompiledFunction,
-        items: usize,
-        grain: usize,
-        args: impl Fn(usize) -> [kern_compiler::ir::ArrayDesc; K] + Sync,
-    ) -> Result<(), Error> {
-        // SAFETY: the caller's promise.
-        unsafe { exec::dispatch::call_each(code, self.target, items, grain.max(1), args) }?
-            .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 
     /// The loaded GPU kernel of `request`.

@@ -13,6 +13,7 @@
 //!   the CPU targets report.
 //! * [`device_launch`]: an elementwise call over n-d operands already on the
 //!   device, cut into one-axis launches.
+//! * [`fold`]: `reduce` and `accumulate` on the GPU in the CPU targets' orders.
 //! * [`reduce`]: buffers that stay on the device between launches, and launches
 //!   over regions of them — the levels of `reduce` and the lanes of `accumulate`
 //!   keep their partials on the GPU.
@@ -24,6 +25,7 @@
 pub mod device;
 pub mod device_array;
 pub mod device_launch;
+pub mod fold;
 pub mod launch;
 pub mod pack;
 pub mod reduce;

@@ -10,7 +10,7 @@
 //! (flattened descriptors) — and reads back its trap record.
 //!
 //! It knows device memory and the kernel ABI; which kernels run over which
-//! regions, and in what order, is the ufunc's (`ufunc/gpu_reduce.rs`).
+//! regions, and in what order, is `fold.rs`'s.
 
 use cudarc::driver::{CudaSlice, DevicePtr, PushKernelArg};
 use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
