@@ -19,13 +19,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
+use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
 use kern_compiler::frontend::Compiled;
-use kern_compiler::ir::{Program, Trap};
+use kern_compiler::ir::Program;
 use kern_compiler::SourceMap;
 
 pub(crate) use request::{Fold, LoopRequest};
 
+pub(crate) use crate::exec::code::Failure;
 #[cfg(feature = "cuda")]
 use crate::exec::cuda::GpuLoop;
 use crate::exec::LoopCode;
@@ -46,38 +47,6 @@ struct State {
     machine: HashMap<LoopRequest, CompiledFunction>,
     #[cfg(feature = "cuda")]
     gpu: HashMap<LoopRequest, Arc<GpuLoop>>,
-}
-
-/// Why a request could not be compiled (or, for kernels, launched): at a
-/// construct of the user's source, reported as a trap there (a barrier in a
-/// kernel launched on `cpu`, a `print!` in a kernel on `cuda`), or any other
-/// error.
-pub(crate) enum Failure {
-    At(Trap),
-    Error(Error),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure::Error(e)
-    }
-}
-
-/// The one conversion of a failed call of compiled code: its trap, or the
-/// error of its arguments or its output.
-impl From<CallError> for Failure {
-    fn from(e: CallError) -> Self {
-        match e {
-            CallError::Trap(trap) => Failure::At(trap),
-            CallError::Arguments { function, message } => {
-                Failure::Error(Error::Call(format!("`{function}`: {message}")))
-            }
-            CallError::Output(source) => Failure::Error(Error::Write {
-                what: crate::error::PRINT_OUTPUT.into(),
-                source,
-            }),
-        }
-    }
 }
 
 /// The one conversion of a backend's error.
@@ -201,7 +170,7 @@ impl CompileService {
                     construct,
                     span,
                 },
-            ) => Failure::At(Trap {
+            ) => Failure::At(kern_compiler::ir::Trap {
                 kind: kern_compiler::ir::TrapKind::Host(format!(
                     "{construct} cannot run on the GPU (in `{function}`, compiled for the cuda target)"
                 )),

@@ -7,58 +7,22 @@
 //! for [`call_each`], runs everything on every rank, which holds every operand —
 //! and `cuda` launches the loop's GPU kernel.
 //!
-//! It knows the executors and [`LoopCode`]; it does not know how code is
-//! compiled nor what a ufunc or a gufunc is.
+//! It knows the executors and what they take (`code.rs`); it does not know how
+//! code is compiled nor what a ufunc or a gufunc is.
 
-#[cfg(feature = "cuda")]
-use std::sync::Arc;
+use std::io::Write;
 
-use kern_compiler::backend::cranelift::CompiledFunction;
-use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+use kern_compiler::interp::HostArg;
+use kern_compiler::ir::{Function, Trap};
 
+use super::code::{Failure, LoopCode, Outcome};
+use super::dim::Dim3;
 use super::fold::FoldLoops;
 use super::gufunc::{run_parallel, run_serial, CoreLayout, GufuncLoop};
 use super::mpi::distribute::{run_distributed, OutputRows};
 use super::{parallel, serial, ElementwiseLoop, Iteration};
 use crate::array::{ArrayRef, DType, NdArray};
 use crate::{Error, Target};
-
-/// A compiled loop, in the form its target runs: machine code on the CPU
-/// targets, a loaded PTX kernel on `cuda`.
-#[derive(Clone)]
-pub enum LoopCode {
-    Machine(CompiledFunction),
-    #[cfg(feature = "cuda")]
-    Gpu(Arc<super::cuda::GpuLoop>),
-}
-
-impl LoopCode {
-    /// The machine code, for an executor of the CPU targets.
-    pub fn machine(self) -> Result<CompiledFunction, Error> {
-        match self {
-            LoopCode::Machine(f) => Ok(f),
-            #[cfg(feature = "cuda")]
-            LoopCode::Gpu(_) => Err(Error::Backend(
-                "internal error: a GPU kernel where machine code was expected".into(),
-            )),
-        }
-    }
-
-    /// The GPU kernel, for an executor of `cuda`.
-    #[cfg(feature = "cuda")]
-    pub fn gpu(self) -> Result<Arc<super::cuda::GpuLoop>, Error> {
-        match self {
-            LoopCode::Gpu(lp) => Ok(lp),
-            LoopCode::Machine(_) => Err(Error::Backend(
-                "internal error: machine code where a GPU kernel was expected".into(),
-            )),
-        }
-    }
-}
-
-/// A run-time outcome: `Err` for a failure of the machinery, `Ok(Err)` for a
-/// trap of the loop.
-pub type Outcome = Result<Result<(), Trap>, Error>;
 
 /// Runs an elementwise loop over `iteration`, whose operands are `nin` inputs
 /// then the output.
@@ -72,40 +36,33 @@ pub unsafe fn elementwise(
     iteration: Iteration,
     nin: usize,
 ) -> Outcome {
-    let function = match code {
-        LoopCode::Machine(f) => f,
-        #[cfg(feature = "cuda")]
-        // SAFETY: the caller's promise.
-        LoopCode::Gpu(lp) => {
-            return unsafe {
-                super::cuda::launch_elementwise(
-                    super::cuda::gpu()?,
-                    lp,
-                    &iteration.shape,
-                    &iteration.operands,
-                )
-            }
-        }
-    };
-    let lp = ElementwiseLoop {
-        function: function.clone(),
-    };
     let output = OutputRows {
         operand: nin,
         core_shape: Vec::new(),
         core_strides: Vec::new(),
     };
-    // SAFETY: the caller's promise, for the whole iteration and so for any
-    // sub-range of its first axis (the loop's calls below included).
-    unsafe {
-        on_cpu_targets(
-            target,
-            iteration,
-            nin,
-            &[output],
-            |all| serial::run(&lp, all),
-            |share| parallel::run(&lp, share),
-        )
+    // SAFETY (every arm): the caller's promise, for the whole iteration and so
+    // for any sub-range of its first axis.
+    match code {
+        LoopCode::Machine(f) => {
+            let lp = ElementwiseLoop {
+                function: f.clone(),
+            };
+            let (serial, parallel) = (
+                |all: &Iteration| unsafe { serial::run(&lp, all) },
+                |share: &Iteration| unsafe { parallel::run(&lp, share) },
+            );
+            unsafe { on_cpu_targets(target, iteration, nin, &[output], serial, parallel) }
+        }
+        #[cfg(feature = "cuda")]
+        LoopCode::Gpu(lp) => unsafe {
+            super::cuda::launch_elementwise(
+                super::cuda::gpu()?,
+                lp,
+                &iteration.shape,
+                &iteration.operands,
+            )
+        },
     }
 }
 
@@ -125,26 +82,6 @@ pub unsafe fn gufunc(
     nin: usize,
     cost: usize,
 ) -> Outcome {
-    let function = match code {
-        LoopCode::Machine(f) => f,
-        #[cfg(feature = "cuda")]
-        // SAFETY: the caller's promise.
-        LoopCode::Gpu(lp) => {
-            return unsafe {
-                super::cuda::launch_gufunc(
-                    super::cuda::gpu()?,
-                    lp,
-                    &iteration.shape,
-                    &iteration.operands,
-                    cores,
-                    cores.len() - nin,
-                )
-            }
-        }
-    };
-    let lp = GufuncLoop {
-        function: function.clone(),
-    };
     let outputs: Vec<OutputRows> = (nin..cores.len())
         .map(|k| OutputRows {
             operand: k,
@@ -152,17 +89,24 @@ pub unsafe fn gufunc(
             core_strides: cores[k].strides.iter().map(|&s| s as isize).collect(),
         })
         .collect();
-    // SAFETY: the caller's promise, for the whole iteration and so for any
-    // sub-range of its first axis (the loop's calls below included).
-    unsafe {
-        on_cpu_targets(
-            target,
-            iteration,
-            nin,
-            &outputs,
-            |all| run_serial(&lp, all, cores),
-            |share| run_parallel(&lp, share, cores, cost),
-        )
+    // SAFETY (every arm): as in `elementwise`.
+    match code {
+        LoopCode::Machine(f) => {
+            let lp = GufuncLoop {
+                function: f.clone(),
+            };
+            let (serial, parallel) = (
+                |all: &Iteration| unsafe { run_serial(&lp, all, cores) },
+                |share: &Iteration| unsafe { run_parallel(&lp, share, cores, cost) },
+            );
+            unsafe { on_cpu_targets(target, iteration, nin, &outputs, serial, parallel) }
+        }
+        #[cfg(feature = "cuda")]
+        LoopCode::Gpu(lp) => unsafe {
+            let nout = cores.len() - nin;
+            let gpu = super::cuda::gpu()?;
+            super::cuda::launch_gufunc(gpu, lp, &iteration.shape, &iteration.operands, cores, nout)
+        },
     }
 }
 
@@ -199,6 +143,36 @@ unsafe fn on_cpu_targets(
     match target {
         Target::Parallel => parallel(&iteration).map_err(Error::Call),
         _ => Ok(serial(&iteration)),
+    }
+}
+
+/// Launches a kernel over `grid` × `block` threads (`size`: the blocks and
+/// the threads per block) with `code`: its launch loop on the CPU targets
+/// (`spmd.rs`), the kernel itself on the GPU (`cuda/spmd.rs`).
+///
+/// # Safety
+/// Every array in `args` must be valid for the kernel's parameter (element type,
+/// rank, shape, strides; writable for `&mut`) for the whole call.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn launch(
+    code: &LoopCode,
+    target: Target,
+    #[cfg_attr(not(feature = "cuda"), allow(unused_variables))] kernel: &Function,
+    grid: Dim3,
+    block: Dim3,
+    size: (usize, usize),
+    args: &[HostArg],
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    match code {
+        // SAFETY: forwarded from the caller.
+        LoopCode::Machine(f) => unsafe {
+            super::spmd::launch(f, target, grid, block, size, args, out)
+        },
+        #[cfg(feature = "cuda")]
+        // SAFETY: forwarded from the caller.
+        LoopCode::Gpu(lp) => unsafe { super::cuda::spmd::launch(lp, kernel, grid, block, args) }?
+            .map_err(Failure::At),
     }
 }
 
@@ -259,55 +233,6 @@ pub fn reduce_pairwise_on_device(
     }
     let _ = (target, loops, source, axis, acc);
     None
-}
-
-/// The descriptor of `n` elements from `data`, `stride` elements apart: the
-/// one-axis arrays the block and scan loops take.
-pub fn axis_desc(data: *const u8, n: usize, stride: isize) -> ArrayDesc {
-    let mut d = ArrayDesc {
-        data: data as *mut u8,
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    d.shape[0] = n as i64;
-    d.strides[0] = stride as i64;
-    d
-}
-
-/// Calls `code` once for each of `items` items, with the descriptors `args`
-/// gives for it, stopping at the first trap (in item order). `cpu` runs them in
-/// order on this thread; `parallel` and `mpi` (where every rank holds the
-/// operands) in ranges of at least `grain` items on the pool.
-///
-/// # Safety
-/// The descriptors of every item must address live memory of the loop's
-/// parameter types, and no two items may write the same element.
-pub unsafe fn call_each<const K: usize>(
-    code: &CompiledFunction,
-    target: Target,
-    items: usize,
-    grain: usize,
-    args: impl Fn(usize) -> [ArrayDesc; K] + Sync,
-) -> Outcome {
-    let run = |range: std::ops::Range<usize>| -> Result<(), Trap> {
-        let mut ctx = code.new_context();
-        for item in range {
-            let descs = args(item);
-            let slots = descs.each_ref().map(|d| d as *const ArrayDesc as u64);
-            // SAFETY: the slots describe the item, valid by the caller's promise.
-            unsafe { code.call_raw(&mut ctx, slots.as_ptr()) };
-            if let Some(trap) = code.trap_of(&ctx) {
-                return Err(trap);
-            }
-        }
-        Ok(())
-    };
-    match target {
-        Target::Parallel | Target::Mpi => {
-            parallel::run_ranges(items, grain, run).map_err(Error::Call)
-        }
-        _ => Ok(run(0..items)),
-    }
 }
 
 impl Target {

@@ -19,10 +19,11 @@
 //! knows strided memory and the loops' calling conventions; which axes take
 //! which path is the ufunc's decision, and which target runs it `dispatch`'s.
 
-use kern_compiler::ir::Trap;
+use kern_compiler::backend::cranelift::CompiledFunction;
+use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
 
-use super::dispatch::{axis_desc, call_each};
-use super::LoopCode;
+use super::code::{LoopCode, Outcome};
+use super::parallel;
 use crate::array::{ArrayRef, DType, NdArray};
 use crate::{Error, Target};
 
@@ -99,6 +100,55 @@ fn lane_offsets(shape: &[usize], strides: &[isize], axis: usize) -> Vec<isize> {
         offsets.push(offset);
     }
     offsets
+}
+
+/// The descriptor of `n` elements from `data`, `stride` elements apart: the
+/// one-axis arrays the block and scan loops take.
+fn axis_desc(data: *const u8, n: usize, stride: isize) -> ArrayDesc {
+    let mut d = ArrayDesc {
+        data: data as *mut u8,
+        shape: [0; MAX_RANK],
+        strides: [0; MAX_RANK],
+    };
+    d.shape[0] = n as i64;
+    d.strides[0] = stride as i64;
+    d
+}
+
+/// Calls `code` once for each of `items` items, with the descriptors `args`
+/// gives for it, stopping at the first trap (in item order). `cpu` runs them in
+/// order on this thread; `parallel` and `mpi` (where every rank holds the
+/// operands) in ranges of at least `grain` items on the pool.
+///
+/// # Safety
+/// The descriptors of every item must address live memory of the loop's
+/// parameter types, and no two items may write the same element.
+unsafe fn call_each<const K: usize>(
+    code: &CompiledFunction,
+    target: Target,
+    items: usize,
+    grain: usize,
+    args: impl Fn(usize) -> [ArrayDesc; K] + Sync,
+) -> Outcome {
+    let run = |range: std::ops::Range<usize>| -> Result<(), Trap> {
+        let mut ctx = code.new_context();
+        for item in range {
+            let descs = args(item);
+            let slots = descs.each_ref().map(|d| d as *const ArrayDesc as u64);
+            // SAFETY: the slots describe the item, valid by the caller's promise.
+            unsafe { code.call_raw(&mut ctx, slots.as_ptr()) };
+            if let Some(trap) = code.trap_of(&ctx) {
+                return Err(trap);
+            }
+        }
+        Ok(())
+    };
+    match target {
+        Target::Parallel | Target::Mpi => {
+            parallel::run_ranges(items, grain, run).map_err(Error::Call)
+        }
+        _ => Ok(run(0..items)),
+    }
 }
 
 /// Calls the CPU loop `code` once per item on `target`, in ranges of about

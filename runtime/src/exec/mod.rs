@@ -14,19 +14,22 @@
 //! runtime that branches on the target.
 //! This module knows addresses and strides, not dtypes or ufunc semantics.
 
+pub mod code;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod dim;
 pub mod dispatch;
 pub mod fold;
 pub mod gufunc;
 pub mod mpi;
 pub mod parallel;
 pub mod serial;
+pub mod spmd;
 
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
 
-pub use dispatch::LoopCode;
+pub use code::LoopCode;
 
 /// Most operands (inputs plus outputs) a loop may have.
 pub const MAX_OPERANDS: usize = 16;

@@ -13,22 +13,19 @@
 //! runs the launch loop in the interpreter (the test oracle). This module knows
 //! nothing of how the loop is built or compiled.
 
-#[cfg(feature = "cuda")]
-mod cuda;
-mod dim;
-
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, Trap, TrapKind};
 
-pub use dim::Dim3;
+pub use crate::exec::dim::Dim3;
 
 use crate::args::{host_args, Arg};
 use crate::compile::{CompileService, Failure, LoopRequest};
+use crate::exec::dispatch;
+use crate::exec::spmd::loop_args;
 use crate::{Error, Target};
 
 /// Most threads a block may have: CUDA's limit, so a launch that runs here also
@@ -151,48 +148,6 @@ fn launch_size(grid: Dim3, block: Dim3) -> Result<(usize, usize), Error> {
     Ok((blocks, threads))
 }
 
-/// The machine code of `kernel`'s launch loop, built and compiled on first use.
-fn launch_code(core: &CompileService, kernel: FuncId) -> Result<CompiledFunction, Failure> {
-    core.machine_code(&LoopRequest::KernelLaunch(kernel))
-}
-
-/// `args` followed by the launch loop's shape parameters for `blocks`.
-fn loop_args(
-    args: &[HostArg],
-    grid: Dim3,
-    block: Dim3,
-    blocks: std::ops::Range<usize>,
-) -> Vec<HostArg> {
-    let mut all = args.to_vec();
-    for n in [
-        grid.x,
-        grid.y,
-        grid.z,
-        block.x,
-        block.y,
-        block.z,
-        blocks.start,
-        blocks.end,
-    ] {
-        all.push(HostArg::Scalar(ScalarValue::Usize(n as u64)));
-    }
-    all
-}
-
-/// The kernel's arguments, shared by the worker threads of a `parallel` launch.
-struct SharedArgs<'a>(&'a [HostArg]);
-
-// SAFETY: the descriptors point into arrays that outlive the launch; the threads
-// of a launch only touch them through the kernel, whose concurrent accesses are
-// atomics or the program's own races (as on a GPU), never the runtime's.
-unsafe impl Sync for SharedArgs<'_> {}
-
-impl SharedArgs<'_> {
-    fn get(&self) -> &[HostArg] {
-        self.0
-    }
-}
-
 /// Launches `kernel` on `target` over `grid` × `block` threads.
 ///
 /// # Safety
@@ -208,57 +163,11 @@ pub(crate) unsafe fn launch(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     target.check_available()?;
-    let (blocks, threads) = launch_size(grid, block)?;
-    #[cfg(feature = "cuda")]
-    if target == Target::Cuda {
-        // SAFETY: forwarded from the caller.
-        return unsafe { cuda::launch(core, kernel, grid, block, args) };
-    }
-    let code = launch_code(core, kernel)?;
-    // On `mpi` every rank runs every block of the launch on its own pool: a
-    // kernel writes wherever it likes, so there are no rows to split and gather.
-    if !matches!(target, Target::Parallel | Target::Mpi) {
-        let all = loop_args(args, grid, block, 0..blocks);
-        // SAFETY: forwarded from the caller.
-        return unsafe { code.call(&all, out) }
-            .map(|_| ())
-            .map_err(Failure::from);
-    }
-    let shared = SharedArgs(args);
-    let outputs: Mutex<Vec<(usize, Vec<u8>)>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<CallError>> = Mutex::new(None);
-    let run = |start: usize, end: usize| -> Result<(), Trap> {
-        let all = loop_args(shared.get(), grid, block, start..end);
-        let mut printed = Vec::new();
-        // SAFETY: forwarded from the caller; ranges of blocks are disjoint.
-        let result = unsafe { code.call(&all, &mut printed) };
-        if let Ok(mut o) = outputs.lock() {
-            o.push((start, printed));
-        }
-        match result {
-            Ok(_) => Ok(()),
-            Err(CallError::Trap(t)) => Err(t),
-            Err(other) => {
-                if let Ok(mut f) = failure.lock() {
-                    f.get_or_insert(other);
-                }
-                Ok(())
-            }
-        }
-    };
-    let result = crate::exec::parallel::run_split(blocks, threads, &run).map_err(Error::Backend)?;
-    let mut outputs = outputs.into_inner().unwrap_or_default();
-    outputs.sort_by_key(|(start, _)| *start);
-    for (_, text) in outputs {
-        out.write_all(&text).map_err(|source| Error::Write {
-            what: crate::error::PRINT_OUTPUT.into(),
-            source,
-        })?;
-    }
-    if let Some(e) = failure.into_inner().ok().flatten() {
-        return Err(e.into());
-    }
-    result.map_err(Failure::At)
+    let size = launch_size(grid, block)?;
+    let code = core.compile(&LoopRequest::KernelLaunch(kernel), target)?;
+    let f = core.compiled.program.function(kernel);
+    // SAFETY: forwarded from the caller.
+    unsafe { dispatch::launch(&code, target, f, grid, block, size, args, out) }
 }
 
 /// Runs the launch loop of `kernel` in the interpreter.

@@ -14,6 +14,8 @@
 //! * [`device_launch`]: an elementwise call over n-d operands already on the
 //!   device, cut into one-axis launches.
 //! * [`fold`]: `reduce` and `accumulate` on the GPU in the CPU targets' orders.
+//! * [`spmd`]: `#[kernel]` launches: the kernel's own PTX entry, one GPU thread
+//!   per kernel thread.
 //! * [`reduce`]: buffers that stay on the device between launches, and launches
 //!   over regions of them — the levels of `reduce` and the lanes of `accumulate`
 //!   keep their partials on the GPU.
@@ -29,6 +31,7 @@ pub mod fold;
 pub mod launch;
 pub mod pack;
 pub mod reduce;
+pub mod spmd;
 
 pub use device::{gpu, Gpu};
 pub use device_array::{to_device, DeviceArray};

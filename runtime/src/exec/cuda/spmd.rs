@@ -1,6 +1,6 @@
-//! `#[kernel]` launches on the `cuda` target: the kernel compiled once to its PTX
-//! SPMD entry (the compiler's `backend::nvptx`, kind `KernelKind::Spmd`) and
-//! loaded into the GPU's context, then, per launch, every array argument copied
+//! `#[kernel]` launches on the `cuda` target: the kernel's PTX SPMD entry (the
+//! compiler's `backend::nvptx`, kind `KernelKind::Spmd`, compiled and loaded
+//! once by the compile service), then, per launch, every array argument copied
 //! to the device (packed in C order; `&mut` arrays copied back afterwards), the
 //! entry launched with the caller's grid and block, and the device trap record
 //! decoded into the same `Trap`, at the same source location, the CPU targets
@@ -14,13 +14,12 @@
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
 use kern_compiler::interp::HostArg;
-use kern_compiler::ir::{FuncId, Type};
+use kern_compiler::ir::{Function, Trap, Type};
 
-use super::Dim3;
-use crate::compile::{CompileService, Failure, LoopRequest};
-use crate::exec::cuda::launch::{decode_record, failed};
-use crate::exec::cuda::pack::{pack, unpack};
-use crate::exec::cuda::{gpu, Gpu};
+use super::launch::{decode_record, failed, GpuLoop};
+use super::pack::{pack, unpack};
+use super::{gpu, Gpu};
+use crate::exec::dim::Dim3;
 use crate::exec::StridedOperand;
 use crate::Error;
 
@@ -174,17 +173,15 @@ fn axis_of(values: &[i64], axis: u8) -> Result<&i64, Error> {
 /// # Safety
 /// Every array in `args` must be valid for the kernel's parameter (element type,
 /// rank, shape, strides; writable for `&mut`) for the whole call.
-pub(super) unsafe fn launch(
-    core: &CompileService,
-    kernel: FuncId,
+pub(crate) unsafe fn launch(
+    code: &GpuLoop,
+    f: &Function,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
-) -> Result<(), Failure> {
+) -> Result<Result<(), Trap>, Error> {
     let gpu = gpu()?;
     check_gpu_extents(grid, block)?;
-    let code = core.gpu_loop(&LoopRequest::KernelLaunch(kernel))?;
-    let f = core.compiled.program.function(kernel);
     // SAFETY: forwarded from the caller.
     let device = unsafe { arguments_to_device(gpu, f, args) }?;
     let trap = gpu
@@ -232,15 +229,13 @@ pub(super) unsafe fn launch(
                     builder.arg(v);
                 }
                 DeviceArg::Array(_) => {
-                    return Err(Failure::Error(Error::Backend(format!(
-                        "`{name}` is not a scalar argument"
-                    ))))
+                    return Err(Error::Backend(format!("`{name}` is not a scalar argument")))
                 }
             },
             other => {
-                return Err(Failure::Error(Error::Backend(format!(
+                return Err(Error::Backend(format!(
                     "unexpected parameter {other:?} of an SPMD kernel"
-                ))))
+                )))
             }
         }
     }
@@ -263,7 +258,7 @@ pub(super) unsafe fn launch(
         .clone_dtoh(&trap)
         .map_err(failed("cuMemcpyDtoH"))?;
     if let Some(trap) = code.ptx.decode_trap(&decode_record(&record)) {
-        return Err(Failure::At(trap));
+        return Ok(Err(trap));
     }
     for arg in &device {
         let DeviceArg::Array(a) = arg else { continue };
@@ -278,7 +273,7 @@ pub(super) unsafe fn launch(
         // promise), and the buffer holds one element per index (packed).
         unsafe { unpack(&bytes, operand, shape) };
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
