@@ -187,7 +187,8 @@ pub fn reduce_blocked(
 ) -> Result<NdArray, Error> {
     #[cfg(feature = "cuda")]
     if target == Target::Cuda {
-        return super::cuda::fold::reduce_blocked(loops, source, axis, acc);
+        use super::cuda::fold::{reduce, Levels};
+        return reduce(loops, source, axis, acc, Levels::Blocked);
     }
     super::fold::reduce_blocked(loops, target, source, axis, acc)
 }
@@ -229,10 +230,24 @@ pub fn reduce_pairwise_on_device(
 ) -> Option<Result<NdArray, Error>> {
     #[cfg(feature = "cuda")]
     if target == Target::Cuda && source.shape()[axis] > 1 {
-        return Some(super::cuda::fold::reduce_pairwise(loops, source, axis, acc));
+        use super::cuda::fold::{reduce, Levels};
+        return Some(reduce(loops, source, axis, acc, Levels::Halving));
     }
     let _ = (target, loops, source, axis, acc);
     None
+}
+
+/// Device operands are only for `cuda`: a CPU target would need every device
+/// array copied back, which kern leaves to the caller to ask for.
+#[cfg(feature = "cuda")]
+pub fn check_device_operands(target: Target, ufunc: &str) -> Result<(), Error> {
+    if target == Target::Cuda {
+        return Ok(());
+    }
+    Err(Error::Call(format!(
+        "ufunc `{ufunc}` runs on the `{target}` target, which cannot read device arrays: call it \
+         with `.with_target(Target::Cuda)`, or copy the arrays to the host with `to_host()`"
+    )))
 }
 
 impl Target {

@@ -18,7 +18,7 @@ use kern_compiler::ir::ScalarValue;
 use kern_compiler::kernel_decl::Identity;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
-use super::methods::{Initial, Reduce};
+use super::methods::{keep_dims, Initial, Reduce};
 use super::{shape_text, Ufunc};
 use crate::array::axes::{index_axis, reshape};
 use crate::array::{
@@ -231,14 +231,7 @@ impl Ufunc {
                 &mut result,
             )?;
         }
-        if options.keepdims {
-            let mut shape = array.shape().to_vec();
-            for &axis in &axes {
-                shape[axis] = 1;
-            }
-            result = reshape(result, &shape);
-        }
-        Ok(result)
+        Ok(keep_dims(result, array.shape(), &axes, options.keepdims))
     }
 }
 

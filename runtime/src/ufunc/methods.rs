@@ -231,7 +231,7 @@ impl Ufunc {
             out_shape.remove(axis);
         }
         let reduced: usize = axes.iter().map(|&a| source.shape()[a]).product();
-        let mut result = if reduced == 0 {
+        let result = if reduced == 0 {
             // Nothing to combine: the start value, as NumPy returns it.
             let start = match (options.initial, self.decl.identity) {
                 (Initial::Value(v), _) => v,
@@ -265,14 +265,7 @@ impl Ufunc {
             }
             result
         };
-        if options.keepdims {
-            let mut shape = source.shape().to_vec();
-            for &axis in &axes {
-                shape[axis] = 1;
-            }
-            result = reshape(result, &shape);
-        }
-        Ok(result)
+        Ok(keep_dims(result, source.shape(), &axes, options.keepdims))
     }
 
     /// Reduces one non-empty axis of `source`; `initial` is where an in-order
@@ -501,4 +494,22 @@ fn assign(dst: ArrayMut<'_>, src: &ArrayRef<'_>) {
         let mut d = d;
         d.assign(s);
     })
+}
+
+/// A reduction's `result` over `axes` of an array of `shape`, with the reduced
+/// axes kept as length 1 when `keepdims` (NumPy's `keepdims=True`).
+pub(super) fn keep_dims(
+    result: NdArray,
+    shape: &[usize],
+    axes: &[usize],
+    keepdims: bool,
+) -> NdArray {
+    if !keepdims {
+        return result;
+    }
+    let mut shape = shape.to_vec();
+    for &axis in axes {
+        shape[axis] = 1;
+    }
+    reshape(result, &shape)
 }

@@ -88,24 +88,86 @@ fn array_from_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<NdArr
     Ok(array)
 }
 
-/// `exec::fold`'s blocked reduction of `axis` (length at least 1) on the GPU.
-pub fn reduce_blocked(
+/// A reduction's operand on the device, or its (empty) result when there are
+/// no lanes.
+enum Uploaded {
+    /// The shape with `axis` moved, and the elements packed in that order.
+    Lanes(Vec<usize>, DeviceBuffer),
+    NoLanes(NdArray),
+}
+
+/// `source` with `axis` moved `at`, packed and copied to the device; when
+/// the other axes hold no lane, the empty `acc` result instead.
+fn upload_moved(
+    gpu: &super::Gpu,
+    source: &ArrayRef<'_>,
+    axis: usize,
+    at: AxisAt,
+    acc: DType,
+) -> Result<Uploaded, Error> {
+    let (operand, shape) = axis_moved(source, axis, at);
+    let mut lane_shape = shape.clone();
+    lane_shape.remove(if at == AxisAt::First {
+        0
+    } else {
+        shape.len() - 1
+    });
+    if lane_shape.iter().product::<usize>() == 0 {
+        return Ok(Uploaded::NoLanes(NdArray::zeros(acc, &lane_shape)?));
+    }
+    // SAFETY: `operand` is the live view `source` with its axes reordered.
+    let bytes = unsafe { pack_dense(&operand, &shape) };
+    let buffer = DeviceBuffer::upload(gpu, &bytes, operand.elem_size)?;
+    Ok(Uploaded::Lanes(shape, buffer))
+}
+
+/// How a reorderable reduction's levels go, in the CPU targets' order.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Levels {
+    /// `exec::fold`'s blocks, along the axis that streams through memory.
+    Blocked,
+    /// The ufunc's halving, `f(x[i], x[m + i])`, along any other axis.
+    Halving,
+}
+
+/// Reduces `axis` of `source` (length at least 1; at least 2 for
+/// [`Levels::Halving`]) into a new array of `acc` on the GPU, every level's
+/// partials kept on the device.
+pub fn reduce(
     loops: &dyn FoldLoops,
     source: &ArrayRef<'_>,
     axis: usize,
     acc: DType,
+    levels: Levels,
 ) -> Result<NdArray, Error> {
     let gpu = gpu()?;
-    let (operand, shape) = axis_moved(source, axis, AxisAt::Last);
+    let at = match levels {
+        Levels::Blocked => AxisAt::Last,
+        Levels::Halving => AxisAt::First,
+    };
+    let (shape, current) = match upload_moved(gpu, source, axis, at, acc)? {
+        Uploaded::Lanes(shape, buffer) => (shape, buffer),
+        Uploaded::NoLanes(empty) => return Ok(empty),
+    };
+    match levels {
+        Levels::Blocked => blocked_levels(loops, gpu, &shape, current, source.dtype(), acc),
+        Levels::Halving => halving_levels(loops, gpu, &shape, current, (source, axis), acc),
+    }
+}
+
+/// The blocked levels over `current`, `lanes × n` elements of `elem` (`shape`
+/// with the axis last).
+fn blocked_levels(
+    loops: &dyn FoldLoops,
+    gpu: &super::Gpu,
+    shape: &[usize],
+    mut current: DeviceBuffer,
+    elem: DType,
+    acc: DType,
+) -> Result<NdArray, Error> {
     let (out_shape, n) = (&shape[..shape.len() - 1], shape[shape.len() - 1]);
     let lanes: usize = out_shape.iter().product();
-    if lanes == 0 {
-        return Ok(NdArray::zeros(acc, out_shape)?);
-    }
-    // SAFETY: `operand` is the live view `source` with its axes reordered.
-    let bytes = unsafe { pack_dense(&operand, &shape) };
-    let mut current = DeviceBuffer::upload(gpu, &bytes, operand.elem_size)?;
-    let (mut elem, mut len) = (source.dtype(), n);
+    let (mut elem, mut len) = (elem, n);
     loop {
         let blocks = len.div_ceil(BLOCK);
         let lp = loops.reduce(elem, acc)?.gpu()?;
@@ -135,23 +197,18 @@ pub fn reduce_blocked(
     }
 }
 
-/// `methods.rs`'s halving reduction of `axis` (length at least 2) on the GPU.
-pub fn reduce_pairwise(
+/// The halving levels over `current`, `n × lanes` elements (`shape` with the
+/// axis first) of `source`'s `axis`.
+fn halving_levels(
     loops: &dyn FoldLoops,
-    source: &ArrayRef<'_>,
-    axis: usize,
+    gpu: &super::Gpu,
+    shape: &[usize],
+    mut current: DeviceBuffer,
+    (source, axis): (&ArrayRef<'_>, usize),
     acc: DType,
 ) -> Result<NdArray, Error> {
-    let gpu = gpu()?;
-    let (operand, shape) = axis_moved(source, axis, AxisAt::First);
     let rest = &shape[1..];
     let lanes: usize = rest.iter().product();
-    if lanes == 0 {
-        return Ok(NdArray::zeros(acc, rest)?);
-    }
-    // SAFETY: `operand` is the live view `source` with its axes reordered.
-    let bytes = unsafe { pack_dense(&operand, &shape) };
-    let mut current = DeviceBuffer::upload(gpu, &bytes, operand.elem_size)?;
     let (mut dtype, mut len) = (source.dtype(), shape[0]);
     while len > 1 {
         let m = len.div_ceil(2);
@@ -247,22 +304,13 @@ pub fn scan_axis(
         let seed_bytes = unsafe { pack_dense(&seed_operand, &lane_shape) };
         let seeds = DeviceBuffer::upload(gpu, &seed_bytes, acc_size)?;
         let steps = DeviceBuffer::zeroed(gpu, lanes * n, acc_size)?;
-        let regions = [
-            Region {
-                buffer: &seeds,
-                offset: 0,
-                shape: vec![lanes as i64],
-                strides: vec![1],
-            },
-            x_region,
-            Region {
-                buffer: &steps,
-                offset: 0,
-                shape: vec![lanes as i64, n as i64],
-                strides: vec![n as i64, 1],
-            },
-        ];
-        launch_regions(gpu, &lp, lanes, &regions)?.map_err(trapped)?;
+        let steps_region = Region {
+            buffer: &steps,
+            offset: 0,
+            shape: vec![lanes as i64, n as i64],
+            strides: vec![n as i64, 1],
+        };
+        launch_scan(gpu, &lp, &seeds, x_region, steps_region)?.map_err(trapped)?;
         let bytes = steps.download(gpu)?;
         let mut strides = lane_strides;
         strides.push(axis_stride);
@@ -287,25 +335,36 @@ pub fn scan_axis(
         // SAFETY: `out` is a live array of `lane_shape`.
         let seed_bytes = unsafe { pack_dense(&result, &lane_shape) };
         let seeds = DeviceBuffer::upload(gpu, &seed_bytes, acc_size)?;
-        let regions = [
-            Region {
-                buffer: &seeds,
-                offset: 0,
-                shape: vec![lanes as i64],
-                strides: vec![1],
-            },
-            x_region,
-            Region {
-                buffer: &seeds,
-                offset: 0,
-                shape: vec![lanes as i64, n as i64],
-                strides: vec![1, 0],
-            },
-        ];
-        launch_regions(gpu, &lp, lanes, &regions)?.map_err(trapped)?;
+        let onto_seeds = Region {
+            buffer: &seeds,
+            offset: 0,
+            shape: vec![lanes as i64, n as i64],
+            strides: vec![1, 0],
+        };
+        launch_scan(gpu, &lp, &seeds, x_region, onto_seeds)?.map_err(trapped)?;
         let bytes = seeds.download(gpu)?;
         // SAFETY: `out` is writable over `lane_shape`; one element per lane.
         unsafe { unpack(&bytes, &result, &lane_shape) };
     }
     Ok(())
+}
+
+/// One launch of the batched scan loop, one thread per lane: each lane's seed
+/// from `seeds` (one per lane), its elements from `x` (`lanes × n`), its steps
+/// stored through `steps` (`lanes × n`).
+fn launch_scan(
+    gpu: &super::Gpu,
+    lp: &super::GpuLoop,
+    seeds: &DeviceBuffer,
+    x: Region<'_>,
+    steps: Region<'_>,
+) -> Result<Result<(), kern_compiler::ir::Trap>, Error> {
+    let lanes = seeds.len;
+    let seeds = Region {
+        buffer: seeds,
+        offset: 0,
+        shape: vec![lanes as i64],
+        strides: vec![1],
+    };
+    launch_regions(gpu, lp, lanes, &[seeds, x, steps])
 }

@@ -284,18 +284,15 @@ mod tests {
     fn extents_beyond_what_cuda_launches_are_call_errors() {
         assert!(check_gpu_extents(Dim3::new(1 << 20, 65535, 1), Dim3::new(1024, 1, 1)).is_ok());
         assert!(check_gpu_extents(Dim3::new(1, 1, 1), Dim3::new(1, 1, 64)).is_ok());
-        let too_deep = check_gpu_extents(Dim3::new(1, 1, 1), Dim3::new(1, 1, 65)).unwrap_err();
+        let refused = |grid, block| check_gpu_extents(grid, block).unwrap_err().to_string();
+        let too_deep = refused(Dim3::new(1, 1, 1), Dim3::new(1, 1, 65));
         assert!(
-            too_deep
-                .to_string()
-                .contains("a CUDA block has at most 64 along z"),
+            too_deep.contains("a CUDA block has at most 64 along z"),
             "{too_deep}"
         );
-        let too_tall = check_gpu_extents(Dim3::new(1, 65536, 1), Dim3::new(1, 1, 1)).unwrap_err();
+        let too_tall = refused(Dim3::new(1, 65536, 1), Dim3::new(1, 1, 1));
         assert!(
-            too_tall
-                .to_string()
-                .contains("a CUDA grid has at most 65535 along y"),
+            too_tall.contains("a CUDA grid has at most 65535 along y"),
             "{too_tall}"
         );
         assert!(check_gpu_extents(Dim3::new(1 << 31, 1, 1), Dim3::new(1, 1, 1)).is_err());
