@@ -1,9 +1,11 @@
-//! A loaded kern module: its sources, its checked and lowered program, and the
-//! machine code compiled from it so far.
+//! A loaded kern module: its sources and checked program (held by its compile
+//! service, `compile/`, which every handle shares), and the handles onto it.
 //!
 //! `Module` is the object both the CLI and the Rust API work with. Compilation to
-//! machine code is lazy and cached per function; host code (`main`) is interpreted
-//! and hands every call into kern code to the compiled version.
+//! machine code is lazy and cached per function (by the compile service); host
+//! code (`main`) is interpreted and hands every call into kern code to the
+//! compiled version. It depends on the handles (`ufunc`, `gufunc`, `kernel`,
+//! `host`, `jobs`); none of them depends on it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -65,7 +65,11 @@ impl CompileService {
 
     /// The code of `request` for `target`, built, verified and compiled on first
     /// use and cached.
-    pub fn compile(&self, request: &LoopRequest, target: Target) -> Result<LoopCode, Failure> {
+    pub fn compile(
+        &self,
+        request: &LoopRequest,
+        #[cfg_attr(not(feature = "cuda"), allow(unused_variables))] target: Target,
+    ) -> Result<LoopCode, Failure> {
         let mut state = self
             .state
             .lock()
@@ -89,7 +93,6 @@ impl CompileService {
             state.gpu.insert(request.clone(), lp.clone());
             return Ok(LoopCode::Gpu(lp));
         }
-        let _ = target;
         if let Some(f) = state.machine.get(request) {
             return Ok(LoopCode::Machine(f.clone()));
         }

@@ -146,6 +146,17 @@ unsafe fn on_cpu_targets(
     }
 }
 
+/// The limits of `target` on a launch's extents beyond those every target
+/// shares (checked before anything is compiled).
+pub fn check_launch_extents(target: Target, grid: Dim3, block: Dim3) -> Result<(), Error> {
+    #[cfg(feature = "cuda")]
+    if target == Target::Cuda {
+        return super::cuda::spmd::check_gpu_extents(grid, block);
+    }
+    let _ = (target, grid, block);
+    Ok(())
+}
+
 /// Launches a kernel over `grid` × `block` threads (`size`: the blocks and
 /// the threads per block) with `code`: its launch loop on the CPU targets
 /// (`spmd.rs`), the kernel itself on the GPU (`cuda/spmd.rs`).

@@ -1,10 +1,11 @@
 //! Running a planned gufunc call: converting inputs to their parameter dtypes,
-//! laying out every operand as loop strides plus core extents and strides, compiling
-//! the loop on first use (once per module, gufunc instance and operand dtypes) and
-//! handing it to the target's executor.
+//! laying out every operand as loop strides plus core extents and strides, asking
+//! the compile service for the loop (compiled once per module, gufunc instance,
+//! operand dtypes and target) and handing it to `exec::dispatch::gufunc`.
 //!
 //! It knows the plan and the arrays; loop generation is the compiler's
-//! (`loops::gufunc_loop`), cutting and running the loop space `exec::gufunc`'s.
+//! (`loops::gufunc_loop`), choosing the executor and running the loop space
+//! `exec`'s.
 
 use kern_compiler::kernel_decl::OperandForm;
 

@@ -2,16 +2,15 @@
 //! threads on `cpu`, `parallel` or `cuda`, from Rust ([`Kernel::launch`]) and
 //! from host code (`k.launch(grid, block, ..)` in `main`, via `host`).
 //!
-//! A launch compiles, once per kernel, the kernel's launch loop
-//! (`loops::spmd_launch`: every thread of a range of blocks, in compiled code) and
-//! calls it: once over all blocks on `cpu`; on `parallel` the blocks are cut into
-//! ranges run concurrently on the worker pool (`exec::parallel::run_split`),
-//! which is why atomics are real atomics in the compiled code. Output printed by
-//! the threads of each range is collected and written in block order, so it reads
-//! the same on both targets. On `cuda` the kernel itself runs, one GPU thread
-//! per kernel thread (`cuda`, with the `cuda` feature). [`Kernel::interpret`]
-//! runs the launch loop in the interpreter (the test oracle). This module knows
-//! nothing of how the loop is built or compiled.
+//! A launch checks the arguments against the kernel's parameters and the grid
+//! and block against the limits every target shares, asks the module's compile
+//! service for the kernel's launch loop (`loops::spmd_launch`: every thread of a
+//! range of blocks, in compiled code; on `cuda` the kernel's own PTX entry), once
+//! per kernel and target, and hands it to `exec::dispatch::launch`: all blocks at
+//! once on `cpu`, ranges of blocks on the worker pool on `parallel` (so atomics
+//! are real atomics), one GPU thread per kernel thread on `cuda`.
+//! [`Kernel::interpret`] runs the launch loop in the interpreter (the test
+//! oracle). This module knows nothing of how the loop is built, compiled or run.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -164,6 +163,7 @@ pub(crate) unsafe fn launch(
 ) -> Result<(), Failure> {
     target.check_available()?;
     let size = launch_size(grid, block)?;
+    dispatch::check_launch_extents(target, grid, block)?;
     let code = core.compile(&LoopRequest::KernelLaunch(kernel), target)?;
     let f = core.compiled.program.function(kernel);
     // SAFETY: forwarded from the caller.

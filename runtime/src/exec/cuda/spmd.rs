@@ -29,7 +29,7 @@ const MAX_GRID: [usize; 3] = [(1 << 31) - 1, 65535, 65535];
 const MAX_BLOCK: [usize; 3] = [1024, 1024, 64];
 
 /// The extents a GPU launch may not exceed, beyond the checks of every target.
-fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
+pub(crate) fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
     for (what, d, max) in [("grid", grid, MAX_GRID), ("block", block, MAX_BLOCK)] {
         let extents = [d.x, d.y, d.z];
         if let Some(axis) = (0..3).find(|&k| extents[k] > max[k]) {
@@ -167,8 +167,9 @@ fn axis_of(values: &[i64], axis: u8) -> Result<&i64, Error> {
         .ok_or_else(|| Error::Backend(format!("no axis {axis} in a kernel parameter")))
 }
 
-/// Launches `kernel` on the GPU over `grid` × `block` threads; the launch shape
-/// has passed the checks every target makes.
+/// Launches the kernel `f` (its loaded entry `code`) on the GPU over `grid` ×
+/// `block` threads; the launch shape has passed the checks every target makes
+/// and [`check_gpu_extents`].
 ///
 /// # Safety
 /// Every array in `args` must be valid for the kernel's parameter (element type,
@@ -181,7 +182,6 @@ pub(crate) unsafe fn launch(
     args: &[HostArg],
 ) -> Result<Result<(), Trap>, Error> {
     let gpu = gpu()?;
-    check_gpu_extents(grid, block)?;
     // SAFETY: forwarded from the caller.
     let device = unsafe { arguments_to_device(gpu, f, args) }?;
     let trap = gpu
