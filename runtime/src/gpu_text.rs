@@ -27,13 +27,8 @@ pub(crate) fn emit(
     sources: &SourceMap,
 ) -> Result<String, Error> {
     use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
-    let module =
-        compile_to_ptx(program, &[function], &PtxOptions::default()).map_err(|e| {
-            match e.to_diagnostic() {
-                Some(d) => Error::compile(d.into(), sources),
-                None => Error::Backend(e.to_string()),
-            }
-        })?;
+    let module = compile_to_ptx(program, &[function], &PtxOptions::default())
+        .map_err(|e| crate::compile::ptx_error(e, sources))?;
     Ok(match text {
         GpuText::Llvm => module.llvm_ir,
         GpuText::Ptx => module.ptx,

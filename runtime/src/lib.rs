@@ -8,8 +8,10 @@
 //! the selected target. The runtime knows nothing of kern syntax or of Cranelift:
 //! it only talks to the compiler's public API.
 
+mod args;
 pub mod array;
 pub mod broadcast;
+mod compile;
 mod error;
 pub mod exec;
 mod gpu_text;
@@ -26,13 +28,14 @@ mod shape;
 mod target;
 pub mod ufunc;
 
+pub use args::Arg;
 pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand};
 pub use error::Error;
 #[cfg(feature = "cuda")]
 pub use exec::cuda::{to_device, DeviceArray};
 pub use gufunc::Gufunc;
 pub use kernel::{Dim3, Kernel};
-pub use module::{Arg, Module, Timings};
+pub use module::{Module, Timings};
 pub use target::Target;
 #[cfg(feature = "cuda")]
 pub use ufunc::DeviceOperand;

@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use kern_compiler::ir::ScalarValue;
 
-use crate::module::Arg;
+use crate::args::Arg;
 use crate::{Error, Gufunc, Module, NdArray, Ufunc};
 
 /// A `#[kern::vectorize]` function's handle, built on first use.

@@ -1,155 +1,30 @@
-//! A loaded kern module: its sources, its checked and lowered program, and the
-//! machine code compiled from it so far.
+//! A loaded kern module: its sources and checked program (held by its compile
+//! service, `compile/`, which every handle shares), and the handles onto it.
 //!
 //! `Module` is the object both the CLI and the Rust API work with. Compilation to
-//! machine code is lazy and cached per function; host code (`main`) is interpreted
-//! and hands every call into kern code to the compiled version.
+//! machine code is lazy and cached per function (by the compile service); host
+//! code (`main`) is interpreted and hands every call into kern code to the
+//! compiled version. It depends on the handles (`ufunc`, `gufunc`, `kernel`,
+//! `host`, `jobs`); none of them depends on it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
-use kern_compiler::frontend::{self, Compiled};
+use kern_compiler::frontend;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{
-    ArrayDesc, FuncId, FunctionKind, Program, ScalarType, ScalarValue, Trap, TrapKind, Type,
-    MAX_RANK,
-};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
 use kern_compiler::{FileId, SourceMap};
 
-use crate::array::{storage_dtype, ArrayMut, ArrayRef};
-use crate::gufunc::{Gufunc, GufuncCache};
-use crate::ufunc::{LoopCache, Ufunc};
+use crate::args::{host_args, Arg};
+use crate::compile::{CompileService, LoopRequest};
+use crate::gufunc::Gufunc;
+use crate::ufunc::Ufunc;
 use crate::{Error, Target};
-
-/// What every handle into a module shares: the sources (to render errors), the
-/// checked program (to lower generic instances and loops from) and the engines
-/// that compile ufunc and gufunc loops, behind locks so concurrent first calls
-/// compile once.
-pub(crate) struct ModuleCore {
-    pub sources: SourceMap,
-    pub compiled: Compiled,
-    pub loops: Mutex<LoopCache>,
-    pub gufunc_loops: Mutex<GufuncCache>,
-    pub kernels: Mutex<crate::kernel::KernelCache>,
-}
-
-/// An argument of [`Module::call_with_arrays`].
-pub enum Arg<'a> {
-    Scalar(ScalarValue),
-    /// For a `&[T]` parameter.
-    Ref(ArrayRef<'a>),
-    /// For a `&mut [T]` parameter.
-    Mut(ArrayMut<'a>),
-}
-
-impl From<ScalarValue> for Arg<'_> {
-    fn from(v: ScalarValue) -> Self {
-        Arg::Scalar(v)
-    }
-}
-
-impl<T: crate::array::Element> From<T> for Arg<'_> {
-    fn from(v: T) -> Self {
-        Arg::Scalar(v.to_value())
-    }
-}
-
-impl<'a, S, D, T> From<&'a ndarray::ArrayBase<S, D>> for Arg<'a>
-where
-    S: ndarray::Data<Elem = T>,
-    D: ndarray::Dimension,
-    T: crate::array::Element,
-{
-    fn from(array: &'a ndarray::ArrayBase<S, D>) -> Arg<'a> {
-        Arg::Ref(array.into())
-    }
-}
-
-impl<'a, S, D, T> From<&'a mut ndarray::ArrayBase<S, D>> for Arg<'a>
-where
-    S: ndarray::DataMut<Elem = T>,
-    D: ndarray::Dimension,
-    T: crate::array::Element,
-{
-    fn from(array: &'a mut ndarray::ArrayBase<S, D>) -> Arg<'a> {
-        Arg::Mut(array.into())
-    }
-}
-
-/// The descriptor of an ndarray view passed for array parameter `param`.
-fn array_desc(
-    dtype: ScalarType,
-    shape: &[usize],
-    strides: &[isize],
-    data: *mut u8,
-    param: kern_compiler::ir::ArrayType,
-) -> Result<HostArg, String> {
-    if storage_dtype(param.elem) != dtype || shape.len() != param.rank as usize {
-        return Err(format!("a {}-d array of {dtype}", shape.len()));
-    }
-    let mut desc = ArrayDesc {
-        data,
-        shape: [0; MAX_RANK],
-        strides: [0; MAX_RANK],
-    };
-    for (k, (&len, &stride)) in shape.iter().zip(strides).enumerate() {
-        desc.shape[k] = len as i64;
-        desc.strides[k] = stride as i64;
-    }
-    Ok(HostArg::Array(desc))
-}
-
-/// The descriptors and scalars for a call of `f` with `args`, checked against its
-/// parameters (count, scalar types, array element types, ranks, mutability).
-pub(crate) fn host_args(
-    f: &kern_compiler::ir::Function,
-    args: &mut [Arg<'_>],
-) -> Result<Vec<HostArg>, Error> {
-    let params = f.param_types();
-    if params.len() != args.len() {
-        return Err(Error::Call(format!(
-            "`{}` takes {} arguments but {} were given",
-            f.name,
-            params.len(),
-            args.len()
-        )));
-    }
-    let mut host_args = Vec::with_capacity(args.len());
-    for (i, (param, arg)) in params.iter().zip(args.iter_mut()).enumerate() {
-        let wrong = |what: String| {
-            Error::Call(format!(
-                "argument {i} of `{}` is {what}, expected {}",
-                f.name,
-                kern_compiler::ir::print::type_name(*param)
-            ))
-        };
-        host_args.push(match (param, arg) {
-            (Type::Scalar(t), Arg::Scalar(v)) if v.ty() == *t => HostArg::Scalar(*v),
-            (Type::Array(a), Arg::Ref(view)) if !a.mutable => array_desc(
-                view.dtype(),
-                view.shape(),
-                view.strides(),
-                view.base_ptr() as *mut u8,
-                *a,
-            )
-            .map_err(wrong)?,
-            (Type::Array(a), Arg::Mut(view)) => {
-                let (dtype, shape, strides) =
-                    (view.dtype(), view.shape().to_vec(), view.strides().to_vec());
-                array_desc(dtype, &shape, &strides, view.base_ptr(), *a).map_err(wrong)?
-            }
-            (_, Arg::Scalar(v)) => return Err(wrong(format!("a {} scalar", v.ty()))),
-            (_, Arg::Ref(v)) => return Err(wrong(format!("a shared {} array", v.dtype()))),
-            (_, Arg::Mut(v)) => return Err(wrong(format!("a mutable {} array", v.dtype()))),
-        });
-    }
-    Ok(host_args)
-}
 
 /// Wall-clock time of each phase, for `kern run --time`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -167,9 +42,10 @@ pub struct Timings {
 }
 
 pub struct Module {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     file: FileId,
-    engine: Option<JitEngine>,
+    /// The functions compiled for host code and calls so far (the service's
+    /// code, kept here for the interpreter's call hook).
     machine_code: HashMap<FuncId, CompiledFunction>,
     timings: Timings,
 }
@@ -193,14 +69,7 @@ impl Module {
             .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
         Ok(Module {
             file: compiled.file,
-            core: Arc::new(ModuleCore {
-                sources,
-                compiled,
-                loops: Mutex::new(LoopCache::default()),
-                gufunc_loops: Mutex::new(GufuncCache::default()),
-                kernels: Mutex::new(Default::default()),
-            }),
-            engine: None,
+            core: Arc::new(CompileService::new(sources, compiled)),
             machine_code: HashMap::new(),
             timings: Timings {
                 stdlib: phase.stdlib,
@@ -391,24 +260,11 @@ impl Module {
         drop(interpreter);
         self.timings.run = started.elapsed();
         if let Some(failure) = host_failure.into_inner() {
-            return Err(self.call_error(failure));
+            return Err(self.core.error(failure));
         }
         result
             .map(|_| ())
             .map_err(|trap| Error::kernel(trap, &self.core.sources))
-    }
-
-    fn call_error(&self, error: CallError) -> Error {
-        match error {
-            CallError::Trap(trap) => Error::kernel(trap, &self.core.sources),
-            CallError::Arguments { function, message } => {
-                Error::Call(format!("`{function}`: {message}"))
-            }
-            CallError::Output(source) => Error::Write {
-                what: crate::error::PRINT_OUTPUT.into(),
-                source,
-            },
-        }
     }
 
     /// Calls a scalar kern function as machine code.
@@ -420,11 +276,7 @@ impl Module {
     ) -> Result<Option<ScalarValue>, Error> {
         let func = self.function_id(name)?;
         self.check_scalar_args(func, args)?;
-        let code = self.machine_code_for(func)?.clone();
-        let started = Instant::now();
-        let result = code.call_scalars(args, out);
-        self.timings.run = started.elapsed();
-        result.map_err(|e| self.call_error(e))
+        self.run_timed(func, |code| code.call_scalars(args, out))
     }
 
     /// Calls a kern function whose parameters may be arrays (`&[f64]`, `&mut
@@ -438,14 +290,23 @@ impl Module {
     ) -> Result<Option<ScalarValue>, Error> {
         let func = self.function_id(name)?;
         let host_args = host_args(self.core.compiled.program.function(func), args)?;
-        let code = self.machine_code_for(func)?.clone();
-        let started = Instant::now();
         // SAFETY: every descriptor comes from a live ndarray view of the parameter's
         // element type and rank, borrowed (mutably for `&mut` parameters) by `args`
         // for the whole call, so the function's in-bounds accesses stay inside them.
-        let result = unsafe { code.call(&host_args, out) };
+        self.run_timed(func, |code| unsafe { code.call(&host_args, out) })
+    }
+
+    /// Runs `call` with the machine code of `func`, timed as the run.
+    fn run_timed(
+        &mut self,
+        func: FuncId,
+        call: impl FnOnce(&CompiledFunction) -> Result<Option<ScalarValue>, CallError>,
+    ) -> Result<Option<ScalarValue>, Error> {
+        let code = self.machine_code_for(func)?.clone();
+        let started = Instant::now();
+        let result = call(&code);
         self.timings.run = started.elapsed();
-        result.map_err(|e| self.call_error(e))
+        result.map_err(|e| self.core.error(e))
     }
 
     /// Calls a scalar kern function in the reference interpreter (the test oracle).
@@ -471,26 +332,17 @@ impl Module {
 
     /// LLVM IR of a function compiled as a 1-thread GPU kernel (`cuda` feature).
     pub fn emit_llvm(&self, name: &str) -> Result<String, Error> {
-        let func = self.function_id(name)?;
-        let program = &self.core.compiled.program;
-        crate::gpu_text::emit(
-            program,
-            func,
-            crate::gpu_text::GpuText::Llvm,
-            &self.core.sources,
-        )
+        self.emit_gpu(name, crate::gpu_text::GpuText::Llvm)
     }
 
     /// PTX of a function compiled as a 1-thread GPU kernel (`cuda` feature).
     pub fn emit_ptx(&self, name: &str) -> Result<String, Error> {
+        self.emit_gpu(name, crate::gpu_text::GpuText::Ptx)
+    }
+
+    fn emit_gpu(&self, name: &str, form: crate::gpu_text::GpuText) -> Result<String, Error> {
         let func = self.function_id(name)?;
-        let program = &self.core.compiled.program;
-        crate::gpu_text::emit(
-            program,
-            func,
-            crate::gpu_text::GpuText::Ptx,
-            &self.core.sources,
-        )
+        crate::gpu_text::emit(&self.core.compiled.program, func, form, &self.core.sources)
     }
 
     /// Disassembly of the machine code of a function.
@@ -511,13 +363,10 @@ impl Module {
                 )));
             }
             let started = Instant::now();
-            if self.engine.is_none() {
-                self.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
-            }
-            let engine = self.engine.as_mut().expect("engine was just created");
-            let code = engine
-                .compile(&self.core.compiled.program, func)
-                .map_err(|e| Error::Backend(e.to_string()))?;
+            let code = self
+                .core
+                .machine_code(&LoopRequest::Function(func))
+                .map_err(|f| self.core.error(f))?;
             self.machine_code.insert(func, code);
             self.timings.compile += started.elapsed();
         }

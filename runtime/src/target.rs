@@ -1,9 +1,9 @@
-//! Targets a kernel can run on, and whether this build and machine provide them.
+//! Targets a kernel can run on. Whether this build and machine provide one is
+//! `exec`'s to say (`Target::check_available`, in `exec/dispatch.rs`): this file
+//! knows names only.
 
 use std::fmt;
 use std::str::FromStr;
-
-use crate::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Target {
@@ -27,29 +27,6 @@ impl Target {
             Target::Parallel => "parallel",
             Target::Cuda => "cuda",
             Target::Mpi => "mpi",
-        }
-    }
-
-    /// `Ok` when this build can run code on the target.
-    pub fn check_available(self) -> Result<(), Error> {
-        match self {
-            Target::Cpu | Target::Parallel => Ok(()),
-            #[cfg(feature = "cuda")]
-            Target::Cuda => crate::exec::cuda::gpu().map(|_| ()),
-            #[cfg(not(feature = "cuda"))]
-            Target::Cuda => Err(Error::TargetUnavailable(
-                "the `cuda` target is not built in: rebuild kern with `--features cuda` \
-                 (needs LLVM 14 development files, Debian package `llvm-14-dev`, and an NVIDIA driver at run time)"
-                    .into(),
-            )),
-            #[cfg(feature = "mpi")]
-            Target::Mpi => crate::exec::mpi::world().map(|_| ()),
-            #[cfg(not(feature = "mpi"))]
-            Target::Mpi => Err(Error::TargetUnavailable(
-                "the `mpi` target is not built in: rebuild kern with `--features mpi` \
-                 (needs an MPI implementation and libclang, Debian packages `libopenmpi-dev openmpi-bin libclang-dev`)"
-                    .into(),
-            )),
         }
     }
 }

@@ -1,12 +1,16 @@
-//! Reordering and inserting the axes of any-dtype arrays and views, without
-//! copying: what NumPy's `transpose`, `moveaxis` and `np.newaxis` do to strides.
+//! Views of any-dtype arrays with their axes cut or moved, without copying —
+//! a slice, an index, a new axis, a permutation (what NumPy's `transpose`,
+//! `moveaxis` and `np.newaxis` do to strides) — and a reshape in C order: what
+//! `reduce`, `accumulate`, the executors of folds and the gufunc `axes=` layouts
+//! cut arrays with.
 //!
-//! It knows shapes and strides only; which axes to move is its callers' business
-//! (the gufunc `axes=` layout, the ufunc methods).
+//! It knows views and layouts; nothing of ufuncs or targets.
 
-use ndarray::{Axis, IxDyn};
+use std::ops::Range;
 
-use super::{ArrayMut, ArrayRef, Element, NdArray, Operand};
+use ndarray::{Axis, IxDyn, Slice};
+
+use super::{ArrayMut, ArrayRef, Element, NdArray, Operand, OutOperand};
 use crate::with_array;
 
 impl<'a> ArrayRef<'a> {
@@ -59,6 +63,41 @@ impl NdArray {
     pub fn insert_axis(self, axis: usize) -> NdArray {
         with_array!(NdArray, self, |a: T| T::wrap(a.insert_axis(Axis(axis))))
     }
+}
+
+/// The view of elements `range` of `axis`.
+pub(crate) fn slice_axis<'a>(a: &ArrayRef<'a>, axis: usize, range: Range<usize>) -> ArrayRef<'a> {
+    with_array!(ArrayRef, a.clone(), |v: T| typed_ref(
+        v.slice_axis_move(Axis(axis), Slice::from(range))
+    ))
+}
+
+/// The view of element `index` of `axis` (one axis fewer).
+pub(crate) fn index_axis<'a>(a: &ArrayRef<'a>, axis: usize, index: usize) -> ArrayRef<'a> {
+    a.clone().index_axis(axis, index)
+}
+
+/// The view with a new axis of length 1 at `axis`.
+pub(crate) fn insert_axis<'a>(a: &ArrayRef<'a>, axis: usize) -> ArrayRef<'a> {
+    a.clone().insert_axis(axis)
+}
+
+/// The writable view of elements `range` of `axis` of `a`.
+pub(crate) fn slice_axis_mut(a: &mut NdArray, axis: usize, range: Range<usize>) -> OutOperand<'_> {
+    with_array!(NdArray, a, |v: T| T::wrap_view_mut(
+        v.slice_axis_mut(Axis(axis), Slice::from(range))
+    ))
+}
+
+/// `array` with its elements in C order laid out as `shape` (same count).
+pub(crate) fn reshape(array: NdArray, shape: &[usize]) -> NdArray {
+    with_array!(NdArray, array, |a: T| {
+        let a = a.as_standard_layout().into_owned();
+        T::wrap(
+            a.into_shape_with_order(ndarray::IxDyn(shape))
+                .expect("same number of elements"),
+        )
+    })
 }
 
 fn typed_ref<T: Element>(view: ndarray::ArrayViewD<'_, T>) -> ArrayRef<'_> {

@@ -15,7 +15,7 @@ pub use kern_compiler::ir::ScalarType as DType;
 
 pub(crate) mod alloc;
 pub use alloc::AllocError;
-mod axes;
+pub(crate) mod axes;
 pub use axes::inverse_permutation;
 pub mod construct;
 pub mod display;

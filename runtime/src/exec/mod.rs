@@ -10,17 +10,26 @@
 //! to the loop as one-dimensional array descriptors; the loop does the elements.
 //! Gufunc loops ([`gufunc`]) iterate their loop dimensions the same way and append
 //! each operand's core dimensions to its descriptors.
+//! [`dispatch`] picks the executor for a call's target: the only place in the
+//! runtime that branches on the target.
 //! This module knows addresses and strides, not dtypes or ufunc semantics.
 
+pub mod code;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod dim;
+pub mod dispatch;
+pub mod fold;
 pub mod gufunc;
 pub mod mpi;
 pub mod parallel;
 pub mod serial;
+pub mod spmd;
 
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
+
+pub use code::LoopCode;
 
 /// Most operands (inputs plus outputs) a loop may have.
 pub const MAX_OPERANDS: usize = 16;

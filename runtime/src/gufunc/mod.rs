@@ -27,10 +27,8 @@ mod axes;
 mod bind;
 mod run;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::JitEngine;
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::{GufuncDecl, OperandForm, SchemeType};
 use kern_compiler::loops::gufunc_loop::GufuncLoopSignature;
@@ -39,30 +37,19 @@ use crate::array::{
     storage_dtype, with_array, ArrayMut, ArrayRef, DType, NdArray, Operand, OutOperand,
 };
 use crate::broadcast::broadcast_shapes;
-use crate::exec::gufunc::GufuncLoop;
+use crate::compile::CompileService;
 use crate::exec::MAX_OPERANDS;
-use crate::module::ModuleCore;
 use crate::shape::shape_text;
 use crate::ufunc::call_types::CallTypes;
 use crate::ufunc::resolve::{resolve_types_with, InputDtype, LoopScheme, ResolvedTypes};
 use crate::{Error, Target};
 use bind::{bind, Binding, Names};
 
-/// Compiled gufunc loops of one module, by gufunc, type arguments and operand dtypes.
-#[derive(Default)]
-pub(crate) struct GufuncCache {
-    engine: Option<JitEngine>,
-    loops: HashMap<(String, Vec<ScalarType>, GufuncLoopSignature), GufuncLoop>,
-    /// GPU kernels of gufunc loops, loaded into the device context.
-    #[cfg(feature = "cuda")]
-    gpu: HashMap<(String, Vec<ScalarType>, GufuncLoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
-}
-
 /// A `#[guvectorize]` function of a module, callable on arrays. Cheap to clone and
 /// safe to share between threads.
 #[derive(Clone)]
 pub struct Gufunc {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     decl: Arc<GufuncDecl>,
     target: Target,
     /// Where the operands' core axes are (`axes=`, `axis=`, `keepdims=`).
@@ -99,7 +86,11 @@ struct Plan {
 }
 
 impl Gufunc {
-    pub(crate) fn new(core: Arc<ModuleCore>, decl: GufuncDecl, target: Option<Target>) -> Gufunc {
+    pub(crate) fn new(
+        core: Arc<CompileService>,
+        decl: GufuncDecl,
+        target: Option<Target>,
+    ) -> Gufunc {
         let target = target
             .or_else(|| decl.target.as_deref().and_then(|t| t.parse().ok()))
             .unwrap_or_default();
@@ -221,18 +212,16 @@ impl Gufunc {
             inputs: decl.inputs.iter().map(operand_type).collect(),
             outputs: decl.outputs.iter().map(operand_type).collect(),
         };
-        let (mut program, id) = self
+        let request = crate::compile::LoopRequest::Gufunc {
+            gufunc: decl.name.clone(),
+            type_args,
+            nin: self.nin(),
+            signature,
+        };
+        let (program, loop_id) = self
             .core
-            .compiled
-            .instantiate(&decl.name, &type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let loop_id = kern_compiler::loops::gufunc_loop::build_gufunc_loop(
-            &mut program,
-            id,
-            self.nin(),
-            &signature,
-        )
-        .map_err(|e| Error::Backend(e.to_string()))?;
+            .build(&request, true)
+            .map_err(|f| self.core.error(f))?;
         crate::loop_text::loop_text(&program, loop_id, form, &self.core.sources)
     }
 

@@ -1,20 +1,21 @@
 //! Running a planned gufunc call: converting inputs to their parameter dtypes,
-//! laying out every operand as loop strides plus core extents and strides, compiling
-//! the loop on first use (once per module, gufunc instance and operand dtypes) and
-//! handing it to the target's executor.
+//! laying out every operand as loop strides plus core extents and strides, asking
+//! the compile service for the loop (compiled once per module, gufunc instance,
+//! operand dtypes and target) and handing it to `exec::dispatch::gufunc`.
 //!
 //! It knows the plan and the arrays; loop generation is the compiler's
-//! (`loops::gufunc_loop`), cutting and running the loop space `exec::gufunc`'s.
+//! (`loops::gufunc_loop`), choosing the executor and running the loop space
+//! `exec`'s.
 
 use kern_compiler::kernel_decl::OperandForm;
-use kern_compiler::loops::gufunc_loop::build_gufunc_loop;
 
 use super::{Gufunc, Plan};
 use crate::array::{cast_value, storage_dtype, ArrayMut, ArrayRef, NdArray, Operand};
 use crate::broadcast::broadcast_strides;
-use crate::exec::gufunc::{run_parallel, run_serial, CoreLayout, GufuncLoop};
+use crate::compile::LoopRequest;
+use crate::exec::gufunc::CoreLayout;
 use crate::exec::{Iteration, StridedOperand};
-use crate::{Error, Target};
+use crate::Error;
 
 /// One operand as the executor needs it: where it starts, its element size, and its
 /// full shape and strides (loop axes first, then core axes).
@@ -121,25 +122,17 @@ impl Gufunc {
             }
             cores.push(core);
         }
-        #[cfg(feature = "cuda")]
-        if self.target == Target::Cuda {
-            let gpu = crate::exec::cuda::gpu()?;
-            let lp = self.gpu_loop(plan)?;
-            // SAFETY: as for the CPU targets below.
-            return unsafe {
-                crate::exec::cuda::launch_gufunc(
-                    gpu,
-                    &lp,
-                    &plan.loop_shape,
-                    &operands,
-                    &cores,
-                    outs.len(),
-                )
-            }?
-            .map_err(|trap| Error::kernel(trap, &self.core.sources));
-        }
-        let lp = self.compiled_loop(plan)?;
-        let mut iteration = Iteration {
+        let request = LoopRequest::Gufunc {
+            gufunc: self.decl.name.clone(),
+            type_args: plan.types.type_args.clone(),
+            nin,
+            signature: plan.signature.clone(),
+        };
+        let code = self
+            .core
+            .compile(&request, self.target)
+            .map_err(|f| self.core.error(f))?;
+        let iteration = Iteration {
             shape: plan.loop_shape.clone(),
             operands,
         };
@@ -148,113 +141,12 @@ impl Gufunc {
             .sizes
             .iter()
             .fold(1usize, |c, s| c.saturating_mul((*s).max(1)));
-        if self.target == Target::Mpi {
-            let world = crate::exec::mpi::world()?;
-            let outputs: Vec<crate::exec::mpi::distribute::OutputRows> = (nin..cores.len())
-                .map(|k| crate::exec::mpi::distribute::OutputRows {
-                    operand: k,
-                    core_shape: cores[k].shape.iter().map(|&d| d as usize).collect(),
-                    core_strides: cores[k].strides.iter().map(|&s| s as isize).collect(),
-                })
-                .collect();
-            // SAFETY: as for the CPU targets below; each rank's share is a
-            // sub-range of the first loop axis of the same operands.
-            let result = unsafe {
-                crate::exec::mpi::distribute::run_distributed(
-                    world,
-                    &iteration,
-                    &outputs,
-                    |share| {
-                        let mut share = share.clone();
-                        share.order_axes_by(nin);
-                        share.coalesce();
-                        run_parallel(&lp, &share, &cores, cost).map_err(Error::Call)
-                    },
-                )
-            }?;
-            return result.map_err(|trap| Error::kernel(trap, &self.core.sources));
-        }
-        iteration.order_axes_by(nin);
-        iteration.coalesce();
         // SAFETY: every operand comes from a live view (a converted copy, a scalar
         // buffer above, or an output borrowed mutably for the call) whose shape is
         // the loop shape (broadcast) followed by its core dimensions as bound; the
         // outputs alias no input (the caller copied overlapping inputs).
-        let result = unsafe {
-            match self.target {
-                Target::Parallel => {
-                    run_parallel(&lp, &iteration, &cores, cost).map_err(Error::Call)?
-                }
-                _ => run_serial(&lp, &iteration, &cores),
-            }
-        };
-        result.map_err(|trap| Error::kernel(trap, &self.core.sources))
-    }
-
-    /// The compiled loop for `plan`, compiled on first use.
-    fn compiled_loop(&self, plan: &Plan) -> Result<GufuncLoop, Error> {
-        let key = (
-            self.decl.name.clone(),
-            plan.types.type_args.clone(),
-            plan.signature.clone(),
-        );
-        // Held while compiling: concurrent first calls compile once.
-        let mut cache = self
-            .core
-            .gufunc_loops
-            .lock()
-            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        if let Some(lp) = cache.loops.get(&key) {
-            return Ok(lp.clone());
-        }
-        let (mut program, id) = self
-            .core
-            .compiled
-            .instantiate(&self.decl.name, &plan.types.type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let loop_id = build_gufunc_loop(&mut program, id, self.nin(), &plan.signature)
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        if cache.engine.is_none() {
-            cache.engine = Some(
-                kern_compiler::backend::cranelift::JitEngine::new()
-                    .map_err(|e| Error::Backend(e.to_string()))?,
-            );
-        }
-        let engine = cache.engine.as_mut().expect("engine was just created");
-        let function = engine
-            .compile(&program, loop_id)
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        let lp = GufuncLoop { function };
-        cache.loops.insert(key, lp.clone());
-        Ok(lp)
-    }
-}
-
-#[cfg(feature = "cuda")]
-impl Gufunc {
-    /// The GPU kernel of the gufunc loop for `plan`, compiled and loaded on first
-    /// use (under the module's gufunc lock: once per process).
-    fn gpu_loop(&self, plan: &Plan) -> Result<std::sync::Arc<crate::exec::cuda::GpuLoop>, Error> {
-        let key = (
-            self.decl.name.clone(),
-            plan.types.type_args.clone(),
-            plan.signature.clone(),
-        );
-        let mut cache = self
-            .core
-            .gufunc_loops
-            .lock()
-            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        crate::exec::cuda::cached_gpu_loop(&mut cache.gpu, key, &self.core.sources, || {
-            let (mut program, id) = self
-                .core
-                .compiled
-                .instantiate(&self.decl.name, &plan.types.type_args)
-                .map_err(|d| Error::compile(d, &self.core.sources))?;
-            let loop_id = build_gufunc_loop(&mut program, id, self.nin(), &plan.signature)
-                .map_err(|e| Error::Backend(e.to_string()))?;
-            Ok((program, loop_id))
-        })
+        unsafe { crate::exec::dispatch::gufunc(&code, self.target, iteration, &cores, nin, cost) }?
+            .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 }
 

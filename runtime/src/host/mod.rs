@@ -38,14 +38,14 @@ use crate::array::{
     alloc, cast_value, construct, npy, storage_dtype, with_array, Element, NdArray,
 };
 use crate::array::{Operand, OutOperand};
-use crate::module::ModuleCore;
+use crate::compile::CompileService;
 use crate::shape::shape_tuple;
 use crate::ufunc::{Reduce, Ufunc};
 use crate::{Error, Target};
 
 /// The host arrays of one run of `main`.
 pub(crate) struct HostArrays<'m> {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     machine_code: &'m HashMap<FuncId, CompiledFunction>,
     /// The target ufunc calls run on: the run's when it asked for `parallel`,
     /// `cuda` or `mpi`, else each ufunc's own (`target = ".."`, or `cpu`).
@@ -59,7 +59,7 @@ pub(crate) struct HostArrays<'m> {
 
 impl<'m> HostArrays<'m> {
     pub(crate) fn new(
-        core: Arc<ModuleCore>,
+        core: Arc<CompileService>,
         machine_code: &'m HashMap<FuncId, CompiledFunction>,
         target: Target,
     ) -> HostArrays<'m> {

@@ -57,7 +57,7 @@ impl Add for bool {
     }
 }
 
-/// Elements per block of the one-pass reduction (as `ufunc/blocked_reduce.rs`).
+/// Elements per block of the one-pass reduction (as `exec/fold.rs`).
 const BLOCK: usize = 128;
 
 /// NumPy's pairwise block: in order below eight elements, else eight

@@ -9,18 +9,18 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
+use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ScalarType, Type};
 
 use crate::array::Element;
-use crate::module::ModuleCore;
+use crate::compile::CompileService;
 use crate::{Error, ScalarValue};
 
 /// A compiled kern function with scalar parameters, ready to run on any thread.
 /// Get one with [`crate::Module::function`]; cheap to clone.
 #[derive(Clone)]
 pub struct KernFunction {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     code: CompiledFunction,
     params: Vec<ScalarType>,
     ret: Option<ScalarType>,
@@ -38,7 +38,7 @@ impl std::fmt::Debug for KernFunction {
 impl KernFunction {
     /// `None` when a parameter is not a scalar.
     pub(crate) fn new(
-        core: Arc<ModuleCore>,
+        core: Arc<CompileService>,
         code: CompiledFunction,
         params: &[Type],
         ret: Option<ScalarType>,
@@ -80,16 +80,9 @@ impl KernFunction {
         out: &mut dyn Write,
     ) -> Result<Option<ScalarValue>, Error> {
         self.check_args(args)?;
-        self.code.call_scalars(args, out).map_err(|e| match e {
-            CallError::Trap(trap) => Error::kernel(trap, &self.core.sources),
-            CallError::Arguments { function, message } => {
-                Error::Call(format!("`{function}`: {message}"))
-            }
-            CallError::Output(source) => Error::Write {
-                what: crate::error::PRINT_OUTPUT.into(),
-                source,
-            },
-        })
+        self.code
+            .call_scalars(args, out)
+            .map_err(|e| self.core.error(e))
     }
 
     /// Calls the function with its output collected and written to stdout in one

@@ -2,73 +2,39 @@
 //! threads on `cpu`, `parallel` or `cuda`, from Rust ([`Kernel::launch`]) and
 //! from host code (`k.launch(grid, block, ..)` in `main`, via `host`).
 //!
-//! A launch compiles, once per kernel, the kernel's launch loop
-//! (`loops::spmd_launch`: every thread of a range of blocks, in compiled code) and
-//! calls it: once over all blocks on `cpu`; on `parallel` the blocks are cut into
-//! ranges run concurrently on the worker pool (`exec::parallel::run_split`),
-//! which is why atomics are real atomics in the compiled code. Output printed by
-//! the threads of each range is collected and written in block order, so it reads
-//! the same on both targets. On `cuda` the kernel itself runs, one GPU thread
-//! per kernel thread (`cuda`, with the `cuda` feature). [`Kernel::interpret`]
-//! runs the launch loop in the interpreter (the test oracle). This module knows
-//! nothing of how the loop is built or compiled.
+//! A launch checks the arguments against the kernel's parameters and the grid
+//! and block against the limits every target shares, asks the module's compile
+//! service for the kernel's launch loop (`loops::spmd_launch`: every thread of a
+//! range of blocks, in compiled code; on `cuda` the kernel's own PTX entry), once
+//! per kernel and target, and hands it to `exec::dispatch::launch`: all blocks at
+//! once on `cpu`, ranges of blocks on the worker pool on `parallel` (so atomics
+//! are real atomics), one GPU thread per kernel thread on `cuda`.
+//! [`Kernel::interpret`] runs the launch loop in the interpreter (the test
+//! oracle). This module knows nothing of how the loop is built, compiled or run.
 
-#[cfg(feature = "cuda")]
-mod cuda;
-mod dim;
-
-use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind};
-use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
+use kern_compiler::ir::{FuncId, FunctionKind, Program, Trap, TrapKind};
 
-pub use dim::Dim3;
+pub use crate::exec::dim::Dim3;
 
-use crate::module::{host_args, Arg, ModuleCore};
+use crate::args::{host_args, Arg};
+use crate::compile::{CompileService, Failure, LoopRequest};
+use crate::exec::dispatch;
+use crate::exec::spmd::loop_args;
 use crate::{Error, Target};
 
 /// Most threads a block may have: CUDA's limit, so a launch that runs here also
 /// runs on a GPU.
 pub const MAX_THREADS_PER_BLOCK: usize = 1024;
 
-/// The launch loops compiled so far, per kernel (and the GPU kernels loaded).
-#[derive(Default)]
-pub(crate) struct KernelCache {
-    engine: Option<JitEngine>,
-    launches: HashMap<FuncId, Arc<LaunchCode>>,
-    #[cfg(feature = "cuda")]
-    gpu: cuda::GpuKernels,
-}
-
-/// A kernel's launch loop: the program it lives in and its machine code.
-struct LaunchCode {
-    program: Program,
-    launch: FuncId,
-    code: CompiledFunction,
-}
-
-/// Why a launch failed: a trap (also for errors that point into the kernel's
-/// source, like a barrier on `cpu`), or an error without a location.
-pub(crate) enum LaunchFailure {
-    Trap(Trap),
-    Error(Error),
-}
-
-impl From<Error> for LaunchFailure {
-    fn from(e: Error) -> Self {
-        LaunchFailure::Error(e)
-    }
-}
-
 /// A `#[kernel]` function of a module, launchable over a grid. Cheap to clone.
 #[derive(Clone)]
 pub struct Kernel {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     func: FuncId,
     target: Target,
 }
@@ -83,7 +49,7 @@ impl std::fmt::Debug for Kernel {
 }
 
 impl Kernel {
-    pub(crate) fn new(core: Arc<ModuleCore>, func: FuncId) -> Kernel {
+    pub(crate) fn new(core: Arc<CompileService>, func: FuncId) -> Kernel {
         let target = declared_target(&core.compiled.program, func).unwrap_or_default();
         Kernel { core, func, target }
     }
@@ -115,22 +81,12 @@ impl Kernel {
         args: &mut [Arg<'_>],
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let f = self.core.compiled.program.function(self.func);
-        let host = host_args(f, args)?;
-        // SAFETY: `host_args` made every descriptor from a live view borrowed by
-        // `args` for this whole call, with the parameter's element type and rank.
-        let result = unsafe {
-            launch(
-                &self.core,
-                self.func,
-                self.target,
-                grid.into(),
-                block.into(),
-                &host,
-                out,
-            )
-        };
-        result.map_err(|f| self.error(f))
+        let (grid, block, target) = (grid.into(), block.into(), self.target);
+        // SAFETY: `with_host_args` made every descriptor from a live view borrowed
+        // by `args` for this whole call, with the parameter's element type and rank.
+        self.with_host_args(args, |core, kernel, host| unsafe {
+            launch(core, kernel, target, grid, block, host, out)
+        })
     }
 
     /// As [`Kernel::launch`], in the reference interpreter (the oracle compiled
@@ -142,19 +98,22 @@ impl Kernel {
         args: &mut [Arg<'_>],
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let f = self.core.compiled.program.function(self.func);
-        let host = host_args(f, args)?;
+        let (grid, block) = (grid.into(), block.into());
         // SAFETY: as in `launch`.
-        let result =
-            unsafe { interpret(&self.core, self.func, grid.into(), block.into(), &host, out) };
-        result.map_err(|f| self.error(f))
+        self.with_host_args(args, |core, kernel, host| unsafe {
+            interpret(core, kernel, grid, block, host, out)
+        })
     }
 
-    fn error(&self, failure: LaunchFailure) -> Error {
-        match failure {
-            LaunchFailure::Trap(trap) => Error::kernel(trap, &self.core.sources),
-            LaunchFailure::Error(e) => e,
-        }
+    /// Runs `run` with the descriptors of `args`, checked against the kernel's
+    /// parameters; its failure as an error.
+    fn with_host_args(
+        &self,
+        args: &mut [Arg<'_>],
+        run: impl FnOnce(&CompileService, FuncId, &[HostArg]) -> Result<(), Failure>,
+    ) -> Result<(), Error> {
+        let host = host_args(self.core.compiled.program.function(self.func), args)?;
+        run(&self.core, self.func, &host).map_err(|f| self.core.error(f))
     }
 }
 
@@ -188,157 +147,27 @@ fn launch_size(grid: Dim3, block: Dim3) -> Result<(usize, usize), Error> {
     Ok((blocks, threads))
 }
 
-/// The launch loop of `kernel`, built and compiled on first use.
-fn launch_code(core: &ModuleCore, kernel: FuncId) -> Result<Arc<LaunchCode>, LaunchFailure> {
-    let mut cache = core
-        .kernels
-        .lock()
-        .map_err(|_| Error::Backend("the kernel cache is poisoned".into()))?;
-    if let Some(code) = cache.launches.get(&kernel) {
-        return Ok(code.clone());
-    }
-    let mut program = core.compiled.program.clone();
-    let launch = build_launch_loop(&mut program, kernel).map_err(|e| match e {
-        LaunchError::NeedsConcurrentThreads { span, .. } => LaunchFailure::Trap(Trap {
-            kind: TrapKind::Host(e.to_string()),
-            span,
-        }),
-        other => LaunchFailure::Error(Error::Call(other.to_string())),
-    })?;
-    debug_assert!(
-        kern_compiler::ir::verify::verify_program(&program).is_ok(),
-        "{:?}",
-        kern_compiler::ir::verify::verify_program(&program)
-    );
-    if cache.engine.is_none() {
-        cache.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
-    }
-    let engine = cache.engine.as_mut().expect("engine was just created");
-    let code = engine
-        .compile(&program, launch)
-        .map_err(|e| Error::Backend(e.to_string()))?;
-    let code = Arc::new(LaunchCode {
-        program,
-        launch,
-        code,
-    });
-    cache.launches.insert(kernel, code.clone());
-    Ok(code)
-}
-
-/// `args` followed by the launch loop's shape parameters for `blocks`.
-fn loop_args(
-    args: &[HostArg],
-    grid: Dim3,
-    block: Dim3,
-    blocks: std::ops::Range<usize>,
-) -> Vec<HostArg> {
-    let mut all = args.to_vec();
-    for n in [
-        grid.x,
-        grid.y,
-        grid.z,
-        block.x,
-        block.y,
-        block.z,
-        blocks.start,
-        blocks.end,
-    ] {
-        all.push(HostArg::Scalar(ScalarValue::Usize(n as u64)));
-    }
-    all
-}
-
-/// The kernel's arguments, shared by the worker threads of a `parallel` launch.
-struct SharedArgs<'a>(&'a [HostArg]);
-
-// SAFETY: the descriptors point into arrays that outlive the launch; the threads
-// of a launch only touch them through the kernel, whose concurrent accesses are
-// atomics or the program's own races (as on a GPU), never the runtime's.
-unsafe impl Sync for SharedArgs<'_> {}
-
-impl SharedArgs<'_> {
-    fn get(&self) -> &[HostArg] {
-        self.0
-    }
-}
-
 /// Launches `kernel` on `target` over `grid` × `block` threads.
 ///
 /// # Safety
 /// Every array in `args` must be valid for the kernel's parameter (element type,
 /// rank, shape, strides; writable for `&mut`) for the whole call.
 pub(crate) unsafe fn launch(
-    core: &ModuleCore,
+    core: &CompileService,
     kernel: FuncId,
     target: Target,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
     out: &mut dyn Write,
-) -> Result<(), LaunchFailure> {
+) -> Result<(), Failure> {
     target.check_available()?;
-    let (blocks, threads) = launch_size(grid, block)?;
-    #[cfg(feature = "cuda")]
-    if target == Target::Cuda {
-        // SAFETY: forwarded from the caller.
-        return unsafe { cuda::launch(core, kernel, grid, block, args) };
-    }
-    let code = launch_code(core, kernel)?;
-    let call_failure = |e: CallError| match e {
-        CallError::Trap(t) => LaunchFailure::Trap(t),
-        CallError::Arguments { function, message } => {
-            LaunchFailure::Error(Error::Call(format!("`{function}`: {message}")))
-        }
-        CallError::Output(source) => LaunchFailure::Error(Error::Write {
-            what: crate::error::PRINT_OUTPUT.into(),
-            source,
-        }),
-    };
-    // On `mpi` every rank runs every block of the launch on its own pool: a
-    // kernel writes wherever it likes, so there are no rows to split and gather.
-    if !matches!(target, Target::Parallel | Target::Mpi) {
-        let all = loop_args(args, grid, block, 0..blocks);
-        // SAFETY: forwarded from the caller.
-        return unsafe { code.code.call(&all, out) }
-            .map(|_| ())
-            .map_err(call_failure);
-    }
-    let shared = SharedArgs(args);
-    let outputs: Mutex<Vec<(usize, Vec<u8>)>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<CallError>> = Mutex::new(None);
-    let run = |start: usize, end: usize| -> Result<(), Trap> {
-        let all = loop_args(shared.get(), grid, block, start..end);
-        let mut printed = Vec::new();
-        // SAFETY: forwarded from the caller; ranges of blocks are disjoint.
-        let result = unsafe { code.code.call(&all, &mut printed) };
-        if let Ok(mut o) = outputs.lock() {
-            o.push((start, printed));
-        }
-        match result {
-            Ok(_) => Ok(()),
-            Err(CallError::Trap(t)) => Err(t),
-            Err(other) => {
-                if let Ok(mut f) = failure.lock() {
-                    f.get_or_insert(other);
-                }
-                Ok(())
-            }
-        }
-    };
-    let result = crate::exec::parallel::run_split(blocks, threads, &run).map_err(Error::Backend)?;
-    let mut outputs = outputs.into_inner().unwrap_or_default();
-    outputs.sort_by_key(|(start, _)| *start);
-    for (_, text) in outputs {
-        out.write_all(&text).map_err(|source| Error::Write {
-            what: crate::error::PRINT_OUTPUT.into(),
-            source,
-        })?;
-    }
-    if let Some(e) = failure.into_inner().ok().flatten() {
-        return Err(call_failure(e));
-    }
-    result.map_err(LaunchFailure::Trap)
+    let size = launch_size(grid, block)?;
+    dispatch::check_launch_extents(target, grid, block)?;
+    let code = core.compile(&LoopRequest::KernelLaunch(kernel), target)?;
+    let f = core.compiled.program.function(kernel);
+    // SAFETY: forwarded from the caller.
+    unsafe { dispatch::launch(&code, target, f, grid, block, size, args, out) }
 }
 
 /// Runs the launch loop of `kernel` in the interpreter.
@@ -346,26 +175,26 @@ pub(crate) unsafe fn launch(
 /// # Safety
 /// As [`launch`].
 pub(crate) unsafe fn interpret(
-    core: &ModuleCore,
+    core: &CompileService,
     kernel: FuncId,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
     out: &mut dyn Write,
-) -> Result<(), LaunchFailure> {
+) -> Result<(), Failure> {
     let (blocks, _) = launch_size(grid, block)?;
-    let code = launch_code(core, kernel)?;
+    let (program, launch) = core.build(&LoopRequest::KernelLaunch(kernel), true)?;
     let all = loop_args(args, grid, block, 0..blocks);
     // SAFETY: forwarded from the caller.
-    let result = unsafe { Interpreter::new(&code.program).call(code.launch, &all, out) };
-    result.map(|_| ()).map_err(LaunchFailure::Trap)
+    let result = unsafe { Interpreter::new(&program).call(launch, &all, out) };
+    result.map(|_| ()).map_err(Failure::At)
 }
 
 /// A launch failure from host code, as a trap at the launch's `span`.
-pub(crate) fn failure_trap(failure: LaunchFailure, span: Span) -> Trap {
+pub(crate) fn failure_trap(failure: Failure, span: Span) -> Trap {
     match failure {
-        LaunchFailure::Trap(t) => t,
-        LaunchFailure::Error(e) => Trap {
+        Failure::At(t) => t,
+        Failure::Error(e) => Trap {
             kind: TrapKind::Host(match e {
                 Error::Call(m) | Error::Backend(m) | Error::TargetUnavailable(m) => m,
                 other => other.to_string(),

@@ -18,7 +18,7 @@ use super::{PlanInput, Ufunc};
 use crate::array::{Element, NdArray, Operand};
 use crate::broadcast::broadcast_strides;
 use crate::exec::cuda::{gpu, launch_elementwise_on_device, DeviceArray, DeviceStrided};
-use crate::{Error, ScalarValue, Target};
+use crate::{Error, ScalarValue};
 
 /// An input of a ufunc call on the GPU: an array already there, or a host operand
 /// (array view or scalar) copied in for the call.
@@ -99,7 +99,7 @@ impl Ufunc {
     /// copy back). The ufunc must run on `cuda` ([`Ufunc::with_target`]); host
     /// arrays and scalars among the inputs are copied in for this call only.
     pub fn call_on_device(&self, inputs: &[DeviceOperand<'_>]) -> Result<DeviceArray, Error> {
-        self.check_device_target()?;
+        crate::exec::dispatch::check_device_operands(self.target, &self.decl.name)?;
         let described: Vec<PlanInput<'_>> = inputs.iter().map(|o| o.plan_input()).collect();
         let plan = self.plan_described(&described, None)?;
         let mut out = DeviceArray::zeros(plan.out_dtype, &plan.shape)?;
@@ -116,23 +116,10 @@ impl Ufunc {
         inputs: &[DeviceOperand<'_>],
         out: &mut DeviceArray,
     ) -> Result<(), Error> {
-        self.check_device_target()?;
+        crate::exec::dispatch::check_device_operands(self.target, &self.decl.name)?;
         let described: Vec<PlanInput<'_>> = inputs.iter().map(|o| o.plan_input()).collect();
         let plan = self.plan_described(&described, Some((out.shape(), out.dtype())))?;
         self.execute_on_device(&plan, inputs, out)
-    }
-
-    /// Device operands are only for `cuda`: a CPU target would need every device
-    /// array copied back, which kern leaves to the caller to ask for.
-    fn check_device_target(&self) -> Result<(), Error> {
-        if self.target == Target::Cuda {
-            return Ok(());
-        }
-        Err(Error::Call(format!(
-            "ufunc `{}` runs on the `{}` target, which cannot read device arrays: call it \
-             with `.with_target(Target::Cuda)`, or copy the arrays to the host with `to_host()`",
-            self.decl.name, self.target
-        )))
     }
 
     /// Runs the loop of `plan` with `inputs` into `out` (of the plan's shape and
@@ -147,7 +134,7 @@ impl Ufunc {
             return Ok(());
         }
         let gpu = gpu()?;
-        let lp = self.gpu_loop(&plan.resolved, &plan.signature)?;
+        let lp = self.gpu_loop(&self.elementwise(&plan.resolved, &plan.signature))?;
         // Host operands copied in, each in its own shape (a broadcast host array
         // is copied once, not stretched); scalars in their parameter's dtype.
         let mut staged: Vec<Option<DeviceArray>> = Vec::with_capacity(inputs.len());

@@ -18,8 +18,9 @@ use kern_compiler::ir::ScalarValue;
 use kern_compiler::kernel_decl::Identity;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
-use super::methods::{reshape, Initial, Reduce};
+use super::methods::{keep_dims, Initial, Reduce};
 use super::{shape_text, Ufunc};
+use crate::array::axes::{index_axis, reshape};
 use crate::array::{
     cast_value, with_array, ArrayMut, ArrayRef, Element, NdArray, Operand, OutOperand,
 };
@@ -221,8 +222,8 @@ impl Ufunc {
         let lane_mask = reshape(permuted(&mask_array.view(), &order), &lanes_shape);
         let mut result = NdArray::full(acc, &kept_shape, initial)?;
         for j in 0..n {
-            let x = super::methods::index_axis(&values.view(), kept.len(), j);
-            let m = super::methods::index_axis(&lane_mask.view(), kept.len(), j);
+            let x = index_axis(&values.view(), kept.len(), j);
+            let m = index_axis(&lane_mask.view(), kept.len(), j);
             let previous = result.clone();
             self.call_out_where(
                 &[Operand::Array(previous.view()), Operand::Array(x)],
@@ -230,14 +231,7 @@ impl Ufunc {
                 &mut result,
             )?;
         }
-        if options.keepdims {
-            let mut shape = array.shape().to_vec();
-            for &axis in &axes {
-                shape[axis] = 1;
-            }
-            result = reshape(result, &shape);
-        }
-        Ok(result)
+        Ok(keep_dims(result, array.shape(), &axes, options.keepdims))
     }
 }
 

@@ -5,7 +5,7 @@
 //! Order of operations (documented in docs/ufuncs.md, identical on every target):
 //! * A **reorderable** ufunc (declared with an identity, or `"reorderable"`)
 //!   reduces the axis it can stream through (the one with the smallest stride) in
-//!   one pass of blocks (`blocked_reduce.rs`). Any other axis of length `n` is
+//!   one pass of blocks (`exec::fold`). Any other axis of length `n` is
 //!   reduced by halving: with `m = ceil(n/2)`, element `i < n - m` of
 //!   the first `m` combines with element `m + i`, `f(x[i], x[m + i])`, and the
 //!   result (length `m`) is reduced the same way until one element is left. That is
@@ -22,24 +22,25 @@
 //!   input dtype (`dtype=`, or widened for a `widen = true` ufunc:
 //!   `dtype_rules::reduction`).
 //!
-//! In-order folds run the compiled scan loop once per lane (`scan.rs`) when there
+//! In-order folds run the compiled scan loop once per lane (`exec::fold`) when there
 //! are few lanes, else one elementwise call across all lanes per step; both give
 //! the same bits. On `cuda` every lane is one GPU thread of the batched scan, and
-//! every reorderable reduction runs its levels on the device (`gpu_reduce.rs`).
+//! every reorderable reduction runs its levels on the device (`exec::cuda::fold`);
+//! the loops of each are asked for by `folds.rs`.
 //!
 //! It knows shapes and views; dtype resolution and execution are the ufunc's.
 
-use std::ops::Range;
-
 use kern_compiler::ir::ScalarValue;
 use kern_compiler::kernel_decl::Identity;
-use ndarray::{Axis, Slice};
+use ndarray::Axis;
 
 use super::resolve::ResolvedLoop;
 use super::Ufunc;
+use crate::array::axes::{index_axis, insert_axis, reshape, slice_axis, slice_axis_mut};
 use crate::array::{
-    storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand,
+    storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand,
 };
+use crate::exec::dispatch;
 use crate::Error;
 use kern_compiler::dtype_rules::reduction;
 
@@ -230,7 +231,7 @@ impl Ufunc {
             out_shape.remove(axis);
         }
         let reduced: usize = axes.iter().map(|&a| source.shape()[a]).product();
-        let mut result = if reduced == 0 {
+        let result = if reduced == 0 {
             // Nothing to combine: the start value, as NumPy returns it.
             let start = match (options.initial, self.decl.identity) {
                 (Initial::Value(v), _) => v,
@@ -264,14 +265,7 @@ impl Ufunc {
             }
             result
         };
-        if options.keepdims {
-            let mut shape = source.shape().to_vec();
-            for &axis in &axes {
-                shape[axis] = 1;
-            }
-            result = reshape(result, &shape);
-        }
-        Ok(result)
+        Ok(keep_dims(result, source.shape(), &axes, options.keepdims))
     }
 
     /// Reduces one non-empty axis of `source`; `initial` is where an in-order
@@ -284,9 +278,9 @@ impl Ufunc {
         initial: Option<ScalarValue>,
     ) -> Result<NdArray, Error> {
         if self.reorderable() && walks_memory_in_order(source, axis) {
-            // On `cuda` the levels run on the GPU (`gpu_reduce.rs`), same order.
+            // On `cuda` the levels run on the GPU (`exec::cuda::fold`), same order.
             let resolved = self.accumulator_loop(source.dtype())?;
-            self.reduce_blocked(source, axis, acc, &resolved)
+            dispatch::reduce_blocked(self.target, &self.folds(Some(&resolved)), source, axis, acc)
         } else if self.reorderable() {
             self.reduce_pairwise(source, axis, acc)
         } else {
@@ -300,9 +294,11 @@ impl Ufunc {
         axis: usize,
         acc: DType,
     ) -> Result<NdArray, Error> {
-        #[cfg(feature = "cuda")]
-        if self.target == crate::Target::Cuda && source.shape()[axis] > 1 {
-            return self.reduce_pairwise_on_gpu(source, axis, acc);
+        let folds = self.folds(None);
+        if let Some(on_device) =
+            dispatch::reduce_pairwise_on_device(self.target, &folds, source, axis, acc)
+        {
+            return on_device;
         }
         let mut current: Option<NdArray> = None;
         loop {
@@ -358,9 +354,10 @@ impl Ufunc {
             }
             None => (index_axis(source, axis, 0).cast(acc), 1),
         };
-        if self.folds_lane_by_lane(result.len()) {
+        if dispatch::folds_lane_by_lane(self.target, result.len()) {
             let resolved = self.accumulator_loop(source.dtype())?;
-            self.scan_axis(source, axis, skip, &mut result, &resolved)?;
+            let folds = self.folds(Some(&resolved));
+            dispatch::scan_axis(self.target, &folds, source, axis, skip, &mut result)?;
             return Ok(result);
         }
         // Many lanes: one elementwise call across them per step is cheaper.
@@ -411,9 +408,10 @@ impl Ufunc {
             slice_axis_mut(&mut out, axis, 0..1).0,
             &slice_axis(&array, axis, 0..1),
         );
-        if self.folds_lane_by_lane(out.len() / n) {
+        if dispatch::folds_lane_by_lane(self.target, out.len() / n) {
             let resolved = self.accumulator_loop(array.dtype())?;
-            self.scan_axis(&array, axis, 1, &mut out, &resolved)?;
+            let folds = self.folds(Some(&resolved));
+            dispatch::scan_axis(self.target, &folds, &array, axis, 1, &mut out)?;
             return Ok(out);
         }
         // Many lanes: one elementwise call across them per step is cheaper.
@@ -488,39 +486,6 @@ pub(super) fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, 
     Ok(out)
 }
 
-fn slice_axis<'a>(a: &ArrayRef<'a>, axis: usize, range: Range<usize>) -> ArrayRef<'a> {
-    with_array!(ArrayRef, a.clone(), |v: T| {
-        match T::wrap_view(v.slice_axis_move(Axis(axis), Slice::from(range))) {
-            Operand::Array(r) => r,
-            Operand::Scalar(_) => unreachable!(),
-        }
-    })
-}
-
-pub(super) fn index_axis<'a>(a: &ArrayRef<'a>, axis: usize, index: usize) -> ArrayRef<'a> {
-    with_array!(ArrayRef, a.clone(), |v: T| {
-        match T::wrap_view(v.index_axis_move(Axis(axis), index)) {
-            Operand::Array(r) => r,
-            Operand::Scalar(_) => unreachable!(),
-        }
-    })
-}
-
-fn insert_axis<'a>(a: &ArrayRef<'a>, axis: usize) -> ArrayRef<'a> {
-    with_array!(ArrayRef, a.clone(), |v: T| {
-        match T::wrap_view(v.insert_axis(Axis(axis))) {
-            Operand::Array(r) => r,
-            Operand::Scalar(_) => unreachable!(),
-        }
-    })
-}
-
-fn slice_axis_mut(a: &mut NdArray, axis: usize, range: Range<usize>) -> OutOperand<'_> {
-    with_array!(NdArray, a, |v: T| T::wrap_view_mut(
-        v.slice_axis_mut(Axis(axis), Slice::from(range))
-    ))
-}
-
 /// `dst[..] = src[..] as dst's dtype` (same shapes).
 fn assign(dst: ArrayMut<'_>, src: &ArrayRef<'_>) {
     let src = src.cast(dst.dtype());
@@ -531,12 +496,20 @@ fn assign(dst: ArrayMut<'_>, src: &ArrayRef<'_>) {
     })
 }
 
-pub(super) fn reshape(array: NdArray, shape: &[usize]) -> NdArray {
-    with_array!(NdArray, array, |a: T| {
-        let a = a.as_standard_layout().into_owned();
-        T::wrap(
-            a.into_shape_with_order(ndarray::IxDyn(shape))
-                .expect("same number of elements"),
-        )
-    })
+/// A reduction's `result` over `axes` of an array of `shape`, with the reduced
+/// axes kept as length 1 when `keepdims` (NumPy's `keepdims=True`).
+pub(super) fn keep_dims(
+    result: NdArray,
+    shape: &[usize],
+    axes: &[usize],
+    keepdims: bool,
+) -> NdArray {
+    if !keepdims {
+        return result;
+    }
+    let mut shape = shape.to_vec();
+    for &axis in axes {
+        shape[axis] = 1;
+    }
+    reshape(result, &shape)
 }

@@ -15,28 +15,21 @@
 //! This module knows arrays, dtypes and targets; it does not know how loops are
 //! generated (the compiler's `loops::elementwise`) or run (`exec`).
 
-mod blocked_reduce;
 pub(crate) mod call_types;
 #[cfg(feature = "cuda")]
 mod device_call;
-#[cfg(feature = "cuda")]
-mod gpu;
-#[cfg(feature = "cuda")]
-mod gpu_reduce;
+mod folds;
 mod masked;
 mod methods;
-mod scan;
 
 pub use kern_compiler::dtype_rules::{casting, resolve};
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::JitEngine;
 use kern_compiler::dtype_rules::casting::Casting;
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
-use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
+use kern_compiler::loops::elementwise::LoopSignature;
 
 pub use crate::loop_text::LoopForm;
 use call_types::CallTypes;
@@ -50,33 +43,16 @@ use crate::array::{
     OutOperand,
 };
 use crate::broadcast::{broadcast_shapes, broadcast_strides};
-use crate::exec::{self, ElementwiseLoop, Iteration, StridedOperand};
-use crate::module::ModuleCore;
+use crate::compile::{CompileService, LoopRequest};
+use crate::exec::{self, Iteration, LoopCode, StridedOperand};
 use crate::shape::shape_text;
 use crate::{Error, Target};
-
-/// Compiled loops of one module, by ufunc, type arguments and loop signature.
-#[derive(Default)]
-pub(crate) struct LoopCache {
-    engine: Option<JitEngine>,
-    /// GPU kernels of elementwise loops, loaded into the device context.
-    #[cfg(feature = "cuda")]
-    gpu: HashMap<(String, Vec<ScalarType>, LoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
-    /// GPU kernels of batched reduction and scan loops (`gpu_reduce.rs`), keyed
-    /// by `ufunc.reduce_batch`/`ufunc.scan_batch`.
-    #[cfg(feature = "cuda")]
-    gpu_batches: HashMap<(String, Vec<ScalarType>, LoopSignature), Arc<crate::exec::cuda::GpuLoop>>,
-    loops: HashMap<
-        (String, Vec<ScalarType>, LoopSignature),
-        kern_compiler::backend::cranelift::CompiledFunction,
-    >,
-}
 
 /// A `#[vectorize]` function of a module, callable on arrays. Cheap to clone and
 /// safe to share between threads.
 #[derive(Clone)]
 pub struct Ufunc {
-    core: Arc<ModuleCore>,
+    core: Arc<CompileService>,
     decl: Arc<UfuncDecl>,
     target: Target,
     /// `casting=`, `dtype=`, `signature=` of its calls.
@@ -93,7 +69,7 @@ impl std::fmt::Debug for Ufunc {
 }
 
 impl Ufunc {
-    pub(crate) fn new(core: Arc<ModuleCore>, decl: UfuncDecl, target: Option<Target>) -> Ufunc {
+    pub(crate) fn new(core: Arc<CompileService>, decl: UfuncDecl, target: Option<Target>) -> Ufunc {
         let target = target
             .or_else(|| decl.target.as_deref().and_then(|t| t.parse().ok()))
             .unwrap_or_default();
@@ -333,46 +309,15 @@ impl Ufunc {
             elem_size: plan.out_dtype.size_bytes(),
             strides: out_strides.to_vec(),
         });
-        #[cfg(feature = "cuda")]
-        if self.target == Target::Cuda {
-            // SAFETY: as for the CPU targets below.
-            return unsafe { self.execute_on_gpu(plan, &operands) };
-        }
-        let lp = self.compiled_loop(&plan.resolved, &plan.signature)?;
-        let mut iteration = Iteration {
+        let code = self.code(&self.elementwise(&plan.resolved, &plan.signature))?;
+        let iteration = Iteration {
             shape: plan.shape.clone(),
             operands,
         };
-        if self.target == Target::Mpi {
-            let world = exec::mpi::world()?;
-            let output = exec::mpi::distribute::OutputRows {
-                operand: inputs.len(),
-                core_shape: Vec::new(),
-                core_strides: Vec::new(),
-            };
-            // SAFETY: as for the CPU targets below; each rank's share is a
-            // sub-range of the first axis of the same operands.
-            let result = unsafe {
-                exec::mpi::distribute::run_distributed(world, &iteration, &[output], |share| {
-                    let mut share = share.clone();
-                    share.order_axes_by(inputs.len());
-                    share.coalesce();
-                    exec::parallel::run(&lp, &share).map_err(Error::Call)
-                })
-            }?;
-            return result.map_err(|trap| Error::kernel(trap, &self.core.sources));
-        }
-        iteration.order_axes_by(inputs.len());
-        iteration.coalesce();
         // SAFETY: operands come from live views (or the scalar buffers above) over
         // the broadcast shape; the output is the caller's promise.
-        let result = unsafe {
-            match self.target {
-                Target::Parallel => exec::parallel::run(&lp, &iteration).map_err(Error::Call)?,
-                _ => exec::serial::run(&lp, &iteration),
-            }
-        };
-        result.map_err(|trap| Error::kernel(trap, &self.core.sources))
+        unsafe { exec::dispatch::elementwise(&code, self.target, iteration, inputs.len()) }?
+            .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
 
     /// The loop a call with arrays of the ufunc's own parameter types would run:
@@ -417,81 +362,33 @@ impl Ufunc {
     /// feature) the LLVM IR and PTX of its GPU kernel, for `kern emit`.
     pub fn emit_loop(&self, form: LoopForm) -> Result<String, Error> {
         let (resolved, signature) = self.natural_loop()?;
-        let (mut program, id) = self
+        let (program, loop_id) = self
             .core
-            .compiled
-            .instantiate(&self.decl.name, &resolved.type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let (_, loop_id) = build_elementwise_loop(&mut program, id, &signature)
-            .map_err(|e| Error::Backend(e.to_string()))?;
+            .build(&self.elementwise(&resolved, &signature), true)
+            .map_err(|f| self.core.error(f))?;
         crate::loop_text::loop_text(&program, loop_id, form, &self.core.sources)
     }
 
-    /// The compiled loop for `resolved` at `signature`, compiled on first use.
-    fn compiled_loop(
-        &self,
-        resolved: &ResolvedLoop,
-        signature: &LoopSignature,
-    ) -> Result<ElementwiseLoop, Error> {
-        let function = self.cached_function(
-            &self.decl.name,
-            resolved,
-            &signature.inputs,
-            signature.output,
-            |program, id| {
-                build_elementwise_loop(program, id, signature)
-                    .map(|(_, lp)| lp)
-                    .map_err(|e| Error::Backend(e.to_string()))
-            },
-        )?;
-        Ok(ElementwiseLoop { function })
+    /// The request for the elementwise loop of `resolved` at `signature`.
+    fn elementwise(&self, resolved: &ResolvedLoop, signature: &LoopSignature) -> LoopRequest {
+        LoopRequest::Elementwise {
+            ufunc: self.decl.name.clone(),
+            type_args: resolved.type_args.clone(),
+            signature: signature.clone(),
+        }
     }
 
-    /// A function built from the ufunc's instance for `resolved` by `build` and
-    /// compiled, cached under `(kind, type arguments, operand dtypes)`. The cache
-    /// is locked while compiling, so concurrent first calls compile once.
-    pub(super) fn cached_function(
-        &self,
-        kind: &str,
-        resolved: &ResolvedLoop,
-        inputs: &[DType],
-        output: DType,
-        build: impl FnOnce(
-            &mut kern_compiler::ir::Program,
-            kern_compiler::ir::FuncId,
-        ) -> Result<kern_compiler::ir::FuncId, Error>,
-    ) -> Result<kern_compiler::backend::cranelift::CompiledFunction, Error> {
-        let key = (
-            kind.to_string(),
-            resolved.type_args.clone(),
-            LoopSignature {
-                inputs: inputs.to_vec(),
-                output,
-            },
-        );
-        let mut cache = self
-            .core
-            .loops
-            .lock()
-            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
-        if let Some(f) = cache.loops.get(&key) {
-            return Ok(f.clone());
-        }
-        let (mut program, id) = self
-            .core
-            .compiled
-            .instantiate(&self.decl.name, &resolved.type_args)
-            .map_err(|d| Error::compile(d, &self.core.sources))?;
-        let root = build(&mut program, id)?;
-        if cache.engine.is_none() {
-            cache.engine = Some(JitEngine::new().map_err(|e| Error::Backend(e.to_string()))?);
-        }
-        let engine = cache.engine.as_mut().expect("engine was just created");
-        let function = engine
-            .compile(&program, root)
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        cache.loops.insert(key, function.clone());
-        Ok(function)
+    /// The code of `request` for the ufunc's target, compiled on first use.
+    fn code(&self, request: &LoopRequest) -> Result<LoopCode, Error> {
+        self.core
+            .compile(request, self.target)
+            .map_err(|f| self.core.error(f))
+    }
+
+    /// The loaded GPU kernel of `request`.
+    #[cfg(feature = "cuda")]
+    fn gpu_loop(&self, request: &LoopRequest) -> Result<Arc<crate::exec::cuda::GpuLoop>, Error> {
+        self.core.gpu_loop(request).map_err(|f| self.core.error(f))
     }
 }
 

@@ -62,8 +62,8 @@ impl GpuLoop {
     }
 
     /// The loaded kernel, for launches that build their own arguments
-    /// (`reduce.rs`).
-    pub(super) fn function(&self) -> &CudaFunction {
+    /// (`reduce.rs`, `#[kernel]` launches).
+    pub(crate) fn function(&self) -> &CudaFunction {
         &self.function
     }
 }
@@ -82,26 +82,20 @@ pub(super) fn launch_config(n: usize) -> LaunchConfig {
 
 /// The trap record read back from the device (its documented layout).
 pub(crate) fn decode_record(bytes: &[u8]) -> TrapRecord {
-    let u32_at = |o: usize| {
-        u32::from_le_bytes(
-            bytes
-                .get(o..o + 4)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_default(),
-        )
-    };
-    let i64_at = |o: usize| {
-        i64::from_le_bytes(
-            bytes
-                .get(o..o + 8)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_default(),
-        )
-    };
+    // `N` bytes at offset `o`, zeros where the record is short.
+    fn at<const N: usize>(bytes: &[u8], o: usize) -> [u8; N] {
+        bytes
+            .get(o..o + N)
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or([0; N])
+    }
     TrapRecord {
-        code: u32_at(0),
-        site: u32_at(4),
-        payload: [i64_at(8), i64_at(16)],
+        code: u32::from_le_bytes(at(bytes, 0)),
+        site: u32::from_le_bytes(at(bytes, 4)),
+        payload: [
+            i64::from_le_bytes(at(bytes, 8)),
+            i64::from_le_bytes(at(bytes, 16)),
+        ],
     }
 }
 

@@ -7,13 +7,15 @@
 //!   calls, and their copies to and from the host.
 //! * [`pack`]: strided host operands packed into contiguous buffers on the way
 //!   in, results scattered back into strided outputs on the way out.
-//! * [`loop_cache`]: a loop's IR compiled to PTX and loaded, once per cache key.
 //! * [`launch`]: loading a loop's PTX and launching its grid-stride kernel — over
 //!   device views ([`launch_views`]), or over packed host operands (ufunc loops
 //!   and gufunc loops) — with the device trap record turned into the same `Trap`
 //!   the CPU targets report.
 //! * [`device_launch`]: an elementwise call over n-d operands already on the
 //!   device, cut into one-axis launches.
+//! * [`fold`]: `reduce` and `accumulate` on the GPU in the CPU targets' orders.
+//! * [`spmd`]: `#[kernel]` launches: the kernel's own PTX entry, one GPU thread
+//!   per kernel thread.
 //! * [`reduce`]: buffers that stay on the device between launches, and launches
 //!   over regions of them — the levels of `reduce` and the lanes of `accumulate`
 //!   keep their partials on the GPU.
@@ -25,13 +27,13 @@
 pub mod device;
 pub mod device_array;
 pub mod device_launch;
+pub mod fold;
 pub mod launch;
-pub mod loop_cache;
 pub mod pack;
 pub mod reduce;
+pub mod spmd;
 
 pub use device::{gpu, Gpu};
 pub use device_array::{to_device, DeviceArray};
 pub use device_launch::{launch_elementwise_on_device, DeviceStrided};
 pub use launch::{launch_elementwise, launch_gufunc, launch_views, DeviceView, GpuLoop, TrapSlot};
-pub use loop_cache::cached_gpu_loop;

@@ -10,14 +10,13 @@
 //! (flattened descriptors) — and reads back its trap record.
 //!
 //! It knows device memory and the kernel ABI; which kernels run over which
-//! regions, and in what order, is the ufunc's (`ufunc/gpu_reduce.rs`).
+//! regions, and in what order, is `fold.rs`'s.
 
-use cudarc::driver::{CudaSlice, DevicePtr, PushKernelArg};
-use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
+use cudarc::driver::CudaSlice;
 use kern_compiler::ir::Trap;
 
 use super::device::Gpu;
-use super::launch::{decode_record, failed, launch_config, GpuLoop};
+use super::launch::{address_of, failed, launch_views, DeviceView, GpuLoop, TrapSlot};
 use crate::Error;
 
 /// One device allocation of `len` elements of `elem_size` bytes.
@@ -158,89 +157,19 @@ pub fn launch_regions(
             ));
         }
     }
-    let stream = &gpu.stream;
-    let trap = stream
-        .alloc_zeros::<u8>(TrapRecord::SIZE as usize)
-        .map_err(failed("cuMemAlloc"))?;
-    // Device addresses of the regions, taken before the launch builder borrows
-    // them; the guards keep cudarc's stream bookkeeping until the launch is
-    // queued.
-    let mut guards = Vec::with_capacity(regions.len());
-    let mut pointers = Vec::with_capacity(regions.len());
-    for r in regions {
-        let (base, guard) = r.buffer.bytes.device_ptr(stream);
-        pointers.push(base + (r.offset * r.buffer.elem_size) as u64);
-        guards.push(guard);
-    }
-    let count = iterations as i64;
-    let mut next_operand = 0usize;
-    // Which region each named operand is, in the order their pointers come.
-    let mut names: Vec<&str> = Vec::new();
-    let region_of = |names: &[&str], name: &str| -> Result<&Region<'_>, Error> {
-        names
-            .iter()
-            .position(|n| *n == name)
-            .map(|k| &regions[k])
-            .ok_or_else(|| {
-                Error::Backend(format!("a kernel parameter of unknown operand `{name}`"))
-            })
-    };
-    let mut launch = stream.launch_builder(lp.function());
-    for param in &lp.kernel.params {
-        match param {
-            KernelParam::TrapRecord => {
-                launch.arg(&trap);
-            }
-            KernelParam::Pointer { operand, .. } => {
-                let Some(pointer) = pointers.get(next_operand) else {
-                    return Err(Error::Backend(
-                        "the kernel has more operands than the launch".into(),
-                    ));
-                };
-                launch.arg(pointer);
-                names.push(operand);
-                next_operand += 1;
-            }
-            KernelParam::Extent { operand, axis } => {
-                let r = region_of(&names, operand)?;
-                let Some(extent) = r.shape.get(*axis as usize) else {
-                    return Err(Error::Backend(format!("no axis {axis} of `{operand}`")));
-                };
-                launch.arg(extent);
-            }
-            KernelParam::Stride { operand, axis } => {
-                let r = region_of(&names, operand)?;
-                let Some(stride) = r.strides.get(*axis as usize) else {
-                    return Err(Error::Backend(format!("no axis {axis} of `{operand}`")));
-                };
-                launch.arg(stride);
-            }
-            KernelParam::Count => {
-                launch.arg(&count);
-            }
-            other => {
-                return Err(Error::Backend(format!(
-                    "unexpected parameter {other:?} of a loop kernel"
-                )))
-            }
-        }
-    }
-    if next_operand != regions.len() {
-        return Err(Error::Backend(
-            "the kernel has fewer operands than the launch".into(),
-        ));
-    }
+    let views: Vec<DeviceView> = regions
+        .iter()
+        .map(|r| DeviceView {
+            address: address_of(gpu, &r.buffer.bytes) + (r.offset * r.buffer.elem_size) as u64,
+            extents: r.shape.clone(),
+            strides: r.strides.clone(),
+        })
+        .collect();
+    let trap = TrapSlot::new(gpu)?;
     if iterations > 0 {
-        // SAFETY: the arguments follow the kernel's parameter list (built from
-        // it above), and every region lies inside its live buffer (checked
-        // above), so the kernel's accesses — all within its operands'
-        // descriptors — stay inside device allocations.
-        unsafe { launch.launch(launch_config(iterations)) }.map_err(failed("cuLaunchKernel"))?;
+        // SAFETY: every region lies inside its live buffer (checked above), and
+        // the regions come in the kernel's operand order (the caller's promise).
+        unsafe { launch_views(gpu, lp, iterations, &views, &trap) }?;
     }
-    drop(guards);
-    let record = stream.clone_dtoh(&trap).map_err(failed("cuMemcpyDtoH"))?;
-    Ok(match lp.ptx.decode_trap(&decode_record(&record)) {
-        Some(t) => Err(t),
-        None => Ok(()),
-    })
+    trap.read(gpu, lp)
 }

@@ -1,6 +1,6 @@
-//! `#[kernel]` launches on the `cuda` target: the kernel compiled once to its PTX
-//! SPMD entry (the compiler's `backend::nvptx`, kind `KernelKind::Spmd`) and
-//! loaded into the GPU's context, then, per launch, every array argument copied
+//! `#[kernel]` launches on the `cuda` target: the kernel's PTX SPMD entry (the
+//! compiler's `backend::nvptx`, kind `KernelKind::Spmd`, compiled and loaded
+//! once by the compile service), then, per launch, every array argument copied
 //! to the device (packed in C order; `&mut` arrays copied back afterwards), the
 //! entry launched with the caller's grid and block, and the device trap record
 //! decoded into the same `Trap`, at the same source location, the CPU targets
@@ -11,24 +11,16 @@
 //! error naming the driver call. This module knows device memory and the kernel
 //! ABI; the launch shape checks common to every target are the caller's.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, LaunchConfig, PushKernelArg};
-use cudarc::nvrtc::Ptx;
-use kern_compiler::backend::nvptx::{
-    compile_to_ptx, KernelParam, NvptxError, PtxKernel, PtxModule, PtxOptions, TrapRecord,
-};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
 use kern_compiler::interp::HostArg;
-use kern_compiler::ir::{FuncId, Trap, TrapKind, Type};
+use kern_compiler::ir::{Function, Trap, Type};
 
-use super::{Dim3, LaunchFailure};
-use crate::exec::cuda::device::driver_error;
-use crate::exec::cuda::launch::decode_record;
-use crate::exec::cuda::pack::{pack, unpack};
-use crate::exec::cuda::{gpu, Gpu};
+use super::launch::{decode_record, failed, GpuLoop};
+use super::pack::{pack, unpack};
+use super::{gpu, Gpu};
+use crate::exec::dim::Dim3;
 use crate::exec::StridedOperand;
-use crate::module::ModuleCore;
 use crate::Error;
 
 /// CUDA's limits on a launch's extents per axis (every GPU since compute
@@ -36,26 +28,8 @@ use crate::Error;
 const MAX_GRID: [usize; 3] = [(1 << 31) - 1, 65535, 65535];
 const MAX_BLOCK: [usize; 3] = [1024, 1024, 64];
 
-/// The SPMD kernels loaded so far, per kernel.
-#[derive(Default)]
-pub(crate) struct GpuKernels {
-    loaded: HashMap<FuncId, Arc<GpuKernel>>,
-}
-
-/// A kernel's PTX module, loaded into the GPU's context.
-struct GpuKernel {
-    ptx: PtxModule,
-    entry: PtxKernel,
-    function: CudaFunction,
-    _module: Arc<CudaModule>,
-}
-
-fn failed(call: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
-    move |e| Error::Backend(driver_error(call, e))
-}
-
 /// The extents a GPU launch may not exceed, beyond the checks of every target.
-fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
+pub(crate) fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
     for (what, d, max) in [("grid", grid, MAX_GRID), ("block", block, MAX_BLOCK)] {
         let extents = [d.x, d.y, d.z];
         if let Some(axis) = (0..3).find(|&k| extents[k] > max[k]) {
@@ -67,62 +41,6 @@ fn check_gpu_extents(grid: Dim3, block: Dim3) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// A compile error of the NVPTX backend: at the construct's span when it has one
-/// (a `print!` in the kernel, a shared array too large), so that it renders at
-/// the kernel's source like a trap.
-fn compile_failure(e: NvptxError) -> LaunchFailure {
-    match e {
-        NvptxError::Unsupported {
-            function,
-            construct,
-            span,
-        } => LaunchFailure::Trap(Trap {
-            kind: TrapKind::Host(format!(
-                "{construct} cannot run on the GPU (in `{function}`, compiled for the cuda target)"
-            )),
-            span,
-        }),
-        other => LaunchFailure::Error(Error::Backend(other.to_string())),
-    }
-}
-
-/// The loaded kernel of `kernel`, compiled and loaded on first use (under the
-/// module's kernel lock: once per module).
-fn gpu_kernel(
-    core: &ModuleCore,
-    gpu: &Gpu,
-    kernel: FuncId,
-) -> Result<Arc<GpuKernel>, LaunchFailure> {
-    let mut cache = core
-        .kernels
-        .lock()
-        .map_err(|_| Error::Backend("the kernel cache is poisoned".into()))?;
-    if let Some(k) = cache.gpu.loaded.get(&kernel) {
-        return Ok(k.clone());
-    }
-    let ptx = compile_to_ptx(&core.compiled.program, &[kernel], &PtxOptions::default())
-        .map_err(compile_failure)?;
-    let entry = ptx
-        .kernel(kernel)
-        .cloned()
-        .ok_or_else(|| Error::Backend("the PTX module lacks the kernel's entry".into()))?;
-    let module = gpu
-        .context
-        .load_module(Ptx::from_src(ptx.ptx.clone()))
-        .map_err(failed("cuModuleLoadData"))?;
-    let function = module
-        .load_function(&entry.name)
-        .map_err(failed("cuModuleGetFunction"))?;
-    let loaded = Arc::new(GpuKernel {
-        ptx,
-        entry,
-        function,
-        _module: module,
-    });
-    cache.gpu.loaded.insert(kernel, loaded.clone());
-    Ok(loaded)
 }
 
 /// An array argument on the device: its packed elements and the descriptor the
@@ -212,15 +130,7 @@ unsafe fn arguments_to_device(
     f: &kern_compiler::ir::Function,
     args: &[HostArg],
 ) -> Result<Vec<DeviceArg>, Error> {
-    let params = f.param_types();
-    if params.len() != args.len() {
-        return Err(Error::Call(format!(
-            "`{}` takes {} arguments but {} were given",
-            f.name,
-            params.len(),
-            args.len()
-        )));
-    }
+    let params = crate::args::check_arity(f, args.len())?;
     let mut device = Vec::with_capacity(args.len());
     for (param, arg) in params.iter().zip(args) {
         device.push(match (param, arg) {
@@ -257,23 +167,21 @@ fn axis_of(values: &[i64], axis: u8) -> Result<&i64, Error> {
         .ok_or_else(|| Error::Backend(format!("no axis {axis} in a kernel parameter")))
 }
 
-/// Launches `kernel` on the GPU over `grid` × `block` threads; the launch shape
-/// has passed the checks every target makes.
+/// Launches the kernel `f` (its loaded entry `code`) on the GPU over `grid` ×
+/// `block` threads; the launch shape has passed the checks every target makes
+/// and [`check_gpu_extents`].
 ///
 /// # Safety
 /// Every array in `args` must be valid for the kernel's parameter (element type,
 /// rank, shape, strides; writable for `&mut`) for the whole call.
-pub(super) unsafe fn launch(
-    core: &ModuleCore,
-    kernel: FuncId,
+pub(crate) unsafe fn launch(
+    code: &GpuLoop,
+    f: &Function,
     grid: Dim3,
     block: Dim3,
     args: &[HostArg],
-) -> Result<(), LaunchFailure> {
+) -> Result<Result<(), Trap>, Error> {
     let gpu = gpu()?;
-    check_gpu_extents(grid, block)?;
-    let code = gpu_kernel(core, gpu, kernel)?;
-    let f = core.compiled.program.function(kernel);
     // SAFETY: forwarded from the caller.
     let device = unsafe { arguments_to_device(gpu, f, args) }?;
     let trap = gpu
@@ -292,8 +200,8 @@ pub(super) unsafe fn launch(
             _ => Err(Error::Backend(format!("`{name}` is not an array argument"))),
         }
     };
-    let mut builder = gpu.stream.launch_builder(&code.function);
-    for param in &code.entry.params {
+    let mut builder = gpu.stream.launch_builder(code.function());
+    for param in &code.kernel.params {
         match param {
             KernelParam::TrapRecord => {
                 builder.arg(&trap);
@@ -321,15 +229,13 @@ pub(super) unsafe fn launch(
                     builder.arg(v);
                 }
                 DeviceArg::Array(_) => {
-                    return Err(LaunchFailure::Error(Error::Backend(format!(
-                        "`{name}` is not a scalar argument"
-                    ))))
+                    return Err(Error::Backend(format!("`{name}` is not a scalar argument")))
                 }
             },
             other => {
-                return Err(LaunchFailure::Error(Error::Backend(format!(
+                return Err(Error::Backend(format!(
                     "unexpected parameter {other:?} of an SPMD kernel"
-                ))))
+                )))
             }
         }
     }
@@ -352,7 +258,7 @@ pub(super) unsafe fn launch(
         .clone_dtoh(&trap)
         .map_err(failed("cuMemcpyDtoH"))?;
     if let Some(trap) = code.ptx.decode_trap(&decode_record(&record)) {
-        return Err(LaunchFailure::Trap(trap));
+        return Ok(Err(trap));
     }
     for arg in &device {
         let DeviceArg::Array(a) = arg else { continue };
@@ -367,7 +273,7 @@ pub(super) unsafe fn launch(
         // promise), and the buffer holds one element per index (packed).
         unsafe { unpack(&bytes, operand, shape) };
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
@@ -378,18 +284,15 @@ mod tests {
     fn extents_beyond_what_cuda_launches_are_call_errors() {
         assert!(check_gpu_extents(Dim3::new(1 << 20, 65535, 1), Dim3::new(1024, 1, 1)).is_ok());
         assert!(check_gpu_extents(Dim3::new(1, 1, 1), Dim3::new(1, 1, 64)).is_ok());
-        let too_deep = check_gpu_extents(Dim3::new(1, 1, 1), Dim3::new(1, 1, 65)).unwrap_err();
+        let refused = |grid, block| check_gpu_extents(grid, block).unwrap_err().to_string();
+        let too_deep = refused(Dim3::new(1, 1, 1), Dim3::new(1, 1, 65));
         assert!(
-            too_deep
-                .to_string()
-                .contains("a CUDA block has at most 64 along z"),
+            too_deep.contains("a CUDA block has at most 64 along z"),
             "{too_deep}"
         );
-        let too_tall = check_gpu_extents(Dim3::new(1, 65536, 1), Dim3::new(1, 1, 1)).unwrap_err();
+        let too_tall = refused(Dim3::new(1, 65536, 1), Dim3::new(1, 1, 1));
         assert!(
-            too_tall
-                .to_string()
-                .contains("a CUDA grid has at most 65535 along y"),
+            too_tall.contains("a CUDA grid has at most 65535 along y"),
             "{too_tall}"
         );
         assert!(check_gpu_extents(Dim3::new(1 << 31, 1, 1), Dim3::new(1, 1, 1)).is_err());

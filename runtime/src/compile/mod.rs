@@ -1,0 +1,202 @@
+//! The compile service of one module: the checked program and its sources, ONE
+//! JIT engine (created on first use), and the loops compiled so far, cached by
+//! request and target. Every handle (`Module`, `Ufunc`, `Gufunc`, `Kernel`, host
+//! code, jobs) asks [`CompileService::compile`] for what it runs: a
+//! [`LoopRequest`] is built into IR by the compiler's loop builders, verified
+//! (`ir::verify`: a loop built at run time that breaks the IR's rules is an
+//! internal error, never miscompiled), compiled by the target's backend
+//! (Cranelift, or the NVPTX backend on `cuda`) and cached, under one lock so
+//! concurrent first calls compile once.
+//!
+//! It knows the compiler's builders, verifier and backends, and which backend a
+//! target uses; it must not know the handles that ask (module, ufunc, gufunc,
+//! kernel, host, jobs) nor how a compiled loop is run (`exec`).
+
+mod request;
+
+use std::collections::HashMap;
+#[cfg(feature = "cuda")]
+use std::sync::Arc;
+use std::sync::Mutex;
+
+use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
+use kern_compiler::frontend::Compiled;
+use kern_compiler::ir::Program;
+use kern_compiler::SourceMap;
+
+pub(crate) use request::{Fold, LoopRequest};
+
+pub(crate) use crate::exec::code::Failure;
+#[cfg(feature = "cuda")]
+use crate::exec::cuda::GpuLoop;
+use crate::exec::LoopCode;
+use crate::{Error, Target};
+
+/// What a module's handles share: the sources (to render errors), the checked
+/// program (to instantiate and build loops from) and the compiled code.
+pub(crate) struct CompileService {
+    pub sources: SourceMap,
+    pub compiled: Compiled,
+    state: Mutex<State>,
+}
+
+/// The engine and the caches, behind the service's one lock.
+#[derive(Default)]
+struct State {
+    engine: Option<JitEngine>,
+    machine: HashMap<LoopRequest, CompiledFunction>,
+    #[cfg(feature = "cuda")]
+    gpu: HashMap<LoopRequest, Arc<GpuLoop>>,
+}
+
+/// The one conversion of a backend's error.
+fn backend_error(e: impl std::fmt::Display) -> Error {
+    Error::Backend(e.to_string())
+}
+
+impl CompileService {
+    pub fn new(sources: SourceMap, compiled: Compiled) -> CompileService {
+        CompileService {
+            sources,
+            compiled,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The code of `request` for `target`, built, verified and compiled on first
+    /// use and cached.
+    pub fn compile(
+        &self,
+        request: &LoopRequest,
+        #[cfg_attr(not(feature = "cuda"), allow(unused_variables))] target: Target,
+    ) -> Result<LoopCode, Failure> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
+        #[cfg(feature = "cuda")]
+        if target == Target::Cuda && !matches!(request, LoopRequest::Function(_)) {
+            let request = &request.gpu_form();
+            if let Some(lp) = state.gpu.get(request) {
+                return Ok(LoopCode::Gpu(lp.clone()));
+            }
+            // Fail before building anything when there is no GPU.
+            let gpu = crate::exec::cuda::gpu()?;
+            let (program, root) = self.build(request, false)?;
+            let ptx = kern_compiler::backend::nvptx::compile_to_ptx(
+                &program,
+                &[root],
+                &Default::default(),
+            )
+            .map_err(|e| self.ptx_failure(request, e))?;
+            let lp = Arc::new(GpuLoop::load(gpu, ptx, root)?);
+            state.gpu.insert(request.clone(), lp.clone());
+            return Ok(LoopCode::Gpu(lp));
+        }
+        if let Some(f) = state.machine.get(request) {
+            return Ok(LoopCode::Machine(f.clone()));
+        }
+        let (program, root) = self.build(request, true)?;
+        if state.engine.is_none() {
+            state.engine = Some(JitEngine::new().map_err(backend_error)?);
+        }
+        let engine = state.engine.as_mut().expect("engine was just created");
+        let f = engine.compile(&program, root).map_err(backend_error)?;
+        state.machine.insert(request.clone(), f.clone());
+        Ok(LoopCode::Machine(f))
+    }
+
+    /// The machine code of `request` (any CPU target).
+    pub fn machine_code(&self, request: &LoopRequest) -> Result<CompiledFunction, Failure> {
+        Ok(self.compile(request, Target::Cpu)?.machine()?)
+    }
+
+    /// The loaded GPU kernel of `request`.
+    #[cfg(feature = "cuda")]
+    pub fn gpu_loop(&self, request: &LoopRequest) -> Result<Arc<GpuLoop>, Failure> {
+        Ok(self.compile(request, Target::Cuda)?.gpu()?)
+    }
+
+    /// The IR of `request` (for `kern emit` and the interpreter), built and
+    /// verified. `spmd_threads` as in [`LoopRequest::build`].
+    pub fn build(
+        &self,
+        request: &LoopRequest,
+        spmd_threads: bool,
+    ) -> Result<(std::borrow::Cow<'_, Program>, kern_compiler::ir::FuncId), Failure> {
+        let (program, root) = request.build(&self.compiled, &self.sources, spmd_threads)?;
+        // The checked program was verified by the front end; what was built now
+        // is checked here, whatever the build profile.
+        if let std::borrow::Cow::Owned(built) = &program {
+            kern_compiler::ir::verify::verify_program(built).map_err(|errors| {
+                Error::Backend(format!(
+                    "internal error: the loop built for {request:?} breaks the IR's rules: {}",
+                    errors.join("; ")
+                ))
+            })?;
+        }
+        Ok((program, root))
+    }
+
+    /// `failure` (or a failed call) as an error, a trap rendered at its source
+    /// location.
+    pub fn error(&self, failure: impl Into<Failure>) -> Error {
+        match failure.into() {
+            Failure::At(trap) => Error::kernel(trap, &self.sources),
+            Failure::Error(e) => e,
+        }
+    }
+
+    /// Compilation units the engine holds (each compiled once).
+    #[cfg(test)]
+    fn compiled_units(&self) -> usize {
+        let state = self.state.lock().expect("no thread panicked");
+        state.engine.as_ref().map_or(0, |e| e.cached_units())
+    }
+
+    /// A compile error of the NVPTX backend: for a kernel, at the construct's
+    /// span (a `print!` in the kernel, a shared array too large) so that it
+    /// renders at the kernel's source like a trap; for a loop, the diagnostic
+    /// rendered against the sources.
+    #[cfg(feature = "cuda")]
+    fn ptx_failure(
+        &self,
+        request: &LoopRequest,
+        e: kern_compiler::backend::nvptx::NvptxError,
+    ) -> Failure {
+        use kern_compiler::backend::nvptx::NvptxError;
+        match (request, e) {
+            (
+                LoopRequest::KernelLaunch(_),
+                NvptxError::Unsupported {
+                    function,
+                    construct,
+                    span,
+                },
+            ) => Failure::At(kern_compiler::ir::Trap {
+                kind: kern_compiler::ir::TrapKind::Host(format!(
+                    "{construct} cannot run on the GPU (in `{function}`, compiled for the cuda target)"
+                )),
+                span,
+            }),
+            (LoopRequest::KernelLaunch(_), other) => backend_error(other).into(),
+            (_, e) => ptx_error(e, &self.sources).into(),
+        }
+    }
+}
+
+/// A compile error of the NVPTX backend for a loop or a function: its
+/// diagnostic rendered against `sources` when it has one.
+#[cfg(feature = "cuda")]
+pub(crate) fn ptx_error(
+    e: kern_compiler::backend::nvptx::NvptxError,
+    sources: &SourceMap,
+) -> Error {
+    match e.to_diagnostic() {
+        Some(d) => Error::compile(d.into(), sources),
+        None => backend_error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;

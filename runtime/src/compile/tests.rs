@@ -1,0 +1,87 @@
+//! The compile service's contract: one engine per module, each request compiled
+//! once, whatever asks for it.
+
+use kern_compiler::frontend;
+use kern_compiler::ir::ScalarType::{F64, I64};
+use kern_compiler::loops::elementwise::LoopSignature;
+use kern_compiler::SourceMap;
+
+use super::{CompileService, Fold, LoopRequest};
+
+const SOURCE: &str = "
+#[vectorize]
+fn add<T: Num>(a: T, b: T) -> T { a + b }
+
+fn twice(x: f64) -> f64 { x * 2.0 }
+";
+
+fn service() -> CompileService {
+    let mut sources = SourceMap::new();
+    let file = sources.add("service.kern", SOURCE);
+    let compiled = frontend::compile(&mut sources, file).expect("the source checks");
+    CompileService::new(sources, compiled)
+}
+
+fn add_loop(t: kern_compiler::ir::ScalarType) -> LoopRequest {
+    LoopRequest::Elementwise {
+        ufunc: "add".into(),
+        type_args: vec![t],
+        signature: LoopSignature {
+            inputs: vec![t, t],
+            output: t,
+        },
+    }
+}
+
+fn machine_code(service: &CompileService, request: &LoopRequest) {
+    if service.machine_code(request).is_err() {
+        panic!("{request:?} does not compile");
+    }
+}
+
+#[test]
+fn every_request_of_a_module_compiles_once_with_the_one_engine() {
+    let service = service();
+    assert_eq!(
+        service.compiled_units(),
+        0,
+        "the engine is created on first use"
+    );
+    machine_code(&service, &add_loop(F64));
+    let after_one_loop = service.compiled_units();
+    assert!(after_one_loop > 0);
+    machine_code(&service, &add_loop(F64));
+    assert_eq!(service.compiled_units(), after_one_loop, "a cached request");
+    // Another instance, a fold and a plain function: the same engine grows.
+    let twice = service.compiled.functions["twice"];
+    let requests = [
+        add_loop(I64),
+        LoopRequest::Reduce(Fold {
+            ufunc: "add".into(),
+            type_args: vec![F64],
+            elem: F64,
+            acc: F64,
+        }),
+        LoopRequest::Function(twice),
+    ];
+    let mut units = after_one_loop;
+    for request in &requests {
+        machine_code(&service, request);
+        assert!(service.compiled_units() > units, "{request:?} is compiled");
+        units = service.compiled_units();
+    }
+}
+
+#[test]
+fn a_request_the_module_cannot_build_is_an_error_not_a_panic() {
+    let service = service();
+    let unknown = LoopRequest::Elementwise {
+        ufunc: "missing".into(),
+        type_args: vec![F64],
+        signature: LoopSignature {
+            inputs: vec![F64, F64],
+            output: F64,
+        },
+    };
+    assert!(service.machine_code(&unknown).is_err());
+}
