@@ -5,7 +5,7 @@
 
 use kern_compiler::backend::cranelift::JitEngine;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::spmd::{AtomicOp, Axis, SpmdIndex, SpmdInst};
+use kern_compiler::ir::spmd::{AtomicInst, AtomicOp, Axis, SpmdIndex, SpmdInst};
 use kern_compiler::ir::{
     print, verify, ArrayDesc, FuncId, FunctionKind, InstKind, Program, ScalarValue, MAX_RANK,
 };
@@ -98,7 +98,7 @@ fn the_verifier_checks_atomic_operand_types() {
     let f = &mut program.functions[kernel.0 as usize];
     let mut found = false;
     visit(&mut f.body, &mut |kind| {
-        if let InstKind::Spmd(SpmdInst::Atomic { op, .. }) = kind {
+        if let InstKind::Spmd(SpmdInst::Atomic(AtomicInst { op, .. })) = kind {
             *op = AtomicOp::CompareExchange; // now one operand short
             found = true;
         }

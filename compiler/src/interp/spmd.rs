@@ -18,16 +18,12 @@ pub(super) fn run(
     frame: &mut Frame,
 ) -> Result<Option<ScalarValue>, TrapKind> {
     match inst {
-        SpmdInst::Atomic {
-            op,
-            array,
-            index,
-            operands,
-        } => {
-            let desc = array_desc(frame, *array);
-            let elem = array_elem(f, *array);
-            let offset = element_offset(&desc, &[*index], frame, true)?;
-            let operands: Vec<ScalarValue> = operands
+        SpmdInst::Atomic(atomic) => {
+            let desc = array_desc(frame, atomic.array);
+            let elem = array_elem(f, atomic.array);
+            let offset = element_offset(&desc, &[atomic.index], frame, true)?;
+            let operands: Vec<ScalarValue> = atomic
+                .operands
                 .iter()
                 .map(|v| frame.values[v.0 as usize])
                 .collect();
@@ -35,7 +31,7 @@ pub(super) fn run(
             // and writable (the verifier checked the array is `&mut`); the index
             // was bounds-checked just above.
             let old = unsafe { read_element(desc.data, offset, elem) };
-            let new = atomic_new_value(*op, old, &operands);
+            let new = atomic_new_value(atomic.op, old, &operands);
             unsafe { write_element(desc.data, offset, elem, new) };
             Ok(Some(old))
         }

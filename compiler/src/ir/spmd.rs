@@ -159,26 +159,27 @@ impl AtomicOp {
 pub enum SpmdInst {
     Index(SpmdIndex, Axis),
     SyncThreads,
-    SharedArray {
-        array: LocalId,
-        len: u64,
-    },
-    Atomic {
-        op: AtomicOp,
-        array: LocalId,
-        index: ValueId,
-        operands: Vec<ValueId>,
-    },
+    SharedArray { array: LocalId, len: u64 },
+    Atomic(AtomicInst),
+}
+
+/// `atomic_OP(array, index, operands..)`: one read-modify-write of `array[index]`,
+/// whose value is the element before the write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AtomicInst {
+    pub op: AtomicOp,
+    pub array: LocalId,
+    pub index: ValueId,
+    /// `op.operand_count()` values of the array's element type.
+    pub operands: Vec<ValueId>,
 }
 
 impl SpmdInst {
     /// The values it reads, in order.
     pub fn values(&self) -> Vec<ValueId> {
         match self {
-            SpmdInst::Atomic {
-                index, operands, ..
-            } => std::iter::once(*index)
-                .chain(operands.iter().copied())
+            SpmdInst::Atomic(a) => std::iter::once(a.index)
+                .chain(a.operands.iter().copied())
                 .collect(),
             _ => Vec::new(),
         }
@@ -187,7 +188,9 @@ impl SpmdInst {
     /// The array local it reads or binds, if any.
     pub fn array(&self) -> Option<LocalId> {
         match self {
-            SpmdInst::SharedArray { array, .. } | SpmdInst::Atomic { array, .. } => Some(*array),
+            SpmdInst::SharedArray { array, .. } | SpmdInst::Atomic(AtomicInst { array, .. }) => {
+                Some(*array)
+            }
             _ => None,
         }
     }
@@ -205,17 +208,12 @@ impl SpmdInst {
                 array: local(*array),
                 len: *len,
             },
-            SpmdInst::Atomic {
-                op,
-                array,
-                index,
-                operands,
-            } => SpmdInst::Atomic {
-                op: *op,
-                array: local(*array),
-                index: value(*index),
-                operands: operands.iter().map(|v| value(*v)).collect(),
-            },
+            SpmdInst::Atomic(a) => SpmdInst::Atomic(AtomicInst {
+                op: a.op,
+                array: local(a.array),
+                index: value(a.index),
+                operands: a.operands.iter().map(|v| value(*v)).collect(),
+            }),
         }
     }
 
@@ -231,7 +229,7 @@ impl SpmdInst {
             SpmdInst::Index(k, a) => format!("{}.{}", k.name(), a.name()),
             SpmdInst::SyncThreads => "sync_threads".into(),
             SpmdInst::SharedArray { len, .. } => format!("shared_array[{len}]"),
-            SpmdInst::Atomic { op, .. } => format!("atomic_{}", op.name()),
+            SpmdInst::Atomic(a) => format!("atomic_{}", a.op.name()),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! instruction may appear and the types of its operands and result. Scoping of the
 //! operands is checked by the verifier itself like for every instruction.
 
-use super::spmd::{atomic_element_type, SpmdInst};
+use super::spmd::{atomic_element_type, AtomicInst, SpmdInst};
 use super::{Function, FunctionKind, ScalarType, Type};
 
 /// `Err(message)` when `inst` (with result type `result` and operand types
@@ -47,7 +47,7 @@ pub(super) fn check(
                 ));
             }
         }
-        SpmdInst::Atomic { op, array, .. } => {
+        SpmdInst::Atomic(AtomicInst { op, array, .. }) => {
             if f.kind == FunctionKind::Main {
                 return Err("atomic in host code".into());
             }

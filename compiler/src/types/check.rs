@@ -33,6 +33,7 @@ mod npy_header;
 mod operators;
 mod statements;
 mod type_exprs;
+use calls::{MethodCall, PathCall, UserCall};
 pub use host_arrays::{HostMethod, HostResolution};
 pub use host_jobs::JobsCall;
 pub use kernels::SpmdResolution;

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostics::{Diagnostic, FileId};
-use crate::syntax::ast::{ConstDecl, FnDecl, Item, SourceUnit};
+use crate::diagnostics::{Diagnostic, FileId, Span};
+use crate::syntax::ast::{ConstDecl, FnDecl, Ident, Item, SourceUnit};
 
 /// Which namespace an item lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +47,17 @@ pub struct Env<'a> {
     const_names: HashMap<(Namespace, String), ConstKey>,
 }
 
+/// The error for a second item named `name` (functions and constants share the
+/// rule: one name, one item, in each namespace).
+fn redefinition(name: &Ident, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        name.span,
+        format!("the name `{}` is defined multiple times", name.name),
+    )
+    .with_label("redefined here")
+    .with_secondary(first, "first defined here")
+}
+
 impl<'a> Env<'a> {
     /// Builds the environment; reports duplicate definitions.
     pub fn new(
@@ -76,14 +87,7 @@ impl<'a> Env<'a> {
                     let name = (namespace, decl.name.name.clone());
                     if let Some(previous) = self.fn_names.get(&name) {
                         let first = self.functions[previous.0 as usize].decl.name.span;
-                        errors.push(
-                            Diagnostic::error(
-                                decl.name.span,
-                                format!("the name `{}` is defined multiple times", decl.name.name),
-                            )
-                            .with_label("redefined here")
-                            .with_secondary(first, "first defined here"),
-                        );
+                        errors.push(redefinition(&decl.name, first));
                         continue;
                     }
                     self.fn_names.insert(name, key);
@@ -103,14 +107,7 @@ impl<'a> Env<'a> {
                     let name = (namespace, decl.name.name.clone());
                     if let Some(previous) = self.const_names.get(&name) {
                         let first = self.consts[previous.0 as usize].decl.name.span;
-                        errors.push(
-                            Diagnostic::error(
-                                decl.name.span,
-                                format!("the name `{}` is defined multiple times", decl.name.name),
-                            )
-                            .with_label("redefined here")
-                            .with_secondary(first, "first defined here"),
-                        );
+                        errors.push(redefinition(&decl.name, first));
                         continue;
                     }
                     self.const_names.insert(name, key);

@@ -18,18 +18,13 @@ use super::lower::{clif_type, Lowerer};
 use super::BackendError;
 use crate::backend::operands;
 use crate::diagnostics::Span;
-use crate::ir::spmd::{AtomicOp, SpmdInst};
-use crate::ir::{LocalId, ScalarType, ValueId};
+use crate::ir::spmd::{AtomicInst, AtomicOp, SpmdInst};
+use crate::ir::ScalarType;
 
 impl<M: Module> Lowerer<'_, '_, M> {
     pub fn spmd(&mut self, inst: &SpmdInst, span: Span) -> Result<Option<Value>, BackendError> {
         match inst {
-            SpmdInst::Atomic {
-                op,
-                array,
-                index,
-                operands,
-            } => self.atomic(*op, *array, *index, operands, span).map(Some),
+            SpmdInst::Atomic(atomic) => self.atomic(atomic, span).map(Some),
             SpmdInst::Index(..) => Err(self.error(format!(
                 "`{}` has a value only in a kernel launch: compile the kernel's launch loop, not the kernel itself",
                 inst.name()
@@ -41,14 +36,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
         }
     }
 
-    fn atomic(
-        &mut self,
-        op: AtomicOp,
-        array: LocalId,
-        index: ValueId,
-        operands: &[ValueId],
-        span: Span,
-    ) -> Result<Value, BackendError> {
+    fn atomic(&mut self, atomic: &AtomicInst, span: Span) -> Result<Value, BackendError> {
+        let (op, array, index) = (atomic.op, atomic.array, atomic.index);
+        let operands = &atomic.operands[..];
         let values = operands
             .iter()
             .map(|v| self.value(*v))

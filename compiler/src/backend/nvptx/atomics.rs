@@ -28,20 +28,19 @@ use super::types::int_type;
 use super::NvptxError;
 use crate::backend::operands;
 use crate::diagnostics::Span;
-use crate::ir::spmd::{atomic_element_type, AtomicOp};
-use crate::ir::{LocalId, ValueId};
+use crate::ir::spmd::{atomic_element_type, AtomicInst, AtomicOp};
+use crate::ir::ValueId;
 
 const RELAXED: AtomicOrdering = AtomicOrdering::Monotonic;
 
 impl<'ctx> Lowerer<'ctx, '_> {
     pub fn atomic(
         &mut self,
-        op: AtomicOp,
-        array: LocalId,
-        index: ValueId,
-        operands: &[ValueId],
+        atomic: &AtomicInst,
         span: Span,
     ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+        let (op, array, index) = (atomic.op, atomic.array, atomic.index);
+        let operands = &atomic.operands[..];
         operands::atomic_operand_count(op, operands.len()).map_err(|m| self.invalid(m))?;
         let (address, elem) = self.element_address(array, &[index], true, span)?;
         if !atomic_element_type(elem) {

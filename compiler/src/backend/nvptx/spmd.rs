@@ -74,12 +74,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     ) -> Result<Option<BasicValueEnum<'ctx>>, NvptxError> {
         let in_kernel = matches!(self.func.kind, FunctionKind::Kernel { .. });
         match inst {
-            SpmdInst::Atomic {
-                op,
-                array,
-                index,
-                operands,
-            } => self.atomic(*op, *array, *index, operands, span).map(Some),
+            SpmdInst::Atomic(atomic) => self.atomic(atomic, span).map(Some),
             // The IR keeps the others in kernel bodies (`ir::spmd_verify`), and a
             // kernel is always an entry, never a device function.
             _ if !in_kernel => {

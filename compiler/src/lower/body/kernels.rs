@@ -2,7 +2,7 @@
 //! kernel launches in `main` to `HostOp::Launch` (semantics in `ir::spmd`).
 
 use super::*;
-use crate::ir::spmd::{Axis, SpmdIndex, SpmdInst};
+use crate::ir::spmd::{AtomicInst, Axis, SpmdIndex, SpmdInst};
 use crate::ir::HostOp;
 use crate::types::check::SpmdResolution;
 
@@ -42,12 +42,12 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 self.b.current_span = e.span;
                 let t = self.scalar_ty(e);
                 Some(self.b.value(
-                    InstKind::Spmd(SpmdInst::Atomic {
+                    InstKind::Spmd(SpmdInst::Atomic(AtomicInst {
                         op,
                         array,
                         index,
                         operands,
-                    }),
+                    })),
                     t,
                 ))
             }

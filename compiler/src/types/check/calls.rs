@@ -5,6 +5,33 @@
 
 use super::*;
 
+/// A call by path, `a::b(args)`, handed to the checkers of path builtins
+/// (`host_call`, `jobs_call`, `mpi_call`).
+pub(super) struct PathCall<'c> {
+    pub e: &'c Expr,
+    pub callee: &'c Expr,
+    pub names: &'c [&'c str],
+    pub args: &'c [Expr],
+}
+
+/// A call of the user function `key`, written `name(args)`, handed to the checkers
+/// of the calls that are not scalar calls (kernels, ufuncs and gufuncs on arrays).
+pub(super) struct UserCall<'c> {
+    pub e: &'c Expr,
+    pub key: FnKey,
+    pub name: &'c str,
+    pub args: &'c [Expr],
+}
+
+/// `receiver.method(args)`, handed to the checkers of host methods on user
+/// functions (`k.launch(..)`, `f.reduce(..)`).
+pub(super) struct MethodCall<'c> {
+    pub e: &'c Expr,
+    pub receiver: &'c Expr,
+    pub method: &'c Ident,
+    pub args: &'c [Expr],
+}
+
 impl FnChecker<'_, '_> {
     /// The user function a method call's receiver names (`f.reduce(..)`,
     /// `k.launch(..)`): a one-segment path that is not a local binding.
@@ -55,7 +82,13 @@ impl FnChecker<'_, '_> {
         if let Some(t) = self.spmd_call(e, &names, args) {
             return t;
         }
-        if let Some(t) = self.host_call(e, callee, &names, args) {
+        let names = names.as_slice();
+        if let Some(t) = self.host_call(&PathCall {
+            e,
+            callee,
+            names,
+            args,
+        }) {
             return t;
         }
         let full = names.join("::");
@@ -85,11 +118,17 @@ impl FnChecker<'_, '_> {
             );
             return Ty::Error;
         };
-        if let Some(t) = self.kernel_called(e, key, &full, args) {
+        let call = UserCall {
+            e,
+            key,
+            name: &full,
+            args,
+        };
+        if let Some(t) = self.kernel_called(&call) {
             return t;
         }
         if self.host {
-            if let Some(t) = self.host_ufunc_call(e, key, &full, args) {
+            if let Some(t) = self.host_ufunc_call(&call) {
                 return t;
             }
         }
@@ -226,10 +265,16 @@ impl FnChecker<'_, '_> {
         args: &[Expr],
     ) -> Ty {
         if self.host {
-            if let Some(t) = self.kernel_launch(e, receiver, method, args) {
+            let call = MethodCall {
+                e,
+                receiver,
+                method,
+                args,
+            };
+            if let Some(t) = self.kernel_launch(&call) {
                 return t;
             }
-            if let Some(t) = self.host_ufunc_method(e, receiver, method, args) {
+            if let Some(t) = self.host_ufunc_method(&call) {
                 return t;
             }
         }

@@ -312,17 +312,12 @@ impl FnChecker<'_, '_> {
 
     /// Host builtins: `zeros(..)`, `load(..)`, `random::uniform_array(..)`, ...
     /// `None` when the call is not one (a user function of that name wins).
-    pub(super) fn host_call(
-        &mut self,
-        e: &Expr,
-        callee: &Expr,
-        names: &[&str],
-        args: &[Expr],
-    ) -> Option<Ty> {
-        if let Some(t) = self.jobs_call(e, callee, names, args) {
+    pub(super) fn host_call(&mut self, call: &PathCall) -> Option<Ty> {
+        let (e, callee, names, args) = (call.e, call.callee, call.names, call.args);
+        if let Some(t) = self.jobs_call(call) {
             return Some(t);
         }
-        if let Some(t) = self.mpi_call(e, callee, names, args) {
+        if let Some(t) = self.mpi_call(call) {
             return Some(t);
         }
         let builtin = match names {
@@ -526,16 +521,11 @@ impl FnChecker<'_, '_> {
     /// A call of a user function `key` in host code: a ufunc (or gufunc) with at
     /// least one array argument is an array call; otherwise `None`, and the call
     /// is checked as a scalar call with the argument types found here.
-    pub(super) fn host_ufunc_call(
-        &mut self,
-        e: &Expr,
-        key: FnKey,
-        name: &str,
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn host_ufunc_call(&mut self, call: &UserCall) -> Option<Ty> {
+        let (e, key, name, args) = (call.e, call.key, call.name, call.args);
         let decl = self.env.function(key).decl;
         if decl.attrs.iter().any(|a| a.name.name == "guvectorize") {
-            return self.host_gufunc_call(e, key, name, args);
+            return self.host_gufunc_call(call);
         }
         if decl.params.len() != args.len() {
             return None;
@@ -605,13 +595,8 @@ impl FnChecker<'_, '_> {
 
     /// `f.call_out(..)`, `f.reduce(..)`, `f.accumulate(..)`, `f.outer(..)` on a
     /// ufunc `f`; `None` when the receiver is not a ufunc name.
-    pub(super) fn host_ufunc_method(
-        &mut self,
-        e: &Expr,
-        receiver: &Expr,
-        method: &Ident,
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn host_ufunc_method(&mut self, call: &MethodCall) -> Option<Ty> {
+        let (e, receiver, method, args) = (call.e, call.receiver, call.method, call.args);
         let (fname, key) = self.user_fn_receiver(receiver)?;
         // A gufunc whose signature is all scalars, `(),()->()`, is a ufunc.
         let scalar_gufunc = || {

@@ -15,13 +15,8 @@ use crate::kernel_decl::{GufuncDecl, OperandForm, SchemeType};
 impl FnChecker<'_, '_> {
     /// A call of the `#[guvectorize]` function `key` in host code. `None` when it is
     /// an ordinary scalar call (every parameter given, no array among them).
-    pub(super) fn host_gufunc_call(
-        &mut self,
-        e: &Expr,
-        key: FnKey,
-        name: &str,
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn host_gufunc_call(&mut self, call: &UserCall) -> Option<Ty> {
+        let (e, key, name, args) = (call.e, call.key, call.name, call.args);
         let decl = self.env.function(key).decl;
         let nparams = decl.params.len();
         let types: Vec<Ty> = args.iter().map(|a| self.arg_expr(a)).collect();

@@ -22,13 +22,8 @@ const JOBS_BUILTINS: &str =
 
 impl FnChecker<'_, '_> {
     /// `jobs::NAME(args)`; `None` when `names` is not a `jobs::` path.
-    pub(super) fn jobs_call(
-        &mut self,
-        e: &Expr,
-        callee: &Expr,
-        names: &[&str],
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn jobs_call(&mut self, call: &PathCall) -> Option<Ty> {
+        let (e, callee, names, args) = (call.e, call.callee, call.names, call.args);
         let name = self.user_module_call("jobs", names)?;
         if !self.host {
             return Some(self.error(

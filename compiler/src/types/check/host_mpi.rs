@@ -13,13 +13,8 @@ use crate::ir::host_mpi::{MpiOp, MPI_BUILTINS};
 
 impl FnChecker<'_, '_> {
     /// `mpi::NAME(args)`; `None` when `names` is not an `mpi::` path.
-    pub(super) fn mpi_call(
-        &mut self,
-        e: &Expr,
-        callee: &Expr,
-        names: &[&str],
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn mpi_call(&mut self, call: &PathCall) -> Option<Ty> {
+        let (e, callee, names, args) = (call.e, call.callee, call.names, call.args);
         let name = self.user_module_call("mpi", names)?;
         let full = format!("mpi::{name}");
         if !self.host {

@@ -184,13 +184,8 @@ impl FnChecker<'_, '_> {
     }
 
     /// A plain call of a `#[kernel]`: an error, kernels are launched.
-    pub(super) fn kernel_called(
-        &mut self,
-        e: &Expr,
-        key: FnKey,
-        name: &str,
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn kernel_called(&mut self, call: &UserCall) -> Option<Ty> {
+        let (e, key, name, args) = (call.e, call.key, call.name, call.args);
         if !is_kernel(self.env.function(key).decl) {
             return None;
         }
@@ -209,13 +204,8 @@ impl FnChecker<'_, '_> {
 
     /// `k.launch(grid, block, args..)` on a `#[kernel]` `k` in host code; `None`
     /// when the receiver is not a kernel.
-    pub(super) fn kernel_launch(
-        &mut self,
-        e: &Expr,
-        receiver: &Expr,
-        method: &Ident,
-        args: &[Expr],
-    ) -> Option<Ty> {
+    pub(super) fn kernel_launch(&mut self, call: &MethodCall) -> Option<Ty> {
+        let (e, receiver, method, args) = (call.e, call.receiver, call.method, call.args);
         let (kname, key) = self.user_fn_receiver(receiver)?;
         let decl = self.env.function(key).decl;
         if !is_kernel(decl) {
