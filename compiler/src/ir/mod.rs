@@ -458,6 +458,16 @@ pub enum FormatPiece {
     Arg(FormatSpec),
 }
 
+impl FormatPiece {
+    /// How many arguments a format made of `pieces` takes.
+    pub fn arg_count(pieces: &[FormatPiece]) -> usize {
+        pieces
+            .iter()
+            .filter(|p| matches!(p, FormatPiece::Arg(_)))
+            .count()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum InstKind {
     Const(ScalarValue),

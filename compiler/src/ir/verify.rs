@@ -107,6 +107,13 @@ fn check_counted(
 }
 
 impl Verifier<'_> {
+    /// A print (`HostOp::Print` or `InstKind::Print`) has one argument per `{}`.
+    fn print_args(&mut self, inst: &Inst, pieces: &[FormatPiece], args: usize) {
+        if FormatPiece::arg_count(pieces) != args {
+            self.fail(inst, "Print argument count differs from its format".into());
+        }
+    }
+
     fn fail(&mut self, inst: &Inst, msg: String) {
         self.errors.push(format!(
             "in `{}`: {msg} (at {:?})",
@@ -379,13 +386,7 @@ impl Verifier<'_> {
                     }
                 }
                 if let HostOp::Print { pieces, .. } = op {
-                    let wanted = pieces
-                        .iter()
-                        .filter(|p| matches!(p, FormatPiece::Arg(_)))
-                        .count();
-                    if wanted != args.len() {
-                        self.fail(inst, "Print argument count differs from its format".into());
-                    }
+                    self.print_args(inst, pieces, args.len());
                 }
             }
             InstKind::Spmd(s) => {
@@ -399,13 +400,7 @@ impl Verifier<'_> {
             }
             InstKind::Print { pieces, args, .. } => {
                 self.uses(inst, args);
-                let wanted = pieces
-                    .iter()
-                    .filter(|p| matches!(p, FormatPiece::Arg(_)))
-                    .count();
-                if wanted != args.len() {
-                    self.fail(inst, "Print argument count differs from its format".into());
-                }
+                self.print_args(inst, pieces, args.len());
             }
         }
         if matches!(inst.kind, InstKind::Break | InstKind::Continue) && loop_depth == 0 {

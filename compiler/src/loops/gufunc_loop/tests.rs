@@ -5,16 +5,7 @@ use super::*;
 use crate::backend::cranelift::JitEngine;
 use crate::interp::Interpreter;
 
-use crate::loops::test_support::compile;
-
-/// An array argument over `data` with `shape` and element `strides`.
-fn desc<T>(data: &mut [T], shape: &[i64], strides: &[i64]) -> HostArg {
-    HostArg::Array(crate::loops::test_support::desc(
-        data.as_mut_ptr(),
-        shape,
-        strides,
-    ))
-}
+use crate::loops::test_support::{array_arg as desc, compile};
 
 fn sig(inputs: &[ScalarType], outputs: &[ScalarType]) -> GufuncLoopSignature {
     GufuncLoopSignature {

@@ -20,7 +20,18 @@ fn program() -> (Program, FuncId) {
     (program, g)
 }
 
-use crate::loops::test_support::desc;
+use crate::loops::test_support::{array_arg, desc};
+
+type Builder = fn(&mut Program, FuncId, ScalarType, ScalarType) -> Result<FuncId, LoopError>;
+
+/// `g`'s single-run loop and its batched loop over `i64`, verified.
+fn verified_pair(single: Builder, batched: Builder) -> (Program, FuncId, FuncId) {
+    let (mut program, g) = program();
+    let single = single(&mut program, g, ScalarType::I64, ScalarType::I64).unwrap();
+    let batched = batched(&mut program, g, ScalarType::I64, ScalarType::I64).unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    (program, single, batched)
+}
 
 fn run(program: &Program, f: FuncId, args: &[HostArg]) -> Result<(), Trap> {
     // SAFETY: every test passes descriptors over live buffers.
@@ -29,10 +40,7 @@ fn run(program: &Program, f: FuncId, args: &[HostArg]) -> Result<(), Trap> {
 
 #[test]
 fn every_block_of_every_lane_is_the_block_loop_of_that_run() {
-    let (mut program, g) = program();
-    let block_loop = build_reduce_loop(&mut program, g, ScalarType::I64, ScalarType::I64).unwrap();
-    let batch = build_reduce_batch(&mut program, g, ScalarType::I64, ScalarType::I64).unwrap();
-    crate::ir::verify::verify_program(&program).unwrap();
+    let (program, block_loop, batch) = verified_pair(build_reduce_loop, build_reduce_batch);
     assert!(matches!(
         program.function(batch).kind,
         FunctionKind::ReductionBatch { .. }
@@ -54,16 +62,12 @@ fn every_block_of_every_lane_is_the_block_loop_of_that_run() {
             &program,
             batch,
             &[
-                HostArg::Array(desc(
-                    x.as_mut_ptr(),
-                    &[lanes as i64, n as i64],
-                    &[1, lanes as i64],
-                )),
-                HostArg::Array(desc(
-                    out.as_mut_ptr(),
+                array_arg(&mut x, &[lanes as i64, n as i64], &[1, lanes as i64]),
+                array_arg(
+                    &mut out,
                     &[lanes as i64, blocks as i64],
                     &[blocks as i64, 1],
-                )),
+                ),
             ],
         )
         .unwrap();
@@ -77,7 +81,7 @@ fn every_block_of_every_lane_is_the_block_loop_of_that_run() {
                     block_loop,
                     &[
                         HostArg::Array(desc(first, &[len as i64], &[lanes as i64])),
-                        HostArg::Array(desc(run_out.as_mut_ptr(), &[1], &[1])),
+                        array_arg(&mut run_out, &[1], &[1]),
                     ],
                 )
                 .unwrap();
@@ -102,8 +106,8 @@ fn an_output_of_the_wrong_shape_traps_instead_of_writing_past_it() {
         &program,
         batch,
         &[
-            HostArg::Array(desc(x.as_mut_ptr(), &[1, 300], &[300, 1])),
-            HostArg::Array(desc(out.as_mut_ptr(), &[1, 2], &[2, 1])),
+            array_arg(&mut x, &[1, 300], &[300, 1]),
+            array_arg(&mut out, &[1, 2], &[2, 1]),
         ],
     )
     .unwrap_err();
@@ -115,10 +119,7 @@ fn an_output_of_the_wrong_shape_traps_instead_of_writing_past_it() {
 
 #[test]
 fn every_lane_of_the_batched_scan_is_the_scan_loop_of_that_lane() {
-    let (mut program, g) = program();
-    let scan = build_scan_loop(&mut program, g, ScalarType::I64, ScalarType::I64).unwrap();
-    let batch = build_scan_batch(&mut program, g, ScalarType::I64, ScalarType::I64).unwrap();
-    crate::ir::verify::verify_program(&program).unwrap();
+    let (program, scan, batch) = verified_pair(build_scan_loop, build_scan_batch);
     let (lanes, n) = (4usize, 9usize);
     let mut seeds: Vec<i64> = vec![3, -1, 0, 7];
     let mut x: Vec<i64> = (0..(lanes * n) as i64).map(|v| v % 5 - 2).collect();
@@ -127,17 +128,9 @@ fn every_lane_of_the_batched_scan_is_the_scan_loop_of_that_lane() {
         &program,
         batch,
         &[
-            HostArg::Array(desc(seeds.as_mut_ptr(), &[lanes as i64], &[1])),
-            HostArg::Array(desc(
-                x.as_mut_ptr(),
-                &[lanes as i64, n as i64],
-                &[n as i64, 1],
-            )),
-            HostArg::Array(desc(
-                out.as_mut_ptr(),
-                &[lanes as i64, n as i64],
-                &[n as i64, 1],
-            )),
+            array_arg(&mut seeds, &[lanes as i64], &[1]),
+            array_arg(&mut x, &[lanes as i64, n as i64], &[n as i64, 1]),
+            array_arg(&mut out, &[lanes as i64, n as i64], &[n as i64, 1]),
         ],
     )
     .unwrap();
@@ -149,7 +142,7 @@ fn every_lane_of_the_batched_scan_is_the_scan_loop_of_that_lane() {
             &[
                 HostArg::Array(desc(&mut seeds[lane], &[1], &[1])),
                 HostArg::Array(desc(x[lane * n..].as_mut_ptr(), &[n as i64], &[1])),
-                HostArg::Array(desc(expected.as_mut_ptr(), &[n as i64], &[1])),
+                array_arg(&mut expected, &[n as i64], &[1]),
             ],
         )
         .unwrap();
@@ -164,11 +157,7 @@ fn every_lane_of_the_batched_scan_is_the_scan_loop_of_that_lane() {
         batch,
         &[
             HostArg::Array(desc(acc_ptr, &[lanes as i64], &[1])),
-            HostArg::Array(desc(
-                x.as_mut_ptr(),
-                &[lanes as i64, n as i64],
-                &[n as i64, 1],
-            )),
+            array_arg(&mut x, &[lanes as i64, n as i64], &[n as i64, 1]),
             HostArg::Array(desc(acc_ptr, &[lanes as i64, n as i64], &[1, 0])),
         ],
     )

@@ -5,7 +5,7 @@
 
 use super::GuardKind;
 use crate::diagnostics::Span;
-use crate::ir::{Block, InstKind};
+use crate::ir::{Block, Inst, InstKind};
 
 /// Identity of a block of the function being walked.
 pub(super) type BlockKey = *const Block;
@@ -57,7 +57,12 @@ pub(super) fn scalar_only(block: &Block) -> Option<(GuardKind, Span)> {
 
 /// A `return` anywhere inside `block` (nested blocks included).
 pub(super) fn returns_in(block: &Block) -> bool {
-    block.insts.iter().any(|i| match &i.kind {
+    block.insts.iter().any(returns)
+}
+
+/// A `return` in `i` or anywhere inside it.
+fn returns(i: &Inst) -> bool {
+    match &i.kind {
         InstKind::Return(_) => true,
         InstKind::If {
             then_block,
@@ -71,7 +76,7 @@ pub(super) fn returns_in(block: &Block) -> bool {
             ..
         } => returns_in(header) || returns_in(body) || returns_in(latch),
         _ => false,
-    })
+    }
 }
 
 /// Some lane may leave `block` other than by reaching its end: a `break` or
@@ -84,12 +89,8 @@ pub(super) fn leaves(block: &Block) -> bool {
             else_block,
             ..
         } => leaves(then_block) || leaves(else_block),
-        InstKind::Loop {
-            header,
-            body,
-            latch,
-            ..
-        } => returns_in(header) || returns_in(body) || returns_in(latch),
+        // Its own `break`s and `continue`s stay inside the loop.
+        InstKind::Loop { .. } => returns(i),
         _ => false,
     })
 }

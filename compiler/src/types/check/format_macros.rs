@@ -28,10 +28,7 @@ impl FnChecker<'_, '_> {
                         )
                     }
                 };
-                let wanted = pieces
-                    .iter()
-                    .filter(|p| matches!(p, FormatPiece::Arg(_)))
-                    .count();
+                let wanted = FormatPiece::arg_count(&pieces);
                 if wanted != rest.len() {
                     let s = |n: usize| if n == 1 { "" } else { "s" };
                     return self.error(
