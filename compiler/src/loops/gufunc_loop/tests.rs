@@ -14,6 +14,16 @@ fn sig(inputs: &[ScalarType], outputs: &[ScalarType]) -> GufuncLoopSignature {
     }
 }
 
+/// `src`'s gufunc `name` from one `ty` input to one `ty` output, and its loop over
+/// one loop dimension, verified.
+fn unary_loop(src: &str, name: &str, ty: ScalarType) -> (Program, FuncId, FuncId) {
+    let mut program = compile(src);
+    let body = program.find(name).unwrap();
+    let lp = build_gufunc_loop(&mut program, body, 1, &sig(&[ty], &[ty])).unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    (program, body, lp)
+}
+
 const MATMUL: &str = "
 #[guvectorize]
 fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
@@ -99,16 +109,8 @@ fn scalar_inputs_and_returned_values_are_converted() {
 
 #[test]
 fn an_empty_loop_never_runs_the_body_and_empty_core_dims_are_passed_on() {
-    let mut program =
-        compile("#[guvectorize] fn boom(x: &[i64]) -> i64 { (x.len() as i64) / (x.len() as i64) }");
-    let body = program.find("boom").unwrap();
-    let lp = build_gufunc_loop(
-        &mut program,
-        body,
-        1,
-        &sig(&[ScalarType::I64], &[ScalarType::I64]),
-    )
-    .unwrap();
+    let src = "#[guvectorize] fn boom(x: &[i64]) -> i64 { (x.len() as i64) / (x.len() as i64) }";
+    let (program, _, lp) = unary_loop(src, "boom", ScalarType::I64);
     let mut x = [0i64; 4];
     let mut out = [7i64; 2];
     let args = [desc(&mut x, &[0, 2], &[2, 1]), desc(&mut out, &[0], &[1])];
@@ -126,21 +128,11 @@ fn an_empty_loop_never_runs_the_body_and_empty_core_dims_are_passed_on() {
 #[test]
 fn a_body_that_is_not_inlined_gets_real_sub_view_descriptors() {
     // A return inside a loop keeps the body a call.
-    let mut program = compile(
-        "#[guvectorize] fn first_neg(x: &[[f64; N]; M]) -> f64 {
+    let src = "#[guvectorize] fn first_neg(x: &[[f64; N]; M]) -> f64 {
             for i in 0..M { for j in 0..N { if x[i][j] < 0.0 { return x[i][j] + (i * 10 + j) as f64; } } }
             0.0
-        }",
-    );
-    let body = program.find("first_neg").unwrap();
-    let lp = build_gufunc_loop(
-        &mut program,
-        body,
-        1,
-        &sig(&[ScalarType::F64], &[ScalarType::F64]),
-    )
-    .unwrap();
-    crate::ir::verify::verify_program(&program).unwrap();
+        }";
+    let (program, body, lp) = unary_loop(src, "first_neg", ScalarType::F64);
     assert_eq!(program.function(lp).callees(), [body]);
     let text = crate::ir::print::print_function(&program, program.function(lp));
     assert!(text.contains("call first_neg(&l0[v"), "{text}");
@@ -184,19 +176,9 @@ fn operands_must_match_the_body() {
 #[test]
 fn sub_views_reach_helpers_that_stay_calls() {
     // The recursive helper is never inlined: it receives the sub-view itself.
-    let mut program = compile(
-        "fn rsum(x: &[f64], i: usize) -> f64 { if i == x.len() { 0.0 } else { x[i] + rsum(x, i + 1) } }
-         #[guvectorize] fn total(x: &[f64]) -> f64 { rsum(x, 0) }",
-    );
-    let body = program.find("total").unwrap();
-    let lp = build_gufunc_loop(
-        &mut program,
-        body,
-        1,
-        &sig(&[ScalarType::F64], &[ScalarType::F64]),
-    )
-    .unwrap();
-    crate::ir::verify::verify_program(&program).unwrap();
+    let src = "fn rsum(x: &[f64], i: usize) -> f64 { if i == x.len() { 0.0 } else { x[i] + rsum(x, i + 1) } }
+         #[guvectorize] fn total(x: &[f64]) -> f64 { rsum(x, 0) }";
+    let (program, _, lp) = unary_loop(src, "total", ScalarType::F64);
     assert_eq!(
         program.function(lp).callees(),
         [program.find("rsum").unwrap()]
