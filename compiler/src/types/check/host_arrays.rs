@@ -150,6 +150,14 @@ impl FnChecker<'_, '_> {
         t
     }
 
+    /// Checks every argument of a call that is rejected, so that their own errors
+    /// are reported too.
+    pub(super) fn arg_exprs(&mut self, args: &[Expr]) {
+        for a in args {
+            self.arg_expr(a);
+        }
+    }
+
     /// A call argument: `&x` / `&mut x` of an array, or any expression.
     pub(super) fn arg_expr(&mut self, a: &Expr) -> Ty {
         let ExprKind::Ref { mutable, expr } = &a.kind else {
@@ -615,9 +623,7 @@ impl FnChecker<'_, '_> {
                 .iter()
                 .any(|a| a.name.name == "guvectorize");
             if is_gufunc {
-                for a in args {
-                    self.arg_expr(a);
-                }
+                self.arg_exprs(args);
                 return Some(self.error(
                     method.span,
                     format!(
@@ -779,9 +785,7 @@ impl FnChecker<'_, '_> {
         let (m, ty) = match name {
             "reshape" => {
                 if args.len() != 1 {
-                    for a in args {
-                        self.arg_expr(a);
-                    }
+                    self.arg_exprs(args);
                     return self.arity_error(e.span, "reshape", 1, args.len());
                 }
                 self.shape_arg(&args[0]);
@@ -789,9 +793,7 @@ impl FnChecker<'_, '_> {
             }
             "sum" | "mean" | "min" | "max" | "len" | "ndim" | "shape" | "clone" => {
                 if !args.is_empty() {
-                    for a in args {
-                        self.arg_expr(a);
-                    }
+                    self.arg_exprs(args);
                     return self.arity_error(e.span, name, 0, args.len());
                 }
                 if elem == ScalarType::Bool && matches!(name, "sum" | "mean") {
@@ -819,9 +821,7 @@ impl FnChecker<'_, '_> {
                 }
             }
             _ => {
-                for a in args {
-                    self.arg_expr(a);
-                }
+                self.arg_exprs(args);
                 return self.error(
                     method.span,
                     format!("no method named `{name}` found for `Array<{elem}>`"),

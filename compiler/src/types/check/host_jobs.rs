@@ -58,9 +58,7 @@ impl FnChecker<'_, '_> {
                 ty
             }
             _ => {
-                for a in args {
-                    self.arg_expr(a);
-                }
+                self.arg_exprs(args);
                 self.errors.push(
                     Diagnostic::error(callee.span, format!("the job server has no `{full}`"))
                         .with_label("not a job-server builtin")

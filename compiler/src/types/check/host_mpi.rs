@@ -26,9 +26,7 @@ impl FnChecker<'_, '_> {
             ));
         }
         let Some(op) = MpiOp::from_name(name) else {
-            for a in args {
-                self.arg_expr(a);
-            }
+            self.arg_exprs(args);
             let list: Vec<String> = MPI_BUILTINS.iter().map(|b| format!("`mpi::{b}`")).collect();
             self.errors.push(
                 Diagnostic::error(callee.span, format!("MPI has no `{full}`"))

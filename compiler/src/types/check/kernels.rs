@@ -80,9 +80,7 @@ impl FnChecker<'_, '_> {
             return None;
         }
         if !self.kernel {
-            for a in args {
-                self.arg_expr(a);
-            }
+            self.arg_exprs(args);
             self.errors.push(
                 Diagnostic::error(
                     e.span,
@@ -129,9 +127,7 @@ impl FnChecker<'_, '_> {
     fn atomic(&mut self, e: &Expr, name: &str, op: AtomicOp, args: &[Expr]) -> Ty {
         let expected = 2 + op.operand_count();
         if args.len() != expected {
-            for a in args {
-                self.arg_expr(a);
-            }
+            self.arg_exprs(args);
             return self.arity_error(e.span, name, expected, args.len());
         }
         let array = match &args[0].kind {
@@ -189,9 +185,7 @@ impl FnChecker<'_, '_> {
         if !is_kernel(self.env.function(key).decl) {
             return None;
         }
-        for a in args {
-            self.arg_expr(a);
-        }
+        self.arg_exprs(args);
         self.errors.push(
             Diagnostic::error(e.span, format!("`{name}` is a #[kernel]: it cannot be called"))
                 .with_label("called like a function")
@@ -213,9 +207,7 @@ impl FnChecker<'_, '_> {
         }
         let name = &kname.name;
         if method.name != "launch" {
-            for a in args {
-                self.arg_expr(a);
-            }
+            self.arg_exprs(args);
             return Some(self.error(
                 method.span,
                 format!(
@@ -226,9 +218,7 @@ impl FnChecker<'_, '_> {
         }
         let params = decl.params.len();
         if args.len() != params + 2 {
-            for a in args {
-                self.arg_expr(a);
-            }
+            self.arg_exprs(args);
             let s = |n: usize| if n == 1 { "" } else { "s" };
             let given = args.len().saturating_sub(2);
             self.errors.push(
