@@ -526,6 +526,20 @@ impl FnChecker<'_, '_> {
         }
     }
 
+    /// `input_dtype` of an input of a `ufunc` or `gufunc` (`what`), reporting a
+    /// non-numeric one.
+    pub(super) fn input_dtype_of(&mut self, a: &Expr, t: Ty, what: &str) -> Option<InputDtype> {
+        let input = self.input_dtype(a, t);
+        if input.is_none() {
+            let d = self.inf.describe(t);
+            self.error(
+                a.span,
+                format!("a {what} takes arrays and numbers, found `{d}`"),
+            );
+        }
+        input
+    }
+
     /// A call of a user function `key` in host code: a ufunc (or gufunc) with at
     /// least one array argument is an array call; otherwise `None`, and the call
     /// is checked as a scalar call with the argument types found here.
@@ -572,17 +586,7 @@ impl FnChecker<'_, '_> {
             if self.inf.resolve(*t) == Ty::Error {
                 return Some(ScalarType::F64);
             }
-            match self.input_dtype(a, *t) {
-                Some(i) => inputs.push(i),
-                None => {
-                    let d = self.inf.describe(*t);
-                    self.error(
-                        a.span,
-                        format!("a ufunc takes arrays and numbers, found `{d}`"),
-                    );
-                    return None;
-                }
-            }
+            inputs.push(self.input_dtype_of(a, *t, "ufunc")?);
         }
         match resolve_loop(ufunc, &inputs) {
             Ok(lp) => Some(lp.ret),

@@ -148,23 +148,10 @@ impl FnChecker<'_, '_> {
     fn gufunc_input_dtypes(&mut self, args: &[Expr], types: &[Ty]) -> Option<Vec<InputDtype>> {
         let mut inputs = Vec::new();
         for (a, t) in args.iter().zip(types) {
-            match self.inf.resolve(*t) {
-                Ty::Error => return None,
-                Ty::HostArray(elem) => inputs.push(InputDtype::Strong(elem)),
-                _ => match self.inf.scalar(*t) {
-                    Some(s) => inputs.push(InputDtype::Weak(
-                        super::host_arrays::literal_value(a, s).unwrap_or(ScalarValue::zero(s)),
-                    )),
-                    None => {
-                        let d = self.inf.describe(*t);
-                        self.error(
-                            a.span,
-                            format!("a gufunc takes arrays and numbers, found `{d}`"),
-                        );
-                        return None;
-                    }
-                },
+            if self.inf.resolve(*t) == Ty::Error {
+                return None;
             }
+            inputs.push(self.input_dtype_of(a, *t, "gufunc")?);
         }
         Some(inputs)
     }

@@ -5,6 +5,13 @@
 use super::*;
 
 impl FnChecker<'_, '_> {
+    /// Whether `t` is `bool` or an integer (constraining it to an integer when it
+    /// is not known yet): the operands of `!`, `&`, `|` and `^`.
+    fn bool_or_int(&mut self, t: Ty) -> bool {
+        self.inf.resolve(t) == Ty::Scalar(ScalarType::Bool)
+            || self.inf.constrain(t, VarKind::Int).is_ok()
+    }
+
     pub(super) fn unary(&mut self, e: &Expr, op: UnaryOp, operand: &Expr) -> Ty {
         let t = match (&operand.kind, op) {
             (ExprKind::Lit(lit), UnaryOp::Neg) => {
@@ -31,9 +38,7 @@ impl FnChecker<'_, '_> {
                 t
             }
             UnaryOp::Not => {
-                if self.inf.resolve(t) == Ty::Scalar(ScalarType::Bool)
-                    || self.inf.constrain(t, VarKind::Int).is_ok()
-                {
+                if self.bool_or_int(t) {
                     t
                 } else {
                     let d = self.inf.describe(t);
@@ -123,9 +128,7 @@ impl FnChecker<'_, '_> {
             }
             BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
                 self.expect(r, l, rhs_span);
-                if self.inf.resolve(l) == Ty::Scalar(ScalarType::Bool)
-                    || self.inf.constrain(l, VarKind::Int).is_ok()
-                {
+                if self.bool_or_int(l) {
                     l
                 } else {
                     let d = self.inf.describe(l);
