@@ -47,7 +47,6 @@ impl JobsOp {
 
 #[cfg(test)]
 mod tests {
-    use crate::diagnostics::SourceMap;
     use crate::ir::{print, HostOp, InstKind, JobsOp};
 
     const PROGRAM: &str = "fn square(x: i64) -> i64 { x * x }\n\
@@ -56,12 +55,8 @@ mod tests {
 
     #[test]
     fn jobs_builtins_lower_to_jobs_host_ops_that_name_their_function() {
-        let mut sources = SourceMap::new();
-        let file = sources.add("jobs.kern", PROGRAM);
-        let compiled = match crate::frontend::compile(&mut sources, file) {
-            Ok(c) => c,
-            Err(d) => panic!("{}", d.render(&sources)),
-        };
+        let (compiled, _) =
+            crate::frontend::compile_text("jobs.kern", PROGRAM).unwrap_or_else(|e| panic!("{e}"));
         let main = compiled.program.function(compiled.functions["main"]);
         let ops: Vec<&JobsOp> = main
             .body

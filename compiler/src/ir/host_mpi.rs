@@ -182,12 +182,8 @@ mod tests {
         }";
 
     fn mpi_ops(source: &str) -> (Vec<MpiOp>, String) {
-        let mut sources = SourceMap::new();
-        let file = sources.add("mpi.kern", source);
-        let compiled = match crate::frontend::compile(&mut sources, file) {
-            Ok(c) => c,
-            Err(d) => panic!("{}", d.render(&sources)),
-        };
+        let (compiled, _) =
+            crate::frontend::compile_text("mpi.kern", source).unwrap_or_else(|e| panic!("{e}"));
         let main = compiled.program.function(compiled.functions["main"]);
         let ops = main
             .body

@@ -131,6 +131,15 @@ impl Printer<'_> {
     fn inst(&mut self, inst: &Inst) {
         let v = |id: &ValueId| format!("v{}", id.0);
         let list = |ids: &[ValueId]| ids.iter().map(v).collect::<Vec<_>>().join(", ");
+        // Array arguments are written `&l1` in calls and `l1` in host instructions.
+        let arg_list = |args: &[Arg], array: &str| {
+            let text = |a: &Arg| match a {
+                Arg::Value(x) => v(x),
+                Arg::Array(l) => format!("{array}l{}", l.0),
+                Arg::SubView { array: l, index } => format!("{array}l{}[{}]", l.0, v(index)),
+            };
+            args.iter().map(text).collect::<Vec<_>>().join(", ")
+        };
         let text = match &inst.kind {
             InstKind::Const(c) => format!("const {}", const_text(*c)),
             InstKind::GetLocal(l) => format!("get l{}", l.0),
@@ -161,15 +170,7 @@ impl Printer<'_> {
                     .functions
                     .get(callee.0 as usize)
                     .map_or("?", |f| f.name.as_str());
-                let args: Vec<String> = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Value(x) => v(x),
-                        Arg::Array(l) => format!("&l{}", l.0),
-                        Arg::SubView { array, index } => format!("&l{}[{}]", array.0, v(index)),
-                    })
-                    .collect();
-                format!("call {name}({})", args.join(", "))
+                format!("call {name}({})", arg_list(args, "&"))
             }
             InstKind::ArrayLen { array, axis } => format!("len l{}, axis {axis}", array.0),
             InstKind::Load {
@@ -250,16 +251,9 @@ impl Printer<'_> {
             InstKind::Return(Some(x)) => format!("return {}", v(x)),
             InstKind::Assert { cond, message } => format!("assert {}, {message:?}", v(cond)),
             InstKind::Host { op, args, dest } => {
-                let args: Vec<String> = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Value(x) => v(x),
-                        Arg::Array(l) => format!("l{}", l.0),
-                        Arg::SubView { array, index } => format!("l{}[{}]", array.0, v(index)),
-                    })
-                    .collect();
+                let args = arg_list(args, "");
                 let dest = dest.map_or(String::new(), |d| format!(" -> l{}", d.0));
-                format!("host {}({}){dest}", op.name(), args.join(", "))
+                format!("host {}({}){dest}", op.name(), args)
             }
             InstKind::Spmd(s) => {
                 let array = s.array().map(|l| format!("l{}", l.0));
