@@ -216,22 +216,10 @@ pub fn compile_timed(
     }
     let mut program = lowering.into_program();
     crate::passes::optimize(&mut program);
-    let ufuncs = unit
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Fn(decl) => UfuncDecl::of(decl).map(|u| (u.name.clone(), u)),
-            _ => None,
-        })
-        .collect();
-    let gufuncs = unit
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Fn(decl) => GufuncDecl::of(decl).map(|g| (g.name.clone(), g)),
-            _ => None,
-        })
-        .collect();
+    let ufuncs = unit.functions().filter_map(UfuncDecl::of);
+    let ufuncs = ufuncs.map(|u| (u.name.clone(), u)).collect();
+    let gufuncs = unit.functions().filter_map(GufuncDecl::of);
+    let gufuncs = gufuncs.map(|g| (g.name.clone(), g)).collect();
     drop(env);
     let check = started.elapsed();
     Ok((

@@ -99,6 +99,15 @@ impl FunctionBuilder {
         self.inst(InstKind::SetLocal(local, value));
     }
 
+    /// `if cond { then_block } else { else_block }` (blocks from `end_block`).
+    pub fn if_else(&mut self, cond: ValueId, then_block: Block, else_block: Block) {
+        self.inst(InstKind::If {
+            cond,
+            then_block,
+            else_block,
+        });
+    }
+
     pub fn binary(&mut self, op: BinaryOp, a: ValueId, b: ValueId) -> ValueId {
         let ty = self.value_type(a);
         self.value(InstKind::Binary(op, a, b), ty)

@@ -225,11 +225,7 @@ pub(super) fn emit_block_reduction(
     counted_loop(b, i, &below_n, 1, &mut in_order);
     let large_block = b.end_block();
 
-    b.inst(InstKind::If {
-        cond: small,
-        then_block: small_block,
-        else_block: large_block,
-    });
+    b.if_else(small, small_block, large_block);
     b.get(result)
 }
 

@@ -27,6 +27,16 @@ pub struct SourceUnit {
     pub expr_count: u32,
 }
 
+impl SourceUnit {
+    /// Its functions, in source order.
+    pub fn functions(&self) -> impl Iterator<Item = &FnDecl> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Fn(decl) => Some(decl),
+            Item::Const(_) => None,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Fn(FnDecl),

@@ -79,11 +79,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
         }
         let else_block = self.b.end_block();
         self.b.current_span = e.span;
-        self.b.inst(InstKind::If {
-            cond: c,
-            then_block,
-            else_block,
-        });
+        self.b.if_else(c, then_block, else_block);
         if matches!(self.typed.ty(e), Ty::Never) {
             let dummy = self.dummy_return();
             self.b.inst(InstKind::Return(dummy));
@@ -165,11 +161,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 let next = self.b.binary(IrBin::Add, i, one);
                 self.b.set(counter, next);
                 let advance = self.b.end_block();
-                self.b.inst(InstKind::If {
-                    cond: at_end,
-                    then_block: stop,
-                    else_block: advance,
-                });
+                self.b.if_else(at_end, stop, advance);
             }
             (Some(step_local), inclusive) => {
                 let st = self.b.get(step_local);
@@ -185,11 +177,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 self.b.begin_block();
                 self.b.set(counter, next);
                 let advance = self.b.end_block();
-                self.b.inst(InstKind::If {
-                    cond: stop,
-                    then_block: stop_block,
-                    else_block: advance,
-                });
+                self.b.if_else(stop, stop_block, advance);
             }
         }
         let latch = self.b.end_block();

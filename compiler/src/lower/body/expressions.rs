@@ -310,11 +310,7 @@ impl BodyLowerer<'_, '_, '_, '_> {
                 } else {
                     (IrBlock::default(), evaluate_rhs)
                 };
-                self.b.inst(InstKind::If {
-                    cond: l,
-                    then_block,
-                    else_block,
-                });
+                self.b.if_else(l, then_block, else_block);
                 Some(self.b.get(result))
             }
             op if op.is_comparison() => {
