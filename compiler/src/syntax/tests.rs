@@ -15,6 +15,13 @@ fn pretty(src: &str) -> String {
     }
 }
 
+/// Asserts that the pretty-printed `text` contains each of `lines`.
+fn assert_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+}
+
 fn body_of(src_expr: &str) -> String {
     let text = pretty(&format!("fn f() {{ {src_expr} }}"));
     text.lines().nth(1).unwrap_or_default().trim().to_string()
@@ -89,14 +96,16 @@ fn statements_and_control_flow() {
             return v;
         }",
     );
-    assert!(
-        text.contains("fn f(mut n: i64, a: &[[f64; N]; 3]) -> i64 {"),
-        "{text}"
+    assert_lines(
+        &text,
+        &[
+            "fn f(mut n: i64, a: &[[f64; N]; 3]) -> i64 {",
+            "for i in 0..n {",
+            "for i in (0..=n).step_by(2) {",
+            "let v = if (n > 0) {",
+            "return v;",
+        ],
     );
-    assert!(text.contains("for i in 0..n {"), "{text}");
-    assert!(text.contains("for i in (0..=n).step_by(2) {"), "{text}");
-    assert!(text.contains("let v = if (n > 0) {"), "{text}");
-    assert!(text.contains("return v;"), "{text}");
 }
 
 #[test]
@@ -118,13 +127,15 @@ fn items_attributes_generics_consts_macros() {
          const T: [u32; 3] = [1, 2, 3];
          fn main() { println!(\"{} {:.3}\", 1, PI); assert!(true, \"msg\"); }",
     );
-    assert!(
-        text.contains("#[vectorize(target = \"parallel\")]"),
-        "{text}"
+    assert_lines(
+        &text,
+        &[
+            "#[vectorize(target = \"parallel\")]",
+            "fn d<T: Float>(a: T, b: T) -> T {",
+            "const T: [u32; 3] = [1, 2, 3];",
+            "println!(\"{} {:.3}\", 1, PI);",
+        ],
     );
-    assert!(text.contains("fn d<T: Float>(a: T, b: T) -> T {"), "{text}");
-    assert!(text.contains("const T: [u32; 3] = [1, 2, 3];"), "{text}");
-    assert!(text.contains("println!(\"{} {:.3}\", 1, PI);"), "{text}");
 }
 
 #[test]

@@ -245,26 +245,21 @@ fn integer_division_is_guarded_per_active_lane() {
     assert_eq!(guarded, 3);
 }
 
+/// The guard that keeps `f` of `src` (`f64 -> f64`) scalar on every call, if any.
+fn always_scalar(src: &str) -> Option<GuardKind> {
+    let (program, element) = build_element(src, "f", &[F64], F64);
+    match if_convert(&program, element) {
+        Err(NotVectorisable::AlwaysScalar { kind, .. }) => Some(kind),
+        _ => None,
+    }
+}
+
 #[test]
 fn unconditional_loops_and_prints_are_always_scalar() {
     let src = "#[vectorize] fn f(x: f64) -> f64 { let mut s = 0.0; for i in 0..3 { s += x; } s }";
-    let (program, element) = build_element(src, "f", &[F64], F64);
-    assert!(matches!(
-        if_convert(&program, element),
-        Err(NotVectorisable::AlwaysScalar {
-            kind: GuardKind::Loop,
-            ..
-        })
-    ));
+    assert_eq!(always_scalar(src), Some(GuardKind::Loop));
     let src = "#[vectorize] fn f(x: f64) -> f64 { println!(\"{}\", x); x }";
-    let (program, element) = build_element(src, "f", &[F64], F64);
-    assert!(matches!(
-        if_convert(&program, element),
-        Err(NotVectorisable::AlwaysScalar {
-            kind: GuardKind::Print,
-            ..
-        })
-    ));
+    assert_eq!(always_scalar(src), Some(GuardKind::Print));
     let src = "#[vectorize] fn f(x: f64) -> f64 { if x > 1.0 { println!(\"{}\", x); } x }";
     let (program, element) = build_element(src, "f", &[F64], F64);
     let p = if_convert(&program, element).unwrap();
