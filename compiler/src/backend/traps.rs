@@ -130,36 +130,27 @@ mod tests {
         sites.add(Span::default(), None);
         let site = sites.add(span, Some("x > 0".into()));
         assert_eq!(sites.decode(&TrapRecord::default()), None);
-        let oob = TrapRecord {
-            code: trap_code::INDEX_OUT_OF_BOUNDS,
-            site,
-            payload: [7, 3],
-        };
-        assert_eq!(
-            sites.decode(&oob),
-            Some(ir::Trap {
-                kind: ir::TrapKind::IndexOutOfBounds { index: 7, len: 3 },
-                span
+        let decode = |code, payload| {
+            sites.decode(&TrapRecord {
+                code,
+                site,
+                payload,
             })
-        );
-        let assertion = TrapRecord {
-            code: trap_code::ASSERTION_FAILED,
-            site,
-            payload: [0, 0],
         };
+        let oob = ir::TrapKind::IndexOutOfBounds { index: 7, len: 3 };
         assert_eq!(
-            sites.decode(&assertion).map(|t| t.kind),
+            decode(trap_code::INDEX_OUT_OF_BOUNDS, [7, 3]),
+            Some(ir::Trap { kind: oob, span })
+        );
+        assert_eq!(
+            decode(trap_code::ASSERTION_FAILED, [0, 0]).map(|t| t.kind),
             Some(ir::TrapKind::AssertionFailed("x > 0".into()))
         );
-        let recursion = TrapRecord {
-            code: trap_code::RECURSION_LIMIT,
-            site,
-            payload: [0, 0],
-        };
+        let recursion = ir::TrapKind::RecursionLimit;
         assert_eq!(
-            sites.decode(&recursion),
+            decode(trap_code::RECURSION_LIMIT, [0, 0]),
             Some(ir::Trap {
-                kind: ir::TrapKind::RecursionLimit,
+                kind: recursion,
                 span
             })
         );
