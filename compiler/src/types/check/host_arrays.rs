@@ -681,6 +681,17 @@ impl FnChecker<'_, '_> {
             }
             true
         };
+        // `binary`, for a method of exactly `n` arguments.
+        let binary_taking = |c: &mut Self, n: usize| -> bool {
+            if !binary(c) {
+                return false;
+            }
+            if args.len() != n {
+                c.arity_error(e.span, &method.name, n, args.len());
+                return false;
+            }
+            true
+        };
         // The element type a reduction computes in: the loop for `(T, T)`, `T`
         // widened for a `widen = true` ufunc (`dtype_rules::reduction`).
         let accumulator = |c: &mut Self, t: ScalarType| -> Option<ScalarType> {
@@ -736,11 +747,8 @@ impl FnChecker<'_, '_> {
                 }
             }
             "accumulate" => {
-                if !binary(self) {
+                if !binary_taking(self, 2) {
                     return Some(Ty::Error);
-                }
-                if args.len() != 2 {
-                    return Some(self.arity_error(e.span, "accumulate", 2, args.len()));
                 }
                 let t = array_elem(self, 0)?;
                 let acc = accumulator(self, t)?;
@@ -749,11 +757,8 @@ impl FnChecker<'_, '_> {
                 Ty::HostArray(acc)
             }
             "outer" => {
-                if !binary(self) {
+                if !binary_taking(self, 2) {
                     return Some(Ty::Error);
-                }
-                if args.len() != 2 {
-                    return Some(self.arity_error(e.span, "outer", 2, args.len()));
                 }
                 array_elem(self, 0)?;
                 array_elem(self, 1)?;
