@@ -37,7 +37,7 @@
 //!   memory is the block's for the whole launch (like CUDA's `__shared__`, even
 //!   when declared in a nested scope). Accesses are ordinary `Load`/`Store`/`ArrayLen` (bounds-checked against
 //!   `len`); races between threads are the program's problem, as on a GPU.
-//! * `Atomic { op, array, index, operands }` → the element type: atomically reads
+//! * `Atomic(AtomicInst { op, array, index, operands })` → the element type: atomically reads
 //!   element `index` (`usize`) of the rank-1 mutable array `array` (an argument or
 //!   a shared array), computes the new value and writes it, and yields the *old*
 //!   value. `index` is bounds-checked: out of range traps with
