@@ -419,7 +419,7 @@ impl Verifier<'_> {
 
 /// Whether `block` contains a `Continue` that targets the loop owning it (one not
 /// nested in an inner loop).
-fn contains_own_continue(block: &Block) -> bool {
+pub(crate) fn contains_own_continue(block: &Block) -> bool {
     block.insts.iter().any(|inst| match &inst.kind {
         InstKind::Continue => true,
         InstKind::If {

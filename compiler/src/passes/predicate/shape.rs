@@ -5,6 +5,7 @@
 
 use super::GuardKind;
 use crate::diagnostics::Span;
+use crate::ir::verify::contains_own_continue;
 use crate::ir::{Block, Inst, InstKind};
 
 /// Identity of a block of the function being walked.
@@ -24,18 +25,7 @@ pub(super) fn is_one_shot(body: &Block) -> bool {
             _ => true,
         }
     }
-    fn continues(block: &Block) -> bool {
-        block.insts.iter().any(|i| match &i.kind {
-            InstKind::Continue => true,
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => continues(then_block) || continues(else_block),
-            _ => false,
-        })
-    }
-    !falls_through(body) && !continues(body)
+    !falls_through(body) && !contains_own_continue(body)
 }
 
 /// The first thing in `block` (nested blocks included) that only the scalar code
