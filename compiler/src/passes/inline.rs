@@ -1,7 +1,9 @@
 //! Inlining of small functions into their callers.
 //!
-//! A call of a small, non-recursive callee is replaced by a copy of the callee's
-//! body with fresh values and locals. The copy sits in a one-shot `Loop` so that a
+//! A call of a small ([`DEFAULT_MAX_INSTS`]), non-recursive callee is replaced by a
+//! copy of the callee's body with fresh values and locals. Functions are visited
+//! callees first ([`crate::ir::call_graph::callees_first`]), so what is copied
+//! already has its own small callees inlined. The copy sits in a one-shot `Loop` so that a
 //! `Return` in it becomes "store the result, `Break`"; callees whose `Return`s sit
 //! inside their own loops are not inlined (the `Break` would leave the wrong loop).
 //! Instruction spans are kept, so a trap in inlined code still points at the
