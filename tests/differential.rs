@@ -495,34 +495,84 @@ fn depth(n: i64, p: i64) -> i64 {
 }
 fn f(a: i64, b: i64) -> i64 { chain(a, b) + depth(b & 15, a) }
 ";
-    let mut module = Module::from_source("inlined.kern", source).expect("compiles");
-    for (a, b) in [
-        (7, 3),
-        (-900, 5),
-        (250, -1),
-        (i64::MIN, -1),
-        (5, 0),
-        (3, 16),
-    ] {
-        let args = [ScalarValue::I64(a), ScalarValue::I64(b)];
-        let compiled = module.call("f", &args, &mut std::io::sink());
-        let lowered = {
-            let (c, _) =
-                kern::compiler::frontend::compile_text_unoptimized("inlined.kern", source).unwrap();
-            let result = Interpreter::new(&c.program).call_scalars(
-                c.functions["f"],
-                &args,
-                &mut std::io::sink(),
-            );
-            result
-        };
-        assert!(
-            same_as_lowered(&compiled, &lowered),
-            "({a}, {b}): jit {compiled:?}, interpreter before the passes {lowered:?}"
-        );
+    let outcomes = compiled_as_lowered(
+        "inlined.kern",
+        source,
+        &[
+            (7, 3),
+            (-900, 5),
+            (250, -1),
+            (i64::MIN, -1),
+            (5, 0),
+            (3, 16),
+        ],
+    );
+    for ((a, b), compiled) in outcomes {
         if b == 0 || (a == i64::MIN && b == -1) {
             let message = compiled.unwrap_err().to_string();
             assert!(message.contains("inlined.kern:2:5"), "{message}");
         }
     }
+}
+
+/// Calls `f(a, b)` of `source` compiled (the optimised program) and in the
+/// interpreter on the program as lowered, asserts that they agree for every pair,
+/// and returns the compiled outcomes.
+fn compiled_as_lowered(
+    file: &str,
+    source: &str,
+    pairs: &[(i64, i64)],
+) -> Vec<((i64, i64), Result<Option<ScalarValue>, Error>)> {
+    let mut module = Module::from_source(file, source).expect("compiles");
+    let (lowered_program, _) =
+        kern::compiler::frontend::compile_text_unoptimized(file, source).expect("compiles");
+    let f = lowered_program.functions["f"];
+    let mut interpreter = Interpreter::new(&lowered_program.program);
+    pairs
+        .iter()
+        .map(|&(a, b)| {
+            let args = [ScalarValue::I64(a), ScalarValue::I64(b)];
+            let compiled = module.call("f", &args, &mut std::io::sink());
+            let lowered = interpreter.call_scalars(f, &args, &mut std::io::sink());
+            assert!(
+                same_as_lowered(&compiled, &lowered),
+                "({a}, {b}): jit {compiled:?}, interpreter before the passes {lowered:?}"
+            );
+            ((a, b), compiled)
+        })
+        .collect()
+}
+
+/// Loop invariants, case by case: float math and reads of locals set before the
+/// loop move out of nested loops; a division that could trap stays where it is, so
+/// a loop that runs zero times never traps and one that runs traps at its line.
+#[test]
+fn hoisted_loop_invariants_keep_results_and_traps() {
+    let source = "\
+fn f(a: i64, b: i64) -> i64 {
+    let x = a as f64 * 0.37;
+    let mut t = 0;
+    for i in 0..(b & 7) {
+        let scale = (x * x + 1.0).sqrt();
+        for j in 0..(a & 3) {
+            t += ((scale * (j as f64)) as i64) ^ (a * 3 + i);
+            t += 1000 / (b - 5);
+        }
+        t += a.wrapping_mul(b) >> 3;
+    }
+    t
+}
+";
+    let outcomes = compiled_as_lowered(
+        "hoisted.kern",
+        source,
+        &[(7, 3), (-13, 6), (4, 5), (5, 5), (i64::MAX, -1), (0, 13)],
+    );
+    let (_, trapped) = &outcomes[3];
+    let message = trapped.as_ref().unwrap_err().to_string();
+    assert!(message.contains("hoisted.kern:8:18"), "{message}");
+    assert!(
+        outcomes[2].1.is_ok(),
+        "(4, 5): the inner loop runs zero times"
+    );
 }

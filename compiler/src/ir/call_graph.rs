@@ -84,13 +84,18 @@ fn is_cycle(c: &[usize], callees: &[Vec<usize>]) -> bool {
     c.len() > 1 || callees[c[0]].contains(&c[0])
 }
 
-/// Functions on a call-graph cycle (including self-recursion).
-pub fn recursive_functions(program: &Program) -> HashSet<FuncId> {
-    let callees: Vec<Vec<usize>> = program
+/// The callees of every function of `program`, by index.
+fn call_edges(program: &Program) -> Vec<Vec<usize>> {
+    program
         .functions
         .iter()
         .map(|f| f.callees().into_iter().map(|g| g.0 as usize).collect())
-        .collect();
+        .collect()
+}
+
+/// Functions on a call-graph cycle (including self-recursion).
+pub fn recursive_functions(program: &Program) -> HashSet<FuncId> {
+    let callees = call_edges(program);
     components(&callees)
         .into_iter()
         .filter(|c| is_cycle(c, &callees))
@@ -102,12 +107,7 @@ pub fn recursive_functions(program: &Program) -> HashSet<FuncId> {
 /// The functions of `program`, callees before callers (the members of a recursive
 /// cycle in no particular order among themselves).
 pub fn callees_first(program: &Program) -> Vec<FuncId> {
-    let callees: Vec<Vec<usize>> = program
-        .functions
-        .iter()
-        .map(|f| f.callees().into_iter().map(|g| g.0 as usize).collect())
-        .collect();
-    components(&callees)
+    components(&call_edges(program))
         .into_iter()
         .flatten()
         .map(|f| FuncId(f as u32))
