@@ -515,6 +515,9 @@ fn f(a: i64, b: i64) -> i64 { chain(a, b) + depth(b & 15, a) }
     }
 }
 
+/// What a compiled call gave.
+type Outcome = Result<Option<ScalarValue>, Error>;
+
 /// Calls `f(a, b)` of `source` compiled (the optimised program) and in the
 /// interpreter on the program as lowered, asserts that they agree for every pair,
 /// and returns the compiled outcomes.
@@ -522,7 +525,7 @@ fn compiled_as_lowered(
     file: &str,
     source: &str,
     pairs: &[(i64, i64)],
-) -> Vec<((i64, i64), Result<Option<ScalarValue>, Error>)> {
+) -> Vec<((i64, i64), Outcome)> {
     let mut module = Module::from_source(file, source).expect("compiles");
     let (lowered_program, _) =
         kern::compiler::frontend::compile_text_unoptimized(file, source).expect("compiles");
