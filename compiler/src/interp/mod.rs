@@ -18,7 +18,9 @@ pub mod host;
 mod spmd;
 pub use host::{HostEnv, HostHandle, HostValue};
 
-/// Deepest kern call nesting before `TrapKind::RecursionLimit` (same as compiled code).
+/// Deepest nesting of calls of recursive functions (those on a cycle of the call
+/// graph, [`crate::ir::call_graph`]) before `TrapKind::RecursionLimit` (same as
+/// compiled code); calls of non-recursive functions do not count.
 pub const DEFAULT_RECURSION_LIMIT: usize = 1000;
 
 type CallHook<'p> = Box<
@@ -30,6 +32,8 @@ pub struct Interpreter<'p> {
     hook: Option<CallHook<'p>>,
     recursion_limit: usize,
     depth: usize,
+    /// The program's recursive functions, found at the first call.
+    recursive: Option<std::collections::HashSet<FuncId>>,
     host: Option<Box<dyn HostEnv + 'p>>,
 }
 
@@ -59,6 +63,7 @@ impl<'p> Interpreter<'p> {
             hook: None,
             recursion_limit: DEFAULT_RECURSION_LIMIT,
             depth: 0,
+            recursive: None,
             host: None,
         }
     }
@@ -449,7 +454,12 @@ impl<'p> Interpreter<'p> {
                 return result;
             }
         }
-        if self.depth >= self.recursion_limit {
+        let program = self.program;
+        let counts = self
+            .recursive
+            .get_or_insert_with(|| crate::ir::call_graph::recursive_functions(program))
+            .contains(&callee);
+        if counts && self.depth >= self.recursion_limit {
             return Err(Trap {
                 kind: TrapKind::RecursionLimit,
                 span,
@@ -461,10 +471,10 @@ impl<'p> Interpreter<'p> {
                 span,
             });
         }
-        self.depth += 1;
         let f = self.program.function(callee);
+        self.depth += usize::from(counts);
         let result = self.run_function(f, args, out);
-        self.depth -= 1;
+        self.depth -= usize::from(counts);
         result
     }
 }
