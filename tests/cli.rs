@@ -389,9 +389,10 @@ fn a_bad_kern_num_threads_is_an_error_naming_it() {
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
-/// Output that cannot be written (a full device, a pipe nobody reads) is an error
-/// naming the write, exit 1: from host code's prints, from a compiled function's,
-/// and from a `print!` still buffered when the program ends.
+/// Output that cannot be written (a full device, a pipe nobody reads, a standard
+/// output closed with `>&-`) is an error naming the write, exit 1: from host
+/// code's prints, from a compiled function's, and from a `print!` still buffered
+/// when the program ends.
 #[cfg(unix)]
 #[test]
 fn lost_output_is_an_error_naming_the_write() {
@@ -408,23 +409,32 @@ fn lost_output_is_an_error_naming_the_write() {
     for (name, source, message) in programs {
         let file = dir.path().join(format!("{name}.kern"));
         std::fs::write(&file, source).expect("write the program");
-        for redirect in ["a full device", "a closed pipe"] {
-            let stdout: std::process::Stdio = if redirect == "a full device" {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open("/dev/full")
-                    .expect("/dev/full opens")
-                    .into()
-            } else {
-                let (reader, writer) = std::io::pipe().expect("a pipe");
-                drop(reader);
-                writer.into()
-            };
-            let output = Command::new(env!("CARGO_BIN_EXE_kern"))
-                .arg("run")
-                .arg(&file)
-                .env("NO_COLOR", "1")
-                .stdout(stdout)
+        for redirect in ["a full device", "a closed pipe", "a closed descriptor"] {
+            let mut kern = Command::new(env!("CARGO_BIN_EXE_kern"));
+            kern.arg("run").arg(&file).env("NO_COLOR", "1");
+            match redirect {
+                "a full device" => {
+                    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+                    kern.stdout(full.expect("/dev/full opens"));
+                }
+                "a closed pipe" => {
+                    let (reader, writer) = std::io::pipe().expect("a pipe");
+                    drop(reader);
+                    kern.stdout(writer);
+                }
+                _ => {
+                    // `kern run prog.kern >&-`: descriptor 1 is not open at all.
+                    use std::os::unix::process::CommandExt;
+                    // SAFETY: close(2) is async-signal-safe, as pre_exec requires.
+                    unsafe {
+                        kern.pre_exec(|| {
+                            libc::close(1);
+                            Ok(())
+                        });
+                    }
+                }
+            }
+            let output = kern
                 .stderr(std::process::Stdio::piped())
                 .output()
                 .expect("kern runs");
