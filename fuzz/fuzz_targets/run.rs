@@ -33,7 +33,7 @@ fn limit_address_space() {
     // SAFETY: setrlimit only reads `limit`.
     let set = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
     assert_eq!(set, 0, "setrlimit(RLIMIT_AS) failed");
-    kern::set_num_threads(2);
+    kern::set_num_threads(2).expect("two threads");
 }
 
 /// Whether an error is a reference run's budget running out (not a finding).
@@ -122,7 +122,9 @@ fn call_functions(source: &str, module: &mut Module) {
                 continue;
             }
             let mut output = Vec::new();
-            let compiled = module.call(&name, &args, &mut output).map_err(|e| e.to_string());
+            let compiled = module
+                .call(&name, &args, &mut output)
+                .map_err(|e| e.to_string());
             match (&interpreted, &compiled) {
                 (Ok(a), Ok(b)) => {
                     let same = match (a, b) {
@@ -140,7 +142,11 @@ fn call_functions(source: &str, module: &mut Module) {
                 }
                 (Err(_), Err(_)) => {}
                 (Err(_), Ok(_)) | (Ok(_), Err(_)) => assert!(
-                    interpreted.as_ref().err().or(compiled.as_ref().err()).is_some_and(|e| stack_bound(e)),
+                    interpreted
+                        .as_ref()
+                        .err()
+                        .or(compiled.as_ref().err())
+                        .is_some_and(|e| stack_bound(e)),
                     "`{name}{args:?}`: compiled code and the interpreter disagree on failing\n\
                      program:\n{source}\ninterpreter: {interpreted:?}\ncompiled: {compiled:?}"
                 ),
