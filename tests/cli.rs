@@ -6,6 +6,9 @@
 //! * `tests/fixtures/errors/NAME.kern` is run with `kern run`; it must exit 1, print
 //!   nothing on stdout and exactly `NAME.stderr` (the rendered diagnostic) on stderr.
 //! * every `examples/NAME.kern` must print exactly `tests/fixtures/examples/NAME.stdout`.
+//! * `tests/fixtures/fuzz/NAME.kern` (an input a fuzz target found crashing, kept
+//!   as found) is run and checked with `kern`: each must end with exit status 0, or
+//!   1 and an error located in the file, never a panic or a signal.
 //!
 //! Run with `KERN_BLESS=1` to (re)write the expected files after a deliberate change,
 //! then review the diff.
@@ -40,6 +43,32 @@ fn error_fixtures_exit_1_with_their_rendered_diagnostic() {
             &text(&output.stderr),
             &mut failures,
         );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn fuzz_findings_end_with_a_located_error_not_a_crash() {
+    let mut failures = Vec::new();
+    let files = kern_files("tests/fixtures/fuzz");
+    assert!(!files.is_empty(), "no fuzz findings in tests/fixtures/fuzz");
+    for file in files {
+        let file = relative(&file);
+        for command in ["check", "run"] {
+            let output = kern(&[command, &file]);
+            let stderr = text(&output.stderr);
+            let clean = match output.status.code() {
+                Some(0) => true,
+                Some(1) => stderr.contains(&format!("{file}:")) && !stderr.contains("panicked"),
+                _ => false,
+            };
+            if !clean {
+                failures.push(format!(
+                    "kern {command} {file}: {}\n{stderr}",
+                    output.status
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

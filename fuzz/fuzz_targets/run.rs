@@ -5,15 +5,18 @@
 //! It must never panic, abort or hang, and compiled code must agree with the
 //! interpreter. A program's work is bounded by a reference run in the interpreter
 //! first (a step and a time budget: programs that exhaust it are skipped, as too
-//! costly to fuzz), and its memory by an address-space limit on the process, so
+//! costly to fuzz; the functions host code runs as machine code even then, those
+//! of ufunc, gufunc, kernel and job calls, must be free of loops and recursion, as
+//! the budget cannot stop them), and its memory by an address-space limit on the process, so
 //! that a huge array is the product's own "cannot allocate" error, not an
 //! out-of-memory kill. None of the product's own limits is changed.
 #![no_main]
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use kern::compiler::interp::Interpreter;
-use kern::compiler::ir::{FunctionKind, Type};
+use kern::compiler::ir::{Block, FuncId, FunctionKind, InstKind, Program, Type};
 use kern::{Module, ScalarType, ScalarValue, Target};
 use libfuzzer_sys::fuzz_target;
 
@@ -49,7 +52,88 @@ fn stack_bound(error: &impl ToString) -> bool {
     text.contains("recursion limit reached") || text.contains("stack overflow")
 }
 
+fn has_loop(block: &Block) -> bool {
+    block.insts.iter().any(|inst| match &inst.kind {
+        InstKind::Loop { .. } => true,
+        InstKind::If {
+            then_block,
+            else_block,
+            ..
+        } => has_loop(then_block) || has_loop(else_block),
+        _ => false,
+    })
+}
+
+/// The functions host-array operations of `block` call (ufunc, gufunc, kernel and
+/// job functions): these run as machine code even in the reference run.
+fn host_callees(block: &Block, out: &mut Vec<FuncId>) {
+    for inst in &block.insts {
+        match &inst.kind {
+            InstKind::Host { op, .. } => out.extend(op.callee()),
+            InstKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                host_callees(then_block, out);
+                host_callees(else_block, out);
+            }
+            InstKind::Loop {
+                header,
+                body,
+                latch,
+                ..
+            } => {
+                host_callees(header, out);
+                host_callees(body, out);
+                host_callees(latch, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `func` and everything it calls is free of loops and recursion (so its
+/// work per call is bounded by the program's size). `checked`: functions already
+/// found to be.
+fn straight_line(
+    program: &Program,
+    func: FuncId,
+    path: &mut Vec<FuncId>,
+    checked: &mut HashSet<FuncId>,
+) -> bool {
+    if checked.contains(&func) {
+        return true;
+    }
+    if path.contains(&func) || has_loop(&program.function(func).body) {
+        return false;
+    }
+    path.push(func);
+    let bounded = program
+        .function(func)
+        .callees()
+        .into_iter()
+        .all(|callee| straight_line(program, callee, path, checked));
+    path.pop();
+    if bounded {
+        checked.insert(func);
+    }
+    bounded
+}
+
 fn run_main(source: &str, module: &mut Module) {
+    let Ok(main) = module.function_id("main") else {
+        return;
+    };
+    let mut machine_code = Vec::new();
+    host_callees(&module.program().function(main).body, &mut machine_code);
+    let mut checked = HashSet::new();
+    if !machine_code
+        .into_iter()
+        .all(|func| straight_line(module.program(), func, &mut Vec::new(), &mut checked))
+    {
+        return;
+    }
     for target in [Target::Cpu, Target::Parallel] {
         let mut reference = Vec::new();
         let interpreted = module.run_main_interpreted(target, &mut reference, STEPS, TIME);
