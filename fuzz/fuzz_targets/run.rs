@@ -9,13 +9,14 @@
 //! of ufunc, gufunc, kernel and job calls, must be free of loops and recursion, as
 //! the budget cannot stop them), and its memory by an address-space limit on the process, so
 //! that a huge array is the product's own "cannot allocate" error, not an
-//! out-of-memory kill. None of the product's own limits is changed.
+//! out-of-memory kill. Programs that read or write files are skipped. None of the product's own limits is changed.
 #![no_main]
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use kern::compiler::interp::Interpreter;
+use kern::compiler::ir::host::HostOp;
 use kern::compiler::ir::{Block, FuncId, FunctionKind, InstKind, Program, Type};
 use kern::{Module, ScalarType, ScalarValue, Target};
 use libfuzzer_sys::fuzz_target;
@@ -65,18 +66,24 @@ fn has_loop(block: &Block) -> bool {
 }
 
 /// The functions host-array operations of `block` call (ufunc, gufunc, kernel and
-/// job functions): these run as machine code even in the reference run.
-fn host_callees(block: &Block, out: &mut Vec<FuncId>) {
+/// job functions): these run as machine code even in the reference run. `None`
+/// when host code reads or writes files (`load`, `save`), which a fuzz target
+/// must not do: a campaign would fill the disk.
+fn host_callees(block: &Block, out: &mut Vec<FuncId>) -> Option<()> {
     for inst in &block.insts {
         match &inst.kind {
+            InstKind::Host {
+                op: HostOp::Load { .. } | HostOp::Save { .. },
+                ..
+            } => return None,
             InstKind::Host { op, .. } => out.extend(op.callee()),
             InstKind::If {
                 then_block,
                 else_block,
                 ..
             } => {
-                host_callees(then_block, out);
-                host_callees(else_block, out);
+                host_callees(then_block, out)?;
+                host_callees(else_block, out)?;
             }
             InstKind::Loop {
                 header,
@@ -84,13 +91,14 @@ fn host_callees(block: &Block, out: &mut Vec<FuncId>) {
                 latch,
                 ..
             } => {
-                host_callees(header, out);
-                host_callees(body, out);
-                host_callees(latch, out);
+                host_callees(header, out)?;
+                host_callees(body, out)?;
+                host_callees(latch, out)?;
             }
             _ => {}
         }
     }
+    Some(())
 }
 
 /// Whether `func` and everything it calls is free of loops and recursion (so its
@@ -126,7 +134,9 @@ fn run_main(source: &str, module: &mut Module) {
         return;
     };
     let mut machine_code = Vec::new();
-    host_callees(&module.program().function(main).body, &mut machine_code);
+    if host_callees(&module.program().function(main).body, &mut machine_code).is_none() {
+        return;
+    }
     let mut checked = HashSet::new();
     if !machine_code
         .into_iter()
