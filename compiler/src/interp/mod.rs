@@ -35,6 +35,11 @@ pub struct Interpreter<'p> {
     /// The program's recursive functions, found at the first call.
     recursive: Option<std::collections::HashSet<FuncId>>,
     host: Option<Box<dyn HostEnv + 'p>>,
+    /// Instructions still allowed before `with_step_limit`'s trap (`None`: no limit).
+    steps_left: Option<u64>,
+    step_limit: u64,
+    /// When `with_time_limit`'s trap fires, and the limit it reports.
+    deadline: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 enum Flow {
@@ -65,6 +70,9 @@ impl<'p> Interpreter<'p> {
             depth: 0,
             recursive: None,
             host: None,
+            steps_left: None,
+            step_limit: 0,
+            deadline: None,
         }
     }
 
@@ -82,6 +90,24 @@ impl<'p> Interpreter<'p> {
 
     pub fn with_recursion_limit(mut self, depth: usize) -> Interpreter<'p> {
         self.recursion_limit = depth;
+        self
+    }
+
+    /// Traps (`TrapKind::Host`, at the instruction) once `steps` instructions have
+    /// run, counted over every call this interpreter makes: a bound on the work of
+    /// a program of unknown cost (e.g. under a fuzzer). Work done for the host
+    /// environment or by the call hook is not counted.
+    pub fn with_step_limit(mut self, steps: u64) -> Interpreter<'p> {
+        self.steps_left = Some(steps);
+        self.step_limit = steps;
+        self
+    }
+
+    /// Traps (`TrapKind::Host`, at the instruction) at the first step taken once
+    /// `limit` has passed since this call: unlike steps, time also bounds the work
+    /// of the host environment (one step can fill a large array).
+    pub fn with_time_limit(mut self, limit: std::time::Duration) -> Interpreter<'p> {
+        self.deadline = Some((std::time::Instant::now() + limit, limit));
         self
     }
 
@@ -179,6 +205,31 @@ impl<'p> Interpreter<'p> {
         }
     }
 
+    /// Counts one step against `with_step_limit`'s and `with_time_limit`'s budgets.
+    fn step(&mut self, span: crate::diagnostics::Span) -> Result<(), Trap> {
+        if let Some(steps) = self.steps_left.as_mut() {
+            if *steps == 0 {
+                return Err(Trap {
+                    kind: TrapKind::Host(format!(
+                        "step limit reached: {} instructions run",
+                        self.step_limit
+                    )),
+                    span,
+                });
+            }
+            *steps -= 1;
+        }
+        if let Some((deadline, limit)) = self.deadline {
+            if std::time::Instant::now() >= deadline {
+                return Err(Trap {
+                    kind: TrapKind::Host(format!("time limit reached: {limit:?}")),
+                    span,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn block(
         &mut self,
         f: &'p Function,
@@ -202,6 +253,7 @@ impl<'p> Interpreter<'p> {
         frame: &mut Frame,
         out: &mut dyn Write,
     ) -> Result<Flow, Trap> {
+        self.step(inst.span)?;
         let trap = |kind: TrapKind| Trap {
             kind,
             span: inst.span,
@@ -343,6 +395,8 @@ impl<'p> Interpreter<'p> {
                 ..
             } => {
                 loop {
+                    // An iteration is a step of its own: `loop {}` runs none.
+                    self.step(inst.span)?;
                     match self.block(f, header, frame, out)? {
                         Flow::Normal => {}
                         Flow::Break => break,
