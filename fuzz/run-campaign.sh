@@ -21,7 +21,9 @@ export RUSTFLAGS="-Cpasses=sancov-module \
   -Cllvm-args=-sanitizer-coverage-pc-table \
   -Cllvm-args=-sanitizer-coverage-trace-compares \
   --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
-# --target keeps the instrumentation out of build scripts and proc macros.
+# --target keeps the instrumentation out of build scripts and proc macros; the
+# build goes under the repository's one target/ directory.
+export CARGO_TARGET_DIR="$(cd .. && pwd)/target/fuzz"
 started=$SECONDS
 cargo build --release --locked --target "$triple" --bin "$target"
 echo "build: $((SECONDS - started)) s"
@@ -35,7 +37,7 @@ touch "$artifacts/.started" # what this campaign finds is newer than this
 # at 0.5 s, so this is far beyond any honest input); -rss_limit_mb: resident
 # memory of the whole process (the `run` target also caps its address space).
 status=0
-"target/$triple/release/$target" "corpus/$target" \
+"$CARGO_TARGET_DIR/$triple/release/$target" "corpus/$target" \
   -dict=kern.dict -max_len=8192 -timeout=20 -rss_limit_mb=3072 \
   -max_total_time="$seconds" -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "$@" >"$log" 2>&1 || status=$?
