@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seeds the corpus of a fuzz target (default: check) with every kern source the
-# repository has: the examples, the test fixtures and the stdlib. Run from anywhere;
-# then e.g. `cargo fuzz run check fuzz/corpus/check -- -dict=fuzz/kern.dict`.
+# repository has: the examples, the test fixtures (fuzz findings included) and the
+# stdlib. Run from anywhere; `run-campaign.sh` runs it before each campaign.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-check}"

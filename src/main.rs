@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use kern::{Error, LoopForm, Module, Target};
 
+mod closed_stdout;
+
 #[derive(Parser)]
 #[command(name = "kern", version, about = "JIT compiler for numeric kernels")]
 struct Cli {
@@ -70,8 +72,7 @@ struct EmitArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = closed_stdout::stdout();
     let result = match cli.command {
         Command::Run { file, target, time } => run(&file, target, time, &mut out),
         Command::Check { file } => Module::load(&file).map(|_| ()),

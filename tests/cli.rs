@@ -6,6 +6,9 @@
 //! * `tests/fixtures/errors/NAME.kern` is run with `kern run`; it must exit 1, print
 //!   nothing on stdout and exactly `NAME.stderr` (the rendered diagnostic) on stderr.
 //! * every `examples/NAME.kern` must print exactly `tests/fixtures/examples/NAME.stdout`.
+//! * `tests/fixtures/fuzz/NAME.kern` (an input a fuzz target found crashing, kept
+//!   as found) is run and checked with `kern`: each must end with exit status 0, or
+//!   1 and an error located in the file, never a panic or a signal.
 //!
 //! Run with `KERN_BLESS=1` to (re)write the expected files after a deliberate change,
 //! then review the diff.
@@ -40,6 +43,32 @@ fn error_fixtures_exit_1_with_their_rendered_diagnostic() {
             &text(&output.stderr),
             &mut failures,
         );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn fuzz_findings_end_with_a_located_error_not_a_crash() {
+    let mut failures = Vec::new();
+    let files = kern_files("tests/fixtures/fuzz");
+    assert!(!files.is_empty(), "no fuzz findings in tests/fixtures/fuzz");
+    for file in files {
+        let file = relative(&file);
+        for command in ["check", "run"] {
+            let output = kern(&[command, &file]);
+            let stderr = text(&output.stderr);
+            let clean = match output.status.code() {
+                Some(0) => true,
+                Some(1) => stderr.contains(&format!("{file}:")) && !stderr.contains("panicked"),
+                _ => false,
+            };
+            if !clean {
+                failures.push(format!(
+                    "kern {command} {file}: {}\n{stderr}",
+                    output.status
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -389,9 +418,10 @@ fn a_bad_kern_num_threads_is_an_error_naming_it() {
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
-/// Output that cannot be written (a full device, a pipe nobody reads) is an error
-/// naming the write, exit 1: from host code's prints, from a compiled function's,
-/// and from a `print!` still buffered when the program ends.
+/// Output that cannot be written (a full device, a pipe nobody reads, a standard
+/// output closed with `>&-`) is an error naming the write, exit 1: from host
+/// code's prints, from a compiled function's, and from a `print!` still buffered
+/// when the program ends.
 #[cfg(unix)]
 #[test]
 fn lost_output_is_an_error_naming_the_write() {
@@ -408,23 +438,32 @@ fn lost_output_is_an_error_naming_the_write() {
     for (name, source, message) in programs {
         let file = dir.path().join(format!("{name}.kern"));
         std::fs::write(&file, source).expect("write the program");
-        for redirect in ["a full device", "a closed pipe"] {
-            let stdout: std::process::Stdio = if redirect == "a full device" {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open("/dev/full")
-                    .expect("/dev/full opens")
-                    .into()
-            } else {
-                let (reader, writer) = std::io::pipe().expect("a pipe");
-                drop(reader);
-                writer.into()
-            };
-            let output = Command::new(env!("CARGO_BIN_EXE_kern"))
-                .arg("run")
-                .arg(&file)
-                .env("NO_COLOR", "1")
-                .stdout(stdout)
+        for redirect in ["a full device", "a closed pipe", "a closed descriptor"] {
+            let mut kern = Command::new(env!("CARGO_BIN_EXE_kern"));
+            kern.arg("run").arg(&file).env("NO_COLOR", "1");
+            match redirect {
+                "a full device" => {
+                    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+                    kern.stdout(full.expect("/dev/full opens"));
+                }
+                "a closed pipe" => {
+                    let (reader, writer) = std::io::pipe().expect("a pipe");
+                    drop(reader);
+                    kern.stdout(writer);
+                }
+                _ => {
+                    // `kern run prog.kern >&-`: descriptor 1 is not open at all.
+                    use std::os::unix::process::CommandExt;
+                    // SAFETY: close(2) is async-signal-safe, as pre_exec requires.
+                    unsafe {
+                        kern.pre_exec(|| {
+                            libc::close(1);
+                            Ok(())
+                        });
+                    }
+                }
+            }
+            let output = kern
                 .stderr(std::process::Stdio::piped())
                 .output()
                 .expect("kern runs");

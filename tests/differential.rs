@@ -5,7 +5,8 @@
 //! Programs are generated as source text from a seed, so a failure prints a
 //! program that reproduces it with `kern run`.
 
-use kern::compiler::ir::ScalarType;
+use kern::compiler::interp::Interpreter;
+use kern::compiler::ir::{ScalarType, Trap};
 use kern::{Error, Module, ScalarValue};
 use proptest::prelude::*;
 
@@ -18,6 +19,10 @@ struct Gen {
     next_name: u32,
     int_ty: ScalarType,
     float_ty: ScalarType,
+    /// Functions expressions may call: name, parameter types, return type.
+    helpers: Vec<(String, Vec<ScalarType>, ScalarType)>,
+    /// The return type of the helper being generated (`return` is allowed).
+    returns: Option<ScalarType>,
 }
 
 impl Gen {
@@ -29,6 +34,8 @@ impl Gen {
             next_name: 0,
             int_ty: ScalarType::I64,
             float_ty: ScalarType::F64,
+            helpers: Vec::new(),
+            returns: None,
         };
         g.int_ty = *g.pick(&[
             ScalarType::I64,
@@ -127,8 +134,18 @@ impl Gen {
     fn expr(&mut self, ty: ScalarType) -> String {
         self.depth += 1;
         let leaf = self.depth > 4 || self.below(3) == 0;
+        let callable: Vec<(String, Vec<ScalarType>)> = self
+            .helpers
+            .iter()
+            .filter(|h| h.2 == ty)
+            .map(|h| (h.0.clone(), h.1.clone()))
+            .collect();
         let e = if leaf {
             self.leaf(ty)
+        } else if !callable.is_empty() && self.below(5) == 0 {
+            let (name, params) = self.pick(&callable).clone();
+            let args: Vec<String> = params.iter().map(|t| self.expr(*t)).collect();
+            format!("{name}({})", args.join(", "))
         } else if ty == ScalarType::Bool {
             self.bool_expr()
         } else if ty.is_float() {
@@ -297,6 +314,11 @@ impl Gen {
                         let jump = *self.pick(&["break", "continue"]);
                         out.push_str(&format!("{pad}    if {cond} {{ {jump}; }}\n"));
                     }
+                    if let Some(ret) = self.returns.filter(|_| self.below(4) == 0) {
+                        let cond = self.expr(ScalarType::Bool);
+                        let value = self.expr(ret);
+                        out.push_str(&format!("{pad}    if {cond} {{ return {value}; }}\n"));
+                    }
                     self.scopes.pop();
                     out.push_str(&format!("{pad}}}\n"));
                 }
@@ -311,9 +333,47 @@ impl Gen {
         }
     }
 
-    /// A function `f(a, b, x, y) -> R` and its return type.
+    /// A helper `name(p, q) -> ret` for expressions to call: statements (loops,
+    /// branches, traps), an early `return`, a tail. It may call the helpers made
+    /// before it, so calls nest and inlining has chains to collapse.
+    fn helper(&mut self, name: &str, p: ScalarType, q: ScalarType, ret: ScalarType) -> String {
+        self.scopes = vec![vec![("p".into(), p, false), ("q".into(), q, false)]];
+        self.returns = Some(ret);
+        let mut body = String::new();
+        let n = self.below(4) + 1;
+        self.statements(n, 1, &mut body);
+        if self.below(2) == 0 {
+            let cond = self.expr(ScalarType::Bool);
+            let value = self.expr(ret);
+            body.push_str(&format!(
+                "    if {cond} {{\n        return {value};\n    }}\n"
+            ));
+            let n = self.below(3);
+            self.statements(n, 1, &mut body);
+        }
+        let tail = self.expr(ret);
+        self.returns = None;
+        self.helpers.push((name.to_string(), vec![p, q], ret));
+        format!("fn {name}(p: {p}, q: {q}) -> {ret} {{\n{body}    {tail}\n}}\n\n")
+    }
+
+    /// A function `f(a, b, x, y) -> R` and its return type, after the helpers it
+    /// may call: random helpers, `helper` (small, always inlined) and `rec`, a
+    /// recursion (never inlined) around a call of the random helpers.
     fn program(&mut self) -> (String, ScalarType) {
         let (it, ft) = (self.int_ty, self.float_ty);
+        let mut helpers = String::new();
+        let count = self.below(4);
+        for k in 0..count {
+            let p = *self.pick(&[it, ft]);
+            let ret = *self.pick(&[it, ft, ScalarType::Bool]);
+            helpers.push_str(&self.helper(&format!("h{k}"), p, it, ret));
+        }
+        self.scopes = vec![vec![("d".into(), it, false), ("r".into(), ft, false)]];
+        let step = self.expr(ft);
+        helpers.push_str(&format!(
+            "fn rec(d: {it}, r: {ft}) -> {ft} {{\n    if d == (0 as {it}) {{\n        return r;\n    }}\n    rec(d - (1 as {it}), {step})\n}}\n\n"
+        ));
         self.scopes = vec![vec![
             ("a".into(), it, false),
             ("b".into(), it, false),
@@ -326,8 +386,8 @@ impl Gen {
         self.statements(n, 1, &mut body);
         let tail = self.expr(ret);
         let source = format!(
-            "fn helper(p: {it}, q: {ft}) -> {ft} {{\n    (p as {ft}) * q\n}}\n\n\
-             fn f(a: {it}, b: {it}, x: {ft}, y: {ft}) -> {ret} {{\n{body}    let _h = helper(a, x);\n    {tail}\n}}\n"
+            "{helpers}fn helper(p: {it}, q: {ft}) -> {ft} {{\n    (p as {ft}) * q\n}}\n\n\
+             fn f(a: {it}, b: {it}, x: {ft}, y: {ft}) -> {ret} {{\n{body}    let _h = helper(a, x);\n    let _r = rec(a & (15 as {it}), x);\n    {tail}\n}}\n"
         );
         (source, ret)
     }
@@ -345,6 +405,29 @@ fn same_outcome(
         (Ok(Some(a)), Ok(Some(b))) => a.same_result(*b),
         (Ok(None), Ok(None)) => true,
         (Err(Error::Kernel { trap: a, .. }), Err(Error::Kernel { trap: b, .. })) => a == b,
+        _ => false,
+    }
+}
+
+/// The oracle of every IR pass: the interpreter on the program as lowered, before
+/// `passes::optimize` (inlining, folding). Compiled code of the optimised program
+/// must give its results and its traps, at the same source locations.
+fn interpret_as_lowered(source: &str, args: &[ScalarValue]) -> Result<Option<ScalarValue>, Trap> {
+    let (compiled, _) = kern::compiler::frontend::compile_text_unoptimized("random.kern", source)
+        .unwrap_or_else(|e| panic!("generated program does not compile:\n{source}\n{e}"));
+    let f = compiled.functions["f"];
+    let result = Interpreter::new(&compiled.program).call_scalars(f, args, &mut std::io::sink());
+    result
+}
+
+fn same_as_lowered(
+    jit: &Result<Option<ScalarValue>, Error>,
+    lowered: &Result<Option<ScalarValue>, Trap>,
+) -> bool {
+    match (jit, lowered) {
+        (Ok(Some(a)), Ok(Some(b))) => a.same_result(*b),
+        (Ok(None), Ok(None)) => true,
+        (Err(Error::Kernel { trap: a, .. }), Err(b)) => a == b,
         _ => false,
     }
 }
@@ -375,5 +458,124 @@ proptest! {
             "program:\n{}\nargs: {:?}\njit: {:?}\ninterpreter: {:?}",
             source, args, compiled, interpreted
         );
+        let lowered = interpret_as_lowered(&source, &args);
+        prop_assert!(
+            same_as_lowered(&compiled, &lowered),
+            "program:\n{}\nargs: {:?}\njit: {:?}\ninterpreter before the passes: {:?}",
+            source, args, compiled, lowered
+        );
     }
+}
+
+/// Inlined calls, case by case: a trap inside an inlined function (reported at the
+/// callee's line and column), early returns from an inlined function, an inlined
+/// function with a loop, a chain of small functions, and recursion mixed with
+/// non-recursive calls — compiled code of the optimised program gives exactly what
+/// the interpreter gives on the program as lowered.
+#[test]
+fn inlined_calls_keep_results_traps_and_their_locations() {
+    let source = "\
+fn ratio(p: i64, q: i64) -> i64 {
+    p / q
+}
+fn clamp(v: i64) -> i64 {
+    if v > 100 { return 100; }
+    if v < -100 { return -100; }
+    v
+}
+fn triangle(n: i64) -> i64 {
+    let mut t = 0;
+    for i in 0..n { t += clamp(i * i); }
+    t
+}
+fn chain(p: i64, q: i64) -> i64 { clamp(ratio(p, q)) + triangle(q & 7) }
+fn depth(n: i64, p: i64) -> i64 {
+    if n == 0 { return chain(p, n + 3); }
+    depth(n - 1, p) + ratio(p, n)
+}
+fn f(a: i64, b: i64) -> i64 { chain(a, b) + depth(b & 15, a) }
+";
+    let outcomes = compiled_as_lowered(
+        "inlined.kern",
+        source,
+        &[
+            (7, 3),
+            (-900, 5),
+            (250, -1),
+            (i64::MIN, -1),
+            (5, 0),
+            (3, 16),
+        ],
+    );
+    for ((a, b), compiled) in outcomes {
+        if b == 0 || (a == i64::MIN && b == -1) {
+            let message = compiled.unwrap_err().to_string();
+            assert!(message.contains("inlined.kern:2:5"), "{message}");
+        }
+    }
+}
+
+/// What a compiled call gave.
+type Outcome = Result<Option<ScalarValue>, Error>;
+
+/// Calls `f(a, b)` of `source` compiled (the optimised program) and in the
+/// interpreter on the program as lowered, asserts that they agree for every pair,
+/// and returns the compiled outcomes.
+fn compiled_as_lowered(
+    file: &str,
+    source: &str,
+    pairs: &[(i64, i64)],
+) -> Vec<((i64, i64), Outcome)> {
+    let mut module = Module::from_source(file, source).expect("compiles");
+    let (lowered_program, _) =
+        kern::compiler::frontend::compile_text_unoptimized(file, source).expect("compiles");
+    let f = lowered_program.functions["f"];
+    let mut interpreter = Interpreter::new(&lowered_program.program);
+    pairs
+        .iter()
+        .map(|&(a, b)| {
+            let args = [ScalarValue::I64(a), ScalarValue::I64(b)];
+            let compiled = module.call("f", &args, &mut std::io::sink());
+            let lowered = interpreter.call_scalars(f, &args, &mut std::io::sink());
+            assert!(
+                same_as_lowered(&compiled, &lowered),
+                "({a}, {b}): jit {compiled:?}, interpreter before the passes {lowered:?}"
+            );
+            ((a, b), compiled)
+        })
+        .collect()
+}
+
+/// Loop invariants, case by case: float math and reads of locals set before the
+/// loop move out of nested loops; a division that could trap stays where it is, so
+/// a loop that runs zero times never traps and one that runs traps at its line.
+#[test]
+fn hoisted_loop_invariants_keep_results_and_traps() {
+    let source = "\
+fn f(a: i64, b: i64) -> i64 {
+    let x = a as f64 * 0.37;
+    let mut t = 0;
+    for i in 0..(b & 7) {
+        let scale = (x * x + 1.0).sqrt();
+        for j in 0..(a & 3) {
+            t += ((scale * (j as f64)) as i64) ^ (a * 3 + i);
+            t += 1000 / (b - 5);
+        }
+        t += a.wrapping_mul(b) >> 3;
+    }
+    t
+}
+";
+    let outcomes = compiled_as_lowered(
+        "hoisted.kern",
+        source,
+        &[(7, 3), (-13, 6), (4, 5), (5, 5), (i64::MAX, -1), (0, 13)],
+    );
+    let (_, trapped) = &outcomes[3];
+    let message = trapped.as_ref().unwrap_err().to_string();
+    assert!(message.contains("hoisted.kern:8:18"), "{message}");
+    assert!(
+        outcomes[2].1.is_ok(),
+        "(4, 5): the inner loop runs zero times"
+    );
 }

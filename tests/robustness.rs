@@ -210,3 +210,65 @@ fn checking_large_but_simple_programs_takes_linear_time() {
     Module::from_source("chain.kern", &chain).expect("a valid chain");
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
+
+/// The interpreted reference run the fuzz targets compare compiled code with is
+/// bounded: a program that never ends, or whose host code does unbounded array
+/// work, stops with a located "step limit" or "time limit" error, and one within
+/// both budgets prints what `run_main` prints.
+#[test]
+fn interpreted_reference_runs_stop_at_their_budgets() {
+    let forever = "fn spin(n: i64) -> i64 {\n    let mut x = n;\n    loop {\n        x = x + 1;\n    }\n    x\n}\n\nfn main() {\n    println!(\"{}\", spin(1));\n}\n";
+    let mut module = Module::from_source("forever.kern", forever).expect("a valid program");
+    let mut out = Vec::new();
+    let error = module
+        .run_main_interpreted(
+            kern::Target::Cpu,
+            &mut out,
+            1000,
+            std::time::Duration::from_secs(60),
+        )
+        .expect_err("the loop never ends");
+    let text = error.to_string();
+    assert!(
+        text.contains("step limit reached: 1000 instructions run"),
+        "{text}"
+    );
+    assert!(text.contains("forever.kern:4:9"), "{text}");
+
+    let arrays =
+        "fn main() {\n    for i in 0..1000000000 {\n        let a = zeros(1000000);\n    }\n}\n";
+    let mut module = Module::from_source("arrays.kern", arrays).expect("a valid program");
+    let started = std::time::Instant::now();
+    let error = module
+        .run_main_interpreted(
+            kern::Target::Cpu,
+            &mut out,
+            u64::MAX,
+            std::time::Duration::from_millis(200),
+        )
+        .expect_err("a billion arrays take longer than that");
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    let text = error.to_string();
+    assert!(text.contains("time limit reached: 200ms"), "{text}");
+    assert!(text.contains("arrays.kern:"), "{text}");
+
+    let source = "fn f(n: i64) -> i64 {\n    let mut s = 0;\n    for k in 0..n {\n        s += k * k;\n    }\n    println!(\"f({}) = {}\", n, s);\n    s\n}\n\nfn main() {\n    let a = linspace(0.0, 1.0, 5);\n    println!(\"{} {}\", f(10), a);\n}\n";
+    let mut module = Module::from_source("both.kern", source).expect("a valid program");
+    let (mut interpreted, mut compiled) = (Vec::new(), Vec::new());
+    module
+        .run_main_interpreted(
+            kern::Target::Cpu,
+            &mut interpreted,
+            u64::MAX,
+            std::time::Duration::from_secs(600),
+        )
+        .expect("the example runs");
+    module
+        .run_main(kern::Target::Cpu, &mut compiled)
+        .expect("the example runs");
+    assert!(!compiled.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&interpreted),
+        String::from_utf8_lossy(&compiled)
+    );
+}

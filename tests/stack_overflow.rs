@@ -24,11 +24,17 @@ const CALL_COLUMN: usize = 17;
 /// `fn deep(n: i64) -> i64` that recurses forever with `locals` values computed
 /// before the recursive call and all used after it, so they live in its frame.
 fn deep_recursion(locals: usize) -> String {
-    let mut text = String::from("fn deep(n: i64) -> i64 {\n");
+    large_frame("deep", "deep(n + 1)", locals)
+}
+
+/// `fn NAME(n: i64) -> i64` that computes `locals` values, then `let mut s =
+/// CALL;` (at column [`CALL_COLUMN`]), then adds them all to `s`.
+fn large_frame(name: &str, call: &str, locals: usize) -> String {
+    let mut text = format!("fn {name}(n: i64) -> i64 {{\n");
     for k in 0..locals {
         text.push_str(&format!("    let v{k} = (n ^ {k}) * (n + {k});\n"));
     }
-    text.push_str("    let mut s = deep(n + 1);\n");
+    text.push_str(&format!("    let mut s = {call};\n"));
     for k in 0..locals {
         text.push_str(&format!("    s += v{k};\n"));
     }
@@ -202,6 +208,42 @@ fn recursion_on_job_server_workers_is_a_located_error_compiled_and_interpreted()
             interpreted
                 .wait()
                 .expect("the interpreter's errors are located");
+        },
+    );
+}
+
+/// A call chain without recursion — 64 functions, each too large to inline and
+/// keeping 400 values (3.2 KiB) live across its call — takes more stack than a
+/// 384 KiB thread leaves kern code (what is left above the 256 KiB reserve): it
+/// stops with "stack overflow" at one of its calls rather than running into the
+/// reserve (or, on a smaller stack, off its end). Only recursive calls count depth,
+/// so this is the stack check that calls keep where the callee's unchecked call
+/// tree is large.
+#[test]
+fn compiled_non_recursive_chains_of_large_frames_are_a_located_error() {
+    in_child_process(
+        "compiled_non_recursive_chains_of_large_frames_are_a_located_error",
+        || {
+            const FUNCTIONS: usize = 64;
+            let mut text: String = (0..FUNCTIONS)
+                .map(|i| large_frame(&format!("c{i}"), &format!("c{}(n + 1)", i + 1), 400))
+                .collect();
+            text.push_str(&format!("fn c{FUNCTIONS}(n: i64) -> i64 {{ n }}\n"));
+            let mut module = Module::from_source("chain.kern", text).expect("the chain compiles");
+            let function = module.function("c0").expect("c0");
+            on_thread(384 << 10, move || {
+                let message = function
+                    .call(&[ScalarValue::I64(1)], &mut std::io::sink())
+                    .expect_err("the chain does not fit")
+                    .to_string();
+                let at_a_call = (0..FUNCTIONS).any(|i| {
+                    message.contains(&format!(
+                        "chain.kern:{}:{CALL_COLUMN}",
+                        call_line(400) + i * (2 * 400 + 4)
+                    ))
+                });
+                assert!(message.contains("stack overflow") && at_a_call, "{message}");
+            });
         },
     );
 }

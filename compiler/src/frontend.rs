@@ -141,10 +141,25 @@ pub fn compile(sources: &mut SourceMap, file: FileId) -> Result<Compiled, Diagno
 /// Compiles `text` as a file named `name`, with a source map of its own; errors come
 /// back rendered as rustc shows them. For tests and tools that start from a string.
 pub fn compile_text(name: &str, text: &str) -> Result<(Compiled, SourceMap), String> {
+    compile_text_with(name, text, true)
+}
+
+/// As [`compile_text`], but with the IR as lowering made it, before
+/// [`crate::passes::optimize`]: the oracle that tests run the passes against (the
+/// interpreter on this program and compiled code of the optimised one must agree).
+pub fn compile_text_unoptimized(name: &str, text: &str) -> Result<(Compiled, SourceMap), String> {
+    compile_text_with(name, text, false)
+}
+
+fn compile_text_with(
+    name: &str,
+    text: &str,
+    optimize: bool,
+) -> Result<(Compiled, SourceMap), String> {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
-    match compile(&mut sources, file) {
-        Ok(c) => Ok((c, sources)),
+    match compile_with(&mut sources, file, optimize) {
+        Ok((c, _)) => Ok((c, sources)),
         Err(d) => Err(d.render(&sources)),
     }
 }
@@ -153,6 +168,14 @@ pub fn compile_text(name: &str, text: &str) -> Result<(Compiled, SourceMap), Str
 pub fn compile_timed(
     sources: &mut SourceMap,
     file: FileId,
+) -> Result<(Compiled, PhaseTimings), Diagnostics> {
+    compile_with(sources, file, true)
+}
+
+fn compile_with(
+    sources: &mut SourceMap,
+    file: FileId,
+    optimize: bool,
 ) -> Result<(Compiled, PhaseTimings), Diagnostics> {
     let started = Instant::now();
     let text = sources.file(file).text.clone();
@@ -215,7 +238,9 @@ pub fn compile_timed(
         return Err(Diagnostics(errors));
     }
     let mut program = lowering.into_program();
-    crate::passes::optimize(&mut program);
+    if optimize {
+        crate::passes::optimize(&mut program);
+    }
     let ufuncs = unit.functions().filter_map(UfuncDecl::of);
     let ufuncs = ufuncs.map(|u| (u.name.clone(), u)).collect();
     let gufuncs = unit.functions().filter_map(GufuncDecl::of);

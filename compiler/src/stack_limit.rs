@@ -23,6 +23,15 @@ pub const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
 /// and for the host's own frames that unwind a trap.
 pub const COMPILED_RESERVE: usize = 256 * 1024;
 
+/// Most bytes of native stack compiled code may take between two stack checks.
+/// Compiled code checks the stack before a call of a recursive function and before
+/// a call whose callee, with everything it calls without a check, may take more than
+/// this ([`crate::ir::call_graph::CallFacts`]); so a non-recursive chain of small
+/// frames runs unchecked, a deep chain or a large frame is still stopped at a call,
+/// and unchecked code never takes more than this plus one frame below the last
+/// check — well inside [`COMPILED_RESERVE`].
+pub const UNCHECKED_CALL_BYTES: u64 = 64 * 1024;
+
 /// Bytes that must be left on the stack for the interpreter to enter another kern
 /// call: the Rust frames of one interpreted call (a walk over nested blocks, with
 /// debug-build frames) stay well inside it.

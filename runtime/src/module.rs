@@ -210,6 +210,31 @@ impl Module {
     /// Runs `fn main()`: host code in the interpreter, its calls into kern functions
     /// as machine code for `target`. Printed output goes to `out`.
     pub fn run_main(&mut self, target: Target, out: &mut dyn Write) -> Result<(), Error> {
+        self.run_main_with(target, out, None)
+    }
+
+    /// Runs `fn main()` as [`Module::run_main`] does, but with the kern functions
+    /// it calls interpreted too (host-array operations still run as machine code
+    /// for `target`), stopped with a located "step limit reached" or "time limit
+    /// reached" error after `steps` interpreter steps or `time`: the reference run
+    /// compiled code is compared with, for programs of unknown cost (the fuzz
+    /// targets use it).
+    pub fn run_main_interpreted(
+        &mut self,
+        target: Target,
+        out: &mut dyn Write,
+        steps: u64,
+        time: std::time::Duration,
+    ) -> Result<(), Error> {
+        self.run_main_with(target, out, Some((steps, time)))
+    }
+
+    fn run_main_with(
+        &mut self,
+        target: Target,
+        out: &mut dyn Write,
+        limits: Option<(u64, std::time::Duration)>,
+    ) -> Result<(), Error> {
         target.check_available()?;
         let main = self.function_id("main")?;
         if self.core.compiled.program.function(main).kind != FunctionKind::Main {
@@ -227,9 +252,11 @@ impl Module {
         // Host arrays of `main` and the operations on them (ufunc calls on arrays
         // run on `target` when it is `parallel`).
         let host_env = crate::host::HostArrays::new(self.core.clone(), machine_code, target);
-        let mut interpreter = Interpreter::new(&self.core.compiled.program)
-            .with_host_env(Box::new(host_env))
-            .with_call_hook(Box::new(
+        let interpreter =
+            Interpreter::new(&self.core.compiled.program).with_host_env(Box::new(host_env));
+        let mut interpreter = match limits {
+            Some((steps, time)) => interpreter.with_step_limit(steps).with_time_limit(time),
+            None => interpreter.with_call_hook(Box::new(
                 |func: FuncId, args: &[HostArg], out: &mut dyn Write| {
                     let code = machine_code.get(&func)?;
                     // Safety: the interpreter only passes arrays it owns and keeps alive
@@ -255,7 +282,8 @@ impl Module {
                         }
                     })
                 },
-            ));
+            )),
+        };
         let result = interpreter.call_scalars(main, &[], out);
         drop(interpreter);
         self.timings.run = started.elapsed();

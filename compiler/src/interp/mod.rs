@@ -18,7 +18,9 @@ pub mod host;
 mod spmd;
 pub use host::{HostEnv, HostHandle, HostValue};
 
-/// Deepest kern call nesting before `TrapKind::RecursionLimit` (same as compiled code).
+/// Deepest nesting of calls of recursive functions (those on a cycle of the call
+/// graph, [`crate::ir::call_graph`]) before `TrapKind::RecursionLimit` (same as
+/// compiled code); calls of non-recursive functions do not count.
 pub const DEFAULT_RECURSION_LIMIT: usize = 1000;
 
 type CallHook<'p> = Box<
@@ -30,7 +32,14 @@ pub struct Interpreter<'p> {
     hook: Option<CallHook<'p>>,
     recursion_limit: usize,
     depth: usize,
+    /// The program's recursive functions, found at the first call.
+    recursive: Option<std::collections::HashSet<FuncId>>,
     host: Option<Box<dyn HostEnv + 'p>>,
+    /// Instructions still allowed before `with_step_limit`'s trap (`None`: no limit).
+    steps_left: Option<u64>,
+    step_limit: u64,
+    /// When `with_time_limit`'s trap fires, and the limit it reports.
+    deadline: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 enum Flow {
@@ -59,7 +68,11 @@ impl<'p> Interpreter<'p> {
             hook: None,
             recursion_limit: DEFAULT_RECURSION_LIMIT,
             depth: 0,
+            recursive: None,
             host: None,
+            steps_left: None,
+            step_limit: 0,
+            deadline: None,
         }
     }
 
@@ -77,6 +90,24 @@ impl<'p> Interpreter<'p> {
 
     pub fn with_recursion_limit(mut self, depth: usize) -> Interpreter<'p> {
         self.recursion_limit = depth;
+        self
+    }
+
+    /// Traps (`TrapKind::Host`, at the instruction) once `steps` instructions have
+    /// run, counted over every call this interpreter makes: a bound on the work of
+    /// a program of unknown cost (e.g. under a fuzzer). Work done for the host
+    /// environment or by the call hook is not counted.
+    pub fn with_step_limit(mut self, steps: u64) -> Interpreter<'p> {
+        self.steps_left = Some(steps);
+        self.step_limit = steps;
+        self
+    }
+
+    /// Traps (`TrapKind::Host`, at the instruction) at the first step taken once
+    /// `limit` has passed since this call: unlike steps, time also bounds the work
+    /// of the host environment (one step can fill a large array).
+    pub fn with_time_limit(mut self, limit: std::time::Duration) -> Interpreter<'p> {
+        self.deadline = Some((std::time::Instant::now() + limit, limit));
         self
     }
 
@@ -174,6 +205,31 @@ impl<'p> Interpreter<'p> {
         }
     }
 
+    /// Counts one step against `with_step_limit`'s and `with_time_limit`'s budgets.
+    fn step(&mut self, span: crate::diagnostics::Span) -> Result<(), Trap> {
+        if let Some(steps) = self.steps_left.as_mut() {
+            if *steps == 0 {
+                return Err(Trap {
+                    kind: TrapKind::Host(format!(
+                        "step limit reached: {} instructions run",
+                        self.step_limit
+                    )),
+                    span,
+                });
+            }
+            *steps -= 1;
+        }
+        if let Some((deadline, limit)) = self.deadline {
+            if std::time::Instant::now() >= deadline {
+                return Err(Trap {
+                    kind: TrapKind::Host(format!("time limit reached: {limit:?}")),
+                    span,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn block(
         &mut self,
         f: &'p Function,
@@ -197,6 +253,7 @@ impl<'p> Interpreter<'p> {
         frame: &mut Frame,
         out: &mut dyn Write,
     ) -> Result<Flow, Trap> {
+        self.step(inst.span)?;
         let trap = |kind: TrapKind| Trap {
             kind,
             span: inst.span,
@@ -338,6 +395,8 @@ impl<'p> Interpreter<'p> {
                 ..
             } => {
                 loop {
+                    // An iteration is a step of its own: `loop {}` runs none.
+                    self.step(inst.span)?;
                     match self.block(f, header, frame, out)? {
                         Flow::Normal => {}
                         Flow::Break => break,
@@ -449,7 +508,12 @@ impl<'p> Interpreter<'p> {
                 return result;
             }
         }
-        if self.depth >= self.recursion_limit {
+        let program = self.program;
+        let counts = self
+            .recursive
+            .get_or_insert_with(|| crate::ir::call_graph::recursive_functions(program))
+            .contains(&callee);
+        if counts && self.depth >= self.recursion_limit {
             return Err(Trap {
                 kind: TrapKind::RecursionLimit,
                 span,
@@ -461,10 +525,10 @@ impl<'p> Interpreter<'p> {
                 span,
             });
         }
-        self.depth += 1;
         let f = self.program.function(callee);
+        self.depth += usize::from(counts);
         let result = self.run_function(f, args, out);
-        self.depth -= 1;
+        self.depth -= usize::from(counts);
         result
     }
 }

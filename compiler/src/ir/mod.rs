@@ -117,6 +117,7 @@
 //! over all threads that runs a kernel on `cpu`/`parallel`.
 
 pub mod build;
+pub mod call_graph;
 pub mod eval;
 pub mod format;
 pub mod host;

@@ -1,7 +1,9 @@
 //! Inlining of small functions into their callers.
 //!
-//! A call of a small, non-recursive callee is replaced by a copy of the callee's
-//! body with fresh values and locals. The copy sits in a one-shot `Loop` so that a
+//! A call of a small ([`DEFAULT_MAX_INSTS`]), non-recursive callee is replaced by a
+//! copy of the callee's body with fresh values and locals. Functions are visited
+//! callees first ([`crate::ir::call_graph::callees_first`]), so what is copied
+//! already has its own small callees inlined. The copy sits in a one-shot `Loop` so that a
 //! `Return` in it becomes "store the result, `Break`"; callees whose `Return`s sit
 //! inside their own loops are not inlined (the `Break` would leave the wrong loop).
 //! Instruction spans are kept, so a trap in inlined code still points at the
@@ -15,52 +17,62 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::ir::call_graph::{callees_first, recursive_functions};
 use crate::ir::*;
 
 mod views;
 
 use views::nests_sub_views;
 
-/// Instruction budget of a callee worth inlining (about a dozen source lines).
-pub const DEFAULT_MAX_INSTS: usize = 40;
+/// Instruction budget of a callee worth inlining: IR instructions, nested blocks
+/// included, counted after the callee's own small callees were inlined into it.
+/// 250 is about sixty source lines; it takes in the stdlib's `exp` (127), `ln`
+/// (197), `ln_1p` (238) and `random::uniform` (216: Philox-4x32-10 with its
+/// ten-round loop, 99, inside), not `sin`/`cos` with their argument reduction
+/// (about 5600). Recursive functions and functions that `return` from inside a loop
+/// are never inlined, whatever their size.
+pub const DEFAULT_MAX_INSTS: usize = 250;
 
-/// Inlines every call (outside host code) whose callee has at most `max_insts`
-/// instructions.
+/// Inlines every call (outside host code) of a non-recursive callee that has at most
+/// `max_insts` instructions. Functions are visited callees first, so a callee is
+/// copied with its own small callees already inlined: a chain of small functions
+/// collapses into its caller in one run, and the size a callee is judged by is the
+/// size it has when copied.
 pub fn inline_small_functions(program: &mut Program, max_insts: usize) {
     let recursive = recursive_functions(program);
-    let inlinable: HashSet<FuncId> = (0..program.functions.len() as u32)
-        .map(FuncId)
-        .filter(|id| {
-            let f = program.function(*id);
-            !recursive.contains(id)
-                && count_insts(&f.body) <= max_insts
-                && !returns_inside_loop(&f.body, false)
-        })
-        .collect();
-    if inlinable.is_empty() {
-        return;
-    }
-    // Callees are inlined as they were before this pass (one level per run), which
-    // keeps the pass simple and its growth bounded.
-    let originals = program.functions.clone();
-    // Host code runs in the interpreter: inlining into it would move compiled work
-    // into the interpreter.
-    for f in program
-        .functions
-        .iter_mut()
-        .filter(|f| f.kind != FunctionKind::Main)
-    {
-        let mut inliner = Inliner {
-            originals: &originals,
-            inlinable: &inlinable,
-            caller: f,
-            views: HashMap::new(),
-            locals_now: HashMap::new(),
-            inlined: false,
-        };
-        let mut body = std::mem::take(&mut inliner.caller.body);
-        inliner.block(&mut body);
-        inliner.caller.body = body;
+    let mut sizes: Vec<Option<usize>> = vec![None; program.functions.len()];
+    for id in callees_first(program) {
+        let index = id.0 as usize;
+        // Host code runs in the interpreter: inlining into it would move compiled
+        // work into the interpreter.
+        if program.functions[index].kind != FunctionKind::Main {
+            let inlinable: HashSet<FuncId> = program.functions[index]
+                .callees()
+                .into_iter()
+                .filter(|g| {
+                    let callee = program.function(*g);
+                    !recursive.contains(g)
+                        && sizes[g.0 as usize].is_some_and(|n| n <= max_insts)
+                        && !returns_inside_loop(&callee.body, false)
+                })
+                .collect();
+            if !inlinable.is_empty() {
+                let mut f = program.functions[index].clone();
+                let mut inliner = Inliner {
+                    originals: &program.functions,
+                    inlinable: &inlinable,
+                    caller: &mut f,
+                    views: HashMap::new(),
+                    locals_now: HashMap::new(),
+                    inlined: false,
+                };
+                let mut body = std::mem::take(&mut inliner.caller.body);
+                inliner.block(&mut body);
+                inliner.caller.body = body;
+                program.functions[index] = f;
+            }
+        }
+        sizes[index] = Some(count_insts(&program.functions[index].body));
     }
 }
 
@@ -149,73 +161,6 @@ fn returns_inside_loop(block: &Block, in_loop: bool) -> bool {
             .any(|b| returns_inside_loop(b, true)),
         _ => false,
     })
-}
-
-/// Functions on a call-graph cycle (including self-recursion): the members of the
-/// call graph's strongly connected components that have a cycle, found by Tarjan's
-/// algorithm, iteratively and in time linear in the calls (a search from every
-/// function was quadratic: a chain of 30 000 functions took 18 s).
-fn recursive_functions(program: &Program) -> HashSet<FuncId> {
-    let callees: Vec<Vec<FuncId>> = program.functions.iter().map(|f| f.callees()).collect();
-    let n = callees.len();
-    const UNSEEN: usize = usize::MAX;
-    let mut index = vec![UNSEEN; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut stack: Vec<usize> = Vec::new();
-    let mut recursive = HashSet::new();
-    let mut next_index = 0;
-    for root in 0..n {
-        if index[root] != UNSEEN {
-            continue;
-        }
-        // (function, how many of its callees have been visited)
-        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
-        index[root] = next_index;
-        low[root] = next_index;
-        next_index += 1;
-        stack.push(root);
-        on_stack[root] = true;
-        while let Some(top) = path.last_mut() {
-            let f = top.0;
-            if let Some(&callee) = callees[f].get(top.1) {
-                top.1 += 1;
-                let g = callee.0 as usize;
-                if g == f {
-                    recursive.insert(FuncId(f as u32));
-                }
-                if index[g] == UNSEEN {
-                    index[g] = next_index;
-                    low[g] = next_index;
-                    next_index += 1;
-                    stack.push(g);
-                    on_stack[g] = true;
-                    path.push((g, 0));
-                } else if on_stack[g] {
-                    low[f] = low[f].min(index[g]);
-                }
-                continue;
-            }
-            path.pop();
-            if let Some(&(parent, _)) = path.last() {
-                low[parent] = low[parent].min(low[f]);
-            }
-            if low[f] == index[f] {
-                let mut component = Vec::new();
-                while let Some(g) = stack.pop() {
-                    on_stack[g] = false;
-                    component.push(g);
-                    if g == f {
-                        break;
-                    }
-                }
-                if component.len() > 1 {
-                    recursive.extend(component.into_iter().map(|g| FuncId(g as u32)));
-                }
-            }
-        }
-    }
-    recursive
 }
 
 struct Inliner<'a> {
@@ -531,8 +476,9 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
+    /// The program as lowered, before any pass.
     fn compile(src: &str) -> Program {
-        crate::frontend::compile_text("t.kern", src)
+        crate::frontend::compile_text_unoptimized("t.kern", src)
             .unwrap_or_else(|e| panic!("{e}"))
             .0
             .program
@@ -578,39 +524,6 @@ mod tests {
         }
     }
 
-    /// Cycles of every length are found, and nothing else: a chain into a cycle,
-    /// self-recursion, mutual recursion, and a long chain (linear time: 30 000
-    /// functions calling the next took 18 s with a search from every function).
-    #[test]
-    fn recursive_functions_are_the_ones_on_call_cycles() {
-        let program = compile(
-            "fn a(n: i64) -> i64 { b(n) }
-             fn b(n: i64) -> i64 { if n > 0 { c(n - 1) } else { 0 } }
-             fn c(n: i64) -> i64 { b(n) + d(n) }
-             fn d(n: i64) -> i64 { if n > 0 { d(n - 1) } else { e(n) } }
-             fn e(n: i64) -> i64 { n }",
-        );
-        let recursive = recursive_functions(&program);
-        let names = |set: &HashSet<FuncId>| {
-            let mut n: Vec<&str> = set
-                .iter()
-                .map(|f| program.function(*f).name.as_str())
-                .collect();
-            n.sort_unstable();
-            n
-        };
-        assert_eq!(names(&recursive), ["b", "c", "d"]);
-
-        let chain: String = (0..30_000)
-            .map(|i| format!("fn f{i}(x: i64) -> i64 {{ f{}(x) + 1 }}\n", i + 1))
-            .collect::<String>()
-            + "fn f30000(x: i64) -> i64 { x }\n";
-        let started = std::time::Instant::now();
-        let program = compile(&chain);
-        assert!(recursive_functions(&program).is_empty());
-        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
-    }
-
     #[test]
     fn recursive_functions_are_not_inlined() {
         let mut program = compile(SRC);
@@ -620,5 +533,67 @@ mod tests {
             .function(program.find("uses_fact").unwrap())
             .callees()
             .contains(&fact));
+    }
+
+    /// Callees are inlined with their own callees already inlined: a chain of small
+    /// functions (stdlib-style wrappers) ends as one body without calls, and a trap
+    /// in the innermost one still reports the innermost one's line and column.
+    #[test]
+    fn chains_of_small_functions_collapse_and_keep_trap_locations() {
+        let src = "fn inner(a: i64, b: i64) -> i64 {\n    a / b\n}\n\
+                   fn middle(a: i64, b: i64) -> i64 { inner(a, b) + inner(b, a) }\n\
+                   fn outer(a: i64, b: i64) -> i64 { middle(a, b) * 2 }\n";
+        let program = compile(src);
+        let outer = program.find("outer").unwrap();
+        let mut inlined = program.clone();
+        inline_small_functions(&mut inlined, DEFAULT_MAX_INSTS);
+        assert!(crate::ir::verify::verify_program(&inlined).is_ok());
+        assert!(
+            inlined.function(outer).callees().is_empty(),
+            "the whole chain is inlined"
+        );
+        let run = |p: &Program, a: i64, b: i64| {
+            Interpreter::new(p).call_scalars(
+                outer,
+                &[ScalarValue::I64(a), ScalarValue::I64(b)],
+                &mut std::io::sink(),
+            )
+        };
+        for (a, b) in [(7, 3), (-9, 2), (5, 0), (0, 4), (i64::MIN, -1)] {
+            assert_eq!(run(&program, a, b), run(&inlined, a, b), "({a}, {b})");
+        }
+        let trap = run(&inlined, 5, 0).unwrap_err();
+        // `a / b` in `inner`: line 2, column 5 of the source.
+        assert_eq!(trap.kind, TrapKind::DivisionByZero);
+        assert_eq!(trap.span.start, src.find("a / b").unwrap() as u32);
+    }
+
+    /// The stdlib is inlined like user code: a Monte Carlo loop over
+    /// `random::uniform` (Philox-4x32-10 inside two wrappers) and a loop over `exp`
+    /// keep no call after `passes::optimize`; `sin` (argument reduction included)
+    /// is too large and stays a call.
+    #[test]
+    fn small_stdlib_functions_are_inlined_whole() {
+        let program = crate::frontend::compile_text(
+            "t.kern",
+            "fn count(seed: u64, n: u64) -> u64 {
+                 let mut inside = 0;
+                 for i in 0..n {
+                     let x = random::uniform(seed, 2 * i);
+                     let y = random::uniform(seed, 2 * i + 1);
+                     if x * x + y * y < 1.0 { inside += 1; }
+                 }
+                 inside
+             }
+             fn growth(x: f64) -> f64 { x.exp() * 2.0 }
+             fn wave(x: f64) -> f64 { x.sin() }",
+        )
+        .unwrap()
+        .0
+        .program;
+        let callees = |name: &str| program.function(program.find(name).unwrap()).callees();
+        assert!(callees("count").is_empty(), "{:?}", callees("count"));
+        assert!(callees("growth").is_empty());
+        assert_eq!(callees("wave").len(), 1);
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod fold;
 pub mod inline;
+pub mod licm;
 pub mod predicate;
 
 use crate::ir::Program;
@@ -17,6 +18,7 @@ use crate::ir::Program;
 pub fn optimize(program: &mut Program) {
     inline::inline_small_functions(program, inline::DEFAULT_MAX_INSTS);
     fold::fold_program(program);
+    licm::hoist_program(program);
     debug_assert!(
         crate::ir::verify::verify_program(program).is_ok(),
         "{:?}",

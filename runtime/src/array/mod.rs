@@ -468,6 +468,37 @@ pub enum Operand<'a> {
     Scalar(ScalarValue),
 }
 
+/// Owned copies of the array inputs `must_copy` picks — NumPy reads an input
+/// that overlaps an output other than elementwise from a copy — and `None` for
+/// the others.
+pub(crate) fn overlap_copies(
+    inputs: &[Operand<'_>],
+    must_copy: impl Fn(&ArrayRef<'_>) -> bool,
+) -> Vec<Option<NdArray>> {
+    inputs
+        .iter()
+        .map(|input| match input {
+            Operand::Array(a) if must_copy(a) => Some(a.to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `inputs` with each one [`overlap_copies`] copied read from its copy.
+pub(crate) fn with_copies<'a>(
+    inputs: &'a [Operand<'_>],
+    copies: &'a [Option<NdArray>],
+) -> Vec<Operand<'a>> {
+    inputs
+        .iter()
+        .zip(copies)
+        .map(|(input, copy)| match copy {
+            Some(c) => Operand::Array(c.view()),
+            None => input.reborrow(),
+        })
+        .collect()
+}
+
 impl<'a> Operand<'a> {
     /// The same operand with a shorter lifetime (see [`ArrayRef::reborrow`]).
     pub fn reborrow(&self) -> Operand<'_> {

@@ -34,7 +34,8 @@ use kern_compiler::kernel_decl::{GufuncDecl, OperandForm, SchemeType};
 use kern_compiler::loops::gufunc_loop::GufuncLoopSignature;
 
 use crate::array::{
-    storage_dtype, with_array, ArrayMut, ArrayRef, DType, NdArray, Operand, OutOperand,
+    overlap_copies, storage_dtype, with_array, with_copies, ArrayMut, ArrayRef, DType, NdArray,
+    Operand, OutOperand,
 };
 use crate::broadcast::broadcast_shapes;
 use crate::compile::CompileService;
@@ -85,15 +86,15 @@ struct Plan {
     signature: GufuncLoopSignature,
 }
 
+crate::ufunc::call_types::handle_options!(Gufunc);
+
 impl Gufunc {
     pub(crate) fn new(
         core: Arc<CompileService>,
         decl: GufuncDecl,
         target: Option<Target>,
     ) -> Gufunc {
-        let target = target
-            .or_else(|| decl.target.as_deref().and_then(|t| t.parse().ok()))
-            .unwrap_or_default();
+        let target = crate::ufunc::call_types::initial_target(target, decl.target.as_deref());
         Gufunc {
             core,
             decl: Arc::new(decl),
@@ -121,18 +122,6 @@ impl Gufunc {
     /// Number of outputs (`&mut` parameters, then the returned value).
     pub fn nout(&self) -> usize {
         self.decl.outputs.len()
-    }
-
-    /// The target calls run on: the one given with [`Gufunc::with_target`], else the
-    /// attribute's `target = ".."`, else `cpu`.
-    pub fn target(&self) -> Target {
-        self.target
-    }
-
-    /// The same gufunc running on `target`.
-    pub fn with_target(mut self, target: Target) -> Gufunc {
-        self.target = target;
-        self
     }
 
     /// This gufunc as a ufunc, on the same target, when its signature is all
@@ -225,27 +214,6 @@ impl Gufunc {
         crate::loop_text::loop_text(&program, loop_id, form, &self.core.sources)
     }
 
-    /// The same gufunc casting under `casting` (NumPy's `casting=`; `same_kind` by
-    /// default): inputs to the loop's element types, results to given outputs.
-    pub fn with_casting(mut self, casting: crate::Casting) -> Gufunc {
-        self.types.casting = casting;
-        self
-    }
-
-    /// The same gufunc with its first output's element type fixed (NumPy's
-    /// `dtype=`); see [`crate::Ufunc::with_dtype`].
-    pub fn with_dtype(mut self, dtype: DType) -> Gufunc {
-        self.types.set_dtype(dtype);
-        self
-    }
-
-    /// The same gufunc with its element types fixed (NumPy's `signature=` as a
-    /// type tuple): one entry per input and per output, `None` left to selection.
-    pub fn with_signature(mut self, types: &[Option<DType>]) -> Gufunc {
-        self.types.set_signature(self.nin(), types);
-        self
-    }
-
     /// Applies the gufunc, broadcasting the loop dimensions; returns the new
     /// outputs in order (`&mut` parameters, then the returned value).
     pub fn call(&self, inputs: &[Operand<'_>]) -> Result<Vec<NdArray>, Error> {
@@ -295,23 +263,8 @@ impl Gufunc {
             .map(|(o, p)| (o.dtype() != p.dtype).then(|| o.view().cast(p.dtype)))
             .collect();
         // Inputs sharing memory with an output are read from a copy.
-        let copies: Vec<Option<NdArray>> = inputs
-            .iter()
-            .map(|input| match input {
-                Operand::Array(a) if outs.iter().any(|o| run::overlaps(a, &o.view())) => {
-                    Some(a.to_owned())
-                }
-                _ => None,
-            })
-            .collect();
-        let inputs: Vec<Operand<'_>> = inputs
-            .iter()
-            .zip(&copies)
-            .map(|(input, copy)| match copy {
-                Some(c) => Operand::Array(c.view()),
-                None => input.reborrow(),
-            })
-            .collect();
+        let copies = overlap_copies(inputs, |a| outs.iter().any(|o| run::overlaps(a, &o.view())));
+        let inputs = with_copies(inputs, &copies);
         {
             let mut views: Vec<ArrayMut<'_>> = outs
                 .iter_mut()

@@ -122,61 +122,6 @@ impl<'m> HostArrays<'m> {
         Ok(u)
     }
 
-    fn run(
-        &mut self,
-        op: &HostOp,
-        args: &[HostValue],
-        span: Span,
-        out: &mut dyn Write,
-    ) -> Result<HostValue, Trap> {
-        match op {
-            HostOp::Zeros(_)
-            | HostOp::Ones(_)
-            | HostOp::Full(_)
-            | HostOp::Arange(_)
-            | HostOp::Linspace(_)
-            | HostOp::Random { .. }
-            | HostOp::Load { .. } => self.constructor(op, args, span, out),
-            HostOp::Save { .. }
-            | HostOp::Copy
-            | HostOp::Get
-            | HostOp::Set
-            | HostOp::Slice { .. }
-            | HostOp::Reshape
-            | HostOp::Sum
-            | HostOp::Mean
-            | HostOp::Min
-            | HostOp::Max
-            | HostOp::Len
-            | HostOp::Ndim
-            | HostOp::Shape => self.array_method(op, args, span),
-            HostOp::Ufunc { .. }
-            | HostOp::UfuncOut { .. }
-            | HostOp::Reduce { .. }
-            | HostOp::Accumulate { .. }
-            | HostOp::Outer { .. } => self.ufunc_op(op, args, span),
-            HostOp::Gufunc {
-                name,
-                allocating: true,
-                ..
-            } => {
-                let value = self.call_gufunc(name, args, span)?;
-                Ok(self.insert(value))
-            }
-            HostOp::Gufunc { name, nin, .. } => {
-                self.call_gufunc_out(name, *nin, args, span)?;
-                Ok(HostValue::Unit)
-            }
-            HostOp::Launch { kernel } => {
-                self.launch(*kernel, args, span, out)?;
-                Ok(HostValue::Unit)
-            }
-            HostOp::Jobs(op) => self.jobs_op(op, args, span, out),
-            HostOp::Mpi(op) => self.mpi_op(op, args, span),
-            HostOp::Print { pieces, newline } => self.print(pieces, *newline, args, span, out),
-        }
-    }
-
     /// `kernel.launch(grid, block, args..)`: args are the six extents, then the
     /// kernel's arguments.
     fn launch(
@@ -255,7 +200,52 @@ impl HostEnv for HostArrays<'_> {
         span: Span,
         out: &mut dyn Write,
     ) -> Result<HostValue, Trap> {
-        self.run(op, args, span, out)
+        match op {
+            HostOp::Zeros(_)
+            | HostOp::Ones(_)
+            | HostOp::Full(_)
+            | HostOp::Arange(_)
+            | HostOp::Linspace(_)
+            | HostOp::Random { .. }
+            | HostOp::Load { .. } => self.constructor(op, args, span, out),
+            HostOp::Save { .. }
+            | HostOp::Copy
+            | HostOp::Get
+            | HostOp::Set
+            | HostOp::Slice { .. }
+            | HostOp::Reshape
+            | HostOp::Sum
+            | HostOp::Mean
+            | HostOp::Min
+            | HostOp::Max
+            | HostOp::Len
+            | HostOp::Ndim
+            | HostOp::Shape => self.array_method(op, args, span),
+            HostOp::Ufunc { .. }
+            | HostOp::UfuncOut { .. }
+            | HostOp::Reduce { .. }
+            | HostOp::Accumulate { .. }
+            | HostOp::Outer { .. } => self.ufunc_op(op, args, span),
+            HostOp::Gufunc {
+                name,
+                allocating: true,
+                ..
+            } => {
+                let value = self.call_gufunc(name, args, span)?;
+                Ok(self.insert(value))
+            }
+            HostOp::Gufunc { name, nin, .. } => {
+                self.call_gufunc_out(name, *nin, args, span)?;
+                Ok(HostValue::Unit)
+            }
+            HostOp::Launch { kernel } => {
+                self.launch(*kernel, args, span, out)?;
+                Ok(HostValue::Unit)
+            }
+            HostOp::Jobs(op) => self.jobs_op(op, args, span, out),
+            HostOp::Mpi(op) => self.mpi_op(op, args, span),
+            HostOp::Print { pieces, newline } => self.print(pieces, *newline, args, span, out),
+        }
     }
 
     fn descriptor(&mut self, array: HostHandle, rank: u8, span: Span) -> Result<ArrayDesc, Trap> {

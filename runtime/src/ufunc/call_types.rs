@@ -55,3 +55,61 @@ impl CallTypes {
         }
     }
 }
+
+/// The target of a new handle: the one asked for, else the declaration's
+/// `target = ".."`, else `cpu`.
+pub(crate) fn initial_target(
+    asked: Option<crate::Target>,
+    declared: Option<&str>,
+) -> crate::Target {
+    asked
+        .or_else(|| declared.and_then(|t| t.parse().ok()))
+        .unwrap_or_default()
+}
+
+/// The options every callable handle (`Ufunc`, `Gufunc`) keeps for its calls —
+/// `target` and the type choices (`types: CallTypes`) — with their accessors and
+/// builders, written once.
+macro_rules! handle_options {
+    ($handle:ident) => {
+        impl $handle {
+            /// The target calls run on: the one given with `with_target`, else the
+            /// attribute's `target = ".."`, else `cpu`.
+            pub fn target(&self) -> $crate::Target {
+                self.target
+            }
+
+            /// The same handle running on `target`.
+            pub fn with_target(mut self, target: $crate::Target) -> $handle {
+                self.target = target;
+                self
+            }
+
+            /// The same handle casting under `casting` (NumPy's `casting=`;
+            /// `same_kind` by default): inputs to the loop's element types, results
+            /// to given outputs' dtypes.
+            pub fn with_casting(mut self, casting: $crate::Casting) -> $handle {
+                self.types.casting = casting;
+                self
+            }
+
+            /// The same handle with its (first) result's element type fixed
+            /// (NumPy's `dtype=`): the loop returning `dtype` is chosen — for a
+            /// generic function the instance whose type argument it is — and the
+            /// inputs cast to it under the casting rule.
+            pub fn with_dtype(mut self, dtype: $crate::DType) -> $handle {
+                self.types.set_dtype(dtype);
+                self
+            }
+
+            /// The same handle with its loop's element types fixed (NumPy's
+            /// `signature=` as a type tuple): one entry per input and per output,
+            /// `None` leaving that one to selection.
+            pub fn with_signature(mut self, types: &[Option<$crate::DType>]) -> $handle {
+                self.types.set_signature(self.nin(), types);
+                self
+            }
+        }
+    };
+}
+pub(crate) use handle_options;

@@ -26,7 +26,6 @@ pub use kern_compiler::dtype_rules::{casting, resolve};
 
 use std::sync::Arc;
 
-use kern_compiler::dtype_rules::casting::Casting;
 use kern_compiler::ir::ScalarType;
 use kern_compiler::kernel_decl::UfuncDecl;
 use kern_compiler::loops::elementwise::LoopSignature;
@@ -39,8 +38,8 @@ pub use methods::{Initial, Reduce};
 use resolve::{resolve_loop_with, InputDtype, ResolvedLoop};
 
 use crate::array::{
-    cast_value, storage_dtype, with_dtype, ArrayMut, ArrayRef, DType, Element, NdArray, Operand,
-    OutOperand,
+    cast_value, overlap_copies, storage_dtype, with_copies, with_dtype, ArrayMut, ArrayRef, DType,
+    Element, NdArray, Operand, OutOperand,
 };
 use crate::broadcast::{broadcast_shapes, broadcast_strides};
 use crate::compile::{CompileService, LoopRequest};
@@ -68,11 +67,11 @@ impl std::fmt::Debug for Ufunc {
     }
 }
 
+call_types::handle_options!(Ufunc);
+
 impl Ufunc {
     pub(crate) fn new(core: Arc<CompileService>, decl: UfuncDecl, target: Option<Target>) -> Ufunc {
-        let target = target
-            .or_else(|| decl.target.as_deref().and_then(|t| t.parse().ok()))
-            .unwrap_or_default();
+        let target = call_types::initial_target(target, decl.target.as_deref());
         Ufunc {
             core,
             decl: Arc::new(decl),
@@ -88,40 +87,6 @@ impl Ufunc {
     /// Number of inputs.
     pub fn nin(&self) -> usize {
         self.decl.params.len()
-    }
-
-    /// The target calls run on: the one given with [`Ufunc::with_target`], else the
-    /// attribute's `target = ".."`, else `cpu`.
-    pub fn target(&self) -> Target {
-        self.target
-    }
-
-    /// The same ufunc running on `target`.
-    pub fn with_target(mut self, target: Target) -> Ufunc {
-        self.target = target;
-        self
-    }
-
-    /// The same ufunc casting under `casting` (NumPy's `casting=`; `same_kind` by
-    /// default): inputs to the loop's types, the result to a given `out`'s dtype.
-    pub fn with_casting(mut self, casting: Casting) -> Ufunc {
-        self.types.casting = casting;
-        self
-    }
-
-    /// The same ufunc with its result dtype fixed (NumPy's `dtype=`): the loop
-    /// returning `dtype` is chosen — for a generic ufunc, the one whose type
-    /// argument is `dtype` — and the inputs cast to it under the casting rule.
-    pub fn with_dtype(mut self, dtype: DType) -> Ufunc {
-        self.types.set_dtype(dtype);
-        self
-    }
-
-    /// The same ufunc with its loop's types fixed (NumPy's `signature=`): one entry
-    /// per input and one for the output, `None` leaving that one to selection.
-    pub fn with_signature(mut self, types: &[Option<DType>]) -> Ufunc {
-        self.types.set_signature(self.nin(), types);
-        self
     }
 
     /// Applies the ufunc elementwise, broadcasting the inputs; returns a new array
@@ -157,21 +122,8 @@ impl Ufunc {
         let base = out.base_ptr();
         // Inputs that overlap `out` other than elementwise are read from a copy, as
         // NumPy does, so the result is as if all inputs were read first.
-        let copies: Vec<Option<NdArray>> = inputs
-            .iter()
-            .map(|input| match input {
-                Operand::Array(a) if overlaps_unsafely(a, &out, &plan.shape) => Some(a.to_owned()),
-                _ => None,
-            })
-            .collect();
-        let inputs: Vec<Operand<'_>> = inputs
-            .iter()
-            .zip(&copies)
-            .map(|(input, copy)| match copy {
-                Some(c) => Operand::Array(c.view()),
-                None => input.reborrow(),
-            })
-            .collect();
+        let copies = overlap_copies(inputs, |a| overlaps_unsafely(a, &out, &plan.shape));
+        let inputs = with_copies(inputs, &copies);
         // SAFETY: `out` is a live, writable view of the broadcast shape, borrowed
         // mutably for the whole call; inputs alias it only elementwise.
         unsafe { self.execute(&plan, &inputs, base, &strides) }

@@ -12,9 +12,11 @@ use std::io::Write;
 use crate::backend::traps::{TrapRecord, TrapSites};
 use crate::ir::{self, format::format_pieces, FormatPiece, ScalarType, ScalarValue};
 
-/// Deepest chain of kern-to-kern calls before a call traps with `RecursionLimit`.
-/// The stack itself is bounded separately (`CallContext::stack_limit`), so frames of
-/// any size end in a trap rather than a crash.
+/// Deepest nesting of calls of recursive kern functions (those on a cycle of the
+/// call graph, `ir::call_graph`) before such a call traps with `RecursionLimit`;
+/// calls of other functions do not count. The stack itself is bounded separately
+/// (`CallContext::stack_limit`), so frames of any size end in a trap rather than a
+/// crash.
 pub const RECURSION_LIMIT: i64 = 1000;
 
 pub use crate::backend::traps::trap_code;
@@ -29,7 +31,7 @@ pub struct CallContext {
     /// The trap, if any: written by the trapping function, its code read by every
     /// caller after a call that can trap.
     pub trap: TrapRecord,
-    /// Current kern call depth.
+    /// Current nesting of calls of recursive kern functions.
     pub depth: i64,
     /// A `*mut OutputSink` for `print!`; null prints to standard output.
     pub output: *mut c_void,

@@ -22,7 +22,7 @@ use cranelift_module::{DataDescription, Linkage, Module};
 
 use super::abi::{print_hook, UnitTables, PRINT_HOOK_SYMBOL};
 use super::compiled::{CompiledFunction, Unit};
-use super::lower::{kern_signature, lower_function, HostCaps, UnitEnv, POINTER};
+use super::lower::{frame_estimate, kern_signature, lower_function, HostCaps, UnitEnv, POINTER};
 use super::trampoline::{build_trampoline, trampoline_signature};
 use super::BackendError;
 use crate::ir::{self, Block, FuncId, InstKind, Program};
@@ -402,6 +402,12 @@ fn declare_unit<M: Module>(
         print_hook,
         tables: UnitTables::default(),
         caps,
+        calls: ir::call_graph::CallFacts::of_unit(
+            program,
+            order,
+            frame_estimate,
+            crate::stack_limit::UNCHECKED_CALL_BYTES,
+        ),
     })
 }
 

@@ -21,6 +21,7 @@ use super::abi::{trap_code, CallContext, UnitTables, RECURSION_LIMIT};
 use super::BackendError;
 use crate::backend::structured::{self, BlockRole, CfgBuilder};
 use crate::diagnostics::Span;
+use crate::ir::call_graph::CallFacts;
 use crate::ir::{
     self, Arg, ConstTableId, FuncId, InstKind, Program, ScalarType, ScalarValue, Type, ValueId,
 };
@@ -77,6 +78,8 @@ pub(super) struct UnitEnv {
     pub print_hook: cranelift_module::FuncId,
     pub tables: UnitTables,
     pub caps: HostCaps,
+    /// Which calls count the recursion depth, check the stack, can trap.
+    pub calls: CallFacts,
 }
 
 /// Memory flags for `CallContext` fields: always valid and aligned, but written by
@@ -467,53 +470,73 @@ impl<M: Module> Lowerer<'_, '_, M> {
             });
         }
 
-        // Depth guard, checked by the caller so the trap points at this call.
+        // The guards are checked by the caller, so their traps point at this call:
+        // the depth of calls into a recursive cycle, and the stack where the callee
+        // is recursive or its unchecked call tree is large (`CallFacts`).
+        let calls = &self.unit.calls;
+        let (counts_depth, checks_stack) = (calls.is_recursive(callee), calls.checks_stack(callee));
+        let (can_trap, stack_need) = (calls.can_trap(callee), calls.stack_need(callee));
         let ctx = self.ctx;
-        let depth = self
-            .b
-            .ins()
-            .load(types::I64, ctx_flags(), ctx, CallContext::DEPTH_OFFSET);
-        let ok = self.b.ins().icmp_imm_s(
-            clif::condcodes::IntCC::SignedLessThan,
-            depth,
-            RECURSION_LIMIT,
-        );
-        let site = self.unit.tables.traps.add(span, None);
-        self.trap_unless(ok, trap_code::RECURSION_LIMIT, site, None);
-        // Stack guard: the callee's frame must fit above the thread's limit.
-        let sp = self.b.ins().get_stack_pointer(POINTER);
-        let limit = self
-            .b
-            .ins()
-            .load(POINTER, ctx_flags(), ctx, CallContext::STACK_LIMIT_OFFSET);
-        let bottom = self.b.ins().iadd_imm_s(sp, -frame_estimate(callee_ir));
-        let fits = self.b.ins().icmp(
-            clif::condcodes::IntCC::UnsignedGreaterThanOrEqual,
-            bottom,
-            limit,
-        );
-        self.trap_unless(fits, trap_code::STACK_OVERFLOW, site, None);
-        let deeper = self.b.ins().iadd_imm_s(depth, 1);
-        self.b
-            .ins()
-            .store(ctx_flags(), deeper, ctx, CallContext::DEPTH_OFFSET);
+        let site = (counts_depth || checks_stack).then(|| self.unit.tables.traps.add(span, None));
+        let depth = match site.filter(|_| counts_depth) {
+            Some(site) => {
+                let depth =
+                    self.b
+                        .ins()
+                        .load(types::I64, ctx_flags(), ctx, CallContext::DEPTH_OFFSET);
+                let ok = self.b.ins().icmp_imm_s(
+                    clif::condcodes::IntCC::SignedLessThan,
+                    depth,
+                    RECURSION_LIMIT,
+                );
+                self.trap_unless(ok, trap_code::RECURSION_LIMIT, site, None);
+                Some(depth)
+            }
+            None => None,
+        };
+        if let Some(site) = site.filter(|_| checks_stack) {
+            // The callee's frame and everything it calls unchecked must fit above
+            // the thread's limit.
+            let sp = self.b.ins().get_stack_pointer(POINTER);
+            let limit =
+                self.b
+                    .ins()
+                    .load(POINTER, ctx_flags(), ctx, CallContext::STACK_LIMIT_OFFSET);
+            let bottom = self.b.ins().iadd_imm_s(sp, -(stack_need as i64));
+            let fits = self.b.ins().icmp(
+                clif::condcodes::IntCC::UnsignedGreaterThanOrEqual,
+                bottom,
+                limit,
+            );
+            self.trap_unless(fits, trap_code::STACK_OVERFLOW, site, None);
+        }
+        if let Some(depth) = depth {
+            let deeper = self.b.ins().iadd_imm_s(depth, 1);
+            self.b
+                .ins()
+                .store(ctx_flags(), deeper, ctx, CallContext::DEPTH_OFFSET);
+        }
         let call = self.b.ins().call(func_ref, &values);
         let result = self.b.inst_results(call).first().copied();
-        self.b
-            .ins()
-            .store(ctx_flags(), depth, ctx, CallContext::DEPTH_OFFSET);
+        if let Some(depth) = depth {
+            self.b
+                .ins()
+                .store(ctx_flags(), depth, ctx, CallContext::DEPTH_OFFSET);
+        }
 
         // A trap inside the callee: return at once, leaving ctx as the callee set it.
-        let code = self
-            .b
-            .ins()
-            .load(types::I32, ctx_flags(), ctx, CallContext::TRAP_CODE_OFFSET);
-        let (cont, propagate) = (self.b.create_block(), self.b.create_block());
-        self.b.set_cold_block(propagate);
-        self.b.ins().brif(code, propagate, &[], cont, &[]);
-        self.b.switch_to_block(propagate);
-        self.return_dummy();
-        self.b.switch_to_block(cont);
+        if can_trap {
+            let code =
+                self.b
+                    .ins()
+                    .load(types::I32, ctx_flags(), ctx, CallContext::TRAP_CODE_OFFSET);
+            let (cont, propagate) = (self.b.create_block(), self.b.create_block());
+            self.b.set_cold_block(propagate);
+            self.b.ins().brif(code, propagate, &[], cont, &[]);
+            self.b.switch_to_block(propagate);
+            self.return_dummy();
+            self.b.switch_to_block(cont);
+        }
         Ok(result)
     }
 
@@ -604,7 +627,7 @@ impl<M: Module> CfgBuilder for Lowerer<'_, '_, M> {
 /// plus the return address, saved registers and small buffers. It need not be
 /// exact: each call is checked against the real stack pointer, so an
 /// underestimate only eats into `stack_limit::COMPILED_RESERVE` by one frame.
-fn frame_estimate(callee: &ir::Function) -> i64 {
+pub(super) fn frame_estimate(callee: &ir::Function) -> u64 {
     let slots = callee.value_types.len() + callee.locals.len();
-    256 + 8 * slots as i64
+    256 + 8 * slots as u64
 }

@@ -35,17 +35,21 @@
 //! (unsigned) against its extent. On a failed check the function writes the trap
 //! code, the *site index* (into the unit's table of `(Span, kind)`) and up to two
 //! payloads (index, length) into `ctx` and returns at once with a dummy value. After
-//! every call to another kern function the caller tests `ctx.trap_code` and returns
-//! too, so a trap unwinds the whole kern stack with ordinary returns. The host then
-//! turns the code and site into an [`crate::ir::Trap`]. All failure paths live in
+//! every call of a kern function that can trap (`ir::call_graph::CallFacts`: it, or
+//! something it calls, divides, indexes, asserts or checks a call) the caller tests
+//! `ctx.trap_code` and returns too, so a trap unwinds the whole kern stack with
+//! ordinary returns. The host then turns the code and site into an
+//! [`crate::ir::Trap`]. All failure paths live in
 //! blocks marked cold, so hot loops fall through their checks.
 //!
-//! Recursion cannot overflow the native stack: before each kern call the caller
-//! compares `ctx.depth` against [`abi::RECURSION_LIMIT`] and traps with
-//! `RecursionLimit` at the call's span, then compares its stack pointer, less an
-//! estimate of the callee's frame, with `ctx.stack_limit` (the calling thread's
-//! stack end plus a reserve, [`crate::stack_limit`]) and traps with `StackOverflow`
-//! there. Cranelift's own `stack_limit` prologue check is not used: it ends in a
+//! Recursion cannot overflow the native stack: before a call of a recursive function
+//! (one on a cycle of the call graph) the caller compares `ctx.depth` against
+//! [`abi::RECURSION_LIMIT`] and traps with `RecursionLimit` at the call's span; before
+//! a call of a recursive function, or of one whose frame plus everything it calls
+//! without a check may take more than [`crate::stack_limit::UNCHECKED_CALL_BYTES`],
+//! it compares its stack pointer, less that stack need, with `ctx.stack_limit` (the
+//! calling thread's stack end plus a reserve, [`crate::stack_limit`]) and traps with
+//! `StackOverflow` there. Cranelift's own `stack_limit` prologue check is not used: it ends in a
 //! hardware trap (a signal), and kern traps are ordinary returns.
 //!
 //! `print!` formats on the host: the generated code stores the argument bits

@@ -53,6 +53,24 @@ impl FnChecker<'_, '_> {
                     let ty = self.inf.resolve(ty);
                     if ty == Ty::Never {
                         diverges = true;
+                    } else if matches!(ty, Ty::Array { .. })
+                        || matches!(ty, Ty::HostArray(_))
+                            && matches!(
+                                strip_parens(expr).kind,
+                                ExprKind::Path(_)
+                                    | ExprKind::If { .. }
+                                    | ExprKind::Block(_)
+                                    | ExprKind::Ref { .. }
+                            )
+                    {
+                        // An array parameter or variable is a place, never a value
+                        // (as for `let`): a bare statement of one (`out;`) has
+                        // nothing to evaluate. A call's new array may be dropped.
+                        self.errors.push(
+                            Diagnostic::error(expr.span, "an array is not a value")
+                                .with_label("this statement does nothing with the array")
+                                .with_note("help: index it (`a[i]`) or pass it to a function"),
+                        );
                     } else if !has_semi && ty != Ty::Unit && ty != Ty::Error {
                         let d = self.inf.describe(ty);
                         self.mismatch_unit(expr.span, &d);

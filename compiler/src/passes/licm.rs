@@ -1,0 +1,272 @@
+//! Loop-invariant code motion over kern IR.
+//!
+//! An instruction at the top level of a loop's `header` or `body` moves to just
+//! before the loop when it is pure and cannot trap, and every operand is defined
+//! outside the loop or by an instruction that moves too: `Unary`, `Binary` (not
+//! integer `Div`/`Rem`, which trap), `Cmp`, `Cast`, `Bitcast`, `Select`,
+//! `Intrinsic`, and `GetLocal`/`ArrayLen` of a local the loop never sets. A `Const`
+//! moves only when a moved instruction uses it (a lone constant is cheaper to
+//! rematerialise in the loop than to keep in a register across it). Inner loops are
+//! done first, so an invariant climbs out of every loop it is invariant in.
+//!
+//! Moving such an instruction never changes a result: it computes the same bits
+//! before the loop as in it (IR semantics are deterministic, floats included), and
+//! running it when the loop runs zero times has no effect, since it cannot trap.
+//! Instructions in nested `If` blocks and in the latch stay (the latch holds the
+//! counted loop's step, which the verifier wants there), as do the loop's
+//! condition and induction values. This pass knows the IR only.
+
+use std::collections::HashSet;
+
+use crate::ir::*;
+
+/// Hoists loop invariants in every function of `program`.
+pub fn hoist_program(program: &mut Program) {
+    for f in &mut program.functions {
+        hoist_invariants(f);
+    }
+}
+
+/// Hoists loop invariants in `f`.
+pub fn hoist_invariants(f: &mut Function) {
+    let mut body = std::mem::take(&mut f.body);
+    hoist_block(f, &mut body);
+    f.body = body;
+}
+
+fn hoist_block(f: &Function, block: &mut Block) {
+    let insts = std::mem::take(&mut block.insts);
+    for mut inst in insts {
+        match &mut inst.kind {
+            InstKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                hoist_block(f, then_block);
+                hoist_block(f, else_block);
+            }
+            InstKind::Loop {
+                header,
+                cond,
+                body,
+                latch,
+                counted,
+            } => {
+                hoist_block(f, header);
+                hoist_block(f, body);
+                hoist_block(f, latch);
+                let mut pinned: HashSet<ValueId> = cond.iter().copied().collect();
+                if let Some(c) = counted {
+                    pinned.extend([c.induction, c.step]);
+                }
+                let hoisted = hoist_loop(f, header, body, latch, &pinned);
+                block.insts.extend(hoisted);
+            }
+            _ => {}
+        }
+        block.insts.push(inst);
+    }
+}
+
+/// Removes the invariant instructions of `header` and `body` (top level) and
+/// returns them in their order of execution.
+fn hoist_loop(
+    f: &Function,
+    header: &mut Block,
+    body: &mut Block,
+    latch: &Block,
+    pinned: &HashSet<ValueId>,
+) -> Vec<Inst> {
+    let mut inside: HashSet<ValueId> = HashSet::new();
+    let mut written: HashSet<LocalId> = HashSet::new();
+    for b in [&*header, &*body, latch] {
+        scan(b, &mut inside, &mut written);
+    }
+    // Candidates in execution order: header, then body. A candidate's result
+    // leaves `inside`, so what uses it may be a candidate too.
+    let mut candidates: HashSet<ValueId> = HashSet::new();
+    let mut constants: HashSet<ValueId> = HashSet::new();
+    let mut used_by_moved: HashSet<ValueId> = HashSet::new();
+    for b in [&*header, &*body] {
+        for inst in &b.insts {
+            let Some(result) = inst.result else { continue };
+            if pinned.contains(&result) {
+                continue;
+            }
+            let Some(operands) = movable_operands(f, &inst.kind, &written) else {
+                continue;
+            };
+            if operands.iter().any(|v| inside.contains(v)) {
+                continue;
+            }
+            inside.remove(&result);
+            candidates.insert(result);
+            if matches!(inst.kind, InstKind::Const(_)) {
+                constants.insert(result);
+            } else {
+                used_by_moved.extend(operands);
+            }
+        }
+    }
+    let moves = |inst: &Inst| {
+        inst.result.is_some_and(|r| {
+            candidates.contains(&r) && (!constants.contains(&r) || used_by_moved.contains(&r))
+        })
+    };
+    let mut hoisted = Vec::new();
+    for b in [header, body] {
+        let (out, stay): (Vec<Inst>, Vec<Inst>) = std::mem::take(&mut b.insts)
+            .into_iter()
+            .partition(|i| moves(i));
+        hoisted.extend(out);
+        b.insts = stay;
+    }
+    hoisted
+}
+
+/// The operands of `kind` when it may move out of a loop that sets the locals
+/// `written`; `None` when it must stay.
+fn movable_operands(
+    f: &Function,
+    kind: &InstKind,
+    written: &HashSet<LocalId>,
+) -> Option<Vec<ValueId>> {
+    Some(match kind {
+        InstKind::Const(_) => vec![],
+        InstKind::GetLocal(l) | InstKind::ArrayLen { array: l, .. } => {
+            if written.contains(l) {
+                return None;
+            }
+            vec![]
+        }
+        InstKind::Unary(_, a) | InstKind::Cast(a, _) | InstKind::Bitcast(a, _) => vec![*a],
+        InstKind::Binary(op, a, b) => {
+            if matches!(op, BinaryOp::Div | BinaryOp::Rem) && !f.value_type(*a).is_float() {
+                return None;
+            }
+            vec![*a, *b]
+        }
+        InstKind::Cmp(_, a, b) => vec![*a, *b],
+        InstKind::Select {
+            cond,
+            if_true,
+            if_false,
+        } => vec![*cond, *if_true, *if_false],
+        InstKind::Intrinsic(_, args) => args.clone(),
+        _ => return None,
+    })
+}
+
+/// Collects the values defined and the locals set anywhere in `block`.
+fn scan(block: &Block, defined: &mut HashSet<ValueId>, written: &mut HashSet<LocalId>) {
+    for inst in &block.insts {
+        defined.extend(inst.result);
+        match &inst.kind {
+            InstKind::SetLocal(l, _) => {
+                written.insert(*l);
+            }
+            InstKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                scan(then_block, defined, written);
+                scan(else_block, defined, written);
+            }
+            InstKind::Loop {
+                header,
+                body,
+                latch,
+                ..
+            } => {
+                for b in [header, body, latch] {
+                    scan(b, defined, written);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::Interpreter;
+
+    /// The program as lowered, before any pass.
+    fn compile(src: &str) -> Program {
+        crate::frontend::compile_text_unoptimized("t.kern", src)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+            .program
+    }
+
+    /// Instructions at the top level of the loops of `block` (nested loops too).
+    fn loop_insts(block: &Block, out: &mut Vec<InstKind>) {
+        for inst in &block.insts {
+            if let InstKind::Loop { header, body, .. } = &inst.kind {
+                for b in [header, body] {
+                    out.extend(b.insts.iter().map(|i| i.kind.clone()));
+                    loop_insts(b, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn invariants_leave_their_loops_and_results_stay() {
+        let src = "
+            fn f(n: i64, x: f64, d: i64) -> f64 {
+                let mut t = 0.0;
+                for i in 0..n {
+                    let scale = (x * 2.0).sqrt() + 1.0;
+                    let q = 100 / d;
+                    for j in 0..n {
+                        t += scale * ((x + 3.0) as f64) + (j as f64) + (q as f64);
+                    }
+                    t += i as f64;
+                }
+                t
+            }";
+        let program = compile(src);
+        let mut hoisted = program.clone();
+        hoist_program(&mut hoisted);
+        assert!(crate::ir::verify::verify_program(&hoisted).is_ok());
+        let id = program.find("f").unwrap();
+        let mut inside = Vec::new();
+        loop_insts(&hoisted.function(id).body, &mut inside);
+        assert!(
+            !inside
+                .iter()
+                .any(|k| matches!(k, InstKind::Intrinsic(Intrinsic::Sqrt, _))),
+            "the square root left both loops"
+        );
+        assert!(
+            inside
+                .iter()
+                .any(|k| matches!(k, InstKind::Binary(BinaryOp::Div, _, _))),
+            "an integer division (it can trap) stays in its loop"
+        );
+        for (n, x, d) in [
+            (0, 1.5, 1),
+            (3, 2.0, 7),
+            (4, 1.0, 3),
+            (2, 0.5, 0),
+            (0, 0.5, 0),
+        ] {
+            let run = |p: &Program| {
+                Interpreter::new(p).call_scalars(
+                    id,
+                    &[
+                        ScalarValue::I64(n),
+                        ScalarValue::F64(x),
+                        ScalarValue::I64(d),
+                    ],
+                    &mut std::io::sink(),
+                )
+            };
+            assert_eq!(run(&program), run(&hoisted), "({n}, {x}, {d})");
+        }
+    }
+}
