@@ -115,7 +115,7 @@ impl Layout {
     }
 }
 
-/// What `runtime/src/ufunc/blocked_reduce.rs` computes: every block of every lane
+/// What `runtime/src/exec/fold.rs` computes: every block of every lane
 /// with the block loop, then the block results the same way until one is left.
 fn reduce_by_runs<X: Copy, A: Copy + Default>(
     loops: &Loops,
