@@ -58,17 +58,7 @@ pub fn inline_small_functions(program: &mut Program, max_insts: usize) {
                 .collect();
             if !inlinable.is_empty() {
                 let mut f = program.functions[index].clone();
-                let mut inliner = Inliner {
-                    originals: &program.functions,
-                    inlinable: &inlinable,
-                    caller: &mut f,
-                    views: HashMap::new(),
-                    locals_now: HashMap::new(),
-                    inlined: false,
-                };
-                let mut body = std::mem::take(&mut inliner.caller.body);
-                inliner.block(&mut body);
-                inliner.caller.body = body;
+                inline_calls(&program.functions, &inlinable, &mut f);
                 program.functions[index] = f;
             }
         }
@@ -100,24 +90,34 @@ pub fn inline_all_into(program: &mut Program, caller: FuncId) {
         }
         let originals: Vec<Function> = program.functions.clone();
         let mut f = originals[caller.0 as usize].clone();
-        let mut inliner = Inliner {
-            originals: &originals,
-            inlinable: &inlinable,
-            caller: &mut f,
-            views: HashMap::new(),
-            locals_now: HashMap::new(),
-            inlined: false,
-        };
-        let mut body = std::mem::take(&mut inliner.caller.body);
-        inliner.block(&mut body);
-        inliner.caller.body = body;
         // Calls the inliner had to keep (sub-views of sub-views) end the fixpoint.
-        let changed = inliner.inlined;
+        let changed = inline_calls(&originals, &inlinable, &mut f);
         program.functions[caller.0 as usize] = f;
         if !changed {
             return;
         }
     }
+}
+
+/// Inlines the calls of `inlinable` functions in `caller` (bodies taken from
+/// `originals`); whether any call was inlined.
+fn inline_calls(
+    originals: &[Function],
+    inlinable: &HashSet<FuncId>,
+    caller: &mut Function,
+) -> bool {
+    let mut inliner = Inliner {
+        originals,
+        inlinable,
+        caller,
+        views: HashMap::new(),
+        locals_now: HashMap::new(),
+        inlined: false,
+    };
+    let mut body = std::mem::take(&mut inliner.caller.body);
+    inliner.block(&mut body);
+    inliner.caller.body = body;
+    inliner.inlined
 }
 
 fn count_insts(block: &Block) -> usize {
@@ -476,13 +476,7 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
-    /// The program as lowered, before any pass.
-    fn compile(src: &str) -> Program {
-        crate::frontend::compile_text_unoptimized("t.kern", src)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .0
-            .program
-    }
+    use crate::passes::lowered as compile;
 
     const SRC: &str = "
         fn clamp_add(a: i64, b: i64) -> i64 {

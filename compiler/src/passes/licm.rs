@@ -194,13 +194,7 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
-    /// The program as lowered, before any pass.
-    fn compile(src: &str) -> Program {
-        crate::frontend::compile_text_unoptimized("t.kern", src)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .0
-            .program
-    }
+    use crate::passes::lowered as compile;
 
     /// Instructions at the top level of the loops of `block` (nested loops too).
     fn loop_insts(block: &Block, out: &mut Vec<InstKind>) {

@@ -25,3 +25,13 @@ pub fn optimize(program: &mut Program) {
         crate::ir::verify::verify_program(program)
     );
 }
+
+/// The program of `src` as lowered, before any pass: what the passes' tests
+/// start from.
+#[cfg(test)]
+pub(crate) fn lowered(src: &str) -> Program {
+    crate::frontend::compile_text_unoptimized("t.kern", src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+        .program
+}
