@@ -97,6 +97,18 @@ impl SourceMap {
         format!("{}:{}:{}", self.file(span.file).name, line, col)
     }
 
+    /// The byte range of `span`, widened to whole characters and clamped to its
+    /// file: what a renderer may slice the text with, whatever the span says.
+    pub fn char_range(&self, span: Span) -> std::ops::Range<usize> {
+        let text = &self.file(span.file).text;
+        let start = floor_char_boundary(text, span.start as usize);
+        let mut end = (span.end as usize).clamp(start, text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        start..end
+    }
+
     /// The source text a span covers.
     pub fn snippet(&self, span: Span) -> &str {
         let text = &self.file(span.file).text;
@@ -183,7 +195,10 @@ fn render_with_ariadne(diag: &Diagnostic, sources: &SourceMap, color: bool) -> S
         Severity::Warning => ReportKind::Warning,
     };
     let name = |span: Span| sources.file(span.file).name.clone();
-    let mut report = Report::build(kind, (name(diag.span), diag.span.range()))
+    // A span from anywhere (a byte offset into a string literal, say) is shown
+    // on whole characters: ariadne slices the text with it.
+    let range = |span: Span| sources.char_range(span);
+    let mut report = Report::build(kind, (name(diag.span), range(diag.span)))
         .with_config(
             Config::default()
                 .with_color(color)
@@ -192,11 +207,11 @@ fn render_with_ariadne(diag: &Diagnostic, sources: &SourceMap, color: bool) -> S
         .with_message(&diag.message);
     // ariadne underlines only a span whose label has a message: an error without
     // a label of its own still gets one, so the caret is always there.
-    let primary = Label::new((name(diag.span), diag.span.range()))
+    let primary = Label::new((name(diag.span), range(diag.span)))
         .with_message(diag.label.as_deref().unwrap_or("here"));
     report = report.with_label(primary);
     for (span, label) in &diag.secondary {
-        report = report.with_label(Label::new((name(*span), span.range())).with_message(label));
+        report = report.with_label(Label::new((name(*span), range(*span))).with_message(label));
     }
     for note in &diag.notes {
         report = match note.strip_prefix("help: ") {
@@ -262,3 +277,26 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_that_splits_a_character_is_shown_on_whole_characters() {
+        let mut sources = SourceMap::new();
+        let text = "let s = \"ñ—x\";\n";
+        let file = sources.add("t.kern", text);
+        let n = text.find('ñ').unwrap();
+        // Spans starting or ending inside 'ñ' (2 bytes) or '—' (3 bytes), and past
+        // the end of the file.
+        for (start, end) in [(n, n + 1), (n + 1, n + 3), (n + 3, n + 4), (n, 999)] {
+            let span = Span::new(file, start, end);
+            let range = sources.char_range(span);
+            assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
+            assert!(range.start <= start && (range.end >= end.min(text.len())));
+            let shown = Diagnostic::error(span, "bad").render(&sources);
+            assert!(shown.contains("t.kern:1:"), "{shown}");
+        }
+    }
+}

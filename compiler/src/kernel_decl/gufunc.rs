@@ -554,7 +554,13 @@ fn position_span(literal: Span, text: &str, e: &SignatureError) -> Span {
     if len != text.len() + 2 {
         return literal;
     }
+    // The position is a byte offset; the span covers that whole character (a
+    // signature may hold any UTF-8 text, and a span never splits a character).
+    let width = text
+        .get(e.position..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(1, char::len_utf8);
     let start = literal.start as usize + 1 + e.position;
-    let end = (start + 1).min(literal.end as usize);
+    let end = (start + width).min(literal.end as usize);
     Span::new(literal.file, start.min(end.saturating_sub(1)), end)
 }
