@@ -6,8 +6,9 @@
 //!
 //! MPI can be initialised once per process and the test harness runs tests as
 //! threads, so each test starts this test binary again under
-//! `mpirun -n 2` and `-n 4`, running only [`ranks_agree_with_cpu`] with
-//! `KERN_MPI_CHILD` set; outside that, the child test returns at once.
+//! `mpirun -n 2` and `-n 4`, running only one child test
+//! ([`ranks_agree_with_cpu`], [`host_arrays_stay_distributed`]) with
+//! `KERN_MPI_CHILD` set; outside that, the child tests return at once.
 #![cfg(feature = "mpi")]
 
 use std::process::Command;
@@ -43,9 +44,9 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
 
 const CHILD: &str = "KERN_MPI_CHILD";
 
-/// Runs the child test under `mpirun -n ranks`; `None` (after saying why) when
-/// this machine has no `mpirun`.
-fn run_ranks(ranks: usize) -> Option<String> {
+/// Runs the child test `child` under `mpirun -n ranks`; `None` (after saying
+/// why) when this machine has no `mpirun`.
+fn run_ranks(ranks: usize, child: &str) -> Option<String> {
     // One job at a time: each oversubscribes the machine's cores already.
     static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _job = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
@@ -71,7 +72,7 @@ fn run_ranks(ranks: usize) -> Option<String> {
         .arg(exe)
         .args([
             "--exact",
-            "ranks_agree_with_cpu",
+            child,
             "--nocapture",
             "--test-threads=1",
         ])
@@ -98,7 +99,7 @@ fn run_ranks(ranks: usize) -> Option<String> {
 
 #[test]
 fn two_ranks_agree_with_cpu() {
-    if let Some(text) = run_ranks(2) {
+    if let Some(text) = run_ranks(2, "ranks_agree_with_cpu") {
         for r in 0..2 {
             assert!(text.contains(&format!("rank {r} of 2 agrees")), "{text}");
         }
@@ -107,27 +108,33 @@ fn two_ranks_agree_with_cpu() {
 
 #[test]
 fn four_ranks_agree_with_cpu() {
-    if let Some(text) = run_ranks(4) {
+    if let Some(text) = run_ranks(4, "ranks_agree_with_cpu") {
         for r in 0..4 {
             assert!(text.contains(&format!("rank {r} of 4 agrees")), "{text}");
         }
     }
 }
 
-/// The body every rank runs (only under `mpirun`, see the module docs).
-#[test]
-fn ranks_agree_with_cpu() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
-    }
+/// Under `mpirun`: this rank's world, with a failed assertion on one rank
+/// stopping all of them instead of leaving the others waiting in a collective.
+/// `None` outside `mpirun` (see the module docs).
+fn child_world() -> Option<&'static kern_runtime::exec::mpi::World> {
+    std::env::var_os(CHILD)?;
     let world = world().expect("MPI starts");
-    // A failed assertion on one rank must stop all of them, not leave the others
-    // waiting in a collective.
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         report(info);
         kern_runtime::exec::mpi::abort_job(101);
     }));
+    Some(world)
+}
+
+/// The body every rank runs (only under `mpirun`, see the module docs).
+#[test]
+fn ranks_agree_with_cpu() {
+    let Some(world) = child_world() else {
+        return;
+    };
     let m = Module::from_source("mpi.kern", SOURCE).expect("compiles");
 
     // Ufuncs: a transposed, reversed operand with a broadcast column; more rows
@@ -226,4 +233,118 @@ fn a_single_process_is_a_world_of_one() {
         saxpy.call(&args).unwrap(),
         saxpy.clone().with_target(Target::Mpi).call(&args).unwrap()
     );
+}
+
+#[test]
+fn distributed_arrays_on_two_ranks() {
+    if let Some(text) = run_ranks(2, "host_arrays_stay_distributed") {
+        for r in 0..2 {
+            assert!(text.contains(&format!("rank {r} of 2 kept its rows")), "{text}");
+        }
+    }
+}
+
+#[test]
+fn distributed_arrays_on_four_ranks() {
+    if let Some(text) = run_ranks(4, "host_arrays_stay_distributed") {
+        for r in 0..4 {
+            assert!(text.contains(&format!("rank {r} of 4 kept its rows")), "{text}");
+        }
+    }
+}
+
+/// Ten elementwise ufunc calls in a row, on an array of `n` elements.
+fn chain(n: usize) -> String {
+    let mut main = format!("fn main() {{\n    let x = linspace(0.0, 1.0, {n});\n");
+    for _ in 0..10 {
+        main.push_str("    let x = step(&x);\n");
+    }
+    main.push_str("}\n");
+    format!("#[vectorize]\nfn step(x: f64) -> f64 {{ x * 0.999 + 0.25 }}\n{main}")
+}
+
+/// What host code does with distributed results, printed: every line must be
+/// what `cpu` prints.
+const HOST_CODE: &str = r#"
+#[vectorize]
+fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+
+#[vectorize]
+fn add<T: Num>(a: T, b: T) -> T { a + b }
+
+#[vectorize]
+fn inverse(x: i64) -> i64 { 100 / x }
+
+fn total(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() { s += x[i]; }
+    s
+}
+
+fn main() {
+    let x = linspace(-3.0, 3.0, 100003);
+    let y = wave(&x);
+    let z = add(&y, 1.5);
+    println!("{} {} {} {}", z.sum(), z.mean(), z.min(), z.max());
+    println!("{} {} {} {} {}", z[0], z[50001], z[100002], z.len(), z.shape());
+    let mut w = z;
+    w[70000] = 7.0;
+    println!("{} {} {}", w[70000], z[70000], w.sum());
+    // Rows of a 2-d array, with a row broadcast along them and a scalar.
+    let m = linspace(0.0, 1.0, 2100).reshape([7, 300]);
+    let row = linspace(5.0, 6.0, 300);
+    let p = add(&add(&m, &row), 0.25);
+    println!("{} {} {}", p.sum(), p.ndim(), p[6][299]);
+    // Integers, and operations that need the whole array.
+    let k: Array<i64> = arange(1, 4001);
+    let q = inverse(&k);
+    println!("{} {} {} {}", q.sum(), q.mean(), q.max(), add.reduce(&q));
+    println!("{}", total(&z));
+    println!("{}", p);
+    println!("{}", p[2..4]);
+    let k: Array<i64> = arange(-2000, 2000);
+    let q = inverse(&k);
+    println!("unreachable {}", q);
+}
+"#;
+
+/// Under `mpirun`: ufunc results stay as each rank's rows — a chain of calls
+/// moves no array data between the ranks — and whatever host code does with
+/// them prints what `cpu` prints, bit for bit.
+#[test]
+fn host_arrays_stay_distributed() {
+    let Some(world) = child_world() else {
+        return;
+    };
+    let bytes_moved_by = |source: &str| {
+        let mut m = Module::from_source("chain.kern", source).expect("compiles");
+        let before = world.bytes_sent();
+        m.run_main(Target::Mpi, &mut Vec::new()).unwrap();
+        world.bytes_sent() - before
+    };
+    let small = bytes_moved_by(&chain(1000));
+    let large = bytes_moved_by(&chain(1_000_000));
+    // The ranks only agree on each call's outcome: a few bytes per call,
+    // whatever the array's size (8 MB here).
+    assert_eq!(small, large, "bytes moved depend on the array's size");
+    assert!(large < 10 * 64 * world.size() as u64, "{large} bytes moved");
+
+    let run = |target| {
+        let mut m = Module::from_source("host.kern", HOST_CODE).expect("compiles");
+        let mut out = Vec::new();
+        let err = m.run_main(target, &mut out).unwrap_err().to_string();
+        (String::from_utf8(out).unwrap(), err)
+    };
+    let (cpu, cpu_err) = run(Target::Cpu);
+    let (mpi, mpi_err) = run(Target::Mpi);
+    assert_eq!(mpi, cpu);
+    assert!(mpi_err.contains("attempt to divide by zero"), "{mpi_err}");
+    assert_eq!(mpi_err, cpu_err);
+    println!(
+        "rank {} of {} kept its rows ({large} bytes sent for 10 calls on 10^6 elements)",
+        world.rank(),
+        world.size()
+    );
+    world.barrier().unwrap();
+    kern_runtime::exec::mpi::finalize();
 }

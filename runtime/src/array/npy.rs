@@ -82,7 +82,13 @@ pub enum NpyError {
 /// Fortran-order file keeps its Fortran layout), and multi-byte dtypes load from
 /// little- and big-endian files alike. A damaged file is an error, never a panic.
 pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
-    let read_error = |source: io::Error| match source.kind() {
+    let (mut file, _, dtype, _) = checked_header(path)?;
+    file.rewind().map_err(|e| read_error(path, e))?;
+    with_dtype!(dtype, |T| read_array::<T>(path, file))
+}
+
+fn read_error(path: &Path, source: io::Error) -> NpyError {
+    match source.kind() {
         io::ErrorKind::NotFound => NpyError::NotFound {
             path: path.to_owned(),
         },
@@ -90,7 +96,13 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
             path: path.to_owned(),
             source,
         },
-    };
+    }
+}
+
+/// The open file at `path`, its header, the dtype it names and where its data
+/// starts, with every check [`load_npy`] makes before reading the data.
+fn checked_header(path: &Path) -> Result<(File, Header, DType, u64), NpyError> {
+    let read_error = |source: io::Error| read_error(path, source);
     let mut file = File::open(path).map_err(read_error)?;
     let file_len = file.metadata().map_err(read_error)?.len();
     if !header_fits(&mut file, file_len).map_err(read_error)? {
@@ -103,7 +115,8 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
             dims: header.shape.len(),
         });
     }
-    let data_len = file_len - file.stream_position().map_err(read_error)?;
+    let data_start = file.stream_position().map_err(read_error)?;
+    let data_len = file_len - data_start;
     let descr = descr_text(&header);
     let dtype = header
         .type_descriptor
@@ -127,8 +140,7 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
             actual: data_len,
         });
     }
-    file.rewind().map_err(read_error)?;
-    with_dtype!(dtype, |T| read_array::<T>(path, file))
+    Ok((file, header, dtype, data_start))
 }
 
 /// Writes `array` to `path` as an `.npy` file NumPy's `np.load` reads back, creating

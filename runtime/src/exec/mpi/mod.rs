@@ -106,6 +106,22 @@ impl World {
         self.size
     }
 
+    /// The bytes this rank has sent to other ranks since the world opened:
+    /// payloads and the lengths sent ahead of them, not what it sent itself.
+    pub fn bytes_sent(&self) -> u64 {
+        self.transport.bytes_sent()
+    }
+
+    /// Every rank's block of `buffer` on every rank, in place: `blocks[r]` is
+    /// rank `r`'s byte range (in rank order), and this rank's holds its bytes.
+    pub(crate) fn all_gather_blocks(
+        &self,
+        buffer: &mut [u8],
+        blocks: &[std::ops::Range<usize>],
+    ) -> Result<(), Error> {
+        self.transport.all_gather_in_place(buffer, blocks)
+    }
+
     /// Waits until every rank has reached the barrier.
     pub fn barrier(&self) -> Result<(), Error> {
         self.transport.barrier()
