@@ -43,6 +43,8 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
 "#;
 
 const CHILD: &str = "KERN_MPI_CHILD";
+/// A folder all ranks of a child job share.
+const SHARED_DIR: &str = "KERN_MPI_SHARED_DIR";
 
 /// Runs the child test `child` under `mpirun -n ranks`; `None` (after saying
 /// why) when this machine has no `mpirun`.
@@ -51,6 +53,9 @@ fn run_ranks(ranks: usize, child: &str) -> Option<String> {
     static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _job = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
     let exe = std::env::current_exe().expect("the test binary's path");
+    // A folder every rank shares, for files.
+    let dir = std::env::temp_dir().join(format!("kern-mpi-{}-{ranks}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
     let mut command = Command::new("mpirun");
     // A singleton MPI started in this process (another test) leaves its own
     // OMPI_/PMIX_ settings in the environment; the job must not inherit them.
@@ -77,10 +82,12 @@ fn run_ranks(ranks: usize, child: &str) -> Option<String> {
             "--test-threads=1",
         ])
         .env(CHILD, "1")
+        .env(SHARED_DIR, &dir)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
         .output();
+    std::fs::remove_dir_all(&dir).ok();
     let output = match output {
         Ok(o) => o,
         Err(e) => {
@@ -238,6 +245,9 @@ fn a_single_process_is_a_world_of_one() {
 #[test]
 fn distributed_arrays_on_two_ranks() {
     if let Some(text) = run_ranks(2, "host_arrays_stay_distributed") {
+        text.lines()
+            .filter(|l| l.contains("kept its rows"))
+            .for_each(|l| println!("{l}"));
         for r in 0..2 {
             assert!(text.contains(&format!("rank {r} of 2 kept its rows")), "{text}");
         }
@@ -247,6 +257,9 @@ fn distributed_arrays_on_two_ranks() {
 #[test]
 fn distributed_arrays_on_four_ranks() {
     if let Some(text) = run_ranks(4, "host_arrays_stay_distributed") {
+        text.lines()
+            .filter(|l| l.contains("kept its rows"))
+            .for_each(|l| println!("{l}"));
         for r in 0..4 {
             assert!(text.contains(&format!("rank {r} of 4 kept its rows")), "{text}");
         }
@@ -340,11 +353,79 @@ fn host_arrays_stay_distributed() {
     assert_eq!(mpi, cpu);
     assert!(mpi_err.contains("attempt to divide by zero"), "{mpi_err}");
     assert_eq!(mpi_err, cpu_err);
+
+    let peak = pipeline_peaks(world);
     println!(
-        "rank {} of {} kept its rows ({large} bytes sent for 10 calls on 10^6 elements)",
+        "rank {} of {} kept its rows ({large} bytes sent for 10 calls on 10^6 elements; \
+         peak memory of load, ufuncs, sum, save of 64 MB: {} MB on cpu, {} MB here)",
         world.rank(),
-        world.size()
+        world.size(),
+        peak.0 >> 20,
+        peak.1 >> 20
     );
     world.barrier().unwrap();
     kern_runtime::exec::mpi::finalize();
+}
+
+/// This process's resident memory: now, and at its peak since the last reset.
+fn resident() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kb << 10
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The most memory `run` took above what the process held before it.
+fn peak_of(run: impl FnOnce()) -> u64 {
+    // Writing 5 resets the peak (VmHWM) to what is resident now.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let (before, _) = resident();
+    run();
+    resident().1.saturating_sub(before)
+}
+
+/// A 64 MB `.npy` file loaded, three ufunc calls, a sum and a save, on `cpu`
+/// and on the ranks: the same output and the same file, and each rank's peak
+/// memory about 1/N of `cpu`'s (no rank ever holds the whole array). Returns
+/// the two peaks.
+fn pipeline_peaks(world: &kern_runtime::exec::mpi::World) -> (u64, u64) {
+    let dir = std::path::PathBuf::from(std::env::var_os(SHARED_DIR).expect("a shared folder"));
+    let input = dir.join("in.npy");
+    if world.rank() == 0 {
+        let x = Array1::from_shape_fn(8_000_000, |i| (i as f64 * 1e-6).sin());
+        kern_runtime::array::npy::save_npy(&input, &NdArray::from(x.into_dyn()).view()).unwrap();
+    }
+    world.barrier().unwrap();
+    let program = |output: &std::path::Path| {
+        format!(
+            "#[vectorize]\nfn step(x: f64) -> f64 {{ x * 0.999 + 0.25 }}\n\
+             fn main() {{\n    let x: Array<f64> = load({input:?});\n    \
+             let x = step(&x);\n    let x = step(&x);\n    let x = step(&x);\n    \
+             println!(\"{{}}\", x.sum());\n    save({output:?}, &x);\n}}\n"
+        )
+    };
+    let run = |target, output: &std::path::Path| {
+        let mut m = Module::from_source("pipeline.kern", &program(output)).unwrap();
+        let mut out = Vec::new();
+        let peak = peak_of(|| m.run_main(target, &mut out).unwrap());
+        (String::from_utf8(out).unwrap(), peak)
+    };
+    // The ranks first: the whole arrays of `cpu` must not have left memory to
+    // reuse behind.
+    let shared = dir.join("out.npy");
+    let (mpi, mpi_peak) = run(Target::Mpi, &shared);
+    let own = dir.join(format!("cpu-{}.npy", world.rank()));
+    let (cpu, cpu_peak) = run(Target::Cpu, &own);
+    assert_eq!(mpi, cpu);
+    assert_eq!(std::fs::read(&shared).unwrap(), std::fs::read(&own).unwrap());
+    let ranks = world.size() as u64;
+    assert!(
+        mpi_peak < cpu_peak / ranks + cpu_peak / ranks / 10 + (4 << 20),
+        "peak {mpi_peak} bytes on each of {ranks} ranks, {cpu_peak} on cpu"
+    );
+    world.barrier().unwrap();
+    (cpu_peak, mpi_peak)
 }

@@ -9,7 +9,10 @@
 //! writes), reading one (its owner broadcasts it), and `.sum()`, `.mean()`,
 //! `.min()`, `.max()` (each rank reduces its rows; the ranks' small partial
 //! results are combined in exactly `cpu`'s order, see [`reduce::lane_share`]).
-//! Everything else gathers the array first, once: the slot becomes whole.
+//! `load` of a C-ordered `.npy` file reads only this rank's rows and `save`
+//! writes only them, each at its offset in the file (positioned I/O), so no rank
+//! ever holds the whole array. Everything else gathers the array first, once:
+//! the slot becomes whole.
 //!
 //! Every one of these is a collective, so arrays are kept distributed only when
 //! host code cannot take different paths on different ranks: when `main` never
@@ -21,6 +24,7 @@ use std::ops::Range;
 
 use kern_compiler::ir::{Block, FunctionKind, InstKind, MpiOp, Program};
 
+use super::constructors::wrong_dtype;
 use super::*;
 use crate::array::{ArrayRef, DType};
 use crate::exec::mpi::distribute::agree;
@@ -215,6 +219,42 @@ impl Distributed {
     }
 }
 
+/// `save(path, &a)` of a distributed array: rank 0 creates the file, then each
+/// rank writes its rows at their place in it (positioned I/O); no rank holds
+/// the whole array. Every rank returns once the file is complete.
+fn save(world: &World, d: &Distributed, path: &Path, span: Span) -> Result<(), Trap> {
+    let file = npy::NpyRows::planned(path, d.block.dtype(), &d.shape);
+    let file = agreed(world, file, span)?;
+    let created = if world.rank() == 0 {
+        file.create(path)
+    } else {
+        Ok(())
+    };
+    agreed(world, created, span)?;
+    let mine = &d.ranges(world)[world.rank()];
+    agreed(world, file.write_rows(path, mine.start, &d.block), span)
+}
+
+/// This rank's `outcome` once every rank has one (a collective): its own error
+/// if it failed, else the first failure of another rank, else its value.
+fn agreed<T, E: std::fmt::Display>(
+    world: &World,
+    outcome: Result<T, E>,
+    span: Span,
+) -> Result<T, Trap> {
+    let shared = match &outcome {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => Err(Error::Call(e.to_string())),
+    };
+    let all = agree(world, shared);
+    match (outcome, all) {
+        (Err(e), _) => Err(host(span, e.to_string())),
+        (Ok(_), Err(e)) => Err(error_trap(e, span)),
+        (Ok(_), Ok(Err(trap))) => Err(trap),
+        (Ok(value), Ok(Ok(()))) => Ok(value),
+    }
+}
+
 /// The sum of a distributed array whose rows here are `block`.
 fn sum_of(block: &NdArray, shape: &[usize], world: &World) -> Result<ScalarValue, Error> {
     let ranges: Vec<_> = row_ranges(shape[0], world.size()).collect();
@@ -224,15 +264,14 @@ fn sum_of(block: &NdArray, shape: &[usize], world: &World) -> Result<ScalarValue
         }
         // The lane `cpu` reduces last: the elements of a 1-d array, else one
         // sum per row.
+        let row_sums;
         let rows = if b.ndim() == 1 {
-            b.as_slice().expect("blocks are in C order").to_vec()
+            b.as_slice().expect("blocks are in C order")
         } else {
-            reduce::sum_rows(b.view())
-                .map_err(call_error)?
-                .into_iter()
-                .collect()
+            row_sums = reduce::sum_rows(b.view()).map_err(call_error)?;
+            row_sums.as_slice().expect("a new array is in C order")
         };
-        let share = reduce::lane_share(&rows, ranges[world.rank()].start);
+        let share = reduce::lane_share(rows, ranges[world.rank()].start);
         let share = T::wrap(ndarray::Array1::from(share).into_dyn());
         let shares = world.all_gather(&share)?;
         let shares = shares.as_array::<T>().expect("one dtype");
@@ -255,10 +294,17 @@ impl HostArrays<'_> {
         if let HostOp::Ufunc { name } = op {
             return self.distributed_ufunc(world, name, args, span);
         }
+        if let HostOp::Load { path, elem } = op {
+            return self.distributed_load(world, Path::new(path), *elem, span);
+        }
         let Some(HostValue::Array(h)) = args.first() else {
             return Ok(None);
         };
         let h = *h;
+        if let (HostOp::Save { path }, Slot::Spread(d)) = (op, self.slot(h, span)?) {
+            save(world, d, Path::new(path), span)?;
+            return Ok(Some(HostValue::Unit));
+        }
         if let HostOp::Set = op {
             let (indices, value) = args[1..].split_at(args.len() - 2);
             let (Slot::Spread(d), [HostValue::Scalar(v)]) = (self.slot_mut(h, span)?, value)
@@ -367,6 +413,31 @@ impl HostArrays<'_> {
                 Ok(Some(self.insert_slot(Slot::Spread(d))))
             }
         }
+    }
+
+    /// `load(path)` of a C-ordered `.npy` file: each rank reads its own rows,
+    /// in place. `None` for a file that does not read by rows (a 0-d array, a
+    /// Fortran-ordered or byte-swapped file): it loads whole.
+    fn distributed_load(
+        &mut self,
+        world: &'static World,
+        path: &Path,
+        elem: ScalarType,
+        span: Span,
+    ) -> Result<Option<HostValue>, Trap> {
+        let file = agreed(world, npy::NpyRows::open(path), span)?;
+        if file.dtype != storage_dtype(elem) {
+            return Err(host(span, wrong_dtype(path, elem, file.dtype)));
+        }
+        if !file.by_rows() {
+            return Ok(None);
+        }
+        let mine = row_ranges(file.shape[0], world.size())
+            .nth(world.rank())
+            .expect("a range per rank");
+        let block = agreed(world, file.read_rows(path, mine), span)?;
+        let d = Distributed::new(file.shape, block);
+        Ok(Some(self.insert_slot(Slot::Spread(d))))
     }
 
     /// Makes every distributed array among `args` whole (a collective, in
