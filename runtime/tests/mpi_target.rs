@@ -75,12 +75,7 @@ fn run_ranks(ranks: usize, child: &str) -> Option<String> {
             "300",
         ])
         .arg(exe)
-        .args([
-            "--exact",
-            child,
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .env(SHARED_DIR, &dir)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -249,7 +244,10 @@ fn distributed_arrays_on_two_ranks() {
             .filter(|l| l.contains("kept its rows"))
             .for_each(|l| println!("{l}"));
         for r in 0..2 {
-            assert!(text.contains(&format!("rank {r} of 2 kept its rows")), "{text}");
+            assert!(
+                text.contains(&format!("rank {r} of 2 kept its rows")),
+                "{text}"
+            );
         }
     }
 }
@@ -261,7 +259,10 @@ fn distributed_arrays_on_four_ranks() {
             .filter(|l| l.contains("kept its rows"))
             .for_each(|l| println!("{l}"));
         for r in 0..4 {
-            assert!(text.contains(&format!("rank {r} of 4 kept its rows")), "{text}");
+            assert!(
+                text.contains(&format!("rank {r} of 4 kept its rows")),
+                "{text}"
+            );
         }
     }
 }
@@ -288,6 +289,17 @@ fn add<T: Num>(a: T, b: T) -> T { a + b }
 #[vectorize]
 fn inverse(x: i64) -> i64 { 100 / x }
 
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}
+
 fn total(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() { s += x[i]; }
@@ -308,6 +320,12 @@ fn main() {
     let row = linspace(5.0, 6.0, 300);
     let p = add(&add(&m, &row), 0.25);
     println!("{} {} {}", p.sum(), p.ndim(), p[6][299]);
+    // A batch of matrix products: the loop's rows, then a chain on them.
+    let a = linspace(0.0, 1.0, 444).reshape([37, 4, 3]);
+    let b = linspace(-1.0, 1.0, 15).reshape([3, 5]);
+    let c = matmul(&a, &b);
+    let d = add(&c, &c);
+    println!("{} {} {} {}", c.sum(), c.shape(), c[36][3][4], d.max());
     // Integers, and operations that need the whole array.
     let k: Array<i64> = arange(1, 4001);
     let q = inverse(&k);
@@ -341,6 +359,18 @@ fn host_arrays_stay_distributed() {
     // whatever the array's size (8 MB here).
     assert_eq!(small, large, "bytes moved depend on the array's size");
     assert!(large < 10 * 64 * world.size() as u64, "{large} bytes moved");
+    // A batch of matrix products keeps its loop's rows where they are too.
+    let products = |n: usize| {
+        let source = SOURCE.to_owned()
+            + &format!(
+                "fn main() {{\n    let a = linspace(0.0, 1.0, {}).reshape([{n}, 4, 3]);\n    \
+                 let b = linspace(-1.0, 1.0, 15).reshape([3, 5]);\n    \
+                 let c = matmul(&a, &b);\n    let c = add(&c, &c);\n}}\n",
+                n * 12
+            );
+        bytes_moved_by(&source)
+    };
+    assert_eq!(products(100), products(100_000));
 
     let run = |target| {
         let mut m = Module::from_source("host.kern", HOST_CODE).expect("compiles");
@@ -420,7 +450,10 @@ fn pipeline_peaks(world: &kern_runtime::exec::mpi::World) -> (u64, u64) {
     let own = dir.join(format!("cpu-{}.npy", world.rank()));
     let (cpu, cpu_peak) = run(Target::Cpu, &own);
     assert_eq!(mpi, cpu);
-    assert_eq!(std::fs::read(&shared).unwrap(), std::fs::read(&own).unwrap());
+    assert_eq!(
+        std::fs::read(&shared).unwrap(),
+        std::fs::read(&own).unwrap()
+    );
     let ranks = world.size() as u64;
     assert!(
         mpi_peak < cpu_peak / ranks + cpu_peak / ranks / 10 + (4 << 20),

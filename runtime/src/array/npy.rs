@@ -179,9 +179,17 @@ impl NpyRows {
     /// makes (the same errors).
     pub fn open(path: &Path) -> Result<NpyRows, NpyError> {
         let (_, header, dtype, data_start) = checked_header(path)?;
-        let descr = header.type_descriptor.as_string().cloned().unwrap_or_default();
+        let descr = header
+            .type_descriptor
+            .as_string()
+            .cloned()
+            .unwrap_or_default();
         let native = dtype.size_bytes() == 1
-            || descr.starts_with(if cfg!(target_endian = "little") { '<' } else { '>' });
+            || descr.starts_with(if cfg!(target_endian = "little") {
+                '<'
+            } else {
+                '>'
+            });
         Ok(NpyRows {
             dtype,
             in_place: native && !header.layout.is_fortran() && !header.shape.is_empty(),
@@ -202,7 +210,11 @@ impl NpyRows {
 
     /// The rows `rows` of axis 0 of the file at `path`, read in place (only
     /// when [`NpyRows::by_rows`]).
-    pub fn read_rows(&self, path: &Path, rows: std::ops::Range<usize>) -> Result<NdArray, NpyError> {
+    pub fn read_rows(
+        &self,
+        path: &Path,
+        rows: std::ops::Range<usize>,
+    ) -> Result<NdArray, NpyError> {
         use std::os::unix::fs::FileExt;
         let mut shape = self.shape.clone();
         shape[0] = rows.len();
@@ -211,7 +223,11 @@ impl NpyRows {
             shape: shape.clone(),
         };
         // Bools are read as bytes and checked: a byte other than 0 or 1 is no bool.
-        let stored = if self.dtype == DType::Bool { DType::U8 } else { self.dtype };
+        let stored = if self.dtype == DType::Bool {
+            DType::U8
+        } else {
+            self.dtype
+        };
         let mut block = NdArray::zeros(stored, &shape).map_err(|_| too_large())?;
         let file = File::open(path).map_err(|e| read_error(path, e))?;
         let at = self.data_start + rows.start as u64 * self.row_bytes();
@@ -285,7 +301,12 @@ impl NpyRows {
     /// Writes `block` (this file's dtype, every axis but the first the file's)
     /// as the rows from `first_row` on, in place, into the file at `path` that
     /// [`NpyRows::create`] made.
-    pub fn write_rows(&self, path: &Path, first_row: usize, block: &NdArray) -> Result<(), NpyError> {
+    pub fn write_rows(
+        &self,
+        path: &Path,
+        first_row: usize,
+        block: &NdArray,
+    ) -> Result<(), NpyError> {
         use std::os::unix::fs::FileExt;
         let write_error = |source: io::Error| NpyError::Write {
             path: path.to_owned(),
@@ -489,7 +510,8 @@ mod rows_tests {
         // The parts in any order, as ranks finish.
         let part = |rows: std::ops::Range<usize>| match &whole {
             NdArray::F64(a) => NdArray::from(
-                a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows)).to_owned(),
+                a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows))
+                    .to_owned(),
             ),
             _ => unreachable!(),
         };
@@ -506,8 +528,15 @@ mod rows_tests {
         let flags = NdArray::from(ndarray::arr1(&[true, false, true]).into_dyn());
         save_npy(&path, &flags.view()).unwrap();
         let read = NpyRows::open(&path).unwrap();
-        assert_eq!(read.read_rows(&path, 1..3).unwrap(), NdArray::from(ndarray::arr1(&[false, true]).into_dyn()));
-        let fortran = NdArray::from(ndarray::Array2::<f32>::zeros((2, 3)).reversed_axes().into_dyn());
+        assert_eq!(
+            read.read_rows(&path, 1..3).unwrap(),
+            NdArray::from(ndarray::arr1(&[false, true]).into_dyn())
+        );
+        let fortran = NdArray::from(
+            ndarray::Array2::<f32>::zeros((2, 3))
+                .reversed_axes()
+                .into_dyn(),
+        );
         save_npy(&path, &fortran.view()).unwrap();
         assert!(!NpyRows::open(&path).unwrap().by_rows());
         std::fs::remove_dir_all(&dir).unwrap();

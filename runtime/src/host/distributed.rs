@@ -3,9 +3,9 @@
 //! (split as `array_split` splits them) plus the global shape, and host code's
 //! operations on it either need only the local rows or gather on demand.
 //!
-//! Needing no whole array: ufunc calls whose operands line up row for row (each
-//! rank calls the ufunc on its rows, on its own `parallel` pool — no array data
-//! moves), `len`/`ndim`/`shape`, `.copy()`, writing one element (its owner
+//! Needing no whole array: ufunc and gufunc calls whose operands line up row
+//! for row along the loop's first axis (each rank calls the function on its
+//! rows, on its own `parallel` pool — no array data moves), `len`/`ndim`/`shape`, `.copy()`, writing one element (its owner
 //! writes), reading one (its owner broadcasts it), and `.sum()`, `.mean()`,
 //! `.min()`, `.max()` (each rank reduces its rows; the ranks' small partial
 //! results are combined in exactly `cpu`'s order, see [`reduce::lane_share`]).
@@ -36,6 +36,12 @@ pub(super) struct Distributed {
     pub(super) shape: Vec<usize>,
     /// This rank's rows `row_ranges(shape[0], size)[rank]`, in C order.
     pub(super) block: NdArray,
+}
+
+/// What a distributed call calls.
+enum Callee {
+    Ufunc(Ufunc),
+    Gufunc(crate::gufunc::Gufunc),
 }
 
 /// What a host array variable holds.
@@ -292,7 +298,17 @@ impl HostArrays<'_> {
     ) -> Result<Option<HostValue>, Trap> {
         let fail = |e: Error| error_trap(e, span);
         if let HostOp::Ufunc { name } = op {
-            return self.distributed_ufunc(world, name, args, span);
+            let u = self.ufunc(name, span)?;
+            return self.distributed_call(world, Callee::Ufunc(u), args, span);
+        }
+        if let HostOp::Gufunc {
+            name,
+            allocating: true,
+            ..
+        } = op
+        {
+            let g = self.gufunc(name, span)?;
+            return self.distributed_call(world, Callee::Gufunc(g), args, span);
         }
         if let HostOp::Load { path, elem } = op {
             return self.distributed_load(world, Path::new(path), *elem, span);
@@ -307,8 +323,7 @@ impl HostArrays<'_> {
         }
         if let HostOp::Set = op {
             let (indices, value) = args[1..].split_at(args.len() - 2);
-            let (Slot::Spread(d), [HostValue::Scalar(v)]) = (self.slot_mut(h, span)?, value)
-            else {
+            let (Slot::Spread(d), [HostValue::Scalar(v)]) = (self.slot_mut(h, span)?, value) else {
                 return Ok(None);
             };
             let index = checked_index(&d.shape, indices, span)?;
@@ -351,44 +366,55 @@ impl HostArrays<'_> {
         Ok(Some(HostValue::Scalar(value)))
     }
 
-    /// A ufunc call whose array operands line up with the broadcast shape's
-    /// rows (or broadcast whole along them): each rank calls it on its rows,
-    /// and the result stays distributed. `None` for any other call (a 0-d
-    /// one, shapes that do not broadcast — the usual error then says so — or a
-    /// distributed operand broadcast along axis 0).
-    fn distributed_ufunc(
+    /// A ufunc call, or a gufunc call with one new output, whose array
+    /// operands' loop axes line up with the loop's rows (or broadcast whole
+    /// along them): each rank calls it on its rows, and the result stays
+    /// distributed. `None` for any other call (0-d loops, shapes that do not
+    /// broadcast — the usual error then says so —, optional core dimensions,
+    /// or a distributed operand broadcast along axis 0).
+    fn distributed_call(
         &mut self,
         world: &'static World,
-        name: &str,
+        callee: Callee,
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let u = self.ufunc(name, span)?.with_target(Target::Parallel);
-        let mut shapes: Vec<&[usize]> = Vec::new();
-        for a in args {
-            match a {
-                HostValue::Array(h) => shapes.push(self.slot(*h, span)?.shape()),
-                _ => shapes.push(&[]),
-            }
+        let core_ndims = match &callee {
+            Callee::Ufunc(_) => vec![0; args.len()],
+            Callee::Gufunc(g) => match g.fixed_input_core_ndims() {
+                Some(n) if n.len() == args.len() => n,
+                _ => return Ok(None),
+            },
+        };
+        let mut loop_shapes: Vec<&[usize]> = Vec::new();
+        for (a, &core) in args.iter().zip(&core_ndims) {
+            let shape = match a {
+                HostValue::Array(h) => self.slot(*h, span)?.shape(),
+                _ => &[],
+            };
+            let Some(loop_ndim) = shape.len().checked_sub(core) else {
+                return Ok(None);
+            };
+            loop_shapes.push(&shape[..loop_ndim]);
         }
-        let Ok(shape) = crate::broadcast::broadcast_shapes(&shapes) else {
+        let Ok(loop_shape) = crate::broadcast::broadcast_shapes(&loop_shapes) else {
             return Ok(None);
         };
-        let Some(&rows) = shape.first() else {
+        let Some(&rows) = loop_shape.first() else {
             return Ok(None);
         };
         let mine = row_ranges(rows, world.size())
             .nth(world.rank())
             .expect("a range per rank");
-        let lines_up = |s: &[usize]| s.len() == shape.len() && s[0] == rows;
+        let lines_up = |s: &[usize]| s.len() == loop_shape.len() && s[0] == rows;
         let mut operands = Vec::with_capacity(args.len());
-        for a in args {
+        for (a, loop_part) in args.iter().zip(&loop_shapes) {
             operands.push(match a {
                 HostValue::Scalar(v) => Operand::Scalar(*v),
                 HostValue::Array(h) => match self.slot(*h, span)? {
-                    Slot::Spread(d) if lines_up(&d.shape) => Operand::Array(d.block.view()),
+                    Slot::Spread(d) if lines_up(loop_part) => Operand::Array(d.block.view()),
                     Slot::Spread(_) => return Ok(None),
-                    Slot::Whole(a) if lines_up(a.shape()) => {
+                    Slot::Whole(a) if lines_up(loop_part) => {
                         with_array!(ArrayRef, a.view(), |x: T| T::wrap_view(
                             x.slice_axis_move(Axis(0), Slice::from(mine.clone()))
                         ))
@@ -398,7 +424,18 @@ impl HostArrays<'_> {
                 HostValue::Unit => return Err(host(span, "internal error: operand")),
             });
         }
-        let (outcome, block) = match u.call(&operands) {
+        let result = match callee {
+            Callee::Ufunc(u) => u.with_target(Target::Parallel).call(&operands),
+            Callee::Gufunc(g) => {
+                g.with_target(Target::Parallel)
+                    .call(&operands)
+                    .and_then(|mut outs| {
+                        outs.pop()
+                            .ok_or_else(|| Error::Call("a gufunc call made no output".into()))
+                    })
+            }
+        };
+        let (outcome, block) = match result {
             Ok(block) => (Ok(Ok(())), Some(block)),
             Err(Error::Kernel { trap, .. }) => (Ok(Err(trap)), None),
             Err(e) => (Err(e), None),
@@ -409,6 +446,10 @@ impl HostArrays<'_> {
             Ok(()) => {
                 let block =
                     block.ok_or_else(|| host(span, "internal error: a share without a result"))?;
+                // The loop's axes, then the output's core axes (the same on
+                // every rank: only the loop's rows are split).
+                let mut shape = loop_shape;
+                shape.extend_from_slice(block.shape().get(shape.len()..).unwrap_or_default());
                 let d = Distributed::new(shape, block);
                 Ok(Some(self.insert_slot(Slot::Spread(d))))
             }

@@ -6,7 +6,9 @@
 //! Every rank runs the same program (SPMD), so host code holds the same inputs on
 //! every rank; the `mpi` target gives each rank a share of the loop's first axis,
 //! runs it on that rank's `parallel` pool, and all-gathers the results, so every
-//! rank carries on with the whole array and host code stays rank-independent.
+//! rank carries on with the whole array and the caller stays rank-independent.
+//! (Host code goes further and keeps results distributed, `host/distributed.rs`,
+//! using [`World::all_gather_blocks`] and [`distribute::agree`] from here.)
 //!
 //! With the `mpi` feature the world is MPI's (rsmpi), initialised on first use and
 //! finalised by [`finalize`] (the CLI calls it when `main` returns; it is also
