@@ -438,7 +438,7 @@ fn pipeline_peaks(world: &kern_runtime::exec::mpi::World) -> (u64, u64) {
         )
     };
     let run = |target, output: &std::path::Path| {
-        let mut m = Module::from_source("pipeline.kern", &program(output)).unwrap();
+        let mut m = Module::from_source("pipeline.kern", program(output)).unwrap();
         let mut out = Vec::new();
         let peak = peak_of(|| m.run_main(target, &mut out).unwrap());
         (String::from_utf8(out).unwrap(), peak)

@@ -105,8 +105,7 @@ fn call_error(e: impl std::fmt::Display) -> Error {
 }
 
 impl Distributed {
-    /// This rank's rows of `array`, or `array` whole when it does not split
-    /// along axis 0 (fewer than one axis).
+    /// The array of `shape` whose rows here are `block` (stored in C order).
     pub(super) fn new(shape: Vec<usize>, block: NdArray) -> Distributed {
         let block = with_array!(NdArray, block, |b: T| {
             if b.is_standard_layout() {
@@ -143,7 +142,7 @@ impl Distributed {
             let bytes = unsafe {
                 std::slice::from_raw_parts_mut(
                     elements.as_mut_ptr().cast::<u8>(),
-                    elements.len() * size,
+                    std::mem::size_of_val(elements),
                 )
             };
             world.all_gather_blocks(bytes, &blocks)?;
@@ -204,15 +203,14 @@ impl Distributed {
     /// `.mean()`: the sum (integers in f64, as NumPy) over the element count.
     pub(super) fn mean(&self, world: &World) -> Result<ScalarValue, Error> {
         let n: usize = self.shape.iter().product();
-        Ok(match self.block.dtype() {
-            DType::F32 => match sum_of(&self.block, &self.shape, world)? {
-                ScalarValue::F32(s) => ScalarValue::F32(s / n as f32),
-                other => other,
-            },
-            _ => match sum_of(&self.block.cast(DType::F64), &self.shape, world)? {
-                ScalarValue::F64(s) => ScalarValue::F64(s / n as f64),
-                other => other,
-            },
+        let sum = match self.block.dtype() {
+            DType::F32 | DType::F64 => sum_of(&self.block, &self.shape, world)?,
+            _ => sum_of(&self.block.cast(DType::F64), &self.shape, world)?,
+        };
+        Ok(match sum {
+            ScalarValue::F32(s) => ScalarValue::F32(s / n as f32),
+            ScalarValue::F64(s) => ScalarValue::F64(s / n as f64),
+            other => other,
         })
     }
 

@@ -201,7 +201,7 @@ pub(crate) fn blocked_from_shares<T: Add>(
         let (head, blocks, tail) = share_layout(part.start, part.len());
         // A block whose elements came from several parts ends at `at`.
         let flush = |pending: &mut Vec<T>, results: &mut Vec<T>, at: usize| {
-            if !pending.is_empty() && (at % BLOCK == 0 || at == len) {
+            if !pending.is_empty() && (at.is_multiple_of(BLOCK) || at == len) {
                 results.push(pairwise_block(pending));
                 pending.clear();
             }
@@ -306,7 +306,7 @@ mod tests {
             .collect();
         let whole = blocked(&lane);
         for parts in [
-            vec![0..1000],
+            vec![0..1000, 1000..1000],
             vec![0..500, 500..1000],
             vec![0..250, 250..500, 500..750, 750..1000],
             vec![0..3, 3..130, 130..130, 130..1000],
