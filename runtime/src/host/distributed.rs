@@ -5,8 +5,9 @@
 //!
 //! Needing no whole array: ufunc and gufunc calls whose operands line up row
 //! for row along the loop's first axis (each rank calls the function on its
-//! rows, on its own `parallel` pool — no array data moves), `len`/`ndim`/`shape`, `.copy()`, writing one element (its owner
-//! writes), reading one (its owner broadcasts it), and `.sum()`, `.mean()`,
+//! rows, on its own `parallel` pool — no array data moves), `len`/`ndim`/
+//! `shape`, `.copy()`, writing one element (its owner writes), reading one
+//! (its owner broadcasts it), and `.sum()`, `.mean()`,
 //! `.min()`, `.max()` (each rank reduces its rows; the ranks' small partial
 //! results are combined in exactly `cpu`'s order, see [`reduce::lane_share`]).
 //! `load` of a C-ordered `.npy` file reads only this rank's rows and `save`
