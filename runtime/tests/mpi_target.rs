@@ -6,8 +6,9 @@
 //!
 //! MPI can be initialised once per process and the test harness runs tests as
 //! threads, so each test starts this test binary again under
-//! `mpirun -n 2` and `-n 4`, running only [`ranks_agree_with_cpu`] with
-//! `KERN_MPI_CHILD` set; outside that, the child test returns at once.
+//! `mpirun -n 2` and `-n 4`, running only one child test
+//! ([`ranks_agree_with_cpu`], [`host_arrays_stay_distributed`]) with
+//! `KERN_MPI_CHILD` set; outside that, the child tests return at once.
 #![cfg(feature = "mpi")]
 
 use std::process::Command;
@@ -42,14 +43,19 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
 "#;
 
 const CHILD: &str = "KERN_MPI_CHILD";
+/// A folder all ranks of a child job share.
+const SHARED_DIR: &str = "KERN_MPI_SHARED_DIR";
 
-/// Runs the child test under `mpirun -n ranks`; `None` (after saying why) when
-/// this machine has no `mpirun`.
-fn run_ranks(ranks: usize) -> Option<String> {
+/// Runs the child test `child` under `mpirun -n ranks`; `None` (after saying
+/// why) when this machine has no `mpirun`.
+fn run_ranks(ranks: usize, child: &str) -> Option<String> {
     // One job at a time: each oversubscribes the machine's cores already.
     static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _job = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
     let exe = std::env::current_exe().expect("the test binary's path");
+    // A folder every rank shares, for files.
+    let dir = std::env::temp_dir().join(format!("kern-mpi-{}-{ranks}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
     let mut command = Command::new("mpirun");
     // A singleton MPI started in this process (another test) leaves its own
     // OMPI_/PMIX_ settings in the environment; the job must not inherit them.
@@ -69,17 +75,14 @@ fn run_ranks(ranks: usize) -> Option<String> {
             "300",
         ])
         .arg(exe)
-        .args([
-            "--exact",
-            "ranks_agree_with_cpu",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
+        .env(SHARED_DIR, &dir)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
         .output();
+    std::fs::remove_dir_all(&dir).ok();
     let output = match output {
         Ok(o) => o,
         Err(e) => {
@@ -98,7 +101,7 @@ fn run_ranks(ranks: usize) -> Option<String> {
 
 #[test]
 fn two_ranks_agree_with_cpu() {
-    if let Some(text) = run_ranks(2) {
+    if let Some(text) = run_ranks(2, "ranks_agree_with_cpu") {
         for r in 0..2 {
             assert!(text.contains(&format!("rank {r} of 2 agrees")), "{text}");
         }
@@ -107,27 +110,33 @@ fn two_ranks_agree_with_cpu() {
 
 #[test]
 fn four_ranks_agree_with_cpu() {
-    if let Some(text) = run_ranks(4) {
+    if let Some(text) = run_ranks(4, "ranks_agree_with_cpu") {
         for r in 0..4 {
             assert!(text.contains(&format!("rank {r} of 4 agrees")), "{text}");
         }
     }
 }
 
-/// The body every rank runs (only under `mpirun`, see the module docs).
-#[test]
-fn ranks_agree_with_cpu() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
-    }
+/// Under `mpirun`: this rank's world, with a failed assertion on one rank
+/// stopping all of them instead of leaving the others waiting in a collective.
+/// `None` outside `mpirun` (see the module docs).
+fn child_world() -> Option<&'static kern_runtime::exec::mpi::World> {
+    std::env::var_os(CHILD)?;
     let world = world().expect("MPI starts");
-    // A failed assertion on one rank must stop all of them, not leave the others
-    // waiting in a collective.
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         report(info);
         kern_runtime::exec::mpi::abort_job(101);
     }));
+    Some(world)
+}
+
+/// The body every rank runs (only under `mpirun`, see the module docs).
+#[test]
+fn ranks_agree_with_cpu() {
+    let Some(world) = child_world() else {
+        return;
+    };
     let m = Module::from_source("mpi.kern", SOURCE).expect("compiles");
 
     // Ufuncs: a transposed, reversed operand with a broadcast column; more rows
@@ -226,4 +235,245 @@ fn a_single_process_is_a_world_of_one() {
         saxpy.call(&args).unwrap(),
         saxpy.clone().with_target(Target::Mpi).call(&args).unwrap()
     );
+}
+
+#[test]
+fn distributed_arrays_on_two_ranks() {
+    if let Some(text) = run_ranks(2, "host_arrays_stay_distributed") {
+        text.lines()
+            .filter(|l| l.contains("kept its rows"))
+            .for_each(|l| println!("{l}"));
+        for r in 0..2 {
+            assert!(
+                text.contains(&format!("rank {r} of 2 kept its rows")),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn distributed_arrays_on_four_ranks() {
+    if let Some(text) = run_ranks(4, "host_arrays_stay_distributed") {
+        text.lines()
+            .filter(|l| l.contains("kept its rows"))
+            .for_each(|l| println!("{l}"));
+        for r in 0..4 {
+            assert!(
+                text.contains(&format!("rank {r} of 4 kept its rows")),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// Ten elementwise ufunc calls in a row, on an array of `n` elements.
+fn chain(n: usize) -> String {
+    let mut main = format!("fn main() {{\n    let x = linspace(0.0, 1.0, {n});\n");
+    for _ in 0..10 {
+        main.push_str("    let x = step(&x);\n");
+    }
+    main.push_str("}\n");
+    format!("#[vectorize]\nfn step(x: f64) -> f64 {{ x * 0.999 + 0.25 }}\n{main}")
+}
+
+/// What host code does with distributed results, printed: every line must be
+/// what `cpu` prints.
+const HOST_CODE: &str = r#"
+#[vectorize]
+fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+
+#[vectorize]
+fn add<T: Num>(a: T, b: T) -> T { a + b }
+
+#[vectorize]
+fn inverse(x: i64) -> i64 { 100 / x }
+
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
+}
+
+fn total(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() { s += x[i]; }
+    s
+}
+
+fn main() {
+    let x = linspace(-3.0, 3.0, 100003);
+    let y = wave(&x);
+    let z = add(&y, 1.5);
+    println!("{} {} {} {}", z.sum(), z.mean(), z.min(), z.max());
+    println!("{} {} {} {} {}", z[0], z[50001], z[100002], z.len(), z.shape());
+    let mut w = z;
+    w[70000] = 7.0;
+    println!("{} {} {}", w[70000], z[70000], w.sum());
+    // Rows of a 2-d array, with a row broadcast along them and a scalar.
+    let m = linspace(0.0, 1.0, 2100).reshape([7, 300]);
+    let row = linspace(5.0, 6.0, 300);
+    let p = add(&add(&m, &row), 0.25);
+    println!("{} {} {}", p.sum(), p.ndim(), p[6][299]);
+    // A batch of matrix products: the loop's rows, then a chain on them.
+    let a = linspace(0.0, 1.0, 444).reshape([37, 4, 3]);
+    let b = linspace(-1.0, 1.0, 15).reshape([3, 5]);
+    let c = matmul(&a, &b);
+    let d = add(&c, &c);
+    println!("{} {} {} {}", c.sum(), c.shape(), c[36][3][4], d.max());
+    // Integers, and operations that need the whole array.
+    let k: Array<i64> = arange(1, 4001);
+    let q = inverse(&k);
+    println!("{} {} {} {}", q.sum(), q.mean(), q.max(), add.reduce(&q));
+    println!("{}", total(&z));
+    println!("{}", p);
+    println!("{}", p[2..4]);
+    let k: Array<i64> = arange(-2000, 2000);
+    let q = inverse(&k);
+    println!("unreachable {}", q);
+}
+"#;
+
+/// Under `mpirun`: ufunc results stay as each rank's rows — a chain of calls
+/// moves no array data between the ranks — and whatever host code does with
+/// them prints what `cpu` prints, bit for bit.
+#[test]
+fn host_arrays_stay_distributed() {
+    let Some(world) = child_world() else {
+        return;
+    };
+    let bytes_moved_by = |source: &str| {
+        let mut m = Module::from_source("chain.kern", source).expect("compiles");
+        let before = world.bytes_sent();
+        m.run_main(Target::Mpi, &mut Vec::new()).unwrap();
+        world.bytes_sent() - before
+    };
+    let small = bytes_moved_by(&chain(1000));
+    let large = bytes_moved_by(&chain(1_000_000));
+    // The ranks only agree on each call's outcome: a few bytes per call,
+    // whatever the array's size (8 MB here).
+    assert_eq!(small, large, "bytes moved depend on the array's size");
+    assert!(large < 10 * 64 * world.size() as u64, "{large} bytes moved");
+    // A batch of matrix products keeps its loop's rows where they are too.
+    let products = |n: usize| {
+        let source = SOURCE.to_owned()
+            + &format!(
+                "fn main() {{\n    let a = linspace(0.0, 1.0, {}).reshape([{n}, 4, 3]);\n    \
+                 let b = linspace(-1.0, 1.0, 15).reshape([3, 5]);\n    \
+                 let c = matmul(&a, &b);\n    let c = add(&c, &c);\n}}\n",
+                n * 12
+            );
+        bytes_moved_by(&source)
+    };
+    assert_eq!(products(100), products(100_000));
+
+    // A program that asks for its rank may use an array on some ranks only:
+    // its results stay whole, so the guarded print waits for no one.
+    let guarded = SOURCE.to_owned()
+        + "fn main() {\n    let x = linspace(0.0, 1.0, 1000);\n    let y = add(&x, &x);\n    \
+           if mpi::rank() == 0 {\n        println!(\"{}\", y.sum());\n    }\n}\n";
+    let guarded_run = |target| {
+        let mut out = Vec::new();
+        let mut m = Module::from_source("guarded.kern", guarded.as_str()).unwrap();
+        m.run_main(target, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let printed = guarded_run(Target::Mpi);
+    assert_eq!(printed, guarded_run(Target::Cpu));
+    assert_eq!(printed.is_empty(), world.rank() != 0);
+
+    let run = |target| {
+        let mut m = Module::from_source("host.kern", HOST_CODE).expect("compiles");
+        let mut out = Vec::new();
+        let err = m.run_main(target, &mut out).unwrap_err().to_string();
+        (String::from_utf8(out).unwrap(), err)
+    };
+    let (cpu, cpu_err) = run(Target::Cpu);
+    let (mpi, mpi_err) = run(Target::Mpi);
+    assert_eq!(mpi, cpu);
+    assert!(mpi_err.contains("attempt to divide by zero"), "{mpi_err}");
+    assert_eq!(mpi_err, cpu_err);
+
+    let peak = pipeline_peaks(world);
+    println!(
+        "rank {} of {} kept its rows ({large} bytes sent for 10 calls on 10^6 elements; \
+         peak memory of load, ufuncs, sum, save of 64 MB: {} MB on cpu, {} MB here)",
+        world.rank(),
+        world.size(),
+        peak.0 >> 20,
+        peak.1 >> 20
+    );
+    world.barrier().unwrap();
+    kern_runtime::exec::mpi::finalize();
+}
+
+/// This process's resident memory: now, and at its peak since the last reset.
+fn resident() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kb << 10
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The most memory `run` took above what the process held before it.
+fn peak_of(run: impl FnOnce()) -> u64 {
+    // Writing 5 resets the peak (VmHWM) to what is resident now.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let (before, _) = resident();
+    run();
+    resident().1.saturating_sub(before)
+}
+
+/// A 64 MB `.npy` file loaded, three ufunc calls, a sum and a save, on `cpu`
+/// and on the ranks: the same output and the same file, and each rank's peak
+/// memory about 1/N of `cpu`'s (no rank ever holds the whole array). Returns
+/// the two peaks.
+fn pipeline_peaks(world: &kern_runtime::exec::mpi::World) -> (u64, u64) {
+    let dir = std::path::PathBuf::from(std::env::var_os(SHARED_DIR).expect("a shared folder"));
+    let input = dir.join("in.npy");
+    if world.rank() == 0 {
+        let x = Array1::from_shape_fn(8_000_000, |i| (i as f64 * 1e-6).sin());
+        kern_runtime::array::npy::save_npy(&input, &NdArray::from(x.into_dyn()).view()).unwrap();
+    }
+    world.barrier().unwrap();
+    let program = |output: &std::path::Path| {
+        format!(
+            "#[vectorize]\nfn step(x: f64) -> f64 {{ x * 0.999 + 0.25 }}\n\
+             fn main() {{\n    let x: Array<f64> = load({input:?});\n    \
+             let x = step(&x);\n    let x = step(&x);\n    let x = step(&x);\n    \
+             println!(\"{{}}\", x.sum());\n    save({output:?}, &x);\n}}\n"
+        )
+    };
+    let run = |target, output: &std::path::Path| {
+        let mut m = Module::from_source("pipeline.kern", program(output)).unwrap();
+        let mut out = Vec::new();
+        let peak = peak_of(|| m.run_main(target, &mut out).unwrap());
+        (String::from_utf8(out).unwrap(), peak)
+    };
+    // The ranks first: the whole arrays of `cpu` must not have left memory to
+    // reuse behind.
+    let shared = dir.join("out.npy");
+    let (mpi, mpi_peak) = run(Target::Mpi, &shared);
+    let own = dir.join(format!("cpu-{}.npy", world.rank()));
+    let (cpu, cpu_peak) = run(Target::Cpu, &own);
+    assert_eq!(mpi, cpu);
+    assert_eq!(
+        std::fs::read(&shared).unwrap(),
+        std::fs::read(&own).unwrap()
+    );
+    let ranks = world.size() as u64;
+    assert!(
+        mpi_peak < cpu_peak / ranks + cpu_peak / ranks / 10 + (4 << 20),
+        "peak {mpi_peak} bytes on each of {ranks} ranks, {cpu_peak} on cpu"
+    );
+    world.barrier().unwrap();
+    (cpu_peak, mpi_peak)
 }

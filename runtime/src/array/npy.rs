@@ -7,6 +7,10 @@
 //! that keep a damaged file from panicking or allocating without bound, and error
 //! messages in user terms. It must not know how arrays are printed, built or computed
 //! with.
+//!
+//! [`NpyRows`] reads and writes runs of rows (of axis 0) of a C-ordered file in
+//! place, with positioned I/O (`pread`/`pwrite`), so that processes can each
+//! load or save their own rows of one file without any of them holding it all.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek};
@@ -82,7 +86,13 @@ pub enum NpyError {
 /// Fortran-order file keeps its Fortran layout), and multi-byte dtypes load from
 /// little- and big-endian files alike. A damaged file is an error, never a panic.
 pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
-    let read_error = |source: io::Error| match source.kind() {
+    let (mut file, _, dtype, _) = checked_header(path)?;
+    file.rewind().map_err(|e| read_error(path, e))?;
+    with_dtype!(dtype, |T| read_array::<T>(path, file))
+}
+
+fn read_error(path: &Path, source: io::Error) -> NpyError {
+    match source.kind() {
         io::ErrorKind::NotFound => NpyError::NotFound {
             path: path.to_owned(),
         },
@@ -90,7 +100,13 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
             path: path.to_owned(),
             source,
         },
-    };
+    }
+}
+
+/// The open file at `path`, its header, the dtype it names and where its data
+/// starts, with every check [`load_npy`] makes before reading the data.
+fn checked_header(path: &Path) -> Result<(File, Header, DType, u64), NpyError> {
+    let read_error = |source: io::Error| read_error(path, source);
     let mut file = File::open(path).map_err(read_error)?;
     let file_len = file.metadata().map_err(read_error)?.len();
     if !header_fits(&mut file, file_len).map_err(read_error)? {
@@ -103,7 +119,8 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
             dims: header.shape.len(),
         });
     }
-    let data_len = file_len - file.stream_position().map_err(read_error)?;
+    let data_start = file.stream_position().map_err(read_error)?;
+    let data_len = file_len - data_start;
     let descr = descr_text(&header);
     let dtype = header
         .type_descriptor
@@ -127,8 +144,7 @@ pub fn load_npy(path: &Path) -> Result<NdArray, NpyError> {
             actual: data_len,
         });
     }
-    file.rewind().map_err(read_error)?;
-    with_dtype!(dtype, |T| read_array::<T>(path, file))
+    Ok((file, header, dtype, data_start))
 }
 
 /// Writes `array` to `path` as an `.npy` file NumPy's `np.load` reads back, creating
@@ -144,6 +160,176 @@ pub fn save_npy(path: &Path, array: &ArrayRef<'_>) -> Result<(), NpyError> {
         WriteNpyError::Io(source) => write_error(source),
         other => write_error(io::Error::other(other)),
     })
+}
+
+/// An `.npy` file read or written by rows of axis 0, in place: its dtype, its
+/// shape and where its data starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyRows {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    data_start: u64,
+    /// C order and this machine's byte order: rows lie in the file as they lie
+    /// in memory.
+    in_place: bool,
+}
+
+impl NpyRows {
+    /// The layout of the `.npy` file at `path`, with the checks [`load_npy`]
+    /// makes (the same errors).
+    pub fn open(path: &Path) -> Result<NpyRows, NpyError> {
+        let (_, header, dtype, data_start) = checked_header(path)?;
+        let descr = header
+            .type_descriptor
+            .as_string()
+            .cloned()
+            .unwrap_or_default();
+        let native = dtype.size_bytes() == 1
+            || descr.starts_with(if cfg!(target_endian = "little") {
+                '<'
+            } else {
+                '>'
+            });
+        Ok(NpyRows {
+            dtype,
+            in_place: native && !header.layout.is_fortran() && !header.shape.is_empty(),
+            shape: header.shape,
+            data_start,
+        })
+    }
+
+    /// Whether rows can be read in place: the file has at least one axis, is
+    /// in C order and in this machine's byte order. (Other files load whole.)
+    pub fn by_rows(&self) -> bool {
+        self.in_place
+    }
+
+    fn row_bytes(&self) -> u64 {
+        (self.shape[1..].iter().product::<usize>() * self.dtype.size_bytes()) as u64
+    }
+
+    /// The rows `rows` of axis 0 of the file at `path`, read in place (only
+    /// when [`NpyRows::by_rows`]).
+    pub fn read_rows(
+        &self,
+        path: &Path,
+        rows: std::ops::Range<usize>,
+    ) -> Result<NdArray, NpyError> {
+        use std::os::unix::fs::FileExt;
+        let mut shape = self.shape.clone();
+        shape[0] = rows.len();
+        let too_large = || NpyError::TooLarge {
+            path: path.to_owned(),
+            shape: shape.clone(),
+        };
+        // Bools are read as bytes and checked: a byte other than 0 or 1 is no bool.
+        let stored = if self.dtype == DType::Bool {
+            DType::U8
+        } else {
+            self.dtype
+        };
+        let mut block = NdArray::zeros(stored, &shape).map_err(|_| too_large())?;
+        let file = File::open(path).map_err(|e| read_error(path, e))?;
+        let at = self.data_start + rows.start as u64 * self.row_bytes();
+        with_array!(NdArray, &mut block, |b: T| {
+            let elements = b.as_slice_mut().expect("a new array is in C order");
+            // SAFETY: plain numbers, any bytes are a value.
+            let bytes = unsafe {
+                std::slice::from_raw_parts_mut(
+                    elements.as_mut_ptr().cast::<u8>(),
+                    std::mem::size_of_val(elements),
+                )
+            };
+            file.read_exact_at(bytes, at)
+                .map_err(|e| read_error(path, e))?;
+        });
+        if self.dtype != DType::Bool {
+            return Ok(block);
+        }
+        let bytes = block.as_array::<u8>().expect("read as bytes");
+        if let Some(b) = bytes.iter().find(|b| **b > 1) {
+            return Err(NpyError::InvalidData {
+                path: path.to_owned(),
+                reason: format!("a bool is stored as 0 or 1, not {b}"),
+            });
+        }
+        Ok(NdArray::from(bytes.mapv(|b| b == 1)))
+    }
+
+    /// The layout a C-ordered `.npy` file of `dtype` and `shape` (at least one
+    /// axis) has; [`NpyRows::create`] makes it.
+    pub fn planned(path: &Path, dtype: DType, shape: &[usize]) -> Result<NpyRows, NpyError> {
+        Ok(NpyRows {
+            dtype,
+            shape: shape.to_vec(),
+            data_start: Self::header(path, dtype, shape)?.len() as u64,
+            in_place: true,
+        })
+    }
+
+    fn header(path: &Path, dtype: DType, shape: &[usize]) -> Result<Vec<u8>, NpyError> {
+        let header = with_dtype!(dtype, |T| Header {
+            type_descriptor: <T as ndarray_npy::WritableElement>::type_descriptor(),
+            layout: ndarray_npy::npy::header::Layout::Standard,
+            shape: shape.to_vec(),
+        });
+        header.to_bytes().map_err(|e| NpyError::Write {
+            path: path.to_owned(),
+            source: io::Error::other(e),
+        })
+    }
+
+    /// Creates (or replaces) `path` as the file [`NpyRows::planned`] describes,
+    /// its data all zero bytes, to be filled by [`NpyRows::write_rows`]: a
+    /// sparse file, so no data is written yet.
+    pub fn create(&self, path: &Path) -> Result<(), NpyError> {
+        use std::io::Write;
+        let write_error = |source: io::Error| NpyError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let header = Self::header(path, self.dtype, &self.shape)?;
+        let data = data_bytes(&self.shape, self.dtype).ok_or_else(|| NpyError::TooLarge {
+            path: path.to_owned(),
+            shape: self.shape.clone(),
+        })?;
+        let file = File::create(path).map_err(write_error)?;
+        (&file).write_all(&header).map_err(write_error)?;
+        file.set_len(self.data_start + data).map_err(write_error)
+    }
+
+    /// Writes `block` (this file's dtype, every axis but the first the file's)
+    /// as the rows from `first_row` on, in place, into the file at `path` that
+    /// [`NpyRows::create`] made.
+    pub fn write_rows(
+        &self,
+        path: &Path,
+        first_row: usize,
+        block: &NdArray,
+    ) -> Result<(), NpyError> {
+        use std::os::unix::fs::FileExt;
+        let write_error = |source: io::Error| NpyError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(write_error)?;
+        let at = self.data_start + first_row as u64 * self.row_bytes();
+        with_array!(NdArray, block, |b: T| {
+            let standard = b.as_standard_layout();
+            let elements = standard.as_slice().expect("in C order");
+            // SAFETY: plain numbers (a bool is one byte, 0 or 1).
+            let bytes = unsafe {
+                std::slice::from_raw_parts(
+                    elements.as_ptr().cast::<u8>(),
+                    std::mem::size_of_val(elements),
+                )
+            };
+            file.write_all_at(bytes, at).map_err(write_error)
+        })
+    }
 }
 
 /// The type descriptors ndarray-npy reads, and the dtype each one is.
@@ -305,6 +491,56 @@ fn read_array<T: Element + ReadableElement>(path: &Path, file: File) -> Result<N
         | ReadNpyError::ExtraBytes(_) => not_npy(path, format!("the file changed: {err}")),
     })?;
     Ok(T::wrap(array))
+}
+
+#[cfg(test)]
+mod rows_tests {
+    use super::*;
+
+    #[test]
+    fn rows_written_in_place_by_parts_load_as_the_whole_array() {
+        let dir = std::env::temp_dir().join(format!("kern-npy-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rows.npy");
+        let whole = NdArray::from(ArrayD::from_shape_fn(ndarray::IxDyn(&[7, 3]), |i| {
+            (i[0] * 3 + i[1]) as f64 * 0.5
+        }));
+        let file = NpyRows::planned(&path, DType::F64, &[7, 3]).unwrap();
+        file.create(&path).unwrap();
+        // The parts in any order, as ranks finish.
+        let part = |rows: std::ops::Range<usize>| match &whole {
+            NdArray::F64(a) => NdArray::from(
+                a.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows))
+                    .to_owned(),
+            ),
+            _ => unreachable!(),
+        };
+        file.write_rows(&path, 4, &part(4..7)).unwrap();
+        file.write_rows(&path, 0, &part(0..4)).unwrap();
+        assert_eq!(load_npy(&path).unwrap(), whole);
+        let read = NpyRows::open(&path).unwrap();
+        assert!(read.by_rows());
+        assert_eq!(read.shape, vec![7, 3]);
+        assert_eq!(read.read_rows(&path, 2..5).unwrap(), part(2..5));
+        assert_eq!(read.read_rows(&path, 7..7).unwrap(), part(7..7));
+
+        // Bools are checked; a Fortran-ordered file does not read by rows.
+        let flags = NdArray::from(ndarray::arr1(&[true, false, true]).into_dyn());
+        save_npy(&path, &flags.view()).unwrap();
+        let read = NpyRows::open(&path).unwrap();
+        assert_eq!(
+            read.read_rows(&path, 1..3).unwrap(),
+            NdArray::from(ndarray::arr1(&[false, true]).into_dyn())
+        );
+        let fortran = NdArray::from(
+            ndarray::Array2::<f32>::zeros((2, 3))
+                .reversed_axes()
+                .into_dyn(),
+        );
+        save_npy(&path, &fortran.view()).unwrap();
+        assert!(!NpyRows::open(&path).unwrap().by_rows());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 /// Python with NumPy, for tests that check files against NumPy itself.

@@ -124,6 +124,21 @@ impl Gufunc {
         self.decl.outputs.len()
     }
 
+    /// How many core axes each input has, when that is fixed (no optional `?`
+    /// dimension) and the call keeps the default layout (core axes last): the
+    /// axes before them are the loop's. `None` otherwise.
+    pub(crate) fn fixed_input_core_ndims(&self) -> Option<Vec<usize>> {
+        if self.layout != axes::CoreLayout::default() {
+            return None;
+        }
+        self.decl
+            .signature
+            .inputs
+            .iter()
+            .map(|dims| (!dims.iter().any(|d| d.optional)).then_some(dims.len()))
+            .collect()
+    }
+
     /// This gufunc as a ufunc, on the same target, when its signature is all
     /// scalars with one output (`(),()->()`): NumPy treats such a gufunc as a
     /// ufunc. `None` for any other gufunc.

@@ -30,7 +30,7 @@ impl HostArrays<'_> {
             }
             HostOp::Get => {
                 let a = self.arg_array(args, 0, span)?;
-                let index = checked_index(a, &args[1..], span)?;
+                let index = checked_index(a.shape(), &args[1..], span)?;
                 let v = a
                     .get(&index)
                     .ok_or_else(|| fail("internal error: index".into()))?;
@@ -45,7 +45,7 @@ impl HostArrays<'_> {
                     return Err(fail("internal error: expected a value".into()));
                 };
                 let a = self.get_mut(h, span)?;
-                let index = checked_index(a, indices, span)?;
+                let index = checked_index(a.shape(), indices, span)?;
                 with_array!(NdArray, a, |x: T| {
                     let v = T::from_value(cast_value(v, T::DTYPE))
                         .ok_or_else(|| fail("internal error: element type".into()))?;
@@ -111,10 +111,7 @@ impl HostArrays<'_> {
                 let a = self.arg_array(args, 0, span)?;
                 return match reduce::extreme(a, max) {
                     Some(v) => Ok(HostValue::Scalar(v)),
-                    None => Err(fail(format!(
-                        "zero-size array to reduction operation {} which has no identity",
-                        if max { "maximum" } else { "minimum" }
-                    ))),
+                    None => Err(fail(reduce::no_identity(max))),
                 };
             }
             HostOp::Len => {

@@ -84,10 +84,7 @@ impl HostArrays<'_> {
             HostOp::Load { path, elem } => {
                 let a = npy::load_npy(Path::new(path)).map_err(|e| fail(e.to_string()))?;
                 if a.dtype() != storage_dtype(*elem) {
-                    return Err(fail(format!(
-                        "cannot load `{path}` as an `Array<{elem}>`: the file holds an array of dtype {}",
-                        a.dtype()
-                    )));
+                    return Err(fail(wrong_dtype(Path::new(path), *elem, a.dtype())));
                 }
                 a
             }
@@ -95,4 +92,12 @@ impl HostArrays<'_> {
         };
         Ok(self.insert(value))
     }
+}
+
+/// The error of `load` when the file's dtype is not the array's.
+pub(super) fn wrong_dtype(path: &Path, elem: ScalarType, found: crate::array::DType) -> String {
+    format!(
+        "cannot load `{}` as an `Array<{elem}>`: the file holds an array of dtype {found}",
+        path.display()
+    )
 }

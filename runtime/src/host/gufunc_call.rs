@@ -12,7 +12,7 @@ use crate::array::{NdArray, OutOperand};
 use crate::gufunc::Gufunc;
 
 impl HostArrays<'_> {
-    fn gufunc(&mut self, name: &str, span: Span) -> Result<Gufunc, Trap> {
+    pub(super) fn gufunc(&mut self, name: &str, span: Span) -> Result<Gufunc, Trap> {
         if let Some(g) = self.gufuncs.get(name) {
             return Ok(g.clone());
         }

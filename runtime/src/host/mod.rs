@@ -9,10 +9,13 @@
 //!
 //! This file owns the table and the dispatch of each `HostOp` to its concern:
 //! `constructors`, `array_methods` (indexing, slicing, reductions in `reduce`),
-//! `ufunc_call`, `gufunc_call`, `print`, kernel launches, `jobs` and `mpi`.
+//! `ufunc_call`, `gufunc_call`, `print`, kernel launches, `jobs` and `mpi`;
+//! under `--target mpi` an array may be held distributed (`distributed`), and an
+//! operation that needs it whole gathers it first.
 
 mod array_methods;
 mod constructors;
+mod distributed;
 mod gufunc_call;
 mod jobs;
 mod mpi;
@@ -28,6 +31,8 @@ use std::sync::Arc;
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostEnv, HostHandle, HostValue};
+
+use distributed::Slot;
 use kern_compiler::ir::format::format_value;
 use kern_compiler::ir::{
     ArrayDesc, FormatPiece, FuncId, HostOp, ScalarType, ScalarValue, Trap, TrapKind, MAX_RANK,
@@ -50,8 +55,11 @@ pub(crate) struct HostArrays<'m> {
     /// The target ufunc calls run on: the run's when it asked for `parallel`,
     /// `cuda` or `mpi`, else each ufunc's own (`target = ".."`, or `cpu`).
     ufunc_target: Option<Target>,
-    arrays: Vec<Option<NdArray>>,
+    arrays: Vec<Option<Slot>>,
     free: Vec<u32>,
+    /// The world ufunc results stay distributed over, if they do
+    /// ([`distributed::spreading_world`]).
+    spread: Option<&'static crate::exec::mpi::World>,
     ufuncs: HashMap<String, Ufunc>,
     gufuncs: HashMap<String, crate::gufunc::Gufunc>,
     jobs: jobs::HostJobs,
@@ -63,11 +71,13 @@ impl<'m> HostArrays<'m> {
         machine_code: &'m HashMap<FuncId, CompiledFunction>,
         target: Target,
     ) -> HostArrays<'m> {
+        let spread = distributed::spreading_world(&core.compiled.program, target);
         HostArrays {
             core,
             machine_code,
             ufunc_target: matches!(target, Target::Parallel | Target::Cuda | Target::Mpi)
                 .then_some(target),
+            spread,
             arrays: Vec::new(),
             free: Vec::new(),
             ufuncs: HashMap::new(),
@@ -77,31 +87,51 @@ impl<'m> HostArrays<'m> {
     }
 
     fn insert(&mut self, array: NdArray) -> HostValue {
+        self.insert_slot(Slot::Whole(array))
+    }
+
+    fn insert_slot(&mut self, slot: Slot) -> HostValue {
         let index = match self.free.pop() {
             Some(i) => {
-                self.arrays[i as usize] = Some(array);
+                self.arrays[i as usize] = Some(slot);
                 i
             }
             None => {
-                self.arrays.push(Some(array));
+                self.arrays.push(Some(slot));
                 self.arrays.len() as u32 - 1
             }
         };
         HostValue::Array(HostHandle(index + 1))
     }
 
-    fn get(&self, h: HostHandle, span: Span) -> Result<&NdArray, Trap> {
+    fn slot(&self, h: HostHandle, span: Span) -> Result<&Slot, Trap> {
         h.0.checked_sub(1)
             .and_then(|i| self.arrays.get(i as usize))
             .and_then(|a| a.as_ref())
             .ok_or_else(|| host(span, "use of an array variable that has no value yet"))
     }
 
-    fn get_mut(&mut self, h: HostHandle, span: Span) -> Result<&mut NdArray, Trap> {
+    fn slot_mut(&mut self, h: HostHandle, span: Span) -> Result<&mut Slot, Trap> {
         h.0.checked_sub(1)
             .and_then(|i| self.arrays.get_mut(i as usize))
             .and_then(|a| a.as_mut())
             .ok_or_else(|| host(span, "use of an array variable that has no value yet"))
+    }
+
+    /// The whole array `h` (distributed ones are gathered before any operation
+    /// that gets here).
+    fn get(&self, h: HostHandle, span: Span) -> Result<&NdArray, Trap> {
+        match self.slot(h, span)? {
+            Slot::Whole(a) => Ok(a),
+            Slot::Spread(_) => Err(not_gathered(span)),
+        }
+    }
+
+    fn get_mut(&mut self, h: HostHandle, span: Span) -> Result<&mut NdArray, Trap> {
+        match self.slot_mut(h, span)? {
+            Slot::Whole(a) => Ok(a),
+            Slot::Spread(_) => Err(not_gathered(span)),
+        }
     }
 
     fn ufunc(&mut self, name: &str, span: Span) -> Result<Ufunc, Trap> {
@@ -200,6 +230,12 @@ impl HostEnv for HostArrays<'_> {
         span: Span,
         out: &mut dyn Write,
     ) -> Result<HostValue, Trap> {
+        if let Some(world) = self.spread {
+            if let Some(value) = self.distributed_op(world, op, args, span)? {
+                return Ok(value);
+            }
+            self.gather_args(args, span)?;
+        }
         match op {
             HostOp::Zeros(_)
             | HostOp::Ones(_)
@@ -249,6 +285,7 @@ impl HostEnv for HostArrays<'_> {
     }
 
     fn descriptor(&mut self, array: HostHandle, rank: u8, span: Span) -> Result<ArrayDesc, Trap> {
+        self.gather(array, span)?;
         let a = self.get_mut(array, span)?;
         if a.ndim() != rank as usize {
             return Err(host(
@@ -336,6 +373,13 @@ impl<'a> Args<'a> {
     }
 }
 
+fn not_gathered(span: Span) -> Trap {
+    host(
+        span,
+        "internal error: a distributed array where a whole one is needed",
+    )
+}
+
 fn host(span: Span, msg: impl Into<String>) -> Trap {
     Trap {
         kind: TrapKind::Host(msg.into()),
@@ -352,24 +396,26 @@ fn error_trap(e: Error, span: Span) -> Trap {
     }
 }
 
-/// The multi-index `indices` of `a`, checked against its rank and extents.
-fn checked_index(a: &NdArray, indices: &[HostValue], span: Span) -> Result<Vec<usize>, Trap> {
-    if indices.len() != a.ndim() {
+/// The multi-index `indices` of an array of `shape`, checked against its rank
+/// and extents.
+fn checked_index(shape: &[usize], indices: &[HostValue], span: Span) -> Result<Vec<usize>, Trap> {
+    let ndim = shape.len();
+    if indices.len() != ndim {
         let s = |n: usize| if n == 1 { "" } else { "es" };
         return Err(host(
             span,
             format!(
                 "cannot index an array of shape {} with {} index{}: it has {} ax{}",
-                shape_tuple(a.shape()),
+                shape_tuple(shape),
                 indices.len(),
                 s(indices.len()),
-                a.ndim(),
-                if a.ndim() == 1 { "is" } else { "es" }
+                ndim,
+                if ndim == 1 { "is" } else { "es" }
             ),
         ));
     }
     let mut index = Vec::with_capacity(indices.len());
-    for (axis, (i, &len)) in indices.iter().zip(a.shape()).enumerate() {
+    for (axis, (i, &len)) in indices.iter().zip(shape).enumerate() {
         let i = match i {
             HostValue::Scalar(v) => v.as_i128().unwrap_or(-1),
             _ => -1,

@@ -8,6 +8,10 @@
 //! `m = ceil(n/2)`, element `i < n - m` becomes `x[i] + x[m + i]` — until one
 //! element is left. Integers wrap. Contiguous lanes are added where they lie;
 //! the copies the halving needs are allocated fallibly (an `AllocError`).
+//!
+//! A distributed array (`--target mpi`) sums its rows where they are and
+//! combines the ranks' shares of the last lane in this same order
+//! ([`lane_share`], [`blocked_from_shares`]), so its sum has `cpu`'s bits.
 
 use ndarray::{ArrayD, ArrayViewD, Axis, Slice};
 
@@ -135,17 +139,85 @@ fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<T>, Allo
     }
 }
 
-/// The sum of every element, in `T`.
-pub(crate) fn sum_all<T: Add>(a: ArrayViewD<'_, T>) -> Result<T, AllocError> {
+/// Every axis but the first of `a` (at least 2-d) summed as [`sum_all`] sums
+/// them: one value per row, the lane `sum_all` reduces last.
+pub(crate) fn sum_rows<T: Add>(a: ArrayViewD<'_, T>) -> Result<ArrayD<T>, AllocError> {
     let ndim = a.ndim();
-    if ndim == 0 {
-        return Ok(*a.first().expect("a 0-d array has one element"));
-    }
     let mut current = sum_axis(a, ndim - 1)?;
-    for axis in (0..ndim - 1).rev() {
+    for axis in (1..ndim - 1).rev() {
         current = sum_axis(current.view(), axis)?;
     }
-    Ok(*current.first().expect("a 0-d array has one element"))
+    Ok(current)
+}
+
+/// The sum of every element, in `T`.
+pub(crate) fn sum_all<T: Add>(a: ArrayViewD<'_, T>) -> Result<T, AllocError> {
+    let rows = match a.ndim() {
+        0 => return Ok(*a.first().expect("a 0-d array has one element")),
+        1 => sum_axis(a, 0)?,
+        _ => sum_axis(sum_rows(a)?.view(), 0)?,
+    };
+    Ok(*rows.first().expect("a 0-d array has one element"))
+}
+
+/// Where the elements `at..at + len` of a lane fall among its blocks of
+/// `BLOCK`: how many come before the first whole block among them, how many
+/// whole blocks there are, and how many elements follow the last.
+fn share_layout(at: usize, len: usize) -> (usize, usize, usize) {
+    let end = at + len;
+    let head_end = at.next_multiple_of(BLOCK).min(end);
+    let whole_end = (end / BLOCK * BLOCK).max(head_end);
+    (
+        head_end - at,
+        (whole_end - head_end) / BLOCK,
+        end - whole_end,
+    )
+}
+
+/// What the elements `at..at + part.len()` of a lane contribute to
+/// [`blocked`] of the whole lane on their own: the elements before their first
+/// whole block, the results of their whole blocks, the elements after them.
+pub(crate) fn lane_share<T: Add>(part: &[T], at: usize) -> Vec<T> {
+    let (head, blocks, _) = share_layout(at, part.len());
+    let whole = &part[head..head + blocks * BLOCK];
+    let mut share = part[..head].to_vec();
+    share.extend(whole.chunks(BLOCK).map(pairwise_block));
+    share.extend_from_slice(&part[head + blocks * BLOCK..]);
+    share
+}
+
+/// [`blocked`] of a lane of `len` (at least one element) from the
+/// [`lane_share`]s of its consecutive `parts`, concatenated in order: the same
+/// value, bit for bit.
+pub(crate) fn blocked_from_shares<T: Add>(
+    shares: &[T],
+    parts: &[std::ops::Range<usize>],
+    len: usize,
+) -> T {
+    let mut results = Vec::with_capacity(len.div_ceil(BLOCK));
+    let mut pending: Vec<T> = Vec::new();
+    let mut next = 0;
+    for part in parts {
+        let (head, blocks, tail) = share_layout(part.start, part.len());
+        // A block whose elements came from several parts ends at `at`.
+        let flush = |pending: &mut Vec<T>, results: &mut Vec<T>, at: usize| {
+            if !pending.is_empty() && (at.is_multiple_of(BLOCK) || at == len) {
+                results.push(pairwise_block(pending));
+                pending.clear();
+            }
+        };
+        pending.extend_from_slice(&shares[next..next + head]);
+        flush(&mut pending, &mut results, part.start + head);
+        results.extend_from_slice(&shares[next + head..next + head + blocks]);
+        pending.extend_from_slice(&shares[next + head + blocks..next + head + blocks + tail]);
+        flush(&mut pending, &mut results, part.end);
+        next += head + blocks + tail;
+    }
+    if results.len() == 1 {
+        results[0]
+    } else {
+        blocked(&results)
+    }
 }
 
 /// `.sum()` of an array of any dtype but bool.
@@ -165,6 +237,14 @@ pub(crate) fn mean(a: &NdArray) -> Result<kern_compiler::ir::ScalarValue, AllocE
             _ => ScalarValue::F64(f64::NAN),
         },
     })
+}
+
+/// The error of `.min()`/`.max()` of an empty array (NumPy's words).
+pub(crate) fn no_identity(max: bool) -> String {
+    format!(
+        "zero-size array to reduction operation {} which has no identity",
+        if max { "maximum" } else { "minimum" }
+    )
 }
 
 /// `.min()` (`max == false`) or `.max()`: NaN if any element is NaN; `None` for
@@ -216,6 +296,38 @@ mod tests {
         let expected = pairwise_block(&partials);
         let a = ArrayD::from_shape_vec(IxDyn(&[1000]), x).unwrap();
         assert_eq!(sum_all(a.view()).unwrap(), expected);
+    }
+
+    #[test]
+    fn shares_of_a_lane_combine_to_the_whole_lanes_sum_bit_for_bit() {
+        // Values whose sum depends on the order of the additions.
+        let lane: Vec<f64> = (0..1000)
+            .map(|i| (i as f64 * 0.7).sin() * 10f64.powi(i % 17 - 8))
+            .collect();
+        let whole = blocked(&lane);
+        for parts in [
+            vec![0..1000, 1000..1000],
+            vec![0..500, 500..1000],
+            vec![0..250, 250..500, 500..750, 750..1000],
+            vec![0..3, 3..130, 130..130, 130..1000],
+            vec![0..100, 100..110, 110..120, 120..1000],
+        ] {
+            let shares: Vec<f64> = parts
+                .iter()
+                .flat_map(|p| lane_share(&lane[p.clone()], p.start))
+                .collect();
+            let sum = blocked_from_shares(&shares, &parts, lane.len());
+            assert_eq!(sum.to_bits(), whole.to_bits(), "{parts:?}");
+        }
+        // A lane shorter than a block, split anywhere.
+        let short = &lane[..100];
+        let parts = [0..40, 40..41, 41..100];
+        let shares: Vec<f64> = parts
+            .iter()
+            .flat_map(|p| lane_share(&short[p.clone()], p.start))
+            .collect();
+        let sum = blocked_from_shares(&shares, &parts, short.len());
+        assert_eq!(sum.to_bits(), blocked(short).to_bits());
     }
 
     #[test]

@@ -64,6 +64,31 @@ pub unsafe fn run_distributed(
     if world.size() == 1 {
         return outcome;
     }
+    if let Err(trap) = agree(world, outcome)? {
+        return Ok(Err(trap));
+    }
+    if iteration.is_empty() {
+        return Ok(Ok(()));
+    }
+    for out in outputs {
+        // SAFETY: the caller's promise for the outputs; this rank's rows were
+        // just written.
+        unsafe { exchange_rows(world, &RowLayout::of(iteration, out), &ranges)? };
+    }
+    Ok(Ok(()))
+}
+
+/// What every rank's share of one call came to, the same on every rank: done
+/// when every rank is done, else the trap of the lowest rank that trapped or
+/// failed (a failure as an error naming the rank). A collective: one small
+/// message per rank.
+pub fn agree(
+    world: &World,
+    outcome: Result<Result<(), Trap>, Error>,
+) -> Result<Result<(), Trap>, Error> {
+    if world.size() == 1 {
+        return outcome;
+    }
     let outcomes = world.transport.all_gather(&encode_outcome(&outcome))?;
     for (rank, message) in outcomes.iter().enumerate() {
         match decode_outcome(message)?.0 {
@@ -75,14 +100,6 @@ pub unsafe fn run_distributed(
                 )))
             }
         }
-    }
-    if iteration.is_empty() {
-        return Ok(Ok(()));
-    }
-    for out in outputs {
-        // SAFETY: the caller's promise for the outputs; this rank's rows were
-        // just written.
-        unsafe { exchange_rows(world, &RowLayout::of(iteration, out), &ranges)? };
     }
     Ok(Ok(()))
 }

@@ -6,7 +6,9 @@
 //! Every rank runs the same program (SPMD), so host code holds the same inputs on
 //! every rank; the `mpi` target gives each rank a share of the loop's first axis,
 //! runs it on that rank's `parallel` pool, and all-gathers the results, so every
-//! rank carries on with the whole array and host code stays rank-independent.
+//! rank carries on with the whole array and the caller stays rank-independent.
+//! (Host code goes further and keeps results distributed, `host/distributed.rs`,
+//! using [`World::all_gather_blocks`] and [`distribute::agree`] from here.)
 //!
 //! With the `mpi` feature the world is MPI's (rsmpi), initialised on first use and
 //! finalised by [`finalize`] (the CLI calls it when `main` returns; it is also
@@ -104,6 +106,22 @@ impl World {
     /// The number of ranks.
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// The bytes this rank has sent to other ranks since the world opened:
+    /// payloads and the lengths sent ahead of them, not what it sent itself.
+    pub fn bytes_sent(&self) -> u64 {
+        self.transport.bytes_sent()
+    }
+
+    /// Every rank's block of `buffer` on every rank, in place: `blocks[r]` is
+    /// rank `r`'s byte range (in rank order), and this rank's holds its bytes.
+    pub(crate) fn all_gather_blocks(
+        &self,
+        buffer: &mut [u8],
+        blocks: &[std::ops::Range<usize>],
+    ) -> Result<(), Error> {
+        self.transport.all_gather_in_place(buffer, blocks)
     }
 
     /// Waits until every rank has reached the barrier.

@@ -8,11 +8,14 @@
 //! Without it the world is this process alone — a singleton, as an MPI program
 //! started without `mpirun` is. Either way a message a rank sends to itself
 //! waits in that rank's mailbox, whatever its size, until the rank receives it.
+//! It counts the bytes this rank hands to MPI for other ranks ([`Transport::bytes_sent`]),
+//! so tests can tell how much a computation communicates.
 //! This module knows bytes and ranks, not dtypes or arrays.
 
 #![cfg_attr(not(feature = "mpi"), allow(unused_variables))]
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::Error;
@@ -27,6 +30,9 @@ pub(super) struct Transport {
     /// it (for all but small, eagerly sent messages), so it would hang.
     own: Mutex<VecDeque<(i32, Vec<u8>)>>,
     link: Link,
+    /// The bytes this rank handed to MPI for other ranks so far (payloads and
+    /// the lengths sent ahead of them; a message to itself moves nothing).
+    sent: AtomicU64,
 }
 
 /// How bytes reach the other ranks.
@@ -77,6 +83,7 @@ impl Transport {
                         rank,
                         own: Mutex::new(VecDeque::new()),
                         link: Link::Mpi(Mutex::new(Some(universe))),
+                        sent: AtomicU64::new(0),
                     })
                 }
                 None => Err(Error::TargetUnavailable(
@@ -90,6 +97,7 @@ impl Transport {
                 rank: 0,
                 own: Mutex::new(VecDeque::new()),
                 link: Link::Single,
+                sent: AtomicU64::new(0),
             })
         }
     }
@@ -105,6 +113,17 @@ impl Transport {
                 Ok((world.rank() as usize, world.size() as usize))
             }
         }
+    }
+
+    /// The bytes this rank has sent to other ranks since the world opened.
+    pub(super) fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Counts `bytes` more sent to other ranks.
+    #[cfg(feature = "mpi")]
+    fn count(&self, bytes: usize) {
+        self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     pub(super) fn barrier(&self) -> Result<(), Error> {
@@ -157,6 +176,7 @@ impl Transport {
                 let session = session(universe)?;
                 let world = &session.world;
                 world.process_at_rank(dest as i32).send_with_tag(bytes, tag);
+                self.count(bytes.len());
                 Ok(())
             }
         }
@@ -203,6 +223,9 @@ impl Transport {
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
                 let world = &session.world;
+                if world.rank() == root as i32 {
+                    self.count((8 + bytes.len()) * (world.size() as usize - 1));
+                }
                 let root = world.process_at_rank(root as i32);
                 let mut len = bytes.len() as u64;
                 root.broadcast_into(&mut len);
@@ -246,6 +269,7 @@ impl Transport {
                 }
                 let own: &mut [u8] = std::mem::take(&mut parts[self.rank]);
                 let own: &[u8] = own;
+                self.count(own.len() * (blocks.len() - 1));
                 mpi::request::scope(|scope| {
                     let mut requests = Vec::new();
                     for (rank, part) in parts.iter_mut().enumerate() {
@@ -286,6 +310,7 @@ impl Transport {
                 let root_process = world.process_at_rank(root as i32);
                 let count = mpi_count(bytes.len())?;
                 if world.rank() as usize != root {
+                    self.count(4 + bytes.len());
                     root_process.gather_into(&count);
                     root_process.gather_varcount_into(bytes);
                     return Ok(None);
@@ -313,6 +338,7 @@ impl Transport {
                 let session = session(universe)?;
                 let world = &session.world;
                 let count = mpi_count(bytes.len())?;
+                self.count((4 + bytes.len()) * (world.size() as usize - 1));
                 let mut counts = vec![0i32; world.size() as usize];
                 world.all_gather_into(&count, &mut counts[..]);
                 let (displs, total) = displacements(&counts)?;
@@ -353,6 +379,14 @@ impl Transport {
                         )?;
                         let (displs, _) = displacements(&counts)?;
                         let all: Vec<u8> = pieces.concat();
+                        self.count(
+                            pieces
+                                .iter()
+                                .enumerate()
+                                .filter(|(r, _)| *r != root)
+                                .map(|(_, p)| 4 + p.len())
+                                .sum(),
+                        );
                         root_process.scatter_into_root(&counts[..], &mut count);
                         let mut mine = vec![0u8; to_usize(count as u64)?];
                         let partition = Partition::new(&all[..], &counts[..], &displs[..]);
