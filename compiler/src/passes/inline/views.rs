@@ -98,24 +98,11 @@ pub(super) fn nests_sub_views(callee: &Function, args: &[Arg]) -> bool {
         .filter(|(_, a)| matches!(a, Arg::SubView { .. }))
         .map(|(p, _)| p.local)
         .collect();
-    fn walk(block: &Block, viewed: &[LocalId]) -> bool {
-        block.insts.iter().any(|inst| match &inst.kind {
-            InstKind::Call { args, .. } => args
-                .iter()
-                .any(|a| matches!(a, Arg::SubView { array, .. } if viewed.contains(array))),
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => walk(then_block, viewed) || walk(else_block, viewed),
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => [header, body, latch].iter().any(|b| walk(b, viewed)),
-            _ => false,
-        })
-    }
-    !viewed.is_empty() && walk(&callee.body, &viewed)
+    let passes_a_view = |inst: &Inst| match &inst.kind {
+        InstKind::Call { args, .. } => args
+            .iter()
+            .any(|a| matches!(a, Arg::SubView { array, .. } if viewed.contains(array))),
+        _ => false,
+    };
+    !viewed.is_empty() && callee.body.insts_deep().any(passes_a_view)
 }
