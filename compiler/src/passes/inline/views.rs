@@ -3,7 +3,7 @@
 //! callee that would need a sub-view of such a parameter is left a call. Knows the
 //! inliner's renaming state, nothing else.
 
-use super::Inliner;
+use super::{remap, Inliner};
 use crate::ir::*;
 
 impl Inliner<'_> {
@@ -18,11 +18,6 @@ impl Inliner<'_> {
         v: impl Fn(&ValueId) -> ValueId,
     ) -> Option<InstKind> {
         let view = |l: &LocalId| self.views.get(l).copied();
-        let prepend = |index: ValueId, indices: &[ValueId]| {
-            std::iter::once(index)
-                .chain(indices.iter().map(&v))
-                .collect::<Vec<_>>()
-        };
         match kind {
             InstKind::ArrayLen { array, axis } => {
                 let (parent, _) = view(array)?;
@@ -31,31 +26,16 @@ impl Inliner<'_> {
                     axis: axis + 1,
                 })
             }
-            InstKind::Load {
-                array,
-                indices,
-                checked,
-            } => {
+            InstKind::Load { array, .. } | InstKind::Store { array, .. } => {
+                // The same access of the parent, with the sub-view's index first.
                 let (parent, index) = view(array)?;
-                Some(InstKind::Load {
-                    array: parent,
-                    indices: prepend(index, indices),
-                    checked: *checked,
-                })
-            }
-            InstKind::Store {
-                array,
-                indices,
-                value,
-                checked,
-            } => {
-                let (parent, index) = view(array)?;
-                Some(InstKind::Store {
-                    array: parent,
-                    indices: prepend(index, indices),
-                    value: v(value),
-                    checked: *checked,
-                })
+                let mut access = remap(kind, &v, |_| parent);
+                if let InstKind::Load { indices, .. } | InstKind::Store { indices, .. } =
+                    &mut access
+                {
+                    indices.insert(0, index);
+                }
+                Some(access)
             }
             InstKind::Call { callee, args } => {
                 let touches = args
