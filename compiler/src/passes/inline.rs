@@ -431,7 +431,7 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
-    use crate::passes::lowered as compile;
+    use crate::passes::tests::lowered as compile;
 
     const SRC: &str = "
         fn clamp_add(a: i64, b: i64) -> i64 {

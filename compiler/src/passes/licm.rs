@@ -170,7 +170,7 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
-    use crate::passes::lowered as compile;
+    use crate::passes::tests::lowered as compile;
 
     /// Instructions at the top level of the loops of `block` (nested loops too).
     fn loop_insts(block: &Block, out: &mut Vec<InstKind>) {
