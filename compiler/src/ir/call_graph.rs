@@ -238,7 +238,7 @@ impl CallFacts {
 /// trap: integer division, checked array and constant-table accesses, assertions,
 /// and SPMD and host operations (conservatively).
 fn block_can_trap(f: &Function, block: &Block) -> bool {
-    block.insts.iter().any(|inst| match &inst.kind {
+    block.insts_deep().any(|inst| match &inst.kind {
         InstKind::Binary(op, a, _) => {
             matches!(op, super::BinaryOp::Div | super::BinaryOp::Rem)
                 && !f.value_type(*a).is_float()
@@ -248,17 +248,6 @@ fn block_can_trap(f: &Function, block: &Block) -> bool {
         | InstKind::Assert { .. }
         | InstKind::Spmd(_)
         | InstKind::Host { .. } => true,
-        InstKind::If {
-            then_block,
-            else_block,
-            ..
-        } => block_can_trap(f, then_block) || block_can_trap(f, else_block),
-        InstKind::Loop {
-            header,
-            body,
-            latch,
-            ..
-        } => [header, body, latch].iter().any(|b| block_can_trap(f, b)),
         _ => false,
     })
 }

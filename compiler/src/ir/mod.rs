@@ -127,6 +127,7 @@ pub mod print;
 pub mod spmd;
 mod spmd_verify;
 pub mod verify;
+pub mod walk;
 
 use crate::diagnostics::Span;
 pub use crate::scalar::{ScalarType, ScalarValue};
@@ -297,41 +298,17 @@ impl Function {
 
     /// Every function this one calls directly, in first-call order, without repeats.
     pub fn callees(&self) -> Vec<FuncId> {
-        fn walk(block: &Block, out: &mut Vec<FuncId>) {
-            for inst in &block.insts {
-                match &inst.kind {
-                    InstKind::Call { callee, .. } if !out.contains(callee) => out.push(*callee),
-                    InstKind::Host { op, .. } => {
-                        if let Some(callee) = op.callee() {
-                            if !out.contains(&callee) {
-                                out.push(callee);
-                            }
-                        }
-                    }
-                    InstKind::If {
-                        then_block,
-                        else_block,
-                        ..
-                    } => {
-                        walk(then_block, out);
-                        walk(else_block, out);
-                    }
-                    InstKind::Loop {
-                        header,
-                        body,
-                        latch,
-                        ..
-                    } => {
-                        walk(header, out);
-                        walk(body, out);
-                        walk(latch, out);
-                    }
-                    _ => {}
-                }
+        let mut out = Vec::new();
+        for inst in self.body.insts_deep() {
+            let callee = match &inst.kind {
+                InstKind::Call { callee, .. } => Some(*callee),
+                InstKind::Host { op, .. } => op.callee(),
+                _ => None,
+            };
+            if let Some(callee) = callee.filter(|c| !out.contains(c)) {
+                out.push(callee);
             }
         }
-        let mut out = Vec::new();
-        walk(&self.body, &mut out);
         out
     }
 }

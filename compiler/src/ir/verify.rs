@@ -422,12 +422,9 @@ impl Verifier<'_> {
 pub(crate) fn contains_own_continue(block: &Block) -> bool {
     block.insts.iter().any(|inst| match &inst.kind {
         InstKind::Continue => true,
-        InstKind::If {
-            then_block,
-            else_block,
-            ..
-        } => contains_own_continue(then_block) || contains_own_continue(else_block),
-        _ => false,
+        // A loop's own `continue`s target that loop.
+        InstKind::Loop { .. } => false,
+        other => other.blocks().any(contains_own_continue),
     })
 }
 

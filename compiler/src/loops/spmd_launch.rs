@@ -172,36 +172,18 @@ fn add_thread_function(program: &mut Program, kernel: FuncId) -> FuncId {
 
 fn replace_indices(block: &mut Block, local: &dyn Fn(SpmdIndex, Axis) -> LocalId) {
     for inst in &mut block.insts {
-        match &mut inst.kind {
-            InstKind::Spmd(SpmdInst::Index(kind, axis)) => {
-                inst.kind = InstKind::GetLocal(local(*kind, *axis));
-            }
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                replace_indices(then_block, local);
-                replace_indices(else_block, local);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                replace_indices(header, local);
-                replace_indices(body, local);
-                replace_indices(latch, local);
-            }
-            _ => {}
+        if let InstKind::Spmd(SpmdInst::Index(kind, axis)) = inst.kind {
+            inst.kind = InstKind::GetLocal(local(kind, axis));
+        }
+        for nested in inst.kind.blocks_mut() {
+            replace_indices(nested, local);
         }
     }
 }
 
 /// The first barrier or shared array of a kernel body, with its span.
 fn first_concurrent_use(block: &Block) -> Option<(&'static str, Span)> {
-    block.insts.iter().find_map(|inst| match &inst.kind {
+    block.insts_deep().find_map(|inst| match &inst.kind {
         InstKind::Spmd(s) if s.needs_concurrent_threads() => Some((
             match s {
                 SpmdInst::SyncThreads => "`sync_threads()`",
@@ -209,19 +191,6 @@ fn first_concurrent_use(block: &Block) -> Option<(&'static str, Span)> {
             },
             inst.span,
         )),
-        InstKind::If {
-            then_block,
-            else_block,
-            ..
-        } => first_concurrent_use(then_block).or_else(|| first_concurrent_use(else_block)),
-        InstKind::Loop {
-            header,
-            body,
-            latch,
-            ..
-        } => first_concurrent_use(header)
-            .or_else(|| first_concurrent_use(body))
-            .or_else(|| first_concurrent_use(latch)),
         _ => None,
     })
 }

@@ -24,28 +24,11 @@ pub fn fold_constants(f: &mut Function) {
 
 fn fold_block(block: &mut Block, known: &mut HashMap<ValueId, ScalarValue>) {
     for inst in &mut block.insts {
-        match &mut inst.kind {
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                fold_block(then_block, known);
-                fold_block(else_block, known);
-                continue;
+        if let InstKind::If { .. } | InstKind::Loop { .. } = inst.kind {
+            for nested in inst.kind.blocks_mut() {
+                fold_block(nested, known);
             }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                fold_block(header, known);
-                fold_block(body, known);
-                fold_block(latch, known);
-                continue;
-            }
-            _ => {}
+            continue;
         }
         let folded = {
             let k = |v: &ValueId| known.get(v).copied();

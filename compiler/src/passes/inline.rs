@@ -121,45 +121,14 @@ fn inline_calls(
 }
 
 fn count_insts(block: &Block) -> usize {
-    block
-        .insts
-        .iter()
-        .map(|i| {
-            1 + match &i.kind {
-                InstKind::If {
-                    then_block,
-                    else_block,
-                    ..
-                } => count_insts(then_block) + count_insts(else_block),
-                InstKind::Loop {
-                    header,
-                    body,
-                    latch,
-                    ..
-                } => count_insts(header) + count_insts(body) + count_insts(latch),
-                _ => 0,
-            }
-        })
-        .sum()
+    block.insts_deep().count()
 }
 
 fn returns_inside_loop(block: &Block, in_loop: bool) -> bool {
     block.insts.iter().any(|i| match &i.kind {
         InstKind::Return(_) => in_loop,
-        InstKind::If {
-            then_block,
-            else_block,
-            ..
-        } => returns_inside_loop(then_block, in_loop) || returns_inside_loop(else_block, in_loop),
-        InstKind::Loop {
-            header,
-            body,
-            latch,
-            ..
-        } => [header, body, latch]
-            .iter()
-            .any(|b| returns_inside_loop(b, true)),
-        _ => false,
+        InstKind::Loop { .. } => i.kind.blocks().any(|b| returns_inside_loop(b, true)),
+        other => other.blocks().any(|b| returns_inside_loop(b, in_loop)),
     })
 }
 
@@ -181,24 +150,6 @@ impl Inliner<'_> {
         let insts = std::mem::take(&mut block.insts);
         for mut inst in insts {
             match &mut inst.kind {
-                InstKind::If {
-                    then_block,
-                    else_block,
-                    ..
-                } => {
-                    self.block(then_block);
-                    self.block(else_block);
-                }
-                InstKind::Loop {
-                    header,
-                    body,
-                    latch,
-                    ..
-                } => {
-                    self.block(header);
-                    self.block(body);
-                    self.block(latch);
-                }
                 InstKind::Call { callee, args }
                     if self.inlinable.contains(callee)
                         && !nests_sub_views(&self.originals[callee.0 as usize], args) =>
@@ -209,7 +160,11 @@ impl Inliner<'_> {
                     self.inlined = true;
                     continue;
                 }
-                _ => {}
+                other => {
+                    for nested in other.blocks_mut() {
+                        self.block(nested);
+                    }
+                }
             }
             block.insts.push(inst);
         }
@@ -476,7 +431,7 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
-    use crate::passes::lowered as compile;
+    use crate::passes::tests::lowered as compile;
 
     const SRC: &str = "
         fn clamp_add(a: i64, b: i64) -> i64 {

@@ -37,36 +37,33 @@ pub fn hoist_invariants(f: &mut Function) {
 fn hoist_block(f: &Function, block: &mut Block) {
     let insts = std::mem::take(&mut block.insts);
     for mut inst in insts {
-        match &mut inst.kind {
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                hoist_block(f, then_block);
-                hoist_block(f, else_block);
-            }
-            InstKind::Loop {
-                header,
-                cond,
-                body,
-                latch,
-                counted,
-            } => {
-                hoist_block(f, header);
-                hoist_block(f, body);
-                hoist_block(f, latch);
-                let mut pinned: HashSet<ValueId> = cond.iter().copied().collect();
-                if let Some(c) = counted {
-                    pinned.extend([c.induction, c.step]);
-                }
-                let hoisted = hoist_loop(f, header, body, latch, &pinned);
-                block.insts.extend(hoisted);
-            }
-            _ => {}
+        // Inner loops first.
+        for nested in inst.kind.blocks_mut() {
+            hoist_block(f, nested);
+        }
+        let pinned = loop_control(&inst.kind);
+        if let InstKind::Loop {
+            header,
+            body,
+            latch,
+            ..
+        } = &mut inst.kind
+        {
+            let hoisted = hoist_loop(f, header, body, latch, &pinned);
+            block.insts.extend(hoisted);
         }
         block.insts.push(inst);
     }
+}
+
+/// The values the control of loop `kind` reads (its condition, a counted loop's
+/// induction value and step): they stay in the loop. None for other instructions.
+fn loop_control(kind: &InstKind) -> HashSet<ValueId> {
+    let InstKind::Loop { cond, counted, .. } = kind else {
+        return HashSet::new();
+    };
+    let declared = counted.iter().flat_map(|c| [c.induction, c.step]);
+    cond.iter().copied().chain(declared).collect()
 }
 
 /// Removes the invariant instructions of `header` and `body` (top level) and
@@ -160,31 +157,10 @@ fn movable_operands(
 
 /// Collects the values defined and the locals set anywhere in `block`.
 fn scan(block: &Block, defined: &mut HashSet<ValueId>, written: &mut HashSet<LocalId>) {
-    for inst in &block.insts {
+    for inst in block.insts_deep() {
         defined.extend(inst.result);
-        match &inst.kind {
-            InstKind::SetLocal(l, _) => {
-                written.insert(*l);
-            }
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                scan(then_block, defined, written);
-                scan(else_block, defined, written);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                for b in [header, body, latch] {
-                    scan(b, defined, written);
-                }
-            }
-            _ => {}
+        if let InstKind::SetLocal(l, _) = &inst.kind {
+            written.insert(*l);
         }
     }
 }
@@ -194,7 +170,7 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
 
-    use crate::passes::lowered as compile;
+    use crate::passes::tests::lowered as compile;
 
     /// Instructions at the top level of the loops of `block` (nested loops too).
     fn loop_insts(block: &Block, out: &mut Vec<InstKind>) {

@@ -26,12 +26,17 @@ pub fn optimize(program: &mut Program) {
     );
 }
 
-/// The program of `src` as lowered, before any pass: what the passes' tests
-/// start from.
+/// What the passes' tests share.
 #[cfg(test)]
-pub(crate) fn lowered(src: &str) -> Program {
-    crate::frontend::compile_text_unoptimized("t.kern", src)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-        .program
+mod tests {
+    use crate::ir::Program;
+
+    /// The program of `src` as lowered, before any pass: what the passes' tests
+    /// start from.
+    pub(crate) fn lowered(src: &str) -> Program {
+        crate::frontend::compile_text_unoptimized("t.kern", src)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+            .program
+    }
 }

@@ -247,8 +247,10 @@ fn reachable_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, B
     while next < order.len() {
         let func = program.function(order[next]);
         next += 1;
-        let mut callees = Vec::new();
-        collect_callees(&func.body, &mut callees);
+        let callees = func.body.insts_deep().filter_map(|inst| match inst.kind {
+            InstKind::Call { callee, .. } => Some(callee),
+            _ => None,
+        });
         for callee in callees {
             if program.functions.get(callee.0 as usize).is_none() {
                 return Err(BackendError::unsupported(
@@ -265,33 +267,6 @@ fn reachable_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, B
         }
     }
     Ok(order)
-}
-
-fn collect_callees(block: &Block, out: &mut Vec<FuncId>) {
-    for inst in &block.insts {
-        match &inst.kind {
-            InstKind::Call { callee, .. } => out.push(*callee),
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                collect_callees(then_block, out);
-                collect_callees(else_block, out);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                for b in [header, body, latch] {
-                    collect_callees(b, out);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// The cache key: the unit's IR and constant tables, plus the bits of every float
@@ -313,30 +288,11 @@ fn unit_key(program: &Program, order: &[FuncId]) -> String {
 }
 
 fn push_constant_bits(block: &Block, key: &mut String) {
-    for inst in &block.insts {
-        match &inst.kind {
-            InstKind::Const(v) if v.ty().is_float() => {
+    for inst in block.insts_deep() {
+        if let InstKind::Const(v) = &inst.kind {
+            if v.ty().is_float() {
                 let _ = write!(key, "{:x},", v.to_bits());
             }
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                push_constant_bits(then_block, key);
-                push_constant_bits(else_block, key);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                for b in [header, body, latch] {
-                    push_constant_bits(b, key);
-                }
-            }
-            _ => {}
         }
     }
 }

@@ -123,30 +123,10 @@ fn visit(
 
 /// The array locals `block` binds to shared memory.
 fn shared_arrays(block: &Block, out: &mut Vec<LocalId>) {
-    for inst in &block.insts {
-        match &inst.kind {
-            InstKind::Spmd(SpmdInst::SharedArray { array, .. }) => out.push(*array),
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                shared_arrays(then_block, out);
-                shared_arrays(else_block, out);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                shared_arrays(header, out);
-                shared_arrays(body, out);
-                shared_arrays(latch, out);
-            }
-            _ => {}
-        }
-    }
+    out.extend(block.insts_deep().filter_map(|inst| match inst.kind {
+        InstKind::Spmd(SpmdInst::SharedArray { array, .. }) => Some(array),
+        _ => None,
+    }));
 }
 
 /// Vets the arguments of one call at its span.
@@ -160,7 +140,7 @@ fn scan(
     unsupported: &dyn Fn(&str, Span) -> NvptxError,
     check_call: &CallCheck<'_>,
 ) -> Result<(), NvptxError> {
-    for inst in &block.insts {
+    for inst in block.insts_deep() {
         match &inst.kind {
             InstKind::Call { callee, args } => {
                 check_call(args, inst.span)?;
@@ -175,24 +155,6 @@ fn scan(
                     &format!("the host-array operation `{}`", op.name()),
                     inst.span,
                 ))
-            }
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                scan(then_block, calls, unsupported, check_call)?;
-                scan(else_block, calls, unsupported, check_call)?;
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                scan(header, calls, unsupported, check_call)?;
-                scan(body, calls, unsupported, check_call)?;
-                scan(latch, calls, unsupported, check_call)?;
             }
             _ => {}
         }

@@ -537,32 +537,11 @@ fn collect_widened_f32(
     block: &ir::Block,
     out: &mut HashMap<ValueId, ValueId>,
 ) {
-    for inst in &block.insts {
-        match &inst.kind {
-            InstKind::Cast(x, ScalarType::F64) if func.value_type(*x) == ScalarType::F32 => {
-                if let Some(r) = inst.result {
-                    out.insert(r, *x);
-                }
+    for inst in block.insts_deep() {
+        if let (InstKind::Cast(x, ScalarType::F64), Some(r)) = (&inst.kind, inst.result) {
+            if func.value_type(*x) == ScalarType::F32 {
+                out.insert(r, *x);
             }
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                collect_widened_f32(func, then_block, out);
-                collect_widened_f32(func, else_block, out);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                collect_widened_f32(func, header, out);
-                collect_widened_f32(func, body, out);
-                collect_widened_f32(func, latch, out);
-            }
-            _ => {}
         }
     }
 }

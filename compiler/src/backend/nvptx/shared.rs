@@ -45,32 +45,10 @@ pub(super) struct SharedArray<'ctx> {
 
 /// `(local, len, span)` of every `SharedArray` in `block`, in program order.
 fn declarations(block: &Block, out: &mut Vec<(LocalId, u64, Span)>) {
-    for inst in &block.insts {
-        match &inst.kind {
-            InstKind::Spmd(SpmdInst::SharedArray { array, len }) => {
-                out.push((*array, *len, inst.span))
-            }
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                declarations(then_block, out);
-                declarations(else_block, out);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                declarations(header, out);
-                declarations(body, out);
-                declarations(latch, out);
-            }
-            _ => {}
-        }
-    }
+    out.extend(block.insts_deep().filter_map(|inst| match inst.kind {
+        InstKind::Spmd(SpmdInst::SharedArray { array, len }) => Some((array, len, inst.span)),
+        _ => None,
+    }));
 }
 
 /// Declares the shared globals of kernel `func` (entry `kernel_name`), after

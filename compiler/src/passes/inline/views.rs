@@ -3,7 +3,7 @@
 //! callee that would need a sub-view of such a parameter is left a call. Knows the
 //! inliner's renaming state, nothing else.
 
-use super::Inliner;
+use super::{remap, Inliner};
 use crate::ir::*;
 
 impl Inliner<'_> {
@@ -18,11 +18,6 @@ impl Inliner<'_> {
         v: impl Fn(&ValueId) -> ValueId,
     ) -> Option<InstKind> {
         let view = |l: &LocalId| self.views.get(l).copied();
-        let prepend = |index: ValueId, indices: &[ValueId]| {
-            std::iter::once(index)
-                .chain(indices.iter().map(&v))
-                .collect::<Vec<_>>()
-        };
         match kind {
             InstKind::ArrayLen { array, axis } => {
                 let (parent, _) = view(array)?;
@@ -31,31 +26,16 @@ impl Inliner<'_> {
                     axis: axis + 1,
                 })
             }
-            InstKind::Load {
-                array,
-                indices,
-                checked,
-            } => {
+            InstKind::Load { array, .. } | InstKind::Store { array, .. } => {
+                // The same access of the parent, with the sub-view's index first.
                 let (parent, index) = view(array)?;
-                Some(InstKind::Load {
-                    array: parent,
-                    indices: prepend(index, indices),
-                    checked: *checked,
-                })
-            }
-            InstKind::Store {
-                array,
-                indices,
-                value,
-                checked,
-            } => {
-                let (parent, index) = view(array)?;
-                Some(InstKind::Store {
-                    array: parent,
-                    indices: prepend(index, indices),
-                    value: v(value),
-                    checked: *checked,
-                })
+                let mut access = remap(kind, &v, |_| parent);
+                if let InstKind::Load { indices, .. } | InstKind::Store { indices, .. } =
+                    &mut access
+                {
+                    indices.insert(0, index);
+                }
+                Some(access)
             }
             InstKind::Call { callee, args } => {
                 let touches = args
@@ -98,24 +78,11 @@ pub(super) fn nests_sub_views(callee: &Function, args: &[Arg]) -> bool {
         .filter(|(_, a)| matches!(a, Arg::SubView { .. }))
         .map(|(p, _)| p.local)
         .collect();
-    fn walk(block: &Block, viewed: &[LocalId]) -> bool {
-        block.insts.iter().any(|inst| match &inst.kind {
-            InstKind::Call { args, .. } => args
-                .iter()
-                .any(|a| matches!(a, Arg::SubView { array, .. } if viewed.contains(array))),
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => walk(then_block, viewed) || walk(else_block, viewed),
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => [header, body, latch].iter().any(|b| walk(b, viewed)),
-            _ => false,
-        })
-    }
-    !viewed.is_empty() && walk(&callee.body, &viewed)
+    let passes_a_view = |inst: &Inst| match &inst.kind {
+        InstKind::Call { args, .. } => args
+            .iter()
+            .any(|a| matches!(a, Arg::SubView { array, .. } if viewed.contains(array))),
+        _ => false,
+    };
+    !viewed.is_empty() && callee.body.insts_deep().any(passes_a_view)
 }

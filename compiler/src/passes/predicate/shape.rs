@@ -54,18 +54,7 @@ pub(super) fn returns_in(block: &Block) -> bool {
 fn returns(i: &Inst) -> bool {
     match &i.kind {
         InstKind::Return(_) => true,
-        InstKind::If {
-            then_block,
-            else_block,
-            ..
-        } => returns_in(then_block) || returns_in(else_block),
-        InstKind::Loop {
-            header,
-            body,
-            latch,
-            ..
-        } => returns_in(header) || returns_in(body) || returns_in(latch),
-        _ => false,
+        other => other.blocks().any(returns_in),
     }
 }
 
@@ -108,26 +97,8 @@ pub(super) fn owner_blocks(body: &Block, locals: usize) -> Vec<Option<BlockKey>>
                     }
                 });
             }
-            match &inst.kind {
-                InstKind::If {
-                    then_block,
-                    else_block,
-                    ..
-                } => {
-                    walk(then_block, path, common);
-                    walk(else_block, path, common);
-                }
-                InstKind::Loop {
-                    header,
-                    body,
-                    latch,
-                    ..
-                } => {
-                    walk(header, path, common);
-                    walk(body, path, common);
-                    walk(latch, path, common);
-                }
-                _ => {}
+            for nested in inst.kind.blocks() {
+                walk(nested, path, common);
             }
         }
         path.pop();

@@ -89,32 +89,16 @@ impl Order {
         fn walk(block: &Block, next: &mut usize, o: &mut Order) {
             for inst in &block.insts {
                 *next += 1;
-                match &inst.kind {
-                    InstKind::GetLocal(l) | InstKind::SetLocal(l, _) => {
-                        if let Some(a) = o.last_access.get_mut(l.0 as usize) {
-                            *a = *next;
-                        }
+                if let InstKind::GetLocal(l) | InstKind::SetLocal(l, _) = &inst.kind {
+                    if let Some(a) = o.last_access.get_mut(l.0 as usize) {
+                        *a = *next;
                     }
-                    InstKind::If {
-                        then_block,
-                        else_block,
-                        ..
-                    } => {
-                        walk(then_block, next, o);
-                        walk(else_block, next, o);
-                    }
-                    InstKind::Loop {
-                        header,
-                        body,
-                        latch,
-                        ..
-                    } => {
-                        walk(header, next, o);
-                        walk(body, next, o);
-                        walk(latch, next, o);
-                        o.loop_end.insert(inst as *const Inst, *next);
-                    }
-                    _ => {}
+                }
+                for nested in inst.kind.blocks() {
+                    walk(nested, next, o);
+                }
+                if let InstKind::Loop { .. } = inst.kind {
+                    o.loop_end.insert(inst as *const Inst, *next);
                 }
             }
             o.block_end.insert(block as BlockKey, *next);
