@@ -21,9 +21,27 @@ use common::{check_expected, kern, kern_files, relative, root, text};
 
 #[test]
 fn error_fixtures_exit_1_with_their_rendered_diagnostic() {
+    check_error_fixtures(&[]);
+}
+
+/// The traps of compiled code are the same, at the same source locations, on
+/// the optimized tier (LLVM) as on the baseline (Cranelift).
+#[cfg(feature = "llvm")]
+#[test]
+fn error_fixtures_fail_the_same_on_the_optimized_tier() {
+    check_error_fixtures(&["--tier", "optimized"]);
+}
+
+/// Runs every error fixture with `kern run OPTIONS.. FILE` against its
+/// expected exit status and stderr.
+fn check_error_fixtures(options: &[&str]) {
     let mut failures = Vec::new();
     for file in kern_files("tests/fixtures/errors") {
-        let output = kern(&["run", &relative(&file)]);
+        let name = relative(&file);
+        let mut args = vec!["run"];
+        args.extend_from_slice(options);
+        args.push(&name);
+        let output = kern(&args);
         if output.status.code() != Some(1) {
             failures.push(format!(
                 "{}: expected exit status 1, got {}",

@@ -19,7 +19,7 @@ fn service() -> CompileService {
     let mut sources = SourceMap::new();
     let file = sources.add("service.kern", SOURCE);
     let compiled = frontend::compile(&mut sources, file).expect("the source checks");
-    CompileService::new(sources, compiled)
+    CompileService::new(sources, compiled, crate::Tier::Baseline)
 }
 
 fn add_loop(t: kern_compiler::ir::ScalarType) -> LoopRequest {

@@ -25,7 +25,7 @@ use inkwell::{AtomicOrdering, AtomicRMWBinOp, FloatPredicate};
 
 use super::lower::Lowerer;
 use super::types::int_type;
-use super::NvptxError;
+use super::LlvmError;
 use crate::backend::operands;
 use crate::diagnostics::Span;
 use crate::ir::spmd::{atomic_element_type, AtomicInst, AtomicOp};
@@ -38,7 +38,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         atomic: &AtomicInst,
         span: Span,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let (op, array, index) = (atomic.op, atomic.array, atomic.index);
         let operands = &atomic.operands[..];
         operands::atomic_operand_count(op, operands.len()).map_err(|m| self.invalid(m))?;
@@ -77,7 +77,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         address: PointerValue<'ctx>,
         expected: IntValue<'ctx>,
         new: IntValue<'ctx>,
-    ) -> Result<IntValue<'ctx>, NvptxError> {
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         let pair = self
             .b
             .build_cmpxchg(address, expected, new, RELAXED, RELAXED)?;
@@ -90,7 +90,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         address: PointerValue<'ctx>,
         operands: &[ValueId],
         bits: u32,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let v = self.float(operands[0])?;
         let float_ty = v.get_type();
         let bits_ty = int_type(self.cx, bits);
@@ -100,7 +100,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             bits_ty.ptr_type(address.get_type().get_address_space()),
             "",
         )?;
-        let to_bits = |l: &Self, f: FloatValue<'ctx>| -> Result<IntValue<'ctx>, NvptxError> {
+        let to_bits = |l: &Self, f: FloatValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
             Ok(l.b.build_bit_cast(f, bits_ty, "")?.into_int_value())
         };
         let old_bits = match op {
@@ -131,7 +131,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         address: PointerValue<'ctx>,
         v: FloatValue<'ctx>,
-    ) -> Result<FloatValue<'ctx>, NvptxError> {
+    ) -> Result<FloatValue<'ctx>, LlvmError> {
         if self.b.get_insert_block().is_none() {
             return Err(self.invalid("the builder has no block"));
         }
@@ -159,7 +159,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         bits_address: PointerValue<'ctx>,
         bits_ty: IntType<'ctx>,
         v: FloatValue<'ctx>,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let entry = self
             .b
             .get_insert_block()
