@@ -98,8 +98,15 @@ fn call(f: &CompiledFunction, args: &[ScalarValue]) -> Result<Option<ScalarValue
     f.call_scalars(args, &mut std::io::sink())
 }
 
+/// The bits of a result, NaNs as one value: the IR leaves a NaN result's sign
+/// and payload unspecified (`ir/mod.rs`), and LLVM's folding may pick another
+/// NaN than the hardware; every other bit must agree.
 fn bits(v: Option<ScalarValue>) -> Option<u64> {
-    v.map(|v| v.to_bits())
+    v.map(|v| match v {
+        ScalarValue::F64(x) if x.is_nan() => f64::NAN.to_bits(),
+        ScalarValue::F32(x) if x.is_nan() => f32::NAN.to_bits() as u64,
+        v => v.to_bits(),
+    })
 }
 
 fn trap(result: Result<Option<ScalarValue>, CallError>) -> Trap {
