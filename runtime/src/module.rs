@@ -359,6 +359,12 @@ impl Module {
         self.core.tier()
     }
 
+    /// Whether the `auto` tier's background LLVM compiles started so far have
+    /// finished (always true on the other tiers).
+    pub fn background_compiles_done(&self) -> bool {
+        self.core.background_done()
+    }
+
     /// Compiles this module's CPU code with `tier` from now on (an error when
     /// this build lacks it: `optimized` needs the `llvm` feature). Handles made
     /// before share the module's compile service and follow too.
@@ -412,8 +418,10 @@ impl Module {
     }
 
     /// The compiled machine code of `func` (compiling it and its callees on first use).
+    /// On the `auto` tier the service is asked every time, so calls pick up the
+    /// optimized code once its background compile has finished.
     pub fn machine_code_for(&mut self, func: FuncId) -> Result<&CompiledFunction, Error> {
-        if !self.machine_code.contains_key(&func) {
+        if !self.machine_code.contains_key(&func) || self.core.tier() == Tier::Auto {
             let f = self.core.compiled.program.function(func);
             if matches!(f.kind, FunctionKind::Kernel { .. }) {
                 return Err(Error::Call(format!(

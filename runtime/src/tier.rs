@@ -7,9 +7,10 @@
 //!   default.
 //! * `optimized` — LLVM `-O3` for this CPU (feature `llvm`): every loop and
 //!   function is compiled by LLVM before its first call, synchronously.
-//! * `auto` — tiering: for now the same as `baseline` in this build's compile
-//!   service until a background compile and swap land (see docs); accepted so
-//!   scripts can ask for it already.
+//! * `auto` — tiering (feature `llvm`; without it, `baseline`): every loop and
+//!   function runs Cranelift's code at once while LLVM compiles it on a
+//!   background thread; calls after that compile finished run LLVM's code. No
+//!   call waits for LLVM.
 //!
 //! Every tier computes the same bits (no fast math, no contraction): the tier
 //! changes speed and compile time, never results.

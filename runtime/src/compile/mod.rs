@@ -16,7 +16,7 @@
 mod request;
 
 use std::collections::HashMap;
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "llvm"))]
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -48,6 +48,13 @@ struct State {
     tier: Tier,
     engine: Option<JitEngine>,
     machine: HashMap<LoopRequest, CompiledFunction>,
+    /// The `auto` tier's LLVM code, filled by background compiles; a request
+    /// found here is served from here (the swap).
+    #[cfg(feature = "llvm")]
+    upgraded: Arc<Mutex<HashMap<LoopRequest, CompiledFunction>>>,
+    /// The background compiles started, joined when the service is dropped.
+    #[cfg(feature = "llvm")]
+    background: Vec<std::thread::JoinHandle<()>>,
     #[cfg(feature = "cuda")]
     gpu: HashMap<LoopRequest, Arc<GpuLoop>>,
 }
@@ -89,6 +96,16 @@ impl CompileService {
         Ok(())
     }
 
+    /// Whether the `auto` tier's background compiles have all finished (for
+    /// tests and benchmarks that wait for the swap).
+    pub fn background_done(&self) -> bool {
+        #[cfg(feature = "llvm")]
+        if let Ok(state) = self.state.lock() {
+            return state.background.iter().all(|h| h.is_finished());
+        }
+        true
+    }
+
     /// The code of `request` for `target`, built, verified and compiled on first
     /// use and cached.
     pub fn compile(
@@ -119,10 +136,38 @@ impl CompileService {
             state.gpu.insert(request.clone(), lp.clone());
             return Ok(LoopCode::Gpu(lp));
         }
+        #[cfg(feature = "llvm")]
+        if state.tier == Tier::Auto {
+            let upgraded = state
+                .upgraded
+                .lock()
+                .ok()
+                .and_then(|m| m.get(request).cloned());
+            if let Some(f) = upgraded {
+                return Ok(LoopCode::Machine(f));
+            }
+        }
         if let Some(f) = state.machine.get(request) {
             return Ok(LoopCode::Machine(f.clone()));
         }
         let (program, root) = self.build(request, true)?;
+        #[cfg(feature = "llvm")]
+        if state.tier == Tier::Auto {
+            // Baseline now, LLVM behind it (docs/tiers.md): no call waits.
+            let (program, request, upgraded) = (
+                program.clone().into_owned(),
+                request.clone(),
+                state.upgraded.clone(),
+            );
+            state.background.push(std::thread::spawn(move || {
+                // A loop LLVM cannot compile keeps its baseline code.
+                if let Ok(f) = kern_compiler::backend::llvm::host::compile(&program, root) {
+                    if let Ok(mut map) = upgraded.lock() {
+                        map.insert(request, f);
+                    }
+                }
+            }));
+        }
         let f = match state.tier {
             #[cfg(feature = "llvm")]
             Tier::Optimized => kern_compiler::backend::llvm::host::compile(&program, root)
@@ -214,6 +259,21 @@ impl CompileService {
             }),
             (LoopRequest::KernelLaunch(_), other) => backend_error(other).into(),
             (_, e) => ptx_error(e, &self.sources).into(),
+        }
+    }
+}
+
+/// LLVM must not be compiling while the process tears it down: a dropped
+/// service waits for its background compiles (each tens of milliseconds).
+#[cfg(feature = "llvm")]
+impl Drop for CompileService {
+    fn drop(&mut self) {
+        let handles = match self.state.get_mut() {
+            Ok(state) => std::mem::take(&mut state.background),
+            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().background),
+        };
+        for handle in handles {
+            let _ = handle.join();
         }
     }
 }

@@ -85,3 +85,46 @@ fn a_request_the_module_cannot_build_is_an_error_not_a_panic() {
     };
     assert!(service.machine_code(&unknown).is_err());
 }
+
+#[cfg(feature = "llvm")]
+#[test]
+fn the_optimized_tier_compiles_every_request_with_llvm() {
+    let service = service();
+    service.set_tier(crate::Tier::Optimized).unwrap();
+    let twice = service.compiled.functions["twice"];
+    for request in [add_loop(F64), LoopRequest::Function(twice)] {
+        let code = service.machine_code(&request).unwrap();
+        assert_eq!(code.engine(), "llvm", "{request:?}");
+    }
+    assert_eq!(service.compiled_units(), 0, "Cranelift was never asked");
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn auto_serves_the_baseline_at_once_and_llvm_code_once_it_is_ready() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    let first = service.machine_code(&add_loop(F64)).unwrap();
+    assert_eq!(first.engine(), "cranelift", "the first call never waits");
+    let started = std::time::Instant::now();
+    while !service.background_done() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the background compile ends"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let later = service.machine_code(&add_loop(F64)).unwrap();
+    assert_eq!(later.engine(), "llvm", "swapped in for later calls");
+}
+
+#[test]
+fn without_the_llvm_feature_the_optimized_tier_is_an_error_naming_it() {
+    let service = service();
+    let result = service.set_tier(crate::Tier::Optimized);
+    if cfg!(feature = "llvm") {
+        assert!(result.is_ok());
+    } else {
+        assert!(result.unwrap_err().to_string().contains("`llvm` feature"));
+    }
+}

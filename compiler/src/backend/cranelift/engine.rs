@@ -11,7 +11,7 @@
 //! This file knows modules and linking; calling is `compiled`'s, the IR → CLIF
 //! translation `lower`'s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -235,63 +235,20 @@ fn lower_alone(
     Ok((ctx.func, spans, isa))
 }
 
-/// The functions of the unit rooted at `root`: the root first, then every function
-/// it calls, transitively, in discovery order.
+/// The functions of the unit rooted at `root` (`ir::call_graph::unit_of`).
 fn reachable_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, BackendError> {
     if program.functions.get(root.0 as usize).is_none() {
         return Err(BackendError::NoSuchFunction(root.0));
     }
-    let mut order = vec![root];
-    let mut seen: HashSet<FuncId> = order.iter().copied().collect();
-    let mut next = 0;
-    while next < order.len() {
-        let func = program.function(order[next]);
-        next += 1;
-        let mut callees = Vec::new();
-        collect_callees(&func.body, &mut callees);
-        for callee in callees {
-            if program.functions.get(callee.0 as usize).is_none() {
-                return Err(BackendError::unsupported(
-                    &func.name,
-                    format!(
-                        "call to function id {} which is not in the program",
-                        callee.0
-                    ),
-                ));
-            }
-            if seen.insert(callee) {
-                order.push(callee);
-            }
-        }
-    }
-    Ok(order)
-}
-
-fn collect_callees(block: &Block, out: &mut Vec<FuncId>) {
-    for inst in &block.insts {
-        match &inst.kind {
-            InstKind::Call { callee, .. } => out.push(*callee),
-            InstKind::If {
-                then_block,
-                else_block,
-                ..
-            } => {
-                collect_callees(then_block, out);
-                collect_callees(else_block, out);
-            }
-            InstKind::Loop {
-                header,
-                body,
-                latch,
-                ..
-            } => {
-                for b in [header, body, latch] {
-                    collect_callees(b, out);
-                }
-            }
-            _ => {}
-        }
-    }
+    ir::call_graph::unit_of(program, root).map_err(|(caller, callee)| {
+        BackendError::unsupported(
+            &program.function(caller).name,
+            format!(
+                "call to function id {} which is not in the program",
+                callee.0
+            ),
+        )
+    })
 }
 
 /// The cache key: the unit's IR and constant tables, plus the bits of every float

@@ -136,6 +136,45 @@ pub(super) struct Unit<'ctx> {
     pub address_space: AddressSpace,
 }
 
+/// The frame of a kern function declared by [`declare_kern_function`]: the trap
+/// record is its first parameter, then each IR parameter (arrays flattened), and
+/// `Return` returns the value.
+pub(super) fn kern_function_frame<'ctx>(
+    function: FunctionValue<'ctx>,
+    func: &ir::Function,
+) -> Frame<'ctx> {
+    let mut next = 0;
+    let mut take = || {
+        next += 1;
+        function
+            .get_nth_param(next - 1)
+            .expect("declared with this signature")
+    };
+    let trap = take().into_pointer_value();
+    let mut params = Vec::with_capacity(func.params.len());
+    for ty in func.param_types() {
+        params.push(match ty {
+            Type::Scalar(_) | Type::HostArray(_) => ParamValue::Scalar(take()),
+            Type::Array(a) => {
+                let data = take().into_pointer_value();
+                let shape: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
+                let strides: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
+                ParamValue::Array(ArrayValue {
+                    data,
+                    shape,
+                    strides,
+                })
+            }
+        });
+    }
+    Frame {
+        trap,
+        params,
+        ret: ReturnMode::Value,
+        grid_stride: None,
+    }
+}
+
 /// Declares the LLVM function of kern function `func` (internal linkage; the
 /// trap record, then each parameter, arrays flattened: `types::device_param_types`).
 pub(super) fn declare_kern_function<'ctx>(

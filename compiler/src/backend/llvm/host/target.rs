@@ -6,8 +6,6 @@
 //!
 //! It drives `lower` and `entry`; it does not know kern's instruction semantics.
 
-use std::collections::HashSet;
-
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
 use inkwell::execution_engine::ExecutionEngine;
@@ -16,7 +14,7 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine,
 };
-use inkwell::values::{FunctionValue, IntValue};
+use inkwell::values::FunctionValue;
 use inkwell::{AddressSpace, OptimizationLevel};
 
 use super::entry::{define_trampoline, define_trap_function, TRAMPOLINE};
@@ -25,9 +23,9 @@ use super::LlvmError;
 use crate::backend::cranelift::abi::{print_hook, UnitTables};
 use crate::backend::cranelift::CompiledFunction;
 use crate::backend::llvm::lower::{
-    declare_kern_function, lower_function, ArrayValue, Frame, ParamValue, ReturnMode, Unit,
+    declare_kern_function, kern_function_frame, lower_function, Unit,
 };
-use crate::ir::{self, FuncId, Program, Type};
+use crate::ir::{self, FuncId, Program};
 
 /// The host CPU as LLVM names it, and its features (`+avx2,+fma,…`).
 pub fn host_cpu() -> (String, String) {
@@ -78,28 +76,13 @@ struct Built<'ctx> {
     print_hook: Option<FunctionValue<'ctx>>,
 }
 
-/// The functions of the unit rooted at `root`: the root first, then every
-/// function it calls, transitively.
+/// The functions of the unit rooted at `root` (`ir::call_graph::unit_of`).
 fn unit_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, LlvmError> {
     if program.functions.get(root.0 as usize).is_none() {
         return Err(LlvmError::NoSuchFunction(root.0));
     }
-    let mut order = vec![root];
-    let mut seen: HashSet<FuncId> = HashSet::from([root]);
-    let mut next = 0;
-    while next < order.len() {
-        let func = program.function(order[next]);
-        next += 1;
-        for callee in func.callees() {
-            if program.functions.get(callee.0 as usize).is_none() {
-                return Err(LlvmError::NoSuchFunction(callee.0));
-            }
-            if seen.insert(callee) {
-                order.push(callee);
-            }
-        }
-    }
-    Ok(order)
+    ir::call_graph::unit_of(program, root)
+        .map_err(|(_, callee)| LlvmError::NoSuchFunction(callee.0))
 }
 
 fn symbol(id: FuncId, name: &str) -> String {
@@ -193,42 +176,9 @@ fn define_kern_function<'ctx>(
 ) -> Result<(), LlvmError> {
     let func = program.function(id);
     let function = unit.device_functions[&id];
-    let cx = unit.cx;
-    let b = cx.create_builder();
-    b.position_at_end(cx.append_basic_block(function, "entry"));
-    let mut next = 1;
-    let mut take = || {
-        next += 1;
-        function
-            .get_nth_param(next - 1)
-            .expect("declared with this signature")
-    };
-    let trap = function
-        .get_nth_param(0)
-        .expect("kern functions take the context first")
-        .into_pointer_value();
-    let mut params = Vec::with_capacity(func.params.len());
-    for ty in func.param_types() {
-        params.push(match ty {
-            Type::Scalar(_) | Type::HostArray(_) => ParamValue::Scalar(take()),
-            Type::Array(a) => {
-                let data = take().into_pointer_value();
-                let shape: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
-                let strides: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
-                ParamValue::Array(ArrayValue {
-                    data,
-                    shape,
-                    strides,
-                })
-            }
-        });
-    }
-    let frame = Frame {
-        trap,
-        params,
-        ret: ReturnMode::Value,
-        grid_stride: None,
-    };
+    let b = unit.cx.create_builder();
+    b.position_at_end(unit.cx.append_basic_block(function, "entry"));
+    let frame = kern_function_frame(function, func);
     lower_function(unit, hooks, b, program, func, function, frame)
 }
 

@@ -16,18 +16,18 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
-use inkwell::values::{CallableValue, FunctionValue, IntValue};
+use inkwell::values::{CallableValue, FunctionValue};
 use inkwell::{AtomicOrdering, IntPredicate, OptimizationLevel};
 
 use super::hooks::Ptx;
 use super::kernels::{define_kernel, ptx_identifier};
 use super::{global, PtxModule, PtxOptions};
 use crate::backend::llvm::lower::{
-    declare_kern_function, lower_function, ArrayValue, Frame, ParamValue, ReturnMode, Unit,
+    declare_kern_function, kern_function_frame, lower_function, Unit,
 };
 use crate::backend::llvm::LlvmError;
 use crate::backend::traps::{TrapRecord, TrapSites};
-use crate::ir::{FuncId, Program, Type};
+use crate::ir::{FuncId, Program};
 
 pub(super) const TRIPLE: &str = "nvptx64-nvidia-cuda";
 pub(super) const CPU: &str = "sm_80";
@@ -122,39 +122,7 @@ fn define_device_function(
     let cx = unit.cx;
     let b = cx.create_builder();
     b.position_at_end(cx.append_basic_block(function, "entry"));
-    let mut next = 1;
-    let mut take = || {
-        next += 1;
-        function
-            .get_nth_param(next - 1)
-            .expect("declared with this signature")
-    };
-    let trap = function
-        .get_nth_param(0)
-        .expect("device functions take the trap record")
-        .into_pointer_value();
-    let mut params = Vec::with_capacity(func.params.len());
-    for ty in func.param_types() {
-        params.push(match ty {
-            Type::Scalar(_) | Type::HostArray(_) => ParamValue::Scalar(take()),
-            Type::Array(a) => {
-                let data = take().into_pointer_value();
-                let shape: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
-                let strides: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
-                ParamValue::Array(ArrayValue {
-                    data,
-                    shape,
-                    strides,
-                })
-            }
-        });
-    }
-    let frame = Frame {
-        trap,
-        params,
-        ret: ReturnMode::Value,
-        grid_stride: None,
-    };
+    let frame = kern_function_frame(function, func);
     let hooks = Ptx {
         fastmath: options.fastmath,
         shared_arrays: Vec::new(),
