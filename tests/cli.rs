@@ -157,6 +157,60 @@ fn a_target_not_built_in_says_how_to_get_it() {
     assert!(output.stdout.is_empty());
 }
 
+#[cfg(not(feature = "llvm"))]
+#[test]
+fn the_optimized_tier_without_the_llvm_feature_says_how_to_get_it() {
+    for args in [
+        &["run", "--tier", "optimized", "examples/hello.kern"][..],
+        &["emit", "--llvm", "--target", "cpu", "examples/saxpy.kern"][..],
+    ] {
+        let output = kern(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("`llvm` feature"), "{args:?}: {stderr}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "examples/hello.kern"])
+        .current_dir(root())
+        .env("KERN_TIER", "optimized")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("`llvm` feature"));
+}
+
+#[test]
+fn an_unknown_tier_is_bad_usage_or_an_error_naming_the_variable() {
+    let output = kern(&["run", "--tier", "fastest", "examples/hello.kern"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("baseline, optimized, auto"));
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "examples/hello.kern"])
+        .current_dir(root())
+        .env("KERN_TIER", "fastest")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("KERN_TIER"));
+}
+
+/// `kern emit --llvm --target cpu` is the optimized tier's module: the host
+/// trampoline, LLVM's code for this CPU, no fast-math flags; `--asm --tier
+/// optimized` its assembly.
+#[cfg(feature = "llvm")]
+#[test]
+fn emit_shows_the_optimized_tiers_llvm_ir_and_assembly() {
+    let output = kern(&["emit", "--llvm", "--target", "cpu", "examples/saxpy.kern"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let ir = text(&output.stdout);
+    assert!(ir.contains("define void @\"kern$entry\""), "{ir}");
+    assert!(ir.contains("\"target-cpu\""), "{ir}");
+    assert!(!ir.contains(" fast ") && !ir.contains("fmuladd"), "{ir}");
+    let output = kern(&["emit", "--asm", "--tier", "optimized", "examples/saxpy.kern"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("kern$entry"));
+}
+
 /// With the `cuda` feature, `--target cuda` runs the ufuncs on the GPU, or — on a
 /// machine without a driver or device — stops with an error saying what is
 /// missing (never a panic).

@@ -34,6 +34,7 @@ pub enum CallError {
 enum Code {
     Cranelift(ManuallyDrop<JITModule>),
     /// Another engine's code (the LLVM tier): freed when the owner is dropped.
+    #[cfg_attr(not(feature = "llvm"), allow(dead_code))]
     Foreign {
         _owner: Box<dyn Send + Sync>,
     },
@@ -128,6 +129,7 @@ impl CompiledFunction {
     /// # Safety
     /// `trampoline` and `entry` point to code with those signatures that `owner`
     /// keeps alive, built for `root` and reporting traps and prints by `tables`.
+    #[cfg_attr(not(feature = "llvm"), allow(dead_code))]
     pub(crate) unsafe fn from_foreign(
         owner: Box<dyn Send + Sync>,
         engine: &'static str,
