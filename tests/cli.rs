@@ -206,7 +206,13 @@ fn emit_shows_the_optimized_tiers_llvm_ir_and_assembly() {
     assert!(ir.contains("define void @\"kern$entry\""), "{ir}");
     assert!(ir.contains("\"target-cpu\""), "{ir}");
     assert!(!ir.contains(" fast ") && !ir.contains("fmuladd"), "{ir}");
-    let output = kern(&["emit", "--asm", "--tier", "optimized", "examples/saxpy.kern"]);
+    let output = kern(&[
+        "emit",
+        "--asm",
+        "--tier",
+        "optimized",
+        "examples/saxpy.kern",
+    ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("kern$entry"));
 }

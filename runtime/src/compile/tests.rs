@@ -34,9 +34,16 @@ fn add_loop(t: kern_compiler::ir::ScalarType) -> LoopRequest {
 }
 
 fn machine_code(service: &CompileService, request: &LoopRequest) {
-    if service.machine_code(request).is_err() {
-        panic!("{request:?} does not compile");
-    }
+    compiled(service, request);
+}
+
+fn compiled(
+    service: &CompileService,
+    request: &LoopRequest,
+) -> kern_compiler::backend::cranelift::CompiledFunction {
+    service
+        .machine_code(request)
+        .unwrap_or_else(|_| panic!("{request:?} does not compile"))
 }
 
 #[test]
@@ -93,7 +100,7 @@ fn the_optimized_tier_compiles_every_request_with_llvm() {
     service.set_tier(crate::Tier::Optimized).unwrap();
     let twice = service.compiled.functions["twice"];
     for request in [add_loop(F64), LoopRequest::Function(twice)] {
-        let code = service.machine_code(&request).unwrap();
+        let code = compiled(&service, &request);
         assert_eq!(code.engine(), "llvm", "{request:?}");
     }
     assert_eq!(service.compiled_units(), 0, "Cranelift was never asked");
@@ -104,7 +111,7 @@ fn the_optimized_tier_compiles_every_request_with_llvm() {
 fn auto_serves_the_baseline_at_once_and_llvm_code_once_it_is_ready() {
     let service = service();
     service.set_tier(crate::Tier::Auto).unwrap();
-    let first = service.machine_code(&add_loop(F64)).unwrap();
+    let first = compiled(&service, &add_loop(F64));
     assert_eq!(first.engine(), "cranelift", "the first call never waits");
     let started = std::time::Instant::now();
     while !service.background_done() {
@@ -114,7 +121,7 @@ fn auto_serves_the_baseline_at_once_and_llvm_code_once_it_is_ready() {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let later = service.machine_code(&add_loop(F64)).unwrap();
+    let later = compiled(&service, &add_loop(F64));
     assert_eq!(later.engine(), "llvm", "swapped in for later calls");
 }
 

@@ -30,7 +30,9 @@ pub enum CallError {
     Output(#[from] std::io::Error),
 }
 
-/// What owns a unit's code memory.
+/// What owns a unit's code memory. (A unit is one allocation behind an `Arc`:
+/// the module's size costs nothing per call.)
+#[allow(clippy::large_enum_variant)]
 enum Code {
     Cranelift(ManuallyDrop<JITModule>),
     /// Another engine's code (the LLVM tier): freed when the owner is dropped.
