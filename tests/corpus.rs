@@ -13,8 +13,8 @@
 //!   single rank. Without the feature the test says it skipped.
 //! * `cuda` needs the `cuda` feature and a GPU; without one it says so and skips.
 //! * With the `llvm` feature, the `cpu` and `parallel` fixtures run again on the
-//!   optimized tier (`--tier optimized`, LLVM `-O3`) against the same expected
-//!   output: the tiers must print the same bits.
+//!   optimized tier (`--tier optimized`, LLVM `-O3`) and the `auto` tier against
+//!   the same expected output: the tiers must print the same bits.
 //!
 //! The IR, CLIF (and, with `cuda`, PTX) of each fixture are snapshots beside it.
 //! `KERN_BLESS=1` rewrites the expected files (outputs from the `cpu` run).
@@ -117,13 +117,17 @@ fn run_fixtures_print_the_same_on_parallel() {
     run_corpus("parallel", |file, _| run_here("parallel", file));
 }
 
+/// `optimized` runs LLVM's code only; `auto` Cranelift's first and LLVM's once
+/// its background compile is done, so a run mixes the tiers' code.
 #[cfg(feature = "llvm")]
 #[test]
-fn run_fixtures_print_the_same_bits_on_the_optimized_tier() {
-    for target in ["cpu", "parallel"] {
-        run_corpus(target, |file, _| {
-            run_here_with(target, &["--tier", "optimized"], file)
-        });
+fn run_fixtures_print_the_same_bits_on_the_optimized_and_auto_tiers() {
+    for tier in ["optimized", "auto"] {
+        for target in ["cpu", "parallel"] {
+            run_corpus(target, |file, _| {
+                run_here_with(target, &["--tier", tier], file)
+            });
+        }
     }
 }
 
