@@ -1,5 +1,7 @@
-//! `SpmdInst::Atomic` on the GPU: one PTX `atom` per read-modify-write where the
-//! hardware has it, a compare-and-swap loop where it does not, each computing
+//! `SpmdInst::Atomic` for every LLVM target: one `atomicrmw` per read-modify-write
+//! where LLVM has it (a PTX `atom` on the GPU, a locked instruction or LLVM's own
+//! compare-and-swap expansion on the host), a compare-and-swap loop where it does
+//! not, each computing
 //! exactly the value `ir::spmd::atomic_new_value` specifies and yielding the old
 //! element.
 //!
@@ -13,7 +15,8 @@
 //!   replaced) and otherwise swaps `v` in if the bits are still the ones it read.
 //!
 //! Every atomic is `monotonic` (relaxed) at LLVM's default scope, which NVPTX
-//! emits as device-scope `atom`s: what the IR promises and no more. The element
+//! emits as device-scope `atom`s: what the IR promises and no more. On the host
+//! they run in the launch loops of `#[kernel]`s on `cpu`/`parallel`. The element
 //! may be in global memory or in a shared array (`atom.shared`); the index is
 //! bounds-checked first, like a checked `Load`.
 

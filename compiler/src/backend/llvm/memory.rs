@@ -2,9 +2,10 @@
 //! stores through a flattened descriptor, sub-views (`Arg::SubView`, a new
 //! descriptor of registers — no memory), and constant tables as read-only globals.
 //!
-//! Every array lives in global memory (address space 1) except a `#[kernel]`'s
+//! Every array lives in the unit's address space (`Unit::address_space`: the
+//! GPU's global memory, 1, or the host's only one, 0) except a GPU `#[kernel]`'s
 //! shared arrays, whose data pointer is a shared one (address space 3); the same
-//! code addresses both. A failed bounds check branches to the trap exit with the
+//! code addresses all of them. A failed bounds check branches to the trap exit with the
 //! index and the extent as payload, exactly the values the Cranelift backend
 //! reports.
 
