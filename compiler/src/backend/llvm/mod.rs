@@ -10,8 +10,8 @@
 //! This folder owns everything LLVM (inkwell): no inkwell type appears in its
 //! public API, and nothing outside it names one. The shared files lower one
 //! function for either target: `types` (registers, memory and parameter forms of
-//! kern values), `lower` (frame, control flow, calls, traps, and
-//! `lower::TargetHooks`, where the targets differ), `ops` (arithmetic, casts,
+//! kern values), `lower` (frame, control flow, calls, traps), `hooks`
+//! (`TargetHooks`, where the targets differ), `ops` (arithmetic, casts,
 //! intrinsics), `memory` (arrays and constant tables) and `atomics`. Each target
 //! folder adds its entry points, its hooks and its target machine.
 //!
@@ -24,6 +24,7 @@
 //! compiled like user code, never `llvm.exp`/`llvm.sin` & co.
 
 mod atomics;
+mod hooks;
 mod lower;
 mod memory;
 mod ops;

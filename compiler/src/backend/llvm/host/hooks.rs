@@ -15,7 +15,8 @@ use inkwell::{AddressSpace, IntPredicate};
 
 use crate::backend::cranelift::abi::{PrintSite, PRINT_HOOK_SYMBOL, RECURSION_LIMIT};
 use crate::backend::cranelift::CallContext;
-use crate::backend::llvm::lower::{Lowerer, TargetHooks};
+use crate::backend::llvm::hooks::TargetHooks;
+use crate::backend::llvm::lower::Lowerer;
 use crate::backend::llvm::LlvmError;
 use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;

@@ -11,7 +11,8 @@ use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue};
 
 use super::fastmath::collect_widened_f32;
 use super::shared::SharedArray;
-use crate::backend::llvm::lower::{Lowerer, TargetHooks};
+use crate::backend::llvm::hooks::TargetHooks;
+use crate::backend::llvm::lower::Lowerer;
 use crate::backend::llvm::LlvmError;
 use crate::diagnostics::Span;
 use crate::ir::spmd::SpmdInst;

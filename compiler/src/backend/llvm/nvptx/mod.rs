@@ -14,7 +14,7 @@
 //!   with the construct's span before any LLVM work.
 //! * `target`: the LLVM target machine (`nvptx64-nvidia-cuda`, `sm_80`, `+ptx75`),
 //!   the optimisation pipeline, the verifier and PTX emission.
-//! * `hooks`: the GPU's side of the shared lowering (`lower::TargetHooks`).
+//! * `hooks`: the GPU's side of the shared lowering (`hooks::TargetHooks`).
 //! * `kernels`: the kernel entry points and their parameter lists.
 //! * `spmd` / `shared`: the SPMD instructions of `#[kernel]`s (thread indices and
 //!   barriers; block-shared arrays, their zeroing at kernel entry and the 48 KiB
