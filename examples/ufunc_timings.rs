@@ -2,7 +2,8 @@
 //! for `benches/peers.py` to put next to NumPy and Numba (the criterion bench
 //! `benches/ufuncs.rs` is the reference measurement; this is the quick table).
 //!
-//! `cargo run --release --example ufunc_timings [n] [repeats]`
+//! `cargo run --release --example ufunc_timings [n] [repeats]`; the tier comes
+//! from `KERN_TIER` (`--features llvm` for `optimized`).
 
 use std::time::Instant;
 
@@ -34,8 +35,15 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
 }
 "#;
 
+/// The first call (which compiles the loop) is left out of the median and
+/// printed as `first NAME ms` when `KERN_PRINT_FIRST` is set, for the tiers'
+/// compile times (docs/tiers.md).
 fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
+    let started = Instant::now();
     f();
+    if std::env::var_os("KERN_PRINT_FIRST").is_some() {
+        eprint!("first {:.3} ms; ", started.elapsed().as_secs_f64() * 1e3);
+    }
     let mut times: Vec<f64> = (0..repeats)
         .map(|_| {
             let started = Instant::now();

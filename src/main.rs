@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use kern::{Error, LoopForm, Module, Target};
+use kern::{Error, LoopForm, Module, Target, Tier};
 
 mod closed_stdout;
 
@@ -30,6 +30,11 @@ enum Command {
         /// Print parse, check, compile and run times to stderr.
         #[arg(long)]
         time: bool,
+        /// Compiler of the CPU targets' code: baseline (Cranelift), optimized
+        /// (LLVM -O3; a build with `--features llvm`) or auto. Default: the
+        /// KERN_TIER environment variable, else baseline.
+        #[arg(long)]
+        tier: Option<Tier>,
     },
     /// Parse and type-check a .kern file without running it.
     Check { file: PathBuf },
@@ -52,7 +57,8 @@ struct EmitForm {
     /// The machine code Cranelift generates (disassembly).
     #[arg(long)]
     asm: bool,
-    /// LLVM IR of the GPU kernels (needs a build with `--features cuda`).
+    /// LLVM IR of the GPU kernels (`--features cuda`), or with `--target cpu`
+    /// the optimized tier's LLVM IR for this CPU (`--features llvm`).
     #[arg(long)]
     llvm: bool,
     /// PTX of the GPU kernels (needs a build with `--features cuda`).
@@ -68,13 +74,26 @@ struct EmitArgs {
     /// Only this function (default: every user function).
     #[arg(long = "fn", value_name = "NAME")]
     function: Option<String>,
+    /// With `--llvm`: cuda (the GPU kernels, the default) or cpu (the optimized
+    /// tier's module).
+    #[arg(long)]
+    target: Option<Target>,
+    /// With `--asm`: whose machine code, baseline (Cranelift) or optimized
+    /// (LLVM). Default: KERN_TIER, else baseline.
+    #[arg(long)]
+    tier: Option<Tier>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = closed_stdout::stdout();
     let result = match cli.command {
-        Command::Run { file, target, time } => run(&file, target, time, &mut out),
+        Command::Run {
+            file,
+            target,
+            time,
+            tier,
+        } => run(&file, target, tier, time, &mut out),
         Command::Check { file } => Module::load(&file).map(|_| ()),
         Command::Emit(args) => emit(&args, &mut out),
     };
@@ -121,7 +140,13 @@ fn write_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(), Error> {
+fn run(
+    file: &Path,
+    target: Target,
+    tier: Option<Tier>,
+    time: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     // A build without the `mpi` feature started by `mpirun -n N` runs N copies
     // of rank 0 of 1: say so instead of silently doing the work N times.
     if let Some(warning) =
@@ -130,7 +155,13 @@ fn run(file: &Path, target: Target, time: bool, out: &mut dyn Write) -> Result<(
         write_stderr(&warning);
     }
     target.check_available()?;
+    if let Some(tier) = tier {
+        tier.check_available()?;
+    }
     let mut module = Module::load(file)?;
+    if let Some(tier) = tier {
+        module.set_tier(tier)?;
+    }
     // Long `jobs::map` batches show a progress bar, on a terminal only.
     kern::jobs::progress::set_enabled(true);
     let result = module.run_main(target, out);
@@ -173,7 +204,11 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
             .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
         return write(out, &kern::compiler::syntax::pretty_print(&unit));
     }
-    let module = Module::load(&args.file)?;
+    let mut module = Module::load(&args.file)?;
+    if let Some(tier) = args.tier {
+        module.set_tier(tier)?;
+    }
+    let host_llvm = args.form.llvm && args.target.is_some_and(|t| t != Target::Cuda);
     let ufuncs = module.ufunc_names();
     let gufuncs = module.gufunc_names();
     let names: Vec<String> = match &args.function {
@@ -193,8 +228,12 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
     };
     let form = if args.form.ir {
         LoopForm::Ir
+    } else if args.form.asm && module.tier() == Tier::Optimized {
+        LoopForm::HostAsm
     } else if args.form.asm {
         LoopForm::Asm
+    } else if host_llvm {
+        LoopForm::HostLlvm
     } else if args.form.llvm {
         LoopForm::Llvm
     } else if args.form.ptx {
@@ -218,8 +257,9 @@ fn emit(args: &EmitArgs, out: &mut dyn Write) -> Result<(), Error> {
                         program.function(id),
                     ))
                 }
-                LoopForm::Asm => module.emit_asm(&name),
+                LoopForm::Asm | LoopForm::HostAsm => module.emit_asm(&name),
                 LoopForm::Clif => module.emit_clif(&name),
+                LoopForm::HostLlvm => module.emit_host_llvm(&name),
                 LoopForm::Llvm => module.emit_llvm(&name),
                 LoopForm::Ptx => module.emit_ptx(&name),
             };

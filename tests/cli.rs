@@ -21,9 +21,27 @@ use common::{check_expected, kern, kern_files, relative, root, text};
 
 #[test]
 fn error_fixtures_exit_1_with_their_rendered_diagnostic() {
+    check_error_fixtures(&[]);
+}
+
+/// The traps of compiled code are the same, at the same source locations, on
+/// the optimized tier (LLVM) as on the baseline (Cranelift).
+#[cfg(feature = "llvm")]
+#[test]
+fn error_fixtures_fail_the_same_on_the_optimized_tier() {
+    check_error_fixtures(&["--tier", "optimized"]);
+}
+
+/// Runs every error fixture with `kern run OPTIONS.. FILE` against its
+/// expected exit status and stderr.
+fn check_error_fixtures(options: &[&str]) {
     let mut failures = Vec::new();
     for file in kern_files("tests/fixtures/errors") {
-        let output = kern(&["run", &relative(&file)]);
+        let name = relative(&file);
+        let mut args = vec!["run"];
+        args.extend_from_slice(options);
+        args.push(&name);
+        let output = kern(&args);
         if output.status.code() != Some(1) {
             failures.push(format!(
                 "{}: expected exit status 1, got {}",
@@ -137,6 +155,66 @@ fn a_target_not_built_in_says_how_to_get_it() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("--features cuda"), "{stderr}");
     assert!(output.stdout.is_empty());
+}
+
+#[cfg(not(feature = "llvm"))]
+#[test]
+fn the_optimized_tier_without_the_llvm_feature_says_how_to_get_it() {
+    for args in [
+        &["run", "--tier", "optimized", "examples/hello.kern"][..],
+        &["emit", "--llvm", "--target", "cpu", "examples/saxpy.kern"][..],
+    ] {
+        let output = kern(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("`llvm` feature"), "{args:?}: {stderr}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "examples/hello.kern"])
+        .current_dir(root())
+        .env("KERN_TIER", "optimized")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("`llvm` feature"));
+}
+
+#[test]
+fn an_unknown_tier_is_bad_usage_or_an_error_naming_the_variable() {
+    let output = kern(&["run", "--tier", "fastest", "examples/hello.kern"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("baseline, optimized, auto"));
+    let output = Command::new(env!("CARGO_BIN_EXE_kern"))
+        .args(["run", "examples/hello.kern"])
+        .current_dir(root())
+        .env("KERN_TIER", "fastest")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("KERN_TIER"));
+}
+
+/// `kern emit --llvm --target cpu` is the optimized tier's module: the host
+/// trampoline, LLVM's code for this CPU, no fast-math flags; `--asm --tier
+/// optimized` its assembly.
+#[cfg(feature = "llvm")]
+#[test]
+fn emit_shows_the_optimized_tiers_llvm_ir_and_assembly() {
+    let output = kern(&["emit", "--llvm", "--target", "cpu", "examples/saxpy.kern"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let ir = text(&output.stdout);
+    assert!(ir.contains("define void @\"kern$entry\""), "{ir}");
+    assert!(ir.contains("\"target-cpu\""), "{ir}");
+    assert!(!ir.contains(" fast ") && !ir.contains("fmuladd"), "{ir}");
+    let output = kern(&[
+        "emit",
+        "--asm",
+        "--tier",
+        "optimized",
+        "examples/saxpy.kern",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("kern$entry"));
 }
 
 /// With the `cuda` feature, `--target cuda` runs the ufuncs on the GPU, or — on a

@@ -12,6 +12,9 @@
 //!   corpus`); with `mpirun` on `PATH` it runs under `mpirun -n N`, otherwise as a
 //!   single rank. Without the feature the test says it skipped.
 //! * `cuda` needs the `cuda` feature and a GPU; without one it says so and skips.
+//! * With the `llvm` feature, the `cpu` and `parallel` fixtures run again on the
+//!   optimized tier (`--tier optimized`, LLVM `-O3`) and the `auto` tier against
+//!   the same expected output: the tiers must print the same bits.
 //!
 //! The IR, CLIF (and, with `cuda`, PTX) of each fixture are snapshots beside it.
 //! `KERN_BLESS=1` rewrites the expected files (outputs from the `cpu` run).
@@ -88,7 +91,15 @@ fn run_corpus(target: &str, run: impl Fn(&str, usize) -> Result<Vec<String>, Str
 
 /// `kern run --target T FILE` on this process: its stdout, or why it failed.
 fn run_here(target: &str, file: &str) -> Result<Vec<String>, String> {
-    let output = kern(&["run", "--target", target, file]);
+    run_here_with(target, &[], file)
+}
+
+/// `kern run --target T OPTIONS.. FILE`: its stdout, or why it failed.
+fn run_here_with(target: &str, options: &[&str], file: &str) -> Result<Vec<String>, String> {
+    let mut args = vec!["run", "--target", target];
+    args.extend_from_slice(options);
+    args.push(file);
+    let output = kern(&args);
     if output.status.success() {
         Ok(vec![text(&output.stdout)])
     } else {
@@ -104,6 +115,20 @@ fn every_run_fixture_declares_its_targets_and_runs_on_cpu() {
 #[test]
 fn run_fixtures_print_the_same_on_parallel() {
     run_corpus("parallel", |file, _| run_here("parallel", file));
+}
+
+/// `optimized` runs LLVM's code only; `auto` Cranelift's first and LLVM's once
+/// its background compile is done, so a run mixes the tiers' code.
+#[cfg(feature = "llvm")]
+#[test]
+fn run_fixtures_print_the_same_bits_on_the_optimized_and_auto_tiers() {
+    for tier in ["optimized", "auto"] {
+        for target in ["cpu", "parallel"] {
+            run_corpus(target, |file, _| {
+                run_here_with(target, &["--tier", tier], file)
+            });
+        }
+    }
 }
 
 #[cfg(feature = "mpi")]

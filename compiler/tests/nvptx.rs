@@ -8,8 +8,8 @@ mod common;
 
 use common::ptx::{assert_structurally_valid, stable};
 use common::stdlib_samples::{Arity, FUNCTIONS};
-use kern_compiler::backend::nvptx::{
-    compile_to_ptx, KernelKind, KernelParam, NvptxError, PtxModule, PtxOptions, TrapRecord,
+use kern_compiler::backend::llvm::nvptx::{
+    compile_to_ptx, KernelKind, KernelParam, LlvmError, PtxModule, PtxOptions, TrapRecord,
 };
 use kern_compiler::frontend::{self, Compiled};
 use kern_compiler::ir::{FuncId, Program, ScalarType, TrapKind};
@@ -318,7 +318,7 @@ fn println_is_a_compile_error_at_its_span() {
     let program = compile(src);
     let f = program.find("noisy").unwrap();
     let err = compile_to_ptx(&program, &[f], &PtxOptions::default()).unwrap_err();
-    let NvptxError::Unsupported {
+    let LlvmError::Unsupported {
         function,
         construct,
         span,
@@ -338,7 +338,7 @@ fn recursion_is_a_compile_error_at_the_call() {
     let program = compile(src);
     let f = program.find("fact").unwrap();
     let err = compile_to_ptx(&program, &[f], &PtxOptions::default()).unwrap_err();
-    let NvptxError::Unsupported {
+    let LlvmError::Unsupported {
         construct, span, ..
     } = &err
     else {
@@ -354,7 +354,7 @@ fn host_code_is_a_compile_error() {
     let (compiled, _) = compile_source("t.kern", src);
     let main = compiled.functions["main"];
     let err = compile_to_ptx(&compiled.program, &[main], &PtxOptions::default()).unwrap_err();
-    assert!(matches!(err, NvptxError::Unsupported { .. }), "{err:?}");
+    assert!(matches!(err, LlvmError::Unsupported { .. }), "{err:?}");
 }
 
 #[test]
@@ -419,7 +419,7 @@ fn every_function_ufunc_and_gufunc_of_every_example_compiles_to_ptx() {
     for path in examples {
         let src = std::fs::read_to_string(&path).unwrap();
         let (compiled, _) = compile_source(&path.display().to_string(), &src);
-        let context = |what: &str, e: NvptxError| format!("{}: {what}: {e}", path.display());
+        let context = |what: &str, e: LlvmError| format!("{}: {what}: {e}", path.display());
         // Plain functions and `#[kernel]`s (their SPMD entries), one module with
         // all of them.
         let plain: Vec<FuncId> = compiled
@@ -679,7 +679,7 @@ fn a_loop_kernel_of_another_shape_is_an_error_not_a_crash() {
     program.functions[f.0 as usize].kind =
         kern_compiler::ir::FunctionKind::ElementwiseLoop { element: f };
     let err = compile_to_ptx(&program, &[f], &PtxOptions::default()).unwrap_err();
-    assert!(matches!(err, NvptxError::Invalid { .. }), "{err:?}");
+    assert!(matches!(err, LlvmError::Invalid { .. }), "{err:?}");
     assert!(
         compile_to_ptx(&program, &[FuncId(9999)], &PtxOptions::default()).is_err(),
         "an unknown function id is an error"

@@ -3,7 +3,7 @@
 //! grid-stride shape, and PTX that `ptxas` accepts when it is installed.
 #![cfg(feature = "cuda")]
 
-use kern_compiler::backend::nvptx::{compile_to_ptx, KernelKind, KernelParam, PtxOptions};
+use kern_compiler::backend::llvm::nvptx::{compile_to_ptx, KernelKind, KernelParam, PtxOptions};
 use kern_compiler::ir::{Program, ScalarType};
 use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
 use kern_compiler::{frontend, SourceMap};

@@ -8,8 +8,8 @@
 mod common;
 
 use common::ptx::{assert_structurally_valid, stable};
-use kern_compiler::backend::nvptx::{
-    compile_to_ptx, KernelKind, KernelParam, NvptxError, PtxModule, PtxOptions,
+use kern_compiler::backend::llvm::nvptx::{
+    compile_to_ptx, KernelKind, KernelParam, LlvmError, PtxModule, PtxOptions,
 };
 use kern_compiler::frontend;
 use kern_compiler::ir::{Program, ScalarType};
@@ -32,13 +32,13 @@ fn ptx_of(program: &Program, kernel: &str) -> PtxModule {
     module
 }
 
-fn error_of(src: &str, kernel: &str) -> (NvptxError, String) {
+fn error_of(src: &str, kernel: &str) -> (LlvmError, String) {
     let program = compile(src);
     let id = program.find(kernel).expect("the kernel exists");
     let err = compile_to_ptx(&program, &[id], &PtxOptions::default())
         .expect_err("the kernel cannot run on the GPU");
     let spanned = match &err {
-        NvptxError::Unsupported { span, .. } => {
+        LlvmError::Unsupported { span, .. } => {
             src[span.start as usize..span.end as usize].to_string()
         }
         other => panic!("expected an unsupported construct, got {other:?}"),

@@ -26,7 +26,7 @@ pub(crate) fn emit(
     text: GpuText,
     sources: &SourceMap,
 ) -> Result<String, Error> {
-    use kern_compiler::backend::nvptx::{compile_to_ptx, PtxOptions};
+    use kern_compiler::backend::llvm::nvptx::{compile_to_ptx, PtxOptions};
     let module = compile_to_ptx(program, &[function], &PtxOptions::default())
         .map_err(|e| crate::compile::ptx_error(e, sources))?;
     Ok(match text {

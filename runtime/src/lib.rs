@@ -26,6 +26,7 @@ pub mod macro_support;
 mod module;
 mod shape;
 mod target;
+mod tier;
 pub mod ufunc;
 
 pub use args::Arg;
@@ -37,6 +38,7 @@ pub use gufunc::Gufunc;
 pub use kernel::{Dim3, Kernel};
 pub use module::{Module, Timings};
 pub use target::Target;
+pub use tier::{Tier, TIER_VARIABLE};
 #[cfg(feature = "cuda")]
 pub use ufunc::DeviceOperand;
 pub use ufunc::{Initial, LoopForm, Reduce, Ufunc};

@@ -1,6 +1,7 @@
 //! The text forms of a generated loop that `kern emit` prints: kern IR, CLIF,
-//! machine code, and (with the `cuda` feature) the LLVM IR and PTX of its GPU
-//! kernel. Ufuncs and gufuncs build their loops themselves; this file only turns
+//! machine code, (with the `cuda` feature) the LLVM IR and PTX of its GPU
+//! kernel, and (with the `llvm` feature) the optimized tier's LLVM IR and
+//! assembly. Ufuncs and gufuncs build their loops themselves; this file only turns
 //! a built loop into text, so both show a loop the same way.
 
 use kern_compiler::backend::cranelift::JitEngine;
@@ -20,6 +21,10 @@ pub enum LoopForm {
     Llvm,
     /// PTX of the GPU kernel (needs the `cuda` feature).
     Ptx,
+    /// The optimized tier's LLVM IR for this CPU (needs the `llvm` feature).
+    HostLlvm,
+    /// The optimized tier's assembly for this CPU (needs the `llvm` feature).
+    HostAsm,
 }
 
 /// The loop `loop_id` of `program` in `form`.
@@ -40,5 +45,27 @@ pub(crate) fn loop_text(
         LoopForm::Asm => JitEngine::emit_asm(program, loop_id).map_err(backend),
         LoopForm::Llvm => gpu_text::emit(program, loop_id, GpuText::Llvm, sources),
         LoopForm::Ptx => gpu_text::emit(program, loop_id, GpuText::Ptx, sources),
+        LoopForm::HostLlvm => optimized_text(program, loop_id, false),
+        LoopForm::HostAsm => optimized_text(program, loop_id, true),
+    }
+}
+
+/// The optimized tier's LLVM IR (or, with `asm`, assembly) of the unit rooted
+/// at `func`.
+pub(crate) fn optimized_text(program: &Program, func: FuncId, asm: bool) -> Result<String, Error> {
+    #[cfg(feature = "llvm")]
+    {
+        use kern_compiler::backend::llvm::host;
+        let text = if asm {
+            host::emit_asm(program, func)
+        } else {
+            host::emit_llvm_ir(program, func)
+        };
+        text.map_err(|e| Error::Backend(e.to_string()))
+    }
+    #[cfg(not(feature = "llvm"))]
+    {
+        let _ = (program, func, asm);
+        Err(crate::tier::no_llvm())
     }
 }

@@ -24,7 +24,7 @@ use crate::args::{host_args, Arg};
 use crate::compile::{CompileService, LoopRequest};
 use crate::gufunc::Gufunc;
 use crate::ufunc::Ufunc;
-use crate::{Error, Target};
+use crate::{Error, Target, Tier};
 
 /// Wall-clock time of each phase, for `kern run --time`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -67,9 +67,11 @@ impl Module {
         let file = sources.add(name, text);
         let (compiled, phase) = frontend::compile_timed(&mut sources, file)
             .map_err(|diagnostics| Error::compile(diagnostics, &sources))?;
+        let tier = Tier::from_env()?;
+        tier.check_available()?;
         Ok(Module {
             file: compiled.file,
-            core: Arc::new(CompileService::new(sources, compiled)),
+            core: Arc::new(CompileService::new(sources, compiled, tier)),
             machine_code: HashMap::new(),
             timings: Timings {
                 stdlib: phase.stdlib,
@@ -352,6 +354,37 @@ impl Module {
     }
 
     /// CLIF of a function, annotated with the source lines it came from.
+    /// The tier this module's CPU code is compiled with (`KERN_TIER` unless set).
+    pub fn tier(&self) -> Tier {
+        self.core.tier()
+    }
+
+    /// Whether the `auto` tier's background LLVM compiles started so far have
+    /// finished (always true on the other tiers).
+    pub fn background_compiles_done(&self) -> bool {
+        self.core.background_done()
+    }
+
+    /// Compiles this module's CPU code with `tier` from now on (an error when
+    /// this build lacks it: `optimized` needs the `llvm` feature). Handles made
+    /// before share the module's compile service and follow too.
+    pub fn set_tier(&mut self, tier: Tier) -> Result<(), Error> {
+        self.core.set_tier(tier)?;
+        self.machine_code.clear();
+        Ok(())
+    }
+
+    /// The optimised LLVM IR the `optimized` tier compiles function `name` from
+    /// (its unit: the function and everything it calls; `llvm` feature).
+    pub fn emit_host_llvm(&self, name: &str) -> Result<String, Error> {
+        self.emit_optimized(name, false)
+    }
+
+    fn emit_optimized(&self, name: &str, asm: bool) -> Result<String, Error> {
+        let func = self.function_id(name)?;
+        crate::loop_text::optimized_text(&self.core.compiled.program, func, asm)
+    }
+
     pub fn emit_clif(&self, name: &str) -> Result<String, Error> {
         let func = self.function_id(name)?;
         JitEngine::emit_clif(&self.core.compiled.program, func, &self.core.sources)
@@ -373,16 +406,22 @@ impl Module {
         crate::gpu_text::emit(&self.core.compiled.program, func, form, &self.core.sources)
     }
 
-    /// Disassembly of the machine code of a function.
+    /// Disassembly of the machine code of a function, as the module's tier
+    /// compiles it (`optimized`: LLVM's assembly of the function's unit).
     pub fn emit_asm(&self, name: &str) -> Result<String, Error> {
+        if self.tier() == Tier::Optimized {
+            return self.emit_optimized(name, true);
+        }
         let func = self.function_id(name)?;
         JitEngine::emit_asm(&self.core.compiled.program, func)
             .map_err(|e| Error::Backend(e.to_string()))
     }
 
     /// The compiled machine code of `func` (compiling it and its callees on first use).
+    /// On the `auto` tier the service is asked every time, so calls pick up the
+    /// optimized code once its background compile has finished.
     pub fn machine_code_for(&mut self, func: FuncId) -> Result<&CompiledFunction, Error> {
-        if !self.machine_code.contains_key(&func) {
+        if !self.machine_code.contains_key(&func) || self.core.tier() == Tier::Auto {
             let f = self.core.compiled.program.function(func);
             if matches!(f.kind, FunctionKind::Kernel { .. }) {
                 return Err(Error::Call(format!(

@@ -93,6 +93,29 @@ fn call_edges(program: &Program) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// The functions of the compilation unit rooted at `root` (which must be in the
+/// program): `root` first, then every function it calls, transitively, in
+/// discovery order. `Err((caller, callee))` names a call of a function that is
+/// not in the program.
+pub fn unit_of(program: &Program, root: FuncId) -> Result<Vec<FuncId>, (FuncId, FuncId)> {
+    let mut order = vec![root];
+    let mut seen: HashSet<FuncId> = HashSet::from([root]);
+    let mut next = 0;
+    while next < order.len() {
+        let caller = order[next];
+        next += 1;
+        for callee in program.function(caller).callees() {
+            if program.functions.get(callee.0 as usize).is_none() {
+                return Err((caller, callee));
+            }
+            if seen.insert(callee) {
+                order.push(callee);
+            }
+        }
+    }
+    Ok(order)
+}
+
 /// Functions on a call-graph cycle (including self-recursion).
 pub fn recursive_functions(program: &Program) -> HashSet<FuncId> {
     let callees = call_edges(program);

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use kern_compiler::backend::nvptx::PtxModule;
+use kern_compiler::backend::llvm::nvptx::PtxModule;
 
 /// What every PTX text must look like: LLVM 14's newest PTX for sm_80, one
 /// `.entry` per kernel, and every `call` going to a function the module defines

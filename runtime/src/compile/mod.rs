@@ -5,8 +5,9 @@
 //! [`LoopRequest`] is built into IR by the compiler's loop builders, verified
 //! (`ir::verify`: a loop built at run time that breaks the IR's rules is an
 //! internal error, never miscompiled), compiled by the target's backend
-//! (Cranelift, or the NVPTX backend on `cuda`) and cached, under one lock so
-//! concurrent first calls compile once.
+//! (on the CPU targets the module's [`Tier`]'s: Cranelift, or LLVM `-O3` with
+//! the `llvm` feature; the NVPTX backend on `cuda`) and cached, under one lock
+//! so concurrent first calls compile once.
 //!
 //! It knows the compiler's builders, verifier and backends, and which backend a
 //! target uses; it must not know the handles that ask (module, ufunc, gufunc,
@@ -15,7 +16,7 @@
 mod request;
 
 use std::collections::HashMap;
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "llvm"))]
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -30,7 +31,7 @@ pub(crate) use crate::exec::code::Failure;
 #[cfg(feature = "cuda")]
 use crate::exec::cuda::GpuLoop;
 use crate::exec::LoopCode;
-use crate::{Error, Target};
+use crate::{Error, Target, Tier};
 
 /// What a module's handles share: the sources (to render errors), the checked
 /// program (to instantiate and build loops from) and the compiled code.
@@ -43,8 +44,17 @@ pub(crate) struct CompileService {
 /// The engine and the caches, behind the service's one lock.
 #[derive(Default)]
 struct State {
+    /// Which compiler makes the CPU targets' code (`KERN_TIER` by default).
+    tier: Tier,
     engine: Option<JitEngine>,
     machine: HashMap<LoopRequest, CompiledFunction>,
+    /// The `auto` tier's LLVM code, filled by background compiles; a request
+    /// found here is served from here (the swap).
+    #[cfg(feature = "llvm")]
+    upgraded: Arc<Mutex<HashMap<LoopRequest, CompiledFunction>>>,
+    /// The background compiles started, joined when the service is dropped.
+    #[cfg(feature = "llvm")]
+    background: Vec<std::thread::JoinHandle<()>>,
     #[cfg(feature = "cuda")]
     gpu: HashMap<LoopRequest, Arc<GpuLoop>>,
 }
@@ -55,12 +65,45 @@ fn backend_error(e: impl std::fmt::Display) -> Error {
 }
 
 impl CompileService {
-    pub fn new(sources: SourceMap, compiled: Compiled) -> CompileService {
+    pub fn new(sources: SourceMap, compiled: Compiled, tier: Tier) -> CompileService {
         CompileService {
             sources,
             compiled,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                tier,
+                ..State::default()
+            }),
         }
+    }
+
+    /// The tier the CPU targets' code is compiled with.
+    pub fn tier(&self) -> Tier {
+        self.state.lock().map_or(Tier::Baseline, |s| s.tier)
+    }
+
+    /// Compiles the CPU targets' code with `tier` from now on; code compiled
+    /// before stays as it is (every tier computes the same bits).
+    pub fn set_tier(&self, tier: Tier) -> Result<(), Error> {
+        tier.check_available()?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
+        if state.tier != tier {
+            state.tier = tier;
+            state.machine.clear();
+        }
+        Ok(())
+    }
+
+    /// Whether the `auto` tier's background compiles have all finished (for
+    /// tests and benchmarks that wait for the swap).
+    pub fn background_done(&self) -> bool {
+        #[cfg(feature = "llvm")]
+        if let Ok(state) = self.state.lock() {
+            return state.background.iter().all(|h| h.is_finished());
+        }
+        true
     }
 
     /// The code of `request` for `target`, built, verified and compiled on first
@@ -83,7 +126,7 @@ impl CompileService {
             // Fail before building anything when there is no GPU.
             let gpu = crate::exec::cuda::gpu()?;
             let (program, root) = self.build(request, false)?;
-            let ptx = kern_compiler::backend::nvptx::compile_to_ptx(
+            let ptx = kern_compiler::backend::llvm::nvptx::compile_to_ptx(
                 &program,
                 &[root],
                 &Default::default(),
@@ -93,15 +136,50 @@ impl CompileService {
             state.gpu.insert(request.clone(), lp.clone());
             return Ok(LoopCode::Gpu(lp));
         }
+        #[cfg(feature = "llvm")]
+        if state.tier == Tier::Auto {
+            let upgraded = state
+                .upgraded
+                .lock()
+                .ok()
+                .and_then(|m| m.get(request).cloned());
+            if let Some(f) = upgraded {
+                return Ok(LoopCode::Machine(f));
+            }
+        }
         if let Some(f) = state.machine.get(request) {
             return Ok(LoopCode::Machine(f.clone()));
         }
         let (program, root) = self.build(request, true)?;
-        if state.engine.is_none() {
-            state.engine = Some(JitEngine::new().map_err(backend_error)?);
+        #[cfg(feature = "llvm")]
+        if state.tier == Tier::Auto {
+            // Baseline now, LLVM behind it (docs/tiers.md): no call waits.
+            let (program, request, upgraded) = (
+                program.clone().into_owned(),
+                request.clone(),
+                state.upgraded.clone(),
+            );
+            state.background.push(std::thread::spawn(move || {
+                // A loop LLVM cannot compile keeps its baseline code.
+                if let Ok(f) = kern_compiler::backend::llvm::host::compile(&program, root) {
+                    if let Ok(mut map) = upgraded.lock() {
+                        map.insert(request, f);
+                    }
+                }
+            }));
         }
-        let engine = state.engine.as_mut().expect("engine was just created");
-        let f = engine.compile(&program, root).map_err(backend_error)?;
+        let f = match state.tier {
+            #[cfg(feature = "llvm")]
+            Tier::Optimized => kern_compiler::backend::llvm::host::compile(&program, root)
+                .map_err(backend_error)?,
+            _ => {
+                if state.engine.is_none() {
+                    state.engine = Some(JitEngine::new().map_err(backend_error)?);
+                }
+                let engine = state.engine.as_mut().expect("engine was just created");
+                engine.compile(&program, root).map_err(backend_error)?
+            }
+        };
         state.machine.insert(request.clone(), f.clone());
         Ok(LoopCode::Machine(f))
     }
@@ -162,13 +240,13 @@ impl CompileService {
     fn ptx_failure(
         &self,
         request: &LoopRequest,
-        e: kern_compiler::backend::nvptx::NvptxError,
+        e: kern_compiler::backend::llvm::nvptx::LlvmError,
     ) -> Failure {
-        use kern_compiler::backend::nvptx::NvptxError;
+        use kern_compiler::backend::llvm::nvptx::LlvmError;
         match (request, e) {
             (
                 LoopRequest::KernelLaunch(_),
-                NvptxError::Unsupported {
+                LlvmError::Unsupported {
                     function,
                     construct,
                     span,
@@ -185,11 +263,26 @@ impl CompileService {
     }
 }
 
+/// LLVM must not be compiling while the process tears it down: a dropped
+/// service waits for its background compiles (each tens of milliseconds).
+#[cfg(feature = "llvm")]
+impl Drop for CompileService {
+    fn drop(&mut self) {
+        let handles = match self.state.get_mut() {
+            Ok(state) => std::mem::take(&mut state.background),
+            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().background),
+        };
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}
+
 /// A compile error of the NVPTX backend for a loop or a function: its
 /// diagnostic rendered against `sources` when it has one.
 #[cfg(feature = "cuda")]
 pub(crate) fn ptx_error(
-    e: kern_compiler::backend::nvptx::NvptxError,
+    e: kern_compiler::backend::llvm::nvptx::LlvmError,
     sources: &SourceMap,
 ) -> Error {
     match e.to_diagnostic() {

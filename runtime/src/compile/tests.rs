@@ -19,7 +19,7 @@ fn service() -> CompileService {
     let mut sources = SourceMap::new();
     let file = sources.add("service.kern", SOURCE);
     let compiled = frontend::compile(&mut sources, file).expect("the source checks");
-    CompileService::new(sources, compiled)
+    CompileService::new(sources, compiled, crate::Tier::Baseline)
 }
 
 fn add_loop(t: kern_compiler::ir::ScalarType) -> LoopRequest {
@@ -34,9 +34,16 @@ fn add_loop(t: kern_compiler::ir::ScalarType) -> LoopRequest {
 }
 
 fn machine_code(service: &CompileService, request: &LoopRequest) {
-    if service.machine_code(request).is_err() {
-        panic!("{request:?} does not compile");
-    }
+    compiled(service, request);
+}
+
+fn compiled(
+    service: &CompileService,
+    request: &LoopRequest,
+) -> kern_compiler::backend::cranelift::CompiledFunction {
+    service
+        .machine_code(request)
+        .unwrap_or_else(|_| panic!("{request:?} does not compile"))
 }
 
 #[test]
@@ -84,4 +91,47 @@ fn a_request_the_module_cannot_build_is_an_error_not_a_panic() {
         },
     };
     assert!(service.machine_code(&unknown).is_err());
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn the_optimized_tier_compiles_every_request_with_llvm() {
+    let service = service();
+    service.set_tier(crate::Tier::Optimized).unwrap();
+    let twice = service.compiled.functions["twice"];
+    for request in [add_loop(F64), LoopRequest::Function(twice)] {
+        let code = compiled(&service, &request);
+        assert_eq!(code.engine(), "llvm", "{request:?}");
+    }
+    assert_eq!(service.compiled_units(), 0, "Cranelift was never asked");
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn auto_serves_the_baseline_at_once_and_llvm_code_once_it_is_ready() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    let first = compiled(&service, &add_loop(F64));
+    assert_eq!(first.engine(), "cranelift", "the first call never waits");
+    let started = std::time::Instant::now();
+    while !service.background_done() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the background compile ends"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let later = compiled(&service, &add_loop(F64));
+    assert_eq!(later.engine(), "llvm", "swapped in for later calls");
+}
+
+#[test]
+fn without_the_llvm_feature_the_optimized_tier_is_an_error_naming_it() {
+    let service = service();
+    let result = service.set_tier(crate::Tier::Optimized);
+    if cfg!(feature = "llvm") {
+        assert!(result.is_ok());
+    } else {
+        assert!(result.unwrap_err().to_string().contains("`llvm` feature"));
+    }
 }

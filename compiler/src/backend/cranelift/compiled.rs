@@ -2,7 +2,10 @@
 //! marshalling into the trampoline's slots, the per-call [`CallContext`], decoding
 //! traps, and keeping the code memory alive for as long as any handle exists.
 //!
-//! It knows the ABI (`abi`) and the trampoline's shape, not how code was generated.
+//! It knows the ABI (`abi`) and the trampoline's shape, not how code was generated:
+//! the optimizing LLVM tier (`backend::llvm::host`) generates code with the same
+//! ABI and trampoline and hands it over with [`CompiledFunction::from_foreign`],
+//! so the runtime calls either tier's code through this one type.
 
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
@@ -27,9 +30,23 @@ pub enum CallError {
     Output(#[from] std::io::Error),
 }
 
+/// What owns a unit's code memory. (A unit is one allocation behind an `Arc`:
+/// the module's size costs nothing per call.)
+#[allow(clippy::large_enum_variant)]
+enum Code {
+    Cranelift(ManuallyDrop<JITModule>),
+    /// Another engine's code (the LLVM tier): freed when the owner is dropped.
+    #[cfg_attr(not(feature = "llvm"), allow(dead_code))]
+    Foreign {
+        _owner: Box<dyn Send + Sync>,
+    },
+}
+
 /// One compiled unit: its code memory, site tables and entry points.
 pub(super) struct Unit {
-    module: ManuallyDrop<JITModule>,
+    code: Code,
+    /// Which engine generated the code (`"cranelift"` or `"llvm"`).
+    engine: &'static str,
     pub tables: UnitTables,
     /// The root kern function (`fn(ctx, params...) -> ret`).
     pub entry: *const u8,
@@ -45,7 +62,8 @@ impl Unit {
     /// frees its code memory.
     pub fn new(module: JITModule, root: &ir::Function) -> Unit {
         Unit {
-            module: ManuallyDrop::new(module),
+            code: Code::Cranelift(ManuallyDrop::new(module)),
+            engine: "cranelift",
             tables: UnitTables::default(),
             entry: std::ptr::null(),
             trampoline: std::ptr::null(),
@@ -56,15 +74,21 @@ impl Unit {
     }
 
     pub fn module_mut(&mut self) -> &mut JITModule {
-        &mut self.module
+        match &mut self.code {
+            Code::Cranelift(module) => module,
+            Code::Foreign { .. } => unreachable!("only `Unit::new` makes units the engine builds"),
+        }
     }
 }
 
 impl Drop for Unit {
     fn drop(&mut self) {
         // SAFETY: the last `CompiledFunction` pointing into this code is being
-        // dropped, so no code of the module can run any more.
-        unsafe { ManuallyDrop::take(&mut self.module).free_memory() };
+        // dropped, so no code of the module can run any more. (A foreign owner
+        // frees its code when the `Box` drops, after this.)
+        if let Code::Cranelift(module) = &mut self.code {
+            unsafe { ManuallyDrop::take(module).free_memory() };
+        }
     }
 }
 
@@ -98,8 +122,44 @@ impl CompiledFunction {
         }
     }
 
+    /// Takes over code another engine generated with this ABI: `trampoline` is
+    /// the host entry (`extern "C" fn(*mut CallContext, *const u64, *mut u64)`,
+    /// see `trampoline`), `entry` the root's native entry or null where the
+    /// engine has none with the Cranelift tier's signature, `tables` the unit's
+    /// trap and print sites, and `owner` keeps the code memory alive.
+    ///
+    /// # Safety
+    /// `trampoline` and `entry` point to code with those signatures that `owner`
+    /// keeps alive, built for `root` and reporting traps and prints by `tables`.
+    #[cfg_attr(not(feature = "llvm"), allow(dead_code))]
+    pub(crate) unsafe fn from_foreign(
+        owner: Box<dyn Send + Sync>,
+        engine: &'static str,
+        tables: UnitTables,
+        entry: *const u8,
+        trampoline: *const u8,
+        root: &ir::Function,
+    ) -> CompiledFunction {
+        CompiledFunction::from_unit(Unit {
+            code: Code::Foreign { _owner: owner },
+            engine,
+            tables,
+            entry,
+            trampoline,
+            name: root.name.clone(),
+            params: root.param_types(),
+            ret: root.ret,
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.unit.name
+    }
+
+    /// The engine that generated this code: `"cranelift"` (the baseline tier) or
+    /// `"llvm"` (the optimized tier).
+    pub fn engine(&self) -> &'static str {
+        self.unit.engine
     }
 
     /// Calls the function. Argument count and types are checked (an `Err`, never a
@@ -202,7 +262,9 @@ impl CompiledFunction {
 
     /// The kern function's native entry, `extern "C" fn(*mut CallContext,
     /// params...) -> ret` (scalars as machine types, arrays as `*const ArrayDesc`),
-    /// for code that generates its own calls (the runtime's ufunc loops).
+    /// for code that generates its own calls. Null for the LLVM tier's code,
+    /// whose kern functions are internal to its unit (call it through the
+    /// trampoline: [`CompiledFunction::call_raw`]).
     pub fn raw_entry(&self) -> *const u8 {
         self.unit.entry
     }

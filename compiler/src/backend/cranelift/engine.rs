@@ -11,7 +11,7 @@
 //! This file knows modules and linking; calling is `compiled`'s, the IR → CLIF
 //! translation `lower`'s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -235,38 +235,20 @@ fn lower_alone(
     Ok((ctx.func, spans, isa))
 }
 
-/// The functions of the unit rooted at `root`: the root first, then every function
-/// it calls, transitively, in discovery order.
+/// The functions of the unit rooted at `root` (`ir::call_graph::unit_of`).
 fn reachable_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, BackendError> {
     if program.functions.get(root.0 as usize).is_none() {
         return Err(BackendError::NoSuchFunction(root.0));
     }
-    let mut order = vec![root];
-    let mut seen: HashSet<FuncId> = order.iter().copied().collect();
-    let mut next = 0;
-    while next < order.len() {
-        let func = program.function(order[next]);
-        next += 1;
-        let callees = func.body.insts_deep().filter_map(|inst| match inst.kind {
-            InstKind::Call { callee, .. } => Some(callee),
-            _ => None,
-        });
-        for callee in callees {
-            if program.functions.get(callee.0 as usize).is_none() {
-                return Err(BackendError::unsupported(
-                    &func.name,
-                    format!(
-                        "call to function id {} which is not in the program",
-                        callee.0
-                    ),
-                ));
-            }
-            if seen.insert(callee) {
-                order.push(callee);
-            }
-        }
-    }
-    Ok(order)
+    ir::call_graph::unit_of(program, root).map_err(|(caller, callee)| {
+        BackendError::unsupported(
+            &program.function(caller).name,
+            format!(
+                "call to function id {} which is not in the program",
+                callee.0
+            ),
+        )
+    })
 }
 
 /// The cache key: the unit's IR and constant tables, plus the bits of every float

@@ -1,5 +1,5 @@
 //! Launching compiled loop kernels on the GPU (see the kernel ABI in the
-//! compiler's `backend::nvptx`): a loop's PTX is loaded once into the device
+//! compiler's `backend::llvm::nvptx`): a loop's PTX is loaded once into the device
 //! context ([`GpuLoop::load`]). [`launch_views`] is the one launch entry: it takes
 //! operands already in device memory ([`DeviceView`]: address, extents, strides)
 //! and a [`TrapSlot`] that any number of launches of one call share. Host
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, DevicePtr, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
-use kern_compiler::backend::nvptx::{KernelParam, PtxKernel, PtxModule, TrapRecord};
+use kern_compiler::backend::llvm::nvptx::{KernelParam, PtxKernel, PtxModule, TrapRecord};
 use kern_compiler::ir::{FuncId, Trap};
 
 use super::device::{driver_error, Gpu};

@@ -1,5 +1,5 @@
 //! `#[kernel]` launches on the `cuda` target: the kernel's PTX SPMD entry (the
-//! compiler's `backend::nvptx`, kind `KernelKind::Spmd`, compiled and loaded
+//! compiler's `backend::llvm::nvptx`, kind `KernelKind::Spmd`, compiled and loaded
 //! once by the compile service), then, per launch, every array argument copied
 //! to the device (packed in C order; `&mut` arrays copied back afterwards), the
 //! entry launched with the caller's grid and block, and the device trap record
@@ -12,7 +12,7 @@
 //! ABI; the launch shape checks common to every target are the caller's.
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use kern_compiler::backend::nvptx::{KernelParam, TrapRecord};
+use kern_compiler::backend::llvm::nvptx::{KernelParam, TrapRecord};
 use kern_compiler::interp::HostArg;
 use kern_compiler::ir::{Function, Trap, Type};
 

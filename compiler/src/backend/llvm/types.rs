@@ -1,7 +1,8 @@
-//! The machine form of kern values in LLVM IR: scalar types in registers and in
-//! memory (`bool` is `i1` in registers and a byte in memory), global pointers,
-//! constants, and the flattened parameter list of a device function (an array
-//! is its data pointer, then its extents, then its strides, all `i64`).
+//! The machine form of kern values in LLVM IR, for every LLVM target: scalar
+//! types in registers and in memory (`bool` is `i1` in registers and a byte in
+//! memory), pointers into the target's array memory (an address space the caller
+//! names), constants, and the flattened parameter list of a kern function (an
+//! array is its data pointer, then its extents, then its strides, all `i64`).
 //!
 //! It knows the IR's types and inkwell's; it does not lower instructions.
 
@@ -11,13 +12,6 @@ use inkwell::values::BasicValueEnum;
 use inkwell::AddressSpace;
 
 use crate::ir::{self, ScalarType, Type};
-
-/// PTX's global address space: every array and the trap record live there.
-pub(super) const GLOBAL: u16 = 1;
-
-pub(super) fn global() -> AddressSpace {
-    AddressSpace::from(GLOBAL)
-}
 
 /// The LLVM integer type of `bits` bits (1, 8, 16, 32 or 64).
 pub(super) fn int_type(cx: &Context, bits: u32) -> inkwell::types::IntType<'_> {
@@ -48,29 +42,34 @@ pub(super) fn memory_type(cx: &Context, ty: ScalarType) -> BasicTypeEnum<'_> {
     }
 }
 
-/// A global pointer to elements of `ty`.
-pub(super) fn element_pointer_type(cx: &Context, ty: ScalarType) -> PointerType<'_> {
-    memory_type(cx, ty).ptr_type(global())
+/// A pointer to elements of `ty` in address space `space`.
+pub(super) fn element_pointer_type(
+    cx: &Context,
+    ty: ScalarType,
+    space: AddressSpace,
+) -> PointerType<'_> {
+    memory_type(cx, ty).ptr_type(space)
 }
 
 /// The trap record pointer is typed as `i32*` (its `code` field); the other
 /// fields are reached by offset.
-pub(super) fn trap_pointer_type(cx: &Context) -> PointerType<'_> {
-    cx.i32_type().ptr_type(global())
+pub(super) fn trap_pointer_type(cx: &Context, space: AddressSpace) -> PointerType<'_> {
+    cx.i32_type().ptr_type(space)
 }
 
-/// The LLVM parameter types of a device function for `func`: the trap record,
-/// then each IR parameter (arrays flattened as pointer, extents, strides).
+/// The LLVM parameter types of the function for kern function `func`: the trap
+/// record, then each IR parameter (arrays flattened as pointer, extents, strides).
 pub(super) fn device_param_types<'ctx>(
     cx: &'ctx Context,
     func: &ir::Function,
+    space: AddressSpace,
 ) -> Vec<BasicMetadataTypeEnum<'ctx>> {
-    let mut params: Vec<BasicMetadataTypeEnum> = vec![trap_pointer_type(cx).into()];
+    let mut params: Vec<BasicMetadataTypeEnum> = vec![trap_pointer_type(cx, space).into()];
     for ty in func.param_types() {
         match ty {
             Type::Scalar(s) => params.push(register_type(cx, s).into()),
             Type::Array(a) => {
-                params.push(element_pointer_type(cx, a.elem).into());
+                params.push(element_pointer_type(cx, a.elem, space).into());
                 for _ in 0..2 * a.rank {
                     params.push(cx.i64_type().into());
                 }

@@ -16,23 +16,27 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
-use inkwell::values::{CallableValue, FunctionValue, IntValue};
+use inkwell::values::{CallableValue, FunctionValue};
 use inkwell::{AtomicOrdering, IntPredicate, OptimizationLevel};
 
-use super::kernels::{declare_device_function, define_kernel, ptx_identifier};
-use super::lower::{lower_function, ArrayValue, Frame, ParamValue, ReturnMode, Unit};
-use super::{NvptxError, PtxModule, PtxOptions};
+use super::hooks::Ptx;
+use super::kernels::{define_kernel, ptx_identifier};
+use super::{global, PtxModule, PtxOptions};
+use crate::backend::llvm::lower::{
+    declare_kern_function, kern_function_frame, lower_function, Unit,
+};
+use crate::backend::llvm::LlvmError;
 use crate::backend::traps::{TrapRecord, TrapSites};
-use crate::ir::{FuncId, Program, Type};
+use crate::ir::{FuncId, Program};
 
 pub(super) const TRIPLE: &str = "nvptx64-nvidia-cuda";
 pub(super) const CPU: &str = "sm_80";
 pub(super) const FEATURES: &str = "+ptx75";
 
-fn target_machine() -> Result<TargetMachine, NvptxError> {
+fn target_machine() -> Result<TargetMachine, LlvmError> {
     Target::initialize_nvptx(&InitializationConfig::default());
     let triple = TargetTriple::create(TRIPLE);
-    let target = Target::from_triple(&triple).map_err(|e| NvptxError::Llvm(e.to_string()))?;
+    let target = Target::from_triple(&triple).map_err(|e| LlvmError::Llvm(e.to_string()))?;
     target
         .create_target_machine(
             &triple,
@@ -42,7 +46,7 @@ fn target_machine() -> Result<TargetMachine, NvptxError> {
             RelocMode::Default,
             CodeModel::Default,
         )
-        .ok_or_else(|| NvptxError::Llvm(format!("no target machine for {TRIPLE} {CPU}")))
+        .ok_or_else(|| LlvmError::Llvm(format!("no target machine for {TRIPLE} {CPU}")))
 }
 
 pub(super) fn compile(
@@ -50,7 +54,7 @@ pub(super) fn compile(
     kernels: &[FuncId],
     device_functions: &[FuncId],
     options: &PtxOptions,
-) -> Result<PtxModule, NvptxError> {
+) -> Result<PtxModule, LlvmError> {
     let machine = target_machine()?;
     let cx = Context::create();
     let module = cx.create_module("kern");
@@ -64,7 +68,7 @@ pub(super) fn compile(
         const_tables: Default::default(),
         trap_function,
         trap_sites: TrapSites::default(),
-        options: options.clone(),
+        address_space: global(),
     };
 
     // Kernel names first, so they keep the plainest identifiers.
@@ -75,27 +79,27 @@ pub(super) fn compile(
         .collect();
     for &f in device_functions {
         let name = ptx_identifier(&format!("kern_{}", program.function(f).name), &mut taken);
-        let declared = declare_device_function(&unit, program.function(f), &name);
+        let declared = declare_kern_function(&unit, program.function(f), &name);
         unit.device_functions.insert(f, declared);
     }
     for &f in device_functions {
-        define_device_function(&mut unit, program, f)?;
+        define_device_function(&mut unit, program, f, options)?;
     }
     let mut described = Vec::with_capacity(kernels.len());
     for (&k, name) in kernels.iter().zip(kernel_names) {
-        described.push(define_kernel(&mut unit, program, k, name)?);
+        described.push(define_kernel(&mut unit, program, k, name, options)?);
     }
 
     unit.module
         .verify()
-        .map_err(|e| NvptxError::Llvm(format!("the generated LLVM IR is invalid: {e}")))?;
+        .map_err(|e| LlvmError::Llvm(format!("the generated LLVM IR is invalid: {e}")))?;
     unit.module
         .run_passes("default<O2>", &machine, PassBuilderOptions::create())
-        .map_err(|e| NvptxError::Llvm(e.to_string()))?;
+        .map_err(|e| LlvmError::Llvm(e.to_string()))?;
     let llvm_ir = unit.module.print_to_string().to_string();
     let ptx = machine
         .write_to_memory_buffer(&unit.module, FileType::Assembly)
-        .map_err(|e| NvptxError::Llvm(e.to_string()))?;
+        .map_err(|e| LlvmError::Llvm(e.to_string()))?;
     let ptx = String::from_utf8_lossy(ptx.as_slice())
         .trim_end_matches('\0')
         .to_string();
@@ -111,47 +115,20 @@ fn define_device_function(
     unit: &mut Unit<'_>,
     program: &Program,
     id: FuncId,
-) -> Result<(), NvptxError> {
+    options: &PtxOptions,
+) -> Result<(), LlvmError> {
     let func = program.function(id);
     let function = unit.device_functions[&id];
     let cx = unit.cx;
     let b = cx.create_builder();
     b.position_at_end(cx.append_basic_block(function, "entry"));
-    let mut next = 1;
-    let mut take = || {
-        next += 1;
-        function
-            .get_nth_param(next - 1)
-            .expect("declared with this signature")
-    };
-    let trap = function
-        .get_nth_param(0)
-        .expect("device functions take the trap record")
-        .into_pointer_value();
-    let mut params = Vec::with_capacity(func.params.len());
-    for ty in func.param_types() {
-        params.push(match ty {
-            Type::Scalar(_) | Type::HostArray(_) => ParamValue::Scalar(take()),
-            Type::Array(a) => {
-                let data = take().into_pointer_value();
-                let shape: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
-                let strides: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
-                ParamValue::Array(ArrayValue {
-                    data,
-                    shape,
-                    strides,
-                })
-            }
-        });
-    }
-    let frame = Frame {
-        trap,
-        params,
-        ret: ReturnMode::Value,
-        grid_stride: None,
+    let frame = kern_function_frame(function, func);
+    let hooks = Ptx {
+        fastmath: options.fastmath,
         shared_arrays: Vec::new(),
+        widened: Default::default(),
     };
-    lower_function(unit, b, program, func, function, frame)
+    lower_function(unit, &hooks, b, program, func, function, frame)
 }
 
 /// `kern$trap(record, code, site, index, len)`: the first caller of a launch
@@ -160,9 +137,9 @@ fn define_device_function(
 fn define_trap_function<'ctx>(
     cx: &'ctx Context,
     module: &inkwell::module::Module<'ctx>,
-) -> Result<FunctionValue<'ctx>, NvptxError> {
+) -> Result<FunctionValue<'ctx>, LlvmError> {
     let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
-    let record_ty = super::types::trap_pointer_type(cx);
+    let record_ty = crate::backend::llvm::types::trap_pointer_type(cx, global());
     let fn_type = cx.void_type().fn_type(
         &[
             record_ty.into(),
@@ -211,7 +188,7 @@ fn define_trap_function<'ctx>(
         )?
     };
     b.build_store(site_ptr, param(2).into_int_value())?;
-    let payload = b.build_pointer_cast(record, i64t.ptr_type(super::types::global()), "")?;
+    let payload = b.build_pointer_cast(record, i64t.ptr_type(global()), "")?;
     for (k, value) in [param(3), param(4)].into_iter().enumerate() {
         let slot = unsafe {
             b.build_gep(
@@ -236,7 +213,7 @@ fn define_trap_function<'ctx>(
         false,
     );
     let exit = CallableValue::try_from(exit)
-        .map_err(|_| NvptxError::Llvm("inline assembly is not callable".into()))?;
+        .map_err(|_| LlvmError::Llvm("inline assembly is not callable".into()))?;
     b.build_call(exit, &[], "")?;
     b.build_unreachable()?;
     Ok(f)

@@ -1,8 +1,8 @@
-//! The NVPTX backend: compiles kern IR to LLVM IR and on to PTX text for NVIDIA
-//! GPUs, through LLVM 14 (inkwell). Compiled only with the `cuda` feature.
+//! The NVPTX target of the LLVM backend: compiles kern IR to LLVM IR (the shared
+//! lowering of [`crate::backend::llvm`]) and on to PTX text for NVIDIA GPUs.
+//! Compiled only with the `cuda` feature.
 //!
-//! This folder owns everything LLVM: no inkwell type appears in its public API.
-//! It knows the IR ([`crate::ir`]) and the shapes of the loops
+//! No inkwell type appears in its public API. It knows the IR ([`crate::ir`]) and the shapes of the loops
 //! [`crate::loops::elementwise`], [`crate::loops::gufunc_loop`] and
 //! [`crate::loops::reduce_batch`] build; it knows
 //! nothing of the CUDA driver, of device memory or of the runtime — it produces
@@ -14,14 +14,12 @@
 //!   with the construct's span before any LLVM work.
 //! * `target`: the LLVM target machine (`nvptx64-nvidia-cuda`, `sm_80`, `+ptx75`),
 //!   the optimisation pipeline, the verifier and PTX emission.
-//! * `types`: the machine form of kern values (registers, memory, parameters).
-//! * `lower` / `ops` / `memory`: IR → LLVM IR for one function (frame, control
-//!   flow, device calls, traps; scalar arithmetic and casts; arrays and constant
-//!   tables).
+//! * `hooks`: the GPU's side of the shared lowering (`hooks::TargetHooks`).
 //! * `kernels`: the kernel entry points and their parameter lists.
-//! * `spmd` / `atomics` / `shared`: the SPMD instructions of `#[kernel]`s (thread
-//!   indices and barriers; atomic read-modify-writes; block-shared arrays, their
-//!   zeroing at kernel entry and the 48 KiB limit).
+//! * `spmd` / `shared`: the SPMD instructions of `#[kernel]`s (thread indices and
+//!   barriers; block-shared arrays, their zeroing at kernel entry and the 48 KiB
+//!   limit); atomics are the shared lowering's (`llvm/atomics.rs`).
+//! * `fastmath`: [`PtxOptions::fastmath`]'s approximate instructions.
 //! * Traps use the shared record and decoder of [`crate::backend::traps`]; on the
 //!   GPU the record lives in global memory and a trapping thread claims it with
 //!   `atomicCAS(&record.code, 0, code)`: only the thread that swapped the 0 writes
@@ -118,19 +116,19 @@
 //! cannot lower for NVPTX (the math comes from kern's stdlib, compiled like user
 //! code).
 
-mod atomics;
 mod check;
+mod fastmath;
+mod hooks;
 mod kernels;
-mod lower;
-mod memory;
-mod ops;
 mod shared;
 mod spmd;
 mod target;
-mod types;
 
-use crate::diagnostics::{Diagnostic, Span};
+use inkwell::AddressSpace;
+
 use crate::ir::{FuncId, Program, ScalarType};
+
+pub use crate::backend::llvm::LlvmError;
 
 pub use crate::backend::traps::{TrapRecord, TrapSite, TrapSites};
 
@@ -215,48 +213,11 @@ impl PtxModule {
     }
 }
 
-/// Why a program could not be compiled to PTX.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum NvptxError {
-    /// The program uses something a GPU kernel cannot do.
-    #[error("`{function}` cannot run on the GPU: {construct}")]
-    Unsupported {
-        function: String,
-        construct: String,
-        span: Span,
-    },
-    /// The IR is not what this backend expects (a bug in an earlier stage).
-    #[error("cannot compile `{function}` for the GPU: {message}")]
-    Invalid { function: String, message: String },
-    /// LLVM rejected the generated module (verifier) or failed to emit PTX.
-    #[error("LLVM failed: {0}")]
-    Llvm(String),
-    #[error("no function with id {0} in the program")]
-    NoSuchFunction(u32),
-}
+/// PTX's global address space: every array and the trap record live there.
+const GLOBAL: u16 = 1;
 
-impl NvptxError {
-    /// The error as a diagnostic at the offending construct, where it has one.
-    pub fn to_diagnostic(&self) -> Option<Diagnostic> {
-        match self {
-            NvptxError::Unsupported {
-                function,
-                construct,
-                span,
-            } => Some(
-                Diagnostic::error(*span, format!("{construct} cannot run on the GPU"))
-                    .with_label("not supported by the cuda target")
-                    .with_note(format!("in `{function}`, compiled for the GPU")),
-            ),
-            _ => None,
-        }
-    }
-}
-
-impl From<inkwell::builder::BuilderError> for NvptxError {
-    fn from(e: inkwell::builder::BuilderError) -> NvptxError {
-        NvptxError::Llvm(e.to_string())
-    }
+fn global() -> AddressSpace {
+    AddressSpace::from(GLOBAL)
 }
 
 /// Compiles `kernels` (and every kern function they call, as device functions)
@@ -267,10 +228,10 @@ pub fn compile_to_ptx(
     program: &Program,
     kernels: &[FuncId],
     options: &PtxOptions,
-) -> Result<PtxModule, NvptxError> {
+) -> Result<PtxModule, LlvmError> {
     for &id in kernels {
         if program.functions.get(id.0 as usize).is_none() {
-            return Err(NvptxError::NoSuchFunction(id.0));
+            return Err(LlvmError::NoSuchFunction(id.0));
         }
     }
     let device_functions = check::reachable_device_functions(program, kernels)?;

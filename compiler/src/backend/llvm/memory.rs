@@ -2,9 +2,10 @@
 //! stores through a flattened descriptor, sub-views (`Arg::SubView`, a new
 //! descriptor of registers — no memory), and constant tables as read-only globals.
 //!
-//! Every array lives in global memory (address space 1) except a `#[kernel]`'s
+//! Every array lives in the unit's address space (`Unit::address_space`: the
+//! GPU's global memory, 1, or the host's only one, 0) except a GPU `#[kernel]`'s
 //! shared arrays, whose data pointer is a shared one (address space 3); the same
-//! code addresses both. A failed bounds check branches to the trap exit with the
+//! code addresses all of them. A failed bounds check branches to the trap exit with the
 //! index and the extent as payload, exactly the values the Cranelift backend
 //! reports.
 
@@ -14,14 +15,14 @@ use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
 use super::lower::{ArrayValue, Lowerer};
-use super::types::{global, memory_type};
-use super::NvptxError;
+use super::types::memory_type;
+use super::LlvmError;
 use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;
 use crate::ir::{ConstTableId, LocalId, ScalarType, ScalarValue, ValueId};
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    pub fn array_len(&mut self, array: LocalId, axis: u8) -> Result<IntValue<'ctx>, NvptxError> {
+    pub fn array_len(&mut self, array: LocalId, axis: u8) -> Result<IntValue<'ctx>, LlvmError> {
         let (a, ty) = self.array(array)?;
         a.shape
             .get(axis as usize)
@@ -36,7 +37,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         indices: &[ValueId],
         checked: bool,
         span: Span,
-    ) -> Result<(PointerValue<'ctx>, ScalarType), NvptxError> {
+    ) -> Result<(PointerValue<'ctx>, ScalarType), LlvmError> {
         let (a, ty) = self.array(array)?;
         if indices.len() != ty.rank as usize {
             return Err(self.invalid(format!(
@@ -77,7 +78,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         a: &ArrayValue<'ctx>,
         index: ValueId,
-    ) -> Result<ArrayValue<'ctx>, NvptxError> {
+    ) -> Result<ArrayValue<'ctx>, LlvmError> {
         if a.shape.len() < 2 {
             return Err(self.invalid(format!("sub-view of a rank-{} array", a.shape.len())));
         }
@@ -98,7 +99,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         indices: &[ValueId],
         checked: bool,
         span: Span,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let (address, elem) = self.element_address(array, indices, checked, span)?;
         let v = self.b.build_load(address, "")?;
         set_alignment(v, elem);
@@ -112,7 +113,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         value: ValueId,
         checked: bool,
         span: Span,
-    ) -> Result<(), NvptxError> {
+    ) -> Result<(), LlvmError> {
         let (address, elem) = self.element_address(array, indices, checked, span)?;
         if self.value_type(value)? != elem {
             return Err(self.invalid("stored value has another type than the array"));
@@ -129,7 +130,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         table: ConstTableId,
         index: ValueId,
         span: Span,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let (elem, len) = match self.program.const_tables.get(table.0 as usize) {
             Some(t) => (t.elem, t.values.len() as u64),
             None => return Err(self.invalid(format!("unknown constant table {}", table.0))),
@@ -154,7 +155,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// The module's global for constant table `table`, created on first use.
-    fn const_table(&mut self, table: ConstTableId) -> Result<PointerValue<'ctx>, NvptxError> {
+    fn const_table(&mut self, table: ConstTableId) -> Result<PointerValue<'ctx>, LlvmError> {
         if let Some(g) = self.unit.const_tables.get(&table) {
             return Ok(g.as_pointer_value());
         }
@@ -181,9 +182,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
             _ => return Err(self.invalid("constant table of a non-scalar type")),
         };
         let array_ty = elem_ty.array_type(t.values.len() as u32);
-        // `$` never occurs in a name `kernels::ptx_identifier` makes: no clash.
+        // `$` never occurs in a kern function's LLVM name: no clash.
         let name = format!("kern$const{}", table.0);
-        let g = self.unit.module.add_global(array_ty, Some(global()), &name);
+        let g = self
+            .unit
+            .module
+            .add_global(array_ty, Some(self.unit.address_space), &name);
         g.set_initializer(&init);
         g.set_constant(true);
         g.set_linkage(Linkage::Internal);

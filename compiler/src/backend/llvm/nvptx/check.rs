@@ -2,14 +2,14 @@
 //! (`fn main`, host arrays and their operations), recursion (device stacks are
 //! small and fixed; kern has no depth guard on the GPU) and passing a kernel's
 //! shared array to a function (device functions take global pointers, and a
-//! shared address is not one). Each is an [`NvptxError::Unsupported`] naming the
+//! shared address is not one). Each is an [`LlvmError::Unsupported`] naming the
 //! construct and its source span.
 //!
 //! It knows the IR only.
 
 use std::collections::HashMap;
 
-use super::NvptxError;
+use crate::backend::llvm::LlvmError;
 use crate::diagnostics::Span;
 use crate::ir::spmd::SpmdInst;
 use crate::ir::{Arg, Block, FuncId, FunctionKind, InstKind, LocalId, Program, Type};
@@ -20,7 +20,7 @@ use crate::ir::{Arg, Block, FuncId, FunctionKind, InstKind, LocalId, Program, Ty
 pub(super) fn reachable_device_functions(
     program: &Program,
     kernels: &[FuncId],
-) -> Result<Vec<FuncId>, NvptxError> {
+) -> Result<Vec<FuncId>, LlvmError> {
     let mut order = Vec::new();
     let mut state: HashMap<FuncId, Visit> = HashMap::new();
     for &kernel in kernels {
@@ -45,12 +45,12 @@ fn visit(
     state: &mut HashMap<FuncId, Visit>,
     order: &mut Vec<FuncId>,
     stack: &mut Vec<(FuncId, Span)>,
-) -> Result<(), NvptxError> {
+) -> Result<(), LlvmError> {
     match state.get(&id) {
         Some(Visit::Done) => return Ok(()),
         Some(Visit::InProgress) => {
             let (caller, span) = *stack.last().expect("a cycle has a call");
-            return Err(NvptxError::Unsupported {
+            return Err(LlvmError::Unsupported {
                 function: program.function(caller).name.clone(),
                 construct: format!(
                     "recursion (this call of `{}` closes a cycle of calls)",
@@ -64,8 +64,8 @@ fn visit(
     let func = program
         .functions
         .get(id.0 as usize)
-        .ok_or(NvptxError::NoSuchFunction(id.0))?;
-    let unsupported = |construct: &str, span: Span| NvptxError::Unsupported {
+        .ok_or(LlvmError::NoSuchFunction(id.0))?;
+    let unsupported = |construct: &str, span: Span| LlvmError::Unsupported {
         function: func.name.clone(),
         construct: construct.to_string(),
         span,
@@ -87,7 +87,7 @@ fn visit(
     let mut calls = Vec::new();
     let mut shared = Vec::new();
     shared_arrays(&func.body, &mut shared);
-    let unsupported_call = |args: &[Arg], span: Span| -> Result<(), NvptxError> {
+    let unsupported_call = |args: &[Arg], span: Span| -> Result<(), LlvmError> {
         let passes_shared = args.iter().find_map(|arg| match arg {
             Arg::Array(l) | Arg::SubView { array: l, .. } => shared.iter().find(|s| *s == l),
             Arg::Value(_) => None,
@@ -130,16 +130,16 @@ fn shared_arrays(block: &Block, out: &mut Vec<LocalId>) {
 }
 
 /// Vets the arguments of one call at its span.
-type CallCheck<'a> = dyn Fn(&[Arg], Span) -> Result<(), NvptxError> + 'a;
+type CallCheck<'a> = dyn Fn(&[Arg], Span) -> Result<(), LlvmError> + 'a;
 
 /// Collects the calls of `block` (with their spans) and rejects what the GPU
 /// cannot run; `check_call` vets a call's arguments.
 fn scan(
     block: &Block,
     calls: &mut Vec<(FuncId, Span)>,
-    unsupported: &dyn Fn(&str, Span) -> NvptxError,
+    unsupported: &dyn Fn(&str, Span) -> LlvmError,
     check_call: &CallCheck<'_>,
-) -> Result<(), NvptxError> {
+) -> Result<(), LlvmError> {
     for inst in block.insts_deep() {
         match &inst.kind {
             InstKind::Call { callee, args } => {

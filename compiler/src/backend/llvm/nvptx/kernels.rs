@@ -22,9 +22,13 @@ use inkwell::types::{BasicMetadataTypeEnum, BasicType};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue};
 use inkwell::IntPredicate;
 
-use super::lower::{lower_function, ArrayValue, Frame, GridStride, ParamValue, ReturnMode, Unit};
-use super::types::{element_pointer_type, memory_type, register_type, trap_pointer_type};
-use super::{KernelKind, KernelParam, NvptxError, PtxKernel};
+use super::hooks::Ptx;
+use super::{global, KernelKind, KernelParam, PtxKernel, PtxOptions};
+use crate::backend::llvm::lower::{
+    lower_function, ArrayValue, Frame, GridStride, ParamValue, ReturnMode, Unit,
+};
+use crate::backend::llvm::types::{element_pointer_type, memory_type, trap_pointer_type};
+use crate::backend::llvm::LlvmError;
 use crate::ir::{
     self, ArrayType, FuncId, FunctionKind, InstKind, IterationOrder, LocalId, ScalarType, Type,
     ValueId,
@@ -60,7 +64,7 @@ struct Params<'ctx> {
 impl<'ctx> Params<'ctx> {
     fn new(unit: &Unit<'ctx>) -> Params<'ctx> {
         Params {
-            types: vec![trap_pointer_type(unit.cx).into()],
+            types: vec![trap_pointer_type(unit.cx, global()).into()],
             described: vec![KernelParam::TrapRecord],
             attributes: vec![(0, &["nocapture"])],
         }
@@ -81,7 +85,7 @@ impl<'ctx> Params<'ctx> {
         attributes: &'static [&'static str],
     ) -> u32 {
         let ptr = self.push(
-            element_pointer_type(cx, a.elem).into(),
+            element_pointer_type(cx, a.elem, global()).into(),
             KernelParam::Pointer {
                 operand: operand.to_string(),
                 elem: a.elem,
@@ -119,7 +123,8 @@ pub(super) fn define_kernel(
     program: &ir::Program,
     id: FuncId,
     name: String,
-) -> Result<PtxKernel, NvptxError> {
+    options: &PtxOptions,
+) -> Result<PtxKernel, LlvmError> {
     let func = program.function(id);
     let kind = kernel_kind(func);
     // Before any LLVM work on the body: the size limit is a source error.
@@ -159,9 +164,13 @@ pub(super) fn define_kernel(
         params: frame_params,
         ret: ReturnMode::Store(signature.result.map(|i| param(i).into_pointer_value())),
         grid_stride,
-        shared_arrays,
     };
-    lower_function(unit, b, program, func, kernel, frame)?;
+    let hooks = Ptx {
+        fastmath: options.fastmath,
+        shared_arrays,
+        widened: Default::default(),
+    };
+    lower_function(unit, &hooks, b, program, func, kernel, frame)?;
     Ok(PtxKernel {
         function: id,
         name,
@@ -181,8 +190,8 @@ fn kernel_kind(func: &ir::Function) -> KernelKind {
 }
 
 /// A function the backend cannot make a kernel of (the IR builders never make one).
-fn invalid(func: &ir::Function, message: &str) -> NvptxError {
-    NvptxError::Invalid {
+fn invalid(func: &ir::Function, message: &str) -> LlvmError {
+    LlvmError::Invalid {
         function: func.name.clone(),
         message: message.to_string(),
     }
@@ -195,7 +204,7 @@ fn signature<'ctx>(
     unit: &Unit<'ctx>,
     func: &ir::Function,
     kind: KernelKind,
-) -> Result<Signature<'ctx>, NvptxError> {
+) -> Result<Signature<'ctx>, LlvmError> {
     let cx = unit.cx;
     let mut params = Params::new(unit);
     let mut sources = Vec::new();
@@ -203,7 +212,7 @@ fn signature<'ctx>(
     if kind == KernelKind::Scalar {
         if let Some(ty) = func.ret {
             let index = params.push(
-                memory_type(cx, ty).ptr_type(super::types::global()).into(),
+                memory_type(cx, ty).ptr_type(global()).into(),
                 KernelParam::Result { ty },
             );
             params.attributes.push((index, &["nocapture", "writeonly"]));
@@ -301,7 +310,7 @@ fn bind_params<'ctx>(
     b: &Builder<'ctx>,
     kernel: FunctionValue<'ctx>,
     signature: &Signature<'ctx>,
-) -> Result<Vec<ParamValue<'ctx>>, NvptxError> {
+) -> Result<Vec<ParamValue<'ctx>>, LlvmError> {
     let param = |i: u32| kernel.get_nth_param(i).expect("declared above");
     let mut frame_params = Vec::with_capacity(signature.sources.len());
     for source in &signature.sources {
@@ -359,7 +368,7 @@ fn annotate_kernel<'ctx>(unit: &Unit<'ctx>, kernel: FunctionValue<'ctx>) {
 fn grid_index_and_size<'ctx>(
     unit: &Unit<'ctx>,
     b: &inkwell::builder::Builder<'ctx>,
-) -> Result<(IntValue<'ctx>, IntValue<'ctx>), NvptxError> {
+) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LlvmError> {
     let read = |register: &str| super::spmd::special_register(unit, b, register);
     let (tid, ntid, ctaid, nctaid) = (
         read("tid.x")?,
@@ -387,24 +396,4 @@ fn outer_loop(func: &ir::Function) -> Option<(LocalId, ValueId)> {
         }
         _ => None,
     })
-}
-
-/// Declares the device function for `func` (defined later by the driver).
-pub(super) fn declare_device_function<'ctx>(
-    unit: &Unit<'ctx>,
-    func: &ir::Function,
-    name: &str,
-) -> FunctionValue<'ctx> {
-    let cx = unit.cx;
-    let params = super::types::device_param_types(cx, func);
-    let fn_type = match func.ret {
-        Some(ty) => match register_type(cx, ty) {
-            inkwell::types::BasicTypeEnum::IntType(t) => t.fn_type(&params, false),
-            inkwell::types::BasicTypeEnum::FloatType(t) => t.fn_type(&params, false),
-            _ => cx.void_type().fn_type(&params, false),
-        },
-        None => cx.void_type().fn_type(&params, false),
-    };
-    unit.module
-        .add_function(name, fn_type, Some(Linkage::Internal))
 }

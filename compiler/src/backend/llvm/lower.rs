@@ -1,14 +1,17 @@
-//! Lowering of one kern IR function body to LLVM IR: the frame (locals as
-//! allocas that `mem2reg` promotes, array parameters as their flattened
-//! descriptors), structured control flow, calls of device functions and the trap
-//! exits. Arithmetic lives in `ops`, array and constant-table access in `memory`.
+//! Lowering of one kern IR function body to LLVM IR, for every LLVM target: the
+//! frame (locals as allocas that `mem2reg` promotes, array parameters as their
+//! flattened descriptors), structured control flow, calls of kern functions and
+//! the trap exits. Arithmetic lives in `ops`, array and constant-table access in
+//! `memory`, atomics in `atomics`.
 //!
-//! The same lowering serves device functions and kernel entries: the caller (the
-//! `target` driver or `kernels`) creates the LLVM function, computes where each
-//! parameter comes from ([`Frame`]), for the loop kernels which IR induction
-//! variable becomes the grid-stride index ([`GridStride`]) and for `#[kernel]`s
-//! which locals are shared arrays. It does not know how kernels receive their
-//! operands or how the module becomes PTX; SPMD instructions are `spmd`'s.
+//! The same lowering serves the GPU's device functions and kernel entries and the
+//! host CPU's functions: the caller (`nvptx` or `host`) creates the LLVM function,
+//! computes where each parameter comes from ([`Frame`]), for the GPU's loop
+//! kernels which IR induction variable becomes the grid-stride index
+//! ([`GridStride`]), and passes its [`TargetHooks`]: what differs between the
+//! targets (how a trapping thread stops, what a call checks, the SPMD
+//! instructions only a GPU runs, `print!`). It does not know how either target
+//! receives its operands or turns the module into code.
 
 use std::collections::HashMap;
 
@@ -21,10 +24,16 @@ use inkwell::values::{
     PointerValue,
 };
 
-use super::types::{constant, register_type, zero};
-use super::{NvptxError, PtxOptions};
+use inkwell::module::Linkage;
+use inkwell::AddressSpace;
+
+use super::hooks::TargetHooks;
+use super::types::{constant, device_param_types, register_type, zero};
+use super::LlvmError;
 use crate::backend::structured::{self, BlockRole, CfgBuilder};
 use crate::backend::traps::{trap_code, TrapSites};
+use crate::diagnostics::Span;
+use crate::ir::spmd::SpmdInst;
 use crate::ir::{self, Arg, ConstTableId, FuncId, InstKind, LocalId, ScalarType, Type, ValueId};
 
 /// An array as generated code sees it: its data pointer and, per axis, extent and
@@ -48,6 +57,7 @@ pub(super) enum ReturnMode<'ctx> {
     /// A device function: returns the value.
     Value,
     /// A kernel: stores the value (if any) through the pointer and returns void.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     Store(Option<PointerValue<'ctx>>),
 }
 
@@ -67,9 +77,6 @@ pub(super) struct Frame<'ctx> {
     pub params: Vec<ParamValue<'ctx>>,
     pub ret: ReturnMode<'ctx>,
     pub grid_stride: Option<GridStride<'ctx>>,
-    /// A `#[kernel]`'s shared arrays: bound for the whole body (the IR's
-    /// `SharedArray` is the block's memory wherever it appears) and zeroed at entry.
-    pub shared_arrays: Vec<super::shared::SharedArray<'ctx>>,
 }
 
 /// What the functions of one module share.
@@ -81,10 +88,70 @@ pub(super) struct Unit<'ctx> {
     /// `kern$trap(record, code, site, payload0, payload1)`: noreturn.
     pub trap_function: FunctionValue<'ctx>,
     pub trap_sites: TrapSites,
-    pub options: PtxOptions,
+    /// Where arrays, constant tables and the trap record live (the GPU's global
+    /// memory, the host's only address space).
+    pub address_space: AddressSpace,
 }
 
-impl Unit<'_> {}
+/// The frame of a kern function declared by [`declare_kern_function`]: the trap
+/// record is its first parameter, then each IR parameter (arrays flattened), and
+/// `Return` returns the value.
+pub(super) fn kern_function_frame<'ctx>(
+    function: FunctionValue<'ctx>,
+    func: &ir::Function,
+) -> Frame<'ctx> {
+    let mut next = 0;
+    let mut take = || {
+        next += 1;
+        function
+            .get_nth_param(next - 1)
+            .expect("declared with this signature")
+    };
+    let trap = take().into_pointer_value();
+    let mut params = Vec::with_capacity(func.params.len());
+    for ty in func.param_types() {
+        params.push(match ty {
+            Type::Scalar(_) | Type::HostArray(_) => ParamValue::Scalar(take()),
+            Type::Array(a) => {
+                let data = take().into_pointer_value();
+                let shape: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
+                let strides: Vec<IntValue> = (0..a.rank).map(|_| take().into_int_value()).collect();
+                ParamValue::Array(ArrayValue {
+                    data,
+                    shape,
+                    strides,
+                })
+            }
+        });
+    }
+    Frame {
+        trap,
+        params,
+        ret: ReturnMode::Value,
+        grid_stride: None,
+    }
+}
+
+/// Declares the LLVM function of kern function `func` (internal linkage; the
+/// trap record, then each parameter, arrays flattened: `types::device_param_types`).
+pub(super) fn declare_kern_function<'ctx>(
+    unit: &Unit<'ctx>,
+    func: &ir::Function,
+    name: &str,
+) -> FunctionValue<'ctx> {
+    let cx = unit.cx;
+    let params = device_param_types(cx, func, unit.address_space);
+    let fn_type = match func.ret {
+        Some(ty) => match register_type(cx, ty) {
+            inkwell::types::BasicTypeEnum::IntType(t) => t.fn_type(&params, false),
+            inkwell::types::BasicTypeEnum::FloatType(t) => t.fn_type(&params, false),
+            _ => cx.void_type().fn_type(&params, false),
+        },
+        None => cx.void_type().fn_type(&params, false),
+    };
+    unit.module
+        .add_function(name, fn_type, Some(Linkage::Internal))
+}
 
 enum LocalSlot<'ctx> {
     Scalar(PointerValue<'ctx>),
@@ -99,6 +166,7 @@ pub(super) struct Lowerer<'ctx, 'a> {
     pub func: &'a ir::Function,
     pub llvm_function: FunctionValue<'ctx>,
     pub trap: PointerValue<'ctx>,
+    pub hooks: &'a dyn TargetHooks<'ctx>,
     values: Vec<Option<BasicValueEnum<'ctx>>>,
     locals: Vec<LocalSlot<'ctx>>,
     /// `(latch, exit)` of each enclosing loop, innermost last.
@@ -106,20 +174,19 @@ pub(super) struct Lowerer<'ctx, 'a> {
     ret: ReturnMode<'ctx>,
     /// IR values the frame defines instead of their instruction (the grid step).
     overrides: HashMap<ValueId, BasicValueEnum<'ctx>>,
-    /// With fast math: each `x as f64` of an `f32` value, result → `x`.
-    pub widened_f32: HashMap<ValueId, ValueId>,
 }
 
 /// Lowers the body of `func` into `llvm_function`, whose entry block `b` is
 /// positioned in (the caller may have emitted the frame's values there).
 pub(super) fn lower_function<'ctx>(
     unit: &mut Unit<'ctx>,
+    hooks: &dyn TargetHooks<'ctx>,
     b: Builder<'ctx>,
     program: &ir::Program,
     func: &ir::Function,
     llvm_function: FunctionValue<'ctx>,
     frame: Frame<'ctx>,
-) -> Result<(), NvptxError> {
+) -> Result<(), LlvmError> {
     let cx = unit.cx;
     let mut lowerer = Lowerer {
         cx,
@@ -129,19 +196,16 @@ pub(super) fn lower_function<'ctx>(
         func,
         llvm_function,
         trap: frame.trap,
+        hooks,
         values: vec![None; func.value_types.len()],
         locals: Vec::with_capacity(func.locals.len()),
         loops: Vec::new(),
         ret: frame.ret,
         overrides: HashMap::new(),
-        widened_f32: HashMap::new(),
     };
-    if lowerer.unit.options.fastmath {
-        collect_widened_f32(func, &func.body, &mut lowerer.widened_f32);
-    }
     lowerer.lower_frame(frame.params, frame.grid_stride)?;
     // After the frame's allocas, which must stay in the entry block for `mem2reg`.
-    lowerer.bind_shared_arrays(&frame.shared_arrays)?;
+    hooks.enter(&mut lowerer)?;
     lowerer.lower_block(&func.body)?;
     // Falling off the end: `()` functions return; a value-returning function only
     // gets here on paths the IR never reaches.
@@ -150,8 +214,8 @@ pub(super) fn lower_function<'ctx>(
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    pub fn invalid(&self, message: impl Into<String>) -> NvptxError {
-        NvptxError::Invalid {
+    pub fn invalid(&self, message: impl Into<String>) -> LlvmError {
+        LlvmError::Invalid {
             function: self.func.name.clone(),
             message: message.into(),
         }
@@ -161,7 +225,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         params: Vec<ParamValue<'ctx>>,
         grid_stride: Option<GridStride<'ctx>>,
-    ) -> Result<(), NvptxError> {
+    ) -> Result<(), LlvmError> {
         for local in &self.func.locals {
             self.locals.push(match local.ty {
                 Type::Scalar(s) => {
@@ -201,14 +265,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(())
     }
 
-    pub fn lower_block(&mut self, block: &ir::Block) -> Result<(), NvptxError> {
+    pub fn lower_block(&mut self, block: &ir::Block) -> Result<(), LlvmError> {
         for inst in &block.insts {
             self.lower_inst(inst)?;
         }
         Ok(())
     }
 
-    pub fn value(&self, id: ValueId) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    pub fn value(&self, id: ValueId) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         self.values
             .get(id.0 as usize)
             .copied()
@@ -216,21 +280,21 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .ok_or_else(|| self.invalid(format!("value v{} used before its definition", id.0)))
     }
 
-    pub fn int(&self, id: ValueId) -> Result<IntValue<'ctx>, NvptxError> {
+    pub fn int(&self, id: ValueId) -> Result<IntValue<'ctx>, LlvmError> {
         match self.value(id)? {
             BasicValueEnum::IntValue(v) => Ok(v),
             _ => Err(self.invalid(format!("v{} is not an integer", id.0))),
         }
     }
 
-    pub fn float(&self, id: ValueId) -> Result<FloatValue<'ctx>, NvptxError> {
+    pub fn float(&self, id: ValueId) -> Result<FloatValue<'ctx>, LlvmError> {
         match self.value(id)? {
             BasicValueEnum::FloatValue(v) => Ok(v),
             _ => Err(self.invalid(format!("v{} is not a float", id.0))),
         }
     }
 
-    pub fn value_type(&self, id: ValueId) -> Result<ScalarType, NvptxError> {
+    pub fn value_type(&self, id: ValueId) -> Result<ScalarType, LlvmError> {
         self.func
             .value_types
             .get(id.0 as usize)
@@ -238,7 +302,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .ok_or_else(|| self.invalid(format!("value v{} has no type", id.0)))
     }
 
-    pub fn array(&self, local: LocalId) -> Result<(ArrayValue<'ctx>, ir::ArrayType), NvptxError> {
+    pub fn array(&self, local: LocalId) -> Result<(ArrayValue<'ctx>, ir::ArrayType), LlvmError> {
         let ty = match self.func.locals.get(local.0 as usize).map(|l| l.ty) {
             Some(Type::Array(a)) => a,
             _ => return Err(self.invalid(format!("local l{} is not an array", local.0))),
@@ -250,11 +314,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Binds array local `local` to `value` (a shared array: see `shared`).
-    pub fn bind_array(
-        &mut self,
-        local: LocalId,
-        value: ArrayValue<'ctx>,
-    ) -> Result<(), NvptxError> {
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub fn bind_array(&mut self, local: LocalId, value: ArrayValue<'ctx>) -> Result<(), LlvmError> {
         match self.locals.get_mut(local.0 as usize) {
             Some(LocalSlot::Array(slot)) => {
                 *slot = Some(value);
@@ -264,7 +325,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
-    fn scalar_slot(&self, local: LocalId) -> Result<(PointerValue<'ctx>, ScalarType), NvptxError> {
+    fn scalar_slot(&self, local: LocalId) -> Result<(PointerValue<'ctx>, ScalarType), LlvmError> {
         match (
             self.locals.get(local.0 as usize),
             self.func.locals.get(local.0 as usize).map(|l| l.ty),
@@ -274,7 +335,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
-    fn lower_inst(&mut self, inst: &ir::Inst) -> Result<(), NvptxError> {
+    fn lower_inst(&mut self, inst: &ir::Inst) -> Result<(), LlvmError> {
         if let Some(v) = inst.result.and_then(|r| self.overrides.get(&r).copied()) {
             return self.define(inst.result, Some(v));
         }
@@ -310,7 +371,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 Some(self.b.build_select(c, t, f, "")?)
             }
             InstKind::Intrinsic(op, args) => Some(self.intrinsic(*op, args)?),
-            InstKind::Call { callee, args } => self.call(*callee, args)?,
+            InstKind::Call { callee, args } => self.call(*callee, args, inst.span)?,
             InstKind::ArrayLen { array, axis } => Some(self.array_len(*array, *axis)?.into()),
             InstKind::Load {
                 array,
@@ -343,10 +404,19 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 self.trap_unless(ok, trap_code::ASSERTION_FAILED, site, None)?;
                 None
             }
-            InstKind::Spmd(spmd) => self.spmd(spmd, inst.span)?,
-            // Rejected with their spans by `check` before lowering starts.
-            InstKind::Print { .. } | InstKind::Host { .. } => {
-                return Err(self.invalid("print or host instruction reached the lowering"))
+            InstKind::Spmd(SpmdInst::Atomic(atomic)) => Some(self.atomic(atomic, inst.span)?),
+            InstKind::Spmd(spmd) => {
+                let hooks = self.hooks;
+                hooks.spmd(self, spmd, inst.span)?
+            }
+            InstKind::Print { .. } => {
+                let hooks = self.hooks;
+                hooks.print(self, inst)?;
+                None
+            }
+            // Host code is interpreted, never compiled.
+            InstKind::Host { .. } => {
+                return Err(self.invalid("a host instruction reached the lowering"))
             }
         };
         self.define(inst.result, result)
@@ -356,7 +426,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         result: Option<ValueId>,
         value: Option<BasicValueEnum<'ctx>>,
-    ) -> Result<(), NvptxError> {
+    ) -> Result<(), LlvmError> {
         structured::define(&mut self.values, result, value).map_err(|e| self.invalid(e))
     }
 
@@ -364,7 +434,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.cx.append_basic_block(self.llvm_function, name)
     }
 
-    fn build_return(&mut self, value: Option<BasicValueEnum<'ctx>>) -> Result<(), NvptxError> {
+    fn build_return(&mut self, value: Option<BasicValueEnum<'ctx>>) -> Result<(), LlvmError> {
         let target = match self.ret {
             ReturnMode::Value => None,
             ReturnMode::Store(target) => Some(target),
@@ -384,7 +454,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Returns zero of the function's type (paths the IR never reaches).
-    pub fn return_dummy(&mut self) -> Result<(), NvptxError> {
+    pub fn return_dummy(&mut self) -> Result<(), LlvmError> {
         match (&self.ret, self.func.ret) {
             (ReturnMode::Value, Some(ty)) => {
                 let z = zero(self.cx, ty);
@@ -405,7 +475,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         code: u32,
         site: u32,
         payload: Option<[IntValue<'ctx>; 2]>,
-    ) -> Result<(), NvptxError> {
+    ) -> Result<(), LlvmError> {
         let (cont, fail) = (self.basic_block("ok"), self.basic_block("trap"));
         self.b.build_conditional_branch(ok, cont, fail)?;
         self.b.position_at_end(fail);
@@ -420,7 +490,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
             len.into(),
         ];
         self.b.build_call(self.unit.trap_function, &args, "")?;
-        self.b.build_unreachable()?;
+        let hooks = self.hooks;
+        hooks.end_trap_block(self)?;
         self.b.position_at_end(cont);
         Ok(())
     }
@@ -429,12 +500,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         callee: FuncId,
         args: &[Arg],
-    ) -> Result<Option<BasicValueEnum<'ctx>>, NvptxError> {
+        span: Span,
+    ) -> Result<Option<BasicValueEnum<'ctx>>, LlvmError> {
         let callee_ir = self
             .program
             .functions
             .get(callee.0 as usize)
-            .ok_or(NvptxError::NoSuchFunction(callee.0))?;
+            .ok_or(LlvmError::NoSuchFunction(callee.0))?;
         if callee_ir.params.len() != args.len() {
             return Err(self.invalid(format!(
                 "call to `{}` with {} arguments, expected {}",
@@ -443,7 +515,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 callee_ir.params.len()
             )));
         }
-        if let Some(v) = self.fast_math_call(callee_ir, args)? {
+        let hooks = self.hooks;
+        if let Some(v) = hooks.substitute_call(self, callee_ir, args)? {
             return Ok(Some(v));
         }
         let function =
@@ -479,15 +552,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 }
             }
         }
-        let call = self.b.build_call(function, &values, "")?;
-        Ok(call.try_as_basic_value().basic())
+        hooks.call(self, callee, function, &values, span)
     }
 }
 
 /// The LLVM side of the shared structured control flow.
 impl<'ctx> CfgBuilder for Lowerer<'ctx, '_> {
     type Block = BasicBlock<'ctx>;
-    type Error = NvptxError;
+    type Error = LlvmError;
 
     fn new_block(&mut self, role: BlockRole) -> BasicBlock<'ctx> {
         self.basic_block(role.name())
@@ -497,7 +569,7 @@ impl<'ctx> CfgBuilder for Lowerer<'ctx, '_> {
         self.b.position_at_end(block);
     }
 
-    fn jump(&mut self, to: BasicBlock<'ctx>) -> Result<(), NvptxError> {
+    fn jump(&mut self, to: BasicBlock<'ctx>) -> Result<(), LlvmError> {
         self.b.build_unconditional_branch(to)?;
         Ok(())
     }
@@ -507,18 +579,18 @@ impl<'ctx> CfgBuilder for Lowerer<'ctx, '_> {
         cond: ValueId,
         if_true: BasicBlock<'ctx>,
         if_false: BasicBlock<'ctx>,
-    ) -> Result<(), NvptxError> {
+    ) -> Result<(), LlvmError> {
         let c = self.int(cond)?;
         self.b.build_conditional_branch(c, if_true, if_false)?;
         Ok(())
     }
 
-    fn return_value(&mut self, value: Option<ValueId>) -> Result<(), NvptxError> {
+    fn return_value(&mut self, value: Option<ValueId>) -> Result<(), LlvmError> {
         let value = value.map(|v| self.value(v)).transpose()?;
         self.build_return(value)
     }
 
-    fn lower_block(&mut self, block: &ir::Block) -> Result<(), NvptxError> {
+    fn lower_block(&mut self, block: &ir::Block) -> Result<(), LlvmError> {
         Lowerer::lower_block(self, block)
     }
 
@@ -526,23 +598,8 @@ impl<'ctx> CfgBuilder for Lowerer<'ctx, '_> {
         &mut self.loops
     }
 
-    fn error(&self, message: &str) -> NvptxError {
+    fn error(&self, message: &str) -> LlvmError {
         self.invalid(message)
-    }
-}
-
-/// Every `Cast(x: f32, f64)` in `block`, result → `x` (for fast-math matching).
-fn collect_widened_f32(
-    func: &ir::Function,
-    block: &ir::Block,
-    out: &mut HashMap<ValueId, ValueId>,
-) {
-    for inst in block.insts_deep() {
-        if let (InstKind::Cast(x, ScalarType::F64), Some(r)) = (&inst.kind, inst.result) {
-            if func.value_type(*x) == ScalarType::F32 {
-                out.insert(r, *x);
-            }
-        }
     }
 }
 

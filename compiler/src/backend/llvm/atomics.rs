@@ -1,5 +1,7 @@
-//! `SpmdInst::Atomic` on the GPU: one PTX `atom` per read-modify-write where the
-//! hardware has it, a compare-and-swap loop where it does not, each computing
+//! `SpmdInst::Atomic` for every LLVM target: one `atomicrmw` per read-modify-write
+//! where LLVM has it (a PTX `atom` on the GPU, a locked instruction or LLVM's own
+//! compare-and-swap expansion on the host), a compare-and-swap loop where it does
+//! not, each computing
 //! exactly the value `ir::spmd::atomic_new_value` specifies and yielding the old
 //! element.
 //!
@@ -13,7 +15,8 @@
 //!   replaced) and otherwise swaps `v` in if the bits are still the ones it read.
 //!
 //! Every atomic is `monotonic` (relaxed) at LLVM's default scope, which NVPTX
-//! emits as device-scope `atom`s: what the IR promises and no more. The element
+//! emits as device-scope `atom`s: what the IR promises and no more. On the host
+//! they run in the launch loops of `#[kernel]`s on `cpu`/`parallel`. The element
 //! may be in global memory or in a shared array (`atom.shared`); the index is
 //! bounds-checked first, like a checked `Load`.
 
@@ -25,7 +28,7 @@ use inkwell::{AtomicOrdering, AtomicRMWBinOp, FloatPredicate};
 
 use super::lower::Lowerer;
 use super::types::int_type;
-use super::NvptxError;
+use super::LlvmError;
 use crate::backend::operands;
 use crate::diagnostics::Span;
 use crate::ir::spmd::{atomic_element_type, AtomicInst, AtomicOp};
@@ -38,7 +41,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         atomic: &AtomicInst,
         span: Span,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let (op, array, index) = (atomic.op, atomic.array, atomic.index);
         let operands = &atomic.operands[..];
         operands::atomic_operand_count(op, operands.len()).map_err(|m| self.invalid(m))?;
@@ -77,7 +80,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         address: PointerValue<'ctx>,
         expected: IntValue<'ctx>,
         new: IntValue<'ctx>,
-    ) -> Result<IntValue<'ctx>, NvptxError> {
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         let pair = self
             .b
             .build_cmpxchg(address, expected, new, RELAXED, RELAXED)?;
@@ -90,7 +93,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         address: PointerValue<'ctx>,
         operands: &[ValueId],
         bits: u32,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let v = self.float(operands[0])?;
         let float_ty = v.get_type();
         let bits_ty = int_type(self.cx, bits);
@@ -100,7 +103,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             bits_ty.ptr_type(address.get_type().get_address_space()),
             "",
         )?;
-        let to_bits = |l: &Self, f: FloatValue<'ctx>| -> Result<IntValue<'ctx>, NvptxError> {
+        let to_bits = |l: &Self, f: FloatValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
             Ok(l.b.build_bit_cast(f, bits_ty, "")?.into_int_value())
         };
         let old_bits = match op {
@@ -131,7 +134,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         address: PointerValue<'ctx>,
         v: FloatValue<'ctx>,
-    ) -> Result<FloatValue<'ctx>, NvptxError> {
+    ) -> Result<FloatValue<'ctx>, LlvmError> {
         if self.b.get_insert_block().is_none() {
             return Err(self.invalid("the builder has no block"));
         }
@@ -159,7 +162,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         bits_address: PointerValue<'ctx>,
         bits_ty: IntType<'ctx>,
         v: FloatValue<'ctx>,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let entry = self
             .b
             .get_insert_block()

@@ -20,10 +20,10 @@ use inkwell::types::BasicType;
 use inkwell::values::GlobalValue;
 use inkwell::{AddressSpace, IntPredicate};
 
-use super::lower::{ArrayValue, Lowerer, Unit};
 use super::spmd::{barrier, special_register};
-use super::types::memory_type;
-use super::NvptxError;
+use crate::backend::llvm::lower::{ArrayValue, Lowerer, Unit};
+use crate::backend::llvm::types::memory_type;
+use crate::backend::llvm::LlvmError;
 use crate::diagnostics::Span;
 use crate::ir::spmd::SpmdInst;
 use crate::ir::{self, Block, InstKind, LocalId, ScalarType, Type};
@@ -57,7 +57,7 @@ pub(super) fn declare_shared_arrays<'ctx>(
     unit: &Unit<'ctx>,
     func: &ir::Function,
     kernel_name: &str,
-) -> Result<Vec<SharedArray<'ctx>>, NvptxError> {
+) -> Result<Vec<SharedArray<'ctx>>, LlvmError> {
     let mut found = Vec::new();
     declarations(&func.body, &mut found);
     let mut total: u64 = 0;
@@ -67,14 +67,14 @@ pub(super) fn declare_shared_arrays<'ctx>(
         let elem = match func.local(local).ty {
             Type::Array(a) if a.rank == 1 => a.elem,
             _ => {
-                return Err(NvptxError::Invalid {
+                return Err(LlvmError::Invalid {
                     function: func.name.clone(),
                     message: format!("the shared array `{name}` is not a rank-1 array local"),
                 })
             }
         };
         if arrays.iter().any(|a: &SharedArray| a.local == local) {
-            return Err(NvptxError::Invalid {
+            return Err(LlvmError::Invalid {
                 function: func.name.clone(),
                 message: format!("the shared array `{name}` is declared twice"),
             });
@@ -82,7 +82,7 @@ pub(super) fn declare_shared_arrays<'ctx>(
         let bytes = len.saturating_mul(elem.size_bytes() as u64);
         total = total.saturating_add(bytes);
         if total > MAX_STATIC_SHARED_BYTES {
-            return Err(NvptxError::Unsupported {
+            return Err(LlvmError::Unsupported {
                 function: func.name.clone(),
                 construct: format!(
                     "the shared array `{name}` ({len} × {elem}, {bytes} bytes), which brings the kernel's shared memory to {total} bytes (a block has at most {MAX_STATIC_SHARED_BYTES}, 48 KiB)"
@@ -113,7 +113,10 @@ pub(super) fn declare_shared_arrays<'ctx>(
 impl<'ctx> Lowerer<'ctx, '_> {
     /// Binds each shared array to its local and zeroes them all (see the module
     /// docs); nothing when there are none.
-    pub fn bind_shared_arrays(&mut self, arrays: &[SharedArray<'ctx>]) -> Result<(), NvptxError> {
+    pub(super) fn bind_shared_arrays(
+        &mut self,
+        arrays: &[SharedArray<'ctx>],
+    ) -> Result<(), LlvmError> {
         if arrays.is_empty() {
             return Ok(());
         }

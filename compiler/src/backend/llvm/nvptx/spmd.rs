@@ -12,8 +12,8 @@
 use inkwell::builder::Builder;
 use inkwell::values::{BasicValueEnum, FunctionValue, IntValue};
 
-use super::lower::{Lowerer, Unit};
-use super::NvptxError;
+use crate::backend::llvm::lower::{Lowerer, Unit};
+use crate::backend::llvm::LlvmError;
 use crate::diagnostics::Span;
 use crate::ir::spmd::{SpmdIndex, SpmdInst};
 use crate::ir::FunctionKind;
@@ -38,7 +38,7 @@ pub(super) fn special_register<'ctx>(
     unit: &Unit<'ctx>,
     b: &Builder<'ctx>,
     register: &str,
-) -> Result<IntValue<'ctx>, NvptxError> {
+) -> Result<IntValue<'ctx>, LlvmError> {
     let f = intrinsic(unit, &format!("llvm.nvvm.read.ptx.sreg.{register}"), true);
     let v = b
         .build_call(f, &[], register)?
@@ -50,7 +50,7 @@ pub(super) fn special_register<'ctx>(
 }
 
 /// `bar.sync 0`: waits for every (not exited) thread of the block.
-pub(super) fn barrier<'ctx>(unit: &Unit<'ctx>, b: &Builder<'ctx>) -> Result<(), NvptxError> {
+pub(super) fn barrier<'ctx>(unit: &Unit<'ctx>, b: &Builder<'ctx>) -> Result<(), LlvmError> {
     let f = intrinsic(unit, "llvm.nvvm.barrier0", false);
     b.build_call(f, &[], "")?;
     Ok(())
@@ -67,14 +67,16 @@ fn register_name(index: SpmdIndex) -> &'static str {
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    pub fn spmd(
+    /// An SPMD instruction other than an atomic (those are the shared
+    /// lowering's).
+    pub(super) fn gpu_spmd(
         &mut self,
         inst: &SpmdInst,
-        span: Span,
-    ) -> Result<Option<BasicValueEnum<'ctx>>, NvptxError> {
+        _span: Span,
+    ) -> Result<Option<BasicValueEnum<'ctx>>, LlvmError> {
         let in_kernel = matches!(self.func.kind, FunctionKind::Kernel { .. });
         match inst {
-            SpmdInst::Atomic(atomic) => self.atomic(atomic, span).map(Some),
+            SpmdInst::Atomic(_) => Err(self.invalid("an atomic reached the GPU's SPMD hook")),
             // The IR keeps the others in kernel bodies (`ir::spmd_verify`), and a
             // kernel is always an entry, never a device function.
             _ if !in_kernel => {

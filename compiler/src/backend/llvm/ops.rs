@@ -1,9 +1,11 @@
 //! Scalar operations: unary and binary arithmetic (with the division traps),
 //! comparisons, `as` casts, bit casts and intrinsics, each following the IR
 //! specification in `ir/mod.rs` exactly, as the interpreter and the Cranelift
-//! backend do. Also the optional fast-math substitutions of stdlib calls.
+//! backend do, for every LLVM target. (The GPU's optional fast-math
+//! substitutions of stdlib calls are `nvptx`'s.)
 //!
-//! Only operations LLVM 14's NVPTX backend lowers to instructions are emitted:
+//! Only operations LLVM 14's NVPTX backend lowers to instructions are emitted
+//! (on the host they are instructions too, or exact libm calls such as `rint`):
 //! `llvm.sqrt/fabs/floor/ceil/trunc/rint/fma` and plain arithmetic. Casts that
 //! saturate and `copysign` are spelled out with compares, selects and bit masks
 //! rather than left to intrinsics whose NVPTX lowering is not guaranteed.
@@ -15,11 +17,11 @@ use inkwell::{FloatPredicate, IntPredicate};
 
 use super::lower::Lowerer;
 use super::types::register_type;
-use super::NvptxError;
+use super::LlvmError;
 use crate::backend::operands;
 use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;
-use crate::ir::{self, Arg, BinaryOp, CmpOp, Intrinsic, ScalarType, UnaryOp, ValueId};
+use crate::ir::{BinaryOp, CmpOp, Intrinsic, ScalarType, UnaryOp, ValueId};
 
 /// Width of a kern integer in registers (`bool` is one bit there).
 fn register_bits(ty: ScalarType) -> u32 {
@@ -31,7 +33,7 @@ fn register_bits(ty: ScalarType) -> u32 {
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    pub fn unary(&mut self, op: UnaryOp, a: ValueId) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    pub fn unary(&mut self, op: UnaryOp, a: ValueId) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let ty = self.value_type(a)?;
         Ok(match (op, ty) {
             (UnaryOp::Neg, t) if t.is_float() => self.b.build_float_neg(self.float(a)?, "")?.into(),
@@ -49,7 +51,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         a: ValueId,
         b: ValueId,
         span: Span,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let ty = self.value_type(a)?;
         if ty.is_float() {
             let (x, y) = (self.float(a)?, self.float(b)?);
@@ -112,7 +114,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         x: IntValue<'ctx>,
         y: IntValue<'ctx>,
         span: Span,
-    ) -> Result<(), NvptxError> {
+    ) -> Result<(), LlvmError> {
         let site = self.unit.trap_sites.add(span, None);
         let int = x.get_type();
         let nonzero = self
@@ -138,7 +140,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         op: CmpOp,
         a: ValueId,
         b: ValueId,
-    ) -> Result<IntValue<'ctx>, NvptxError> {
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         let ty = self.value_type(a)?;
         if ty.is_float() {
             // Ordered predicates are false on NaN; `ne` is "unordered or not equal".
@@ -171,7 +173,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Rust's `as`.
-    pub fn cast(&mut self, a: ValueId, to: ScalarType) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    pub fn cast(&mut self, a: ValueId, to: ScalarType) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let from = self.value_type(a)?;
         let x = self.value(a)?;
         let to_ty = register_type(self.cx, to);
@@ -229,7 +231,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         x: FloatValue<'ctx>,
         to: ScalarType,
-    ) -> Result<IntValue<'ctx>, NvptxError> {
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         if to == ScalarType::Bool {
             return Err(self.invalid("cannot cast a float to bool"));
         }
@@ -273,7 +275,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         a: ValueId,
         to: ScalarType,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let from = self.value_type(a)?;
         if from.bits() != to.bits() || from == ScalarType::Bool || to == ScalarType::Bool {
             return Err(self.invalid(format!("bitcast from {from} to {to}")));
@@ -290,7 +292,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         op: Intrinsic,
         args: &[ValueId],
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         operands::intrinsic_arity(op, args.len()).map_err(|m| self.invalid(m))?;
         let ty = self.value_type(args[0])?;
         operands::intrinsic_operand_type(op, ty).map_err(|m| self.invalid(m))?;
@@ -322,7 +324,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         ty: ScalarType,
         x: FloatValue<'ctx>,
         y: FloatValue<'ctx>,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let int = super::types::int_type(self.cx, ty.bits());
         let sign = int.const_int(1u64 << (ty.bits() - 1), false);
         let magnitude_mask = int.const_int(!(1u64 << (ty.bits() - 1)), false);
@@ -334,73 +336,19 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(self.b.build_bit_cast(bits, x.get_type(), "")?)
     }
 
-    fn call_intrinsic(
+    pub fn call_intrinsic(
         &mut self,
         name: &str,
         overload: BasicTypeEnum<'ctx>,
         args: &[BasicMetadataValueEnum<'ctx>],
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let declaration = LlvmIntrinsic::find(name)
             .and_then(|i| i.get_declaration(&self.unit.module, &[overload]))
-            .ok_or_else(|| NvptxError::Llvm(format!("LLVM has no intrinsic `{name}`")))?;
+            .ok_or_else(|| LlvmError::Llvm(format!("LLVM has no intrinsic `{name}`")))?;
         let call = self.b.build_call(declaration, args, "")?;
         call.try_as_basic_value()
             .basic()
-            .ok_or_else(|| NvptxError::Llvm(format!("`{name}` returned nothing")))
-    }
-
-    /// With [`super::PtxOptions::fastmath`], a call of the stdlib's `exp2`,
-    /// `log2`, `sin` or `cos` on an `f32` becomes the GPU's approximate
-    /// instruction. The stdlib's `f32` versions are `NAME_f64(x as f64) as f32`
-    /// and are inlined, so the call seen here is `NAME_f64` on a widened `f32`:
-    /// it becomes `approx(x) as f64`, which the following cast narrows exactly.
-    pub fn fast_math_call(
-        &mut self,
-        callee: &ir::Function,
-        args: &[Arg],
-    ) -> Result<Option<BasicValueEnum<'ctx>>, NvptxError> {
-        if !self.unit.options.fastmath {
-            return Ok(None);
-        }
-        let intrinsic = match callee.name.as_str() {
-            "exp2_f32" | "exp2_f64" => "llvm.nvvm.ex2.approx.f",
-            "log2_f32" | "log2_f64" => "llvm.nvvm.lg2.approx.f",
-            "sin_f32" | "sin_f64" => "llvm.nvvm.sin.approx.f",
-            "cos_f32" | "cos_f64" => "llvm.nvvm.cos.approx.f",
-            _ => return Ok(None),
-        };
-        let [Arg::Value(arg)] = args else {
-            return Ok(None);
-        };
-        let (x, widen) = match self.value_type(*arg)? {
-            ScalarType::F32 => (*arg, false),
-            ScalarType::F64 => match self.widened_f32.get(arg) {
-                Some(x) => (*x, true),
-                None => return Ok(None),
-            },
-            _ => return Ok(None),
-        };
-        let x = self.float(x)?;
-        let f32t = self.cx.f32_type();
-        let declaration = match self.unit.module.get_function(intrinsic) {
-            Some(f) => f,
-            None => {
-                self.unit
-                    .module
-                    .add_function(intrinsic, f32t.fn_type(&[f32t.into()], false), None)
-            }
-        };
-        let call = self.b.build_call(declaration, &[x.into()], "")?;
-        let Some(r) = call.try_as_basic_value().basic() else {
-            return Ok(None);
-        };
-        Ok(Some(if widen {
-            self.b
-                .build_float_ext(r.into_float_value(), self.cx.f64_type(), "")?
-                .into()
-        } else {
-            r
-        }))
+            .ok_or_else(|| LlvmError::Llvm(format!("`{name}` returned nothing")))
     }
 
     /// A register value of kern type `ty` in its memory form (`bool` → byte).
@@ -408,7 +356,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         v: BasicValueEnum<'ctx>,
         ty: ScalarType,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         Ok(if ty == ScalarType::Bool {
             self.b
                 .build_int_z_extend(v.into_int_value(), self.cx.i8_type(), "")?
@@ -424,7 +372,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         v: BasicValueEnum<'ctx>,
         ty: ScalarType,
-    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         Ok(if ty == ScalarType::Bool {
             let byte = v.into_int_value();
             self.b

@@ -1,0 +1,188 @@
+//! The host-only functions of a unit: `kern$trap`, which fills the trap record at
+//! the start of the [`CallContext`](crate::backend::cranelift::CallContext), and
+//! the trampoline, the host entry with the Cranelift tier's signature
+//! `extern "C" fn(ctx, args: *const u64, ret: *mut u64)`: it reads each argument
+//! from its slot (scalar bits; an array's [`ArrayDesc`] through its address),
+//! calls the root with its arrays flattened and stores the result's memory form
+//! into `*ret`.
+//!
+//! It knows the slot and descriptor layouts and the trap record's; instruction
+//! lowering is the shared `lower`'s.
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::BasicType;
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue};
+use inkwell::AddressSpace;
+
+use super::LlvmError;
+use crate::backend::llvm::lower::Unit;
+use crate::backend::llvm::types::{element_pointer_type, memory_type, register_type};
+use crate::backend::traps::TrapRecord;
+use crate::ir::{self, ArrayDesc, ScalarType, Type};
+
+/// The trampoline's symbol (`$` keeps it apart from every kern function's).
+pub(super) const TRAMPOLINE: &str = "kern$entry";
+
+/// `kern$trap(record, code, site, index, len)`: writes the trap record. The
+/// caller then returns (the hooks' `end_trap_block`); on the CPU one call has
+/// one context and its first trap ends it, so no atomics are needed.
+pub(super) fn define_trap_function<'ctx>(
+    cx: &'ctx Context,
+    module: &Module<'ctx>,
+) -> Result<FunctionValue<'ctx>, LlvmError> {
+    let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
+    let record_ty = i32t.ptr_type(AddressSpace::default());
+    let fn_type = cx.void_type().fn_type(
+        &[
+            record_ty.into(),
+            i32t.into(),
+            i32t.into(),
+            i64t.into(),
+            i64t.into(),
+        ],
+        false,
+    );
+    let f = module.add_function("kern$trap", fn_type, Some(Linkage::Internal));
+    for attr in ["noinline", "cold"] {
+        let kind = Attribute::get_named_enum_kind_id(attr);
+        f.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
+    }
+    let b = cx.create_builder();
+    b.position_at_end(cx.append_basic_block(f, "entry"));
+    let param = |i: u32| f.get_nth_param(i).expect("declared above");
+    let record = param(0).into_pointer_value();
+    b.build_store(record, param(1).into_int_value())?;
+    // SAFETY (LLVM): offsets inside the 24-byte record (see `traps`).
+    let site = unsafe {
+        b.build_gep(
+            record,
+            &[i64t.const_int(TrapRecord::SITE_OFFSET / 4, false)],
+            "site",
+        )?
+    };
+    b.build_store(site, param(2).into_int_value())?;
+    let payload = b.build_pointer_cast(record, i64t.ptr_type(AddressSpace::default()), "")?;
+    for (k, value) in [param(3), param(4)].into_iter().enumerate() {
+        let slot = unsafe {
+            b.build_gep(
+                payload,
+                &[i64t.const_int(TrapRecord::PAYLOAD_OFFSET / 8 + k as u64, false)],
+                "payload",
+            )?
+        };
+        b.build_store(slot, value.into_int_value())?;
+    }
+    b.build_return(None)?;
+    Ok(f)
+}
+
+/// Defines [`TRAMPOLINE`] for `func`, whose LLVM function is `target`.
+pub(super) fn define_trampoline<'ctx>(
+    unit: &Unit<'ctx>,
+    func: &ir::Function,
+    target: FunctionValue<'ctx>,
+) -> Result<(), LlvmError> {
+    let cx = unit.cx;
+    let space = AddressSpace::default();
+    let i64t = cx.i64_type();
+    let slot_ptr = i64t.ptr_type(space);
+    let fn_type = cx.void_type().fn_type(
+        &[
+            cx.i32_type().ptr_type(space).into(),
+            slot_ptr.into(),
+            slot_ptr.into(),
+        ],
+        false,
+    );
+    let f = unit
+        .module
+        .add_function(TRAMPOLINE, fn_type, Some(Linkage::External));
+    let b = cx.create_builder();
+    b.position_at_end(cx.append_basic_block(f, "entry"));
+    let param = |i: u32| f.get_nth_param(i).expect("declared above");
+    let (ctx, args, ret) = (
+        param(0).into_pointer_value(),
+        param(1).into_pointer_value(),
+        param(2).into_pointer_value(),
+    );
+    // Word `i` of the `i64` array at `base`.
+    let word =
+        |base: PointerValue<'ctx>, i: u64, name: &str| -> Result<IntValue<'ctx>, LlvmError> {
+            // SAFETY (LLVM): the host passes one slot per parameter and descriptors
+            // of `ArrayDesc`'s layout.
+            let at = unsafe { b.build_in_bounds_gep(base, &[i64t.const_int(i, false)], name)? };
+            Ok(b.build_load(at, name)?.into_int_value())
+        };
+    let mut call_args: Vec<BasicMetadataValueEnum> = vec![ctx.into()];
+    for (i, ty) in func.param_types().into_iter().enumerate() {
+        let bits = word(args, i as u64, "slot")?;
+        match ty {
+            Type::Scalar(s) => call_args.push(scalar_from_bits(unit, &b, bits, s)?.into()),
+            Type::Array(a) => {
+                let desc = b.build_int_to_ptr(bits, slot_ptr, "desc")?;
+                let data = word(desc, 0, "data")?;
+                let data =
+                    b.build_int_to_ptr(data, element_pointer_type(cx, a.elem, space), "data")?;
+                call_args.push(data.into());
+                let (shape, strides) = (
+                    ArrayDesc::SHAPE_OFFSET as u64 / 8,
+                    ArrayDesc::STRIDES_OFFSET as u64 / 8,
+                );
+                for k in 0..a.rank as u64 {
+                    call_args.push(word(desc, shape + k, "extent")?.into());
+                }
+                for k in 0..a.rank as u64 {
+                    call_args.push(word(desc, strides + k, "stride")?.into());
+                }
+            }
+            Type::HostArray(_) => {
+                return Err(LlvmError::Invalid {
+                    function: func.name.clone(),
+                    message: "a host-array parameter in compiled code".into(),
+                })
+            }
+        }
+    }
+    let call = b.build_call(target, &call_args, "")?;
+    if let (Some(value), Some(ty)) = (call.try_as_basic_value().basic(), func.ret) {
+        let value = if ty == ScalarType::Bool {
+            b.build_int_z_extend(value.into_int_value(), cx.i8_type(), "")?
+                .into()
+        } else {
+            value
+        };
+        let ret = b.build_pointer_cast(ret, memory_type(cx, ty).ptr_type(space), "ret")?;
+        b.build_store(ret, value)?;
+    }
+    b.build_return(None)?;
+    Ok(())
+}
+
+/// The register value of kern type `ty` whose bits (`ScalarValue::to_bits`) are
+/// the low bits of `bits`.
+fn scalar_from_bits<'ctx>(
+    unit: &Unit<'ctx>,
+    b: &inkwell::builder::Builder<'ctx>,
+    bits: IntValue<'ctx>,
+    ty: ScalarType,
+) -> Result<inkwell::values::BasicValueEnum<'ctx>, LlvmError> {
+    let cx = unit.cx;
+    Ok(match ty {
+        ScalarType::F64 => b.build_bit_cast(bits, cx.f64_type(), "")?,
+        ScalarType::F32 => {
+            let low = b.build_int_truncate(bits, cx.i32_type(), "")?;
+            b.build_bit_cast(low, cx.f32_type(), "")?
+        }
+        ScalarType::Bool => {
+            let zero = bits.get_type().const_zero();
+            b.build_int_compare(inkwell::IntPredicate::NE, bits, zero, "")?
+                .into()
+        }
+        t if t.bits() == 64 => bits.into(),
+        t => b
+            .build_int_truncate(bits, register_type(cx, t).into_int_type(), "")?
+            .into(),
+    })
+}

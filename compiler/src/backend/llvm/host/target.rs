@@ -1,0 +1,267 @@
+//! The LLVM side of a host compilation: the target machine for the CPU this
+//! process runs on (its name and features, so the vectorisers use AVX2/AVX-512/
+//! NEON where present), one module per unit with every function marked for that
+//! CPU, the verifier (a failure is an error, never an abort), `default<O3>`, and
+//! MCJIT, which turns the module into machine code owned by a [`HostCode`].
+//!
+//! It drives `lower` and `entry`; it does not know kern's instruction semantics.
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::context::Context;
+use inkwell::execution_engine::ExecutionEngine;
+use inkwell::module::Module;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine,
+};
+use inkwell::values::FunctionValue;
+use inkwell::{AddressSpace, OptimizationLevel};
+
+use super::entry::{define_trampoline, define_trap_function, TRAMPOLINE};
+use super::hooks::Host;
+use super::LlvmError;
+use crate::backend::cranelift::abi::{print_hook, UnitTables};
+use crate::backend::cranelift::CompiledFunction;
+use crate::backend::llvm::lower::{
+    declare_kern_function, kern_function_frame, lower_function, Unit,
+};
+use crate::ir::{self, FuncId, Program};
+
+/// The host CPU as LLVM names it, and its features (`+avx2,+fma,…`).
+pub fn host_cpu() -> (String, String) {
+    (
+        TargetMachine::get_host_cpu_name().to_string(),
+        TargetMachine::get_host_cpu_features().to_string(),
+    )
+}
+
+/// Bytes an optimised native frame of `func` may take, for the stack checks
+/// (`ir::call_graph::CallFacts`): twice the Cranelift tier's estimate, since
+/// `-O3` inlines callees into their callers' frames and vectorised loops spill
+/// whole vectors. It need not be exact: each check compares the real stack
+/// pointer, so an underestimate only eats into the reserve by one frame.
+pub fn frame_estimate(func: &ir::Function) -> u64 {
+    let slots = func.value_types.len() + func.locals.len();
+    512 + 16 * slots as u64
+}
+
+fn llvm_error(e: impl std::fmt::Display) -> LlvmError {
+    LlvmError::Llvm(e.to_string())
+}
+
+fn target_machine() -> Result<TargetMachine, LlvmError> {
+    Target::initialize_native(&InitializationConfig::default()).map_err(llvm_error)?;
+    let triple = TargetMachine::get_default_triple();
+    let target = Target::from_triple(&triple).map_err(llvm_error)?;
+    let (cpu, features) = host_cpu();
+    target
+        .create_target_machine(
+            &triple,
+            &cpu,
+            &features,
+            OptimizationLevel::Aggressive,
+            // MCJIT links the code where it lands: no PIC needed.
+            RelocMode::Static,
+            CodeModel::JITDefault,
+        )
+        .ok_or_else(|| LlvmError::Llvm(format!("no target machine for this CPU ({cpu})")))
+}
+
+/// An optimised module and what the host needs to call it.
+struct Built<'ctx> {
+    module: Module<'ctx>,
+    machine: TargetMachine,
+    tables: UnitTables,
+    /// `kern_print_hook`, if the unit prints.
+    print_hook: Option<FunctionValue<'ctx>>,
+}
+
+/// The functions of the unit rooted at `root` (`ir::call_graph::unit_of`).
+fn unit_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, LlvmError> {
+    if program.functions.get(root.0 as usize).is_none() {
+        return Err(LlvmError::NoSuchFunction(root.0));
+    }
+    ir::call_graph::unit_of(program, root)
+        .map_err(|(_, callee)| LlvmError::NoSuchFunction(callee.0))
+}
+
+fn symbol(id: FuncId, name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("kern{}_{safe}", id.0)
+}
+
+fn build<'ctx>(
+    cx: &'ctx Context,
+    program: &Program,
+    root: FuncId,
+) -> Result<Built<'ctx>, LlvmError> {
+    let machine = target_machine()?;
+    let order = unit_functions(program, root)?;
+    let module = cx.create_module("kern");
+    module.set_triple(&machine.get_triple());
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    let space = AddressSpace::default();
+    let trap_function = define_trap_function(cx, &module)?;
+    let mut unit = Unit {
+        cx,
+        module,
+        device_functions: Default::default(),
+        const_tables: Default::default(),
+        trap_function,
+        trap_sites: Default::default(),
+        address_space: space,
+    };
+    for &f in &order {
+        let declared = declare_kern_function(
+            &unit,
+            program.function(f),
+            &symbol(f, &program.function(f).name),
+        );
+        unit.device_functions.insert(f, declared);
+    }
+    let hooks = Host::new(ir::call_graph::CallFacts::of_unit(
+        program,
+        &order,
+        frame_estimate,
+        crate::stack_limit::UNCHECKED_CALL_BYTES,
+    ));
+    for &f in &order {
+        define_kern_function(&mut unit, &hooks, program, f)?;
+    }
+    let root_function = unit.device_functions[&root];
+    define_trampoline(&unit, program.function(root), root_function)?;
+
+    // Every function is compiled for this CPU, also by MCJIT's own code generator.
+    let (cpu, features) = host_cpu();
+    let attributes = [
+        cx.create_string_attribute("target-cpu", &cpu),
+        cx.create_string_attribute("target-features", &features),
+        cx.create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0),
+    ];
+    for function in unit.module.get_functions() {
+        if function.count_basic_blocks() > 0 {
+            for attribute in attributes {
+                function.add_attribute(AttributeLoc::Function, attribute);
+            }
+        }
+    }
+
+    unit.module
+        .verify()
+        .map_err(|e| LlvmError::Llvm(format!("the generated LLVM IR is invalid: {e}")))?;
+    unit.module
+        .run_passes("default<O3>", &machine, PassBuilderOptions::create())
+        .map_err(llvm_error)?;
+    let print_hook = hooks.print_hook();
+    let tables = UnitTables {
+        traps: unit.trap_sites,
+        prints: hooks.into_prints(),
+    };
+    Ok(Built {
+        module: unit.module,
+        machine,
+        tables,
+        print_hook,
+    })
+}
+
+fn define_kern_function<'ctx>(
+    unit: &mut Unit<'ctx>,
+    hooks: &Host<'ctx>,
+    program: &Program,
+    id: FuncId,
+) -> Result<(), LlvmError> {
+    let func = program.function(id);
+    let function = unit.device_functions[&id];
+    let b = unit.cx.create_builder();
+    b.position_at_end(unit.cx.append_basic_block(function, "entry"));
+    let frame = kern_function_frame(function, func);
+    lower_function(unit, hooks, b, program, func, function, frame)
+}
+
+/// What [`emit`] prints.
+pub(super) enum Emit {
+    LlvmIr,
+    Asm,
+}
+
+pub(super) fn emit(program: &Program, root: FuncId, what: Emit) -> Result<String, LlvmError> {
+    let cx = Context::create();
+    let built = build(&cx, program, root)?;
+    Ok(match what {
+        Emit::LlvmIr => built.module.print_to_string().to_string(),
+        Emit::Asm => {
+            let asm = built
+                .machine
+                .write_to_memory_buffer(&built.module, FileType::Assembly)
+                .map_err(llvm_error)?;
+            String::from_utf8_lossy(asm.as_slice())
+                .trim_end_matches('\0')
+                .to_string()
+        }
+    })
+}
+
+/// The machine code of one unit: MCJIT's engine (which owns the module and the
+/// code memory) and the LLVM context everything lives in. Dropping it frees
+/// both, the engine first.
+struct HostCode {
+    engine: Option<ExecutionEngine<'static>>,
+    context: *mut Context,
+}
+
+impl Drop for HostCode {
+    fn drop(&mut self) {
+        drop(self.engine.take());
+        // SAFETY: `context` came from `Box::into_raw` in `compile`, and the
+        // engine, the only thing that borrowed it, is gone.
+        unsafe { drop(Box::from_raw(self.context)) };
+    }
+}
+
+// SAFETY: after `compile` returns, nothing calls into the engine or the context
+// again until `Drop`: the code memory is immutable and every call of the code
+// gets its own `CallContext`, so the owner may be shared and sent between threads.
+unsafe impl Send for HostCode {}
+unsafe impl Sync for HostCode {}
+
+pub(super) fn compile(program: &Program, root: FuncId) -> Result<CompiledFunction, LlvmError> {
+    let context: *mut Context = Box::into_raw(Box::new(Context::create()));
+    // From here on `owner` frees the context on every path.
+    let mut owner = HostCode {
+        engine: None,
+        context,
+    };
+    // SAFETY: the context lives until `owner` drops, after everything borrowing
+    // it: the module below (a local dropped before `owner`) and the engine.
+    let cx: &'static Context = unsafe { &*context };
+    let built = build(cx, program, root)?;
+    let engine = built
+        .module
+        .create_jit_execution_engine(OptimizationLevel::Aggressive)
+        .map_err(llvm_error)?;
+    if let Some(hook) = built.print_hook {
+        engine.add_global_mapping(&hook, print_hook as *const () as usize);
+    }
+    let trampoline = engine
+        .get_function_address(TRAMPOLINE)
+        .map_err(llvm_error)?;
+    owner.engine = Some(engine);
+    drop(built.module);
+    // SAFETY: the trampoline is a function of the finalized module with the
+    // trampoline signature (`entry`); `owner` keeps it. The kern functions are
+    // internal (and mostly inlined into it): there is no native entry to offer.
+    Ok(unsafe {
+        CompiledFunction::from_foreign(
+            Box::new(owner),
+            "llvm",
+            built.tables,
+            std::ptr::null(),
+            trampoline as *const u8,
+            program.function(root),
+        )
+    })
+}
