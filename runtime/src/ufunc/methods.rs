@@ -281,58 +281,11 @@ impl Ufunc {
             // On `cuda` the levels run on the GPU (`exec::cuda::fold`), same order.
             let resolved = self.accumulator_loop(source.dtype())?;
             dispatch::reduce_blocked(self.target, &self.folds(Some(&resolved)), source, axis, acc)
-        } else if self.reorderable() {
-            self.reduce_pairwise(source, axis, acc)
         } else {
-            self.reduce_in_order(source, axis, acc, initial)
-        }
-    }
-
-    fn reduce_pairwise(
-        &self,
-        source: &ArrayRef<'_>,
-        axis: usize,
-        acc: DType,
-    ) -> Result<NdArray, Error> {
-        let folds = self.folds(None);
-        if let Some(on_device) =
-            dispatch::reduce_pairwise_on_device(self.target, &folds, source, axis, acc)
-        {
-            return on_device;
-        }
-        let mut current: Option<NdArray> = None;
-        loop {
-            let view = match &current {
-                Some(c) => c.view(),
-                None => source.reborrow(),
-            };
-            let n = view.shape()[axis];
-            if n == 1 {
-                let last = index_axis(&view, axis, 0);
-                return Ok(match current {
-                    Some(_) => last.to_owned(),
-                    None => last.cast(acc),
-                });
-            }
-            let m = n.div_ceil(2);
-            let h = n - m;
-            let mut shape = view.shape().to_vec();
-            shape[axis] = m;
-            let mut next = NdArray::zeros(acc, &shape)?;
-            self.call_out(
-                &[
-                    Operand::Array(slice_axis(&view, axis, 0..h)),
-                    Operand::Array(slice_axis(&view, axis, m..n)),
-                ],
-                slice_axis_mut(&mut next, axis, 0..h),
-            )?;
-            if m > h {
-                assign(
-                    slice_axis_mut(&mut next, axis, h..m).0,
-                    &slice_axis(&view, axis, h..m),
-                );
-            }
-            current = Some(next);
+            // Any other axis row by row, as NumPy does: a reorderable ufunc
+            // combines `initial` last (in `reduce`), so its fold starts at x0.
+            let start = if self.reorderable() { None } else { initial };
+            self.reduce_in_order(source, axis, acc, start)
         }
     }
 
@@ -345,7 +298,6 @@ impl Ufunc {
         acc: DType,
         initial: Option<ScalarValue>,
     ) -> Result<NdArray, Error> {
-        let n = source.shape()[axis];
         let (mut result, skip) = match initial {
             Some(v) => {
                 let mut shape = source.shape().to_vec();
@@ -354,23 +306,13 @@ impl Ufunc {
             }
             None => (index_axis(source, axis, 0).cast(acc), 1),
         };
+        let resolved = self.accumulator_loop(source.dtype())?;
+        let folds = self.folds(Some(&resolved));
         if dispatch::folds_lane_by_lane(self.target, result.len()) {
-            let resolved = self.accumulator_loop(source.dtype())?;
-            let folds = self.folds(Some(&resolved));
             dispatch::scan_axis(self.target, &folds, source, axis, skip, &mut result)?;
-            return Ok(result);
-        }
-        // Many lanes: one elementwise call across them per step is cheaper.
-        for j in skip..n {
-            let x = index_axis(source, axis, j);
-            let previous = result.clone();
-            self.call_out(
-                &[
-                    Operand::Array(previous.view()),
-                    Operand::Array(x.reborrow()),
-                ],
-                &mut result,
-            )?;
+        } else {
+            // Many lanes: row by row into the result, in tiles kept in cache.
+            dispatch::fold_rows(self.target, &folds, source, axis, skip, &mut result)?;
         }
         Ok(result)
     }
