@@ -2,11 +2,16 @@
 //! compiler (`loops::reduce_loop`, `loops::scan_loop`):
 //!
 //! * [`reduce_blocked`]: reducing a contiguous axis in one streaming pass. The
-//!   axis is cut into blocks of [`BLOCK`] elements, each block reduced by the
-//!   block loop (eight accumulators, NumPy's pairwise block), and the block
-//!   results are reduced the same way until one is left. Blocks are fixed by
-//!   position, so `parallel` (which runs blocks on the pool) computes exactly
-//!   the bits `cpu` does.
+//!   axis is cut into blocks of [`BLOCK`] elements, each block reduced with the
+//!   block loop's order (eight accumulators, NumPy's pairwise block), and the
+//!   block results are reduced the same way until one is left. One call of the
+//!   batched block loop covers about 64 Ki elements (many blocks of a long lane,
+//!   or many short lanes), so calls cost nothing next to the work. Blocks are
+//!   fixed by position, so `parallel` (which runs calls on the pool) computes
+//!   exactly the bits `cpu` does.
+//! * [`fold_rows`]: a fold along an axis that does not stream (axis 0 of a C
+//!   array) with many lanes, row by row into the result: one pass, tiles of
+//!   lanes whose accumulators stay in cache, nothing allocated.
 //! * [`scan_axis`]: in-order folds (`accumulate`, and `reduce` of a ufunc that
 //!   is not reorderable). Each lane (one position of the other axes) is one call
 //!   of the scan loop over the whole axis, so a long axis costs one call, not one

@@ -5,14 +5,11 @@
 //! Order of operations (documented in docs/ufuncs.md, identical on every target):
 //! * A **reorderable** ufunc (declared with an identity, or `"reorderable"`)
 //!   reduces the axis it can stream through (the one with the smallest stride) in
-//!   one pass of blocks (`exec::fold`). Any other axis of length `n` is
-//!   reduced by halving: with `m = ceil(n/2)`, element `i < n - m` of
-//!   the first `m` combines with element `m + i`, `f(x[i], x[m + i])`, and the
-//!   result (length `m`) is reduced the same way until one element is left. That is
-//!   a pairwise tree — rounding error grows with `log n`, not `n` — whose passes are
-//!   elementwise calls, so `parallel` computes exactly what `cpu` does. Several axes
-//!   are reduced one at a time, last to first; `initial` is combined last,
-//!   `f(initial, r)`.
+//!   one pass of blocks (`exec::fold`). Any other axis is folded row by row, as
+//!   NumPy does: the result starts as `x[0]` and `r = f(r, x[j])` follows for
+//!   every further row — each lane a left fold, one pass over the operand with
+//!   no temporaries. Several axes are reduced one at a time, last to first;
+//!   `initial` is combined last, `f(initial, r)`.
 //! * Any other ufunc reduces in order, `f(..f(f(x0, x1), x2).., xn-1)` (starting
 //!   from `initial` when given: `f(..f(initial, x0)..)`, and an empty axis gives
 //!   `initial`), as NumPy defines it; one axis at a time only.
@@ -23,10 +20,11 @@
 //!   `dtype_rules::reduction`).
 //!
 //! In-order folds run the compiled scan loop once per lane (`exec::fold`) when there
-//! are few lanes, else one elementwise call across all lanes per step; both give
-//! the same bits. On `cuda` every lane is one GPU thread of the batched scan, and
-//! every reorderable reduction runs its levels on the device (`exec::cuda::fold`);
-//! the loops of each are asked for by `folds.rs`.
+//! are few lanes, else row by row across the lanes (`exec::fold::fold_rows`) for
+//! `reduce` and one elementwise call across all lanes per step for `accumulate`;
+//! all give the same bits. On `cuda` every lane is one GPU thread of the batched
+//! scan, and the blocked reduction runs its levels on the device
+//! (`exec::cuda::fold`); the loops of each are asked for by `folds.rs`.
 //!
 //! It knows shapes and views; dtype resolution and execution are the ufunc's.
 
@@ -399,8 +397,7 @@ impl Ufunc {
 
 /// True when `axis` has the smallest stride of `source`'s axes longer than one:
 /// reducing it streams through memory, so the blocked one-pass reduction fits.
-/// Other axes are reduced by halving, whose passes are elementwise over the
-/// remaining (contiguous) axes.
+/// Other axes are folded row by row, elementwise over the remaining axes.
 fn walks_memory_in_order(source: &ArrayRef<'_>, axis: usize) -> bool {
     let stride = source.strides()[axis].unsigned_abs();
     source
