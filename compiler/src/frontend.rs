@@ -141,9 +141,10 @@ fn stdlib_unit(part: &FilePart) -> Result<Arc<SourceUnit>, Diagnostics> {
     if let Some(unit) = units.lock().ok().and_then(|u| u.get(part).cloned()) {
         return Ok(unit);
     }
-    let unit = Arc::new(crate::syntax::parse(
+    let text = part.text();
+    let unit = Arc::new(crate::syntax::parser::parse_stdlib(
         FileId(part.file as u32),
-        &part.text(),
+        &text,
     )?);
     if let Ok(mut units) = units.lock() {
         if units.len() < MAX_CACHED_PARTS {
