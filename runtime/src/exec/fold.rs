@@ -75,6 +75,19 @@ struct Bases {
     partials: *mut u8,
 }
 
+impl Bases {
+    /// `offset` bytes into the source. (Methods, so that closures capture the
+    /// `Sync` whole rather than its raw-pointer fields.)
+    fn source(&self, offset: isize) -> *const u8 {
+        self.source.wrapping_offset(offset)
+    }
+
+    /// `offset` bytes into the partials.
+    fn partial(&self, offset: usize) -> *mut u8 {
+        self.partials.wrapping_add(offset)
+    }
+}
+
 // SAFETY: lanes and bases describe memory the caller keeps alive for the call;
 // every lane, and every call of a blocked reduction, writes only its own elements.
 unsafe impl Send for Bases {}
@@ -275,8 +288,6 @@ pub fn reduce_blocked(
     let calls = batches(lanes, n, blocks, lane_stride.is_some());
     let stride = strides[axis];
     let args = |k: usize| {
-        // The whole of `bases` (not its fields, which are not `Sync`).
-        let bases = bases;
         let c = calls[k];
         let start = c.block * BLOCK;
         let offset = (lane_offsets[c.lane] + start as isize * stride) * elem_size;
@@ -284,12 +295,12 @@ pub fn reduce_blocked(
         let out = (c.lane * blocks + c.block) * acc_size;
         [
             desc2(
-                bases.source.wrapping_offset(offset),
+                bases.source(offset),
                 (c.lanes, len),
                 (lane_stride.unwrap_or(0), stride),
             ),
             desc2(
-                bases.partials.wrapping_add(out),
+                bases.partial(out),
                 (c.lanes, c.blocks),
                 (blocks as isize, 1),
             ),
