@@ -1,7 +1,8 @@
 //! The front-end driver: source text → checked, lowered IR program.
 //!
-//! Parses the user's file, builds the environment with the stdlib files it can
-//! reach (each parsed once per process and cached), validates items (attributes,
+//! Parses the user's file, builds the environment with the stdlib items it can
+//! reach (each file's reached part parsed once per process and cached),
+//! validates items (attributes,
 //! `main`), then lowers every non-generic user function and whatever it reaches,
 //! and checks generic functions nobody instantiated with a representative type so
 //! their errors still show.
@@ -30,7 +31,7 @@ pub struct Compiled {
     pub ufuncs: BTreeMap<String, UfuncDecl>,
     /// Every `#[guvectorize]` function of the user's file (generic ones included).
     pub gufuncs: BTreeMap<String, GufuncDecl>,
-    /// The parsed user file and the stdlib files it reaches, kept to lower generic
+    /// The parsed user file and the stdlib parts it reaches, kept to lower generic
     /// instances on demand ([`Compiled::instantiate`]).
     unit: SourceUnit,
     std_units: Vec<StdUnit>,
@@ -120,8 +121,8 @@ fn reached_units(parts: &[FilePart]) -> Result<Vec<StdUnit>, Diagnostics> {
 /// Wall-clock time of the front end's phases.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PhaseTimings {
-    /// Parsing the stdlib files this program reaches that no earlier compilation in
-    /// the process had parsed.
+    /// Finding the stdlib items this program reaches and parsing those parts no
+    /// earlier compilation in the process had parsed.
     pub stdlib: Duration,
     /// Parsing the user's file.
     pub parse: Duration,
