@@ -59,10 +59,13 @@ def numpy_timings(np):
     t["discriminant_f64"] = median_ms(lambda: np.subtract(b * b, 4.0 * a * c, out=out))
     t["wave_f64"] = median_ms(lambda: np.add(np.exp(-x * x) * np.sin(x), np.log1p(np.abs(x)), out=out))
     t["sum_f64"] = median_ms(lambda: np.add.reduce(x))
+    i2, j2 = np.meshgrid(np.arange(1000), np.arange(10_000), indexing="ij")
+    rows = ((i2 * 7 + j2) % 101) * 0.5
+    t["reduce_axis0_f64"] = median_ms(lambda: np.add.reduce(rows, axis=0))
     ma = ((np.arange(10_000)[:, None, None] + np.arange(8)[None, :, None] + np.arange(8)[None, None, :]) % 11).astype(np.float64)
     mc = np.empty_like(ma)
     t["matmul_8x8_f64"] = median_ms(lambda: np.matmul(ma, ma, out=mc))
-    return t, (x32, y32, a, b, c, x, ma)
+    return t, (x32, y32, a, b, c, x, ma, rows)
 
 
 def numba_timings(np, data):
@@ -70,8 +73,27 @@ def numba_timings(np, data):
         import numba
     except ImportError:
         return {}
-    x32, y32, a, b, c, x, ma = data
+    x32, y32, a, b, c, x, ma, rows = data
     t = {}
+
+    # Reductions as a Numba user writes them: `njit` loops (one core).
+    @numba.njit
+    def total(v):
+        s = 0.0
+        for i in range(v.shape[0]):
+            s += v[i]
+        return s
+
+    @numba.njit
+    def down_rows(m, out):
+        out[:] = m[0]
+        for i in range(1, m.shape[0]):
+            for j in range(m.shape[1]):
+                out[j] += m[i, j]
+
+    t["sum_f64_cpu"] = median_ms(lambda: total(x))
+    column_sums = np.empty(rows.shape[1])
+    t["reduce_axis0_f64_cpu"] = median_ms(lambda: down_rows(rows, column_sums))
     for target in ["cpu", "parallel"]:
         @numba.vectorize(["float32(float32, float32, float32)"], target=target)
         def saxpy(s, p, q):
@@ -119,7 +141,7 @@ def main():
     kern = kern_timings()
     numpy_t, data = numpy_timings(np)
     numba_t = numba_timings(np, data)
-    rows = ["saxpy_f32", "sumarrays_f64", "discriminant_f64", "wave_f64", "sum_f64", "matmul_8x8_f64"]
+    rows = ["saxpy_f32", "sumarrays_f64", "discriminant_f64", "wave_f64", "sum_f64", "reduce_axis0_f64", "matmul_8x8_f64"]
     print(f"n = {N}, median of {REPEATS} runs, milliseconds (lower is better)\n")
     header = ["workload", "kern cpu", "kern parallel", "NumPy", "Numba cpu", "Numba parallel"]
     print("| " + " | ".join(header) + " |")

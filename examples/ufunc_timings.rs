@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use kern::ndarray::{Array1, Array3};
+use kern::ndarray::{Array1, Array2, Array3};
 use kern::{Module, Reduce, Target};
 
 const SOURCE: &str = r#"
@@ -71,6 +71,8 @@ fn main() -> Result<(), kern::Error> {
     let x = Array1::from_shape_fn(n, |i| (i as f64 / n as f64 - 0.5) * 20.0);
     let mut out32 = Array1::<f32>::zeros(n);
     let mut out = Array1::<f64>::zeros(n);
+    // The axis-0 reduce: a (1000, 10000) C-ordered array summed down its rows.
+    let rows = Array2::from_shape_fn((1000, 10_000), |(i, j)| ((i * 7 + j) % 101) as f64 * 0.5);
     let ma = Array3::from_shape_fn((10_000, 8, 8), |(b, i, j)| ((b + i + j) % 11) as f64);
     let mb = ma.clone();
     let mut mc = Array3::<f64>::zeros((10_000, 8, 8));
@@ -103,6 +105,10 @@ fn main() -> Result<(), kern::Error> {
             add.reduce(&x, &Reduce::all()).unwrap();
         });
         println!("sum_f64_{target} {t:.3}");
+        let t = median_ms(repeats, || {
+            add.reduce(&rows, &Reduce::axis(0)).unwrap();
+        });
+        println!("reduce_axis0_f64_{target} {t:.3}");
         let matmul = module.gufunc("matmul")?.with_target(target);
         let t = median_ms(repeats, || {
             matmul

@@ -1,20 +1,22 @@
 //! The front-end driver: source text → checked, lowered IR program.
 //!
-//! Parses the user's file, builds the environment with the stdlib files it can
-//! reach (each parsed once per process and cached), validates items (attributes,
+//! Parses the user's file, builds the environment with the stdlib items it can
+//! reach (each file's reached part parsed once per process and cached),
+//! validates items (attributes,
 //! `main`), then lowers every non-generic user function and whatever it reaches,
 //! and checks generic functions nobody instantiated with a representative type so
 //! their errors still show.
 //! Runs the IR passes and the verifier on the result.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
 use crate::ir::{FuncId, Program};
 use crate::kernel_decl::{GufuncDecl, UfuncDecl};
 use crate::scalar::ScalarType;
+use crate::stdlib::FilePart;
 use crate::syntax::ast::{AttrArg, FnDecl, Item, LitKind, SourceUnit, TypeExprKind};
 use crate::types::env::{Env, FnKey};
 
@@ -29,10 +31,10 @@ pub struct Compiled {
     pub ufuncs: BTreeMap<String, UfuncDecl>,
     /// Every `#[guvectorize]` function of the user's file (generic ones included).
     pub gufuncs: BTreeMap<String, GufuncDecl>,
-    /// The parsed user file and the stdlib files it reaches, kept to lower generic
+    /// The parsed user file and the stdlib parts it reaches, kept to lower generic
     /// instances on demand ([`Compiled::instantiate`]).
     unit: SourceUnit,
-    std_files: Vec<usize>,
+    std_units: Vec<StdUnit>,
 }
 
 impl Compiled {
@@ -50,8 +52,7 @@ impl Compiled {
                 return Ok((self.program.clone(), *id));
             }
         }
-        let std_units = reached_units(&self.std_files)?;
-        let (env, _) = Env::new(&self.unit, &std_units);
+        let (env, _) = Env::new(&self.unit, &borrowed(&self.std_units));
         let key = env
             .user_functions()
             .find(|k| env.function(*k).decl.name.name == name)
@@ -84,12 +85,20 @@ impl Compiled {
     }
 }
 
-/// The parsed stdlib files with the given indices, named by module.
-fn reached_units(files: &[usize]) -> Result<Vec<(&'static str, &'static SourceUnit)>, Diagnostics> {
+/// A parsed part of the stdlib: its module and the unit of its reached items.
+type StdUnit = (&'static str, Arc<SourceUnit>);
+
+/// The units as [`Env::new`] takes them.
+fn borrowed(units: &[StdUnit]) -> Vec<(&'static str, &SourceUnit)> {
+    units.iter().map(|(m, u)| (*m, &**u)).collect()
+}
+
+/// The parsed stdlib parts, named by module.
+fn reached_units(parts: &[FilePart]) -> Result<Vec<StdUnit>, Diagnostics> {
     let mut units = Vec::new();
-    for &i in files {
-        match stdlib_unit(i) {
-            Ok(unit) => units.push((crate::stdlib::FILES[i].0.trim_end_matches(".kern"), unit)),
+    for part in parts {
+        match stdlib_unit(part) {
+            Ok(unit) => units.push((part.module(), unit)),
             Err(d) => {
                 let mut sources = SourceMap::new();
                 for (n, t) in crate::stdlib::FILES {
@@ -112,8 +121,8 @@ fn reached_units(files: &[usize]) -> Result<Vec<(&'static str, &'static SourceUn
 /// Wall-clock time of the front end's phases.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PhaseTimings {
-    /// Parsing the stdlib files this program reaches that no earlier compilation in
-    /// the process had parsed.
+    /// Finding the stdlib items this program reaches and parsing those parts no
+    /// earlier compilation in the process had parsed.
     pub stdlib: Duration,
     /// Parsing the user's file.
     pub parse: Duration,
@@ -121,14 +130,29 @@ pub struct PhaseTimings {
     pub check: Duration,
 }
 
-const STDLIB_FILES: usize = crate::stdlib::FILES.len();
+/// Most parts kept parsed: programs of one process reach few distinct sets of
+/// stdlib items, so this is never reached in practice and only bounds memory.
+const MAX_CACHED_PARTS: usize = 256;
 
-/// Each stdlib file, parsed the first time a program reaches it (once per process).
-/// Its spans carry `FileId(i)`, its index in `FILES`.
-fn stdlib_unit(i: usize) -> &'static Result<SourceUnit, Diagnostics> {
-    static UNITS: [OnceLock<Result<SourceUnit, Diagnostics>>; STDLIB_FILES] =
-        [const { OnceLock::new() }; STDLIB_FILES];
-    UNITS[i].get_or_init(|| crate::syntax::parse(FileId(i as u32), crate::stdlib::FILES[i].1))
+/// A stdlib part, parsed the first time a program reaches it (once per process
+/// and set of items). Its spans carry `FileId(file)`, the file's index in `FILES`.
+fn stdlib_unit(part: &FilePart) -> Result<Arc<SourceUnit>, Diagnostics> {
+    static UNITS: OnceLock<Mutex<HashMap<FilePart, Arc<SourceUnit>>>> = OnceLock::new();
+    let units = UNITS.get_or_init(Default::default);
+    if let Some(unit) = units.lock().ok().and_then(|u| u.get(part).cloned()) {
+        return Ok(unit);
+    }
+    let text = part.text();
+    let unit = Arc::new(crate::syntax::parser::parse_stdlib(
+        FileId(part.file as u32),
+        &text,
+    )?);
+    if let Ok(mut units) = units.lock() {
+        if units.len() < MAX_CACHED_PARTS {
+            units.insert(part.clone(), unit.clone());
+        }
+    }
+    Ok(unit)
 }
 
 /// Compiles `file` of `sources`. `sources` is rebuilt with the stdlib's files first
@@ -184,8 +208,7 @@ fn compile_with(
     for (n, t) in crate::stdlib::FILES {
         rebuilt.add(format!("<stdlib>/{n}"), *t);
     }
-    let std_files = crate::stdlib::files_reached_from(&text);
-    let std_units = reached_units(&std_files)?;
+    let std_units = reached_units(&crate::stdlib::parts_reached_from(&text))?;
     let stdlib_time = started.elapsed();
     let started = Instant::now();
     let user_file = rebuilt.add(name, text.clone());
@@ -195,7 +218,7 @@ fn compile_with(
     let parse = started.elapsed();
     let started = Instant::now();
 
-    let (env, mut errors) = Env::new(&unit, &std_units);
+    let (env, mut errors) = Env::new(&unit, &borrowed(&std_units));
     for item in &unit.items {
         if let Item::Fn(decl) = item {
             errors.extend(validate_item(decl));
@@ -255,7 +278,7 @@ fn compile_with(
             ufuncs,
             gufuncs,
             unit,
-            std_files,
+            std_units,
         },
         PhaseTimings {
             stdlib: stdlib_time,

@@ -9,7 +9,8 @@
 //! * everything else in the stdlib is private to it.
 //!
 //! Parsing all of it costs more than compiling a typical program, so the front end
-//! parses only the files a program can reach ([`files_reached_from`]).
+//! parses only the items (functions and constants) a program can reach
+//! ([`parts_reached_from`]): each file with the other items blanked out.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -35,23 +36,63 @@ pub const FILES: &[(&str, &str)] = &[
     ("random.kern", include_str!("../../stdlib/random.kern")),
 ];
 
-/// The indices into [`FILES`] of the stdlib files that a program with source
-/// `user_text` can reach, in `FILES` order.
+/// The part of one stdlib file that a program reaches: file `file` of
+/// [`FILES`] with only the items `items` (indices into the file's items, in
+/// source order). What the front end parses and caches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FilePart {
+    pub file: usize,
+    pub items: Vec<usize>,
+}
+
+impl FilePart {
+    /// The file's name, without `.kern`: the module its items live in.
+    pub fn module(&self) -> &'static str {
+        FILES[self.file].0.trim_end_matches(".kern")
+    }
+
+    /// The file's text up to the end of its last reached item, with every
+    /// other item blanked out (each byte a space, newlines kept), so the parser
+    /// sees only the reached ones and every span is the span of the whole file.
+    pub fn text(&self) -> String {
+        let text = FILES[self.file].1;
+        let mut bytes = text.as_bytes().to_vec();
+        for (k, item) in reach_index().files[self.file].iter().enumerate() {
+            if self.items.binary_search(&k).is_err() {
+                for b in &mut bytes[item.range.clone()] {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
+                }
+            }
+        }
+        // Nothing after the last reached item needs parsing (spans are offsets
+        // from the start, so cutting the end changes none).
+        let items = &reach_index().files[self.file];
+        let end = self.items.last().map_or(0, |&k| items[k].range.end);
+        bytes.truncate(end);
+        String::from_utf8(bytes).expect("blanking whole items leaves UTF-8")
+    }
+}
+
+/// The stdlib items a program with source `user_text` can reach, by file in
+/// `FILES` order (files with none left out).
 ///
-/// Found from identifiers alone, before any parsing: a file is reached when a
-/// reached text names one of its functions, directly (`kern_rem_pio2`) or by the
-/// naming contract (`x.sin()` names `sin`, which `sin_f64` answers to; float `%`
-/// names `fmod`). It over-approximates and never misses: a comment or a variable
-/// called `exp` pulls in `exp_log.kern`, which costs time, not correctness.
-pub fn files_reached_from(user_text: &str) -> Vec<usize> {
+/// Found from identifiers alone, before any parsing: an item (a top-level
+/// `fn` or `const`) is reached when a reached text names it, directly
+/// (`kern_rem_pio2`) or by the naming contract (`x.sin()` names `sin`, which
+/// `sin_f64` and `sin_f32` answer to; float `%` names `fmod`). It
+/// over-approximates and never misses: a comment or a variable called `exp`
+/// pulls in `exp_f64`, which costs time, not correctness.
+pub fn parts_reached_from(user_text: &str) -> Vec<FilePart> {
     let index = reach_index();
-    let mut reached = vec![false; FILES.len()];
+    let mut reached: Vec<Vec<bool>> = index.files.iter().map(|f| vec![false; f.len()]).collect();
     let mut queue = Vec::new();
-    let visit = |name: &str, reached: &mut Vec<bool>, queue: &mut Vec<usize>| {
-        for &file in index.providers.get(name).into_iter().flatten() {
-            if !reached[file] {
-                reached[file] = true;
-                queue.push(file);
+    let visit = |name: &str, reached: &mut Vec<Vec<bool>>, queue: &mut Vec<(usize, usize)>| {
+        for &(file, item) in index.providers.get(name).into_iter().flatten() {
+            if !reached[file][item] {
+                reached[file][item] = true;
+                queue.push((file, item));
             }
         }
     };
@@ -62,46 +103,88 @@ pub fn files_reached_from(user_text: &str) -> Vec<usize> {
             visit(base, &mut reached, &mut queue);
         }
     }
-    while let Some(file) = queue.pop() {
-        for name in &index.uses[file] {
+    while let Some((file, item)) = queue.pop() {
+        for name in &index.files[file][item].uses {
             visit(name, &mut reached, &mut queue);
         }
     }
-    (0..FILES.len()).filter(|&i| reached[i]).collect()
+    reached
+        .iter()
+        .enumerate()
+        .filter(|(_, items)| items.contains(&true))
+        .map(|(file, items)| FilePart {
+            file,
+            items: (0..items.len()).filter(|&k| items[k]).collect(),
+        })
+        .collect()
+}
+
+/// One top-level item of a stdlib file: its bytes (the comment lines just
+/// above it included) and the names its text uses.
+struct StdItem {
+    range: std::ops::Range<usize>,
+    uses: HashSet<&'static str>,
 }
 
 struct ReachIndex {
-    /// A name as callers write it → the files defining a function it reaches.
-    providers: HashMap<&'static str, Vec<usize>>,
-    /// Per file, the names its own text uses.
-    uses: Vec<HashSet<&'static str>>,
+    /// A name as callers write it → the items (file, item) defining it.
+    providers: HashMap<&'static str, Vec<(usize, usize)>>,
+    /// Per file, its items in source order.
+    files: Vec<Vec<StdItem>>,
+}
+
+/// The top-level items of `text`, with their names: every line that starts
+/// with `fn ` or `const ` (the stdlib's items, written at column 0 and
+/// nothing else is) starts one, together with the comment lines right above
+/// it; it runs to the start of the next one. What precedes the first item
+/// (the file's header comment) belongs to none and is always kept.
+fn items_of(text: &'static str) -> Vec<(std::ops::Range<usize>, &'static str)> {
+    let mut items: Vec<(std::ops::Range<usize>, &'static str)> = Vec::new();
+    let mut comments_from: Option<usize> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let keyword = ["fn ", "const "].iter().find(|k| line.starts_with(**k));
+        if let Some(keyword) = keyword {
+            let start = comments_from.unwrap_or(offset);
+            if let Some(last) = items.last_mut() {
+                last.0.end = start;
+            }
+            let rest = &line[keyword.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            items.push((start..text.len(), &rest[..end]));
+            comments_from = None;
+        } else if line.starts_with("//") {
+            comments_from.get_or_insert(offset);
+        } else {
+            comments_from = None;
+        }
+        offset += line.len();
+    }
+    items
 }
 
 fn reach_index() -> &'static ReachIndex {
     static INDEX: OnceLock<ReachIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut providers: HashMap<&'static str, Vec<usize>> = HashMap::new();
-        let mut uses = Vec::new();
+        let mut providers: HashMap<&'static str, Vec<(usize, usize)>> = HashMap::new();
+        let mut files = Vec::new();
         for (file, (_, text)) in FILES.iter().enumerate() {
-            let words: Vec<&'static str> = names_used(text).collect();
-            for pair in words.windows(2) {
-                if pair[0] != "fn" {
-                    continue;
-                }
-                let name = pair[1];
+            let mut items = Vec::new();
+            for (k, (range, name)) in items_of(text).into_iter().enumerate() {
                 let called_as = ["_f32", "_f64", "_int"]
                     .iter()
                     .find_map(|suffix| name.strip_suffix(suffix));
                 for key in std::iter::once(name).chain(called_as) {
-                    let files = providers.entry(key).or_default();
-                    if !files.contains(&file) {
-                        files.push(file);
-                    }
+                    providers.entry(key).or_default().push((file, k));
                 }
+                let uses = names_used(&text[range.clone()]).collect();
+                items.push(StdItem { range, uses });
             }
-            uses.push(words.into_iter().collect());
+            files.push(items);
         }
-        ReachIndex { providers, uses }
+        ReachIndex { providers, files }
     })
 }
 
@@ -167,13 +250,19 @@ fn names_used(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{files_reached_from, FILES};
+    use super::{items_of, parts_reached_from, FilePart, FILES};
 
     fn reached(text: &str) -> Vec<&'static str> {
-        files_reached_from(text)
+        parts_reached_from(text)
             .into_iter()
-            .map(|i| FILES[i].0)
+            .map(|part| FILES[part.file].0)
             .collect()
+    }
+
+    /// The names of the items of `part`.
+    fn item_names(part: &FilePart) -> Vec<&'static str> {
+        let items = items_of(FILES[part.file].1);
+        part.items.iter().map(|&k| items[k].1).collect()
     }
 
     #[test]
@@ -188,6 +277,51 @@ mod tests {
         // sin's argument reduction lives in a file of its own.
         assert!(files.contains(&"trig_reduce.kern"), "{files:?}");
         assert!(!files.contains(&"random.kern"), "{files:?}");
+    }
+
+    #[test]
+    fn only_the_items_a_program_reaches_are_parsed() {
+        let parts = parts_reached_from("fn f(x: f64) -> f64 { x.exp() }");
+        let exp_log = parts
+            .iter()
+            .find(|p| FILES[p.file].0 == "exp_log.kern")
+            .expect("exp is in exp_log.kern");
+        let names = item_names(exp_log);
+        // `exp` in both types, the kernel they share and its constants...
+        for name in ["exp_f64", "exp_f32", "kern_exp_core_f64", "KERN_LN2_HI"] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        // ...but no logarithm.
+        assert!(!names.iter().any(|n| n.starts_with("ln")), "{names:?}");
+        // The text parsed keeps every byte offset: the reached items where they
+        // are, the others blanked.
+        let text = exp_log.text();
+        let full = FILES[exp_log.file].1;
+        assert!(text.len() <= full.len());
+        let kept_or_blanked = text
+            .bytes()
+            .zip(full.bytes())
+            .all(|(t, f)| t == f || (t == b' ' && f != b'\n'));
+        assert!(kept_or_blanked);
+        let exp = full.find("fn exp_f64(").unwrap();
+        assert_eq!(&text[exp..exp + 11], "fn exp_f64(");
+        assert!(!text.contains("fn ln_f64("));
+    }
+
+    #[test]
+    fn every_item_of_every_file_is_found() {
+        // The item split must see every top-level item the parser does.
+        for (file, (name, text)) in FILES.iter().enumerate() {
+            let unit = crate::syntax::parse(crate::diagnostics::FileId(file as u32), text)
+                .unwrap_or_else(|_| panic!("{name} parses"));
+            let items = items_of(text);
+            assert_eq!(items.len(), unit.items.len(), "{name}");
+            let all = FilePart {
+                file,
+                items: (0..items.len()).collect(),
+            };
+            assert_eq!(all.text(), *text);
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `reduce` and `accumulate` on the `cuda` target: the GPU runs the CPU targets'
-//! fixed orders (blocked pairwise reduction, halving, left folds), so its results
+//! fixed orders (blocked pairwise reduction, row-by-row folds of other axes, left folds), so its results
 //! are the CPU's bit for bit — along the contiguous axis, along a strided one,
 //! over every axis, for in-order folds — and a trap in a reduction's body comes
 //! back with its source location. Without a GPU each test prints why it skips;
@@ -182,8 +182,8 @@ fn gpu_accumulations_and_in_order_reductions_are_the_cpus_bits() {
 fn a_trap_in_a_gpu_reduction_reports_its_source_location() {
     let m = module();
     let mut x = Array2::from_elem((300, 400), 3i64);
-    // A divisor in every order: row 200 is in the second half of the halving
-    // of axis 0, column 321 past the first eight of its block along axis 1.
+    // A divisor in every order: row 200 is folded into axis 0's result row by
+    // row, column 321 past the first eight of its block along axis 1.
     x[[200, 321]] = 0;
     let cases = [Reduce::axis(1), Reduce::axis(0), Reduce::all()];
     // The CPU traps on this data (so the GPU must too).

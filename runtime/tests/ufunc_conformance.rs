@@ -45,6 +45,10 @@ fn mix(a: i64, b: i64) -> i64 { (3 * a + b) % 1000 }
 #[vectorize]
 fn quotient(a: i64, b: i64) -> i64 { a / b }
 
+// Declared reorderable but not associative: its reduce shows the order.
+#[vectorize(identity = 0)]
+fn skew(a: i64, b: i64) -> i64 { (3 * a + b) % 1000003 }
+
 #[vectorize]
 fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
 
@@ -878,6 +882,144 @@ fn float_sums_are_pairwise(t: Target) {
     assert!((sum - exact).abs() < 1e-14, "{sum} vs {exact}");
 }
 
+/// `skew`, the non-associative ufunc that shows the order of a reduction.
+fn skew(a: i64, b: i64) -> i64 {
+    (3 * a + b) % 1000003
+}
+
+/// The order docs/ufuncs.md gives a reorderable reduce along the axis it
+/// streams through: blocks of 128 elements, each NumPy's pairwise block
+/// (in order below eight; else eight accumulators, their tree, then the tail
+/// in order), then the block results the same way until one is left.
+fn blocked_order(x: &[i64]) -> i64 {
+    let block = |x: &[i64]| {
+        if x.len() < 8 {
+            return x[1..].iter().fold(x[0], |a, &b| skew(a, b));
+        }
+        let mut r: Vec<i64> = x[..8].to_vec();
+        let groups = x.len() / 8 * 8;
+        for group in x[8..groups].chunks(8) {
+            for (acc, &v) in r.iter_mut().zip(group) {
+                *acc = skew(*acc, v);
+            }
+        }
+        let tree = skew(
+            skew(skew(r[0], r[1]), skew(r[2], r[3])),
+            skew(skew(r[4], r[5]), skew(r[6], r[7])),
+        );
+        x[groups..].iter().fold(tree, |a, &b| skew(a, b))
+    };
+    let partials: Vec<i64> = x.chunks(128).map(block).collect();
+    match partials.len() {
+        1 => partials[0],
+        _ => blocked_order(&partials),
+    }
+}
+
+fn a_reorderable_reduce_streams_in_fixed_blocks(t: Target) {
+    let value = |i: usize| (i * 7919 % 1009) as i64 - 500;
+    // One lane of every length around the eight lanes and the 128-element
+    // blocks, and long enough to be split between workers.
+    for n in [
+        1usize,
+        7,
+        8,
+        9,
+        15,
+        127,
+        128,
+        129,
+        1000,
+        65_536 + 129,
+        200_003,
+    ] {
+        let x = ArrayD::from_shape_fn(IxDyn(&[n]), |i| value(i[0]));
+        let r = ufunc(t, "skew").reduce(&x, &Reduce::axis(0)).unwrap();
+        let expected = blocked_order(x.as_slice().unwrap());
+        assert_eq!(r.get(&[]), Some(ScalarValue::I64(expected)), "n = {n}");
+        // Reversed, the lane is read from its last element.
+        let reversed = x.slice(s![..;-1]);
+        let r = ufunc(t, "skew")
+            .reduce(&reversed, &Reduce::axis(0))
+            .unwrap();
+        let backwards: Vec<i64> = reversed.iter().copied().collect();
+        assert_eq!(
+            r.get(&[]),
+            Some(ScalarValue::I64(blocked_order(&backwards)))
+        );
+    }
+    // Many lanes, each reduced alone: rows of a C array, columns of a
+    // Fortran one, and lanes that are not one stride apart.
+    let m = ArrayD::from_shape_fn(IxDyn(&[300, 200]), |i| value(i[0] * 200 + i[1]));
+    let lanes = |a: &ArrayViewD<'_, i64>| -> Vec<i64> {
+        a.outer_iter()
+            .map(|l| blocked_order(&l.iter().copied().collect::<Vec<_>>()))
+            .collect()
+    };
+    let r = ufunc(t, "skew").reduce(&m, &Reduce::axis(1)).unwrap();
+    assert_eq!(i64s(&r).as_slice().unwrap(), lanes(&m.view()).as_slice());
+    // `m.t()` is Fortran-ordered: its axis 0 streams.
+    let r = ufunc(t, "skew").reduce(&m.t(), &Reduce::axis(0)).unwrap();
+    assert_eq!(i64s(&r).as_slice().unwrap(), lanes(&m.view()).as_slice());
+    let cube = ArrayD::from_shape_fn(IxDyn(&[3, 5, 700]), |i| {
+        value(i[0] * 3500 + i[1] * 700 + i[2])
+    });
+    let cut = cube.slice(s![.., 1..4, ..]);
+    let r = ufunc(t, "skew").reduce(&cut, &Reduce::axis(2)).unwrap();
+    let flat = cut.to_shape((9, 700)).unwrap().into_dyn();
+    assert_eq!(
+        i64s(&r).iter().copied().collect::<Vec<_>>(),
+        lanes(&flat.view())
+    );
+}
+
+fn any_other_axis_reduces_row_by_row(t: Target) {
+    // NumPy's order for an axis it does not stream through: every lane the
+    // left fold x[0], f(x[0], x[1]), .. — one pass over the rows, whatever
+    // the number of lanes (a few, more than the scan path takes, several tiles).
+    let value = |i: usize| (i * 7919 % 1009) as i64 - 500;
+    for rows in [1usize, 2, 9, 130] {
+        for lanes in [3usize, 300, 2_500, 5_000] {
+            let m = ArrayD::from_shape_fn(IxDyn(&[rows, lanes]), |i| value(i[0] * lanes + i[1]));
+            let left_fold = |l: usize, seed: Option<i64>| {
+                let column = (0..rows).map(|j| m[[j, l]]);
+                match seed {
+                    Some(s) => column.fold(s, skew),
+                    None => column.reduce(skew).unwrap(),
+                }
+            };
+            let r = ufunc(t, "skew").reduce(&m, &Reduce::axis(0)).unwrap();
+            let expected: Vec<i64> = (0..lanes).map(|l| left_fold(l, None)).collect();
+            assert_eq!(
+                i64s(&r).as_slice().unwrap(),
+                expected.as_slice(),
+                "{rows} x {lanes}"
+            );
+            // A reorderable ufunc combines `initial` last.
+            let r = ufunc(t, "skew")
+                .reduce(&m, &Reduce::axis(0).initial(5i64))
+                .unwrap();
+            let expected: Vec<i64> = (0..lanes).map(|l| skew(5, left_fold(l, None))).collect();
+            assert_eq!(i64s(&r).as_slice().unwrap(), expected.as_slice());
+        }
+    }
+    // The middle axis of a 3-d array, lanes in two dimensions.
+    let cube = ArrayD::from_shape_fn(IxDyn(&[3, 4, 500]), |i| {
+        value(i[0] * 2000 + i[1] * 500 + i[2])
+    });
+    let r = ufunc(t, "skew").reduce(&cube, &Reduce::axis(1)).unwrap();
+    for (i, l) in [(0usize, 0usize), (1, 17), (2, 499)] {
+        let expected = (1..4).fold(cube[[i, 0, l]], |a, j| skew(a, cube[[i, j, l]]));
+        assert_eq!(i64s(&r)[[i, l]], expected);
+    }
+    // In f64 the order shows as NumPy's: 1e16 then four 1s, left to right,
+    // loses every 1 (a pairwise order would keep two of them).
+    let column = [1e16, 1.0, 1.0, 1.0, 1.0];
+    let m = ArrayD::from_shape_fn(IxDyn(&[5, 1000]), |i| column[i[0]]);
+    let r = ufunc(t, "add").reduce(&m, &Reduce::axis(0)).unwrap();
+    assert!(f64s(&r).iter().all(|&v| v == 1e16));
+}
+
 // -------------------------------------------------------- accumulate, outer
 
 fn accumulate_is_a_running_reduction(t: Target) {
@@ -998,6 +1140,8 @@ macro_rules! for_every_target {
             reduce_is_only_for_binary_ufuncs,
             summing_ten_million_ones_is_exact,
             float_sums_are_pairwise,
+            a_reorderable_reduce_streams_in_fixed_blocks,
+            any_other_axis_reduces_row_by_row,
             accumulate_is_a_running_reduction,
             outer_combines_every_pair,
             a_result_memory_cannot_hold_is_an_error_with_its_shape_and_bytes,

@@ -65,8 +65,8 @@ pub enum HostOp {
     /// `x.reshape(..)`: the array, then the new dimensions (`i64`, one may be -1)
     /// → dest.
     Reshape,
-    /// `.sum()` over every axis, in `T`, by the pairwise halving of a reorderable
-    /// `add` reduction → result.
+    /// `.sum()` over every axis, in `T`, in the order of a reorderable `add`
+    /// reduction → result.
     Sum,
     /// `.mean()`: the pairwise sum (in `f64` for integer arrays) over the length
     /// → result (`f64` for integers, `T` for floats).

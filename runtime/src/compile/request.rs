@@ -13,7 +13,7 @@ use kern_compiler::frontend::Compiled;
 use kern_compiler::ir::{FuncId, Program, ScalarType, Trap, TrapKind};
 use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::loops::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
-use kern_compiler::loops::reduce_loop::build_reduce_loop;
+use kern_compiler::loops::reduce_batch::build_reduce_batch;
 use kern_compiler::loops::scan_loop::build_scan_loop;
 use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
 use kern_compiler::SourceMap;
@@ -31,16 +31,13 @@ pub(crate) enum LoopRequest {
         type_args: Vec<ScalarType>,
         signature: LoopSignature,
     },
-    /// The block loop of a reduction: elements of `elem` into an `acc`
-    /// accumulator (`loops::reduce_loop`).
+    /// The batched block loop of a reduction, elements of `elem` into an `acc`
+    /// accumulator (`loops::reduce_batch`): every block of a call's lanes in
+    /// one call on the CPU, one block per thread on the GPU.
     Reduce(Fold),
     /// The left-fold loop of `accumulate` and in-order reductions
     /// (`loops::scan_loop`).
     Scan(Fold),
-    /// Batches of reduction blocks, one per iteration: the GPU's form of
-    /// [`LoopRequest::Reduce`] (`loops::reduce_batch`).
-    #[cfg(feature = "cuda")]
-    BatchedReduce(Fold),
     /// Batches of lanes, one per iteration: the GPU's form of
     /// [`LoopRequest::Scan`].
     #[cfg(feature = "cuda")]
@@ -71,12 +68,11 @@ pub(crate) struct Fold {
 }
 
 impl LoopRequest {
-    /// The request in the form the GPU runs: a reduction's block loop and a
-    /// fold's scan loop as their batches (one block or lane per GPU thread).
+    /// The request in the form the GPU runs: a fold's scan loop as its batch
+    /// (one lane per GPU thread; a reduction's loop is a batch already).
     #[cfg(feature = "cuda")]
     pub(super) fn gpu_form(&self) -> LoopRequest {
         match self {
-            LoopRequest::Reduce(f) => LoopRequest::BatchedReduce(f.clone()),
             LoopRequest::Scan(f) => LoopRequest::BatchedScan(f.clone()),
             other => other.clone(),
         }
@@ -118,12 +114,8 @@ impl LoopRequest {
                     .map_err(|e| e.to_string());
                 built(program, root)
             }
-            LoopRequest::Reduce(f) => fold(f, build_reduce_loop),
+            LoopRequest::Reduce(f) => fold(f, build_reduce_batch),
             LoopRequest::Scan(f) => fold(f, build_scan_loop),
-            #[cfg(feature = "cuda")]
-            LoopRequest::BatchedReduce(f) => {
-                fold(f, kern_compiler::loops::reduce_batch::build_reduce_batch)
-            }
             #[cfg(feature = "cuda")]
             LoopRequest::BatchedScan(f) => {
                 fold(f, kern_compiler::loops::reduce_batch::build_scan_batch)

@@ -198,8 +198,7 @@ pub fn reduce_blocked(
 ) -> Result<NdArray, Error> {
     #[cfg(feature = "cuda")]
     if target == Target::Cuda {
-        use super::cuda::fold::{reduce, Levels};
-        return reduce(loops, source, axis, acc, Levels::Blocked);
+        return super::cuda::fold::reduce(loops, source, axis, acc);
     }
     super::fold::reduce_blocked(loops, target, source, axis, acc)
 }
@@ -229,23 +228,22 @@ pub fn folds_lane_by_lane(target: Target, lanes: usize) -> bool {
     lanes <= super::fold::MAX_SCAN_LANES || target == Target::Cuda
 }
 
-/// The halving reduction of `axis` of `source` into `acc` where the target
-/// runs its levels on its own (`cuda`, levels kept on the device); `None`
-/// where the caller's elementwise calls are the levels.
-pub fn reduce_pairwise_on_device(
+/// Folds elements `skip..` of `axis` of `source` into `out` row by row (see
+/// `exec::fold::fold_rows`); on `cuda`, where every lane is a thread, lane by
+/// lane — the same folds.
+pub fn fold_rows(
     target: Target,
     loops: &dyn FoldLoops,
     source: &ArrayRef<'_>,
     axis: usize,
-    acc: DType,
-) -> Option<Result<NdArray, Error>> {
+    skip: usize,
+    out: &mut NdArray,
+) -> Result<(), Error> {
     #[cfg(feature = "cuda")]
-    if target == Target::Cuda && source.shape()[axis] > 1 {
-        use super::cuda::fold::{reduce, Levels};
-        return Some(reduce(loops, source, axis, acc, Levels::Halving));
+    if target == Target::Cuda {
+        return super::cuda::fold::scan_axis(loops, source, axis, skip, out);
     }
-    let _ = (target, loops, source, axis, acc);
-    None
+    super::fold::fold_rows(loops, target, source, axis, skip, out)
 }
 
 /// Device operands are only for `cuda`: a CPU target would need every device

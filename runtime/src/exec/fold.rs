@@ -2,11 +2,16 @@
 //! compiler (`loops::reduce_loop`, `loops::scan_loop`):
 //!
 //! * [`reduce_blocked`]: reducing a contiguous axis in one streaming pass. The
-//!   axis is cut into blocks of [`BLOCK`] elements, each block reduced by the
-//!   block loop (eight accumulators, NumPy's pairwise block), and the block
-//!   results are reduced the same way until one is left. Blocks are fixed by
-//!   position, so `parallel` (which runs blocks on the pool) computes exactly
-//!   the bits `cpu` does.
+//!   axis is cut into blocks of [`BLOCK`] elements, each block reduced with the
+//!   block loop's order (eight accumulators, NumPy's pairwise block), and the
+//!   block results are reduced the same way until one is left. One call of the
+//!   batched block loop covers about 64 Ki elements (many blocks of a long lane,
+//!   or many short lanes), so calls cost nothing next to the work. Blocks are
+//!   fixed by position, so `parallel` (which runs calls on the pool) computes
+//!   exactly the bits `cpu` does.
+//! * [`fold_rows`]: a fold along an axis that does not stream (axis 0 of a C
+//!   array) with many lanes, row by row into the result: one pass, tiles of
+//!   lanes whose accumulators stay in cache, nothing allocated.
 //! * [`scan_axis`]: in-order folds (`accumulate`, and `reduce` of a ufunc that
 //!   is not reorderable). Each lane (one position of the other axes) is one call
 //!   of the scan loop over the whole axis, so a long axis costs one call, not one
@@ -23,7 +28,7 @@ use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
 
 use super::code::{LoopCode, Outcome};
-use super::parallel;
+use super::{parallel, ElementwiseLoop, Iteration, StridedOperand};
 use crate::array::{ArrayRef, DType, NdArray};
 use crate::{Error, Target};
 
@@ -38,26 +43,18 @@ pub const MAX_SCAN_LANES: usize = 256;
 /// The compiled loops of one fold (a ufunc at fixed type arguments), for the
 /// target of the call, from whoever knows the ufunc.
 pub trait FoldLoops {
-    /// The block loop of a reduction of `elem` elements into `acc` (its
-    /// batched form on the GPU).
+    /// The batched block loop of a reduction of `elem` elements into `acc`
+    /// (`loops::reduce_batch`, on every target).
     fn reduce(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
     /// The left-fold loop of `elem` elements onto an `acc` seed (batched on
     /// the GPU).
     fn scan(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
-    /// The elementwise loop of the ufunc on two `elem` operands into `acc`
-    /// (one halving level of a pairwise reduction).
-    fn halving(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
+    /// The elementwise loop `f[A,X->A]` of the accumulator's instance (the
+    /// scan loop's step) over an `acc` and an `elem` operand into `acc`: one
+    /// row of a fold across many lanes.
+    fn step(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
     /// A trap of one of the loops, as the error the caller reports.
     fn trapped(&self, trap: Trap) -> Error;
-}
-
-/// One run to reduce: `n` elements from `data` with an element stride, into `out`.
-#[derive(Clone, Copy)]
-struct Run {
-    data: *const u8,
-    n: usize,
-    stride: isize,
-    out: *mut u8,
 }
 
 /// One lane: `n` elements of `x` folded onto the seed, each step stored to `out`.
@@ -71,10 +68,30 @@ struct Lane {
     n: usize,
 }
 
-// SAFETY: runs and lanes describe memory the caller keeps alive for the call;
-// every run writes its own output element, every lane only its own elements.
-unsafe impl Send for Run {}
-unsafe impl Sync for Run {}
+/// Where a blocked reduction reads (the source) and writes (the partials).
+#[derive(Clone, Copy)]
+struct Bases {
+    source: *const u8,
+    partials: *mut u8,
+}
+
+impl Bases {
+    /// `offset` bytes into the source. (Methods, so that closures capture the
+    /// `Sync` whole rather than its raw-pointer fields.)
+    fn source(&self, offset: isize) -> *const u8 {
+        self.source.wrapping_offset(offset)
+    }
+
+    /// `offset` bytes into the partials.
+    fn partial(&self, offset: usize) -> *mut u8 {
+        self.partials.wrapping_add(offset)
+    }
+}
+
+// SAFETY: lanes and bases describe memory the caller keeps alive for the call;
+// every lane, and every call of a blocked reduction, writes only its own elements.
+unsafe impl Send for Bases {}
+unsafe impl Sync for Bases {}
 unsafe impl Send for Lane {}
 unsafe impl Sync for Lane {}
 
@@ -170,7 +187,78 @@ unsafe fn call_items<const K: usize>(
     unsafe { call_each(&code, target, items, grain, args) }?.map_err(|t| loops.trapped(t))
 }
 
-/// Reduces `axis` of `source` (length at least 1) into a new array of `acc`.
+/// Elements of work per call of a fold loop: each call is worth this much, so
+/// its cost is noise, and `parallel` hands out whole calls.
+const WORK_PER_CALL: usize = 64 * 1024;
+
+/// One call of the batched block loop: `lanes` lanes from `lane` on (whole
+/// lanes, uniformly `lane_stride` apart) or, with `lanes == 1`, the blocks
+/// `block..block + blocks` of one lane.
+#[derive(Clone, Copy)]
+struct Batch {
+    lane: usize,
+    lanes: usize,
+    block: usize,
+    blocks: usize,
+}
+
+/// The calls that cover `lanes` lanes of `n` elements, `blocks` blocks each:
+/// long lanes split into ranges of blocks, short ones grouped when `uniform`
+/// (their offsets one stride apart). Where a call starts never changes the
+/// order: blocks are fixed by position in their lane.
+fn batches(lanes: usize, n: usize, blocks: usize, uniform: bool) -> Vec<Batch> {
+    let per_call = (WORK_PER_CALL / BLOCK).max(1);
+    if blocks > per_call || !uniform {
+        let step = blocks.min(per_call);
+        (0..lanes)
+            .flat_map(|lane| {
+                (0..blocks).step_by(step).map(move |block| Batch {
+                    lane,
+                    lanes: 1,
+                    block,
+                    blocks: step.min(blocks - block),
+                })
+            })
+            .collect()
+    } else {
+        let step = (WORK_PER_CALL / n.max(1)).max(1);
+        (0..lanes)
+            .step_by(step)
+            .map(|lane| Batch {
+                lane,
+                lanes: step.min(lanes - lane),
+                block: 0,
+                blocks,
+            })
+            .collect()
+    }
+}
+
+/// The stride between consecutive lanes when every lane is one stride after
+/// the previous one (always for a single lane).
+fn uniform_stride(offsets: &[isize]) -> Option<isize> {
+    let stride = offsets.get(1).map_or(0, |o| o - offsets[0]);
+    offsets
+        .windows(2)
+        .all(|w| w[1] - w[0] == stride)
+        .then_some(stride)
+}
+
+/// The descriptor of a `rows × cols` view from `data` with element strides.
+fn desc2(
+    data: *const u8,
+    (rows, cols): (usize, usize),
+    (row_stride, col_stride): (isize, isize),
+) -> ArrayDesc {
+    let mut d = axis_desc(data, rows, row_stride);
+    d.shape[1] = cols as i64;
+    d.strides[1] = col_stride as i64;
+    d
+}
+
+/// Reduces `axis` of `source` (length at least 1) into a new array of `acc`:
+/// every block of every lane by one batched call per [`WORK_PER_CALL`]
+/// elements, then the block results the same way until one is left.
 pub fn reduce_blocked(
     loops: &dyn FoldLoops,
     target: Target,
@@ -188,41 +276,131 @@ pub fn reduce_blocked(
     let blocks = n.div_ceil(BLOCK);
     let lane_offsets = lane_offsets(&shape, &strides, axis);
     let lanes = lane_offsets.len();
+    let lane_stride = uniform_stride(&lane_offsets);
     // Partial results, one per (lane, block), C-ordered; with one block they
     // are the result itself.
     let mut partials = NdArray::zeros(acc, &[lanes, blocks])?;
-    let partial_base = partials.view_mut().base_ptr();
+    let bases = Bases {
+        source: source.base_ptr(),
+        partials: partials.view_mut().base_ptr(),
+    };
     let code = loops.reduce(source.dtype(), acc)?;
-    let mut runs = Vec::with_capacity(lanes * blocks);
-    for (lane, &lane_offset) in lane_offsets.iter().enumerate() {
-        for block in 0..blocks {
-            let start = block * BLOCK;
-            let offset = (lane_offset + start as isize * strides[axis]) * elem_size;
-            runs.push(Run {
-                data: source.base_ptr().wrapping_offset(offset),
-                n: (n - start).min(BLOCK),
-                stride: strides[axis],
-                out: partial_base.wrapping_add((lane * blocks + block) * acc_size),
-            });
-        }
-    }
+    let calls = batches(lanes, n, blocks, lane_stride.is_some());
+    let stride = strides[axis];
     let args = |k: usize| {
-        let run = runs[k];
+        let c = calls[k];
+        let start = c.block * BLOCK;
+        let offset = (lane_offsets[c.lane] + start as isize * stride) * elem_size;
+        let len = (n - start).min(c.blocks * BLOCK);
+        let out = (c.lane * blocks + c.block) * acc_size;
         [
-            axis_desc(run.data, run.n, run.stride),
-            axis_desc(run.out, 1, 1),
+            desc2(
+                bases.source(offset),
+                (c.lanes, len),
+                (lane_stride.unwrap_or(0), stride),
+            ),
+            desc2(
+                bases.partial(out),
+                (c.lanes, c.blocks),
+                (blocks as isize, 1),
+            ),
         ]
     };
-    let per_run = runs.first().map_or(1, |r| r.n);
-    // SAFETY: runs cover the source view (live for this call) and distinct
-    // elements of `partials`.
-    unsafe { call_items(loops, code, target, runs.len(), (64 * 1024, per_run), args) }?;
+    // SAFETY: the calls cover the source view (live for this call) and
+    // distinct elements of `partials`.
+    unsafe { call_items(loops, code, target, calls.len(), (1, 1), args) }?;
     let reduced = if blocks == 1 {
         partials
     } else {
         reduce_blocked(loops, target, &partials.view(), 1, acc)?
     };
     Ok(crate::array::axes::reshape(reduced, &out_shape))
+}
+
+/// Lane elements a tile of [`fold_rows`] keeps in cache while the rows stream
+/// past: 16 KiB of f64 accumulators (a multiple of the SIMD groups).
+const ROW_TILE: usize = 2 * 1024;
+
+/// Folds elements `skip..` of `axis` of `source` into `out` (the shape without
+/// `axis`, holding the seeds) row by row: `out = f(out, x[j])` for each `j` in
+/// order, with the elementwise step loop over all lanes. The lanes are cut into
+/// tiles of [`ROW_TILE`] whose accumulators stay in cache while every row
+/// passes, so the source is read once and nothing is allocated; each lane is
+/// the same left fold as [`scan_axis`] computes, whichever thread runs its tile.
+pub fn fold_rows(
+    loops: &dyn FoldLoops,
+    target: Target,
+    source: &ArrayRef<'_>,
+    axis: usize,
+    skip: usize,
+    out: &mut NdArray,
+) -> Result<(), Error> {
+    let n = source.shape()[axis];
+    let acc = out.dtype();
+    let code = loops.step(source.dtype(), acc)?.machine()?;
+    let step = ElementwiseLoop { function: code };
+    let mut out_view = out.view_mut();
+    let out_strides = out_view.strides().to_vec();
+    let out_base = out_view.base_ptr();
+    let mut x_strides = source.strides().to_vec();
+    let axis_stride = x_strides.remove(axis);
+    let (elem_size, acc_size) = (source.dtype().size_bytes(), acc.size_bytes());
+    let accumulator = StridedOperand {
+        base: out_base,
+        elem_size: acc_size,
+        strides: out_strides,
+    };
+    let mut lanes = Iteration {
+        shape: out_view.shape().to_vec(),
+        operands: vec![
+            accumulator.clone(),
+            StridedOperand {
+                base: source.base_ptr() as *mut u8,
+                elem_size,
+                strides: x_strides,
+            },
+            accumulator,
+        ],
+    };
+    lanes.order_axes_by(2);
+    lanes.coalesce();
+    let len = lanes.len();
+    if len == 0 || skip >= n {
+        return Ok(());
+    }
+    // Smaller tiles on the pool, so that every worker gets some; the tile
+    // size never changes a lane's fold.
+    let tile = match target {
+        Target::Parallel | Target::Mpi => len
+            .div_ceil(parallel::num_threads() * 4)
+            .next_multiple_of(64)
+            .clamp(256, ROW_TILE),
+        _ => ROW_TILE,
+    };
+    let run = |tiles: std::ops::Range<usize>| -> Result<(), Trap> {
+        let mut rows = lanes.clone();
+        let x_base = lanes.operands[1].base;
+        for t in tiles {
+            let (start, end) = (t * tile, ((t + 1) * tile).min(len));
+            for j in skip..n {
+                let offset = j as isize * axis_stride * elem_size as isize;
+                rows.operands[1].base = x_base.wrapping_offset(offset);
+                // SAFETY: row `j` of the source and the tile of `out` are live
+                // for this call; `out` is read and written elementwise only.
+                unsafe { step.run(&rows, start, end) }?;
+            }
+        }
+        Ok(())
+    };
+    let tiles = len.div_ceil(tile);
+    let outcome = match target {
+        Target::Parallel | Target::Mpi => {
+            let grain = (WORK_PER_CALL / (tile * (n - skip))).max(1);
+            parallel::run_ranges(tiles, grain, run).map_err(Error::Call)?
+        }
+        _ => run(0..tiles),
+    };
+    outcome.map_err(|t| loops.trapped(t))
 }
 
 /// Folds elements `skip..` of `axis` of `source` lane by lane, `skip >= 1`

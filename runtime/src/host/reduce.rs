@@ -4,16 +4,15 @@
 //! ufunc's `reduce` over every axis uses (see docs/ufuncs.md and
 //! `ufunc/methods.rs`): axes from last to first; the axis with the smallest
 //! stride in blocks of 128 (NumPy's pairwise block with eight accumulators, then
-//! the block results the same way), any other axis by halving — with
-//! `m = ceil(n/2)`, element `i < n - m` becomes `x[i] + x[m + i]` — until one
-//! element is left. Integers wrap. Contiguous lanes are added where they lie;
-//! the copies the halving needs are allocated fallibly (an `AllocError`).
+//! the block results the same way), any other axis row by row (`x[0] + x[1] +
+//! ..` for every lane, as NumPy does). Integers wrap. Contiguous lanes are
+//! added where they lie; results are allocated fallibly (an `AllocError`).
 //!
 //! A distributed array (`--target mpi`) sums its rows where they are and
 //! combines the ranks' shares of the last lane in this same order
 //! ([`lane_share`], [`blocked_from_shares`]), so its sum has `cpu`'s bits.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, Slice};
+use ndarray::{ArrayD, ArrayViewD, Axis};
 
 use crate::array::alloc::{self, AllocError};
 use crate::array::{with_array, DType, Element, NdArray};
@@ -119,24 +118,14 @@ fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<T>, Allo
         // `map_axis` keeps the other axes' layout; results are read in C order.
         return Ok(reduced.as_standard_layout().into_owned());
     }
-    let mut current: ArrayD<T> = alloc::to_owned(a)?;
-    loop {
-        let n = current.shape()[axis];
-        if n == 1 {
-            return Ok(current.index_axis_move(Axis(axis), 0));
-        }
-        let m = n.div_ceil(2);
-        let h = n - m;
-        let mut next = alloc::to_owned(current.slice_axis(Axis(axis), Slice::from(0..m)))?;
-        {
-            let mut low = next.slice_axis_mut(Axis(axis), Slice::from(0..h));
-            let high = current.slice_axis(Axis(axis), Slice::from(m..n));
-            ndarray::Zip::from(&mut low)
-                .and(&high)
-                .for_each(|x, &y| *x = x.add(y));
-        }
-        current = next;
+    // Any other axis row by row, as NumPy does: `x[0] + x[1] + ..` per lane.
+    let mut current: ArrayD<T> = alloc::to_owned(a.index_axis(Axis(axis), 0))?;
+    for j in 1..n {
+        ndarray::Zip::from(&mut current)
+            .and(a.index_axis(Axis(axis), j))
+            .for_each(|x, &y| *x = x.add(y));
     }
+    Ok(current)
 }
 
 /// Every axis but the first of `a` (at least 2-d) summed as [`sum_all`] sums
@@ -275,18 +264,18 @@ mod tests {
     fn sum_follows_the_reduction_order() {
         // The order is observable in f64. A contiguous axis of five: in order.
         let v = vec![1.0, 1e16, 3.0, -1e16, 2.0];
-        let x = ArrayD::from_shape_vec(IxDyn(&[5]), v.clone()).unwrap();
+        let x = ArrayD::from_shape_vec(IxDyn(&[5]), v).unwrap();
         assert_eq!(
             sum_all(x.view()).unwrap(),
             (((1.0f64 + 1e16) + 3.0) + -1e16) + 2.0
         );
-        // The outer axis of a (5, 1) column view of a (5, 2) array is not the
-        // smallest stride... a (5, 2) array's axis 0 is reduced by halving after
-        // axis 1: m = 3: [r0 + r3, r1 + r4, r2] -> m = 2: [(r0 + r3) + r2, r1 + r4].
-        let m = ArrayD::from_shape_fn(IxDyn(&[5, 2]), |i| if i[1] == 0 { v[i[0]] } else { 0.0 });
-        let r: Vec<f64> = v.iter().map(|x| x + 0.0).collect();
-        let expected = ((r[0] + r[3]) + r[2]) + (r[1] + r[4]);
-        assert_eq!(sum_all(m.view()).unwrap(), expected);
+        // Axis 0 of a (5, 2) array is not the smallest stride: row by row,
+        // so the 1s after 1e16 are lost one at a time (halving would keep two).
+        let column = [1e16, 1.0, 1.0, 1.0, 1.0];
+        let m = ArrayD::from_shape_fn(IxDyn(&[5, 2]), |i| column[i[0]] * i[1] as f64);
+        let by_rows = sum_axis(m.view(), 0).unwrap();
+        assert_eq!(by_rows[[1]], column.iter().fold(0.0, |a, b| a + b));
+        assert_eq!(by_rows[[1]], 1e16);
     }
 
     #[test]

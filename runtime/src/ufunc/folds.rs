@@ -1,7 +1,6 @@
 //! The loops of a ufunc's folds (`reduce`, `accumulate`), asked of the compile
 //! service for the ufunc's target and handed to `exec`'s fold executors as a
-//! [`FoldLoops`]: the block and scan loops of the accumulator's instance, and
-//! the elementwise loop a halving level runs.
+//! [`FoldLoops`]: the block, scan and step loops of the accumulator's instance.
 //!
 //! It knows ufunc declarations and loop requests; how the folds run, and on
 //! which target, is `exec`'s.
@@ -9,7 +8,7 @@
 use kern_compiler::ir::Trap;
 use kern_compiler::loops::elementwise::LoopSignature;
 
-use super::resolve::{resolve_loop, InputDtype, ResolvedLoop};
+use super::resolve::ResolvedLoop;
 use super::Ufunc;
 use crate::array::DType;
 use crate::compile::{Fold, LoopRequest};
@@ -17,8 +16,7 @@ use crate::exec::fold::FoldLoops;
 use crate::exec::LoopCode;
 use crate::Error;
 
-/// The fold loops of `ufunc` at the accumulator loop `resolved` (needed for the
-/// block and scan loops; a halving level resolves its own).
+/// The fold loops of `ufunc` at the accumulator loop `resolved`.
 pub(super) struct UfuncFolds<'a> {
     ufunc: &'a Ufunc,
     resolved: Option<&'a ResolvedLoop>,
@@ -56,19 +54,16 @@ impl FoldLoops for UfuncFolds<'_> {
         self.ufunc.code(&LoopRequest::Scan(self.fold(elem, acc)?))
     }
 
-    /// The loop `call_out` would pick for two `elem` arrays into an `acc` output.
-    fn halving(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
-        let resolved = resolve_loop(
-            &self.ufunc.decl,
-            &[InputDtype::Strong(elem), InputDtype::Strong(elem)],
-        )
-        .map_err(|e| Error::Call(e.message))?;
+    fn step(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
+        let resolved = self.resolved.ok_or_else(|| {
+            Error::Backend("internal error: a fold loop without its accumulator loop".into())
+        })?;
         let signature = LoopSignature {
-            inputs: vec![elem, elem],
+            inputs: vec![acc, elem],
             output: acc,
         };
         self.ufunc
-            .code(&self.ufunc.elementwise(&resolved, &signature))
+            .code(&self.ufunc.elementwise(resolved, &signature))
     }
 
     fn trapped(&self, trap: Trap) -> Error {

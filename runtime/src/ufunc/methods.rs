@@ -5,14 +5,11 @@
 //! Order of operations (documented in docs/ufuncs.md, identical on every target):
 //! * A **reorderable** ufunc (declared with an identity, or `"reorderable"`)
 //!   reduces the axis it can stream through (the one with the smallest stride) in
-//!   one pass of blocks (`exec::fold`). Any other axis of length `n` is
-//!   reduced by halving: with `m = ceil(n/2)`, element `i < n - m` of
-//!   the first `m` combines with element `m + i`, `f(x[i], x[m + i])`, and the
-//!   result (length `m`) is reduced the same way until one element is left. That is
-//!   a pairwise tree — rounding error grows with `log n`, not `n` — whose passes are
-//!   elementwise calls, so `parallel` computes exactly what `cpu` does. Several axes
-//!   are reduced one at a time, last to first; `initial` is combined last,
-//!   `f(initial, r)`.
+//!   one pass of blocks (`exec::fold`). Any other axis is folded row by row, as
+//!   NumPy does: the result starts as `x[0]` and `r = f(r, x[j])` follows for
+//!   every further row — each lane a left fold, one pass over the operand with
+//!   no temporaries. Several axes are reduced one at a time, last to first;
+//!   `initial` is combined last, `f(initial, r)`.
 //! * Any other ufunc reduces in order, `f(..f(f(x0, x1), x2).., xn-1)` (starting
 //!   from `initial` when given: `f(..f(initial, x0)..)`, and an empty axis gives
 //!   `initial`), as NumPy defines it; one axis at a time only.
@@ -23,10 +20,11 @@
 //!   `dtype_rules::reduction`).
 //!
 //! In-order folds run the compiled scan loop once per lane (`exec::fold`) when there
-//! are few lanes, else one elementwise call across all lanes per step; both give
-//! the same bits. On `cuda` every lane is one GPU thread of the batched scan, and
-//! every reorderable reduction runs its levels on the device (`exec::cuda::fold`);
-//! the loops of each are asked for by `folds.rs`.
+//! are few lanes, else row by row across the lanes (`exec::fold::fold_rows`) for
+//! `reduce` and one elementwise call across all lanes per step for `accumulate`;
+//! all give the same bits. On `cuda` every lane is one GPU thread of the batched
+//! scan, and the blocked reduction runs its levels on the device
+//! (`exec::cuda::fold`); the loops of each are asked for by `folds.rs`.
 //!
 //! It knows shapes and views; dtype resolution and execution are the ufunc's.
 
@@ -281,58 +279,11 @@ impl Ufunc {
             // On `cuda` the levels run on the GPU (`exec::cuda::fold`), same order.
             let resolved = self.accumulator_loop(source.dtype())?;
             dispatch::reduce_blocked(self.target, &self.folds(Some(&resolved)), source, axis, acc)
-        } else if self.reorderable() {
-            self.reduce_pairwise(source, axis, acc)
         } else {
-            self.reduce_in_order(source, axis, acc, initial)
-        }
-    }
-
-    fn reduce_pairwise(
-        &self,
-        source: &ArrayRef<'_>,
-        axis: usize,
-        acc: DType,
-    ) -> Result<NdArray, Error> {
-        let folds = self.folds(None);
-        if let Some(on_device) =
-            dispatch::reduce_pairwise_on_device(self.target, &folds, source, axis, acc)
-        {
-            return on_device;
-        }
-        let mut current: Option<NdArray> = None;
-        loop {
-            let view = match &current {
-                Some(c) => c.view(),
-                None => source.reborrow(),
-            };
-            let n = view.shape()[axis];
-            if n == 1 {
-                let last = index_axis(&view, axis, 0);
-                return Ok(match current {
-                    Some(_) => last.to_owned(),
-                    None => last.cast(acc),
-                });
-            }
-            let m = n.div_ceil(2);
-            let h = n - m;
-            let mut shape = view.shape().to_vec();
-            shape[axis] = m;
-            let mut next = NdArray::zeros(acc, &shape)?;
-            self.call_out(
-                &[
-                    Operand::Array(slice_axis(&view, axis, 0..h)),
-                    Operand::Array(slice_axis(&view, axis, m..n)),
-                ],
-                slice_axis_mut(&mut next, axis, 0..h),
-            )?;
-            if m > h {
-                assign(
-                    slice_axis_mut(&mut next, axis, h..m).0,
-                    &slice_axis(&view, axis, h..m),
-                );
-            }
-            current = Some(next);
+            // Any other axis row by row, as NumPy does: a reorderable ufunc
+            // combines `initial` last (in `reduce`), so its fold starts at x0.
+            let start = if self.reorderable() { None } else { initial };
+            self.reduce_in_order(source, axis, acc, start)
         }
     }
 
@@ -345,7 +296,6 @@ impl Ufunc {
         acc: DType,
         initial: Option<ScalarValue>,
     ) -> Result<NdArray, Error> {
-        let n = source.shape()[axis];
         let (mut result, skip) = match initial {
             Some(v) => {
                 let mut shape = source.shape().to_vec();
@@ -354,23 +304,13 @@ impl Ufunc {
             }
             None => (index_axis(source, axis, 0).cast(acc), 1),
         };
+        let resolved = self.accumulator_loop(source.dtype())?;
+        let folds = self.folds(Some(&resolved));
         if dispatch::folds_lane_by_lane(self.target, result.len()) {
-            let resolved = self.accumulator_loop(source.dtype())?;
-            let folds = self.folds(Some(&resolved));
             dispatch::scan_axis(self.target, &folds, source, axis, skip, &mut result)?;
-            return Ok(result);
-        }
-        // Many lanes: one elementwise call across them per step is cheaper.
-        for j in skip..n {
-            let x = index_axis(source, axis, j);
-            let previous = result.clone();
-            self.call_out(
-                &[
-                    Operand::Array(previous.view()),
-                    Operand::Array(x.reborrow()),
-                ],
-                &mut result,
-            )?;
+        } else {
+            // Many lanes: row by row into the result, in tiles kept in cache.
+            dispatch::fold_rows(self.target, &folds, source, axis, skip, &mut result)?;
         }
         Ok(result)
     }
@@ -457,8 +397,7 @@ impl Ufunc {
 
 /// True when `axis` has the smallest stride of `source`'s axes longer than one:
 /// reducing it streams through memory, so the blocked one-pass reduction fits.
-/// Other axes are reduced by halving, whose passes are elementwise over the
-/// remaining (contiguous) axes.
+/// Other axes are folded row by row, elementwise over the remaining axes.
 fn walks_memory_in_order(source: &ArrayRef<'_>, axis: usize) -> bool {
     let stride = source.strides()[axis].unsigned_abs();
     source

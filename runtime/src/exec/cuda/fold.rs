@@ -7,10 +7,8 @@
 //!   of a lane) writing `lanes × blocks` partials that stay on the device and are
 //!   the next level's operand, until one block per lane is left — then only the
 //!   lane results are copied out. The levels are those of `exec::fold`.
-//! * **Halving** of any other axis: the operand is packed with the axis first,
-//!   so each level `f(x[i], x[m + i])` is one elementwise launch over contiguous
-//!   device memory; levels stay on the device as above.
-//! * **In-order folds** (`accumulate`, non-reorderable `reduce`): one launch of
+//! * **In-order folds** (`accumulate`, `reduce` of a non-reorderable ufunc or
+//!   along any other axis): one launch of
 //!   the batched scan loop, one thread per lane, each thread the sequential left
 //!   fold of the CPU targets — slow when there are few lanes (see docs/cuda.md).
 //!
@@ -28,30 +26,15 @@ use crate::exec::fold::{FoldLoops, BLOCK};
 use crate::exec::StridedOperand;
 use crate::Error;
 
-/// Where [`axis_moved`] puts the moved axis.
-#[derive(Clone, Copy, PartialEq)]
-enum AxisAt {
-    First,
-    Last,
-}
-
-/// `source` as a strided operand with `axis` moved first or last (the other
-/// axes keep their order), and the shape in that order. Packed in C order, its
+/// `source` as a strided operand with `axis` moved last (the other axes keep
+/// their order), and the shape in that order. Packed in C order, its
 /// lanes (positions of the other axes) come row-major, as on the CPU targets.
-fn axis_moved(source: &ArrayRef<'_>, axis: usize, at: AxisAt) -> (StridedOperand, Vec<usize>) {
+fn axis_moved(source: &ArrayRef<'_>, axis: usize) -> (StridedOperand, Vec<usize>) {
     let mut shape = source.shape().to_vec();
     let mut strides = source.strides().to_vec();
     let (n, stride) = (shape.remove(axis), strides.remove(axis));
-    match at {
-        AxisAt::First => {
-            shape.insert(0, n);
-            strides.insert(0, stride);
-        }
-        AxisAt::Last => {
-            shape.push(n);
-            strides.push(stride);
-        }
-    }
+    shape.push(n);
+    strides.push(stride);
     let operand = StridedOperand {
         base: source.base_ptr() as *mut u8,
         elem_size: source.dtype().size_bytes(),
@@ -96,22 +79,17 @@ enum Uploaded {
     NoLanes(NdArray),
 }
 
-/// `source` with `axis` moved `at`, packed and copied to the device; when
+/// `source` with `axis` moved last, packed and copied to the device; when
 /// the other axes hold no lane, the empty `acc` result instead.
 fn upload_moved(
     gpu: &super::Gpu,
     source: &ArrayRef<'_>,
     axis: usize,
-    at: AxisAt,
     acc: DType,
 ) -> Result<Uploaded, Error> {
-    let (operand, shape) = axis_moved(source, axis, at);
+    let (operand, shape) = axis_moved(source, axis);
     let mut lane_shape = shape.clone();
-    lane_shape.remove(if at == AxisAt::First {
-        0
-    } else {
-        shape.len() - 1
-    });
+    lane_shape.pop();
     if lane_shape.iter().product::<usize>() == 0 {
         return Ok(Uploaded::NoLanes(NdArray::zeros(acc, &lane_shape)?));
     }
@@ -121,37 +99,21 @@ fn upload_moved(
     Ok(Uploaded::Lanes(shape, buffer))
 }
 
-/// How a reorderable reduction's levels go, in the CPU targets' order.
-#[derive(Clone, Copy, PartialEq)]
-pub enum Levels {
-    /// `exec::fold`'s blocks, along the axis that streams through memory.
-    Blocked,
-    /// The ufunc's halving, `f(x[i], x[m + i])`, along any other axis.
-    Halving,
-}
-
-/// Reduces `axis` of `source` (length at least 1; at least 2 for
-/// [`Levels::Halving`]) into a new array of `acc` on the GPU, every level's
+/// Reduces `axis` of `source` (length at least 1, the axis that streams
+/// through memory) into a new array of `acc` on the GPU, every level's
 /// partials kept on the device.
 pub fn reduce(
     loops: &dyn FoldLoops,
     source: &ArrayRef<'_>,
     axis: usize,
     acc: DType,
-    levels: Levels,
 ) -> Result<NdArray, Error> {
     let gpu = gpu()?;
-    let at = match levels {
-        Levels::Blocked => AxisAt::Last,
-        Levels::Halving => AxisAt::First,
-    };
-    let (shape, current) = match upload_moved(gpu, source, axis, at, acc)? {
-        Uploaded::Lanes(shape, buffer) => (shape, buffer),
-        Uploaded::NoLanes(empty) => return Ok(empty),
-    };
-    match levels {
-        Levels::Blocked => blocked_levels(loops, gpu, &shape, current, source.dtype(), acc),
-        Levels::Halving => halving_levels(loops, gpu, &shape, current, (source, axis), acc),
+    match upload_moved(gpu, source, axis, acc)? {
+        Uploaded::Lanes(shape, buffer) => {
+            blocked_levels(loops, gpu, &shape, buffer, source.dtype(), acc)
+        }
+        Uploaded::NoLanes(empty) => Ok(empty),
     }
 }
 
@@ -197,64 +159,6 @@ fn blocked_levels(
     }
 }
 
-/// The halving levels over `current`, `n × lanes` elements (`shape` with the
-/// axis first) of `source`'s `axis`.
-fn halving_levels(
-    loops: &dyn FoldLoops,
-    gpu: &super::Gpu,
-    shape: &[usize],
-    mut current: DeviceBuffer,
-    (source, axis): (&ArrayRef<'_>, usize),
-    acc: DType,
-) -> Result<NdArray, Error> {
-    let rest = &shape[1..];
-    let lanes: usize = rest.iter().product();
-    let (mut dtype, mut len) = (source.dtype(), shape[0]);
-    while len > 1 {
-        let m = len.div_ceil(2);
-        let h = len - m;
-        let lp = loops.halving(dtype, acc)?.gpu()?;
-        let mut next = DeviceBuffer::zeroed(gpu, m * lanes, acc.size_bytes())?;
-        // Row `i < h` of the next level is `f(row i, row m + i)`: with the axis
-        // first, that is one contiguous elementwise pass.
-        let count = h * lanes;
-        let dense = |buffer, offset| Region {
-            buffer,
-            offset,
-            shape: vec![count as i64],
-            strides: vec![1],
-        };
-        let regions = [
-            dense(&current, 0),
-            dense(&current, m * lanes),
-            dense(&next, 0),
-        ];
-        launch_regions(gpu, &lp, count, &regions)?.map_err(|trap| loops.trapped(trap))?;
-        if m > h {
-            // The middle row moves up unchanged (converted to `acc`).
-            if dtype == acc {
-                next.copy_within_device(gpu, &current, h * lanes, h * lanes, lanes)?;
-            } else {
-                // Only on the first level: convert on the host as the CPU
-                // targets do (one row, so the copy is small).
-                let row = crate::array::axes::index_axis(source, axis, h).cast(acc);
-                let view = row.view();
-                let row_operand = StridedOperand {
-                    base: view.base_ptr() as *mut u8,
-                    elem_size: acc.size_bytes(),
-                    strides: view.strides().to_vec(),
-                };
-                // SAFETY: `row` is alive and `view` covers it.
-                let row_bytes = unsafe { pack_dense(&row_operand, view.shape()) };
-                next.write_at(gpu, h * lanes, &row_bytes)?;
-            }
-        }
-        current = next;
-        (dtype, len) = (acc, m);
-    }
-    array_from_bytes(acc, rest, &current.download(gpu)?)
-}
-
 /// `exec::fold`'s lane-by-lane fold on the GPU: one thread per lane.
 pub fn scan_axis(
     loops: &dyn FoldLoops,
@@ -266,7 +170,7 @@ pub fn scan_axis(
     let gpu = gpu()?;
     let acc = out.dtype();
     let acc_size = acc.size_bytes();
-    let (x_operand, x_shape) = axis_moved(source, axis, AxisAt::Last);
+    let (x_operand, x_shape) = axis_moved(source, axis);
     let lane_shape = x_shape[..x_shape.len() - 1].to_vec();
     let total = x_shape[x_shape.len() - 1];
     let n = total - skip;

@@ -67,48 +67,6 @@ impl DeviceBuffer {
         bytes.truncate(self.len * self.elem_size);
         Ok(bytes)
     }
-
-    /// Copies `count` elements from element `from` of `source` to element `to`
-    /// of this buffer, on the device. Both must have this buffer's element size.
-    pub fn copy_within_device(
-        &mut self,
-        gpu: &Gpu,
-        source: &DeviceBuffer,
-        from: usize,
-        to: usize,
-        count: usize,
-    ) -> Result<(), Error> {
-        let size = self.elem_size;
-        if source.elem_size != size || from + count > source.len || to + count > self.len {
-            return Err(Error::Backend("a device copy outside its buffers".into()));
-        }
-        if count == 0 {
-            return Ok(());
-        }
-        let src = source.bytes.slice(from * size..(from + count) * size);
-        let mut dst = self.bytes.slice_mut(to * size..(to + count) * size);
-        gpu.stream
-            .memcpy_dtod(&src, &mut dst)
-            .map_err(failed("cuMemcpyDtoD"))
-    }
-
-    /// Copies `bytes` (whole elements) from the host to element `to` onwards.
-    pub fn write_at(&mut self, gpu: &Gpu, to: usize, bytes: &[u8]) -> Result<(), Error> {
-        let size = self.elem_size;
-        let count = bytes.len() / size;
-        if to + count > self.len {
-            return Err(Error::Backend(
-                "a host copy past the end of its device buffer".into(),
-            ));
-        }
-        if count == 0 {
-            return Ok(());
-        }
-        let mut dst = self.bytes.slice_mut(to * size..(to + count) * size);
-        gpu.stream
-            .memcpy_htod(&bytes[..count * size], &mut dst)
-            .map_err(failed("cuMemcpyHtoD"))
-    }
 }
 
 /// What one kernel operand addresses: elements of `buffer` from element
