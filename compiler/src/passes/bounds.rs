@@ -347,7 +347,7 @@ fn walk(facts: &Facts, block: &mut Block, scope: &mut Scope) {
     scope.at_most.truncate(assertions);
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cranelift"))]
 mod tests {
     use super::*;
     use crate::interp::Interpreter;
@@ -370,21 +370,30 @@ mod tests {
 
     /// `f(x, z, n)` of `src` as lowered and after this pass (which must verify),
     /// run on the same arguments for several `n`: results, traps (with their
-    /// spans) and what `f` wrote must agree. Returns the pass's program.
+    /// spans) and what `f` wrote must agree, and so must the machine code of the
+    /// fully optimised program. Returns the pass's program.
     fn same_results(src: &str) -> Program {
         let program = lowered(src);
         let mut done = program.clone();
         eliminate_program(&mut done);
         assert!(crate::ir::verify::verify_program(&done).is_ok());
+        let mut optimized = program.clone();
+        crate::passes::optimize(&mut optimized);
         for n in [0, 2, 5, 6, 9] {
-            assert_eq!(run(&program, n), run(&done, n), "n = {n}");
+            let expected = run(&program, n, false);
+            assert_eq!(expected, run(&done, n, false), "n = {n}");
+            assert_eq!(expected, run(&optimized, n, true), "n = {n}, compiled");
         }
         done
     }
 
-    /// `f(x, z, n)` with `x` 5 elements at stride 2 and `z` 2×3: its result (or
-    /// trap and span) and `x` afterwards.
-    fn run(program: &Program, n: u64) -> (Result<Option<ScalarValue>, Trap>, Vec<f64>) {
+    /// `f(x, z, n)` with `x` 5 elements at stride 2 and `z` 2×3, interpreted or
+    /// compiled: its result (or trap and span) and `x` afterwards.
+    fn run(
+        program: &Program,
+        n: u64,
+        compiled: bool,
+    ) -> (Result<Option<ScalarValue>, Trap>, Vec<f64>) {
         let mut x: Vec<f64> = (0..10).map(|i| i as f64 * 0.5 - 1.0).collect();
         let mut z: Vec<f64> = (0..6).map(|i| i as f64 + 0.25).collect();
         let args = [
@@ -393,8 +402,18 @@ mod tests {
             HostArg::Scalar(ScalarValue::Usize(n)),
         ];
         let f = program.find("f").unwrap();
-        // Safety: the descriptors cover `x` and `z`, which outlive the call.
-        let r = unsafe { Interpreter::new(program).call(f, &args, &mut std::io::sink()) };
+        let r = if compiled {
+            let mut engine = crate::backend::cranelift::JitEngine::new().unwrap();
+            let code = engine.compile(program, f).unwrap();
+            // Safety: the descriptors cover `x` and `z`, which outlive the call.
+            unsafe { code.call(&args, &mut std::io::sink()) }.map_err(|e| match e {
+                crate::backend::cranelift::CallError::Trap(t) => t,
+                other => panic!("{other}"),
+            })
+        } else {
+            // Safety: as above.
+            unsafe { Interpreter::new(program).call(f, &args, &mut std::io::sink()) }
+        };
         (r, x)
     }
 
