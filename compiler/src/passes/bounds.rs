@@ -470,4 +470,56 @@ mod tests {
             accesses(&done)
         );
     }
+
+    /// A loop whose condition tests a read made before the loop proves nothing
+    /// about the reads of that local in its body once the latch has stepped it.
+    #[test]
+    fn a_read_tested_outside_the_loop_is_no_proof_for_later_reads() {
+        use crate::ir::build::FunctionBuilder;
+        let mut b = FunctionBuilder::new("f", Some(ScalarType::F64), Default::default());
+        let x = b.param(
+            "x",
+            Type::Array(ArrayType {
+                elem: ScalarType::F64,
+                rank: 1,
+                mutable: false,
+            }),
+        );
+        let c = b.local("c", Type::Scalar(ScalarType::Usize));
+        let sum = b.local("s", Type::Scalar(ScalarType::F64));
+        let before = b.get(c);
+        let extent = b.array_len(x, 0);
+        let cond = b.cmp(CmpOp::Lt, before, extent);
+        b.begin_block();
+        let header = b.end_block();
+        b.begin_block();
+        let now = b.get(c);
+        let element = b.load(x, vec![now], true, ScalarType::F64);
+        b.set(sum, element);
+        let body = b.end_block();
+        b.begin_block();
+        let stepped = b.get(c);
+        let one = b.constant(ScalarValue::Usize(1));
+        let next = b.binary(BinaryOp::Add, stepped, one);
+        b.set(c, next);
+        let latch = b.end_block();
+        b.inst(InstKind::Loop {
+            header,
+            cond: Some(cond),
+            body,
+            latch,
+            counted: None,
+        });
+        let zero = b.constant(ScalarValue::F64(0.0));
+        b.inst(InstKind::Return(Some(zero)));
+        let mut f = b.finish();
+        eliminate_checks(&mut f);
+        let InstKind::Loop { body, .. } = &f.body.insts[3].kind else {
+            panic!("{:?}", f.body.insts[3]);
+        };
+        assert!(
+            matches!(body.insts[1].kind, InstKind::Load { checked: true, .. }),
+            "the latch steps `c`: from the second iteration on, `x[c]` is past `c < len`"
+        );
+    }
 }
