@@ -267,10 +267,8 @@ fn walk(facts: &Facts, block: &mut Block, scope: &mut Scope) {
                 indices,
                 checked,
                 ..
-            } => {
-                if *checked && facts.covered(scope, *array, indices) {
-                    *checked = false;
-                }
+            } if *checked && facts.covered(scope, *array, indices) => {
+                *checked = false;
             }
             InstKind::Assert { cond, .. } => {
                 let (both, (a, b)) = match facts.defs.get(cond) {
