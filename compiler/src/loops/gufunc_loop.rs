@@ -16,10 +16,16 @@
 //! inlined (and with it what it calls) where the inliner can, so there is usually no
 //! call per element; its bounds checks on core dimensions stay as it has them.
 //!
+//! On entry the loop asserts what its caller guarantees and the inlined body's
+//! bounds checks may then rely on ([`crate::passes::bounds`]): every array
+//! operand's axis 0 is at least `n` long, and the axes that share a core dimension
+//! name have one extent. Neither fails for operands the runtime bound.
+//!
 //! `n = 0` runs the body never; a core dimension of extent 0 is passed as it is.
 //! This module knows IR only: binding core dimensions to shapes, choosing dtypes and
 //! cutting the loop space into runs are the runtime's.
 
+use crate::gufunc_signature::{CoreDim, CoreDimSize, GufuncSignature};
 use crate::ir::build::FunctionBuilder;
 use crate::ir::*;
 
@@ -120,6 +126,7 @@ pub fn build_gufunc_loop(
     }
     let name = format!("{}[{}].loop", f.name, signature);
     let (span, ret) = (f.span, f.ret);
+    let shared = shared_core_dims(f, nin, nout);
 
     let mut b = FunctionBuilder::new(name, None, span);
     b.set_kind(FunctionKind::GufuncLoop { body });
@@ -168,7 +175,20 @@ pub fn build_gufunc_loop(
         .copied()
         .or(returned.map(|(l, _, _)| l))
         .expect("a gufunc has an output");
+    assert_shared_extents(&mut b, &locals, &shared);
     let n = b.array_len(first_output, 0);
+    for (operand, &local) in operands.iter().zip(&locals) {
+        if matches!(operand, Operand::Array(_)) && local != first_output {
+            // What the sub-view at `i < n` takes for granted, stated for the
+            // bounds checks of the inlined body (on its prepended index).
+            let extent = b.array_len(local, 0);
+            let spans = b.cmp(CmpOp::Le, n, extent);
+            b.inst(InstKind::Assert {
+                cond: spans,
+                message: "every operand spans the loop dimension".into(),
+            });
+        }
+    }
     let i = b.local("i", Type::Scalar(ScalarType::Usize));
     b.counted_loop_to(i, n, IterationOrder::Independent, |b, iv| {
         let mut args = Vec::with_capacity(operands.len());
@@ -196,6 +216,67 @@ pub fn build_gufunc_loop(
     b.inst(InstKind::Return(None));
     let lp = crate::loops::add_inlined(program, b);
     Ok(lp)
+}
+
+/// The operand axes (operand index, core axis) that bear each dimension name
+/// appearing more than once in the body's signature; none when the signature has
+/// optional dimensions (an operand may lack one, which moves its axes) or does not
+/// parse for the body's arity.
+fn shared_core_dims(f: &Function, nin: usize, nout: usize) -> Vec<Vec<(usize, u8)>> {
+    let FunctionKind::Gufunc { signature, .. } = &f.kind else {
+        return Vec::new();
+    };
+    let Ok(parsed) = GufuncSignature::parse_with_counts(signature, nin, nout) else {
+        return Vec::new();
+    };
+    let operands: Vec<&Vec<CoreDim>> = parsed.inputs.iter().chain(&parsed.outputs).collect();
+    if operands.iter().copied().flatten().any(|d| d.optional) {
+        return Vec::new();
+    }
+    parsed
+        .core_dim_names()
+        .into_iter()
+        .map(|name| {
+            let named = |d: &CoreDim| matches!(&d.size, CoreDimSize::Named(n) if n == name);
+            operands
+                .iter()
+                .enumerate()
+                .flat_map(|(k, dims)| {
+                    dims.iter()
+                        .enumerate()
+                        .filter(move |(_, d)| named(d))
+                        .map(move |(axis, _)| (k, axis as u8))
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|axes| axes.len() > 1)
+        .collect()
+}
+
+/// Asserts, on entry, that the axes bearing one dimension name have one extent.
+/// The runtime binds core dimensions before it calls the loop, so these never fail;
+/// they state what it guarantees in the IR, where bounds-check elimination
+/// ([`crate::passes::bounds`]) reads it: `b[k]` is in bounds for `k < N` measured on
+/// `a` when `a` and `b` share `N`.
+fn assert_shared_extents(b: &mut FunctionBuilder, locals: &[LocalId], shared: &[Vec<(usize, u8)>]) {
+    for axes in shared {
+        let mut extents = axes
+            .iter()
+            .filter(|(k, _)| *k < locals.len())
+            .map(|&(k, axis)| (locals[k], axis + 1));
+        let Some((array, axis)) = extents.next() else {
+            continue;
+        };
+        let first = b.array_len(array, axis);
+        for (array, axis) in extents {
+            let e = b.array_len(array, axis);
+            let cond = b.cmp(CmpOp::Eq, first, e);
+            b.inst(InstKind::Assert {
+                cond,
+                message: "the operands' core dimensions were bound".into(),
+            });
+        }
+    }
 }
 
 /// `v as to`, or `v` itself when it already has type `to`.

@@ -16,7 +16,7 @@ pub mod reduce_loop;
 pub mod scan_loop;
 pub mod spmd_launch;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use crate::ir::build::FunctionBuilder;
 use crate::ir::{FuncId, Program};
@@ -26,5 +26,6 @@ use crate::ir::{FuncId, Program};
 pub(crate) fn add_inlined(program: &mut Program, b: FunctionBuilder) -> FuncId {
     let id = program.add_function(b.finish());
     crate::passes::inline::inline_all_into(program, id);
+    crate::passes::bounds::eliminate_checks(&mut program.functions[id.0 as usize]);
     id
 }

@@ -156,7 +156,7 @@ fn movable_operands(
 }
 
 /// Collects the values defined and the locals set anywhere in `block`.
-fn scan(block: &Block, defined: &mut HashSet<ValueId>, written: &mut HashSet<LocalId>) {
+pub(super) fn scan(block: &Block, defined: &mut HashSet<ValueId>, written: &mut HashSet<LocalId>) {
     for inst in block.insts_deep() {
         defined.extend(inst.result);
         if let InstKind::SetLocal(l, _) = &inst.kind {

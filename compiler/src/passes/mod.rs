@@ -7,6 +7,7 @@
 //! write [`crate::ir`] only; they know nothing of the syntax, the checker or any
 //! backend.
 
+pub mod bounds;
 pub mod fold;
 pub mod inline;
 pub mod licm;
@@ -16,8 +17,10 @@ use crate::ir::Program;
 
 /// The IR passes every program gets before it is compiled or interpreted, in order.
 pub fn optimize(program: &mut Program) {
+    bounds::eliminate_program(program);
     inline::inline_small_functions(program, inline::DEFAULT_MAX_INSTS);
     fold::fold_program(program);
+    bounds::eliminate_program(program);
     licm::hoist_program(program);
     debug_assert!(
         crate::ir::verify::verify_program(program).is_ok(),

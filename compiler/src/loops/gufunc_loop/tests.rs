@@ -221,3 +221,60 @@ fn a_loop_over_a_loop_keeps_the_sub_view_of_a_sub_view_as_a_call() {
         assert_eq!(out, [1.0, -1.0, -1.0, 0.0]);
     }
 }
+
+/// The accesses of `f` as `kern emit --ir` prints them: `load`/`store` checked,
+/// `load.unchecked`/`store.unchecked` not.
+fn accesses(program: &Program, f: FuncId) -> Vec<String> {
+    crate::ir::print::print_function(program, program.function(f))
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("load") || w.starts_with("store"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn core_dimensions_a_name_binds_together_prove_each_others_indices() {
+    let mut program = compile(MATMUL);
+    let body = program.find("matmul").unwrap();
+    let f64s = |n| vec![ScalarType::F64; n];
+    let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
+    assert_eq!(
+        accesses(&program, lp),
+        ["load.unchecked", "load.unchecked", "store.unchecked"],
+        "`k < N` measured on `a` proves `b[k]`, `j < P` on `b` proves `out[i][j]`"
+    );
+
+    // `(n),(n1)->()`: two lengths the body relates by itself, so `y[i]` keeps its
+    // check, which fires (at its place) when `y` is the shorter.
+    let src = "#[guvectorize] fn dot(x: &[f64], y: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..x.len() { s += x[i] * y[i]; }
+        s
+    }";
+    let mut program = compile(src);
+    let body = program.find("dot").unwrap();
+    let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
+    assert_eq!(
+        accesses(&program, lp),
+        ["load.unchecked", "load", "store.unchecked"]
+    );
+    let mut x = vec![1.0, 2.0, 3.0];
+    let mut y = vec![4.0, 5.0];
+    let mut out = vec![0.0];
+    let args = [
+        desc(&mut x, &[1, 3], &[0, 1]),
+        desc(&mut y, &[1, 2], &[0, 1]),
+        desc(&mut out, &[1], &[1]),
+    ];
+    for result in run_both(&program, lp, &args) {
+        let trap = result.unwrap_err();
+        assert_eq!(trap.kind, TrapKind::IndexOutOfBounds { index: 2, len: 2 });
+        assert_eq!(
+            &src[trap.span.start as usize..trap.span.end as usize],
+            "y[i]"
+        );
+    }
+}
