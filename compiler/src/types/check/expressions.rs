@@ -31,6 +31,9 @@ impl FnChecker<'_, '_> {
                 if !matches!(op, BinaryOp::Shl | BinaryOp::Shr) {
                     self.expect(result, target_ty, e.span);
                 }
+                if *op == BinaryOp::Rem {
+                    self.resolve_float_rem(e, target_ty);
+                }
                 Ty::Unit
             }
             ExprKind::Cast { expr, ty } => self.cast(expr, ty),

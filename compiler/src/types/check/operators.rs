@@ -73,21 +73,27 @@ impl FnChecker<'_, '_> {
             _ => {
                 let t = self.arithmetic(e, op, l, r, rhs.span);
                 if op == BinaryOp::Rem {
-                    if let Ty::Scalar(s) = self.inf.resolve(t) {
-                        if s.is_float() {
-                            self.float_rem(e, s);
-                        }
-                    } else if self.inf.var_kind(t) == Some(VarKind::Float) {
-                        let s = self.inf.scalar(t).unwrap_or(ScalarType::F64);
-                        self.float_rem(e, s);
-                    }
+                    self.resolve_float_rem(e, t);
                 }
                 t
             }
         }
     }
 
-    pub(super) fn float_rem(&mut self, e: &Expr, t: ScalarType) {
+    /// `%` (or `%=`) of floats of type `t` is the stdlib's `fmod`: resolves `e`
+    /// to it when `t` is a float; an integer `%` stays an IR operation.
+    pub(super) fn resolve_float_rem(&mut self, e: &Expr, t: Ty) {
+        if let Ty::Scalar(s) = self.inf.resolve(t) {
+            if s.is_float() {
+                self.float_rem(e, s);
+            }
+        } else if self.inf.var_kind(t) == Some(VarKind::Float) {
+            let s = self.inf.scalar(t).unwrap_or(ScalarType::F64);
+            self.float_rem(e, s);
+        }
+    }
+
+    fn float_rem(&mut self, e: &Expr, t: ScalarType) {
         match self.env.find_fn(Namespace::Stdlib, &format!("fmod_{t}")) {
             Some(f) => self.resolve(e, Resolution::FloatRem(f)),
             None => {
