@@ -24,6 +24,8 @@ pub mod scalar;
 pub mod stack_limit;
 pub mod stdlib;
 pub mod syntax;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod types;
 
 pub use diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};

@@ -179,7 +179,7 @@ pub(crate) fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> Va
 mod tests {
     use super::*;
     use crate::interp::Interpreter;
-    use crate::loops::test_support::{compile, desc};
+    use crate::test_support::{compile, desc};
 
     #[test]
     fn the_loop_applies_the_ufunc_to_every_element_with_conversions() {

@@ -15,8 +15,6 @@ pub mod reduce_batch;
 pub mod reduce_loop;
 pub mod scan_loop;
 pub mod spmd_launch;
-#[cfg(test)]
-pub(crate) mod test_support;
 
 use crate::ir::build::FunctionBuilder;
 use crate::ir::{FuncId, Program};

@@ -259,7 +259,7 @@ pub fn build_reduce_loop(
 mod tests {
     use super::*;
     use crate::interp::Interpreter;
-    use crate::loops::test_support::{compile, desc};
+    use crate::test_support::{compile, desc};
 
     fn reduce(program: &Program, lp: FuncId, x: &mut [i64], stride: i64) -> i64 {
         let mut out = [0i64];

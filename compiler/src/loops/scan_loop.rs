@@ -95,7 +95,7 @@ mod tests {
     use super::*;
     use crate::diagnostics::SourceMap;
     use crate::interp::Interpreter;
-    use crate::loops::test_support::desc;
+    use crate::test_support::desc;
 
     #[test]
     fn the_scan_is_a_left_fold_that_stores_every_step() {

@@ -348,9 +348,8 @@ fn walk(facts: &Facts, block: &mut Block, scope: &mut Scope) {
 #[cfg(all(test, feature = "cranelift"))]
 mod tests {
     use super::*;
-    use crate::interp::Interpreter;
-    use crate::loops::test_support::array_arg;
-    use crate::passes::lowered;
+    use crate::passes::tests::lowered;
+    use crate::test_support::array_arg;
 
     /// `f`'s accesses in execution order, as `kern emit --ir` prints them
     /// (`load`/`store` checked, `load.unchecked`/`store.unchecked` not).
@@ -400,18 +399,8 @@ mod tests {
             HostArg::Scalar(ScalarValue::Usize(n)),
         ];
         let f = program.find("f").unwrap();
-        let r = if compiled {
-            let mut engine = crate::backend::cranelift::JitEngine::new().unwrap();
-            let code = engine.compile(program, f).unwrap();
-            // Safety: the descriptors cover `x` and `z`, which outlive the call.
-            unsafe { code.call(&args, &mut std::io::sink()) }.map_err(|e| match e {
-                crate::backend::cranelift::CallError::Trap(t) => t,
-                other => panic!("{other}"),
-            })
-        } else {
-            // Safety: as above.
-            unsafe { Interpreter::new(program).call(f, &args, &mut std::io::sink()) }
-        };
+        // Safety: the descriptors cover `x` and `z`, which outlive the call.
+        let r = unsafe { crate::test_support::call(program, f, &args, compiled) };
         (r, x)
     }
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::backend::cranelift::JitEngine;
 use crate::interp::Interpreter;
 
-use crate::loops::test_support::{array_arg as desc, compile};
+use crate::test_support::{array_arg as desc, compile};
 
 fn sig(inputs: &[ScalarType], outputs: &[ScalarType]) -> GufuncLoopSignature {
     GufuncLoopSignature {

@@ -20,7 +20,7 @@ fn program() -> (Program, FuncId) {
     (program, g)
 }
 
-use crate::loops::test_support::{array_arg, desc};
+use crate::test_support::{array_arg, desc};
 
 type Builder = fn(&mut Program, FuncId, ScalarType, ScalarType) -> Result<FuncId, LoopError>;
 
