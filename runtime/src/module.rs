@@ -18,7 +18,7 @@ use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend;
 use kern_compiler::interp::{HostArg, Interpreter};
 use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
-use kern_compiler::{FileId, SourceMap};
+use kern_compiler::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 
 use crate::args::{host_args, Arg};
 use crate::compile::{CompileService, LoopRequest};
@@ -231,6 +231,23 @@ impl Module {
         self.run_main_with(target, out, Some((steps, time)))
     }
 
+    /// rustc's "`main` function not found", pointing at the end of the file,
+    /// where `main` would go.
+    fn missing_main(&self) -> Error {
+        let sources = &self.core.sources;
+        let file = sources.file(self.file);
+        let end = file.text.len();
+        let mut diagnostics = Diagnostics::new();
+        diagnostics.push(
+            Diagnostic::error(Span::new(self.file, end, end), "`main` function not found")
+                .with_label(format!(
+                    "consider adding a `main` function to `{}`",
+                    file.name
+                )),
+        );
+        Error::compile(diagnostics, sources)
+    }
+
     fn run_main_with(
         &mut self,
         target: Target,
@@ -238,7 +255,9 @@ impl Module {
         limits: Option<(u64, std::time::Duration)>,
     ) -> Result<(), Error> {
         target.check_available()?;
-        let main = self.function_id("main")?;
+        let Some(&main) = self.core.compiled.functions.get("main") else {
+            return Err(self.missing_main());
+        };
         if self.core.compiled.program.function(main).kind != FunctionKind::Main {
             return Err(Error::Call("`main` is not a host function".into()));
         }
