@@ -68,6 +68,13 @@ pub struct AxisFold<'f, 'a> {
     pub skip: usize,
 }
 
+impl<'f, 'a> AxisFold<'f, 'a> {
+    /// The loops, the source, the axis and the first element folded.
+    pub fn parts(&self) -> (&'f dyn FoldLoops, &'f ArrayRef<'a>, usize, usize) {
+        (self.loops, self.source, self.axis, self.skip)
+    }
+}
+
 /// One lane: `n` elements of `x` folded onto the seed, each step stored to `out`.
 #[derive(Clone, Copy)]
 struct Lane {
@@ -339,12 +346,7 @@ const ROW_TILE: usize = 2 * 1024;
 /// passes, so the source is read once and nothing is allocated; each lane is
 /// the same left fold as [`scan_axis`] computes, whichever thread runs its tile.
 pub fn fold_rows(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> Result<(), Error> {
-    let AxisFold {
-        loops,
-        source,
-        axis,
-        skip,
-    } = *fold;
+    let (loops, source, axis, skip) = fold.parts();
     let n = source.shape()[axis];
     let acc = out.dtype();
     let code = loops.step(source.dtype(), acc)?.machine()?;
@@ -419,12 +421,7 @@ pub fn fold_rows(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> 
 /// and every step is kept) or of the shape without `axis` (reduce: it holds
 /// the seeds and ends as the folds).
 pub fn scan_axis(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> Result<(), Error> {
-    let AxisFold {
-        loops,
-        source,
-        axis,
-        skip,
-    } = *fold;
+    let (loops, source, axis, skip) = fold.parts();
     let shape = source.shape();
     let n = shape[axis] - skip;
     let acc = out.dtype();

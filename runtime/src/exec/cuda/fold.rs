@@ -161,12 +161,7 @@ fn blocked_levels(
 
 /// `exec::fold`'s lane-by-lane fold on the GPU: one thread per lane.
 pub fn scan_axis(fold: &AxisFold<'_, '_>, out: &mut NdArray) -> Result<(), Error> {
-    let AxisFold {
-        loops,
-        source,
-        axis,
-        skip,
-    } = *fold;
+    let (loops, source, axis, skip) = fold.parts();
     let gpu = gpu()?;
     let acc = out.dtype();
     let acc_size = acc.size_bytes();
