@@ -25,3 +25,20 @@ named_choice!(Target, "target", {
     Cuda => "cuda",
     Mpi => "mpi",
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_by_name_and_print_back_and_an_unknown_name_lists_them_all() {
+        for target in [Target::Cpu, Target::Parallel, Target::Cuda, Target::Mpi] {
+            assert_eq!(target.name().parse::<Target>(), Ok(target));
+            assert_eq!(format!("{target:>9}"), format!("{:>9}", target.name()));
+        }
+        assert_eq!(
+            "tpu".parse::<Target>(),
+            Err("unknown target `tpu` (expected one of: cpu, parallel, cuda, mpi)".to_string())
+        );
+    }
+}
