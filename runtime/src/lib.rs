@@ -24,6 +24,7 @@ mod loop_text;
 #[doc(hidden)]
 pub mod macro_support;
 mod module;
+mod named;
 mod shape;
 mod target;
 mod tier;

@@ -2,8 +2,7 @@
 //! `exec`'s to say (`Target::check_available`, in `exec/dispatch.rs`): this file
 //! knows names only.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::named::named_choice;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Target {
@@ -20,35 +19,26 @@ pub enum Target {
     Mpi,
 }
 
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Cpu => "cpu",
-            Target::Parallel => "parallel",
-            Target::Cuda => "cuda",
-            Target::Mpi => "mpi",
+named_choice!(Target, "target", {
+    Cpu => "cpu",
+    Parallel => "parallel",
+    Cuda => "cuda",
+    Mpi => "mpi",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_by_name_and_print_back_and_an_unknown_name_lists_them_all() {
+        for target in [Target::Cpu, Target::Parallel, Target::Cuda, Target::Mpi] {
+            assert_eq!(target.name().parse::<Target>(), Ok(target));
+            assert_eq!(format!("{target:>9}"), format!("{:>9}", target.name()));
         }
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.name())
-    }
-}
-
-impl FromStr for Target {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Target, String> {
-        match s {
-            "cpu" => Ok(Target::Cpu),
-            "parallel" => Ok(Target::Parallel),
-            "cuda" => Ok(Target::Cuda),
-            "mpi" => Ok(Target::Mpi),
-            other => Err(format!(
-                "unknown target `{other}` (expected one of: cpu, parallel, cuda, mpi)"
-            )),
-        }
+        assert_eq!(
+            "tpu".parse::<Target>(),
+            Err("unknown target `tpu` (expected one of: cpu, parallel, cuda, mpi)".to_string())
+        );
     }
 }

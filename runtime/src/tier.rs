@@ -15,9 +15,7 @@
 //! Every tier computes the same bits (no fast math, no contraction): the tier
 //! changes speed and compile time, never results.
 
-use std::fmt;
-use std::str::FromStr;
-
+use crate::named::named_choice;
 use crate::Error;
 
 /// The environment variable that picks the tier of every module a process
@@ -36,14 +34,6 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Baseline => "baseline",
-            Tier::Optimized => "optimized",
-            Tier::Auto => "auto",
-        }
-    }
-
     /// The tier `KERN_TIER` names (`baseline` when unset or empty), or an error
     /// naming the variable.
     pub fn from_env() -> Result<Tier, Error> {
@@ -69,26 +59,11 @@ pub(crate) fn no_llvm() -> Error {
     Error::Call("the `optimized` tier needs kern built with the `llvm` feature (LLVM 14)".into())
 }
 
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.name())
-    }
-}
-
-impl FromStr for Tier {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Tier, String> {
-        match s {
-            "baseline" => Ok(Tier::Baseline),
-            "optimized" => Ok(Tier::Optimized),
-            "auto" => Ok(Tier::Auto),
-            other => Err(format!(
-                "unknown tier `{other}` (expected one of: baseline, optimized, auto)"
-            )),
-        }
-    }
-}
+named_choice!(Tier, "tier", {
+    Baseline => "baseline",
+    Optimized => "optimized",
+    Auto => "auto",
+});
 
 #[cfg(test)]
 mod tests {

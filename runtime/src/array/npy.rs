@@ -1049,27 +1049,33 @@ def values(name):
     return (i * 5 // 2).astype(name)
 "#;
 
-    #[test]
-    fn files_numpy_writes_load_with_their_dtype_and_values() {
-        let dir = tmp();
+    /// Runs `body` in Python once per NumPy dtype name, with `a = values(name)`
+    /// and `out` the directory `dir` (`None` where NumPy is missing).
+    fn run_python_per_dtype(test: &str, dir: &TempDir, body: &str) -> Option<std::process::Output> {
         let script = format!(
-            "{INTEROP_VALUES_PY}{}",
+            "{INTEROP_VALUES_PY}{}{body}",
             r#"
 import sys
 out = sys.argv[1]
 for name in sys.argv[2:]:
     a = values(name)
-    np.save(f"{out}/{name}_c.npy", a)
+"#
+        );
+        let mut args = vec![dir.path().to_str().unwrap()];
+        args.extend(NUMPY_DTYPES.map(|(name, _)| name));
+        run_python(test, &script, &args)
+    }
+
+    #[test]
+    fn files_numpy_writes_load_with_their_dtype_and_values() {
+        let dir = tmp();
+        let script = r#"    np.save(f"{out}/{name}_c.npy", a)
     np.save(f"{out}/{name}_f.npy", np.asfortranarray(a))
     np.save(f"{out}/{name}_be.npy", a.astype(a.dtype.newbyteorder(">")))
     np.save(f"{out}/{name}_0d.npy", a[1, 2, 3])
     np.save(f"{out}/{name}_empty.npy", a[:, :0])
-"#
-        );
-        let dir_arg = dir.path().to_str().unwrap();
-        let mut args = vec![dir_arg];
-        args.extend(NUMPY_DTYPES.map(|(name, _)| name));
-        let Some(_) = run_python("files_numpy_writes_load", &script, &args) else {
+"#;
+        let Some(_) = run_python_per_dtype("files_numpy_writes_load", &dir, script) else {
             return;
         };
         for (name, dtype) in NUMPY_DTYPES {
@@ -1103,25 +1109,15 @@ for name in sys.argv[2:]:
                 save_npy(&r_path, &T::wrap_view(reversed.into_dyn()).into_array_ref()).unwrap();
             });
         }
-        let script = format!(
-            "{INTEROP_VALUES_PY}{}",
-            r#"
-import sys
-out = sys.argv[1]
-for name in sys.argv[2:]:
-    a = values(name)
-    for kind, expected in [("c", a), ("f", a), ("strided", a[:, ::-2, :])]:
+        let script = r#"    for kind, expected in [("c", a), ("f", a), ("strided", a[:, ::-2, :])]:
         b = np.load(f"{out}/{name}_{kind}.npy")
         assert b.dtype == np.dtype(name), (name, kind, b.dtype)
         assert np.array_equal(b, expected), (name, kind, b, expected)
     assert np.load(f"{out}/{name}_f.npy").flags.f_contiguous
     print(name)
-"#
-        );
-        let dir_arg = dir.path().to_str().unwrap();
-        let mut args = vec![dir_arg];
-        args.extend(NUMPY_DTYPES.map(|(name, _)| name));
-        let Some(output) = run_python("files_saved_here_load_in_numpy", &script, &args) else {
+"#;
+        let Some(output) = run_python_per_dtype("files_saved_here_load_in_numpy", &dir, script)
+        else {
             return;
         };
         let checked = String::from_utf8(output.stdout).unwrap();

@@ -17,7 +17,7 @@ use kern_compiler::ir::{Function, Trap};
 
 use super::code::{Failure, LoopCode, Outcome};
 use super::dim::Dim3;
-use super::fold::FoldLoops;
+use super::fold::{AxisFold, FoldLoops};
 use super::gufunc::{run_parallel, run_serial, CoreLayout, GufuncLoop};
 use super::mpi::distribute::{run_distributed, OutputRows};
 use super::{parallel, serial, ElementwiseLoop, Iteration};
@@ -205,19 +205,12 @@ pub fn reduce_blocked(
 
 /// Folds elements `skip..` of `axis` of `source` lane by lane into `out` (see
 /// `exec::fold::scan_axis`).
-pub fn scan_axis(
-    target: Target,
-    loops: &dyn FoldLoops,
-    source: &ArrayRef<'_>,
-    axis: usize,
-    skip: usize,
-    out: &mut NdArray,
-) -> Result<(), Error> {
+pub fn scan_axis(target: Target, fold: &AxisFold<'_, '_>, out: &mut NdArray) -> Result<(), Error> {
     #[cfg(feature = "cuda")]
     if target == Target::Cuda {
-        return super::cuda::fold::scan_axis(loops, source, axis, skip, out);
+        return super::cuda::fold::scan_axis(fold, out);
     }
-    super::fold::scan_axis(loops, target, source, axis, skip, out)
+    super::fold::scan_axis(fold, target, out)
 }
 
 /// Whether an in-order fold over `lanes` lanes runs the scan loop lane by
@@ -228,22 +221,20 @@ pub fn folds_lane_by_lane(target: Target, lanes: usize) -> bool {
     lanes <= super::fold::MAX_SCAN_LANES || target == Target::Cuda
 }
 
-/// Folds elements `skip..` of `axis` of `source` into `out` row by row (see
-/// `exec::fold::fold_rows`); on `cuda`, where every lane is a thread, lane by
-/// lane — the same folds.
-pub fn fold_rows(
+/// Folds elements `skip..` of `axis` of `source` into `out` (the shape without
+/// `axis`, holding the seeds): lane by lane where [`folds_lane_by_lane`] says
+/// so (always on `cuda`, where every lane is a thread), else row by row (see
+/// `exec::fold::fold_rows`) — the same folds.
+pub fn reduce_in_order(
     target: Target,
-    loops: &dyn FoldLoops,
-    source: &ArrayRef<'_>,
-    axis: usize,
-    skip: usize,
+    fold: &AxisFold<'_, '_>,
     out: &mut NdArray,
 ) -> Result<(), Error> {
-    #[cfg(feature = "cuda")]
-    if target == Target::Cuda {
-        return super::cuda::fold::scan_axis(loops, source, axis, skip, out);
+    if folds_lane_by_lane(target, out.len()) {
+        return scan_axis(target, fold, out);
     }
-    super::fold::fold_rows(loops, target, source, axis, skip, out)
+    // Many lanes: row by row into the result, in tiles kept in cache.
+    super::fold::fold_rows(fold, target, out)
 }
 
 /// Device operands are only for `cuda`: a CPU target would need every device

@@ -57,6 +57,24 @@ pub trait FoldLoops {
     fn trapped(&self, trap: Trap) -> Error;
 }
 
+/// An in-order fold along one axis: elements `skip..` of `axis` of `source`,
+/// folded with `loops` (what [`fold_rows`] and [`scan_axis`] take, here and on
+/// the GPU).
+#[derive(Clone, Copy)]
+pub struct AxisFold<'f, 'a> {
+    pub loops: &'f dyn FoldLoops,
+    pub source: &'f ArrayRef<'a>,
+    pub axis: usize,
+    pub skip: usize,
+}
+
+impl<'f, 'a> AxisFold<'f, 'a> {
+    /// The loops, the source, the axis and the first element folded.
+    pub fn parts(&self) -> (&'f dyn FoldLoops, &'f ArrayRef<'a>, usize, usize) {
+        (self.loops, self.source, self.axis, self.skip)
+    }
+}
+
 /// One lane: `n` elements of `x` folded onto the seed, each step stored to `out`.
 #[derive(Clone, Copy)]
 struct Lane {
@@ -327,14 +345,8 @@ const ROW_TILE: usize = 2 * 1024;
 /// tiles of [`ROW_TILE`] whose accumulators stay in cache while every row
 /// passes, so the source is read once and nothing is allocated; each lane is
 /// the same left fold as [`scan_axis`] computes, whichever thread runs its tile.
-pub fn fold_rows(
-    loops: &dyn FoldLoops,
-    target: Target,
-    source: &ArrayRef<'_>,
-    axis: usize,
-    skip: usize,
-    out: &mut NdArray,
-) -> Result<(), Error> {
+pub fn fold_rows(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> Result<(), Error> {
+    let (loops, source, axis, skip) = fold.parts();
     let n = source.shape()[axis];
     let acc = out.dtype();
     let code = loops.step(source.dtype(), acc)?.machine()?;
@@ -408,14 +420,8 @@ pub fn fold_rows(
 /// (accumulate: element `skip - 1` of each lane is the seed, already stored,
 /// and every step is kept) or of the shape without `axis` (reduce: it holds
 /// the seeds and ends as the folds).
-pub fn scan_axis(
-    loops: &dyn FoldLoops,
-    target: Target,
-    source: &ArrayRef<'_>,
-    axis: usize,
-    skip: usize,
-    out: &mut NdArray,
-) -> Result<(), Error> {
+pub fn scan_axis(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> Result<(), Error> {
+    let (loops, source, axis, skip) = fold.parts();
     let shape = source.shape();
     let n = shape[axis] - skip;
     let acc = out.dtype();

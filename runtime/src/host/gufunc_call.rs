@@ -7,25 +7,18 @@ use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostHandle, HostValue};
 use kern_compiler::ir::Trap;
 
-use super::{error_trap, host, HostArrays};
+use super::{cached, error_trap, host, HostArrays};
 use crate::array::{NdArray, OutOperand};
 use crate::gufunc::Gufunc;
 
 impl HostArrays<'_> {
     pub(super) fn gufunc(&mut self, name: &str, span: Span) -> Result<Gufunc, Trap> {
-        if let Some(g) = self.gufuncs.get(name) {
-            return Ok(g.clone());
-        }
-        let decl = self
-            .core
-            .compiled
-            .gufuncs
-            .get(name)
-            .cloned()
-            .ok_or_else(|| host(span, format!("no gufunc `{name}` in this module")))?;
-        let g = Gufunc::new(self.core.clone(), decl, self.ufunc_target);
-        self.gufuncs.insert(name.to_string(), g.clone());
-        Ok(g)
+        let (core, target) = (&self.core, self.ufunc_target);
+        cached(&mut self.gufuncs, name, || {
+            let decl = (core.compiled.gufuncs.get(name).cloned())
+                .ok_or_else(|| host(span, format!("no gufunc `{name}` in this module")))?;
+            Ok(Gufunc::new(core.clone(), decl, target))
+        })
     }
 
     /// `name(inputs..)`: the one output, allocated.

@@ -135,21 +135,15 @@ impl<'m> HostArrays<'m> {
     }
 
     fn ufunc(&mut self, name: &str, span: Span) -> Result<Ufunc, Trap> {
-        if let Some(u) = self.ufuncs.get(name) {
-            return Ok(u.clone());
-        }
-        // A gufunc whose signature is all scalars (`(),()->()`) is a ufunc too.
-        let decl = self
-            .core
-            .compiled
-            .ufuncs
-            .get(name)
-            .cloned()
-            .or_else(|| self.core.compiled.gufuncs.get(name)?.as_ufunc())
-            .ok_or_else(|| host(span, format!("no ufunc `{name}` in this module")))?;
-        let u = Ufunc::new(self.core.clone(), decl, self.ufunc_target);
-        self.ufuncs.insert(name.to_string(), u.clone());
-        Ok(u)
+        let (core, target) = (&self.core, self.ufunc_target);
+        cached(&mut self.ufuncs, name, || {
+            let compiled = &core.compiled;
+            // A gufunc whose signature is all scalars (`(),()->()`) is a ufunc too.
+            let decl = (compiled.ufuncs.get(name).cloned())
+                .or_else(|| compiled.gufuncs.get(name)?.as_ufunc())
+                .ok_or_else(|| host(span, format!("no ufunc `{name}` in this module")))?;
+            Ok(Ufunc::new(core.clone(), decl, target))
+        })
     }
 
     /// `kernel.launch(grid, block, args..)`: args are the six extents, then the
@@ -385,6 +379,21 @@ fn host(span: Span, msg: impl Into<String>) -> Trap {
         kind: TrapKind::Host(msg.into()),
         span,
     }
+}
+
+/// The ufunc or gufunc handle of `name` in `cache`, made by `make` on its
+/// first use.
+fn cached<T: Clone>(
+    cache: &mut HashMap<String, T>,
+    name: &str,
+    make: impl FnOnce() -> Result<T, Trap>,
+) -> Result<T, Trap> {
+    if let Some(handle) = cache.get(name) {
+        return Ok(handle.clone());
+    }
+    let handle = make()?;
+    cache.insert(name.to_string(), handle.clone());
+    Ok(handle)
 }
 
 /// A runtime error of a ufunc call as a trap: a kernel's own trap stays one.

@@ -39,6 +39,7 @@ use crate::array::{
     storage_dtype, with_array, ArrayMut, ArrayRef, DType, Element, NdArray, Operand,
 };
 use crate::exec::dispatch;
+use crate::exec::fold::AxisFold;
 use crate::Error;
 use kern_compiler::dtype_rules::reduction;
 
@@ -306,12 +307,13 @@ impl Ufunc {
         };
         let resolved = self.accumulator_loop(source.dtype())?;
         let folds = self.folds(Some(&resolved));
-        if dispatch::folds_lane_by_lane(self.target, result.len()) {
-            dispatch::scan_axis(self.target, &folds, source, axis, skip, &mut result)?;
-        } else {
-            // Many lanes: row by row into the result, in tiles kept in cache.
-            dispatch::fold_rows(self.target, &folds, source, axis, skip, &mut result)?;
-        }
+        let fold = AxisFold {
+            loops: &folds,
+            source,
+            axis,
+            skip,
+        };
+        dispatch::reduce_in_order(self.target, &fold, &mut result)?;
         Ok(result)
     }
 
@@ -351,7 +353,13 @@ impl Ufunc {
         if dispatch::folds_lane_by_lane(self.target, out.len() / n) {
             let resolved = self.accumulator_loop(array.dtype())?;
             let folds = self.folds(Some(&resolved));
-            dispatch::scan_axis(self.target, &folds, &array, axis, 1, &mut out)?;
+            let fold = AxisFold {
+                loops: &folds,
+                source: &array,
+                axis,
+                skip: 1,
+            };
+            dispatch::scan_axis(self.target, &fold, &mut out)?;
             return Ok(out);
         }
         // Many lanes: one elementwise call across them per step is cheaper.

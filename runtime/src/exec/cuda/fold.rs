@@ -22,7 +22,7 @@ use super::gpu;
 use super::pack::{pack, unpack};
 use super::reduce::{launch_regions, DeviceBuffer, Region};
 use crate::array::{ArrayRef, DType, NdArray};
-use crate::exec::fold::{FoldLoops, BLOCK};
+use crate::exec::fold::{AxisFold, FoldLoops, BLOCK};
 use crate::exec::StridedOperand;
 use crate::Error;
 
@@ -160,13 +160,8 @@ fn blocked_levels(
 }
 
 /// `exec::fold`'s lane-by-lane fold on the GPU: one thread per lane.
-pub fn scan_axis(
-    loops: &dyn FoldLoops,
-    source: &ArrayRef<'_>,
-    axis: usize,
-    skip: usize,
-    out: &mut NdArray,
-) -> Result<(), Error> {
+pub fn scan_axis(fold: &AxisFold<'_, '_>, out: &mut NdArray) -> Result<(), Error> {
+    let (loops, source, axis, skip) = fold.parts();
     let gpu = gpu()?;
     let acc = out.dtype();
     let acc_size = acc.size_bytes();
