@@ -12,6 +12,19 @@ pub(crate) fn compile(src: &str) -> Program {
         .program
 }
 
+/// The array accesses of `f` in order, as `kern emit --ir` prints them:
+/// `load`/`store` checked, `load.unchecked`/`store.unchecked` not.
+pub(crate) fn accesses(program: &Program, f: FuncId) -> Vec<String> {
+    crate::ir::print::print_function(program, program.function(f))
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("load") || w.starts_with("store"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
 /// A descriptor over the buffer at `data` with `shape` and element `strides`.
 pub(crate) fn desc<T>(data: *mut T, shape: &[i64], strides: &[i64]) -> ArrayDesc {
     let mut d = ArrayDesc {
