@@ -2,7 +2,9 @@
 //! array descriptors over test buffers. Test-only; knows nothing of any builder
 //! or pass.
 
-use crate::ir::{ArrayDesc, FuncId, HostArg, Program, ScalarValue, Trap, MAX_RANK};
+use crate::ir::{
+    ArrayDesc, FuncId, Function, HostArg, HostOp, InstKind, Program, ScalarValue, Trap, MAX_RANK,
+};
 
 /// The program of `src`, which must compile.
 pub(crate) fn compile(src: &str) -> Program {
@@ -21,6 +23,18 @@ pub(crate) fn accesses(program: &Program, f: FuncId) -> Vec<String> {
             l.split_whitespace()
                 .find(|w| w.starts_with("load") || w.starts_with("store"))
                 .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The host operations of `f`'s top-level block, in order.
+pub(crate) fn host_ops(f: &Function) -> Vec<&HostOp> {
+    f.body
+        .insts
+        .iter()
+        .filter_map(|i| match &i.kind {
+            InstKind::Host { op, .. } => Some(op),
+            _ => None,
         })
         .collect()
 }

@@ -353,9 +353,9 @@ impl<'p> Interpreter<'p> {
                 value,
                 checked,
             } => {
+                let x = v(frame, value);
                 let (data, offset, elem) =
                     element(f, frame, *array, indices, *checked).map_err(trap)?;
-                let x = v(frame, value);
                 // Safety: as for loads; the parameter is `&mut` (checked by the verifier).
                 unsafe { write_element(data, offset, elem, x) };
                 return Ok(Flow::Normal);

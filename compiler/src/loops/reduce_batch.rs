@@ -31,7 +31,7 @@
 use crate::ir::build::FunctionBuilder;
 use crate::ir::*;
 use crate::loops::elementwise::LoopError;
-use crate::loops::reduce_loop::{emit_block_reduction, reduction_builder, BLOCK};
+use crate::loops::reduce_loop::{add_combiners, emit_block_reduction, BLOCK};
 use crate::loops::scan_loop::{emit_scan, scan_builder};
 
 fn array2(elem: ScalarType, mutable: bool) -> Type {
@@ -63,7 +63,8 @@ pub fn build_reduce_batch(
     elem: ScalarType,
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
-    let (combiners, mut b) = reduction_builder(program, ufunc, elem, acc, "reduce_batch")?;
+    let combiners = add_combiners(program, ufunc, elem, acc)?;
+    let mut b = combiners.builder("reduce_batch");
     b.set_kind(FunctionKind::ReductionBatch {
         combine: combiners.elem,
     });

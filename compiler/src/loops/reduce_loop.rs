@@ -36,6 +36,9 @@ pub const BLOCK: usize = 128;
 /// accumulator and an element, `f[A,A->A]` for two accumulators (the same
 /// function when `X = A`).
 pub(super) struct Combiners {
+    /// The ufunc's name, for the loop's name.
+    pub base: String,
+    pub span: crate::diagnostics::Span,
     pub mixed: LoopSignature,
     pub elem: FuncId,
     pub acc: FuncId,
@@ -96,15 +99,13 @@ pub(super) fn add_mixed_combiner(
 }
 
 /// Adds the element functions of the binary `ufunc` for a reduction of `elem`
-/// values accumulating in `acc`; returns them and the builder of the reduction
-/// loop `f[A,X->A].{suffix}` that combines with them.
-pub(super) fn reduction_builder(
+/// values accumulating in `acc`.
+pub(super) fn add_combiners(
     program: &mut Program,
     ufunc: FuncId,
     elem: ScalarType,
     acc: ScalarType,
-    suffix: &str,
-) -> Result<(Combiners, FunctionBuilder), LoopError> {
+) -> Result<Combiners, LoopError> {
     let m = add_mixed_combiner(program, ufunc, elem, acc)?;
     let combine_acc = if elem == acc {
         m.func
@@ -122,14 +123,24 @@ pub(super) fn reduction_builder(
             &format!("{}[{same}]", m.base),
         )
     };
-    let name = format!("{}[{}].{suffix}", m.base, m.mixed);
-    let b = FunctionBuilder::new(name, None, m.span);
-    let combiners = Combiners {
+    Ok(Combiners {
+        base: m.base,
+        span: m.span,
         mixed: m.mixed,
         elem: m.func,
         acc: combine_acc,
-    };
-    Ok((combiners, b))
+    })
+}
+
+impl Combiners {
+    /// The builder of the loop `f[A,X->A].{suffix}` that combines with these.
+    pub fn builder(&self, suffix: &str) -> FunctionBuilder {
+        FunctionBuilder::new(
+            format!("{}[{}].{suffix}", self.base, self.mixed),
+            None,
+            self.span,
+        )
+    }
 }
 
 /// Emits into `b` the reduction, in the order of the module docs, of the
@@ -237,7 +248,8 @@ pub fn build_reduce_loop(
     elem: ScalarType,
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
-    let (combiners, mut b) = reduction_builder(program, ufunc, elem, acc, "reduce")?;
+    let combiners = add_combiners(program, ufunc, elem, acc)?;
+    let mut b = combiners.builder("reduce");
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));
     let load = |b: &mut FunctionBuilder, index: ValueId| b.load(x, vec![index], false, elem);
