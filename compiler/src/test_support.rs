@@ -1,4 +1,5 @@
-//! What the compiler's unit tests share: compiling a source to a program, and
+//! What the compiler's unit tests share: compiling a source to a program, what a
+//! function's IR does (its array accesses as printed, its host operations), and
 //! array descriptors over test buffers. Test-only; knows nothing of any builder
 //! or pass.
 
