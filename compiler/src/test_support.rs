@@ -1,8 +1,11 @@
-//! What the compiler's unit tests share: compiling a source to a program, and
+//! What the compiler's unit tests share: compiling a source to a program, what a
+//! function's IR does (its array accesses as printed, its host operations), and
 //! array descriptors over test buffers. Test-only; knows nothing of any builder
 //! or pass.
 
-use crate::ir::{ArrayDesc, FuncId, HostArg, Program, ScalarValue, Trap, MAX_RANK};
+use crate::ir::{
+    ArrayDesc, FuncId, Function, HostArg, HostOp, InstKind, Program, ScalarValue, Trap, MAX_RANK,
+};
 
 /// The program of `src`, which must compile.
 pub(crate) fn compile(src: &str) -> Program {
@@ -10,6 +13,31 @@ pub(crate) fn compile(src: &str) -> Program {
         .unwrap_or_else(|e| panic!("{e}"))
         .0
         .program
+}
+
+/// The array accesses of `f` in order, as `kern emit --ir` prints them:
+/// `load`/`store` checked, `load.unchecked`/`store.unchecked` not.
+pub(crate) fn accesses(program: &Program, f: FuncId) -> Vec<String> {
+    crate::ir::print::print_function(program, program.function(f))
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("load") || w.starts_with("store"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The host operations of `f`'s top-level block, in order.
+pub(crate) fn host_ops(f: &Function) -> Vec<&HostOp> {
+    f.body
+        .insts
+        .iter()
+        .filter_map(|i| match &i.kind {
+            InstKind::Host { op, .. } => Some(op),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A descriptor over the buffer at `data` with `shape` and element `strides`.

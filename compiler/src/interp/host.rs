@@ -49,7 +49,7 @@ pub trait HostEnv {
 #[cfg(test)]
 mod tests {
     use crate::interp::Interpreter;
-    use crate::ir::{print, HostOp, InstKind, TrapKind};
+    use crate::ir::{print, HostOp, TrapKind};
 
     fn compile(text: &str) -> crate::frontend::Compiled {
         crate::frontend::compile_text("host.kern", text)
@@ -64,15 +64,7 @@ mod tests {
     fn host_code_lowers_to_host_instructions_in_main() {
         let compiled = compile(PROGRAM);
         let main = compiled.program.function(compiled.functions["main"]);
-        let ops: Vec<&HostOp> = main
-            .body
-            .insts
-            .iter()
-            .filter_map(|i| match &i.kind {
-                InstKind::Host { op, .. } => Some(op),
-                _ => None,
-            })
-            .collect();
+        let ops = crate::test_support::host_ops(main);
         assert!(matches!(ops[0], HostOp::Zeros(_)), "{ops:?}");
         assert!(matches!(ops[1], HostOp::Ufunc { name } if name == "twice"));
         let text = print::print_function(&compiled.program, main);

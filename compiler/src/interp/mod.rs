@@ -341,12 +341,11 @@ impl<'p> Interpreter<'p> {
                 indices,
                 checked,
             } => {
-                let desc = array_desc(frame, *array);
-                let elem = array_elem(f, *array);
-                let offset = element_offset(&desc, indices, frame, *checked).map_err(trap)?;
+                let (data, offset, elem) =
+                    element(f, frame, *array, indices, *checked).map_err(trap)?;
                 // Safety: the caller of `call` guarantees the view is valid, and the
                 // index was bounds-checked (or proven in bounds by a pass).
-                unsafe { read_element(desc.data, offset, elem) }
+                unsafe { read_element(data, offset, elem) }
             }
             InstKind::Store {
                 array,
@@ -354,12 +353,11 @@ impl<'p> Interpreter<'p> {
                 value,
                 checked,
             } => {
-                let desc = array_desc(frame, *array);
-                let elem = array_elem(f, *array);
-                let offset = element_offset(&desc, indices, frame, *checked).map_err(trap)?;
                 let x = v(frame, value);
+                let (data, offset, elem) =
+                    element(f, frame, *array, indices, *checked).map_err(trap)?;
                 // Safety: as for loads; the parameter is `&mut` (checked by the verifier).
-                unsafe { write_element(desc.data, offset, elem, x) };
+                unsafe { write_element(data, offset, elem, x) };
                 return Ok(Flow::Normal);
             }
             InstKind::LoadConst { table, index } => {
@@ -588,6 +586,20 @@ fn element_offset(
         offset = offset.wrapping_add(i.wrapping_mul(desc.strides[axis]));
     }
     Ok(offset as isize)
+}
+
+/// Where `array[indices]` of `f` is: the array's data, the element offset and the
+/// element type; an index out of bounds traps when `checked`.
+fn element(
+    f: &Function,
+    frame: &Frame,
+    array: LocalId,
+    indices: &[ValueId],
+    checked: bool,
+) -> Result<(*mut u8, isize, ScalarType), TrapKind> {
+    let desc = array_desc(frame, array);
+    let offset = element_offset(&desc, indices, frame, checked)?;
+    Ok((desc.data, offset, array_elem(f, array)))
 }
 
 unsafe fn read_element(data: *mut u8, offset: isize, elem: ScalarType) -> ScalarValue {

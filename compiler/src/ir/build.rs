@@ -99,6 +99,27 @@ impl FunctionBuilder {
         self.inst(InstKind::SetLocal(local, value));
     }
 
+    /// `loop { header; if !cond break; body; latch }` (blocks from `end_block`),
+    /// not declared counted: a pass proves nothing from its shape.
+    pub fn plain_loop(&mut self, header: Block, cond: Option<ValueId>, body: Block, latch: Block) {
+        self.inst(InstKind::Loop {
+            header,
+            cond,
+            body,
+            latch,
+            counted: None,
+        });
+    }
+
+    /// `local = local + by`, for a loop written by hand (counted loops step
+    /// their counter in [`Self::counted_loop`]).
+    pub fn increment(&mut self, local: LocalId, by: ScalarValue) {
+        let by = self.constant(by);
+        let now = self.get(local);
+        let next = self.binary(BinaryOp::Add, now, by);
+        self.set(local, next);
+    }
+
     /// `if cond { then_block } else { else_block }` (blocks from `end_block`).
     pub fn if_else(&mut self, cond: ValueId, then_block: Block, else_block: Block) {
         self.inst(InstKind::If {

@@ -47,7 +47,7 @@ impl JobsOp {
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{print, HostOp, InstKind, JobsOp};
+    use crate::ir::{print, HostOp, JobsOp};
 
     const PROGRAM: &str = "fn square(x: i64) -> i64 { x * x }\n\
         fn main() { jobs::set_workers(2); let y = jobs::map(square, &arange(1, 4)); \
@@ -58,15 +58,10 @@ mod tests {
         let (compiled, _) =
             crate::frontend::compile_text("jobs.kern", PROGRAM).unwrap_or_else(|e| panic!("{e}"));
         let main = compiled.program.function(compiled.functions["main"]);
-        let ops: Vec<&JobsOp> = main
-            .body
-            .insts
-            .iter()
-            .filter_map(|i| match &i.kind {
-                InstKind::Host {
-                    op: HostOp::Jobs(op),
-                    ..
-                } => Some(op),
+        let ops: Vec<&JobsOp> = crate::test_support::host_ops(main)
+            .into_iter()
+            .filter_map(|op| match op {
+                HostOp::Jobs(op) => Some(op),
                 _ => None,
             })
             .collect();

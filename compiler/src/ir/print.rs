@@ -305,18 +305,9 @@ mod tests {
         let c = b.cmp(CmpOp::Lt, iv, nv);
         let header = b.end_block();
         b.begin_block();
-        let one = b.constant(ScalarValue::I64(1));
-        let iv2 = b.get(i);
-        let next = b.binary(BinaryOp::Add, iv2, one);
-        b.set(i, next);
+        b.increment(i, ScalarValue::I64(1));
         let body = b.end_block();
-        b.inst(InstKind::Loop {
-            header,
-            cond: Some(c),
-            body,
-            latch: Block::default(),
-            counted: None,
-        });
+        b.plain_loop(header, Some(c), body, Block::default());
         let r = b.get(i);
         b.inst(InstKind::Return(Some(r)));
         let f = b.finish();

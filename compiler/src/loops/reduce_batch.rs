@@ -32,7 +32,7 @@ use crate::ir::build::FunctionBuilder;
 use crate::ir::*;
 use crate::loops::elementwise::LoopError;
 use crate::loops::reduce_loop::{add_combiners, emit_block_reduction, BLOCK};
-use crate::loops::scan_loop::{add_scan_combiner, emit_scan};
+use crate::loops::scan_loop::{emit_scan, scan_builder};
 
 fn array2(elem: ScalarType, mutable: bool) -> Type {
     Type::Array(ArrayType {
@@ -64,11 +64,7 @@ pub fn build_reduce_batch(
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
     let combiners = add_combiners(program, ufunc, elem, acc)?;
-    let mut b = FunctionBuilder::new(
-        format!("{}[{}].reduce_batch", combiners.base, combiners.mixed),
-        None,
-        combiners.span,
-    );
+    let mut b = combiners.builder("reduce_batch");
     b.set_kind(FunctionKind::ReductionBatch {
         combine: combiners.elem,
     });
@@ -118,8 +114,7 @@ pub fn build_scan_batch(
     elem: ScalarType,
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
-    let (combine, name, span) = add_scan_combiner(program, ufunc, elem, acc)?;
-    let mut b = FunctionBuilder::new(format!("{name}.scan_batch"), None, span);
+    let (combine, mut b) = scan_builder(program, ufunc, elem, acc, "scan_batch")?;
     b.set_kind(FunctionKind::ReductionBatch { combine });
     let seed = b.param(
         "seed",

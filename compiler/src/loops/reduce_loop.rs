@@ -132,6 +132,17 @@ pub(super) fn add_combiners(
     })
 }
 
+impl Combiners {
+    /// The builder of the loop `f[A,X->A].{suffix}` that combines with these.
+    pub fn builder(&self, suffix: &str) -> FunctionBuilder {
+        FunctionBuilder::new(
+            format!("{}[{}].{suffix}", self.base, self.mixed),
+            None,
+            self.span,
+        )
+    }
+}
+
 /// Emits into `b` the reduction, in the order of the module docs, of the
 /// `n >= 1` elements of one run, element `k` being `load(b, k)` (of the
 /// element type); returns the result (of the accumulator type). Shared by the
@@ -238,11 +249,7 @@ pub fn build_reduce_loop(
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
     let combiners = add_combiners(program, ufunc, elem, acc)?;
-    let mut b = FunctionBuilder::new(
-        format!("{}[{}].reduce", combiners.base, combiners.mixed),
-        None,
-        combiners.span,
-    );
+    let mut b = combiners.builder("reduce");
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));
     let load = |b: &mut FunctionBuilder, index: ValueId| b.load(x, vec![index], false, elem);

@@ -20,15 +20,17 @@ use crate::ir::*;
 use crate::loops::elementwise::{array1, LoopError};
 
 /// The element function `f[A,X->A]` a scan of `elem` values accumulating in `acc`
-/// folds with, and the loop's name stem `f[A,X->A]`.
-pub(super) fn add_scan_combiner(
+/// folds with, and the builder of the scan loop `f[A,X->A].{suffix}`.
+pub(super) fn scan_builder(
     program: &mut Program,
     ufunc: FuncId,
     elem: ScalarType,
     acc: ScalarType,
-) -> Result<(FuncId, String, crate::diagnostics::Span), LoopError> {
+    suffix: &str,
+) -> Result<(FuncId, FunctionBuilder), LoopError> {
     let m = crate::loops::reduce_loop::add_mixed_combiner(program, ufunc, elem, acc)?;
-    Ok((m.func, format!("{}[{}]", m.base, m.mixed), m.span))
+    let name = format!("{}[{}].{suffix}", m.base, m.mixed);
+    Ok((m.func, FunctionBuilder::new(name, None, m.span)))
 }
 
 /// Emits into `b` the left fold of the module docs: from `first` (of the
@@ -73,8 +75,7 @@ pub fn build_scan_loop(
     elem: ScalarType,
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
-    let (combine, name, span) = add_scan_combiner(program, ufunc, elem, acc)?;
-    let mut b = FunctionBuilder::new(format!("{name}.scan"), None, span);
+    let (combine, mut b) = scan_builder(program, ufunc, elem, acc, "scan")?;
     let seed = b.param("seed", array1(acc, false));
     let x = b.param("x", array1(elem, false));
     let out = b.param("out", array1(acc, true));

@@ -351,18 +351,9 @@ mod tests {
     use crate::passes::tests::lowered;
     use crate::test_support::array_arg;
 
-    /// `f`'s accesses in execution order, as `kern emit --ir` prints them
-    /// (`load`/`store` checked, `load.unchecked`/`store.unchecked` not).
+    /// `f`'s accesses in execution order (see [`crate::test_support::accesses`]).
     fn accesses(program: &Program) -> Vec<String> {
-        let f = program.function(program.find("f").unwrap());
-        crate::ir::print::print_function(program, f)
-            .lines()
-            .filter_map(|l| {
-                l.split_whitespace()
-                    .find(|w| w.starts_with("load") || w.starts_with("store"))
-                    .map(str::to_owned)
-            })
-            .collect()
+        crate::test_support::accesses(program, program.find("f").unwrap())
     }
 
     /// `f(x, z, n)` of `src` as lowered and after this pass (which must verify),
@@ -485,18 +476,9 @@ mod tests {
         b.set(sum, element);
         let body = b.end_block();
         b.begin_block();
-        let stepped = b.get(c);
-        let one = b.constant(ScalarValue::Usize(1));
-        let next = b.binary(BinaryOp::Add, stepped, one);
-        b.set(c, next);
+        b.increment(c, ScalarValue::Usize(1));
         let latch = b.end_block();
-        b.inst(InstKind::Loop {
-            header,
-            cond: Some(cond),
-            body,
-            latch,
-            counted: None,
-        });
+        b.plain_loop(header, Some(cond), body, latch);
         let zero = b.constant(ScalarValue::F64(0.0));
         b.inst(InstKind::Return(Some(zero)));
         let mut f = b.finish();

@@ -28,6 +28,7 @@ mod hooks;
 mod lower;
 mod memory;
 mod ops;
+mod trap_record;
 mod types;
 
 #[cfg(feature = "llvm")]

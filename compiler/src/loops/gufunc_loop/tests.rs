@@ -5,7 +5,7 @@ use super::*;
 use crate::backend::cranelift::JitEngine;
 use crate::interp::Interpreter;
 
-use crate::test_support::{array_arg as desc, compile};
+use crate::test_support::{accesses, array_arg as desc, compile};
 
 fn sig(inputs: &[ScalarType], outputs: &[ScalarType]) -> GufuncLoopSignature {
     GufuncLoopSignature {
@@ -36,6 +36,16 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
     }
 }";
 
+/// `MATMUL`'s program, its gufunc `matmul` and that gufunc's loop over one loop
+/// dimension (`f64` operands).
+fn matmul_loop() -> (Program, FuncId, FuncId) {
+    let mut program = compile(MATMUL);
+    let body = program.find("matmul").unwrap();
+    let f64s = |n| vec![ScalarType::F64; n];
+    let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
+    (program, body, lp)
+}
+
 /// Runs the loop of `program` in the interpreter and as machine code.
 fn run_both(program: &Program, lp: FuncId, args: &[HostArg]) -> [Result<(), Trap>; 2] {
     // SAFETY: every test's descriptors cover live buffers for all their indices.
@@ -55,10 +65,7 @@ fn run_both(program: &Program, lp: FuncId, args: &[HostArg]) -> [Result<(), Trap
 
 #[test]
 fn matmul_is_one_self_contained_loop_over_sub_views() {
-    let mut program = compile(MATMUL);
-    let body = program.find("matmul").unwrap();
-    let f64s = |n| vec![ScalarType::F64; n];
-    let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
+    let (program, body, lp) = matmul_loop();
     crate::ir::verify::verify_program(&program).unwrap();
     assert!(program.function(lp).callees().is_empty(), "fully inlined");
     assert_eq!(program.function(lp).kind, FunctionKind::GufuncLoop { body });
@@ -222,25 +229,9 @@ fn a_loop_over_a_loop_keeps_the_sub_view_of_a_sub_view_as_a_call() {
     }
 }
 
-/// The accesses of `f` as `kern emit --ir` prints them: `load`/`store` checked,
-/// `load.unchecked`/`store.unchecked` not.
-fn accesses(program: &Program, f: FuncId) -> Vec<String> {
-    crate::ir::print::print_function(program, program.function(f))
-        .lines()
-        .filter_map(|l| {
-            l.split_whitespace()
-                .find(|w| w.starts_with("load") || w.starts_with("store"))
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
 #[test]
 fn core_dimensions_a_name_binds_together_prove_each_others_indices() {
-    let mut program = compile(MATMUL);
-    let body = program.find("matmul").unwrap();
-    let f64s = |n| vec![ScalarType::F64; n];
-    let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
+    let (program, _, lp) = matmul_loop();
     assert_eq!(
         accesses(&program, lp),
         ["load.unchecked", "load.unchecked", "store.unchecked"],
@@ -256,6 +247,7 @@ fn core_dimensions_a_name_binds_together_prove_each_others_indices() {
     }";
     let mut program = compile(src);
     let body = program.find("dot").unwrap();
+    let f64s = |n| vec![ScalarType::F64; n];
     let lp = build_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1))).unwrap();
     assert_eq!(
         accesses(&program, lp),

@@ -9,7 +9,6 @@
 //! It knows the slot and descriptor layouts and the trap record's; instruction
 //! lowering is the shared `lower`'s.
 
-use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::BasicType;
@@ -18,8 +17,8 @@ use inkwell::AddressSpace;
 
 use super::LlvmError;
 use crate::backend::llvm::lower::Unit;
+use crate::backend::llvm::trap_record::{declare_trap_function, store_trap_details};
 use crate::backend::llvm::types::{element_pointer_type, memory_type, register_type};
-use crate::backend::traps::TrapRecord;
 use crate::ir::{self, ArrayDesc, ScalarType, Type};
 
 /// The trampoline's symbol (`$` keeps it apart from every kern function's).
@@ -32,48 +31,12 @@ pub(super) fn define_trap_function<'ctx>(
     cx: &'ctx Context,
     module: &Module<'ctx>,
 ) -> Result<FunctionValue<'ctx>, LlvmError> {
-    let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
-    let record_ty = i32t.ptr_type(AddressSpace::default());
-    let fn_type = cx.void_type().fn_type(
-        &[
-            record_ty.into(),
-            i32t.into(),
-            i32t.into(),
-            i64t.into(),
-            i64t.into(),
-        ],
-        false,
-    );
-    let f = module.add_function("kern$trap", fn_type, Some(Linkage::Internal));
-    for attr in ["noinline", "cold"] {
-        let kind = Attribute::get_named_enum_kind_id(attr);
-        f.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
-    }
+    let f = declare_trap_function(cx, module, AddressSpace::default(), &[]);
     let b = cx.create_builder();
     b.position_at_end(cx.append_basic_block(f, "entry"));
     let param = |i: u32| f.get_nth_param(i).expect("declared above");
-    let record = param(0).into_pointer_value();
-    b.build_store(record, param(1).into_int_value())?;
-    // SAFETY (LLVM): offsets inside the 24-byte record (see `traps`).
-    let site = unsafe {
-        b.build_gep(
-            record,
-            &[i64t.const_int(TrapRecord::SITE_OFFSET / 4, false)],
-            "site",
-        )?
-    };
-    b.build_store(site, param(2).into_int_value())?;
-    let payload = b.build_pointer_cast(record, i64t.ptr_type(AddressSpace::default()), "")?;
-    for (k, value) in [param(3), param(4)].into_iter().enumerate() {
-        let slot = unsafe {
-            b.build_gep(
-                payload,
-                &[i64t.const_int(TrapRecord::PAYLOAD_OFFSET / 8 + k as u64, false)],
-                "payload",
-            )?
-        };
-        b.build_store(slot, value.into_int_value())?;
-    }
+    b.build_store(param(0).into_pointer_value(), param(1).into_int_value())?;
+    store_trap_details(cx, &b, f, AddressSpace::default())?;
     b.build_return(None)?;
     Ok(f)
 }

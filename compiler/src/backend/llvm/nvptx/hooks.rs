@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FunctionValue};
+use inkwell::values::BasicValueEnum;
 
 use super::fastmath::collect_widened_f32;
 use super::shared::SharedArray;
@@ -16,7 +16,7 @@ use crate::backend::llvm::lower::Lowerer;
 use crate::backend::llvm::LlvmError;
 use crate::diagnostics::Span;
 use crate::ir::spmd::SpmdInst;
-use crate::ir::{self, Arg, FuncId, ValueId};
+use crate::ir::{self, Arg, ValueId};
 
 /// The hooks of one GPU function.
 pub(super) struct Ptx<'ctx> {
@@ -51,18 +51,6 @@ impl<'ctx> TargetHooks<'ctx> for Ptx<'ctx> {
             return Ok(None);
         }
         self.fast_math_call(l, callee, args)
-    }
-
-    fn call(
-        &self,
-        l: &mut Lowerer<'ctx, '_>,
-        _callee: FuncId,
-        function: FunctionValue<'ctx>,
-        args: &[BasicMetadataValueEnum<'ctx>],
-        _span: Span,
-    ) -> Result<Option<BasicValueEnum<'ctx>>, LlvmError> {
-        let call = l.b.build_call(function, args, "")?;
-        Ok(call.try_as_basic_value().basic())
     }
 
     fn spmd(

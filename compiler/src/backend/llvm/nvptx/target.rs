@@ -9,9 +9,7 @@
 
 use std::collections::HashSet;
 
-use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
-use inkwell::module::Linkage;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
@@ -25,8 +23,9 @@ use super::{global, PtxModule, PtxOptions};
 use crate::backend::llvm::lower::{
     declare_kern_function, kern_function_frame, lower_function, Unit,
 };
+use crate::backend::llvm::trap_record::{declare_trap_function, store_trap_details};
 use crate::backend::llvm::LlvmError;
-use crate::backend::traps::{TrapRecord, TrapSites};
+use crate::backend::traps::TrapSites;
 use crate::ir::{FuncId, Program};
 
 pub(super) const TRIPLE: &str = "nvptx64-nvidia-cuda";
@@ -138,24 +137,8 @@ fn define_trap_function<'ctx>(
     cx: &'ctx Context,
     module: &inkwell::module::Module<'ctx>,
 ) -> Result<FunctionValue<'ctx>, LlvmError> {
-    let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
-    let record_ty = crate::backend::llvm::types::trap_pointer_type(cx, global());
-    let fn_type = cx.void_type().fn_type(
-        &[
-            record_ty.into(),
-            i32t.into(),
-            i32t.into(),
-            i64t.into(),
-            i64t.into(),
-        ],
-        false,
-    );
-    // `$` never occurs in a name `kernels::ptx_identifier` makes: no clash.
-    let f = module.add_function("kern$trap", fn_type, Some(Linkage::Internal));
-    for attr in ["noreturn", "noinline", "cold"] {
-        let kind = Attribute::get_named_enum_kind_id(attr);
-        f.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
-    }
+    let f = declare_trap_function(cx, module, global(), &["noreturn"]);
+    let i32t = cx.i32_type();
     let b = cx.create_builder();
     let (entry, fill, stop) = (
         cx.append_basic_block(f, "entry"),
@@ -179,26 +162,7 @@ fn define_trap_function<'ctx>(
     b.build_conditional_branch(first, fill, stop)?;
 
     b.position_at_end(fill);
-    // SAFETY (LLVM): offsets inside the 24-byte record (see `traps`).
-    let site_ptr = unsafe {
-        b.build_gep(
-            record,
-            &[i64t.const_int(TrapRecord::SITE_OFFSET / 4, false)],
-            "site",
-        )?
-    };
-    b.build_store(site_ptr, param(2).into_int_value())?;
-    let payload = b.build_pointer_cast(record, i64t.ptr_type(global()), "")?;
-    for (k, value) in [param(3), param(4)].into_iter().enumerate() {
-        let slot = unsafe {
-            b.build_gep(
-                payload,
-                &[i64t.const_int(TrapRecord::PAYLOAD_OFFSET / 8 + k as u64, false)],
-                "payload",
-            )?
-        };
-        b.build_store(slot, value.into_int_value())?;
-    }
+    store_trap_details(cx, &b, f, global())?;
     b.build_unconditional_branch(stop)?;
 
     b.position_at_end(stop);
