@@ -237,15 +237,16 @@ fn a_single_process_is_a_world_of_one() {
     );
 }
 
-#[test]
-fn distributed_arrays_on_two_ranks() {
-    if let Some(text) = run_ranks(2, "host_arrays_stay_distributed") {
+/// Runs `host_arrays_stay_distributed` on `ranks` ranks: every rank says it
+/// kept its rows.
+fn distributed_arrays_on(ranks: usize) {
+    if let Some(text) = run_ranks(ranks, "host_arrays_stay_distributed") {
         text.lines()
             .filter(|l| l.contains("kept its rows"))
             .for_each(|l| println!("{l}"));
-        for r in 0..2 {
+        for r in 0..ranks {
             assert!(
-                text.contains(&format!("rank {r} of 2 kept its rows")),
+                text.contains(&format!("rank {r} of {ranks} kept its rows")),
                 "{text}"
             );
         }
@@ -253,18 +254,13 @@ fn distributed_arrays_on_two_ranks() {
 }
 
 #[test]
+fn distributed_arrays_on_two_ranks() {
+    distributed_arrays_on(2);
+}
+
+#[test]
 fn distributed_arrays_on_four_ranks() {
-    if let Some(text) = run_ranks(4, "host_arrays_stay_distributed") {
-        text.lines()
-            .filter(|l| l.contains("kept its rows"))
-            .for_each(|l| println!("{l}"));
-        for r in 0..4 {
-            assert!(
-                text.contains(&format!("rank {r} of 4 kept its rows")),
-                "{text}"
-            );
-        }
-    }
+    distributed_arrays_on(4);
 }
 
 /// Ten elementwise ufunc calls in a row, on an array of `n` elements.
