@@ -395,6 +395,8 @@ fn host_arrays_stay_distributed() {
     assert!(mpi_err.contains("attempt to divide by zero"), "{mpi_err}");
     assert_eq!(mpi_err, cpu_err);
 
+    kept_distributions(world, &bytes_moved_by);
+
     let peak = pipeline_peaks(world);
     println!(
         "rank {} of {} kept its rows ({large} bytes sent for 10 calls on 10^6 elements; \
@@ -406,6 +408,110 @@ fn host_arrays_stay_distributed() {
     );
     world.barrier().unwrap();
     kern_runtime::exec::mpi::finalize();
+}
+
+/// Host code on arrays whose first axis is short (split along the longest
+/// axis instead, docs/mpi.md) and the operations that keep a distribution:
+/// `{path}` is where it saves and loads a file.
+const SPLIT_CODE: &str = r#"
+#[vectorize]
+fn wave(x: f64) -> f64 { (-x * x).exp() * x.sin() + x.abs().ln_1p() }
+
+#[vectorize(identity = 0)]
+fn add(a: f64, b: f64) -> f64 { a + b }
+
+#[vectorize]
+fn sub(a: f64, b: f64) -> f64 { a - b }
+
+// 1 but for a 0.0 at the end of the first row and -0.0 at the start of the second.
+#[vectorize]
+fn pick(x: f64) -> f64 {
+    if x > 0.3 && x < 0.3334 { 0.0 } else if x >= 0.3334 && x < 0.4 { -0.0 } else { 1.0 }
+}
+
+fn main() {
+    // Three rows of 1001: fewer than 8 rows per rank, split along axis 1.
+    let x = linspace(-3.0, 3.0, 3003).reshape([3, 1001]);
+    let y = wave(&x);
+    let z = add(&y, &y[1..2]);
+    println!("{} {} {} {}", z.sum(), z.mean(), z.min(), z.max());
+    println!("{} {} {} {}", z[2][1000], z[0][0], z[1][500], z.shape());
+    // The first minimum in C order is on the last rank (0.0, not -0.0).
+    let p = pick(&linspace(0.0, 1.0, 3003).reshape([3, 1001]));
+    println!("{} {} {}", p.min(), p.max(), add(&z, &linspace(0.0, 1.0, 1001)).sum());
+    let mut w = z.clone();
+    w[1][500] = 7.0;
+    add.call_out(&mut w, &w, &z);
+    println!("{} {} {}", w[1][500], w.sum(), add.reduce(&w));
+    let c = add.reduce(&w, 0);
+    println!("{} {} {}", c.sum(), c.shape(), c[1000]);
+    println!("{}", add.reduce(&w, 1));
+    println!("{}", sub.reduce(&w, 1));
+    println!("{}", z);
+    save("{path}", &w);
+    let l: Array<f64> = load("{path}");
+    println!("{} {}", l.sum(), l[2][999]);
+    // Rows enough for every rank: split along axis 0.
+    let m = wave(&linspace(-1.0, 1.0, 6000).reshape([200, 30]));
+    let t = m.reshape([200, 5, 6]);
+    println!("{} {}", t.sum(), t.max());
+    println!("{}", add.reduce(&m, 0));
+    println!("{}", sub.reduce(&t, 0));
+    println!("{} {}", add.reduce(&t, 2).sum(), sub.reduce(&m, 1).sum());
+}
+"#;
+
+/// Under `mpirun`: arrays split along their longest axis, and the operations
+/// that keep a distribution (`call_out`, `reduce`, slices, reshapes) print
+/// what `cpu` prints and move no array data — the bytes sent do not depend on
+/// the array's size (`reduce` along the split axis passes on one partial
+/// result per rank, of the result's size).
+fn kept_distributions(
+    world: &kern_runtime::exec::mpi::World,
+    bytes_moved_by: &dyn Fn(&str) -> u64,
+) {
+    let dir = std::path::PathBuf::from(std::env::var_os(SHARED_DIR).expect("a shared folder"));
+    let run = |target, path: &std::path::Path| {
+        let source = SPLIT_CODE.replace("{path}", path.to_str().unwrap());
+        let mut m = Module::from_source("split.kern", source).expect("compiles");
+        let mut out = Vec::new();
+        m.run_main(target, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let mpi = run(Target::Mpi, &dir.join("split.npy"));
+    let cpu = run(
+        Target::Cpu,
+        &dir.join(format!("split-{}.npy", world.rank())),
+    );
+    assert_eq!(mpi, cpu);
+
+    let program = |n: usize, body: &str| {
+        format!(
+            "#[vectorize]\nfn step(x: f64) -> f64 {{ x * 0.999 + 0.25 }}\n\
+             #[vectorize(identity = 0)]\nfn add(a: f64, b: f64) -> f64 {{ a + b }}\n\
+             fn main() {{\n    let n = {n};\n{body}\n}}\n"
+        )
+    };
+    for body in [
+        // Two rows: every rank holds a block of columns.
+        "let x = step(&linspace(0.0, 1.0, 2 * n).reshape([2, n]));\n\
+         let x = step(&x);\n let x = step(&x[1..2]);\n let x = step(&x);",
+        "let mut y = step(&linspace(0.0, 1.0, n));\n step.call_out(&mut y, &y);\n\
+         let z = step(&y);",
+        "let y = step(&linspace(0.0, 1.0, 3 * n).reshape([3, n]));\n\
+         let r = add.reduce(&y, 0);\n let r = step(&r);",
+        "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
+         let r = add.reduce(&y, 1);\n let r = step(&r);\n let s = add.reduce(&y, 0);",
+        "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
+         let t = step(&y.reshape([n, 2, 2]));",
+    ] {
+        let small = bytes_moved_by(&program(1000, body));
+        let large = bytes_moved_by(&program(400_000, body));
+        assert_eq!(
+            small, large,
+            "bytes moved depend on the array's size:\n{body}"
+        );
+    }
 }
 
 /// This process's resident memory: now, and at its peak since the last reset.

@@ -204,7 +204,10 @@ pub fn reshape(array: &NdArray, new_shape: &[isize]) -> Result<NdArray, Construc
 
 /// `new_shape` with its `-1` (if any) replaced by the length that gives `size`
 /// elements.
-fn resolve_shape(size: usize, new_shape: &[isize]) -> Result<Vec<usize>, ConstructError> {
+pub(crate) fn resolve_shape(
+    size: usize,
+    new_shape: &[isize],
+) -> Result<Vec<usize>, ConstructError> {
     let mismatch = || ConstructError::Reshape {
         size,
         shape: new_shape.to_vec(),

@@ -8,9 +8,10 @@
 //! messages in user terms. It must not know how arrays are printed, built or computed
 //! with.
 //!
-//! [`NpyRows`] reads and writes runs of rows (of axis 0) of a C-ordered file in
-//! place, with positioned I/O (`pread`/`pwrite`), so that processes can each
-//! load or save their own rows of one file without any of them holding it all.
+//! [`NpyRows`] reads and writes blocks of a C-ordered file in place — a run of
+//! indices of one axis, every index of the others — with positioned I/O
+//! (`pread`/`pwrite`), so that processes can each load or save their own block
+//! of one file without any of them holding it all.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek};
@@ -162,8 +163,8 @@ pub fn save_npy(path: &Path, array: &ArrayRef<'_>) -> Result<(), NpyError> {
     })
 }
 
-/// An `.npy` file read or written by rows of axis 0, in place: its dtype, its
-/// shape and where its data starts.
+/// An `.npy` file read or written by blocks along one axis, in place: its
+/// dtype, its shape and where its data starts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyRows {
     pub dtype: DType,
@@ -204,20 +205,30 @@ impl NpyRows {
         self.in_place
     }
 
-    fn row_bytes(&self) -> u64 {
-        (self.shape[1..].iter().product::<usize>() * self.dtype.size_bytes()) as u64
+    /// Where the block `range` of `axis` lies in the data: one contiguous
+    /// piece of bytes per index of the axes before `axis`, each at the returned
+    /// file offset and of the returned length (the block's bytes in C order).
+    fn pieces(&self, axis: usize, range: std::ops::Range<usize>) -> (Vec<u64>, usize) {
+        let inner = self.shape[axis + 1..].iter().product::<usize>() * self.dtype.size_bytes();
+        let outer: usize = self.shape[..axis].iter().product();
+        let stride = (self.shape[axis] * inner) as u64;
+        let first = self.data_start + (range.start * inner) as u64;
+        let offsets = (0..outer as u64).map(|o| first + o * stride).collect();
+        (offsets, range.len() * inner)
     }
 
-    /// The rows `rows` of axis 0 of the file at `path`, read in place (only
-    /// when [`NpyRows::by_rows`]).
-    pub fn read_rows(
+    /// The block `range` of `axis` of the file at `path` (every index of the
+    /// other axes), read in place (only when [`NpyRows::by_rows`]): one read
+    /// for axis 0, one per index of the axes before `axis` otherwise.
+    pub fn read_block(
         &self,
         path: &Path,
-        rows: std::ops::Range<usize>,
+        axis: usize,
+        range: std::ops::Range<usize>,
     ) -> Result<NdArray, NpyError> {
         use std::os::unix::fs::FileExt;
         let mut shape = self.shape.clone();
-        shape[0] = rows.len();
+        shape[axis] = range.len();
         let too_large = || NpyError::TooLarge {
             path: path.to_owned(),
             shape: shape.clone(),
@@ -230,7 +241,7 @@ impl NpyRows {
         };
         let mut block = NdArray::zeros(stored, &shape).map_err(|_| too_large())?;
         let file = File::open(path).map_err(|e| read_error(path, e))?;
-        let at = self.data_start + rows.start as u64 * self.row_bytes();
+        let (offsets, piece) = self.pieces(axis, range);
         with_array!(NdArray, &mut block, |b: T| {
             let elements = b.as_slice_mut().expect("a new array is in C order");
             // SAFETY: plain numbers, any bytes are a value.
@@ -240,8 +251,10 @@ impl NpyRows {
                     std::mem::size_of_val(elements),
                 )
             };
-            file.read_exact_at(bytes, at)
-                .map_err(|e| read_error(path, e))?;
+            for (at, bytes) in offsets.iter().zip(bytes.chunks_mut(piece.max(1))) {
+                file.read_exact_at(bytes, *at)
+                    .map_err(|e| read_error(path, e))?;
+            }
         });
         if self.dtype != DType::Bool {
             return Ok(block);
@@ -280,7 +293,7 @@ impl NpyRows {
     }
 
     /// Creates (or replaces) `path` as the file [`NpyRows::planned`] describes,
-    /// its data all zero bytes, to be filled by [`NpyRows::write_rows`]: a
+    /// its data all zero bytes, to be filled by [`NpyRows::write_block`]: a
     /// sparse file, so no data is written yet.
     pub fn create(&self, path: &Path) -> Result<(), NpyError> {
         use std::io::Write;
@@ -298,13 +311,14 @@ impl NpyRows {
         file.set_len(self.data_start + data).map_err(write_error)
     }
 
-    /// Writes `block` (this file's dtype, every axis but the first the file's)
-    /// as the rows from `first_row` on, in place, into the file at `path` that
-    /// [`NpyRows::create`] made.
-    pub fn write_rows(
+    /// Writes `block` (this file's dtype, every axis but `axis` the file's) as
+    /// the indices from `start` on of `axis`, in place, into the file at `path`
+    /// that [`NpyRows::create`] made.
+    pub fn write_block(
         &self,
         path: &Path,
-        first_row: usize,
+        axis: usize,
+        start: usize,
         block: &NdArray,
     ) -> Result<(), NpyError> {
         use std::os::unix::fs::FileExt;
@@ -316,7 +330,8 @@ impl NpyRows {
             .write(true)
             .open(path)
             .map_err(write_error)?;
-        let at = self.data_start + first_row as u64 * self.row_bytes();
+        let len = block.shape().get(axis).copied().unwrap_or(0);
+        let (offsets, piece) = self.pieces(axis, start..start + len);
         with_array!(NdArray, block, |b: T| {
             let standard = b.as_standard_layout();
             let elements = standard.as_slice().expect("in C order");
@@ -327,7 +342,10 @@ impl NpyRows {
                     std::mem::size_of_val(elements),
                 )
             };
-            file.write_all_at(bytes, at).map_err(write_error)
+            offsets
+                .iter()
+                .zip(bytes.chunks(piece.max(1)))
+                .try_for_each(|(at, bytes)| file.write_all_at(bytes, *at).map_err(write_error))
         })
     }
 }
@@ -515,21 +533,21 @@ mod rows_tests {
             ),
             _ => unreachable!(),
         };
-        file.write_rows(&path, 4, &part(4..7)).unwrap();
-        file.write_rows(&path, 0, &part(0..4)).unwrap();
+        file.write_block(&path, 0, 4, &part(4..7)).unwrap();
+        file.write_block(&path, 0, 0, &part(0..4)).unwrap();
         assert_eq!(load_npy(&path).unwrap(), whole);
         let read = NpyRows::open(&path).unwrap();
         assert!(read.by_rows());
         assert_eq!(read.shape, vec![7, 3]);
-        assert_eq!(read.read_rows(&path, 2..5).unwrap(), part(2..5));
-        assert_eq!(read.read_rows(&path, 7..7).unwrap(), part(7..7));
+        assert_eq!(read.read_block(&path, 0, 2..5).unwrap(), part(2..5));
+        assert_eq!(read.read_block(&path, 0, 7..7).unwrap(), part(7..7));
 
         // Bools are checked; a Fortran-ordered file does not read by rows.
         let flags = NdArray::from(ndarray::arr1(&[true, false, true]).into_dyn());
         save_npy(&path, &flags.view()).unwrap();
         let read = NpyRows::open(&path).unwrap();
         assert_eq!(
-            read.read_rows(&path, 1..3).unwrap(),
+            read.read_block(&path, 0, 1..3).unwrap(),
             NdArray::from(ndarray::arr1(&[false, true]).into_dyn())
         );
         let fortran = NdArray::from(
@@ -539,6 +557,38 @@ mod rows_tests {
         );
         save_npy(&path, &fortran.view()).unwrap();
         assert!(!NpyRows::open(&path).unwrap().by_rows());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn blocks_along_an_inner_axis_are_written_and_read_in_place() {
+        let dir = std::env::temp_dir().join(format!("kern-npy-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("blocks.npy");
+        let whole = ArrayD::from_shape_fn(ndarray::IxDyn(&[3, 7, 2]), |i| {
+            (i[0] * 100 + i[1] * 10 + i[2]) as i32
+        });
+        let part = |axis: usize, range: std::ops::Range<usize>| {
+            NdArray::from(
+                whole
+                    .slice_axis(ndarray::Axis(axis), ndarray::Slice::from(range))
+                    .to_owned(),
+            )
+        };
+        let file = NpyRows::planned(&path, DType::I32, &[3, 7, 2]).unwrap();
+        file.create(&path).unwrap();
+        for range in [5..7, 0..2, 2..5, 5..5] {
+            file.write_block(&path, 1, range.start, &part(1, range.clone()))
+                .unwrap();
+        }
+        assert_eq!(load_npy(&path).unwrap(), NdArray::from(whole.clone()));
+        let read = NpyRows::open(&path).unwrap();
+        for (axis, range) in [(1, 2..6), (2, 1..2), (0, 1..3), (1, 7..7)] {
+            assert_eq!(
+                read.read_block(&path, axis, range.clone()).unwrap(),
+                part(axis, range)
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -58,29 +58,9 @@ impl HostArrays<'_> {
                 if a.ndim() == 0 {
                     return Err(fail("cannot slice a 0-d array".into()));
                 }
-                let len = a.shape()[0];
-                let mut next = 1;
-                let mut bound = |present: bool, default: usize| -> Result<usize, Trap> {
-                    if !present {
-                        return Ok(default);
-                    }
-                    next += 1;
-                    Ok(argv.scalar(next - 1)?.as_i128().unwrap_or(0) as usize)
-                };
-                let start = bound(*has_start, 0)?;
-                let end = bound(*has_end, len)?;
-                if end > len {
-                    return Err(fail(format!(
-                        "range end index {end} out of range for axis 0 of length {len}"
-                    )));
-                }
-                if start > end {
-                    return Err(fail(format!(
-                        "slice index starts at {start} but ends at {end}"
-                    )));
-                }
+                let rows = slice_rows(*has_start, *has_end, &argv, a.shape()[0])?;
                 with_array!(NdArray, a, |x: T| T::wrap(
-                    alloc::to_owned(x.slice_axis(Axis(0), Slice::from(start..end)))
+                    alloc::to_owned(x.slice_axis(Axis(0), Slice::from(rows)))
                         .map_err(|e| fail(e.to_string()))?
                 ))
             }
@@ -134,4 +114,37 @@ impl HostArrays<'_> {
         };
         Ok(self.insert(value))
     }
+}
+
+/// The rows `a[start..end]` of an axis 0 of `len` rows selects (`args`: the
+/// array, then the bounds present), checked as Rust checks a slice's.
+pub(super) fn slice_rows(
+    has_start: bool,
+    has_end: bool,
+    args: &Args<'_>,
+    len: usize,
+) -> Result<std::ops::Range<usize>, Trap> {
+    let mut next = 1;
+    let mut bound = |present: bool, default: usize| -> Result<usize, Trap> {
+        if !present {
+            return Ok(default);
+        }
+        next += 1;
+        Ok(args.scalar(next - 1)?.as_i128().unwrap_or(0) as usize)
+    };
+    let start = bound(has_start, 0)?;
+    let end = bound(has_end, len)?;
+    if end > len {
+        return Err(host(
+            args.span,
+            format!("range end index {end} out of range for axis 0 of length {len}"),
+        ));
+    }
+    if start > end {
+        return Err(host(
+            args.span,
+            format!("slice index starts at {start} but ends at {end}"),
+        ));
+    }
+    Ok(start..end)
 }

@@ -128,13 +128,17 @@ fn sum_axis<T: Add>(a: ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<T>, Allo
     Ok(current)
 }
 
-/// Every axis but the first of `a` (at least 2-d) summed as [`sum_all`] sums
-/// them: one value per row, the lane `sum_all` reduces last.
-pub(crate) fn sum_rows<T: Add>(a: ArrayViewD<'_, T>) -> Result<ArrayD<T>, AllocError> {
+/// Every axis after `axis` of `a` (which has one at least) summed as
+/// [`sum_all`] sums them, last first: what is left are the lanes of `axis`
+/// that `sum_all` reduces next.
+pub(crate) fn sum_axes_after<T: Add>(
+    a: ArrayViewD<'_, T>,
+    axis: usize,
+) -> Result<ArrayD<T>, AllocError> {
     let ndim = a.ndim();
     let mut current = sum_axis(a, ndim - 1)?;
-    for axis in (1..ndim - 1).rev() {
-        current = sum_axis(current.view(), axis)?;
+    for later in (axis + 1..ndim - 1).rev() {
+        current = sum_axis(current.view(), later)?;
     }
     Ok(current)
 }
@@ -144,7 +148,7 @@ pub(crate) fn sum_all<T: Add>(a: ArrayViewD<'_, T>) -> Result<T, AllocError> {
     let rows = match a.ndim() {
         0 => return Ok(*a.first().expect("a 0-d array has one element")),
         1 => sum_axis(a, 0)?,
-        _ => sum_axis(sum_rows(a)?.view(), 0)?,
+        _ => sum_axis(sum_axes_after(a, 0)?.view(), 0)?,
     };
     Ok(*rows.first().expect("a 0-d array has one element"))
 }
@@ -173,6 +177,12 @@ pub(crate) fn lane_share<T: Add>(part: &[T], at: usize) -> Vec<T> {
     share.extend(whole.chunks(BLOCK).map(pairwise_block));
     share.extend_from_slice(&part[head + blocks * BLOCK..]);
     share
+}
+
+/// The length of the [`lane_share`] of `len` elements from `at` on.
+pub(crate) fn lane_share_len(at: usize, len: usize) -> usize {
+    let (head, blocks, tail) = share_layout(at, len);
+    head + blocks + tail
 }
 
 /// [`blocked`] of a lane of `len` (at least one element) from the
@@ -239,20 +249,28 @@ pub(crate) fn no_identity(max: bool) -> String {
 /// `.min()` (`max == false`) or `.max()`: NaN if any element is NaN; `None` for
 /// an empty array.
 pub(crate) fn extreme(a: &NdArray, max: bool) -> Option<kern_compiler::ir::ScalarValue> {
-    with_array!(NdArray, a, |x: T| {
-        let mut iter = x.iter().copied();
-        let mut best = iter.next()?;
-        #[allow(clippy::eq_op, clippy::bool_comparison)]
-        for v in iter {
-            if best != best {
-                break;
-            }
-            if v != v || (max && v > best) || (!max && v < best) {
-                best = v;
-            }
+    with_array!(NdArray, a, |x: T| extreme_of(x.iter().copied(), max)
+        .map(|v| v.to_value()))
+}
+
+/// The first minimum (`max == false`) or maximum of `values`, or their first
+/// NaN; `None` when there are none.
+pub(crate) fn extreme_of<T: PartialOrd + Copy>(
+    values: impl IntoIterator<Item = T>,
+    max: bool,
+) -> Option<T> {
+    let mut iter = values.into_iter();
+    let mut best = iter.next()?;
+    #[allow(clippy::eq_op)]
+    for v in iter {
+        if best != best {
+            break;
         }
-        Some(best.to_value())
-    })
+        if v != v || (max && v > best) || (!max && v < best) {
+            best = v;
+        }
+    }
+    Some(best)
 }
 
 #[cfg(test)]

@@ -170,6 +170,22 @@ impl Ufunc {
         self.decl.identity != Identity::None
     }
 
+    /// Whether `reduce` (no `dtype=`, no `initial`) along `axis` of a C-ordered
+    /// array of `shape` and `dtype` is a left fold row by row,
+    /// `f(..f(f(x0, x1), x2)..)`, computed in `dtype` itself: then a prefix of
+    /// the rows folded first, put back as one row in front of the others, gives
+    /// the same bits (how the `mpi` target folds a distributed array's split
+    /// axis rank after rank).
+    pub(crate) fn reduces_rows_in_place(&self, shape: &[usize], axis: usize, dtype: DType) -> bool {
+        // A C-ordered array streams through `axis` only when the axes after it
+        // have at most one element each.
+        let streams = shape[axis + 1..].iter().all(|&n| n <= 1);
+        self.nin() == 2
+            && !(self.reorderable() && streams)
+            && self.reduction_input(dtype, None) == dtype
+            && self.accumulator_dtype(dtype).is_ok_and(|acc| acc == dtype)
+    }
+
     /// The dtype a reduction or accumulation of `dtype` converts its elements to
     /// before combining them: `explicit` when given, else the shared rule
     /// (`dtype_rules::reduction`: widened for a `widen = true` ufunc).

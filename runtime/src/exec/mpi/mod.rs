@@ -7,7 +7,7 @@
 //! every rank; the `mpi` target gives each rank a share of the loop's first axis,
 //! runs it on that rank's `parallel` pool, and all-gathers the results, so every
 //! rank carries on with the whole array and the caller stays rank-independent.
-//! (Host code goes further and keeps results distributed, `host/distributed.rs`,
+//! (Host code goes further and keeps results distributed, `host/distributed/`,
 //! using [`World::all_gather_blocks`] and [`distribute::agree`] from here.)
 //!
 //! With the `mpi` feature the world is MPI's (rsmpi), initialised on first use and
@@ -257,6 +257,31 @@ pub fn row_ranges(rows: usize, size: usize) -> impl Iterator<Item = std::ops::Ra
     })
 }
 
+/// Rows per rank below which a distributed array's first axis is too short to
+/// split well ([`split_axis`]).
+pub const MIN_ROWS_PER_RANK: usize = 8;
+
+/// The axis a distributed array of `shape` (at least one axis) is split along
+/// over `size` ranks: axis 0, unless it has fewer than [`MIN_ROWS_PER_RANK`]
+/// rows per rank and another axis is longer — then the longest axis (the first
+/// of equals). With 8 rows or more per rank, `array_split` gives no rank more
+/// than 1/8 more rows than another; a shorter first axis would leave ranks idle
+/// (shape (2, 10⁶) on 4 ranks) or unbalanced, and the longest axis balances best.
+pub fn split_axis(shape: &[usize], size: usize) -> usize {
+    let rows = shape.first().copied().unwrap_or(0);
+    if rows >= MIN_ROWS_PER_RANK.saturating_mul(size) {
+        return 0;
+    }
+    let longest = shape.iter().copied().max().unwrap_or(0);
+    if longest <= rows {
+        return 0;
+    }
+    shape
+        .iter()
+        .position(|&n| n == longest)
+        .expect("the longest axis is one of them")
+}
+
 /// The rows `range` of `array`'s first axis, as an owned array.
 fn rows_of(array: &NdArray, range: std::ops::Range<usize>) -> NdArray {
     use ndarray::{Axis, Slice};
@@ -317,6 +342,21 @@ mod tests {
         assert_eq!(ranges, vec![0..3, 3..6, 6..8, 8..10]);
         let ranges: Vec<_> = row_ranges(2, 4).collect();
         assert_eq!(ranges, vec![0..1, 1..2, 2..2, 2..2]);
+    }
+
+    #[test]
+    fn short_first_axes_split_along_the_longest_axis() {
+        assert_eq!(split_axis(&[100], 4), 0);
+        assert_eq!(split_axis(&[2], 4), 0);
+        assert_eq!(split_axis(&[2, 1_000_000], 4), 1);
+        assert_eq!(split_axis(&[2, 1_000_000], 2), 1);
+        // Eight rows per rank or more: axis 0, however long the others.
+        assert_eq!(split_axis(&[32, 1_000_000], 4), 0);
+        assert_eq!(split_axis(&[31, 1_000_000], 4), 1);
+        // The first of equally long axes; axis 0 when it is the longest.
+        assert_eq!(split_axis(&[3, 50, 50], 4), 1);
+        assert_eq!(split_axis(&[7, 5], 4), 0);
+        assert_eq!(split_axis(&[0, 5], 4), 1);
     }
 
     #[test]
