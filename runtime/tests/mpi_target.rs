@@ -442,15 +442,18 @@ fn main() {
     let mut w = z.clone();
     w[1][500] = 7.0;
     add.call_out(&mut w, &w, &z);
-    println!("{} {} {}", w[1][500], w.sum(), add.reduce(&w));
-    let c = add.reduce(&w, 0);
-    println!("{} {} {}", c.sum(), c.shape(), c[1000]);
-    println!("{}", add.reduce(&w, 1));
-    println!("{}", sub.reduce(&w, 1));
-    println!("{}", z);
+    println!("{} {}", w[1][500], w.sum());
     save("{path}", &w);
     let l: Array<f64> = load("{path}");
     println!("{} {}", l.sum(), l[2][999]);
+    let c = add.reduce(&w, 0);
+    println!("{} {} {}", c.sum(), c.shape(), c[1000]);
+    println!("{}", sub.reduce(&w, 1));
+    let r = sub.accumulate(&w, 0);
+    println!("{} {} {}", r.sum(), r[2][1000], r[1][3]);
+    // These two gather `w`: blocked adds along the split axis, every axis.
+    println!("{} {}", add.reduce(&w, 1), add.reduce(&w));
+    println!("{}", z);
     // Rows enough for every rank: split along axis 0.
     let m = wave(&linspace(-1.0, 1.0, 6000).reshape([200, 30]));
     let t = m.reshape([200, 5, 6]);
@@ -504,6 +507,8 @@ fn kept_distributions(
          let r = add.reduce(&y, 1);\n let r = step(&r);\n let s = add.reduce(&y, 0);",
         "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
          let t = step(&y.reshape([n, 2, 2]));",
+        "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
+         let a = add.accumulate(&y, 1);\n let b = step(&a);",
     ] {
         let small = bytes_moved_by(&program(1000, body));
         let large = bytes_moved_by(&program(400_000, body));

@@ -10,7 +10,9 @@
 //! [`split_axis`] picks for the loop's shape. `reduce` along another axis
 //! reduces each block where it is; along the split axis it folds rank after
 //! rank, each rank continuing the fold of the ranks before it, where that is
-//! `cpu`'s order. Any other call gathers its operands first (the caller does).
+//! `cpu`'s order. `accumulate` along another axis than the split one
+//! accumulates each block where it is. Any other call gathers its operands
+//! first (the caller does).
 
 use super::*;
 
@@ -274,6 +276,39 @@ impl HostArrays<'_> {
         let block = agreed_call(world, result, span)?;
         Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
             shape, axis, block,
+        )))))
+    }
+
+    /// `f.accumulate(&a, axis)` of a distributed `a` along another axis than
+    /// the split one: every lane lies in one rank's block, so each rank
+    /// accumulates its block and the result stays split along the same axis.
+    /// `None` otherwise (the split axis, an axis out of range).
+    pub(super) fn distributed_accumulate(
+        &mut self,
+        world: &'static World,
+        u: Ufunc,
+        args: &[HostValue],
+        span: Span,
+    ) -> Result<Option<HostValue>, Trap> {
+        let Some(HostValue::Array(h)) = args.first() else {
+            return Ok(None);
+        };
+        let Slot::Spread(d) = self.slot(*h, span)? else {
+            return Ok(None);
+        };
+        let ndim = d.shape.len() as i64;
+        let axis = Args::new(args, span).int(1)?;
+        let along = if axis < 0 { axis + ndim } else { axis };
+        if !(0..ndim).contains(&along) || along as usize == d.axis {
+            return Ok(None);
+        }
+        let result = u
+            .with_target(Target::Parallel)
+            .accumulate(Operand::Array(d.block.view()), along as isize);
+        let (shape, split) = (d.shape.clone(), d.axis);
+        let block = agreed_call(world, result, span)?;
+        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
+            shape, split, block,
         )))))
     }
 

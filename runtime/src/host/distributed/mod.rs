@@ -6,8 +6,8 @@
 //! demand.
 //!
 //! Needing no whole array: ufunc and gufunc calls whose operands line up along
-//! the split axis, `f.out(&mut o, ..)` into a distributed `o`, `reduce` along
-//! another axis (`calls`); `len`/`ndim`/`shape`, `.copy()`, writing one element
+//! the split axis, `f.out(&mut o, ..)` into a distributed `o`, `reduce` and
+//! `accumulate` along another axis (`calls`); `len`/`ndim`/`shape`, `.copy()`, writing one element
 //! (its owner writes), reading one (its owner broadcasts it); slices of axis 0
 //! and reshapes that keep the split axis and the axes before it (`shapes`);
 //! `.sum()`, `.mean()`, `.min()`, `.max()` (each rank reduces its block; the
@@ -307,6 +307,10 @@ impl HostArrays<'_> {
             HostOp::Reduce { name, axis: true } => {
                 let u = self.ufunc(name, span)?;
                 return self.distributed_reduce(world, u, args, span);
+            }
+            HostOp::Accumulate { name } => {
+                let u = self.ufunc(name, span)?;
+                return self.distributed_accumulate(world, u, args, span);
             }
             HostOp::Load { path, elem } => {
                 return self.distributed_load(world, Path::new(path), *elem, span);
