@@ -1,6 +1,9 @@
-//! Median wall times of kern's ufunc workloads, one `name milliseconds` line each,
-//! for `benches/peers.py` to put next to NumPy and Numba (the criterion bench
-//! `benches/ufuncs.rs` is the reference measurement; this is the quick table).
+//! Median wall times of kern's workloads, one `name milliseconds` line each, for
+//! `benches/peers.py` to put next to NumPy and Numba (the criterion bench
+//! `benches/ufuncs.rs` is the reference measurement; this is the quick table):
+//! the ufuncs, reductions and batched matmul gufuncs on `cpu` and `parallel`,
+//! and the scalar programs (Monte Carlo π, sum of primes, midpoint rule) called
+//! as compiled functions on one core.
 //!
 //! `cargo run --release --example ufunc_timings [n] [repeats]`; the tier comes
 //! from `KERN_TIER` (`--features llvm` for `optimized`).
@@ -8,7 +11,7 @@
 use std::time::Instant;
 
 use kern::ndarray::{Array1, Array2, Array3};
-use kern::{Module, Reduce, Target};
+use kern::{Module, Reduce, ScalarValue, Target};
 
 const SOURCE: &str = r#"
 #[vectorize]
@@ -33,7 +36,47 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
         }
     }
 }
+
+fn count_inside(seed: u64, n: u64) -> u64 {
+    let mut inside = 0;
+    for i in 0..n {
+        let x = random::uniform(seed, 2 * i);
+        let y = random::uniform(seed, 2 * i + 1);
+        if x * x + y * y < 1.0 { inside += 1; }
+    }
+    inside
+}
+
+fn is_prime(n: i64) -> bool {
+    if n < 2 { return false; }
+    if n % 2 == 0 { return n == 2; }
+    let mut i = 3;
+    while i * i <= n {
+        if n % i == 0 { return false; }
+        i += 2;
+    }
+    true
+}
+
+fn sum_primes(n: i64) -> i64 {
+    let mut sum = 0;
+    for k in 2..n { if is_prime(k) { sum += k; } }
+    sum
+}
+
+fn integrate(n: i64) -> f64 {
+    let h = 1.0 / n as f64;
+    let mut sum = 0.0;
+    for i in 0..n {
+        let x = h * (i as f64 + 0.5);
+        sum += 4.0 / (1.0 + x * x);
+    }
+    sum * h
+}
 "#;
+
+/// The batched matmul sizes of issue 14's table: (batch, core size).
+const MATMUL_SIZES: [(usize, usize); 4] = [(100_000, 3), (100_000, 4), (10_000, 8), (2_000, 16)];
 
 /// The first call (which compiles the loop) is left out of the median and
 /// printed as `first NAME ms` when `KERN_PRINT_FIRST` is set, for the tiers'
@@ -73,9 +116,13 @@ fn main() -> Result<(), kern::Error> {
     let mut out = Array1::<f64>::zeros(n);
     // The axis-0 reduce: a (1000, 10000) C-ordered array summed down its rows.
     let rows = Array2::from_shape_fn((1000, 10_000), |(i, j)| ((i * 7 + j) % 101) as f64 * 0.5);
-    let ma = Array3::from_shape_fn((10_000, 8, 8), |(b, i, j)| ((b + i + j) % 11) as f64);
-    let mb = ma.clone();
-    let mut mc = Array3::<f64>::zeros((10_000, 8, 8));
+    let mut matmuls: Vec<(Array3<f64>, Array3<f64>)> = MATMUL_SIZES
+        .iter()
+        .map(|&(batch, k)| {
+            let ma = Array3::from_shape_fn((batch, k, k), |(b, i, j)| ((b + i + j) % 11) as f64);
+            (ma, Array3::zeros((batch, k, k)))
+        })
+        .collect();
     for target in [Target::Cpu, Target::Parallel] {
         let ufunc = |name: &str| module.ufunc(name).map(|u| u.with_target(target));
         let (saxpy, add, disc, wave) = (
@@ -110,12 +157,46 @@ fn main() -> Result<(), kern::Error> {
         });
         println!("reduce_axis0_f64_{target} {t:.3}");
         let matmul = module.gufunc("matmul")?.with_target(target);
+        for (ma, mc) in matmuls.iter_mut() {
+            let k = ma.shape()[1];
+            let t = median_ms(repeats, || {
+                matmul
+                    .call_out(&[(&*ma).into(), (&*ma).into()], vec![(&mut *mc).into()])
+                    .unwrap()
+            });
+            println!("matmul_{k}x{k}_f64_{target} {t:.3}");
+        }
+    }
+    // The scalar programs: one compiled call on one core (checked against the
+    // value every peer must give, so a faster wrong answer cannot pass).
+    let mut module = module;
+    let mut sink = std::io::sink();
+    let mut scalar = |name: &str, args: &[ScalarValue]| {
+        let mut value = None;
         let t = median_ms(repeats, || {
-            matmul
-                .call_out(&[(&ma).into(), (&mb).into()], vec![(&mut mc).into()])
-                .unwrap()
+            value = module.call(name, args, &mut sink).unwrap();
         });
-        println!("matmul_8x8_f64_{target} {t:.3}");
+        (t, value.expect("the function returns a value"))
+    };
+    let (t, inside) = scalar(
+        "count_inside",
+        &[ScalarValue::U64(2024), ScalarValue::U64(10_000_000)],
+    );
+    println!("montecarlo_cpu {t:.3}");
+    if let ScalarValue::U64(inside) = inside {
+        println!("value_montecarlo {inside}");
+    }
+    let (t, sum) = scalar("sum_primes", &[ScalarValue::I64(800_000)]);
+    assert_eq!(
+        sum,
+        ScalarValue::I64(24_465_663_438),
+        "sum of the primes below 800 000"
+    );
+    println!("sum_primes_cpu {t:.3}");
+    let (t, pi) = scalar("integrate", &[ScalarValue::I64(100_000_000)]);
+    println!("midpoint_cpu {t:.3}");
+    if let ScalarValue::F64(pi) = pi {
+        println!("value_midpoint {pi}");
     }
     Ok(())
 }

@@ -303,6 +303,31 @@ fn calls_inside_loops_sum_primes() {
     assert_eq!(got, Some(int(rust_sum_primes(10_000))));
 }
 
+#[test]
+fn the_time_spent_in_compiled_code_adds_up_over_calls() {
+    let (program, sum_primes) = primes_program();
+    let compiled = JitEngine::new()
+        .unwrap()
+        .compile(&program, sum_primes)
+        .unwrap();
+    assert_eq!(compiled.time_spent(), std::time::Duration::ZERO);
+    let mut spent = Vec::new();
+    for _ in 0..3 {
+        compiled
+            .call_scalars(&[int(20_000)], &mut Vec::new())
+            .unwrap();
+        spent.push(compiled.time_spent());
+    }
+    assert!(spent[0] > std::time::Duration::ZERO);
+    assert!(spent[0] < spent[1] && spent[1] < spent[2], "{spent:?}");
+    let clone = compiled.clone();
+    assert_eq!(
+        clone.time_spent(),
+        spent[2],
+        "clones share the code's count"
+    );
+}
+
 /// Ad-hoc benchmark: `cargo test --release -p kern-compiler --test cranelift_programs
 /// -- --ignored --nocapture`.
 #[test]

@@ -13,10 +13,12 @@
 //! target uses; it must not know the handles that ask (module, ufunc, gufunc,
 //! kernel, host, jobs) nor how a compiled loop is run (`exec`).
 
+#[cfg(feature = "llvm")]
+mod auto;
 mod request;
 
 use std::collections::HashMap;
-#[cfg(any(feature = "cuda", feature = "llvm"))]
+#[cfg(feature = "cuda")]
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -48,13 +50,10 @@ struct State {
     tier: Tier,
     engine: Option<JitEngine>,
     machine: HashMap<LoopRequest, CompiledFunction>,
-    /// The `auto` tier's LLVM code, filled by background compiles; a request
-    /// found here is served from here (the swap).
+    /// The `auto` tier's LLVM code and its background compiler; a request
+    /// found upgraded is served LLVM's code (the swap).
     #[cfg(feature = "llvm")]
-    upgraded: Arc<Mutex<HashMap<LoopRequest, CompiledFunction>>>,
-    /// The background compiles started, joined when the service is dropped.
-    #[cfg(feature = "llvm")]
-    background: Vec<std::thread::JoinHandle<()>>,
+    upgrades: auto::Upgrades,
     #[cfg(feature = "cuda")]
     gpu: HashMap<LoopRequest, Arc<GpuLoop>>,
 }
@@ -101,17 +100,20 @@ impl CompileService {
     pub fn background_done(&self) -> bool {
         #[cfg(feature = "llvm")]
         if let Ok(state) = self.state.lock() {
-            return state.background.iter().all(|h| h.is_finished());
+            return state.upgrades.all_done();
         }
         true
     }
 
     /// The code of `request` for `target`, built, verified and compiled on first
-    /// use and cached.
+    /// use and cached. `elements` is how many elements the caller is about to run
+    /// through it (0 where it does not know): on the `auto` tier a large call
+    /// makes the request hot at once (`auto.rs`).
     pub fn compile(
         &self,
         request: &LoopRequest,
         #[cfg_attr(not(feature = "cuda"), allow(unused_variables))] target: Target,
+        #[cfg_attr(not(feature = "llvm"), allow(unused_variables))] elements: usize,
     ) -> Result<LoopCode, Failure> {
         let mut state = self
             .state
@@ -138,36 +140,35 @@ impl CompileService {
         }
         #[cfg(feature = "llvm")]
         if state.tier == Tier::Auto {
-            let upgraded = state
-                .upgraded
-                .lock()
-                .ok()
-                .and_then(|m| m.get(request).cloned());
-            if let Some(f) = upgraded {
+            if let Some(f) = state.upgrades.get(request) {
                 return Ok(LoopCode::Machine(f));
             }
         }
-        if let Some(f) = state.machine.get(request) {
-            return Ok(LoopCode::Machine(f.clone()));
-        }
-        let (program, root) = self.build(request, true)?;
+        let f = match state.machine.get(request) {
+            Some(f) => f.clone(),
+            None => self.compile_machine(&mut state, request)?,
+        };
+        // Baseline now, LLVM behind it once hot (`auto.rs`): no call waits.
         #[cfg(feature = "llvm")]
-        if state.tier == Tier::Auto {
-            // Baseline now, LLVM behind it (docs/tiers.md): no call waits.
-            let (program, request, upgraded) = (
-                program.clone().into_owned(),
-                request.clone(),
-                state.upgraded.clone(),
-            );
-            state.background.push(std::thread::spawn(move || {
-                // A loop LLVM cannot compile keeps its baseline code.
-                if let Ok(f) = kern_compiler::backend::llvm::host::compile(&program, root) {
-                    if let Ok(mut map) = upgraded.lock() {
-                        map.insert(request, f);
-                    }
-                }
-            }));
+        if state.tier == Tier::Auto
+            && !state.upgrades.is_queued(request)
+            && auto::is_hot(elements, Some(&f))
+        {
+            let (program, root) = self.build(request, true)?;
+            let program = program.into_owned();
+            state.upgrades.queue(request.clone(), program, root);
         }
+        Ok(LoopCode::Machine(f))
+    }
+
+    /// Compiles `request` for the CPU with the tier's compiler (`auto` starts
+    /// with the baseline's) and caches it.
+    fn compile_machine(
+        &self,
+        state: &mut State,
+        request: &LoopRequest,
+    ) -> Result<CompiledFunction, Failure> {
+        let (program, root) = self.build(request, true)?;
         let f = match state.tier {
             #[cfg(feature = "llvm")]
             Tier::Optimized => kern_compiler::backend::llvm::host::compile(&program, root)
@@ -181,18 +182,18 @@ impl CompileService {
             }
         };
         state.machine.insert(request.clone(), f.clone());
-        Ok(LoopCode::Machine(f))
+        Ok(f)
     }
 
     /// The machine code of `request` (any CPU target).
     pub fn machine_code(&self, request: &LoopRequest) -> Result<CompiledFunction, Failure> {
-        Ok(self.compile(request, Target::Cpu)?.machine()?)
+        Ok(self.compile(request, Target::Cpu, 0)?.machine()?)
     }
 
     /// The loaded GPU kernel of `request`.
     #[cfg(feature = "cuda")]
     pub fn gpu_loop(&self, request: &LoopRequest) -> Result<Arc<GpuLoop>, Failure> {
-        Ok(self.compile(request, Target::Cuda)?.gpu()?)
+        Ok(self.compile(request, Target::Cuda, 0)?.gpu()?)
     }
 
     /// The IR of `request` (for `kern emit` and the interpreter), built and
@@ -223,6 +224,16 @@ impl CompileService {
             Failure::At(trap) => Error::kernel(trap, &self.sources),
             Failure::Error(e) => e,
         }
+    }
+
+    /// Requests the `auto` tier has queued for LLVM so far.
+    #[cfg(all(test, feature = "llvm"))]
+    fn upgrades_queued(&self) -> usize {
+        self.state
+            .lock()
+            .expect("no thread panicked")
+            .upgrades
+            .queued()
     }
 
     /// Compilation units the engine holds (each compiled once).
@@ -268,12 +279,9 @@ impl CompileService {
 #[cfg(feature = "llvm")]
 impl Drop for CompileService {
     fn drop(&mut self) {
-        let handles = match self.state.get_mut() {
-            Ok(state) => std::mem::take(&mut state.background),
-            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().background),
-        };
-        for handle in handles {
-            let _ = handle.join();
+        match self.state.get_mut() {
+            Ok(state) => state.upgrades.finish(),
+            Err(poisoned) => poisoned.into_inner().upgrades.finish(),
         }
     }
 }

@@ -13,6 +13,12 @@ const SOURCE: &str = "
 fn add<T: Num>(a: T, b: T) -> T { a + b }
 
 fn twice(x: f64) -> f64 { x * 2.0 }
+
+fn spin(n: i64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n { s = s + (i as f64).sqrt(); }
+    s
+}
 ";
 
 fn service() -> CompileService {
@@ -106,13 +112,21 @@ fn the_optimized_tier_compiles_every_request_with_llvm() {
     assert_eq!(service.compiled_units(), 0, "Cranelift was never asked");
 }
 
+/// The code `service` serves for `request` to a call over `elements`.
 #[cfg(feature = "llvm")]
-#[test]
-fn auto_serves_the_baseline_at_once_and_llvm_code_once_it_is_ready() {
-    let service = service();
-    service.set_tier(crate::Tier::Auto).unwrap();
-    let first = compiled(&service, &add_loop(F64));
-    assert_eq!(first.engine(), "cranelift", "the first call never waits");
+fn served(
+    service: &CompileService,
+    request: &LoopRequest,
+    elements: usize,
+) -> kern_compiler::backend::cranelift::CompiledFunction {
+    match service.compile(request, crate::Target::Cpu, elements) {
+        Ok(code) => code.machine().expect("machine code"),
+        Err(_) => panic!("{request:?} does not compile"),
+    }
+}
+
+#[cfg(feature = "llvm")]
+fn wait_for_background(service: &CompileService) {
     let started = std::time::Instant::now();
     while !service.background_done() {
         assert!(
@@ -121,8 +135,60 @@ fn auto_serves_the_baseline_at_once_and_llvm_code_once_it_is_ready() {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let later = compiled(&service, &add_loop(F64));
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn auto_keeps_cold_code_on_the_baseline() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    for _ in 0..3 {
+        let code = served(&service, &add_loop(F64), 1000);
+        assert_eq!(code.engine(), "cranelift");
+    }
+    wait_for_background(&service);
+    assert_eq!(served(&service, &add_loop(F64), 1000).engine(), "cranelift");
+    assert_eq!(service.upgrades_queued(), 0, "nothing was hot");
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn auto_serves_the_baseline_to_a_large_call_and_llvm_code_once_it_is_ready() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    let large = super::auto::HOT_ELEMENTS;
+    let first = served(&service, &add_loop(F64), large);
+    assert_eq!(first.engine(), "cranelift", "the first call never waits");
+    assert_eq!(service.upgrades_queued(), 1, "one large call makes it hot");
+    wait_for_background(&service);
+    let later = served(&service, &add_loop(F64), 1);
     assert_eq!(later.engine(), "llvm", "swapped in for later calls");
+    assert_eq!(served(&service, &add_loop(I64), 1).engine(), "cranelift");
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn auto_upgrades_a_function_once_its_baseline_code_has_run_long_enough() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    let spin = LoopRequest::Function(service.compiled.functions["spin"]);
+    let mut calls = 0;
+    loop {
+        let code = served(&service, &spin, 0);
+        if code.engine() == "llvm" {
+            break;
+        }
+        if service.upgrades_queued() == 0 {
+            assert!(code.time_spent() < super::auto::HOT_TIME, "queued once hot");
+        }
+        let n = kern_compiler::ir::ScalarValue::I64(100_000);
+        code.call_scalars(&[n], &mut std::io::sink())
+            .expect("spin runs");
+        calls += 1;
+        wait_for_background(&service);
+        assert!(calls < 100_000, "the function becomes hot");
+    }
+    assert_eq!(service.upgrades_queued(), 1);
 }
 
 #[test]

@@ -128,19 +128,20 @@ impl Gufunc {
             nin,
             signature: plan.signature.clone(),
         };
-        let code = self
-            .core
-            .compile(&request, self.target)
-            .map_err(|f| self.core.error(f))?;
-        let iteration = Iteration {
-            shape: plan.loop_shape.clone(),
-            operands,
-        };
         let cost = plan
             .binding
             .sizes
             .iter()
             .fold(1usize, |c, s| c.saturating_mul((*s).max(1)));
+        let elements = (plan.loop_shape.iter()).fold(cost, |e, n| e.saturating_mul(*n));
+        let code = self
+            .core
+            .compile(&request, self.target, elements)
+            .map_err(|f| self.core.error(f))?;
+        let iteration = Iteration {
+            shape: plan.loop_shape.clone(),
+            operands,
+        };
         // SAFETY: every operand comes from a live view (a converted copy, a scalar
         // buffer above, or an output borrowed mutably for the call) whose shape is
         // the loop shape (broadcast) followed by its core dimensions as bound; the

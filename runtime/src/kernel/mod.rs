@@ -164,7 +164,11 @@ pub(crate) unsafe fn launch(
     target.check_available()?;
     let size = launch_size(grid, block)?;
     dispatch::check_launch_extents(target, grid, block)?;
-    let code = core.compile(&LoopRequest::KernelLaunch(kernel), target)?;
+    let code = core.compile(
+        &LoopRequest::KernelLaunch(kernel),
+        target,
+        size.0.saturating_mul(size.1),
+    )?;
     let f = core.compiled.program.function(kernel);
     // SAFETY: forwarded from the caller.
     unsafe { dispatch::launch(&code, target, f, grid, block, size, args, out) }

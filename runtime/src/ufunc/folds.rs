@@ -47,11 +47,13 @@ impl UfuncFolds<'_> {
 
 impl FoldLoops for UfuncFolds<'_> {
     fn reduce(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
-        self.ufunc.code(&LoopRequest::Reduce(self.fold(elem, acc)?))
+        self.ufunc
+            .code(&LoopRequest::Reduce(self.fold(elem, acc)?), 0)
     }
 
     fn scan(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
-        self.ufunc.code(&LoopRequest::Scan(self.fold(elem, acc)?))
+        self.ufunc
+            .code(&LoopRequest::Scan(self.fold(elem, acc)?), 0)
     }
 
     fn step(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
@@ -63,7 +65,7 @@ impl FoldLoops for UfuncFolds<'_> {
             output: acc,
         };
         self.ufunc
-            .code(&self.ufunc.elementwise(resolved, &signature))
+            .code(&self.ufunc.elementwise(resolved, &signature), 0)
     }
 
     fn trapped(&self, trap: Trap) -> Error {

@@ -261,7 +261,8 @@ impl Ufunc {
             elem_size: plan.out_dtype.size_bytes(),
             strides: out_strides.to_vec(),
         });
-        let code = self.code(&self.elementwise(&plan.resolved, &plan.signature))?;
+        let elements = plan.shape.iter().product();
+        let code = self.code(&self.elementwise(&plan.resolved, &plan.signature), elements)?;
         let iteration = Iteration {
             shape: plan.shape.clone(),
             operands,
@@ -330,10 +331,11 @@ impl Ufunc {
         }
     }
 
-    /// The code of `request` for the ufunc's target, compiled on first use.
-    fn code(&self, request: &LoopRequest) -> Result<LoopCode, Error> {
+    /// The code of `request` for the ufunc's target, compiled on first use;
+    /// `elements` as in [`CompileService::compile`](crate::compile::CompileService::compile).
+    fn code(&self, request: &LoopRequest, elements: usize) -> Result<LoopCode, Error> {
         self.core
-            .compile(request, self.target)
+            .compile(request, self.target, elements)
             .map_err(|f| self.core.error(f))
     }
 

@@ -9,7 +9,9 @@
 
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cranelift_jit::JITModule;
 
@@ -55,6 +57,9 @@ pub(super) struct Unit {
     name: String,
     params: Vec<Type>,
     ret: Option<ScalarType>,
+    /// Nanoseconds spent running this code, summed over every call on every
+    /// thread ([`CompiledFunction::time_spent`]).
+    spent_ns: AtomicU64,
 }
 
 impl Unit {
@@ -70,7 +75,24 @@ impl Unit {
             name: root.name.clone(),
             params: root.param_types(),
             ret: root.ret,
+            spent_ns: AtomicU64::new(0),
         }
+    }
+
+    /// Runs the trampoline with `slots`, adding the time it took to the unit's.
+    ///
+    /// # Safety
+    /// As [`CompiledFunction::call_raw`].
+    unsafe fn run(&self, ctx: &mut CallContext, slots: *const u64, ret: &mut u64) {
+        let started = Instant::now();
+        // SAFETY: the trampoline has this signature; the slots are the caller's
+        // promise.
+        unsafe {
+            let trampoline: Trampoline = std::mem::transmute(self.trampoline);
+            trampoline(ctx, slots, ret);
+        }
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.spent_ns.fetch_add(nanos, Ordering::Relaxed);
     }
 
     pub fn module_mut(&mut self) -> &mut JITModule {
@@ -149,6 +171,7 @@ impl CompiledFunction {
             name: root.name.clone(),
             params: root.param_types(),
             ret: root.ret,
+            spent_ns: AtomicU64::new(0),
         })
     }
 
@@ -228,12 +251,9 @@ impl CompiledFunction {
             &mut sink as *mut OutputSink<'_> as *mut c_void,
         );
         let mut ret: u64 = 0;
-        // SAFETY: the trampoline has exactly this signature; the slots match the
-        // parameters (checked above); arrays are the caller's promise.
-        unsafe {
-            let trampoline: Trampoline = std::mem::transmute(unit.trampoline);
-            trampoline(&mut ctx, slots.as_ptr(), &mut ret);
-        }
+        // SAFETY: the slots match the parameters (checked above); arrays are the
+        // caller's promise.
+        unsafe { unit.run(&mut ctx, slots.as_ptr(), &mut ret) };
         if let Some(trap) = unit.tables.decode_trap(&ctx) {
             return Err(CallError::Trap(trap));
         }
@@ -286,12 +306,16 @@ impl CompiledFunction {
     /// (scalar bits, or the address of a live `ArrayDesc` valid for the call).
     pub unsafe fn call_raw(&self, ctx: &mut CallContext, slots: *const u64) {
         let mut ret: u64 = 0;
-        // SAFETY: the trampoline has this signature; the slots are the caller's
-        // promise.
-        unsafe {
-            let trampoline: Trampoline = std::mem::transmute(self.unit.trampoline);
-            trampoline(ctx, slots, &mut ret);
-        }
+        // SAFETY: the caller's promise.
+        unsafe { self.unit.run(ctx, slots, &mut ret) };
+    }
+
+    /// The time spent running this code so far, summed over every call through
+    /// [`CompiledFunction::call`] and [`CompiledFunction::call_raw`] on every
+    /// thread (calls through [`CompiledFunction::raw_entry`] are not counted).
+    /// What the runtime's `auto` tier reads to find hot code.
+    pub fn time_spent(&self) -> Duration {
+        Duration::from_nanos(self.unit.spent_ns.load(Ordering::Relaxed))
     }
 
     /// The trap a direct call through [`CompiledFunction::raw_entry`] left in `ctx`.
