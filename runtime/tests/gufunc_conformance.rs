@@ -560,6 +560,76 @@ fn parallel_matches_cpu_bit_for_bit(target: Target) {
     }
 }
 
+/// The bits of every element of every output.
+fn bits(outs: &[NdArray]) -> Vec<Vec<u64>> {
+    outs.iter()
+        .map(|o| f64s(o).iter().map(|x| x.to_bits()).collect())
+        .collect()
+}
+
+/// Small core extents run a loop specialised on them, others (and calls after
+/// a module's first `MAX_SPECIALISED_PER_LOOP` sizes) the generic loop: the
+/// same bits either way, and `matmul`'s are the naive product's.
+fn specialised_and_generic_loops_compute_the_same_bits(target: Target) {
+    use kern_runtime::gufunc::{MAX_CORE_EXTENT, MAX_SPECIALISED_PER_LOOP};
+    let limit = MAX_CORE_EXTENT;
+    // A fresh module's gufunc `name`, whose specialised loops are all taken
+    // (by `fill(k)`, `k` in 1..=MAX_SPECIALISED_PER_LOOP) when `generic`.
+    let fresh = |name: &str, generic: bool, fill: &dyn Fn(usize) -> Vec<ArrayD<f64>>| {
+        let g = gufunc(name, target);
+        if generic {
+            for k in 1..=MAX_SPECIALISED_PER_LOOP {
+                let inputs = fill(k);
+                let operands: Vec<Operand<'_>> = inputs.iter().map(|a| a.into()).collect();
+                g.call(&operands).unwrap();
+            }
+        }
+        g
+    };
+    // `k x 1 @ 1 x 1`: sizes none of the cases below has.
+    let thin = |k: usize| vec![arr(&[k, 1], |i| i as f64), arr(&[1, 1], |_| 2.0)];
+    for (m, n, p) in [
+        (1, 1, 2),
+        (3, 3, 3),
+        (4, 4, 4),
+        (8, 8, 8),
+        (limit, limit, limit),
+        (3, 5, 2),
+        (2, limit + 1, 3),
+        (limit + 4, limit + 4, limit + 4),
+    ] {
+        let a = arr(&[7, m, n], |i| ((i * 7919) % 1013) as f64 / 9.0 - 50.0);
+        let b = arr(&[n, p], |i| (i as f64 * 0.37).sin());
+        // Reversed along the loop axis, b broadcast: strides the loops see.
+        let a_rev = a.slice(s![..;-1, .., ..]);
+        let results: Vec<_> = [false, true]
+            .into_iter()
+            .map(|generic| {
+                let g = fresh("matmul", generic, &thin);
+                bits(&g.call(&[(&a_rev).into(), (&b).into()]).unwrap())
+            })
+            .collect();
+        assert_eq!(results[0], results[1], "{m}x{n}x{p}");
+        let expected = reference_matmul(&a_rev.to_owned().into_dyn(), &b);
+        assert_eq!(results[0][0], bits(&[NdArray::from(expected)])[0]);
+    }
+    // A returned output besides a core one, at small and large extents.
+    // Sizes 6.. to take the slots: none of the cases below has them.
+    assert!(5 + MAX_SPECIALISED_PER_LOOP < limit);
+    let cumsum = |k: usize| vec![arr(&[2, 5 + k], |i| i as f64)];
+    for n in [2, 5, limit, limit + 3] {
+        let x = arr(&[9, n], |i| ((i * 31) % 17) as f64 * 0.1 - 0.7);
+        let results: Vec<_> = [false, true]
+            .into_iter()
+            .map(|generic| {
+                let g = fresh("cumsum_total", generic, &cumsum);
+                bits(&g.call(&[(&x).into()]).unwrap())
+            })
+            .collect();
+        assert_eq!(results[0], results[1], "n = {n}");
+    }
+}
+
 fn axes_axis_and_keepdims_place_the_core_dimensions(target: Target) {
     // NumPy: np.matmul(a, b, axes=[(0, 1), (0, 1), (1, 2)]) with the batch axis last
     // in the inputs and first in the output.
@@ -751,6 +821,7 @@ macro_rules! suite {
                 dimension_and_arity_errors,
                 traps_report_the_kernel_source,
                 parallel_matches_cpu_bit_for_bit,
+                specialised_and_generic_loops_compute_the_same_bits,
             );
         }
     )*};

@@ -21,6 +21,10 @@
 //! operand's axis 0 is at least `n` long, and the axes that share a core dimension
 //! name have one extent. Neither fails for operands the runtime bound.
 //!
+//! [`build_specialised_gufunc_loop`] builds the same loop for one set of core
+//! extents, which its body then sees as constants ([`specialise`]); the runtime
+//! asks for it when a call's core dimensions are small (docs/gufuncs.md).
+//!
 //! `n = 0` runs the body never; a core dimension of extent 0 is passed as it is.
 //! This module knows IR only: binding core dimensions to shapes, choosing dtypes and
 //! cutting the loop space into runs are the runtime's.
@@ -61,6 +65,8 @@ pub enum GufuncLoopError {
         operand: usize,
         message: String,
     },
+    #[error("the core extents of a specialised loop of `{function}`: {message}")]
+    CoreSizes { function: String, message: String },
 }
 
 /// How a body parameter becomes a loop operand.
@@ -72,12 +78,38 @@ enum Operand {
 }
 
 /// Adds the loop function of `body` (its first `nin` parameters are the inputs) for
-/// `signature` to `program` and returns its id.
+/// `signature` to `program` and returns its id: the generic loop, for any core
+/// extents.
 pub fn build_gufunc_loop(
     program: &mut Program,
     body: FuncId,
     nin: usize,
     signature: &GufuncLoopSignature,
+) -> Result<FuncId, GufuncLoopError> {
+    build(program, body, nin, signature, None)
+}
+
+/// Adds the loop function of `body` for `signature` specialised on the core
+/// extents `core` (see [`specialise`]): `core[k]` lists the extent of every core
+/// axis of operand `k` (inputs, then outputs, the returned value last; empty
+/// for a scalar operand). The loop asserts on entry that its operands have these
+/// extents, and its body sees them as constants.
+pub fn build_specialised_gufunc_loop(
+    program: &mut Program,
+    body: FuncId,
+    nin: usize,
+    signature: &GufuncLoopSignature,
+    core: &[Vec<usize>],
+) -> Result<FuncId, GufuncLoopError> {
+    build(program, body, nin, signature, Some(core))
+}
+
+fn build(
+    program: &mut Program,
+    body: FuncId,
+    nin: usize,
+    signature: &GufuncLoopSignature,
+    core: Option<&[Vec<usize>]>,
 ) -> Result<FuncId, GufuncLoopError> {
     let f = program.function(body);
     let params = f.param_types();
@@ -124,7 +156,18 @@ pub fn build_gufunc_loop(
             Type::HostArray(_) => return Err(fail("a host array parameter".into())),
         });
     }
-    let name = format!("{}[{}].loop", f.name, signature);
+    if let Some(core) = core {
+        specialise::check_core_sizes(&f.name, &operand_ranks(&operands, f.ret), core)?;
+    }
+    let name = match core {
+        None => format!("{}[{}].loop", f.name, signature),
+        Some(core) => format!(
+            "{}[{}].loop@{}",
+            f.name,
+            signature,
+            specialise::suffix(core)
+        ),
+    };
     let (span, ret) = (f.span, f.ret);
     let shared = shared_core_dims(f, nin, nout);
 
@@ -175,7 +218,10 @@ pub fn build_gufunc_loop(
         .copied()
         .or(returned.map(|(l, _, _)| l))
         .expect("a gufunc has an output");
-    assert_shared_extents(&mut b, &locals, &shared);
+    match core {
+        None => assert_shared_extents(&mut b, &locals, &shared),
+        Some(core) => specialise::assert_core_sizes(&mut b, &locals, core),
+    }
     let n = b.array_len(first_output, 0);
     for (operand, &local) in operands.iter().zip(&locals) {
         if matches!(operand, Operand::Array(_)) && local != first_output {
@@ -215,7 +261,22 @@ pub fn build_gufunc_loop(
     });
     b.inst(InstKind::Return(None));
     let lp = crate::loops::add_inlined(program, b);
+    if let Some(core) = core {
+        specialise::fold_core_extents(&mut program.functions[lp.0 as usize], &locals, core);
+    }
     Ok(lp)
+}
+
+/// The core rank of every operand (inputs, outputs, the returned value last).
+fn operand_ranks(operands: &[Operand], ret: Option<ScalarType>) -> Vec<usize> {
+    operands
+        .iter()
+        .map(|o| match o {
+            Operand::Array(a) => a.rank as usize,
+            Operand::Scalar(_) => 0,
+        })
+        .chain(ret.map(|_| 0))
+        .collect()
 }
 
 /// The operand axes (operand index, core axis) that bear each dimension name
@@ -288,5 +349,6 @@ fn convert(b: &mut FunctionBuilder, v: ValueId, to: ScalarType) -> ValueId {
     }
 }
 
+mod specialise;
 #[cfg(all(test, feature = "cranelift"))]
 mod tests;

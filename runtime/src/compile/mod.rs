@@ -1,6 +1,7 @@
 //! The compile service of one module: the checked program and its sources, ONE
 //! JIT engine (created on first use), and the loops compiled so far, cached by
-//! request and target. Every handle (`Module`, `Ufunc`, `Gufunc`, `Kernel`, host
+//! request and target (a gufunc's loop also by its small core extents, a bounded
+//! number of them: `specialise.rs`). Every handle (`Module`, `Ufunc`, `Gufunc`, `Kernel`, host
 //! code, jobs) asks [`CompileService::compile`] for what it runs: a
 //! [`LoopRequest`] is built into IR by the compiler's loop builders, verified
 //! (`ir::verify`: a loop built at run time that breaks the IR's rules is an
@@ -16,6 +17,7 @@
 #[cfg(feature = "llvm")]
 mod auto;
 mod request;
+mod specialise;
 
 use std::collections::HashMap;
 #[cfg(feature = "cuda")]
@@ -28,6 +30,7 @@ use kern_compiler::ir::Program;
 use kern_compiler::SourceMap;
 
 pub(crate) use request::{Fold, LoopRequest};
+pub use specialise::{MAX_CORE_EXTENT, MAX_SPECIALISED_PER_LOOP};
 
 pub(crate) use crate::exec::code::Failure;
 #[cfg(feature = "cuda")]
@@ -49,6 +52,8 @@ struct State {
     /// Which compiler makes the CPU targets' code (`KERN_TIER` by default).
     tier: Tier,
     engine: Option<JitEngine>,
+    /// The gufunc calls' core extents specialised on so far (bounded).
+    admitted: specialise::Admitted,
     machine: HashMap<LoopRequest, CompiledFunction>,
     /// The `auto` tier's LLVM code and its background compiler; a request
     /// found upgraded is served LLVM's code (the swap).
@@ -119,6 +124,8 @@ impl CompileService {
             .state
             .lock()
             .map_err(|_| Error::Backend("a thread panicked while compiling a loop".into()))?;
+        let admitted = state.admitted.admit(request);
+        let request = &*admitted;
         #[cfg(feature = "cuda")]
         if target == Target::Cuda && !matches!(request, LoopRequest::Function(_)) {
             let request = &request.gpu_form();
@@ -234,6 +241,13 @@ impl CompileService {
             .expect("no thread panicked")
             .upgrades
             .queued()
+    }
+
+    /// The requests compiled to machine code so far.
+    #[cfg(test)]
+    pub(crate) fn cached_requests(&self) -> Vec<LoopRequest> {
+        let state = self.state.lock().expect("no thread panicked");
+        state.machine.keys().cloned().collect()
     }
 
     /// Compilation units the engine holds (each compiled once).

@@ -12,7 +12,9 @@ use std::borrow::Cow;
 use kern_compiler::frontend::Compiled;
 use kern_compiler::ir::{FuncId, Program, ScalarType, Trap, TrapKind};
 use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
-use kern_compiler::loops::gufunc_loop::{build_gufunc_loop, GufuncLoopSignature};
+use kern_compiler::loops::gufunc_loop::{
+    build_gufunc_loop, build_specialised_gufunc_loop, GufuncLoopSignature,
+};
 use kern_compiler::loops::reduce_batch::build_reduce_batch;
 use kern_compiler::loops::scan_loop::build_scan_loop;
 use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
@@ -43,12 +45,16 @@ pub(crate) enum LoopRequest {
     #[cfg(feature = "cuda")]
     BatchedScan(Fold),
     /// The fused loop of gufunc `gufunc` at `type_args` over sub-views of its
-    /// `nin` inputs and its outputs (`loops::gufunc_loop`).
+    /// `nin` inputs and its outputs (`loops::gufunc_loop`): the generic loop, or
+    /// with `core_extents` (the extents of every operand's core axes, operands
+    /// in order) the loop specialised on them, which the service builds only
+    /// for the calls [`super::specialise`] admits.
     Gufunc {
         gufunc: String,
         type_args: Vec<ScalarType>,
         nin: usize,
         signature: GufuncLoopSignature,
+        core_extents: Option<Vec<Vec<usize>>>,
     },
     /// A `#[kernel]`: its launch loop over every thread of a range of blocks on
     /// the CPU targets (`loops::spmd_launch`), the kernel itself on the GPU.
@@ -125,11 +131,16 @@ impl LoopRequest {
                 type_args,
                 nin,
                 signature,
+                core_extents,
             } => {
                 let (mut program, id) = instance(gufunc, type_args)?;
-                let root =
-                    build_gufunc_loop(&mut program, id, *nin, signature).map_err(|e| e.to_string());
-                built(program, root)
+                let root = match core_extents {
+                    None => build_gufunc_loop(&mut program, id, *nin, signature),
+                    Some(core) => {
+                        build_specialised_gufunc_loop(&mut program, id, *nin, signature, core)
+                    }
+                };
+                built(program, root.map_err(|e| e.to_string()))
             }
             LoopRequest::KernelLaunch(kernel) if spmd_threads => {
                 let mut program = compiled.program.clone();

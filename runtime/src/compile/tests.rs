@@ -6,7 +6,9 @@ use kern_compiler::ir::ScalarType::{F64, I64};
 use kern_compiler::loops::elementwise::LoopSignature;
 use kern_compiler::SourceMap;
 
-use super::{CompileService, Fold, LoopRequest};
+use kern_compiler::loops::gufunc_loop::GufuncLoopSignature;
+
+use super::{CompileService, Fold, LoopRequest, MAX_CORE_EXTENT, MAX_SPECIALISED_PER_LOOP};
 
 const SOURCE: &str = "
 #[vectorize]
@@ -18,6 +20,17 @@ fn spin(n: i64) -> f64 {
     let mut s = 0.0;
     for i in 0..n { s = s + (i as f64).sqrt(); }
     s
+}
+
+#[guvectorize]
+fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+    for i in 0..M {
+        for j in 0..P {
+            let mut s = 0.0;
+            for k in 0..N { s += a[i][k] * b[k][j]; }
+            out[i][j] = s;
+        }
+    }
 }
 ";
 
@@ -200,4 +213,65 @@ fn without_the_llvm_feature_the_optimized_tier_is_an_error_naming_it() {
     } else {
         assert!(result.unwrap_err().to_string().contains("`llvm` feature"));
     }
+}
+
+/// `matmul`'s loop, at `n x n` core extents or generic.
+fn matmul_loop(n: Option<usize>) -> LoopRequest {
+    LoopRequest::Gufunc {
+        gufunc: "matmul".into(),
+        type_args: Vec::new(),
+        nin: 2,
+        signature: GufuncLoopSignature {
+            inputs: vec![F64, F64],
+            outputs: vec![F64],
+        },
+        core_extents: n.map(|n| vec![vec![n, n]; 3]),
+    }
+}
+
+/// The core extents of the gufunc loops `service` compiled (`None`: generic).
+fn gufunc_loops(service: &CompileService) -> Vec<Option<usize>> {
+    let mut sizes: Vec<Option<usize>> = service
+        .cached_requests()
+        .into_iter()
+        .filter_map(|r| match r {
+            LoopRequest::Gufunc { core_extents, .. } => Some(core_extents.map(|c| c[0][0])),
+            _ => None,
+        })
+        .collect();
+    sizes.sort();
+    sizes
+}
+
+#[test]
+fn a_gufunc_loop_is_compiled_once_per_small_core_extents_up_to_a_bound() {
+    let service = service();
+    for n in [3, 4, 3, 4, 3] {
+        machine_code(&service, &matmul_loop(Some(n)));
+    }
+    assert_eq!(
+        gufunc_loops(&service),
+        [Some(3), Some(4)],
+        "one loop per size"
+    );
+    let units = service.compiled_units();
+    machine_code(&service, &matmul_loop(Some(4)));
+    assert_eq!(service.compiled_units(), units, "a cached size");
+    // Past the largest extent: the generic loop, compiled once for all sizes.
+    machine_code(&service, &matmul_loop(Some(MAX_CORE_EXTENT + 1)));
+    machine_code(&service, &matmul_loop(Some(MAX_CORE_EXTENT + 7)));
+    assert_eq!(gufunc_loops(&service), [None, Some(3), Some(4)]);
+    // Many distinct small sizes: only the first few get a loop of their own,
+    // the others share the generic one, so the cache stays bounded.
+    for n in 0..=MAX_CORE_EXTENT {
+        machine_code(&service, &matmul_loop(Some(n)));
+    }
+    let loops = gufunc_loops(&service);
+    assert_eq!(loops.len(), 1 + MAX_SPECIALISED_PER_LOOP, "{loops:?}");
+    assert_eq!(loops[0], None);
+    assert_eq!(&loops[1..4], [Some(0), Some(1), Some(2)], "first come");
+    // A size admitted earlier keeps its loop.
+    let units = service.compiled_units();
+    machine_code(&service, &matmul_loop(Some(3)));
+    assert_eq!(service.compiled_units(), units);
 }

@@ -20,12 +20,19 @@
 //! zeros (the body may read before it writes). Inputs that share memory with a
 //! given output are read from a copy, as NumPy does.
 //!
+//! A call whose core dimensions are all small runs a loop specialised on their
+//! extents (at most [`MAX_CORE_EXTENT`], and [`MAX_SPECIALISED_PER_LOOP`] such
+//! loops per gufunc instance; docs/gufuncs.md, "Specialisation"), computing the
+//! generic loop's bits.
+//!
 //! This module knows arrays, dtypes, shapes and targets; it does not know how loops
 //! are generated (the compiler's `loops::gufunc_loop`) or executed (`exec::gufunc`).
 
 mod axes;
 mod bind;
 mod run;
+
+pub use crate::compile::{MAX_CORE_EXTENT, MAX_SPECIALISED_PER_LOOP};
 
 use std::sync::Arc;
 
@@ -221,6 +228,7 @@ impl Gufunc {
             type_args,
             nin: self.nin(),
             signature,
+            core_extents: None,
         };
         let (program, loop_id) = self
             .core

@@ -1,7 +1,8 @@
 //! Running a planned gufunc call: converting inputs to their parameter dtypes,
 //! laying out every operand as loop strides plus core extents and strides, asking
 //! the compile service for the loop (compiled once per module, gufunc instance,
-//! operand dtypes and target) and handing it to `exec::dispatch::gufunc`.
+//! operand dtypes, target and — for small core dimensions — core extents) and
+//! handing it to `exec::dispatch::gufunc`.
 //!
 //! It knows the plan and the arrays; loop generation is the compiler's
 //! (`loops::gufunc_loop`), choosing the executor and running the loop space
@@ -127,6 +128,14 @@ impl Gufunc {
             type_args: plan.types.type_args.clone(),
             nin,
             signature: plan.signature.clone(),
+            // The service specialises on them when they are small (and only
+            // so many times per loop), else builds the generic loop.
+            core_extents: Some(
+                cores
+                    .iter()
+                    .map(|c| c.shape.iter().map(|&s| s as usize).collect())
+                    .collect(),
+            ),
         };
         let cost = plan
             .binding
@@ -171,4 +180,58 @@ pub(super) fn overlaps(a: &ArrayRef<'_>, b: &ArrayRef<'_>) -> bool {
     };
     let ((a_lo, a_hi), (b_lo, b_hi)) = (range(a), range(b));
     a_lo < b_hi && b_lo < a_hi
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, IxDyn};
+
+    use crate::compile::LoopRequest;
+
+    const SOURCE: &str = "
+        #[guvectorize(\"(m?,n),(n,p?)->(m?,p?)\")]
+        fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
+            for i in 0..M { for j in 0..P {
+                let mut s = 0.0;
+                for k in 0..N { s += a[i][k] * b[k][j]; }
+                out[i][j] = s;
+            } }
+        }
+        #[guvectorize]
+        fn weighted(x: &[f64], w: f64) -> f64 { x[0] * w }
+    ";
+
+    /// The core extents of the gufunc loops `g`'s module compiled.
+    fn loops_asked_for(g: &super::Gufunc) -> Vec<Option<Vec<Vec<usize>>>> {
+        g.core
+            .cached_requests()
+            .into_iter()
+            .filter_map(|r| match r {
+                LoopRequest::Gufunc { core_extents, .. } => Some(core_extents),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_call_asks_for_the_loop_of_its_core_extents() {
+        let module = crate::Module::from_source("t.kern", SOURCE).unwrap();
+        let zeros = |shape: &[usize]| ArrayD::<f64>::zeros(IxDyn(shape));
+        let matmul = module.gufunc("matmul").unwrap();
+        let (a, b) = (zeros(&[4, 2, 3]), zeros(&[3, 5]));
+        matmul.call(&[(&a).into(), (&b).into()]).unwrap();
+        let sizes = |s: &[&[usize]]| Some(s.iter().map(|x| x.to_vec()).collect::<Vec<_>>());
+        assert_eq!(
+            loops_asked_for(&matmul),
+            [sizes(&[&[2, 3], &[3, 5], &[2, 5]])]
+        );
+        // A missing optional dimension is an extent of 1 (its stride 0).
+        let v = zeros(&[3]);
+        matmul.call(&[(&a).into(), (&v).into()]).unwrap();
+        assert!(loops_asked_for(&matmul).contains(&sizes(&[&[2, 3], &[3, 1], &[2, 1]])));
+        // Scalar operands and returned values have no core axes.
+        let weighted = module.gufunc("weighted").unwrap();
+        weighted.call(&[(&a).into(), 2.0.into()]).unwrap();
+        assert!(loops_asked_for(&weighted).contains(&sizes(&[&[3], &[], &[]])));
+    }
 }

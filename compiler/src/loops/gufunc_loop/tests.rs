@@ -270,3 +270,172 @@ fn core_dimensions_a_name_binds_together_prove_each_others_indices() {
         );
     }
 }
+
+/// `MATMUL`'s loop specialised on `m x n @ n x p`.
+fn specialised_matmul(m: usize, n: usize, p: usize) -> (Program, FuncId) {
+    let mut program = compile(MATMUL);
+    let body = program.find("matmul").unwrap();
+    let f64s = |n| vec![ScalarType::F64; n];
+    let core = [vec![m, n], vec![n, p], vec![m, p]];
+    let lp = build_specialised_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1)), &core)
+        .unwrap();
+    crate::ir::verify::verify_program(&program).unwrap();
+    (program, lp)
+}
+
+#[test]
+fn a_specialised_loop_reads_core_extents_only_on_entry_and_computes_the_same_bits() {
+    let (program, lp) = specialised_matmul(2, 3, 2);
+    let f = program.function(lp);
+    assert!(f.name.ends_with(".loop@2x3,3x2,2x2"), "{}", f.name);
+    assert!(f.callees().is_empty(), "fully inlined");
+    // Inside the loop no extent but the loop axis's is read: the body's loops
+    // over core dimensions run to constants.
+    let inner_extents: Vec<u8> = f
+        .body
+        .insts
+        .iter()
+        .flat_map(|i| i.kind.blocks())
+        .flat_map(|b| b.insts_deep())
+        .filter_map(|i| match i.kind {
+            InstKind::ArrayLen { axis, .. } => Some(axis),
+            _ => None,
+        })
+        .collect();
+    assert!(inner_extents.iter().all(|&a| a == 0), "{inner_extents:?}");
+    // Each of the body's three loops runs to a constant: its header compares
+    // the counter with a local that only ever holds constants (`for k in 0..3`).
+    let defs: std::collections::HashMap<ValueId, &InstKind> = f
+        .body
+        .insts_deep()
+        .filter_map(|i| Some((i.result?, &i.kind)))
+        .collect();
+    let constant = |v: &ValueId| matches!(defs.get(v), Some(InstKind::Const(_)));
+    let bounds: Vec<bool> = f
+        .body
+        .insts_deep()
+        .filter_map(|i| match &i.kind {
+            InstKind::Loop {
+                cond: Some(cond),
+                counted: None,
+                ..
+            } => Some(cond),
+            _ => None,
+        })
+        .map(|cond| match defs[cond] {
+            InstKind::Cmp(CmpOp::Lt, _, bound) => match defs[bound] {
+                InstKind::GetLocal(l) => f.body.insts_deep().all(|i| match &i.kind {
+                    InstKind::SetLocal(w, v) => w != l || constant(v),
+                    _ => true,
+                }),
+                _ => constant(bound),
+            },
+            _ => false,
+        })
+        .collect();
+    assert_eq!(bounds, [true; 3]);
+    assert_eq!(
+        accesses(&program, lp),
+        ["load.unchecked", "load.unchecked", "store.unchecked"]
+    );
+
+    // The generic loop's test case, reversed along the loop axis: the same bits.
+    let (generic, _, glp) = matmul_loop();
+    let mut a: Vec<f64> = (1..=12).map(|x| f64::from(x) * 0.37 - 1.1).collect();
+    let mut b: Vec<f64> = vec![1.5, 0.25, -0.5, 1.0, 1.0, 3.0];
+    let mut outs = Vec::new();
+    for (program, lp) in [(&program, lp), (&generic, glp)] {
+        for which in 0..2 {
+            let mut out = vec![0.0f64; 8];
+            let args = [
+                desc(&mut a[6..], &[2, 2, 3], &[-6, 3, 1]),
+                desc(&mut b, &[2, 3, 2], &[0, 2, 1]),
+                desc(&mut out, &[2, 2, 2], &[4, 2, 1]),
+            ];
+            run_both(program, lp, &args)[which].clone().unwrap();
+            outs.push(out.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        }
+    }
+    assert!(outs.windows(2).all(|w| w[0] == w[1]), "{outs:?}");
+}
+
+#[test]
+fn a_specialised_loop_handed_other_extents_stops_with_a_trap() {
+    let (program, lp) = specialised_matmul(2, 3, 2);
+    let mut a = vec![0.0f64; 8];
+    let mut b = vec![0.0f64; 8];
+    let mut out = vec![0.0f64; 8];
+    // 2x2 @ 2x2: every access would be in bounds of the buffers, not of the loop.
+    let args = [
+        desc(&mut a, &[2, 2, 2], &[4, 2, 1]),
+        desc(&mut b, &[2, 2, 2], &[4, 2, 1]),
+        desc(&mut out, &[2, 2, 2], &[4, 2, 1]),
+    ];
+    for result in run_both(&program, lp, &args) {
+        let trap = result.unwrap_err();
+        assert!(
+            matches!(&trap.kind, TrapKind::AssertionFailed(m) if m.contains("built for")),
+            "{trap:?}"
+        );
+    }
+}
+
+#[test]
+fn axes_specialised_on_one_extent_prove_each_others_indices() {
+    // `(n),(n1)->()`: the generic loop keeps `y[i]`'s check; at one extent for
+    // both the specialised loop asserts them equal and drops it.
+    let src = "#[guvectorize] fn dot(x: &[f64], y: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..x.len() { s += x[i] * y[i]; }
+        s
+    }";
+    let f64s = |n| vec![ScalarType::F64; n];
+    for (core, expected) in [
+        ([vec![3], vec![3], vec![]], "load.unchecked"),
+        ([vec![3], vec![2], vec![]], "load"),
+    ] {
+        let mut program = compile(src);
+        let body = program.find("dot").unwrap();
+        let signature = sig(&f64s(2), &f64s(1));
+        let lp = build_specialised_gufunc_loop(&mut program, body, 2, &signature, &core).unwrap();
+        crate::ir::verify::verify_program(&program).unwrap();
+        assert_eq!(
+            accesses(&program, lp),
+            ["load.unchecked", expected, "store.unchecked"],
+            "{core:?}"
+        );
+        // A shorter `y` still traps at `y[i]`, as in the generic loop.
+        let mut x = vec![1.0, 2.0, 3.0];
+        let mut y = vec![4.0, 5.0, 6.0];
+        let mut out = vec![0.0];
+        let args = [
+            desc(&mut x, &[1, 3], &[0, 1]),
+            desc(&mut y, &[1, core[1][0] as i64], &[0, 1]),
+            desc(&mut out, &[1], &[1]),
+        ];
+        for result in run_both(&program, lp, &args) {
+            match core[1][0] {
+                3 => assert_eq!(result, Ok(())),
+                _ => assert_eq!(
+                    result.unwrap_err().kind,
+                    TrapKind::IndexOutOfBounds { index: 2, len: 2 }
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn core_extents_must_match_the_operands() {
+    let mut program = compile(MATMUL);
+    let body = program.find("matmul").unwrap();
+    let signature = sig(&[ScalarType::F64; 2], &[ScalarType::F64]);
+    for core in [
+        vec![vec![2, 2], vec![2, 2]],
+        vec![vec![2, 2], vec![2], vec![2, 2]],
+    ] {
+        let err =
+            build_specialised_gufunc_loop(&mut program, body, 2, &signature, &core).unwrap_err();
+        assert!(matches!(err, GufuncLoopError::CoreSizes { .. }), "{err}");
+    }
+}
