@@ -579,3 +579,56 @@ fn f(a: i64, b: i64) -> i64 {
         "(4, 5): the inner loop runs zero times"
     );
 }
+
+/// Unrolled loops, case by case: nested constant ranges, loops writing locals, a
+/// branch on the loop variable that folds away, zero-trip and one-trip ranges, a
+/// range at the unroller's trip limit and one past it, loops that leave themselves
+/// (`break`, `continue`: never unrolled) and a `return` from an unrolled one, and a
+/// trap in an unrolled iteration — compiled code of the optimised program gives
+/// exactly what the interpreter gives on the program as lowered.
+#[test]
+fn unrolled_loops_keep_results_and_traps() {
+    let source = "\
+fn f(a: i64, b: i64) -> i64 {
+    let mut t = a;
+    let mut k = b;
+    for round in 0..10 {
+        if round > 0 { k = k.wrapping_add(0x9E3779B9); }
+        t = (t * 31) ^ k ^ round;
+    }
+    for i in 0..3 {
+        for j in 1..=2 { t = t.wrapping_mul(5) + i * 10 + j; }
+    }
+    for i in 7..7 { t += 1000; }
+    for i in 250u8..=255u8 { t = t * 2 + (i as i64); }
+    for i in 0..16 { t += i; }
+    for i in 0..17 { t ^= i; }
+    for i in 0..4 { if (b & 7) == i { break; } t += i; }
+    for i in 0..4 { if (a & 3) == i { continue; } t -= i; }
+    for i in 0..4 {
+        if b == i + 100 { return t; }
+        t += 100 / (b - i - 200);
+    }
+    t
+}
+";
+    let outcomes = compiled_as_lowered(
+        "unrolled.kern",
+        source,
+        &[
+            (7, 3),
+            (-13, 6),
+            (0, 100),
+            (5, 102),
+            (i64::MAX, 201),
+            (i64::MIN, -1),
+        ],
+    );
+    let (_, trapped) = &outcomes[4];
+    let message = trapped.as_ref().unwrap_err().to_string();
+    assert!(message.contains("unrolled.kern:19:14"), "{message}");
+    assert!(
+        outcomes[2].1.is_ok() && outcomes[3].1.is_ok(),
+        "early returns"
+    );
+}

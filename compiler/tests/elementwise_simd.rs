@@ -618,14 +618,22 @@ fn the_vector_path_is_really_generated() {
     let text = clif(tr);
     assert!(text.contains("f64x2"), "{text}");
     assert!(text.contains("vany_true"), "the Payne–Hanek guard: {text}");
-    // A body with an unconditional loop has no vector path.
+    // A body with an unconditional loop has no vector path...
     let scalar = compile_loop(
-        "#[vectorize] fn f(x: f64) -> f64 { let mut s = 0.0; for i in 0..3 { s += x; } s }",
+        "#[vectorize] fn f(x: f64) -> f64 { let mut s = 0.0; for i in 0..100 { s += x; } s }",
         "f",
         &[T::F64],
         T::F64,
     );
     assert!(!scalar.vector);
+    // ...unless the loop is small enough to be unrolled (`passes/unroll.rs`).
+    let unrolled = compile_loop(
+        "#[vectorize] fn f(x: f64) -> f64 { let mut s = 0.0; for i in 0..3 { s += x; } s }",
+        "f",
+        &[T::F64],
+        T::F64,
+    );
+    assert!(unrolled.vector);
 }
 
 #[test]

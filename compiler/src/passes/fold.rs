@@ -3,7 +3,11 @@
 //! Folds pure operations whose operands are constants, using the same `ir::eval`
 //! functions the interpreter uses, so folding never changes a result (bit for bit:
 //! NaN payloads and signed zeros included). Operations that would trap are left in
-//! place so the error still happens at run time with its span.
+//! place so the error still happens at run time with its span. An `If` whose
+//! condition folds is replaced by the block it always runs (what follows it in its
+//! block is dropped when that block ends in `Break`, `Continue` or `Return`: it
+//! could never run); values defined in that block stay defined once, now visible
+//! to more of the function, which the scoping rules allow.
 
 use std::collections::HashMap;
 
@@ -23,11 +27,35 @@ pub fn fold_constants(f: &mut Function) {
 }
 
 fn fold_block(block: &mut Block, known: &mut HashMap<ValueId, ScalarValue>) {
-    for inst in &mut block.insts {
+    let insts = std::mem::take(&mut block.insts);
+    for mut inst in insts {
+        if let InstKind::If {
+            cond,
+            then_block,
+            else_block,
+        } = &mut inst.kind
+        {
+            if let Some(ScalarValue::Bool(taken)) = known.get(cond) {
+                let mut runs = std::mem::take(if *taken { then_block } else { else_block });
+                fold_block(&mut runs, known);
+                block.insts.append(&mut runs.insts);
+                let ends = block.insts.last().is_some_and(|i| {
+                    matches!(
+                        i.kind,
+                        InstKind::Break | InstKind::Continue | InstKind::Return(_)
+                    )
+                });
+                if ends {
+                    return;
+                }
+                continue;
+            }
+        }
         if let InstKind::If { .. } | InstKind::Loop { .. } = inst.kind {
             for nested in inst.kind.blocks_mut() {
                 fold_block(nested, known);
             }
+            block.insts.push(inst);
             continue;
         }
         let folded = {
@@ -65,6 +93,7 @@ fn fold_block(block: &mut Block, known: &mut HashMap<ValueId, ScalarValue>) {
             known.insert(result, value);
             inst.kind = InstKind::Const(value);
         }
+        block.insts.push(inst);
     }
 }
 

@@ -22,6 +22,7 @@ use crate::ir::*;
 
 mod views;
 
+use super::rename::remap;
 use views::nests_sub_views;
 
 /// Instruction budget of a callee worth inlining: IR instructions, nested blocks
@@ -337,92 +338,6 @@ impl Inliner<'_> {
             });
         }
         Block { insts: out }
-    }
-}
-
-/// A copy of a non-control-flow instruction with values and locals renamed.
-fn remap(
-    kind: &InstKind,
-    v: impl Fn(&ValueId) -> ValueId,
-    l: impl Fn(&LocalId) -> LocalId,
-) -> InstKind {
-    match kind {
-        InstKind::Const(c) => InstKind::Const(*c),
-        InstKind::GetLocal(x) => InstKind::GetLocal(l(x)),
-        InstKind::SetLocal(x, y) => InstKind::SetLocal(l(x), v(y)),
-        InstKind::Unary(op, a) => InstKind::Unary(*op, v(a)),
-        InstKind::Binary(op, a, b) => InstKind::Binary(*op, v(a), v(b)),
-        InstKind::Cmp(op, a, b) => InstKind::Cmp(*op, v(a), v(b)),
-        InstKind::Cast(a, t) => InstKind::Cast(v(a), *t),
-        InstKind::Bitcast(a, t) => InstKind::Bitcast(v(a), *t),
-        InstKind::Select {
-            cond,
-            if_true,
-            if_false,
-        } => InstKind::Select {
-            cond: v(cond),
-            if_true: v(if_true),
-            if_false: v(if_false),
-        },
-        InstKind::Intrinsic(i, args) => InstKind::Intrinsic(*i, args.iter().map(&v).collect()),
-        InstKind::Call { callee, args } => InstKind::Call {
-            callee: *callee,
-            args: args
-                .iter()
-                .map(|a| match a {
-                    Arg::Value(x) => Arg::Value(v(x)),
-                    Arg::Array(x) => Arg::Array(l(x)),
-                    Arg::SubView { array, index } => Arg::SubView {
-                        array: l(array),
-                        index: v(index),
-                    },
-                })
-                .collect(),
-        },
-        InstKind::ArrayLen { array, axis } => InstKind::ArrayLen {
-            array: l(array),
-            axis: *axis,
-        },
-        InstKind::Load {
-            array,
-            indices,
-            checked,
-        } => InstKind::Load {
-            array: l(array),
-            indices: indices.iter().map(&v).collect(),
-            checked: *checked,
-        },
-        InstKind::Store {
-            array,
-            indices,
-            value,
-            checked,
-        } => InstKind::Store {
-            array: l(array),
-            indices: indices.iter().map(&v).collect(),
-            value: v(value),
-            checked: *checked,
-        },
-        InstKind::LoadConst { table, index } => InstKind::LoadConst {
-            table: *table,
-            index: v(index),
-        },
-        InstKind::Assert { cond, message } => InstKind::Assert {
-            cond: v(cond),
-            message: message.clone(),
-        },
-        InstKind::Print {
-            pieces,
-            args,
-            newline,
-        } => InstKind::Print {
-            pieces: pieces.clone(),
-            args: args.iter().map(&v).collect(),
-            newline: *newline,
-        },
-        InstKind::Spmd(s) => InstKind::Spmd(s.map(|x| v(&x), |x| l(&x))),
-        // Control flow is copied by the caller of `remap`.
-        other => other.clone(),
     }
 }
 

@@ -12,6 +12,8 @@ pub mod fold;
 pub mod inline;
 pub mod licm;
 pub mod predicate;
+mod rename;
+pub mod unroll;
 
 use crate::ir::Program;
 
@@ -19,6 +21,8 @@ use crate::ir::Program;
 pub fn optimize(program: &mut Program) {
     bounds::eliminate_program(program);
     inline::inline_small_functions(program, inline::DEFAULT_MAX_INSTS);
+    fold::fold_program(program);
+    unroll::unroll_program(program);
     fold::fold_program(program);
     bounds::eliminate_program(program);
     licm::hoist_program(program);
