@@ -244,22 +244,18 @@ impl HostArrays<'_> {
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let Some(HostValue::Array(h)) = args.first() else {
+        let Some((h, d)) = self.spread_first(args, span)? else {
             return Ok(None);
         };
-        let Slot::Spread(d) = self.slot(*h, span)? else {
+        let Some(reduced) = axis_arg(args, span, d.shape.len())? else {
             return Ok(None);
         };
-        let ndim = d.shape.len() as i64;
-        let axis = Args::new(args, span).int(1)?;
-        let reduced = if axis < 0 { axis + ndim } else { axis };
-        if !(0..ndim).contains(&reduced) || d.shape.contains(&0) {
+        if d.shape.contains(&0) {
             return Ok(None);
         }
-        let reduced = reduced as usize;
         let options = Reduce::axis(reduced as isize);
         if reduced == d.axis {
-            return self.folded_reduce(world, &u, *h, span);
+            return self.folded_reduce(world, &u, h, span);
         }
         // The order of the fold depends on whether the array streams through
         // the axis (docs/ufuncs.md): the block must stream as the whole does.
@@ -290,16 +286,13 @@ impl HostArrays<'_> {
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let Some(HostValue::Array(h)) = args.first() else {
+        let Some((_, d)) = self.spread_first(args, span)? else {
             return Ok(None);
         };
-        let Slot::Spread(d) = self.slot(*h, span)? else {
+        let Some(along) = axis_arg(args, span, d.shape.len())? else {
             return Ok(None);
         };
-        let ndim = d.shape.len() as i64;
-        let axis = Args::new(args, span).int(1)?;
-        let along = if axis < 0 { axis + ndim } else { axis };
-        if !(0..ndim).contains(&along) || along as usize == d.axis {
+        if along == d.axis {
             return Ok(None);
         }
         let result = u

@@ -276,7 +276,31 @@ fn agreed_call<T>(world: &World, result: Result<T, Error>, span: Span) -> Result
     }
 }
 
+/// The axis `args[1]` names in an array of `ndim` axes (counted from the end
+/// when negative); `None` when there is no such axis.
+fn axis_arg(args: &[HostValue], span: Span, ndim: usize) -> Result<Option<usize>, Trap> {
+    let axis = Args::new(args, span).int(1)?;
+    let axis = if axis < 0 { axis + ndim as i64 } else { axis };
+    Ok(usize::try_from(axis).ok().filter(|&a| a < ndim))
+}
+
 impl HostArrays<'_> {
+    /// The first argument, when it is a distributed array: its handle and
+    /// its distributed form.
+    fn spread_first(
+        &self,
+        args: &[HostValue],
+        span: Span,
+    ) -> Result<Option<(HostHandle, &Distributed)>, Trap> {
+        let Some(HostValue::Array(h)) = args.first() else {
+            return Ok(None);
+        };
+        match self.slot(*h, span)? {
+            Slot::Spread(d) => Ok(Some((*h, d))),
+            Slot::Whole(_) => Ok(None),
+        }
+    }
+
     /// Runs `op` on distributed arrays where it needs no whole array (`None`
     /// when it does: the caller gathers and runs it as usual).
     pub(super) fn distributed_op(

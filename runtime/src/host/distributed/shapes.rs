@@ -18,10 +18,7 @@ impl HostArrays<'_> {
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let Some(HostValue::Array(h)) = args.first() else {
-            return Ok(None);
-        };
-        let Slot::Spread(d) = self.slot(*h, span)? else {
+        let Some((_, d)) = self.spread_first(args, span)? else {
             return Ok(None);
         };
         let argv = Args::new(args, span);
