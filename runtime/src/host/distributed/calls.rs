@@ -244,10 +244,7 @@ impl HostArrays<'_> {
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let Some((h, d)) = self.spread_first(args, span)? else {
-            return Ok(None);
-        };
-        let Some(reduced) = axis_arg(args, span, d.shape.len())? else {
+        let Some((h, d, reduced)) = self.spread_along(args, span)? else {
             return Ok(None);
         };
         if d.shape.contains(&0) {
@@ -286,10 +283,7 @@ impl HostArrays<'_> {
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let Some((_, d)) = self.spread_first(args, span)? else {
-            return Ok(None);
-        };
-        let Some(along) = axis_arg(args, span, d.shape.len())? else {
+        let Some((_, d, along)) = self.spread_along(args, span)? else {
             return Ok(None);
         };
         if along == d.axis {

@@ -276,14 +276,6 @@ fn agreed_call<T>(world: &World, result: Result<T, Error>, span: Span) -> Result
     }
 }
 
-/// The axis `args[1]` names in an array of `ndim` axes (counted from the end
-/// when negative); `None` when there is no such axis.
-fn axis_arg(args: &[HostValue], span: Span, ndim: usize) -> Result<Option<usize>, Trap> {
-    let axis = Args::new(args, span).int(1)?;
-    let axis = if axis < 0 { axis + ndim as i64 } else { axis };
-    Ok(usize::try_from(axis).ok().filter(|&a| a < ndim))
-}
-
 impl HostArrays<'_> {
     /// The first argument, when it is a distributed array: its handle and
     /// its distributed form.
@@ -299,6 +291,26 @@ impl HostArrays<'_> {
             Slot::Spread(d) => Ok(Some((*h, d))),
             Slot::Whole(_) => Ok(None),
         }
+    }
+
+    /// The first argument when it is a distributed array (its handle and
+    /// distributed form) together with the axis the second argument names
+    /// (counted from the end when negative); `None` when either is not so.
+    fn spread_along(
+        &self,
+        args: &[HostValue],
+        span: Span,
+    ) -> Result<Option<(HostHandle, &Distributed, usize)>, Trap> {
+        let Some((h, d)) = self.spread_first(args, span)? else {
+            return Ok(None);
+        };
+        let ndim = d.shape.len();
+        let axis = Args::new(args, span).int(1)?;
+        let axis = if axis < 0 { axis + ndim as i64 } else { axis };
+        Ok(usize::try_from(axis)
+            .ok()
+            .filter(|&a| a < ndim)
+            .map(|a| (h, d, a)))
     }
 
     /// Runs `op` on distributed arrays where it needs no whole array (`None`
