@@ -15,7 +15,7 @@ use std::process::Command;
 
 use kern_runtime::exec::mpi::world;
 use kern_runtime::{Module, NdArray, Target};
-use ndarray::{s, Array1, Array2, Array3, Axis};
+use ndarray::{s, Array1, Array2, Array3, Array4, Axis};
 
 const SOURCE: &str = r#"
 #[vectorize]
@@ -194,10 +194,43 @@ fn ranks_agree_with_cpu() {
         .unwrap();
     assert_eq!(cpu, mpi);
 
+    // Two long rows: split along the longest axis, so every rank has a share
+    // (and sends it) on any number of ranks; the output is not one block per
+    // rank and is exchanged through the staging path.
+    let rows = Array2::from_shape_fn((2, 20_001), |(i, j)| (j as f64 - 1e4) * 1e-3 + i as f64);
+    let before = world.bytes_sent();
+    let mpi = wave
+        .clone()
+        .with_target(Target::Mpi)
+        .call(&[(&rows).into()])
+        .unwrap();
+    // Each rank sends its share of the result (about 1/size of it) to the others.
+    let share = rows.len() * 8 / (2 * world.size());
+    let sent = (world.bytes_sent() - before) as usize;
+    assert!(sent >= share, "rank {} sent {sent} bytes", world.rank());
+    assert_eq!(wave.call(&[(&rows).into()]).unwrap(), mpi);
+    let few = Array4::from_shape_fn((3, 41, 4, 3), |(p, q, i, j)| {
+        (p * 7 + q + 2 * i + 3 * j) as f64 * 0.125
+    });
+    assert_eq!(
+        matmul.call(&[(&few).into(), (&b).into()]).unwrap(),
+        matmul
+            .clone()
+            .with_target(Target::Mpi)
+            .call(&[(&few).into(), (&b).into()])
+            .unwrap()
+    );
+
     // A zero in the last rank's rows: every rank gets that trap, located.
     let mut x = Array1::from_vec((1..=40i64).collect());
     x[39] = 0;
     let inverse = m.ufunc("inverse").unwrap().with_target(Target::Mpi);
+    let err = inverse.call(&[(&x).into()]).unwrap_err().to_string();
+    assert!(err.contains("attempt to divide by zero"), "{err}");
+    assert!(err.contains("mpi.kern:9:"), "{err}");
+    // The same in the last block of a split along the second axis.
+    let mut x = Array2::from_shape_fn((2, 40), |(i, j)| (i * 40 + j + 1) as i64);
+    x[[0, 39]] = 0;
     let err = inverse.call(&[(&x).into()]).unwrap_err().to_string();
     assert!(err.contains("attempt to divide by zero"), "{err}");
     assert!(err.contains("mpi.kern:9:"), "{err}");

@@ -42,7 +42,7 @@ pub unsafe fn elementwise(
         core_strides: Vec::new(),
     };
     // SAFETY (every arm): the caller's promise, for the whole iteration and so
-    // for any sub-range of its first axis.
+    // for any sub-range of any of its axes.
     match code {
         LoopCode::Machine(f) => {
             let lp = ElementwiseLoop {
@@ -117,7 +117,7 @@ pub unsafe fn gufunc(
 ///
 /// # Safety
 /// As [`elementwise`] and [`gufunc`]: what `serial` and `parallel` run must be
-/// valid over the whole iteration and over any sub-range of its first axis.
+/// valid over the whole iteration and over any sub-range of any axis.
 unsafe fn on_cpu_targets(
     target: Target,
     mut iteration: Iteration,
@@ -128,7 +128,7 @@ unsafe fn on_cpu_targets(
 ) -> Outcome {
     if target == Target::Mpi {
         // SAFETY: the caller's promise; each rank's share is a sub-range of the
-        // first axis of the same operands.
+        // split axis of the same operands.
         return unsafe {
             run_distributed(super::mpi::world()?, &iteration, outputs, |share| {
                 let mut share = share.clone();

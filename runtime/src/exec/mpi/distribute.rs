@@ -1,21 +1,24 @@
 //! The `mpi` target's split of one ufunc or gufunc call: each rank runs its rows
-//! of the iteration's first axis, then the ranks exchange the output rows, so
-//! every rank ends with the whole result.
+//! of the iteration's split axis ([`split_axis`]: the first axis, or the longest
+//! when the first is too short to share), then the ranks exchange the output
+//! rows, so every rank ends with the whole result.
 //!
-//! Rows follow NumPy's `array_split` rule ([`row_ranges`]). Inputs need no
+//! Rows follow NumPy's `array_split` rule ([`row_ranges`]); a "row" is one index
+//! of the split axis with everything under it. Inputs need no
 //! scattering: every rank runs the same host code, so each already holds them.
 //! A trap or an error on any rank travels first, in a small message, and every
-//! rank returns the same outcome — the trap of the lowest rank that trapped,
-//! which is the first trapping element in C order of the first axis — instead of
-//! some ranks waiting forever for a rank that stopped.
+//! rank returns the same outcome — the trap of the lowest rank that trapped (the
+//! first trapping element in C order when the split axis is the first) — instead
+//! of some ranks waiting forever for a rank that stopped.
 //!
-//! The rows themselves are not packed into messages. When an output is
-//! C-contiguous (a fresh result always is, unless its inputs were Fortran-ordered)
-//! each rank's rows are one block of it: the compiled loop writes them there,
-//! and each rank sends its block straight from there into the same place on
-//! every other rank (all transfers at once), so every byte is written once on
-//! every rank and copied by nothing but MPI. Other outputs (a strided `out`) go through one staging buffer. One rank
-//! has nothing to exchange.
+//! The rows themselves are not packed into messages. When the split axis is the
+//! first and an output is C-contiguous (a fresh result always is, unless its
+//! inputs were Fortran-ordered) each rank's rows are one block of it: the
+//! compiled loop writes them there, and each rank sends its block straight from
+//! there into the same place on every other rank (all transfers at once), so
+//! every byte is written once on every rank and copied by nothing but MPI. Other
+//! outputs (a strided `out`, or rows of another axis, which are not one block)
+//! go through one staging buffer. One rank has nothing to exchange.
 //!
 //! It knows strided operands and bytes; the loop that runs a share is the
 //! caller's.
@@ -23,7 +26,7 @@
 use kern_compiler::diagnostics::{FileId, Span};
 use kern_compiler::ir::{Trap, TrapKind};
 
-use super::{row_ranges, World};
+use super::{row_ranges, split_axis, World};
 use crate::exec::Iteration;
 use crate::Error;
 
@@ -37,9 +40,9 @@ pub struct OutputRows {
     pub core_strides: Vec<isize>,
 }
 
-/// Runs `run_share` on this rank's rows of `iteration` and then gives every rank
-/// the rows of all ranks in the `outputs`. A 0-d iteration has no rows to split:
-/// every rank runs all of it.
+/// Runs `run_share` on this rank's rows of `iteration`'s split axis and then
+/// gives every rank the rows of all ranks in the `outputs`. A 0-d iteration has
+/// no rows to split: every rank runs all of it.
 ///
 /// # Safety
 /// `iteration` must describe live memory as for the loop `run_share` runs, and
@@ -51,15 +54,16 @@ pub unsafe fn run_distributed(
     outputs: &[OutputRows],
     run_share: impl FnOnce(&Iteration) -> Result<Result<(), Trap>, Error>,
 ) -> Result<Result<(), Trap>, Error> {
-    let Some(&rows) = iteration.shape.first() else {
+    if iteration.shape.is_empty() {
         return run_share(iteration);
-    };
-    let ranges: Vec<_> = row_ranges(rows, world.size()).collect();
+    }
+    let axis = split_axis(&iteration.shape, world.size());
+    let ranges: Vec<_> = row_ranges(iteration.shape[axis], world.size()).collect();
     let mine = ranges[world.rank()].clone();
     let outcome = if mine.is_empty() || iteration.is_empty() {
         Ok(Ok(()))
     } else {
-        run_share(&rows_of(iteration, mine.start, mine.len()))
+        run_share(&rows_of(iteration, axis, mine.start, mine.len()))
     };
     if world.size() == 1 {
         return outcome;
@@ -73,7 +77,7 @@ pub unsafe fn run_distributed(
     for out in outputs {
         // SAFETY: the caller's promise for the outputs; this rank's rows were
         // just written.
-        unsafe { exchange_rows(world, &RowLayout::of(iteration, out), &ranges)? };
+        unsafe { exchange_rows(world, &RowLayout::of(iteration, out, axis), &ranges)? };
     }
     Ok(Ok(()))
 }
@@ -104,19 +108,20 @@ pub fn agree(
     Ok(Ok(()))
 }
 
-/// The rows `start..start + count` of the first axis of `iteration`.
-fn rows_of(iteration: &Iteration, start: usize, count: usize) -> Iteration {
+/// The rows `start..start + count` of `axis` of `iteration`.
+fn rows_of(iteration: &Iteration, axis: usize, start: usize, count: usize) -> Iteration {
     let mut share = iteration.clone();
-    share.shape[0] = count;
+    share.shape[axis] = count;
     for op in &mut share.operands {
-        let offset = op.strides[0] * start as isize * op.elem_size as isize;
+        let offset = op.strides[axis] * start as isize * op.elem_size as isize;
         op.base = op.base.wrapping_offset(offset);
     }
     share
 }
 
-/// Where one output's elements are: its whole shape (iteration axes, then core
-/// axes), strides in elements, and the element size.
+/// Where one output's elements are: its whole shape (the split axis, the other
+/// iteration axes in order, then the core axes), strides in elements, and the
+/// element size. "C order" below is the order of this shape.
 struct RowLayout {
     base: *mut u8,
     elem_size: usize,
@@ -125,22 +130,27 @@ struct RowLayout {
 }
 
 impl RowLayout {
-    fn of(iteration: &Iteration, out: &OutputRows) -> RowLayout {
+    /// The layout of `out` with the iteration's `axis` moved first.
+    fn of(iteration: &Iteration, out: &OutputRows, axis: usize) -> RowLayout {
         let op = &iteration.operands[out.operand];
+        let split_first = |all: &[usize]| -> Vec<usize> {
+            let mut order = vec![axis];
+            order.extend((0..all.len()).filter(|&a| a != axis));
+            order
+        };
+        let order = split_first(&iteration.shape);
         RowLayout {
             base: op.base,
             elem_size: op.elem_size,
-            shape: iteration
-                .shape
+            shape: order
                 .iter()
-                .chain(&out.core_shape)
-                .copied()
+                .map(|&a| iteration.shape[a])
+                .chain(out.core_shape.iter().copied())
                 .collect(),
-            strides: op
-                .strides
+            strides: order
                 .iter()
-                .chain(&out.core_strides)
-                .copied()
+                .map(|&a| op.strides[a])
+                .chain(out.core_strides.iter().copied())
                 .collect(),
         }
     }

@@ -4,7 +4,7 @@
 //! ufunc or gufunc call across ranks ([`distribute`]).
 //!
 //! Every rank runs the same program (SPMD), so host code holds the same inputs on
-//! every rank; the `mpi` target gives each rank a share of the loop's first axis,
+//! every rank; the `mpi` target gives each rank a share of one of the loop's axes,
 //! runs it on that rank's `parallel` pool, and all-gathers the results, so every
 //! rank carries on with the whole array and the caller stays rank-independent.
 //! (Host code goes further and keeps results distributed, `host/distributed/`,
