@@ -1049,7 +1049,7 @@ fn any_other_axis_reduces_row_by_row(t: Target) {
     // the number of lanes (a few, more than the scan path takes, several tiles).
     let value = |i: usize| (i * 7919 % 1009) as i64 - 500;
     for rows in [1usize, 2, 9, 130] {
-        for lanes in [3usize, 300, 2_500, 5_000] {
+        for lanes in [3usize, 300, 2_500, 5_000, 17_000] {
             let m = ArrayD::from_shape_fn(IxDyn(&[rows, lanes]), |i| value(i[0] * lanes + i[1]));
             let left_fold = |l: usize, seed: Option<i64>| {
                 let column = (0..rows).map(|j| m[[j, l]]);
