@@ -81,7 +81,7 @@ pub(super) fn reduce_plan(program: &Program, func: &ir::Function) -> Option<Redu
     if pred.params != [ty, ty]
         || pred.ret != ty
         || !pred.guards.is_empty()
-        || LANES % kernel.lanes as usize != 0
+        || !LANES.is_multiple_of(kernel.lanes as usize)
     {
         return None;
     }
