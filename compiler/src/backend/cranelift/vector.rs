@@ -186,12 +186,12 @@ fn supported(pred: &Predicated) -> bool {
 }
 
 /// Run-time view of one input for the vector loop.
-pub(super) struct InputStream {
+struct InputStream {
     /// Data pointer, or the splat buffer for a zero stride.
-    pub base: Value,
+    base: Value,
     /// Bytes per element step: the element size, or 0.
-    pub step: Value,
-    pub ty: ScalarType,
+    step: Value,
+    ty: ScalarType,
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {
@@ -329,7 +329,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(self.b.use_var(var))
     }
 
-    /// A read-only descriptor field at `offset` (axis 0).
+    /// The read-only descriptor field at byte `offset`.
     pub(super) fn field(&mut self, desc: Value, offset: i32) -> Value {
         let flags = cranelift_codegen::ir::MemFlagsData::trusted()
             .with_readonly()

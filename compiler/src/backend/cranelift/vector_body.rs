@@ -36,7 +36,8 @@ pub(super) enum Input {
     Lanes(Vec<VVal>),
 }
 
-fn vval_value(x: VVal) -> Value {
+/// The CLIF value of a lane group (a data vector or a mask).
+pub(super) fn vval_value(x: VVal) -> Value {
     match x {
         VVal::Data(v) | VVal::Mask { v, .. } => v,
     }

@@ -36,7 +36,7 @@ use cranelift_module::Module;
 
 use super::lower::{clif_type, Lowerer};
 use super::vector::lane_body;
-use super::vector_body::{Input, LaneBody};
+use super::vector_body::{vval_value, Input, LaneBody};
 use super::vector_ops::{data_flags, vec_type, VState, VVal};
 use super::BackendError;
 use crate::ir::{self, ArrayDesc, BatchRuns, FunctionKind, LocalId, Program, ScalarType, Type};
@@ -224,7 +224,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         self.b.switch_to_block(large);
         let st = VState::new(&plan.kernel.pred, lanes as u32, vectors);
         let accumulators: Vec<Value> = (0..vectors)
-            .map(|u| vval_data(self.load_lanes(&st, first, ty, u)))
+            .map(|u| vval_value(self.load_lanes(&st, first, ty, u)))
             .collect();
         let (group_head, group_body, tree) = (
             self.b.create_block(),
@@ -253,7 +253,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let next = self.vector_group(&plan.kernel, &mut st, &inputs)?;
         let mut args: Vec<BlockArg> = vec![end.into()];
         for v in next {
-            args.push(vval_data(v).into());
+            args.push(vval_value(v).into());
         }
         self.b.ins().jump(group_head, &args);
 
@@ -314,7 +314,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 Input::Lanes(vec![VVal::Data(a)]),
                 Input::Lanes(vec![VVal::Data(b)]),
             ];
-            let r = vval_data(self.vector_group(&plan.kernel, &mut st, &inputs)?[0]);
+            let r = vval_value(self.vector_group(&plan.kernel, &mut st, &inputs)?[0]);
             for k in 0..ls.len() {
                 results.push(self.b.ins().extractlane(r, k as u8));
             }
@@ -330,12 +330,5 @@ impl<M: Module> Lowerer<'_, '_, M> {
             v = self.b.ins().insertlane(v, s, k as u8);
         }
         v
-    }
-}
-
-/// The data vector of a non-bool value.
-fn vval_data(v: VVal) -> Value {
-    match v {
-        VVal::Data(v) | VVal::Mask { v, .. } => v,
     }
 }
