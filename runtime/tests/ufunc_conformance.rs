@@ -887,32 +887,32 @@ fn skew(a: i64, b: i64) -> i64 {
     (3 * a + b) % 1000003
 }
 
-/// The order docs/ufuncs.md gives a reorderable reduce along the axis it
-/// streams through: blocks of 128 elements, each NumPy's pairwise block
-/// (in order below eight; else eight accumulators, their tree, then the tail
-/// in order), then the block results the same way until one is left.
-fn blocked_order(x: &[i64]) -> i64 {
-    let block = |x: &[i64]| {
+/// The order docs/ufuncs.md gives a reorderable reduce with `f` along the
+/// axis it streams through: blocks of 128 elements, each NumPy's pairwise
+/// block (in order below eight; else eight accumulators, their tree, then the
+/// tail in order), then the block results the same way until one is left.
+fn blocked_order<T: Copy>(x: &[T], f: fn(T, T) -> T) -> T {
+    let block = |x: &[T]| {
         if x.len() < 8 {
-            return x[1..].iter().fold(x[0], |a, &b| skew(a, b));
+            return x[1..].iter().fold(x[0], |a, &b| f(a, b));
         }
-        let mut r: Vec<i64> = x[..8].to_vec();
+        let mut r: Vec<T> = x[..8].to_vec();
         let groups = x.len() / 8 * 8;
         for group in x[8..groups].chunks(8) {
             for (acc, &v) in r.iter_mut().zip(group) {
-                *acc = skew(*acc, v);
+                *acc = f(*acc, v);
             }
         }
-        let tree = skew(
-            skew(skew(r[0], r[1]), skew(r[2], r[3])),
-            skew(skew(r[4], r[5]), skew(r[6], r[7])),
+        let tree = f(
+            f(f(r[0], r[1]), f(r[2], r[3])),
+            f(f(r[4], r[5]), f(r[6], r[7])),
         );
-        x[groups..].iter().fold(tree, |a, &b| skew(a, b))
+        x[groups..].iter().fold(tree, |a, &b| f(a, b))
     };
-    let partials: Vec<i64> = x.chunks(128).map(block).collect();
+    let partials: Vec<T> = x.chunks(128).map(block).collect();
     match partials.len() {
         1 => partials[0],
-        _ => blocked_order(&partials),
+        _ => blocked_order(&partials, f),
     }
 }
 
@@ -935,7 +935,7 @@ fn a_reorderable_reduce_streams_in_fixed_blocks(t: Target) {
     ] {
         let x = ArrayD::from_shape_fn(IxDyn(&[n]), |i| value(i[0]));
         let r = ufunc(t, "skew").reduce(&x, &Reduce::axis(0)).unwrap();
-        let expected = blocked_order(x.as_slice().unwrap());
+        let expected = blocked_order(x.as_slice().unwrap(), skew);
         assert_eq!(r.get(&[]), Some(ScalarValue::I64(expected)), "n = {n}");
         // Reversed, the lane is read from its last element.
         let reversed = x.slice(s![..;-1]);
@@ -945,7 +945,7 @@ fn a_reorderable_reduce_streams_in_fixed_blocks(t: Target) {
         let backwards: Vec<i64> = reversed.iter().copied().collect();
         assert_eq!(
             r.get(&[]),
-            Some(ScalarValue::I64(blocked_order(&backwards)))
+            Some(ScalarValue::I64(blocked_order(&backwards, skew)))
         );
     }
     // Many lanes, each reduced alone: rows of a C array, columns of a
@@ -953,7 +953,7 @@ fn a_reorderable_reduce_streams_in_fixed_blocks(t: Target) {
     let m = ArrayD::from_shape_fn(IxDyn(&[300, 200]), |i| value(i[0] * 200 + i[1]));
     let lanes = |a: &ArrayViewD<'_, i64>| -> Vec<i64> {
         a.outer_iter()
-            .map(|l| blocked_order(&l.iter().copied().collect::<Vec<_>>()))
+            .map(|l| blocked_order(&l.iter().copied().collect::<Vec<_>>(), skew))
             .collect()
     };
     let r = ufunc(t, "skew").reduce(&m, &Reduce::axis(1)).unwrap();
@@ -973,13 +973,83 @@ fn a_reorderable_reduce_streams_in_fixed_blocks(t: Target) {
     );
 }
 
+fn float_reduces_have_the_bits_of_the_documented_order(t: Target) {
+    // Mixed magnitudes, so any other order rounds differently; lengths around
+    // the eight accumulators and the blocks; NaN, infinities and -0.0.
+    let value = |i: usize| ((i * 7919 % 1009) as f64 - 504.5) * [1e-3, 1.0, 1e9][i % 3];
+    let f64_bits = |r: &NdArray| match r.get(&[]) {
+        Some(ScalarValue::F64(v)) => v.to_bits(),
+        other => panic!("{other:?}"),
+    };
+    let f32_bits = |r: &NdArray| match r.get(&[]) {
+        Some(ScalarValue::F32(v)) => v.to_bits(),
+        other => panic!("{other:?}"),
+    };
+    let add = ufunc(t, "add");
+    for n in [1usize, 7, 8, 9, 16, 17, 127, 128, 129, 1000, 65_536 + 129] {
+        let x: Vec<f64> = (0..n).map(value).collect();
+        let r = add
+            .reduce(
+                &ArrayD::from_shape_vec(IxDyn(&[n]), x.clone()).unwrap(),
+                &Reduce::all(),
+            )
+            .unwrap();
+        assert_eq!(
+            f64_bits(&r),
+            blocked_order(&x, |a, b| a + b).to_bits(),
+            "n = {n}"
+        );
+        let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let r = add
+            .reduce(
+                &ArrayD::from_shape_vec(IxDyn(&[n]), x.clone()).unwrap(),
+                &Reduce::all(),
+            )
+            .unwrap();
+        assert_eq!(
+            f32_bits(&r),
+            blocked_order(&x, |a, b| a + b).to_bits(),
+            "n = {n}"
+        );
+    }
+    // Every accumulator starts from an element, never from +0.0.
+    let zeros = ArrayD::from_elem(IxDyn(&[300]), -0.0f64);
+    let r = add.reduce(&zeros, &Reduce::all()).unwrap();
+    assert_eq!(f64_bits(&r), (-0.0f64).to_bits());
+    let mut x: Vec<f64> = (0..300).map(value).collect();
+    x[200] = f64::INFINITY;
+    let r = add
+        .reduce(
+            &ArrayD::from_shape_vec(IxDyn(&[300]), x.clone()).unwrap(),
+            &Reduce::all(),
+        )
+        .unwrap();
+    assert_eq!(f64_bits(&r), f64::INFINITY.to_bits());
+    x[17] = f64::NEG_INFINITY;
+    let r = add
+        .reduce(
+            &ArrayD::from_shape_vec(IxDyn(&[300]), x.clone()).unwrap(),
+            &Reduce::all(),
+        )
+        .unwrap();
+    assert!(f64::from_bits(f64_bits(&r)).is_nan());
+    x[17] = f64::NAN;
+    let r = ufunc(t, "maximum")
+        .reduce(
+            &ArrayD::from_shape_vec(IxDyn(&[300]), x.clone()).unwrap(),
+            &Reduce::all(),
+        )
+        .unwrap();
+    assert_eq!(f64_bits(&r), blocked_order(&x, f64::max).to_bits());
+}
+
 fn any_other_axis_reduces_row_by_row(t: Target) {
     // NumPy's order for an axis it does not stream through: every lane the
     // left fold x[0], f(x[0], x[1]), .. — one pass over the rows, whatever
     // the number of lanes (a few, more than the scan path takes, several tiles).
     let value = |i: usize| (i * 7919 % 1009) as i64 - 500;
     for rows in [1usize, 2, 9, 130] {
-        for lanes in [3usize, 300, 2_500, 5_000] {
+        for lanes in [3usize, 300, 2_500, 5_000, 17_000] {
             let m = ArrayD::from_shape_fn(IxDyn(&[rows, lanes]), |i| value(i[0] * lanes + i[1]));
             let left_fold = |l: usize, seed: Option<i64>| {
                 let column = (0..rows).map(|j| m[[j, l]]);
@@ -1141,6 +1211,7 @@ macro_rules! for_every_target {
             summing_ten_million_ones_is_exact,
             float_sums_are_pairwise,
             a_reorderable_reduce_streams_in_fixed_blocks,
+            float_reduces_have_the_bits_of_the_documented_order,
             any_other_axis_reduces_row_by_row,
             accumulate_is_a_running_reduction,
             outer_combines_every_pair,

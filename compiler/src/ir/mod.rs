@@ -224,8 +224,22 @@ pub enum FunctionKind {
     KernelLaunch { kernel: FuncId },
     /// Many independent runs of a reduction or scan, one per iteration of its
     /// outer loop (see [`reduce_batch`](crate::loops::reduce_batch)); `combine` is the element function the
-    /// runs fold with. The NVPTX backend runs one iteration per GPU thread.
-    ReductionBatch { combine: FuncId },
+    /// runs fold with, `runs` says which. The NVPTX backend runs one iteration
+    /// per GPU thread; the Cranelift backend may compile the block form with a
+    /// SIMD path (which computes the same bits).
+    ReductionBatch { combine: FuncId, runs: BatchRuns },
+}
+
+/// What each iteration of a [`FunctionKind::ReductionBatch`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchRuns {
+    /// `(x: &[[X]], out: &mut [[A]])`: one block of one lane of `x` reduced in
+    /// the block order of [`reduce_loop`](crate::loops::reduce_loop) into
+    /// `out[lane, block]`.
+    Blocks,
+    /// `(seed: &[A], x: &[[X]], out: &mut [[A]])`: one lane of `x` folded onto
+    /// its seed in order, every step stored.
+    Scans,
 }
 
 /// The declaration of a counted loop `for iv in start.. (step)` over a `usize`

@@ -49,7 +49,9 @@ pub fn print_function(program: &Program, function: &Function) -> String {
         FunctionKind::ElementwiseLoop { element } => format!("elementwise(f{}) ", element.0),
         FunctionKind::GufuncLoop { body } => format!("gufunc_loop(f{}) ", body.0),
         FunctionKind::KernelLaunch { kernel } => format!("kernel_launch(f{}) ", kernel.0),
-        FunctionKind::ReductionBatch { combine } => format!("reduction_batch(f{}) ", combine.0),
+        FunctionKind::ReductionBatch { combine, .. } => {
+            format!("reduction_batch(f{}) ", combine.0)
+        }
     };
     let _ = writeln!(
         printer.out,

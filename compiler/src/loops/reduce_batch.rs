@@ -67,6 +67,7 @@ pub fn build_reduce_batch(
     let mut b = combiners.builder("reduce_batch");
     b.set_kind(FunctionKind::ReductionBatch {
         combine: combiners.elem,
+        runs: BatchRuns::Blocks,
     });
     let x = b.param("x", array2(elem, false));
     let out = b.param("out", array2(acc, true));
@@ -115,7 +116,10 @@ pub fn build_scan_batch(
     acc: ScalarType,
 ) -> Result<FuncId, LoopError> {
     let (combine, mut b) = scan_builder(program, ufunc, elem, acc, "scan_batch")?;
-    b.set_kind(FunctionKind::ReductionBatch { combine });
+    b.set_kind(FunctionKind::ReductionBatch {
+        combine,
+        runs: BatchRuns::Scans,
+    });
     let seed = b.param(
         "seed",
         Type::Array(ArrayType {

@@ -336,8 +336,14 @@ pub fn reduce_blocked(
 }
 
 /// Lane elements a tile of [`fold_rows`] keeps in cache while the rows stream
-/// past: 16 KiB of f64 accumulators (a multiple of the SIMD groups).
-const ROW_TILE: usize = 2 * 1024;
+/// past: 128 KiB of f64 accumulators (a multiple of the SIMD groups), which
+/// stay in the L2 cache. A row of up to this many lanes is one tile, read
+/// from start to end as NumPy reads it: one call per row, and the source read
+/// in memory order, which the prefetchers follow. Measured on the axis-0 sum
+/// of a (1000, 10000) f64 array on one core: tiles of 2048 lanes (five calls
+/// per row, the source read in 16 KiB pieces 80 KB apart) took about 1.2× the
+/// time of whole rows.
+const ROW_TILE: usize = 16 * 1024;
 
 /// Folds elements `skip..` of `axis` of `source` into `out` (the shape without
 /// `axis`, holding the seeds) row by row: `out = f(out, x[j])` for each `j` in

@@ -184,11 +184,12 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 self.b.def_var(self.vars[i], zero);
             }
         }
-        if let ir::FunctionKind::ElementwiseLoop { .. } = self.func.kind {
-            if self.unit.caps.simd {
-                if let Some(plan) = super::vector::plan(self.program, self.func) {
-                    return self.lower_elementwise(&plan);
-                }
+        if self.unit.caps.simd {
+            if let Some(plan) = super::vector::plan(self.program, self.func) {
+                return self.lower_elementwise(&plan);
+            }
+            if let Some(plan) = super::vector_reduce::reduce_plan(self.program, self.func) {
+                return self.lower_reduce_batch(&plan);
             }
         }
         let body = &self.func.body;

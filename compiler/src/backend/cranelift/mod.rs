@@ -20,7 +20,9 @@
 //! * `vector` / `vector_body` / `vector_ops` / `vector_arith` / `vector_cast`: the
 //!   SIMD path of elementwise loops (loop shape and stride check; one iteration's
 //!   body with guards and skippable regions; lane-parallel operations on 128-bit
-//!   vectors), from the target-neutral predicated form of [`crate::passes::predicate`].
+//!   vectors), from the target-neutral predicated form of [`crate::passes::predicate`];
+//!   `vector_reduce` the SIMD path of batched block reductions, whose eight
+//!   accumulators are lanes of vectors, from the same form of the combiner.
 //!
 //! # Calling convention and traps
 //!
@@ -62,6 +64,10 @@
 //! elements run lane-parallel; a group in which some lane would trap or needs
 //! something only scalar code can do runs through the scalar loop instead, so
 //! results, traps and side effects are exactly the interpreter's (see `vector`).
+//! Batched block reductions (`FunctionKind::ReductionBatch`) whose combiner runs
+//! lane-parallel without guards keep their eight accumulators in vectors when
+//! the reduced axis is contiguous: the same operations on every accumulator,
+//! so the same bits (see `vector_reduce`).
 //!
 //! Intrinsics become single instructions (`sqrt`, `fabs`, `floor`, `ceil`, `trunc`,
 //! `nearest`, `fma`, `fcopysign`); where the host lacks the instruction set Cranelift
@@ -82,6 +88,7 @@ mod vector_arith;
 mod vector_body;
 mod vector_cast;
 mod vector_ops;
+mod vector_reduce;
 
 pub use abi::CallContext;
 pub use compiled::{CallError, CompiledFunction};

@@ -33,13 +33,14 @@ use cranelift_codegen::ir::{
 use cranelift_module::Module;
 
 use super::lower::{clif_type, Lowerer, POINTER};
+use super::vector_body::{Input, LaneBody};
 use super::vector_ops::{data_flags, vec_type, VState};
 use super::BackendError;
 use crate::ir::{
     self, ArrayDesc, BinaryOp, CmpOp, FunctionKind, InstKind, LocalId, Program, ScalarType,
     ScalarValue, Type, ValueId,
 };
-use crate::passes::predicate::schedule::{schedule, Item};
+use crate::passes::predicate::schedule::schedule;
 use crate::passes::predicate::{if_convert, PInst, Predicated};
 
 /// Sub-groups per loop iteration. Measured on the transcendental body
@@ -55,7 +56,7 @@ const MIN_REGION: usize = 6;
 
 /// Everything the SIMD lowering of one loop function needs.
 pub(super) struct Plan<'f> {
-    pub pred: Predicated,
+    pub kernel: LaneBody,
     pub inputs: Vec<(LocalId, ScalarType)>,
     pub out: (LocalId, ScalarType),
     /// The loop counter local `i`, its value in the loop body and `out.len()`.
@@ -64,10 +65,7 @@ pub(super) struct Plan<'f> {
     pub len: ValueId,
     /// The IR loop body: loads, the inlined element, the store.
     pub body: &'f ir::Block,
-    pub lanes: u32,
     pub unroll: usize,
-    /// The order the body is emitted in, with its skippable regions.
-    pub schedule: Vec<Item>,
 }
 
 /// The SIMD plan of loop function `func`, or `None` when it has no vector path
@@ -129,12 +127,29 @@ pub(super) fn plan<'f>(program: &Program, func: &'f ir::Function) -> Option<Plan
     {
         return None;
     }
-    let pred = if_convert(program, element).ok()?;
+    let kernel = lane_body(if_convert(program, element).ok()?)?;
     let inputs: Vec<(LocalId, ScalarType)> = arrays.iter().map(|(l, t, _)| (*l, *t)).collect();
-    if pred.params != inputs.iter().map(|(_, t)| *t).collect::<Vec<_>>()
-        || pred.ret != out_ty
-        || !supported(&pred)
+    if kernel.pred.params != inputs.iter().map(|(_, t)| *t).collect::<Vec<_>>()
+        || kernel.pred.ret != out_ty
     {
+        return None;
+    }
+    Some(Plan {
+        kernel,
+        inputs,
+        out: (out_local, out_ty),
+        counter: *counter,
+        index,
+        len,
+        body,
+        unroll: UNROLL,
+    })
+}
+
+/// The lane-parallel form of a predicated body, or `None` when it has an
+/// operation the lane lowering has no form for.
+pub(super) fn lane_body(pred: Predicated) -> Option<LaneBody> {
+    if !supported(&pred) {
         return None;
     }
     let widest = pred
@@ -145,18 +160,10 @@ pub(super) fn plan<'f>(program: &Program, func: &'f ir::Function) -> Option<Plan
         .map(|t| t.bits())
         .max()
         .unwrap_or(8);
-    let schedule = schedule(&pred, MIN_REGION);
-    Some(Plan {
-        schedule,
+    Some(LaneBody {
+        schedule: schedule(&pred, MIN_REGION),
         pred,
-        inputs,
-        out: (out_local, out_ty),
-        counter: *counter,
-        index,
-        len,
-        body,
         lanes: 128 / widest,
-        unroll: UNROLL,
     })
 }
 
@@ -179,19 +186,19 @@ fn supported(pred: &Predicated) -> bool {
 }
 
 /// Run-time view of one input for the vector loop.
-pub(super) struct InputStream {
+struct InputStream {
     /// Data pointer, or the splat buffer for a zero stride.
-    pub base: Value,
+    base: Value,
     /// Bytes per element step: the element size, or 0.
-    pub step: Value,
-    pub ty: ScalarType,
+    step: Value,
+    ty: ScalarType,
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {
     pub(super) fn lower_elementwise(&mut self, plan: &Plan) -> Result<(), BackendError> {
         let span = self.func.span;
         self.set_span(span);
-        let group = plan.lanes as i64 * plan.unroll as i64;
+        let group = plan.kernel.lanes as i64 * plan.unroll as i64;
         let n = self.array_len(plan.out.0, 0)?;
         self.bind_value(plan.len, n)?;
         let out_desc = self.desc(plan.out.0)?;
@@ -250,12 +257,14 @@ impl<M: Module> Lowerer<'_, '_, M> {
 
         self.b.switch_to_block(v_body);
         let iv = self.b.use_var(i);
-        let mut st = VState::new(&plan.pred, plan.lanes, plan.unroll);
+        let mut st = VState::new(&plan.kernel.pred, plan.kernel.lanes, plan.unroll);
+        let mut inputs = Vec::new();
         for s in &streams {
             let offset = self.b.ins().imul(iv, s.step);
-            st.input_addrs.push(self.b.ins().iadd(s.base, offset));
+            let addr = self.b.ins().iadd(s.base, offset);
+            inputs.push(Input::Memory { addr, ty: s.ty });
         }
-        let results = self.vector_group(plan, &mut st, &streams)?;
+        let results = self.vector_group(&plan.kernel, &mut st, &inputs)?;
         let any = self.guards_hold(&mut st, plan.unroll)?;
         let fallback = self.b.create_block();
         match any {
@@ -274,7 +283,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let offset = self.b.ins().ishl_imm_u(iv, shift);
         let out_addr = self.b.ins().iadd(out_base, offset);
         for (u, r) in results.iter().enumerate() {
-            let bytes = plan.lanes as usize * out_ty.size_bytes();
+            let bytes = plan.kernel.lanes as usize * out_ty.size_bytes();
             let r = self.stored_form(*r);
             self.store_lanes(r, bytes, out_addr, (u * bytes) as i32);
         }
@@ -315,13 +324,13 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(())
     }
 
-    fn desc(&mut self, local: LocalId) -> Result<Value, BackendError> {
+    pub(super) fn desc(&mut self, local: LocalId) -> Result<Value, BackendError> {
         let var = self.var(local)?;
         Ok(self.b.use_var(var))
     }
 
-    /// A read-only descriptor field at `offset` (axis 0).
-    fn field(&mut self, desc: Value, offset: i32) -> Value {
+    /// The read-only descriptor field at byte `offset`.
+    pub(super) fn field(&mut self, desc: Value, offset: i32) -> Value {
         let flags = cranelift_codegen::ir::MemFlagsData::trusted()
             .with_readonly()
             .with_can_move();

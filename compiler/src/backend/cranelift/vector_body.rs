@@ -2,22 +2,42 @@
 //! schedule for every sub-group (interleaved, one operation for all sub-groups at
 //! a time), skippable regions behind "does any lane need this" branches, the
 //! loads of this iteration's input elements and the stores of its results, and
-//! the test of the guards. The loop around it (strides, tail, fallback) is
-//! `vector`'s and is not known here; the operations themselves are `vector_ops`'.
+//! the test of the guards. The loops around it (strides, tail, fallback) are
+//! `vector`'s and `vector_reduce`'s and are not known here; the operations
+//! themselves are `vector_ops`'.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
 use cranelift_module::Module;
 
 use super::lower::Lowerer;
-use super::vector::{InputStream, Plan};
 use super::vector_ops::{data_flags, int_vec, vec_type, VState, VVal};
 use super::BackendError;
 use crate::ir::ScalarType;
 use crate::passes::predicate::schedule::{Item, Region};
-use crate::passes::predicate::{PInst, PValue};
+use crate::passes::predicate::{PInst, PValue, Predicated};
 
-fn vval_value(x: VVal) -> Value {
+/// A predicated body ready for lane-parallel lowering.
+pub(super) struct LaneBody {
+    pub pred: Predicated,
+    /// The order the body is emitted in, with its skippable regions.
+    pub schedule: Vec<Item>,
+    /// Lanes per vector: 128 bits over the widest type of the body.
+    pub lanes: u32,
+}
+
+/// Where parameter `k` of a body gets its lanes for one group.
+pub(super) enum Input {
+    /// Loaded from memory: `lanes` consecutive elements per sub-group from
+    /// `addr` on (an elementwise loop's operand).
+    Memory { addr: Value, ty: ScalarType },
+    /// Already in registers, one value per sub-group (a reduction's
+    /// accumulators).
+    Lanes(Vec<VVal>),
+}
+
+/// The CLIF value of a lane group (a data vector or a mask).
+pub(super) fn vval_value(x: VVal) -> Value {
     match x {
         VVal::Data(v) | VVal::Mask { v, .. } => v,
     }
@@ -37,40 +57,42 @@ impl<M: Module> Lowerer<'_, '_, M> {
     /// sub-groups, so independent work is interleaved); returns the results.
     pub(super) fn vector_group(
         &mut self,
-        plan: &Plan,
+        body: &LaneBody,
         st: &mut VState,
-        streams: &[InputStream],
+        inputs: &[Input],
     ) -> Result<Vec<VVal>, BackendError> {
-        self.vector_items(plan, st, streams, &plan.schedule)?;
+        self.vector_items(body, st, inputs, &body.schedule)?;
         st.new_row();
-        (0..plan.unroll)
-            .map(|u| self.voperand(st, plan.pred.result, u))
+        (0..st.unroll())
+            .map(|u| self.voperand(st, body.pred.result, u))
             .collect()
     }
 
     pub(super) fn vector_items(
         &mut self,
-        plan: &Plan,
+        body: &LaneBody,
         st: &mut VState,
-        streams: &[InputStream],
+        inputs: &[Input],
         items: &[Item],
     ) -> Result<(), BackendError> {
-        let pred = &plan.pred;
+        let pred = &body.pred;
         for item in items {
             let v = match item {
                 Item::Value(v) => *v,
                 Item::Region(r) => {
-                    self.vector_region(plan, st, streams, r)?;
+                    self.vector_region(body, st, inputs, r)?;
                     continue;
                 }
             };
             self.set_span(pred.spans[v.0 as usize]);
             st.new_row();
-            for u in 0..plan.unroll {
+            for u in 0..st.unroll() {
                 match pred.inst(v) {
                     PInst::Param(k) => {
-                        let k = *k as usize;
-                        let x = self.load_lanes(st, &streams[k], k, u)?;
+                        let x = match &inputs[*k as usize] {
+                            Input::Memory { addr, ty } => self.load_lanes(st, *addr, *ty, u),
+                            Input::Lanes(given) => given[u],
+                        };
                         st.set(u, v, x);
                     }
                     _ => self.vector_inst(st, v, u)?,
@@ -84,15 +106,15 @@ impl<M: Module> Lowerer<'_, '_, M> {
     /// its outputs are zeros, which every user discards.
     pub(super) fn vector_region(
         &mut self,
-        plan: &Plan,
+        body: &LaneBody,
         st: &mut VState,
-        streams: &[InputStream],
+        inputs: &[Input],
         r: &Region,
     ) -> Result<(), BackendError> {
         // Nothing cached may cross the region's blocks.
         st.new_row();
         let mut all: Option<Value> = None;
-        for u in 0..plan.unroll {
+        for u in 0..st.unroll() {
             let m = self.vmask(st, r.when, u, st.width)?;
             all = Some(match (all, r.negated) {
                 (None, _) => m,
@@ -108,22 +130,22 @@ impl<M: Module> Lowerer<'_, '_, M> {
         } else {
             self.b.ins().vany_true(all)
         };
-        let (body, skip, cont) = (
+        let (run, skip, cont) = (
             self.b.create_block(),
             self.b.create_block(),
             self.b.create_block(),
         );
         if r.negated {
-            self.b.ins().brif(test, skip, &[], body, &[]);
+            self.b.ins().brif(test, skip, &[], run, &[]);
         } else {
-            self.b.ins().brif(test, body, &[], skip, &[]);
+            self.b.ins().brif(test, run, &[], skip, &[]);
         }
-        self.b.switch_to_block(body);
+        self.b.switch_to_block(run);
         let masks = st.masks_snapshot();
-        self.vector_items(plan, st, streams, &r.items)?;
+        self.vector_items(body, st, inputs, &r.items)?;
         let mut outs = Vec::new();
         for v in &r.outputs {
-            for u in 0..plan.unroll {
+            for u in 0..st.unroll() {
                 let x = st
                     .get(u, *v)
                     .ok_or_else(|| self.error(format!("region output p{} not computed", v.0)))?;
@@ -146,13 +168,13 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let mut defined = Vec::new();
         region_values(&r.items, &mut defined);
         for v in defined {
-            for u in 0..plan.unroll {
+            for u in 0..st.unroll() {
                 st.clear(u, v);
             }
         }
         let mut k = 0;
         for v in &r.outputs {
-            for u in 0..plan.unroll {
+            for u in 0..st.unroll() {
                 let ty = self.b.func.dfg.value_type(vval_value(outs[k]));
                 let param = self.b.append_block_param(cont, ty);
                 let x = match outs[k] {
@@ -166,18 +188,17 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(())
     }
 
-    /// Elements `u*L .. (u+1)*L` of this iteration of input `k`.
+    /// Elements `u*L .. (u+1)*L` of type `ty` from `addr` on.
     pub(super) fn load_lanes(
         &mut self,
-        st: &mut VState,
-        s: &InputStream,
-        k: usize,
+        st: &VState,
+        addr: Value,
+        ty: ScalarType,
         u: usize,
-    ) -> Result<VVal, BackendError> {
-        let bytes = st.lanes as usize * s.ty.size_bytes();
-        let addr = st.input_addrs[k];
+    ) -> VVal {
+        let bytes = st.lanes as usize * ty.size_bytes();
         let offset = (u * bytes) as i32;
-        let raw_ty = vec_type(s.ty);
+        let raw_ty = vec_type(ty);
         let raw = if bytes == 16 {
             self.b.ins().load(raw_ty, data_flags(), addr, offset)
         } else {
@@ -190,13 +211,13 @@ impl<M: Module> Lowerer<'_, '_, M> {
             let v = self.b.ins().scalar_to_vector(vector, x);
             self.vbitcast(raw_ty, v)
         };
-        Ok(if s.ty == ScalarType::Bool {
+        if ty == ScalarType::Bool {
             let zero = self.splat_const(types::I8X16, 8, 0);
             let m = self.b.ins().icmp(IntCC::NotEqual, raw, zero);
             VVal::Mask { v: m, bits: 8 }
         } else {
             VVal::Data(raw)
-        })
+        }
     }
 
     /// The result in its stored form (bools as bytes 0/1).

@@ -81,8 +81,6 @@ pub(super) struct VState<'p> {
     /// Constants materialised for the operation being lowered, shared by its
     /// sub-groups (and only by them, so they stay short-lived).
     row_consts: HashMap<u32, VVal>,
-    /// Address of the first element of this iteration, per input.
-    pub input_addrs: Vec<Value>,
 }
 
 impl<'p> VState<'p> {
@@ -119,7 +117,6 @@ impl<'p> VState<'p> {
             masks: HashMap::new(),
             fused_not,
             row_consts: HashMap::new(),
-            input_addrs: Vec::new(),
         }
     }
 
@@ -133,6 +130,11 @@ impl<'p> VState<'p> {
 
     pub fn set(&mut self, u: usize, v: PValue, x: VVal) {
         self.vals[u][v.0 as usize] = Some(x);
+    }
+
+    /// Sub-groups lowered at once.
+    pub fn unroll(&self) -> usize {
+        self.vals.len()
     }
 
     /// Starts lowering another operation (for all sub-groups).
