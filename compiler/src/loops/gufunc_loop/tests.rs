@@ -490,15 +490,18 @@ fn a_fixed_stride_needs_its_assertion_on_entry() {
 }
 
 #[test]
-fn a_contiguous_loop_multiplies_by_strides_only_along_the_loop_axis() {
+fn a_contiguous_loop_multiplies_once_per_sub_array_not_per_access() {
     let count = |contiguous: bool| {
         let (program, lp) = specialised_matmul(4, 4, 4, contiguous);
         let asm = crate::backend::cranelift::JitEngine::emit_asm(&program, lp).unwrap();
         asm.lines().filter(|l| l.contains("imul")).count()
     };
     let (strided, contiguous) = (count(false), count(true));
-    // One product per access and axis against one per access.
-    assert!(contiguous * 2 < strided, "{contiguous} against {strided}");
+    // At 4x4 the `j` and `k` loops are unrolled: the strided loop multiplies
+    // an index by a stride per access and axis (16 products of 2 loads each
+    // per row, 3 axes), the contiguous one per sub-array and row (the loop
+    // axis's stride, and the row's offset).
+    assert!(contiguous * 10 < strided, "{contiguous} against {strided}");
 }
 
 #[test]
