@@ -567,9 +567,10 @@ fn bits(outs: &[NdArray]) -> Vec<Vec<u64>> {
         .collect()
 }
 
-/// Small core extents run a loop specialised on them, others (and calls after
-/// a module's first `MAX_SPECIALISED_PER_LOOP` sizes) the generic loop: the
-/// same bits either way, and `matmul`'s are the naive product's.
+/// Small core extents run a loop specialised on them (and on C-contiguous core
+/// axes when the operands have them), others (and calls after a module's first
+/// `MAX_SPECIALISED_PER_LOOP` sizes) the generic loop: the same bits either
+/// way, and `matmul`'s are the naive product's.
 fn specialised_and_generic_loops_compute_the_same_bits(target: Target) {
     use kern_runtime::gufunc::{MAX_CORE_EXTENT, MAX_SPECIALISED_PER_LOOP};
     let limit = MAX_CORE_EXTENT;
@@ -598,20 +599,34 @@ fn specialised_and_generic_loops_compute_the_same_bits(target: Target) {
         (2, limit + 1, 3),
         (limit + 4, limit + 4, limit + 4),
     ] {
-        let a = arr(&[7, m, n], |i| ((i * 7919) % 1013) as f64 / 9.0 - 50.0);
-        let b = arr(&[n, p], |i| (i as f64 * 0.37).sin());
-        // Reversed along the loop axis, b broadcast: strides the loops see.
-        let a_rev = a.slice(s![..;-1, .., ..]);
-        let results: Vec<_> = [false, true]
-            .into_iter()
-            .map(|generic| {
-                let g = fresh("matmul", generic, &thin);
-                bits(&g.call(&[(&a_rev).into(), (&b).into()]).unwrap())
-            })
-            .collect();
-        assert_eq!(results[0], results[1], "{m}x{n}x{p}");
-        let expected = reference_matmul(&a_rev.to_owned().into_dyn(), &b);
-        assert_eq!(results[0][0], bits(&[NdArray::from(expected)])[0]);
+        let a = arr(&[7, m, 2 * n], |i| ((i * 7919) % 1013) as f64 / 9.0 - 50.0);
+        let b = arr(&[p, n], |i| (i as f64 * 0.37).sin()).reversed_axes();
+        let b_c = b.as_standard_layout().into_owned();
+        // Reversed along the loop axis, b broadcast: C-contiguous core axes
+        // (the loop for them); then b transposed in memory and a's rows every
+        // other element (the loop for the extents only).
+        let a_c = a
+            .slice(s![..;-1, .., ..n])
+            .as_standard_layout()
+            .into_owned();
+        let a_rev = a_c.slice(s![..;-1, .., ..]).into_dyn();
+        let a_step = a.slice(s![.., .., ..;2]).into_dyn();
+        for (a, b) in [
+            (a_rev.clone(), b_c.view()),
+            (a_rev, b.view()),
+            (a_step, b_c.view()),
+        ] {
+            let results: Vec<_> = [false, true]
+                .into_iter()
+                .map(|generic| {
+                    let g = fresh("matmul", generic, &thin);
+                    bits(&g.call(&[(&a).into(), (&b).into()]).unwrap())
+                })
+                .collect();
+            assert_eq!(results[0], results[1], "{m}x{n}x{p}");
+            let expected = reference_matmul(&a.to_owned().into_dyn(), &b.to_owned().into_dyn());
+            assert_eq!(results[0][0], bits(&[NdArray::from(expected)])[0]);
+        }
     }
     // A returned output besides a core one, at small and large extents.
     // Sizes 6.. to take the slots: none of the cases below has them.

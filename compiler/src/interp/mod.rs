@@ -336,6 +336,9 @@ impl<'p> Interpreter<'p> {
                 let desc = array_desc(frame, *array);
                 ScalarValue::Usize(desc.shape[*axis as usize] as u64)
             }
+            InstKind::ArrayStride { array, axis } => {
+                ScalarValue::Isize(array_desc(frame, *array).strides[*axis as usize])
+            }
             InstKind::Load {
                 array,
                 indices,

@@ -26,6 +26,7 @@ impl FunctionBuilder {
                 value_types: Vec::new(),
                 body: Block::default(),
                 span,
+                fixed_strides: Vec::new(),
             },
             blocks: vec![Block::default()],
             current_span: span,
@@ -137,6 +138,25 @@ impl FunctionBuilder {
     /// The length of `array` along `axis` (a `usize`).
     pub fn array_len(&mut self, array: LocalId, axis: u8) -> ValueId {
         self.value(InstKind::ArrayLen { array, axis }, ScalarType::Usize)
+    }
+
+    /// Asserts that axis `axis` of array parameter `array` has stride `stride`
+    /// (`message` if not) and declares it ([`FixedStride`]). The assertion must
+    /// be among the body's opening instructions: build it before any access,
+    /// call or control flow.
+    pub fn fix_stride(&mut self, array: LocalId, axis: u8, stride: i64, message: &str) {
+        let actual = self.value(InstKind::ArrayStride { array, axis }, ScalarType::Isize);
+        let expected = self.constant(ScalarValue::Isize(stride));
+        let cond = self.cmp(CmpOp::Eq, actual, expected);
+        self.inst(InstKind::Assert {
+            cond,
+            message: message.into(),
+        });
+        self.function.fixed_strides.push(FixedStride {
+            array,
+            axis,
+            stride,
+        });
     }
 
     /// The element of `array` at `indices`, of type `ty`; `checked` bounds-checks.

@@ -96,7 +96,10 @@
 //!
 //! An array argument is passed as a pointer to an [`ArrayDesc`] (C layout, shared by
 //! the interpreter, the JIT and the runtime). Element strides are in elements, may be
-//! zero or negative.
+//! zero or negative; `ArrayStride` reads one. A function may declare the strides
+//! of some of its array parameters' axes fixed ([`Function::fixed_strides`]),
+//! asserted by its first instructions, so that backends address those axes with
+//! constants; a call with other strides stops at the assertion.
 //!
 //! # Host arrays (only in `FunctionKind::Main`)
 //!
@@ -295,6 +298,23 @@ pub struct Function {
     pub body: Block,
     /// The function's declaration (used for errors that belong to the whole call).
     pub span: Span,
+    /// Strides this function's array parameters are known to have (see
+    /// [`FixedStride`]); empty for almost every function.
+    pub fixed_strides: Vec<FixedStride>,
+}
+
+/// A declared stride: axis `axis` of array parameter `array` has stride `stride`
+/// (elements) in every call, so backends may address its elements with that
+/// constant instead of the descriptor's stride. The function states it itself:
+/// its body opens with `assert(stride array, axis == stride)` before anything
+/// else reads memory or loops (checked by the verifier), so a call with another
+/// layout stops at that assertion, in every backend and in the interpreter,
+/// before any element is addressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FixedStride {
+    pub array: LocalId,
+    pub axis: u8,
+    pub stride: i64,
 }
 
 impl Function {
@@ -304,6 +324,15 @@ impl Function {
 
     pub fn value_type(&self, id: ValueId) -> ScalarType {
         self.value_types[id.0 as usize]
+    }
+
+    /// The stride of array `array` along `axis` that the function declares
+    /// ([`FixedStride`]), if it does.
+    pub fn fixed_stride(&self, array: LocalId, axis: usize) -> Option<i64> {
+        self.fixed_strides
+            .iter()
+            .find(|f| f.array == array && usize::from(f.axis) == axis)
+            .map(|f| f.stride)
     }
 
     pub fn param_types(&self) -> Vec<Type> {
@@ -486,6 +515,12 @@ pub enum InstKind {
     },
     /// Extent of an array local along `axis`, as `usize`.
     ArrayLen {
+        array: LocalId,
+        axis: u8,
+    },
+    /// Stride of an array local along `axis`, in elements, as `isize` (what a
+    /// loop compares with the layout it declares: [`Function::fixed_strides`]).
+    ArrayStride {
         array: LocalId,
         axis: u8,
     },

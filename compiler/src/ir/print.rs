@@ -59,6 +59,13 @@ pub fn print_function(program: &Program, function: &Function) -> String {
         function.name,
         params.join(", ")
     );
+    for fixed in &function.fixed_strides {
+        let _ = writeln!(
+            printer.out,
+            "    fixed stride l{}, axis {} = {}",
+            fixed.array.0, fixed.axis, fixed.stride
+        );
+    }
     for (i, local) in function.locals.iter().enumerate() {
         if !function.params.iter().any(|p| p.local.0 as usize == i) {
             let _ = writeln!(
@@ -175,6 +182,9 @@ impl Printer<'_> {
                 format!("call {name}({})", arg_list(args, "&"))
             }
             InstKind::ArrayLen { array, axis } => format!("len l{}, axis {axis}", array.0),
+            InstKind::ArrayStride { array, axis } => {
+                format!("stride l{}, axis {axis}", array.0)
+            }
             InstKind::Load {
                 array,
                 indices,

@@ -5,7 +5,7 @@
 //! calls that match their callee's signature. The front end runs it in debug builds
 //! and the tests run it on everything they lower.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::*;
 
@@ -32,6 +32,7 @@ pub fn verify_function(program: &Program, f: &Function) -> Result<(), Vec<String
         errors: Vec::new(),
     };
     v.block(&f.body, 0);
+    v.errors.extend(check_fixed_strides(f));
     if f.kind != FunctionKind::Main {
         for (i, local) in f.locals.iter().enumerate() {
             if let Type::HostArray(_) = local.ty {
@@ -104,6 +105,69 @@ fn check_counted(
         ));
     }
     Ok(())
+}
+
+/// Every [`FixedStride`] of `f` is of an array parameter's axis and is asserted
+/// by the body's opening instructions: before the first one that is not a
+/// constant, an extent or stride read, a comparison or an assertion (before any
+/// access, call or control flow), an `assert(stride == constant)` states it.
+fn check_fixed_strides(f: &Function) -> Vec<String> {
+    if f.fixed_strides.is_empty() {
+        return Vec::new();
+    }
+    let opening = f.body.insts.iter().take_while(|i| {
+        matches!(
+            i.kind,
+            InstKind::Const(_)
+                | InstKind::ArrayLen { .. }
+                | InstKind::ArrayStride { .. }
+                | InstKind::Cmp(..)
+                | InstKind::Assert { .. }
+        )
+    });
+    let defs: HashMap<ValueId, &InstKind> = opening
+        .clone()
+        .filter_map(|i| Some((i.result?, &i.kind)))
+        .collect();
+    let asserted: Vec<FixedStride> = opening
+        .filter_map(|i| match i.kind {
+            InstKind::Assert { cond, .. } => match defs.get(&cond)? {
+                InstKind::Cmp(CmpOp::Eq, x, y) => match (defs.get(x)?, defs.get(y)?) {
+                    (
+                        InstKind::ArrayStride { array, axis },
+                        InstKind::Const(ScalarValue::Isize(stride)),
+                    ) => Some(FixedStride {
+                        array: *array,
+                        axis: *axis,
+                        stride: *stride,
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for fixed in &f.fixed_strides {
+        let param = f.params.iter().any(|p| p.local == fixed.array);
+        let rank = match f.locals.get(fixed.array.0 as usize).map(|l| l.ty) {
+            Some(Type::Array(a)) => a.rank,
+            _ => 0,
+        };
+        if !param || fixed.axis >= rank {
+            errors.push(format!(
+                "in `{}`: fixed stride of l{}, axis {}, which is no array parameter's axis",
+                f.name, fixed.array.0, fixed.axis
+            ));
+        } else if !asserted.contains(fixed) {
+            errors.push(format!(
+                "in `{}`: fixed stride {} of l{}, axis {}, not asserted on entry",
+                f.name, fixed.stride, fixed.array.0, fixed.axis
+            ));
+        }
+    }
+    errors
 }
 
 impl Verifier<'_> {
@@ -272,9 +336,9 @@ impl Verifier<'_> {
                     }
                 }
             }
-            InstKind::ArrayLen { array, .. } => {
+            InstKind::ArrayLen { array, .. } | InstKind::ArrayStride { array, .. } => {
                 if !matches!(local_ty(*array), Some(Type::Array(_))) {
-                    self.fail(inst, "ArrayLen of a non-array".into());
+                    self.fail(inst, format!("{} of a non-array", inst.kind_name()));
                 }
             }
             InstKind::Load { array, indices, .. } | InstKind::Store { array, indices, .. } => {
@@ -444,6 +508,7 @@ impl Inst {
             InstKind::Intrinsic(..) => "intrinsic",
             InstKind::Call { .. } => "call",
             InstKind::ArrayLen { .. } => "len",
+            InstKind::ArrayStride { .. } => "stride",
             InstKind::Load { .. } => "load",
             InstKind::Store { .. } => "store",
             InstKind::LoadConst { .. } => "load.const",

@@ -22,8 +22,10 @@
 //! name have one extent. Neither fails for operands the runtime bound.
 //!
 //! [`build_specialised_gufunc_loop`] builds the same loop for one set of core
-//! extents, which its body then sees as constants ([`specialise`]); the runtime
-//! asks for it when a call's core dimensions are small (docs/gufuncs.md).
+//! extents, which its body then sees as constants, and optionally for
+//! C-contiguous core axes, whose strides it then addresses as constants
+//! ([`specialise`]); the runtime asks for it when a call's core dimensions are
+//! small (docs/gufuncs.md).
 //!
 //! `n = 0` runs the body never; a core dimension of extent 0 is passed as it is.
 //! This module knows IR only: binding core dimensions to shapes, choosing dtypes and
@@ -89,17 +91,29 @@ pub fn build_gufunc_loop(
     build(program, body, nin, signature, None)
 }
 
-/// Adds the loop function of `body` for `signature` specialised on the core
-/// extents `core` (see [`specialise`]): `core[k]` lists the extent of every core
-/// axis of operand `k` (inputs, then outputs, the returned value last; empty
-/// for a scalar operand). The loop asserts on entry that its operands have these
-/// extents, and its body sees them as constants.
+/// What a specialised gufunc loop is built for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CoreSpecialisation {
+    /// The extent of every core axis of each operand: inputs, then outputs, the
+    /// returned value last (empty for a scalar operand).
+    pub extents: Vec<Vec<usize>>,
+    /// Whether every array operand's core axes are C-contiguous: the last core
+    /// axis has stride 1 (element), each other the product of the extents after
+    /// it.
+    pub contiguous: bool,
+}
+
+/// Adds the loop function of `body` for `signature` specialised on `core` (see
+/// [`specialise`]). The loop asserts on entry that its operands have the core
+/// extents (and, if `core.contiguous`, the core strides) it was built for; its
+/// body sees the extents as constants, and the backends address the strides as
+/// constants.
 pub fn build_specialised_gufunc_loop(
     program: &mut Program,
     body: FuncId,
     nin: usize,
     signature: &GufuncLoopSignature,
-    core: &[Vec<usize>],
+    core: &CoreSpecialisation,
 ) -> Result<FuncId, GufuncLoopError> {
     build(program, body, nin, signature, Some(core))
 }
@@ -109,7 +123,7 @@ fn build(
     body: FuncId,
     nin: usize,
     signature: &GufuncLoopSignature,
-    core: Option<&[Vec<usize>]>,
+    core: Option<&CoreSpecialisation>,
 ) -> Result<FuncId, GufuncLoopError> {
     let f = program.function(body);
     let params = f.param_types();
@@ -165,7 +179,7 @@ fn build(
             "{}[{}].loop@{}",
             f.name,
             signature,
-            specialise::suffix(core)
+            specialise::name_suffix(core)
         ),
     };
     let (span, ret) = (f.span, f.ret);
@@ -220,7 +234,7 @@ fn build(
         .expect("a gufunc has an output");
     match core {
         None => assert_shared_extents(&mut b, &locals, &shared),
-        Some(core) => specialise::assert_core_sizes(&mut b, &locals, core),
+        Some(core) => specialise::assert_core_layout(&mut b, &locals, core),
     }
     let n = b.array_len(first_output, 0);
     for (operand, &local) in operands.iter().zip(&locals) {
@@ -262,7 +276,11 @@ fn build(
     b.inst(InstKind::Return(None));
     let lp = crate::loops::add_inlined(program, b);
     if let Some(core) = core {
-        specialise::fold_core_extents(&mut program.functions[lp.0 as usize], &locals, core);
+        specialise::fold_core_extents(
+            &mut program.functions[lp.0 as usize],
+            &locals,
+            &core.extents,
+        );
     }
     Ok(lp)
 }

@@ -4,10 +4,11 @@
 //! before the loop when it is pure and cannot trap, and every operand is defined
 //! outside the loop or by an instruction that moves too: `Unary`, `Binary` (not
 //! integer `Div`/`Rem`, which trap), `Cmp`, `Cast`, `Bitcast`, `Select`,
-//! `Intrinsic`, and `GetLocal`/`ArrayLen` of a local the loop never sets. A `Const`
-//! moves only when a moved instruction uses it (a lone constant is cheaper to
-//! rematerialise in the loop than to keep in a register across it). Inner loops are
-//! done first, so an invariant climbs out of every loop it is invariant in.
+//! `Intrinsic`, and `GetLocal`/`ArrayLen`/`ArrayStride` of a local the loop never
+//! sets. A `Const` moves only when a moved instruction uses it (a lone constant is
+//! cheaper to rematerialise in the loop than to keep in a register across it).
+//! Inner loops are done first, so an invariant climbs out of every loop it is
+//! invariant in.
 //!
 //! Moving such an instruction never changes a result: it computes the same bits
 //! before the loop as in it (IR semantics are deterministic, floats included), and
@@ -131,7 +132,9 @@ fn movable_operands(
 ) -> Option<Vec<ValueId>> {
     Some(match kind {
         InstKind::Const(_) => vec![],
-        InstKind::GetLocal(l) | InstKind::ArrayLen { array: l, .. } => {
+        InstKind::GetLocal(l)
+        | InstKind::ArrayLen { array: l, .. }
+        | InstKind::ArrayStride { array: l, .. } => {
             if written.contains(l) {
                 return None;
             }

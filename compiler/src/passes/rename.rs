@@ -55,6 +55,10 @@ pub(super) fn remap(
             array: l(array),
             axis: *axis,
         },
+        InstKind::ArrayStride { array, axis } => InstKind::ArrayStride {
+            array: l(array),
+            axis: *axis,
+        },
         InstKind::Load {
             array,
             indices,

@@ -14,7 +14,9 @@
 //! shape `lower/body/control_flow.rs` gives a `for` over a range without
 //! `step_by`: a header `i = get l; e = get end; c = i < e` (`<=` for `..=`), a
 //! latch that sets `l = i + 1` (behind `if i == e { break }` for `..=`), and the
-//! two locals set, before the loop in the same block, to constants. A loop whose
+//! two locals set, before the loop in the same block, to constants; or that
+//! shape after `passes::licm` hoisted `e = get end` to just before the loop
+//! (what a built loop finds in the bodies it inlines). A loop whose
 //! body writes either local, or has a `break` or `continue` of its own (not of a
 //! loop nested in it), is left alone; a `return` in the body stays a `return`,
 //! which leaves the function from the unrolled copies just as from the loop.
@@ -120,14 +122,37 @@ impl Unroller<'_> {
         else {
             return None;
         };
-        let [read, read_end, compare] = header.insts.as_slice() else {
-            return None;
+        let (read, compare) = match header.insts.as_slice() {
+            [read, _, compare] | [read, compare] => (read, compare),
+            _ => return None,
         };
         let (InstKind::GetLocal(counter), Some(induction)) = (&read.kind, read.result) else {
             return None;
         };
-        let (InstKind::GetLocal(end_local), Some(end)) = (&read_end.kind, read_end.result) else {
-            return None;
+        // The end's read in the header, or hoisted out of it (`passes::licm`)
+        // to the end of `before`: then the range ends at the value it read.
+        let (end_local, end, before_end) = match header.insts.as_slice() {
+            [_, read_end, _] => match (&read_end.kind, read_end.result) {
+                (InstKind::GetLocal(l), Some(end)) => (*l, end, before),
+                _ => return None,
+            },
+            _ => {
+                let InstKind::Cmp(_, _, end) = compare.kind else {
+                    return None;
+                };
+                let at = before.iter().rposition(|i| i.result == Some(end))?;
+                let InstKind::GetLocal(l) = before[at].kind else {
+                    return None;
+                };
+                let sets = |i: &Inst| {
+                    matches!(i.kind, InstKind::SetLocal(w, _) if w == l)
+                        || i.kind.blocks().any(|b| writes(b, &[l]))
+                };
+                if before[at..].iter().any(sets) {
+                    return None;
+                }
+                (l, end, &before[..at])
+            }
         };
         let inclusive = match compare.kind {
             InstKind::Cmp(op, a, b)
@@ -141,7 +166,7 @@ impl Unroller<'_> {
             }
             _ => return None,
         };
-        let (counter, end_local) = (*counter, *end_local);
+        let counter = *counter;
         if counter == end_local
             || !steps_by_one(latch, counter, end_local, inclusive)
             || writes(body, &[counter, end_local])
@@ -156,7 +181,7 @@ impl Unroller<'_> {
             .as_scalar()
             .filter(|t| t.is_int())?;
         let first = self.value_at_entry(before, counter)?.as_i128()?;
-        let last = self.value_at_entry(before, end_local)?.as_i128()?;
+        let last = self.value_at_entry(before_end, end_local)?.as_i128()?;
         let trips = match (inclusive, first <= last) {
             (_, false) => 0,
             (false, true) => (last - first) as u128,

@@ -13,7 +13,7 @@ use kern_compiler::frontend::Compiled;
 use kern_compiler::ir::{FuncId, Program, ScalarType, Trap, TrapKind};
 use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::loops::gufunc_loop::{
-    build_gufunc_loop, build_specialised_gufunc_loop, GufuncLoopSignature,
+    build_gufunc_loop, build_specialised_gufunc_loop, CoreSpecialisation, GufuncLoopSignature,
 };
 use kern_compiler::loops::reduce_batch::build_reduce_batch;
 use kern_compiler::loops::scan_loop::build_scan_loop;
@@ -46,15 +46,16 @@ pub(crate) enum LoopRequest {
     BatchedScan(Fold),
     /// The fused loop of gufunc `gufunc` at `type_args` over sub-views of its
     /// `nin` inputs and its outputs (`loops::gufunc_loop`): the generic loop, or
-    /// with `core_extents` (the extents of every operand's core axes, operands
-    /// in order) the loop specialised on them, which the service builds only
-    /// for the calls [`super::specialise`] admits.
+    /// with `core` (the extents of every operand's core axes, operands in
+    /// order, and whether they are laid out C-contiguously) the loop
+    /// specialised on them, which the service builds only for the calls
+    /// [`super::specialise`] admits.
     Gufunc {
         gufunc: String,
         type_args: Vec<ScalarType>,
         nin: usize,
         signature: GufuncLoopSignature,
-        core_extents: Option<Vec<Vec<usize>>>,
+        core: Option<CoreSpecialisation>,
     },
     /// A `#[kernel]`: its launch loop over every thread of a range of blocks on
     /// the CPU targets (`loops::spmd_launch`), the kernel itself on the GPU.
@@ -131,10 +132,10 @@ impl LoopRequest {
                 type_args,
                 nin,
                 signature,
-                core_extents,
+                core,
             } => {
                 let (mut program, id) = instance(gufunc, type_args)?;
-                let root = match core_extents {
+                let root = match core {
                     None => build_gufunc_loop(&mut program, id, *nin, signature),
                     Some(core) => {
                         build_specialised_gufunc_loop(&mut program, id, *nin, signature, core)

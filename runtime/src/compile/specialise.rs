@@ -1,11 +1,13 @@
 //! Which gufunc calls get a loop specialised on their core extents
 //! (docs/gufuncs.md, "Specialisation").
 //!
-//! A handle states the core extents of its call in its [`LoopRequest::Gufunc`];
-//! the service compiles the request as [`Admitted::admit`] returns it: with the
-//! extents when every one is at most [`MAX_CORE_EXTENT`] and the loop has fewer
-//! than [`MAX_SPECIALISED_PER_LOOP`] specialised loops so far (or has this
-//! one), else as the generic loop. So a module holds at most that many
+//! A handle states the core extents of its call, and whether its operands' core
+//! axes are C-contiguous, in its [`LoopRequest::Gufunc`]; the service compiles
+//! the request as [`Admitted::admit`] returns it: specialised on them when
+//! every extent is at most [`MAX_CORE_EXTENT`] and the loop has fewer than
+//! [`MAX_SPECIALISED_PER_LOOP`] specialised loops so far (or has this one; the
+//! contiguous and the strided loop of one set of extents are two), else as the
+//! generic loop. So a module holds at most that many
 //! specialised loops per gufunc instance, operand dtypes and target however
 //! many distinct sizes it is called with, and a call's loop depends only on the
 //! order of the sizes its module met first — never on its results, which every
@@ -15,6 +17,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+use kern_compiler::loops::gufunc_loop::CoreSpecialisation;
 
 use super::LoopRequest;
 
@@ -27,7 +31,7 @@ pub const MAX_SPECIALISED_PER_LOOP: usize = 8;
 /// The core extents admitted so far, per generic loop.
 #[derive(Default)]
 pub(super) struct Admitted {
-    per_loop: HashMap<LoopRequest, Vec<Vec<Vec<usize>>>>,
+    per_loop: HashMap<LoopRequest, Vec<CoreSpecialisation>>,
 }
 
 impl Admitted {
@@ -40,7 +44,7 @@ impl Admitted {
             type_args,
             nin,
             signature,
-            core_extents: Some(core),
+            core: Some(core),
         } = request
         else {
             return Cow::Borrowed(request);
@@ -50,9 +54,9 @@ impl Admitted {
             type_args: type_args.clone(),
             nin: *nin,
             signature: signature.clone(),
-            core_extents: None,
+            core: None,
         };
-        let axes = || core.iter().flatten();
+        let axes = || core.extents.iter().flatten();
         // Without core axes there is nothing to specialise on.
         if axes().next().is_none() || axes().any(|&e| e > MAX_CORE_EXTENT) {
             return Cow::Owned(generic);

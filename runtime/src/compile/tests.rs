@@ -6,7 +6,7 @@ use kern_compiler::ir::ScalarType::{F64, I64};
 use kern_compiler::loops::elementwise::LoopSignature;
 use kern_compiler::SourceMap;
 
-use kern_compiler::loops::gufunc_loop::GufuncLoopSignature;
+use kern_compiler::loops::gufunc_loop::{CoreSpecialisation, GufuncLoopSignature};
 
 use super::{CompileService, Fold, LoopRequest, MAX_CORE_EXTENT, MAX_SPECIALISED_PER_LOOP};
 
@@ -225,7 +225,10 @@ fn matmul_loop(n: Option<usize>) -> LoopRequest {
             inputs: vec![F64, F64],
             outputs: vec![F64],
         },
-        core_extents: n.map(|n| vec![vec![n, n]; 3]),
+        core: n.map(|n| CoreSpecialisation {
+            extents: vec![vec![n, n]; 3],
+            contiguous: false,
+        }),
     }
 }
 
@@ -235,7 +238,7 @@ fn gufunc_loops(service: &CompileService) -> Vec<Option<usize>> {
         .cached_requests()
         .into_iter()
         .filter_map(|r| match r {
-            LoopRequest::Gufunc { core_extents, .. } => Some(core_extents.map(|c| c[0][0])),
+            LoopRequest::Gufunc { core, .. } => Some(core.map(|c| c.extents[0][0])),
             _ => None,
         })
         .collect();

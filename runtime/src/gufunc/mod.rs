@@ -228,7 +228,7 @@ impl Gufunc {
             type_args,
             nin: self.nin(),
             signature,
-            core_extents: None,
+            core: None,
         };
         let (program, loop_id) = self
             .core

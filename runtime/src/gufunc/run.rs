@@ -9,6 +9,7 @@
 //! `exec`'s.
 
 use kern_compiler::kernel_decl::OperandForm;
+use kern_compiler::loops::gufunc_loop::CoreSpecialisation;
 
 use super::{Gufunc, Plan};
 use crate::array::{cast_value, storage_dtype, ArrayMut, ArrayRef, NdArray, Operand};
@@ -130,12 +131,13 @@ impl Gufunc {
             signature: plan.signature.clone(),
             // The service specialises on them when they are small (and only
             // so many times per loop), else builds the generic loop.
-            core_extents: Some(
-                cores
+            core: Some(CoreSpecialisation {
+                extents: cores
                     .iter()
                     .map(|c| c.shape.iter().map(|&s| s as usize).collect())
                     .collect(),
-            ),
+                contiguous: cores.iter().all(is_c_contiguous),
+            }),
         };
         let cost = plan
             .binding
@@ -158,6 +160,24 @@ impl Gufunc {
         unsafe { crate::exec::dispatch::gufunc(&code, self.target, iteration, &cores, nin, cost) }?
             .map_err(|trap| Error::kernel(trap, &self.core.sources))
     }
+}
+
+/// Whether `core` is laid out as the loop for contiguous core axes asserts:
+/// every axis an index moves along (extent above 1) has the C-contiguous
+/// stride (the last axis 1 element, each other the product of the extents
+/// after it), or some extent is 0 (no element, nothing to address).
+fn is_c_contiguous(core: &CoreLayout) -> bool {
+    if core.shape.contains(&0) {
+        return true;
+    }
+    let mut stride = 1i64;
+    for (&extent, &actual) in core.shape.iter().zip(&core.strides).rev() {
+        if extent > 1 && actual != stride {
+            return false;
+        }
+        stride = stride.saturating_mul(extent);
+    }
+    true
 }
 
 fn is_array(form: OperandForm) -> bool {
@@ -184,7 +204,7 @@ pub(super) fn overlaps(a: &ArrayRef<'_>, b: &ArrayRef<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use ndarray::{ArrayD, IxDyn};
+    use ndarray::{s, ArrayD, IxDyn};
 
     use crate::compile::LoopRequest;
 
@@ -207,7 +227,7 @@ mod tests {
             .cached_requests()
             .into_iter()
             .filter_map(|r| match r {
-                LoopRequest::Gufunc { core_extents, .. } => Some(core_extents),
+                LoopRequest::Gufunc { core, .. } => Some(core.map(|c| c.extents)),
                 _ => None,
             })
             .collect()
@@ -233,5 +253,51 @@ mod tests {
         let weighted = module.gufunc("weighted").unwrap();
         weighted.call(&[(&a).into(), 2.0.into()]).unwrap();
         assert!(loops_asked_for(&weighted).contains(&sizes(&[&[3], &[], &[]])));
+    }
+
+    /// Whether each gufunc loop `g`'s module compiled is the one for
+    /// contiguous core axes (`None`: the generic loop).
+    fn contiguity_asked_for(g: &super::Gufunc) -> Vec<Option<bool>> {
+        g.core
+            .cached_requests()
+            .into_iter()
+            .filter_map(|r| match r {
+                LoopRequest::Gufunc { core, .. } => Some(core.map(|c| c.contiguous)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_call_whose_core_axes_are_c_contiguous_asks_for_the_contiguous_loop() {
+        let filled = |shape: &[usize]| {
+            let values = (0..shape.iter().product()).map(|x: usize| x as f64);
+            ArrayD::from_shape_vec(IxDyn(shape), values.collect()).unwrap()
+        };
+        let (a, b) = (filled(&[6, 3, 3]), filled(&[3, 3]));
+        let wide = filled(&[3, 6]);
+        let fortran = b.clone().reversed_axes();
+        let v = filled(&[3]);
+        let cases = [
+            (a.view(), b.view(), true),
+            // Every other matrix, in reverse: the loop axis's stride is free.
+            (a.slice(s![..;-2, .., ..]).into_dyn(), b.view(), true),
+            // The transpose, and every other column.
+            (a.view(), fortran.view(), false),
+            (a.view(), wide.slice(s![.., ..;2]).into_dyn(), false),
+            // A missing optional dimension is extent 1, whose stride is free.
+            (a.view(), v.view(), true),
+        ];
+        for (k, (a, b, contiguous)) in cases.into_iter().enumerate() {
+            // A fresh module per case: the only loop it compiles is this call's.
+            let module = crate::Module::from_source("t.kern", SOURCE).unwrap();
+            let matmul = module.gufunc("matmul").unwrap();
+            matmul.call(&[(&a).into(), (&b).into()]).unwrap();
+            assert_eq!(
+                contiguity_asked_for(&matmul),
+                [Some(contiguous)],
+                "case {k}"
+            );
+        }
     }
 }

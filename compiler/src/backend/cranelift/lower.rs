@@ -116,6 +116,7 @@ pub(super) fn lower_function<M: Module>(
         const_globals: HashMap::new(),
         print_ref: None,
         spans: Vec::new(),
+        bases: HashMap::new(),
     };
     lowerer.lower_body()?;
     let spans = std::mem::take(&mut lowerer.spans);
@@ -142,6 +143,9 @@ pub(super) struct Lowerer<'a, 'b, M: Module> {
     print_ref: Option<FuncRef>,
     /// Span of each source location id, in order of first use.
     spans: Vec<Span>,
+    /// Element addresses' run-time parts computed so far, for later accesses in
+    /// the same block (see `memory`).
+    pub bases: HashMap<super::memory::BaseKey, Value>,
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {
@@ -306,6 +310,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             InstKind::Intrinsic(op, args) => Some(self.intrinsic(*op, args)?),
             InstKind::Call { callee, args } => self.call(*callee, args, inst.span)?,
             InstKind::ArrayLen { array, axis } => Some(self.array_len(*array, *axis)?),
+            InstKind::ArrayStride { array, axis } => Some(self.array_stride(*array, *axis)?),
             InstKind::Load {
                 array,
                 indices,

@@ -4,13 +4,24 @@
 //!
 //! Descriptor fields are loaded read-only and movable (the descriptor never changes
 //! during a call), so Cranelift may hoist and share them across a loop; failed
-//! bounds checks branch to cold blocks. A sub-view argument (`Arg::SubView`) is a
-//! fresh descriptor in a stack slot of the caller, written before the call and only
-//! read by the callee, for which it is as constant as any other.
+//! bounds checks branch to cold blocks. A stride the function declares
+//! ([`FixedStride`](crate::ir::FixedStride)) is that constant instead of a field,
+//! and an element's address is a base, the data pointer plus the sum of its
+//! run-time terms, with the constant terms (constant indices along fixed
+//! strides) in the access's immediate offset: `a[i][2][3]` of a C-contiguous
+//! `8x8` core is one load at `[base + 152]`, `base = data + i * s0 * 8`. A base
+//! is computed once per block and reused by the block's later accesses with the
+//! same run-time terms (the descriptor and the IR's values do not change), so
+//! an unrolled body addresses every element of a sub-array from one register.
+//!
+//! A sub-view argument (`Arg::SubView`) is a fresh descriptor in a stack slot of
+//! the caller, written before the call and only read by the callee, for which it
+//! is as constant as any other.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value,
+    types, Block, InstBuilder, InstructionData, MemFlagsData, Opcode, StackSlotData, StackSlotKind,
+    Value, ValueDef,
 };
 use cranelift_module::Module;
 
@@ -21,6 +32,10 @@ use crate::diagnostics::Span;
 use crate::ir::{
     ArrayDesc, ConstTableId, FormatPiece, LocalId, ScalarType, Type, ValueId, MAX_RANK,
 };
+
+/// What identifies an element address's base within a block: the block, the
+/// array and the axes with a run-time term, each with its index.
+pub(super) type BaseKey = (Block, LocalId, Vec<(usize, ValueId)>);
 
 /// Flags for `ArrayDesc` fields: valid, aligned, unchanged during the call.
 fn descriptor_flags() -> MemFlagsData {
@@ -47,6 +62,28 @@ impl<M: Module> Lowerer<'_, '_, M> {
             .load(types::I64, descriptor_flags(), desc, offset)
     }
 
+    pub fn array_stride(&mut self, array: LocalId, axis: u8) -> Result<Value, BackendError> {
+        let (desc, _, rank) = self.array_local(array)?;
+        if axis as usize >= rank {
+            return Err(self.error(format!("axis {axis} of a rank-{rank} array")));
+        }
+        Ok(self.descriptor_field(desc, ArrayDesc::STRIDES_OFFSET + 8 * axis as i32))
+    }
+
+    /// The value of `v` when it is an integer constant.
+    fn constant_of(&self, v: Value) -> Option<i64> {
+        let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) else {
+            return None;
+        };
+        match self.b.func.dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits()),
+            _ => None,
+        }
+    }
+
     pub fn array_len(&mut self, array: LocalId, axis: u8) -> Result<Value, BackendError> {
         let (desc, _, rank) = self.array_local(array)?;
         if axis as usize >= rank {
@@ -63,37 +100,99 @@ impl<M: Module> Lowerer<'_, '_, M> {
         checked: bool,
         span: Span,
     ) -> Result<(Value, ScalarType), BackendError> {
+        let (base, offset, elem) = self.element_place(array, indices, checked, span)?;
+        Ok(match offset {
+            0 => (base, elem),
+            offset => (self.b.ins().iadd_imm_s(base, i64::from(offset)), elem),
+        })
+    }
+
+    /// The element at `indices` as [`Self::element_address`] finds it, as a base
+    /// and a byte offset to add to it (a load's or store's immediate).
+    fn element_place(
+        &mut self,
+        array: LocalId,
+        indices: &[ValueId],
+        checked: bool,
+        span: Span,
+    ) -> Result<(Value, i32, ScalarType), BackendError> {
         let (desc, elem, rank) = self.array_local(array)?;
         if indices.len() != rank || rank > MAX_RANK {
             return Err(self.error(format!("{} indices for a rank-{rank} array", indices.len())));
         }
         let site = checked.then(|| self.unit.tables.traps.add(span, None));
-        let mut offset: Option<Value> = None;
-        for (axis, index) in indices.iter().enumerate() {
-            let index = self.value(*index)?;
+        // In elements: the constant terms' sum (wrapping, as the run-time
+        // arithmetic) and the axes with a run-time term.
+        let mut constant = 0i64;
+        let mut dynamic = Vec::with_capacity(indices.len());
+        for (axis, &index) in indices.iter().enumerate() {
+            let value = self.value(index)?;
             if let Some(site) = site {
                 let len = self.descriptor_field(desc, ArrayDesc::SHAPE_OFFSET + 8 * axis as i32);
                 // Unsigned: a "negative" usize is huge and fails the check too.
-                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, index, len);
-                self.trap_unless(ok, trap_code::INDEX_OUT_OF_BOUNDS, site, Some([index, len]));
+                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, value, len);
+                self.trap_unless(ok, trap_code::INDEX_OUT_OF_BOUNDS, site, Some([value, len]));
             }
-            let stride = self.descriptor_field(desc, ArrayDesc::STRIDES_OFFSET + 8 * axis as i32);
-            let term = self.b.ins().imul(index, stride);
+            match (self.func.fixed_stride(array, axis), self.constant_of(value)) {
+                // Index 0 adds nothing, whatever the stride.
+                (_, Some(0)) => {}
+                (Some(stride), Some(i)) => constant = constant.wrapping_add(i.wrapping_mul(stride)),
+                _ => dynamic.push((axis, index)),
+            }
+        }
+        let block = self.b.current_block().expect("lowering fills a block");
+        let key = (block, array, dynamic);
+        let mut address = match self.bases.get(&key) {
+            Some(&base) => base,
+            None => {
+                let base = self.base_address(desc, array, elem, &key.2)?;
+                self.bases.insert(key, base);
+                base
+            }
+        };
+        let bytes = constant.wrapping_shl(elem.size_bytes().trailing_zeros());
+        let immediate = i32::try_from(bytes).unwrap_or_else(|_| {
+            address = self.b.ins().iadd_imm_s(address, bytes);
+            0
+        });
+        Ok((address, immediate, elem))
+    }
+
+    /// The data pointer of `desc` (array `array`) plus the run-time terms of
+    /// the axes `dynamic`, each its index times the stride, in bytes.
+    fn base_address(
+        &mut self,
+        desc: Value,
+        array: LocalId,
+        elem: ScalarType,
+        dynamic: &[(usize, ValueId)],
+    ) -> Result<Value, BackendError> {
+        let mut offset: Option<Value> = None;
+        for &(axis, index) in dynamic {
+            let index = self.value(index)?;
+            let term = match self.func.fixed_stride(array, axis) {
+                Some(1) => index,
+                Some(stride) => self.b.ins().imul_imm_s(index, stride),
+                None => {
+                    let stride =
+                        self.descriptor_field(desc, ArrayDesc::STRIDES_OFFSET + 8 * axis as i32);
+                    self.b.ins().imul(index, stride)
+                }
+            };
             offset = Some(match offset {
                 Some(sum) => self.b.ins().iadd(sum, term),
                 None => term,
             });
         }
         let data = self.descriptor_field(desc, 0);
-        let address = match offset {
+        Ok(match offset {
             Some(elements) => {
                 let shift = elem.size_bytes().trailing_zeros() as i64;
                 let bytes = self.b.ins().ishl_imm_u(elements, shift);
                 self.b.ins().iadd(data, bytes)
             }
             None => data,
-        };
-        Ok((address, elem))
+        })
     }
 
     /// The address of a new descriptor for the view of `array` at `index` along
@@ -136,11 +235,11 @@ impl<M: Module> Lowerer<'_, '_, M> {
         checked: bool,
         span: Span,
     ) -> Result<Value, BackendError> {
-        let (address, elem) = self.element_address(array, indices, checked, span)?;
+        let (address, offset, elem) = self.element_place(array, indices, checked, span)?;
         Ok(self
             .b
             .ins()
-            .load(clif_type(elem), MemFlagsData::trusted(), address, 0))
+            .load(clif_type(elem), MemFlagsData::trusted(), address, offset))
     }
 
     pub fn store(
@@ -152,8 +251,10 @@ impl<M: Module> Lowerer<'_, '_, M> {
         span: Span,
     ) -> Result<(), BackendError> {
         let v = self.value(value)?;
-        let (address, _) = self.element_address(array, indices, checked, span)?;
-        self.b.ins().store(MemFlagsData::trusted(), v, address, 0);
+        let (address, offset, _) = self.element_place(array, indices, checked, span)?;
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), v, address, offset);
         Ok(())
     }
 

@@ -373,6 +373,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             InstKind::Intrinsic(op, args) => Some(self.intrinsic(*op, args)?),
             InstKind::Call { callee, args } => self.call(*callee, args, inst.span)?,
             InstKind::ArrayLen { array, axis } => Some(self.array_len(*array, *axis)?.into()),
+            InstKind::ArrayStride { array, axis } => Some(self.array_stride(*array, *axis)?.into()),
             InstKind::Load {
                 array,
                 indices,

@@ -30,7 +30,17 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .ok_or_else(|| self.invalid(format!("axis {axis} of a rank-{} array", ty.rank)))
     }
 
+    pub fn array_stride(&mut self, array: LocalId, axis: u8) -> Result<IntValue<'ctx>, LlvmError> {
+        let (a, ty) = self.array(array)?;
+        a.strides
+            .get(axis as usize)
+            .copied()
+            .ok_or_else(|| self.invalid(format!("axis {axis} of a rank-{} array", ty.rank)))
+    }
+
     /// Address of the element at `indices`, bounds-checked per axis when `checked`.
+    /// A stride the function declares ([`crate::ir::FixedStride`]) is that
+    /// constant, so LLVM folds constant indices into a constant offset.
     pub fn element_address(
         &mut self,
         array: LocalId,
@@ -58,7 +68,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     .build_int_compare(IntPredicate::ULT, index, len, "")?;
                 self.trap_unless(ok, trap_code::INDEX_OUT_OF_BOUNDS, site, Some([index, len]))?;
             }
-            let term = self.b.build_int_mul(index, a.strides[axis], "")?;
+            let stride = match self.func.fixed_stride(array, axis) {
+                Some(stride) => self.cx.i64_type().const_int(stride as u64, true),
+                None => a.strides[axis],
+            };
+            let term = self.b.build_int_mul(index, stride, "")?;
             offset = Some(match offset {
                 Some(sum) => self.b.build_int_add(sum, term, "")?,
                 None => term,

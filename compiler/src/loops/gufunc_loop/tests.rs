@@ -271,12 +271,15 @@ fn core_dimensions_a_name_binds_together_prove_each_others_indices() {
     }
 }
 
-/// `MATMUL`'s loop specialised on `m x n @ n x p`.
-fn specialised_matmul(m: usize, n: usize, p: usize) -> (Program, FuncId) {
+/// `MATMUL`'s loop specialised on `m x n @ n x p` (and contiguous core axes).
+fn specialised_matmul(m: usize, n: usize, p: usize, contiguous: bool) -> (Program, FuncId) {
     let mut program = compile(MATMUL);
     let body = program.find("matmul").unwrap();
     let f64s = |n| vec![ScalarType::F64; n];
-    let core = [vec![m, n], vec![n, p], vec![m, p]];
+    let core = CoreSpecialisation {
+        extents: vec![vec![m, n], vec![n, p], vec![m, p]],
+        contiguous,
+    };
     let lp = build_specialised_gufunc_loop(&mut program, body, 2, &sig(&f64s(2), &f64s(1)), &core)
         .unwrap();
     crate::ir::verify::verify_program(&program).unwrap();
@@ -285,7 +288,7 @@ fn specialised_matmul(m: usize, n: usize, p: usize) -> (Program, FuncId) {
 
 #[test]
 fn a_specialised_loop_reads_core_extents_only_on_entry_and_computes_the_same_bits() {
-    let (program, lp) = specialised_matmul(2, 3, 2);
+    let (program, lp) = specialised_matmul(2, 3, 2, false);
     let f = program.function(lp);
     assert!(f.name.ends_with(".loop@2x3,3x2,2x2"), "{}", f.name);
     assert!(f.callees().is_empty(), "fully inlined");
@@ -303,8 +306,19 @@ fn a_specialised_loop_reads_core_extents_only_on_entry_and_computes_the_same_bit
         })
         .collect();
     assert!(inner_extents.iter().all(|&a| a == 0), "{inner_extents:?}");
-    // Each of the body's three loops runs to a constant: its header compares
-    // the counter with a local that only ever holds constants (`for k in 0..3`).
+    // The body's three loops ran to constants and were unrolled: only the loop
+    // axis's is left (and the inliner's `loop { body; break }`), and each of
+    // the 2x2 outputs is three products.
+    let loops =
+        (f.body.insts_deep()).filter(|i| matches!(i.kind, InstKind::Loop { cond: Some(_), .. }));
+    assert_eq!(loops.count(), 1);
+    let product = [vec!["load.unchecked"; 6], vec!["store.unchecked"]].concat();
+    assert_eq!(accesses(&program, lp), product.repeat(4));
+    // At 16x16 the loops over `i` and `j` stay loops (too large to unroll),
+    // running to constants: the header compares the counter with a constant
+    // or a local that only ever holds constants (`for j in 0..16`).
+    let (large, llp) = specialised_matmul(16, 16, 16, false);
+    let f = large.function(llp);
     let defs: std::collections::HashMap<ValueId, &InstKind> = f
         .body
         .insts_deep()
@@ -333,11 +347,7 @@ fn a_specialised_loop_reads_core_extents_only_on_entry_and_computes_the_same_bit
             _ => false,
         })
         .collect();
-    assert_eq!(bounds, [true; 3]);
-    assert_eq!(
-        accesses(&program, lp),
-        ["load.unchecked", "load.unchecked", "store.unchecked"]
-    );
+    assert_eq!(bounds, [true; 2]);
 
     // The generic loop's test case, reversed along the loop axis: the same bits.
     let (generic, _, glp) = matmul_loop();
@@ -361,7 +371,7 @@ fn a_specialised_loop_reads_core_extents_only_on_entry_and_computes_the_same_bit
 
 #[test]
 fn a_specialised_loop_handed_other_extents_stops_with_a_trap() {
-    let (program, lp) = specialised_matmul(2, 3, 2);
+    let (program, lp) = specialised_matmul(2, 3, 2, false);
     let mut a = vec![0.0f64; 8];
     let mut b = vec![0.0f64; 8];
     let mut out = vec![0.0f64; 8];
@@ -381,6 +391,120 @@ fn a_specialised_loop_handed_other_extents_stops_with_a_trap() {
 }
 
 #[test]
+fn a_contiguous_loop_fixes_its_core_strides_and_computes_the_same_bits() {
+    let (program, lp) = specialised_matmul(2, 3, 2, true);
+    let f = program.function(lp);
+    assert!(
+        f.name.ends_with(".loop@2x3,3x2,2x2:contiguous"),
+        "{}",
+        f.name
+    );
+    let fixed: Vec<(u32, u8, i64)> = f
+        .fixed_strides
+        .iter()
+        .map(|s| (s.array.0, s.axis, s.stride))
+        .collect();
+    let [a, b, out] = [0, 1, 2].map(|k| f.params[k].local.0);
+    assert_eq!(
+        fixed,
+        [
+            (a, 1, 3),
+            (a, 2, 1),
+            (b, 1, 2),
+            (b, 2, 1),
+            (out, 1, 2),
+            (out, 2, 1)
+        ]
+    );
+    // Contiguous cores under every loop-axis stride: reversed, broadcast (0),
+    // and a gap between sub-arrays. The same bits as the generic loop's.
+    let (generic, _, glp) = matmul_loop();
+    let mut a: Vec<f64> = (0..18).map(|x| f64::from(x) * 0.37 - 1.1).collect();
+    let mut b: Vec<f64> = vec![1.5, 0.25, -0.5, 1.0, 1.0, 3.0];
+    let mut outs = Vec::new();
+    for (program, lp) in [(&program, lp), (&generic, glp)] {
+        for which in 0..2 {
+            let mut out = vec![0.0f64; 12];
+            let args = [
+                desc(&mut a[12..], &[2, 2, 3], &[-12, 3, 1]),
+                desc(&mut b, &[2, 3, 2], &[0, 2, 1]),
+                desc(&mut out, &[2, 2, 2], &[6, 2, 1]),
+            ];
+            run_both(program, lp, &args)[which].clone().unwrap();
+            outs.push(out.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        }
+    }
+    assert!(outs.windows(2).all(|w| w[0] == w[1]), "{outs:?}");
+}
+
+#[test]
+fn a_contiguous_loop_handed_other_strides_stops_before_reading() {
+    let (program, lp) = specialised_matmul(2, 3, 2, true);
+    let mut a: Vec<f64> = (0..12).map(f64::from).collect();
+    let mut b: Vec<f64> = (0..12).map(f64::from).collect();
+    // `b` transposed (its core read down columns), then `a` with every other
+    // element of a row: in bounds of the buffers, but not the layout the loop
+    // addresses.
+    for (a_strides, b_strides) in [([6, 3, 1], [6, 1, 3]), ([6, 6, 2], [6, 2, 1])] {
+        let mut out = vec![7.0f64; 8];
+        let args = [
+            desc(&mut a, &[2, 2, 3], &a_strides),
+            desc(&mut b, &[2, 3, 2], &b_strides),
+            desc(&mut out, &[2, 2, 2], &[4, 2, 1]),
+        ];
+        for result in run_both(&program, lp, &args) {
+            let trap = result.unwrap_err();
+            assert!(
+                matches!(&trap.kind, TrapKind::AssertionFailed(m) if m.contains("contiguous")),
+                "{trap:?}"
+            );
+            assert_eq!(trap.span, program.function(lp).span);
+        }
+        assert_eq!(out, [7.0; 8], "nothing written");
+    }
+}
+
+#[test]
+fn a_fixed_stride_needs_its_assertion_on_entry() {
+    let (mut program, lp) = specialised_matmul(2, 3, 2, true);
+    let f = &mut program.functions[lp.0 as usize];
+    // Drop the opening assertion of the first fixed stride (`in0`, axis 1).
+    let first = f
+        .body
+        .insts
+        .iter()
+        .position(|i| matches!(i.kind, InstKind::ArrayStride { .. }))
+        .unwrap();
+    let assertion = f.body.insts[first..]
+        .iter()
+        .position(|i| matches!(i.kind, InstKind::Assert { .. }))
+        .unwrap();
+    f.body.insts.remove(first + assertion);
+    let errors = crate::ir::verify::verify_program(&program).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("fixed stride 3") && e.contains("not asserted")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_contiguous_loop_multiplies_once_per_sub_array_not_per_access() {
+    let count = |contiguous: bool| {
+        let (program, lp) = specialised_matmul(4, 4, 4, contiguous);
+        let asm = crate::backend::cranelift::JitEngine::emit_asm(&program, lp).unwrap();
+        asm.lines().filter(|l| l.contains("imul")).count()
+    };
+    let (strided, contiguous) = (count(false), count(true));
+    // At 4x4 the `j` and `k` loops are unrolled: the strided loop multiplies
+    // an index by a stride per access and axis (16 products of 2 loads each
+    // per row, 3 axes), the contiguous one per sub-array and row (the loop
+    // axis's stride, and the row's offset).
+    assert!(contiguous * 10 < strided, "{contiguous} against {strided}");
+}
+
+#[test]
 fn axes_specialised_on_one_extent_prove_each_others_indices() {
     // `(n),(n1)->()`: the generic loop keeps `y[i]`'s check; at one extent for
     // both the specialised loop asserts them equal and drops it.
@@ -397,11 +521,18 @@ fn axes_specialised_on_one_extent_prove_each_others_indices() {
         let mut program = compile(src);
         let body = program.find("dot").unwrap();
         let signature = sig(&f64s(2), &f64s(1));
-        let lp = build_specialised_gufunc_loop(&mut program, body, 2, &signature, &core).unwrap();
+        let specialisation = CoreSpecialisation {
+            extents: core.to_vec(),
+            contiguous: false,
+        };
+        let lp = build_specialised_gufunc_loop(&mut program, body, 2, &signature, &specialisation)
+            .unwrap();
         crate::ir::verify::verify_program(&program).unwrap();
+        // Three copies of `s += x[i] * y[i]` (the loop unrolled).
+        let loads = ["load.unchecked", expected].repeat(3);
         assert_eq!(
             accesses(&program, lp),
-            ["load.unchecked", expected, "store.unchecked"],
+            [loads, vec!["store.unchecked"]].concat(),
             "{core:?}"
         );
         // A shorter `y` still traps at `y[i]`, as in the generic loop.
@@ -434,6 +565,10 @@ fn core_extents_must_match_the_operands() {
         vec![vec![2, 2], vec![2, 2]],
         vec![vec![2, 2], vec![2], vec![2, 2]],
     ] {
+        let core = CoreSpecialisation {
+            extents: core,
+            contiguous: false,
+        };
         let err =
             build_specialised_gufunc_loop(&mut program, body, 2, &signature, &core).unwrap_err();
         assert!(matches!(err, GufuncLoopError::CoreSizes { .. }), "{err}");

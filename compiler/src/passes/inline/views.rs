@@ -26,6 +26,13 @@ impl Inliner<'_> {
                     axis: axis + 1,
                 })
             }
+            InstKind::ArrayStride { array, axis } => {
+                let (parent, _) = view(array)?;
+                Some(InstKind::ArrayStride {
+                    array: parent,
+                    axis: axis + 1,
+                })
+            }
             InstKind::Load { array, .. } | InstKind::Store { array, .. } => {
                 // The same access of the parent, with the sub-view's index first.
                 let (parent, index) = view(array)?;

@@ -319,7 +319,10 @@ impl Walker<'_> {
                 self.guard(mask, GuardKind::Call, inst.span)?;
                 return Ok(self.b.bool(false));
             }
-            InstKind::ArrayLen { .. } | InstKind::Load { .. } | InstKind::Store { .. } => {
+            InstKind::ArrayLen { .. }
+            | InstKind::ArrayStride { .. }
+            | InstKind::Load { .. }
+            | InstKind::Store { .. } => {
                 return Err(NotVectorisable::NotElementFunction(format!(
                     "`{}` accesses an array",
                     self.f.name

@@ -291,3 +291,31 @@ fn traps_happen_in_the_same_iteration_at_the_same_place() {
     assert_eq!(run(&before), (trapped, printed));
     same_results(&before, &after, &[-1, 9, 4]);
 }
+
+/// `passes::licm` moves the read of the range's end out of the header (a built
+/// loop inlines bodies in that form, `loops::gufunc_loop`): the loop still
+/// unrolls, to the value read.
+#[test]
+fn a_range_whose_end_is_read_before_the_loop_unrolls() {
+    let src = "fn f(x: i64) -> i64 { let mut t = x; for i in 0..4 { t = t * 3 + i; } t }";
+    let before = lowered(src);
+    let mut hoisted = before.clone();
+    crate::passes::licm::hoist_program(&mut hoisted);
+    let id = hoisted.find("f").unwrap();
+    let header = hoisted
+        .function(id)
+        .body
+        .insts_deep()
+        .find_map(|i| match &i.kind {
+            InstKind::Loop {
+                header,
+                cond: Some(_),
+                ..
+            } => Some(header.insts.len()),
+            _ => None,
+        });
+    assert_eq!(header, Some(2), "`i = get l; c = i < e`, `e` read before");
+    let after = unrolled(&hoisted);
+    assert_eq!(loops(&after, "f"), 0);
+    same_results(&before, &after, &[0, 1, -7]);
+}
