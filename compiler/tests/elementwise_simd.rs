@@ -7,7 +7,8 @@
 //! take the scalar loop). Also: the generated CLIF really is vector code.
 //! With `--features llvm` every check runs the optimized tier's loop too
 //! (`backend::llvm::host`, whose contiguous path takes the unit and zero
-//! strides) against the same interpreter run.
+//! strides, through the predicated loop where the body has guards) against the
+//! same interpreter run.
 
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend;
@@ -697,4 +698,21 @@ fn the_optimized_tiers_vector_loop_takes_broadcast_operands() {
         let inputs: Vec<Vec<ScalarValue>> = (0..3).map(|_| g.values(T::F32, n)).collect();
         check(&saxpy, &inputs, n, &[0, 1, 1], 1, None);
     }
+}
+
+/// The optimized tier vectorises a body whose scalar loop has a rare path LLVM
+/// cannot vectorise (sin's Payne–Hanek call and its trap check): it runs the
+/// predicated loop, whose guards LLVM folds into a vector of flags (`phi <N x
+/// i1>`, the "did any lane need the scalar code" reduction).
+#[cfg(feature = "llvm")]
+#[test]
+fn the_optimized_tier_vectorises_a_guarded_body() {
+    let tr = transcendental_loop(T::F64);
+    let ir = kern_compiler::backend::llvm::host::emit_llvm_ir(&tr.program, tr.func).unwrap();
+    assert!(
+        ir.lines()
+            .any(|l| l.contains("phi <") && l.contains(" x i1>")),
+        "no vectorised guard reduction:\n{ir}"
+    );
+    assert!(ir.contains(" x double>"), "no vector code:\n{ir}");
 }

@@ -11,13 +11,23 @@
 //! dispatch: if out's stride is 1 and every input's is 0 or 1: contiguous,
 //!           else the loop function as it is (any strides)
 //! contiguous: each zero-stride input's element copied into a stack buffer of
-//!           CHUNK elements; the run cut into chunks (one chunk of n when no input
-//!           has stride 0), each run by the *unit* copy of the loop function
+//!           CHUNK elements; the run cut into chunks (one chunk of n when no buffer
+//!           is used), each run by the *unit* copy of the loop function (or by the
+//!           predicated loop, see below)
 //! ```
 //!
 //! The unit copy is the same IR lowered once more with every stride the constant
 //! 1, so its accesses are consecutive and LLVM vectorises it with no stride check;
-//! every operand it reads is a contiguous array, buffers included. The chunks run
+//! every operand it reads is a contiguous array, buffers included.
+//!
+//! A body whose predicated form has guards (`passes::predicate`: a rare path
+//! with a loop, a call or a trap, such as sin's Payne–Hanek reduction) has exits
+//! or calls in its scalar loop, which LLVM does not vectorise. Its chunks first
+//! run the *predicated loop* (`loops::predicated_loop`, unit strides too) into a
+//! buffer of results: when no guard held, the results are copied to the output;
+//! otherwise the unit copy runs the chunk from its inputs, which nothing has
+//! written yet (so outputs aliasing their inputs are safe), with the scalar
+//! loop's traps and prints. The chunks run
 //! in order, the unit copy is the IR loop itself, and the dispatcher stops after a
 //! chunk that trapped: elements, values, traps and prints are the loop's, in its
 //! order. LLVM inlines the unit copy (one call site); the loop function stays
@@ -38,15 +48,17 @@ use crate::backend::llvm::lower::{
 };
 use crate::backend::llvm::types::memory_type;
 use crate::ir::{self, FunctionKind, ScalarType, Type};
+use crate::loops::predicated_loop::build_predicated_loop;
+use crate::passes::predicate::{if_convert, Predicated};
 
 /// Bytes of stack the buffers of zero-stride inputs may take together; a chunk
 /// is as many elements as fit (a multiple of 64, at least 64).
 const BUFFER_BYTES: u64 = 16 * 1024;
 
-/// The element types of the inputs of elementwise loop `func`, or `None` when it
-/// is not one (or not of the shape `loops::elementwise` builds: rank-1 arrays,
-/// the output last and mutable).
-fn input_types(func: &ir::Function) -> Option<Vec<ScalarType>> {
+/// The element types of the inputs and of the output of elementwise loop
+/// `func`, or `None` when it is not one (or not of the shape `loops::elementwise`
+/// builds: rank-1 arrays, the output last and mutable).
+fn operand_types(func: &ir::Function) -> Option<(Vec<ScalarType>, ScalarType)> {
     if !matches!(func.kind, FunctionKind::ElementwiseLoop { .. }) {
         return None;
     }
@@ -59,7 +71,48 @@ fn input_types(func: &ir::Function) -> Option<Vec<ScalarType>> {
         })
         .collect::<Option<_>>()?;
     let (out, inputs) = arrays.split_last()?;
-    out.mutable.then(|| inputs.iter().map(|a| a.elem).collect())
+    out.mutable
+        .then(|| (inputs.iter().map(|a| a.elem).collect(), out.elem))
+}
+
+/// The predicated form of elementwise loop `func`'s element function, when it
+/// has one with guards: then its scalar loop has exits or calls that keep LLVM
+/// from vectorising it, and the predicated loop has neither.
+fn guarded_form(
+    program: &ir::Program,
+    func: &ir::Function,
+    types: &[ScalarType],
+    out: ScalarType,
+) -> Option<Predicated> {
+    let FunctionKind::ElementwiseLoop { element } = func.kind else {
+        return None;
+    };
+    if_convert(program, element)
+        .ok()
+        .filter(|p| !p.guards.is_empty() && p.params == types && p.ret == out)
+}
+
+/// Defines `name`, `func` lowered with every array's stride the constant 1.
+fn define_unit_copy<'ctx>(
+    unit: &mut Unit<'ctx>,
+    hooks: &Host<'ctx>,
+    program: &ir::Program,
+    func: &ir::Function,
+    name: &str,
+) -> Result<FunctionValue<'ctx>, LlvmError> {
+    let cx = unit.cx;
+    let one = cx.i64_type().const_int(1, false);
+    let copy = declare_kern_function(unit, func, name);
+    let b = cx.create_builder();
+    b.position_at_end(cx.append_basic_block(copy, "entry"));
+    let mut frame = kern_function_frame(copy, func);
+    for param in &mut frame.params {
+        if let ParamValue::Array(a) = param {
+            a.strides.iter_mut().for_each(|s| *s = one);
+        }
+    }
+    lower_function(unit, hooks, b, program, func, copy, frame)?;
+    Ok(copy)
 }
 
 /// Elements per chunk for inputs of `types`.
@@ -79,7 +132,7 @@ pub(super) fn define_dispatch<'ctx>(
     generic: FunctionValue<'ctx>,
     symbol: &str,
 ) -> Result<Option<FunctionValue<'ctx>>, LlvmError> {
-    let Some(types) = input_types(func) else {
+    let Some((types, out_type)) = operand_types(func) else {
         return Ok(None);
     };
     let cx = unit.cx;
@@ -93,17 +146,15 @@ pub(super) fn define_dispatch<'ctx>(
     let i64t = cx.i64_type();
     let one = i64t.const_int(1, false);
 
-    // The unit copy: the same body, every stride the constant 1.
-    let unit_copy = declare_kern_function(unit, func, &format!("{symbol}$unit"));
-    let b = cx.create_builder();
-    b.position_at_end(cx.append_basic_block(unit_copy, "entry"));
-    let mut frame = kern_function_frame(unit_copy, func);
-    for param in &mut frame.params {
-        if let ParamValue::Array(a) = param {
-            a.strides.iter_mut().for_each(|s| *s = one);
+    let unit_copy = define_unit_copy(unit, hooks, program, func, &format!("{symbol}$unit"))?;
+    let predicated = match guarded_form(program, func, &types, out_type) {
+        Some(pred) => {
+            let lp = build_predicated_loop(&pred, func.span);
+            let name = format!("{symbol}$predicated");
+            Some(define_unit_copy(unit, hooks, program, &lp, &name)?)
         }
-    }
-    lower_function(unit, hooks, b, program, func, unit_copy, frame)?;
+        None => None,
+    };
 
     let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
     let param = |i: usize| dispatch.get_nth_param(i as u32).expect("declared above");
@@ -129,11 +180,15 @@ pub(super) fn define_dispatch<'ctx>(
     );
     let b = cx.create_builder();
     b.position_at_end(entry);
-    let chunk = i64t.const_int(chunk_len(&types), false);
-    let buffers: Vec<PointerValue> = types
+    // The predicated path computes a chunk into `results` first.
+    let mut buffered = types.clone();
+    buffered.extend(predicated.map(|_| out_type));
+    let chunk = i64t.const_int(chunk_len(&buffered), false);
+    let buffers: Vec<PointerValue> = buffered
         .iter()
         .map(|&t| b.build_array_alloca(memory_type(cx, t), chunk, "buffer"))
         .collect::<Result<_, _>>()?;
+    let results = predicated.map(|_| buffers[types.len()]);
     let mut fits = b.build_int_compare(IntPredicate::EQ, out_stride, one, "")?;
     let mut any_zero = cx.bool_type().const_zero();
     let mut zero_strides: Vec<IntValue> = Vec::with_capacity(types.len());
@@ -153,10 +208,14 @@ pub(super) fn define_dispatch<'ctx>(
     b.build_call(generic, &all, "")?;
     b.build_return(None)?;
 
-    // One chunk of n unless an input is buffered; the first chunk's elements of
-    // each buffer are the broadcast element (`fill`, skipped when n is 0).
+    // One chunk of n unless a buffer is in use; the first chunk's elements of
+    // each input's buffer are the broadcast element (`fill`, skipped when n is 0).
     b.position_at_end(contiguous);
-    let step = b.build_select(any_zero, chunk, n, "step")?.into_int_value();
+    let chunked = match predicated {
+        Some(_) => cx.bool_type().const_int(1, false),
+        None => any_zero,
+    };
+    let step = b.build_select(chunked, chunk, n, "step")?.into_int_value();
     let empty = b.build_int_compare(IntPredicate::EQ, n, i64t.const_zero(), "")?;
     b.build_conditional_branch(empty, done, fill)?;
     b.position_at_end(fill);
@@ -205,15 +264,42 @@ pub(super) fn define_dispatch<'ctx>(
     }
     // SAFETY (LLVM): as above, for the output.
     let out_run = unsafe { b.build_gep(out_data, &[i_value], "")? };
+    let mut latches = Vec::new();
+    let next = b.build_int_add(i_value, m, "")?;
+    if let (Some(lp), Some(results)) = (predicated, results) {
+        // The chunk's results, or a guard: then the scalar loop runs the chunk
+        // from its inputs, which nothing has written yet.
+        let mut lp_args = args.clone();
+        lp_args.extend::<[BasicMetadataValueEnum; 3]>([results.into(), m.into(), one.into()]);
+        let held = b
+            .build_call(lp, &lp_args, "held")?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| LlvmError::Llvm("the predicated loop returned nothing".into()))?
+            .into_int_value();
+        let (scalar, store) = (block("scalar"), block("store"));
+        b.build_conditional_branch(held, scalar, store)?;
+        b.position_at_end(store);
+        let size = i64t.const_int(out_type.size_bytes() as u64, false);
+        let bytes = b.build_int_mul(m, size, "")?;
+        let align = out_type.size_bytes() as u32;
+        b.build_memcpy(out_run, align, results, align, bytes)
+            .map_err(|e| LlvmError::Llvm(e.to_string()))?;
+        latches.push(store);
+        b.build_unconditional_branch(head)?;
+        b.position_at_end(scalar);
+    }
     args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
     b.build_call(unit_copy, &args, "")?;
     // A chunk that trapped ends the loop, the record as it wrote it.
     let code = b.build_load(trap, "trap")?.into_int_value();
     let clear = b.build_int_compare(IntPredicate::EQ, code, code.get_type().const_zero(), "")?;
-    let next = b.build_int_add(i_value, m, "")?;
-    let latch = b.get_insert_block().expect("positioned");
+    latches.push(b.get_insert_block().expect("positioned"));
     b.build_conditional_branch(clear, head, done)?;
-    i.add_incoming(&[(&i64t.const_zero(), before_head), (&next, latch)]);
+    i.add_incoming(&[(&i64t.const_zero(), before_head)]);
+    for latch in latches {
+        i.add_incoming(&[(&next, latch)]);
+    }
 
     b.position_at_end(done);
     b.build_return(None)?;
