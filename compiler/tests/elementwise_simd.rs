@@ -5,6 +5,10 @@
 //! Payne–Hanek guard, `print!` and recursive calls under a condition — at lengths
 //! 0..=70 and larger, with unit, zero, strided and negative strides (the last two
 //! take the scalar loop). Also: the generated CLIF really is vector code.
+//! With `--features llvm` every check runs the optimized tier's loop too
+//! (`backend::llvm::host`, whose contiguous path takes the unit and zero
+//! strides, through the predicated loop where the body has guards) against the
+//! same interpreter run.
 
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend;
@@ -26,6 +30,19 @@ struct Loop {
     sources: SourceMap,
     /// The CLIF has a vector path.
     vector: bool,
+    /// The optimized tier's code for the same loop.
+    #[cfg(feature = "llvm")]
+    optimized: CompiledFunction,
+}
+
+impl Loop {
+    /// The machine code of every tier this build has.
+    fn tiers(&self) -> Vec<&CompiledFunction> {
+        #[cfg(feature = "llvm")]
+        return vec![&self.compiled, &self.optimized];
+        #[cfg(not(feature = "llvm"))]
+        vec![&self.compiled]
+    }
 }
 
 fn compile_loop(src: &str, ufunc: &str, inputs: &[ScalarType], output: ScalarType) -> Loop {
@@ -47,7 +64,12 @@ fn compile_loop(src: &str, ufunc: &str, inputs: &[ScalarType], output: ScalarTyp
     let vector = ["f64x2", "f32x4", "i64x2", "i32x4", "i16x8", "i8x16"]
         .iter()
         .any(|t| clif.contains(t));
+    #[cfg(feature = "llvm")]
+    let optimized = kern_compiler::backend::llvm::host::compile(&program, func)
+        .unwrap_or_else(|e| panic!("LLVM compiles the loop: {e}"));
     Loop {
+        #[cfg(feature = "llvm")]
+        optimized,
         program,
         func,
         compiled,
@@ -148,7 +170,8 @@ struct Outcome {
     printed: String,
 }
 
-/// Runs the loop on the interpreter and the JIT and compares everything.
+/// Runs the loop on the interpreter and on every tier's machine code and
+/// compares everything.
 fn check(
     l: &Loop,
     inputs: &[Vec<ScalarValue>],
@@ -157,7 +180,7 @@ fn check(
     out_stride: i64,
     alias: Option<usize>,
 ) {
-    let run = |jit: bool| -> Outcome {
+    let run = |jit: Option<&CompiledFunction>| -> Outcome {
         let mut ops: Vec<Operand> = l
             .inputs
             .iter()
@@ -175,8 +198,8 @@ fn check(
         let mut printed = Vec::new();
         // SAFETY: every descriptor covers its live buffer for `n` elements.
         let trap = unsafe {
-            if jit {
-                match l.compiled.call(&args, &mut printed) {
+            if let Some(compiled) = jit {
+                match compiled.call(&args, &mut printed) {
                     Ok(_) => None,
                     Err(CallError::Trap(t)) => Some(format!("{t} at {:?}", t.span)),
                     Err(e) => panic!("{e}"),
@@ -197,12 +220,19 @@ fn check(
             printed: String::from_utf8(printed).unwrap(),
         }
     };
-    let (want, got) = (run(false), run(true));
-    let ctx = || {
-        format!(
-            "n = {n}, strides {strides:?}, out {out_stride}, alias {alias:?}, inputs {inputs:?}"
-        )
-    };
+    let want = run(None);
+    for compiled in l.tiers() {
+        compare(l, &want, &run(Some(compiled)), || {
+            format!(
+                "{}: n = {n}, strides {strides:?}, out {out_stride}, alias {alias:?}, inputs {inputs:?}",
+                compiled.engine()
+            )
+        });
+    }
+}
+
+/// Asserts that the compiled run `got` left what the interpreter's run `want` did.
+fn compare(l: &Loop, want: &Outcome, got: &Outcome, ctx: impl Fn() -> String) {
     assert_eq!(want.trap, got.trap, "{}", ctx());
     assert_eq!(want.printed, got.printed, "{}", ctx());
     assert_eq!(want.out.len(), got.out.len());
@@ -645,4 +675,44 @@ fn the_clif_of_a_tiny_loop() {
         T::F32,
     );
     insta::assert_snapshot!(clif(&l));
+}
+
+/// The optimized tier's vector loop is the contiguous path's, which assumes unit
+/// strides instead of testing them: LLVM's own versioning (`ident.check`: "is
+/// this run-time stride 1?") would send a broadcast operand, stride 0 like
+/// saxpy's `a`, to the scalar loop.
+#[cfg(feature = "llvm")]
+#[test]
+fn the_optimized_tiers_vector_loop_takes_broadcast_operands() {
+    let saxpy = compile_loop(
+        "#[vectorize] fn saxpy(a: f32, x: f32, y: f32) -> f32 { a * x + y }",
+        "saxpy",
+        &[T::F32, T::F32, T::F32],
+        T::F32,
+    );
+    let ir = kern_compiler::backend::llvm::host::emit_llvm_ir(&saxpy.program, saxpy.func).unwrap();
+    assert!(ir.contains("x float>"), "no vector code:\n{ir}");
+    assert!(!ir.contains("ident.check"), "a stride check:\n{ir}");
+    let mut g = Values(3);
+    for n in [1, 5, 64, 2047, 2048, 5000] {
+        let inputs: Vec<Vec<ScalarValue>> = (0..3).map(|_| g.values(T::F32, n)).collect();
+        check(&saxpy, &inputs, n, &[0, 1, 1], 1, None);
+    }
+}
+
+/// The optimized tier vectorises a body whose scalar loop has a rare path LLVM
+/// cannot vectorise (sin's Payne–Hanek call and its trap check): it runs the
+/// predicated loop, whose guards LLVM folds into a vector of flags (`phi <N x
+/// i1>`, the "did any lane need the scalar code" reduction).
+#[cfg(feature = "llvm")]
+#[test]
+fn the_optimized_tier_vectorises_a_guarded_body() {
+    let tr = transcendental_loop(T::F64);
+    let ir = kern_compiler::backend::llvm::host::emit_llvm_ir(&tr.program, tr.func).unwrap();
+    assert!(
+        ir.lines()
+            .any(|l| l.contains("phi <") && l.contains(" x i1>")),
+        "no vectorised guard reduction:\n{ir}"
+    );
+    assert!(ir.contains(" x double>"), "no vector code:\n{ir}");
 }

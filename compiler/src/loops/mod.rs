@@ -11,6 +11,7 @@
 
 pub mod elementwise;
 pub mod gufunc_loop;
+pub mod predicated_loop;
 pub mod reduce_batch;
 pub mod reduce_loop;
 pub mod scan_loop;

@@ -45,7 +45,11 @@
 //! * `entry`: the unit's host-specific functions — `kern$trap` (fills the record)
 //!   and the trampoline.
 //! * `hooks`: the host's side of the shared lowering (calls, traps, `print!`).
+//! * `contiguous`: the dispatcher in front of an elementwise loop that runs
+//!   contiguous and broadcast operands through a unit-stride copy of the loop,
+//!   which LLVM vectorises.
 
+mod contiguous;
 mod entry;
 mod hooks;
 mod target;

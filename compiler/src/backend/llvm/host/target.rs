@@ -17,6 +17,7 @@ use inkwell::targets::{
 use inkwell::values::FunctionValue;
 use inkwell::{AddressSpace, OptimizationLevel};
 
+use super::contiguous::define_dispatch;
 use super::entry::{define_trampoline, define_trap_function, TRAMPOLINE};
 use super::hooks::Host;
 use super::LlvmError;
@@ -132,7 +133,17 @@ fn build<'ctx>(
         define_kern_function(&mut unit, &hooks, program, f)?;
     }
     let root_function = unit.device_functions[&root];
-    define_trampoline(&unit, program.function(root), root_function)?;
+    let root_symbol = symbol(root, &program.function(root).name);
+    let entry = define_dispatch(
+        &mut unit,
+        &hooks,
+        program,
+        program.function(root),
+        root_function,
+        &root_symbol,
+    )?
+    .unwrap_or(root_function);
+    define_trampoline(&unit, program.function(root), entry)?;
 
     // Every function is compiled for this CPU, also by MCJIT's own code generator.
     let (cpu, features) = host_cpu();

@@ -1,0 +1,307 @@
+//! The contiguous path of an elementwise loop on the host: what lets LLVM's loop
+//! vectoriser stream a ufunc call whose operands are contiguous or broadcast
+//! scalars.
+//!
+//! The loop function (`loops::elementwise`) addresses every operand as `data +
+//! i * stride` with a run-time stride. LLVM versions such a loop on "every stride
+//! is 1" only, so a call with a broadcast scalar operand (stride 0, saxpy's `a`)
+//! ran its scalar loop. Here the root of the unit gets a dispatcher in front:
+//!
+//! ```text
+//! dispatch: if out's stride is 1 and every input's is 0 or 1: contiguous,
+//!           else the loop function as it is (any strides)
+//! contiguous: each zero-stride input's element copied into a stack buffer of
+//!           CHUNK elements; the run cut into chunks (one chunk of n when no buffer
+//!           is used), each run by the *unit* copy of the loop function (or by the
+//!           predicated loop, see below)
+//! ```
+//!
+//! The unit copy is the same IR lowered once more with every stride the constant
+//! 1, so its accesses are consecutive and LLVM vectorises it with no stride check;
+//! every operand it reads is a contiguous array, buffers included.
+//!
+//! A body whose predicated form has guards (`passes::predicate`: a rare path
+//! with a loop, a call or a trap, such as sin's Payne–Hanek reduction) has exits
+//! or calls in its scalar loop, which LLVM does not vectorise. Its chunks first
+//! run the *predicated loop* (`loops::predicated_loop`, unit strides too) into a
+//! buffer of results: when no guard held, the results are copied to the output;
+//! otherwise the unit copy runs the chunk from its inputs, which nothing has
+//! written yet (so outputs aliasing their inputs are safe), with the scalar
+//! loop's traps and prints. The chunks run
+//! in order, the unit copy is the IR loop itself, and the dispatcher stops after a
+//! chunk that trapped: elements, values, traps and prints are the loop's, in its
+//! order. LLVM inlines the unit copy (one call site); the loop function stays
+//! out of line, optimised for size, so LLVM does not version it on strides the
+//! dispatcher already sends elsewhere.
+//!
+//! It knows the elementwise loop's parameters (rank-1 arrays, the output last)
+//! and the host's trap record; instruction lowering is the shared `lower`'s.
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+use super::hooks::Host;
+use super::LlvmError;
+use crate::backend::llvm::lower::{
+    declare_kern_function, kern_function_frame, lower_function, ParamValue, Unit,
+};
+use crate::backend::llvm::types::memory_type;
+use crate::ir::{self, FunctionKind, ScalarType, Type};
+use crate::loops::predicated_loop::build_predicated_loop;
+use crate::passes::predicate::{if_convert, Predicated};
+
+/// Bytes of stack the buffers of zero-stride inputs may take together; a chunk
+/// is as many elements as fit (a multiple of 64, at least 64).
+const BUFFER_BYTES: u64 = 16 * 1024;
+
+/// The element types of the inputs and of the output of elementwise loop
+/// `func`, or `None` when it is not one (or not of the shape `loops::elementwise`
+/// builds: rank-1 arrays, the output last and mutable).
+fn operand_types(func: &ir::Function) -> Option<(Vec<ScalarType>, ScalarType)> {
+    if !matches!(func.kind, FunctionKind::ElementwiseLoop { .. }) {
+        return None;
+    }
+    let arrays: Vec<ir::ArrayType> = func
+        .param_types()
+        .into_iter()
+        .map(|t| match t {
+            Type::Array(a) if a.rank == 1 => Some(a),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let (out, inputs) = arrays.split_last()?;
+    out.mutable
+        .then(|| (inputs.iter().map(|a| a.elem).collect(), out.elem))
+}
+
+/// The predicated form of elementwise loop `func`'s element function, when it
+/// has one with guards: then its scalar loop has exits or calls that keep LLVM
+/// from vectorising it, and the predicated loop has neither.
+fn guarded_form(
+    program: &ir::Program,
+    func: &ir::Function,
+    types: &[ScalarType],
+    out: ScalarType,
+) -> Option<Predicated> {
+    let FunctionKind::ElementwiseLoop { element } = func.kind else {
+        return None;
+    };
+    if_convert(program, element)
+        .ok()
+        .filter(|p| !p.guards.is_empty() && p.params == types && p.ret == out)
+}
+
+/// Defines `name`, `func` lowered with every array's stride the constant 1.
+fn define_unit_copy<'ctx>(
+    unit: &mut Unit<'ctx>,
+    hooks: &Host<'ctx>,
+    program: &ir::Program,
+    func: &ir::Function,
+    name: &str,
+) -> Result<FunctionValue<'ctx>, LlvmError> {
+    let cx = unit.cx;
+    let one = cx.i64_type().const_int(1, false);
+    let copy = declare_kern_function(unit, func, name);
+    let b = cx.create_builder();
+    b.position_at_end(cx.append_basic_block(copy, "entry"));
+    let mut frame = kern_function_frame(copy, func);
+    for param in &mut frame.params {
+        if let ParamValue::Array(a) = param {
+            a.strides.iter_mut().for_each(|s| *s = one);
+        }
+    }
+    lower_function(unit, hooks, b, program, func, copy, frame)?;
+    Ok(copy)
+}
+
+/// Elements per chunk for inputs of `types`.
+fn chunk_len(types: &[ScalarType]) -> u64 {
+    let bytes: u64 = types.iter().map(|t| t.size_bytes() as u64).sum();
+    (BUFFER_BYTES / bytes.max(1) / 64 * 64).max(64)
+}
+
+/// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop,
+/// defines its unit copy and its dispatcher and returns the dispatcher, which
+/// has `generic`'s signature; otherwise `None`.
+pub(super) fn define_dispatch<'ctx>(
+    unit: &mut Unit<'ctx>,
+    hooks: &Host<'ctx>,
+    program: &ir::Program,
+    func: &ir::Function,
+    generic: FunctionValue<'ctx>,
+    symbol: &str,
+) -> Result<Option<FunctionValue<'ctx>>, LlvmError> {
+    let Some((types, out_type)) = operand_types(func) else {
+        return Ok(None);
+    };
+    let cx = unit.cx;
+    // The loop function as it is now runs only strides the contiguous path does
+    // not take, where LLVM's own "every stride is 1" version of it would be dead
+    // code: kept out of line and small, its loop is not versioned nor vectorised.
+    for attribute in ["noinline", "optsize"] {
+        let kind = Attribute::get_named_enum_kind_id(attribute);
+        generic.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
+    }
+    let i64t = cx.i64_type();
+    let one = i64t.const_int(1, false);
+
+    let unit_copy = define_unit_copy(unit, hooks, program, func, &format!("{symbol}$unit"))?;
+    let predicated = match guarded_form(program, func, &types, out_type) {
+        Some(pred) => {
+            let lp = build_predicated_loop(&pred, func.span);
+            let name = format!("{symbol}$predicated");
+            Some(define_unit_copy(unit, hooks, program, &lp, &name)?)
+        }
+        None => None,
+    };
+
+    let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
+    let param = |i: usize| dispatch.get_nth_param(i as u32).expect("declared above");
+    let trap = param(0).into_pointer_value();
+    // Parameter triples (data, extent, stride), inputs first, the output last.
+    let operand = |k: usize| {
+        (
+            param(1 + 3 * k).into_pointer_value(),
+            param(2 + 3 * k).into_int_value(),
+            param(3 + 3 * k).into_int_value(),
+        )
+    };
+    let (out_data, n, out_stride) = operand(types.len());
+    let block = |name: &str| cx.append_basic_block(dispatch, name);
+    let (entry, generic_block, contiguous, fill, head, body, done) = (
+        block("entry"),
+        block("generic"),
+        block("contiguous"),
+        block("fill"),
+        block("head"),
+        block("body"),
+        block("done"),
+    );
+    let b = cx.create_builder();
+    b.position_at_end(entry);
+    // The predicated path computes a chunk into `results` first.
+    let mut buffered = types.clone();
+    buffered.extend(predicated.map(|_| out_type));
+    let chunk = i64t.const_int(chunk_len(&buffered), false);
+    let buffers: Vec<PointerValue> = buffered
+        .iter()
+        .map(|&t| b.build_array_alloca(memory_type(cx, t), chunk, "buffer"))
+        .collect::<Result<_, _>>()?;
+    let results = predicated.map(|_| buffers[types.len()]);
+    let mut fits = b.build_int_compare(IntPredicate::EQ, out_stride, one, "")?;
+    let mut any_zero = cx.bool_type().const_zero();
+    let mut zero_strides: Vec<IntValue> = Vec::with_capacity(types.len());
+    for k in 0..types.len() {
+        let stride = operand(k).2;
+        let unit_or_zero = b.build_int_compare(IntPredicate::ULE, stride, one, "")?;
+        fits = b.build_and(fits, unit_or_zero, "")?;
+        let zero = b.build_int_compare(IntPredicate::EQ, stride, i64t.const_zero(), "")?;
+        any_zero = b.build_or(any_zero, zero, "")?;
+        zero_strides.push(zero);
+    }
+    b.build_conditional_branch(fits, contiguous, generic_block)?;
+
+    b.position_at_end(generic_block);
+    let all: Vec<BasicMetadataValueEnum> =
+        dispatch.get_params().into_iter().map(Into::into).collect();
+    b.build_call(generic, &all, "")?;
+    b.build_return(None)?;
+
+    // One chunk of n unless a buffer is in use; the first chunk's elements of
+    // each input's buffer are the broadcast element (`fill`, skipped when n is 0).
+    b.position_at_end(contiguous);
+    let chunked = match predicated {
+        Some(_) => cx.bool_type().const_int(1, false),
+        None => any_zero,
+    };
+    let step = b.build_select(chunked, chunk, n, "step")?.into_int_value();
+    let empty = b.build_int_compare(IntPredicate::EQ, n, i64t.const_zero(), "")?;
+    b.build_conditional_branch(empty, done, fill)?;
+    b.position_at_end(fill);
+    let filled = b.build_int_compare(IntPredicate::ULT, n, chunk, "")?;
+    let filled = b.build_select(filled, n, chunk, "filled")?.into_int_value();
+    let mut bases = Vec::with_capacity(types.len());
+    for (k, (&buffer, &zero)) in buffers.iter().zip(&zero_strides).enumerate() {
+        let data = operand(k).0;
+        let (copy, next) = (block("copy"), block("copied"));
+        // n > 0: element 0 exists.
+        let element = b.build_load(data, "broadcast")?;
+        let before = b.get_insert_block().expect("positioned");
+        b.build_conditional_branch(zero, copy, next)?;
+        b.position_at_end(copy);
+        let j = b.build_phi(i64t, "j")?;
+        // SAFETY (LLVM): `j < filled <= CHUNK`, inside the buffer.
+        let at =
+            unsafe { b.build_in_bounds_gep(buffer, &[j.as_basic_value().into_int_value()], "")? };
+        b.build_store(at, element)?;
+        let j_next = b.build_int_add(j.as_basic_value().into_int_value(), one, "")?;
+        j.add_incoming(&[(&i64t.const_zero(), before), (&j_next, copy)]);
+        let more = b.build_int_compare(IntPredicate::ULT, j_next, filled, "")?;
+        b.build_conditional_branch(more, copy, next)?;
+        b.position_at_end(next);
+        bases.push((data, buffer, zero));
+    }
+    let before_head = b.get_insert_block().expect("positioned");
+    b.build_unconditional_branch(head)?;
+
+    b.position_at_end(head);
+    let i = b.build_phi(i64t, "i")?;
+    let i_value = i.as_basic_value().into_int_value();
+    let more = b.build_int_compare(IntPredicate::ULT, i_value, n, "")?;
+    b.build_conditional_branch(more, body, done)?;
+
+    b.position_at_end(body);
+    let left = b.build_int_sub(n, i_value, "")?;
+    let short = b.build_int_compare(IntPredicate::ULT, left, step, "")?;
+    let m = b.build_select(short, left, step, "m")?.into_int_value();
+    let mut args: Vec<BasicMetadataValueEnum> = vec![trap.into()];
+    for (data, buffer, zero) in bases {
+        // SAFETY (LLVM): `i < n`, an element of the run (stride 1).
+        let run = unsafe { b.build_gep(data, &[i_value], "")? };
+        let base = b.build_select(zero, buffer, run, "")?;
+        args.extend::<[BasicMetadataValueEnum; 3]>([base.into(), m.into(), one.into()]);
+    }
+    // SAFETY (LLVM): as above, for the output.
+    let out_run = unsafe { b.build_gep(out_data, &[i_value], "")? };
+    let mut latches = Vec::new();
+    let next = b.build_int_add(i_value, m, "")?;
+    if let (Some(lp), Some(results)) = (predicated, results) {
+        // The chunk's results, or a guard: then the scalar loop runs the chunk
+        // from its inputs, which nothing has written yet.
+        let mut lp_args = args.clone();
+        lp_args.extend::<[BasicMetadataValueEnum; 3]>([results.into(), m.into(), one.into()]);
+        let held = b
+            .build_call(lp, &lp_args, "held")?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| LlvmError::Llvm("the predicated loop returned nothing".into()))?
+            .into_int_value();
+        let (scalar, store) = (block("scalar"), block("store"));
+        b.build_conditional_branch(held, scalar, store)?;
+        b.position_at_end(store);
+        let size = i64t.const_int(out_type.size_bytes() as u64, false);
+        let bytes = b.build_int_mul(m, size, "")?;
+        let align = out_type.size_bytes() as u32;
+        b.build_memcpy(out_run, align, results, align, bytes)
+            .map_err(|e| LlvmError::Llvm(e.to_string()))?;
+        latches.push(store);
+        b.build_unconditional_branch(head)?;
+        b.position_at_end(scalar);
+    }
+    args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
+    b.build_call(unit_copy, &args, "")?;
+    // A chunk that trapped ends the loop, the record as it wrote it.
+    let code = b.build_load(trap, "trap")?.into_int_value();
+    let clear = b.build_int_compare(IntPredicate::EQ, code, code.get_type().const_zero(), "")?;
+    latches.push(b.get_insert_block().expect("positioned"));
+    b.build_conditional_branch(clear, head, done)?;
+    i.add_incoming(&[(&i64t.const_zero(), before_head)]);
+    for latch in latches {
+        i.add_incoming(&[(&next, latch)]);
+    }
+
+    b.position_at_end(done);
+    b.build_return(None)?;
+    Ok(Some(dispatch))
+}
