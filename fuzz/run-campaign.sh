@@ -41,7 +41,7 @@ status=0
   -dict=kern.dict -max_len=8192 -timeout=20 -rss_limit_mb=3072 \
   -max_total_time="$seconds" -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "$@" >"$log" 2>&1 || status=$?
-grep -E '^#[0-9]+ +(INITED|pulse|DONE)' "$log" | tail -n 4 || true
+grep -E '^#[0-9]+[[:space:]]+(INITED|pulse|DONE)' "$log" | tail -n 4 || true
 tail -n 40 "$log" | grep -E 'stat::|ERROR|SUMMARY|Test unit written|DONE' || true
 executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
 echo "$target: ${executions:-0} executions in $((SECONDS - started)) s, libFuzzer exit status $status"
