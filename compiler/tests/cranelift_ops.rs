@@ -129,6 +129,12 @@ macro_rules! int_type_cases {
             <$t>::MIN.wrapping_add(1),
             (-1i64) as $t,
             (-7i64) as $t,
+            // Either side of 2^32, where 64-bit division switches between
+            // its 32-bit and 64-bit instructions.
+            u32::MAX as i64 as $t,
+            (1i64 << 32) as $t,
+            ((1i64 << 32) + 5) as $t,
+            (u32::MAX / 7) as i64 as $t,
         ];
         for op in BINARY_OPS {
             let program = two_arg_program(ty, ty, ty, |b, x, y| b.binary(op, x, y));
