@@ -204,8 +204,8 @@ pub use kern_runtime::jobs;
 pub use kern_runtime::{to_device, DeviceArray, DeviceOperand};
 pub use kern_runtime::{
     Arg, ArrayMut, ArrayRef, Casting, DType, Dim3, Element, Error, Gufunc, Initial, Kernel,
-    LoopForm, Module, NdArray, Operand, OutOperand, Reduce, ScalarType, ScalarValue, Target, Tier,
-    Timings, Ufunc, TIER_VARIABLE,
+    LoopForm, Module, NdArray, Operand, OutOperand, Reduce, RetainingAllocator, ScalarType,
+    ScalarValue, Target, Tier, Timings, Ufunc, TIER_VARIABLE,
 };
 pub use ndarray;
 

@@ -12,6 +12,12 @@ use kern::{Error, LoopForm, Module, Target, Tier};
 
 mod closed_stdout;
 
+/// Host programs free an array result and ask for another of the same size in a
+/// loop; keeping the freed block spares the fresh pages' faults and zeroing
+/// (docs/language.md, "Memory").
+#[global_allocator]
+static ALLOCATOR: kern::RetainingAllocator = kern::RetainingAllocator::new();
+
 #[derive(Parser)]
 #[command(name = "kern", version, about = "JIT compiler for numeric kernels")]
 struct Cli {

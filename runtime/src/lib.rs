@@ -31,7 +31,9 @@ mod tier;
 pub mod ufunc;
 
 pub use args::Arg;
-pub use array::{ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand};
+pub use array::{
+    ArrayMut, ArrayRef, DType, Element, NdArray, Operand, OutOperand, RetainingAllocator,
+};
 pub use error::Error;
 #[cfg(feature = "cuda")]
 pub use exec::cuda::{to_device, DeviceArray};

@@ -20,6 +20,8 @@ pub use axes::inverse_permutation;
 pub mod construct;
 pub mod display;
 pub mod npy;
+mod retain;
+pub use retain::RetainingAllocator;
 
 /// The element types an array can hold (`usize`/`isize` are kernel-only types:
 /// their arrays are `u64`/`i64`).
