@@ -6,17 +6,18 @@
 //! [`HOT_ELEMENTS`] elements, or when its baseline code has spent at least
 //! [`HOT_TIME`] running, summed over its calls
 //! ([`CompiledFunction::time_spent`]). A hot request is queued once; one
-//! background thread per module compiles the queue in order, and each finished
-//! compile is served to the calls that ask after it (the swap). A request LLVM
-//! cannot compile keeps its baseline code. No call ever waits for LLVM.
+//! background thread per module compiles the queued requests hottest first
+//! (the one whose baseline code has run longest when the thread picks), and
+//! each finished compile is served to the calls that ask after it (the swap).
+//! A request LLVM cannot compile keeps its baseline code. No call ever waits
+//! for LLVM.
 //!
 //! It knows the LLVM host backend and the request type; it must not know who
 //! asks for code (handles) nor how code runs (`exec`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -43,7 +44,19 @@ struct Job {
     program: Program,
     root: FuncId,
     request: LoopRequest,
+    /// The request's baseline code, whose run time says how hot it is now.
+    baseline: CompiledFunction,
 }
+
+/// The background thread's work: queued jobs, and whether more can come.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    closed: bool,
+}
+
+/// The queue and the signal that it changed, shared with the thread.
+type Shared = Arc<(Mutex<Queue>, Condvar)>;
 
 /// The upgraded code, the requests queued so far and the background thread.
 #[derive(Default)]
@@ -54,9 +67,57 @@ pub struct Upgrades {
     queued: HashSet<LoopRequest>,
     /// Queued compiles not finished yet.
     pending: Arc<AtomicUsize>,
-    /// The queue of the background thread, started with the first job.
-    queue: Option<Sender<Job>>,
+    /// The jobs of the background thread, started with the first job.
+    queue: Shared,
     worker: Option<JoinHandle<()>>,
+}
+
+/// The index of the job to compile next: the one whose baseline code has run
+/// longest so far (the earliest queued among equals). The order requests became
+/// hot is not the order that pays: a loop called again and again while another
+/// compiles overtakes it.
+fn hottest<T>(jobs: &[T], heat: impl Fn(&T) -> Duration) -> Option<usize> {
+    let mut best: Option<(usize, Duration)> = None;
+    for (i, job) in jobs.iter().enumerate() {
+        let h = heat(job);
+        if best.is_none_or(|(_, b)| h > b) {
+            best = Some((i, h));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The background thread: compiles the hottest queued job until the queue is
+/// closed and empty.
+fn work(
+    queue: Shared,
+    done: Arc<Mutex<HashMap<LoopRequest, CompiledFunction>>>,
+    pending: Arc<AtomicUsize>,
+) {
+    let (lock, changed) = &*queue;
+    loop {
+        let job = {
+            let Ok(mut q) = lock.lock() else { return };
+            loop {
+                if let Some(i) = hottest(&q.jobs, |j| j.baseline.time_spent()) {
+                    break q.jobs.remove(i);
+                }
+                if q.closed {
+                    return;
+                }
+                q = match changed.wait(q) {
+                    Ok(q) => q,
+                    Err(_) => return,
+                };
+            }
+        };
+        if let Ok(f) = kern_compiler::backend::llvm::host::compile(&job.program, job.root) {
+            if let Ok(mut done) = done.lock() {
+                done.insert(job.request, f);
+            }
+        }
+        pending.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Upgrades {
@@ -70,52 +131,40 @@ impl Upgrades {
         self.queued.contains(request)
     }
 
-    /// Queues the LLVM compile of `request` (built as `program`, rooted at `root`).
-    pub fn queue(&mut self, request: LoopRequest, program: Program, root: FuncId) {
+    /// Queues the LLVM compile of `request` (built as `program`, rooted at
+    /// `root`; `baseline` is its running code).
+    pub fn queue(
+        &mut self,
+        request: LoopRequest,
+        program: Program,
+        root: FuncId,
+        baseline: CompiledFunction,
+    ) {
         if !self.queued.insert(request.clone()) {
             return;
         }
-        let job = Job {
-            program,
-            root,
-            request,
-        };
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        let job = match &self.queue {
-            Some(queue) => match queue.send(job) {
-                Ok(()) => return,
-                // The thread is gone (it cannot panic, but if it did): start anew.
-                Err(returned) => returned.0,
-            },
-            None => job,
-        };
-        let (queue, jobs) = channel::<Job>();
-        let (done, pending) = (self.done.clone(), self.pending.clone());
-        let worker = std::thread::Builder::new()
-            .name("kern-llvm-tier".into())
-            .spawn(move || {
-                for job in jobs {
-                    if let Ok(f) =
-                        kern_compiler::backend::llvm::host::compile(&job.program, job.root)
-                    {
-                        if let Ok(mut done) = done.lock() {
-                            done.insert(job.request, f);
-                        }
-                    }
-                    pending.fetch_sub(1, Ordering::SeqCst);
-                }
+        if self.worker.is_none() {
+            let (queue, done, pending) =
+                (self.queue.clone(), self.done.clone(), self.pending.clone());
+            match std::thread::Builder::new()
+                .name("kern-llvm-tier".into())
+                .spawn(move || work(queue, done, pending))
+            {
+                Ok(worker) => self.worker = Some(worker),
+                // No thread to be had: the request keeps its baseline code.
+                Err(_) => return,
+            }
+        }
+        let (lock, changed) = &*self.queue;
+        if let Ok(mut q) = lock.lock() {
+            q.jobs.push(Job {
+                program,
+                root,
+                request,
+                baseline,
             });
-        match worker {
-            Ok(worker) => {
-                // A fresh channel cannot be closed yet.
-                let _ = queue.send(job);
-                self.queue = Some(queue);
-                self.worker = Some(worker);
-            }
-            // No thread to be had: the request keeps its baseline code.
-            Err(_) => {
-                self.pending.fetch_sub(1, Ordering::SeqCst);
-            }
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            changed.notify_one();
         }
     }
 
@@ -133,9 +182,28 @@ impl Upgrades {
     /// Waits for the background thread to finish the queue (LLVM must not be
     /// compiling while the process tears it down).
     pub fn finish(&mut self) {
-        self.queue = None;
+        let (lock, changed) = &*self.queue;
+        if let Ok(mut q) = lock.lock() {
+            q.closed = true;
+            changed.notify_all();
+        }
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_job_that_has_run_longest_compiles_first() {
+        let ms = Duration::from_millis;
+        assert_eq!(hottest(&[] as &[u64], |&t| ms(t)), None);
+        assert_eq!(hottest(&[10, 250, 40], |&t| ms(t)), Some(1));
+        // Among equals, the earliest queued.
+        assert_eq!(hottest(&[0, 30, 30, 5], |&t| ms(t)), Some(1));
+        assert_eq!(hottest(&[0, 0], |&t| ms(t)), Some(0));
     }
 }

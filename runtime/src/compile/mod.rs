@@ -163,7 +163,9 @@ impl CompileService {
         {
             let (program, root) = self.build(request, true)?;
             let program = program.into_owned();
-            state.upgrades.queue(request.clone(), program, root);
+            state
+                .upgrades
+                .queue(request.clone(), program, root, f.clone());
         }
         Ok(LoopCode::Machine(f))
     }
