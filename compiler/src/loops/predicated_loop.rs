@@ -12,7 +12,7 @@ use super::elementwise::array1;
 use crate::diagnostics::Span;
 use crate::ir::build::FunctionBuilder;
 use crate::ir::*;
-use crate::passes::predicate::{PInst, Predicated};
+use crate::passes::predicate::Predicated;
 
 /// `name.predicated(in0: &[X], .., out: &mut [Z]) -> bool` for the predicated
 /// form `pred` of an element function `(X, ..) -> Z`: for every `i` it stores
@@ -48,36 +48,14 @@ pub fn build_predicated_loop(pred: &Predicated, span: Span) -> Function {
         for (k, inst) in pred.insts.iter().enumerate() {
             b.current_span = pred.spans[k];
             let ty = pred.types[k];
-            let v = |p: &crate::passes::predicate::PValue| values[p.0 as usize];
-            let kind = match inst {
-                PInst::Param(p) => InstKind::Load {
-                    array: inputs[*p as usize],
+            let kind = inst.to_ir(
+                |p| values[p.0 as usize],
+                |k| InstKind::Load {
+                    array: inputs[k as usize],
                     indices: vec![iv],
                     checked: false,
                 },
-                PInst::Const { ty, bits } => InstKind::Const(ScalarValue::from_bits(*ty, *bits)),
-                PInst::Unary(op, a) => InstKind::Unary(*op, v(a)),
-                PInst::Binary(op, a, c) => InstKind::Binary(*op, v(a), v(c)),
-                PInst::Cmp(op, a, c) => InstKind::Cmp(*op, v(a), v(c)),
-                PInst::Cast(a, to) => InstKind::Cast(v(a), *to),
-                PInst::Bitcast(a, to) => InstKind::Bitcast(v(a), *to),
-                PInst::Select {
-                    cond,
-                    if_true,
-                    if_false,
-                } => InstKind::Select {
-                    cond: v(cond),
-                    if_true: v(if_true),
-                    if_false: v(if_false),
-                },
-                PInst::Intrinsic(op, args) => {
-                    InstKind::Intrinsic(*op, args.iter().map(v).collect())
-                }
-                PInst::LoadConst { table, index } => InstKind::LoadConst {
-                    table: *table,
-                    index: v(index),
-                },
-            };
+            );
             let value = b.value(kind, ty);
             values.push(value);
         }

@@ -142,6 +142,42 @@ impl PInst {
             },
         }
     }
+
+    /// The IR instruction that computes this one for a single element: operands
+    /// become `value(operand)`, and `Param(k)` becomes `param(k)` (how the
+    /// element of input `k` is read is the caller's). Nothing it makes can trap:
+    /// the predicated form's divisors and table indices are already safe.
+    pub fn to_ir(
+        &self,
+        value: impl Fn(PValue) -> ValueId,
+        param: impl FnOnce(u32) -> InstKind,
+    ) -> InstKind {
+        match self {
+            PInst::Param(k) => param(*k),
+            PInst::Const { ty, bits } => InstKind::Const(ScalarValue::from_bits(*ty, *bits)),
+            PInst::Unary(op, a) => InstKind::Unary(*op, value(*a)),
+            PInst::Binary(op, a, c) => InstKind::Binary(*op, value(*a), value(*c)),
+            PInst::Cmp(op, a, c) => InstKind::Cmp(*op, value(*a), value(*c)),
+            PInst::Cast(a, to) => InstKind::Cast(value(*a), *to),
+            PInst::Bitcast(a, to) => InstKind::Bitcast(value(*a), *to),
+            PInst::Select {
+                cond,
+                if_true,
+                if_false,
+            } => InstKind::Select {
+                cond: value(*cond),
+                if_true: value(*if_true),
+                if_false: value(*if_false),
+            },
+            PInst::Intrinsic(op, args) => {
+                InstKind::Intrinsic(*op, args.iter().map(|a| value(*a)).collect())
+            }
+            PInst::LoadConst { table, index } => InstKind::LoadConst {
+                table: *table,
+                index: value(*index),
+            },
+        }
+    }
 }
 
 /// Why a group must leave the lane-parallel path.
