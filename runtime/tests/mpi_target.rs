@@ -494,14 +494,18 @@ fn main() {
     println!("{}", add.reduce(&m, 0));
     println!("{}", sub.reduce(&t, 0));
     println!("{} {}", add.reduce(&t, 2).sum(), sub.reduce(&m, 1).sum());
+    // Scans along the split axis, rank after rank: the order matters for `sub`.
+    let q = sub.accumulate(&m, 0);
+    println!("{} {} {} {}", q.sum(), q[199][29], q[57][3], q.shape());
+    println!("{}", add.accumulate(&t, 0).sum());
 }
 "#;
 
 /// Under `mpirun`: arrays split along their longest axis, and the operations
 /// that keep a distribution (`call_out`, `reduce`, slices, reshapes) print
 /// what `cpu` prints and move no array data — the bytes sent do not depend on
-/// the array's size (`reduce` along the split axis passes on one partial
-/// result per rank, of the result's size).
+/// the array's size (`reduce` and `accumulate` along the split axis pass on
+/// one partial result or row per rank, of the result's or a row's size).
 fn kept_distributions(
     world: &kern_runtime::exec::mpi::World,
     bytes_moved_by: &dyn Fn(&str) -> u64,
@@ -542,6 +546,9 @@ fn kept_distributions(
          let t = step(&y.reshape([n, 2, 2]));",
         "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
          let a = add.accumulate(&y, 1);\n let b = step(&a);",
+        // Along the split axis: one row of 4 passes from rank to rank.
+        "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
+         let a = add.accumulate(&y, 0);\n let b = step(&a);",
     ] {
         let small = bytes_moved_by(&program(1000, body));
         let large = bytes_moved_by(&program(400_000, body));

@@ -180,8 +180,15 @@ impl Ufunc {
         // A C-ordered array streams through `axis` only when the axes after it
         // have at most one element each.
         let streams = shape[axis + 1..].iter().all(|&n| n <= 1);
+        !(self.reorderable() && streams) && self.scans_in(dtype)
+    }
+
+    /// Whether `accumulate` of a `dtype` array runs in `dtype` itself (no
+    /// widening, an accumulator of the same dtype), so that a row of a
+    /// previous result put in front of more rows continues the same scan (how
+    /// the `mpi` target scans a distributed array's split axis rank after rank).
+    pub(crate) fn scans_in(&self, dtype: DType) -> bool {
         self.nin() == 2
-            && !(self.reorderable() && streams)
             && self.reduction_input(dtype, None) == dtype
             && self.accumulator_dtype(dtype).is_ok_and(|acc| acc == dtype)
     }

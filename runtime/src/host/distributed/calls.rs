@@ -11,7 +11,9 @@
 //! reduces each block where it is; along the split axis it folds rank after
 //! rank, each rank continuing the fold of the ranks before it, where that is
 //! `cpu`'s order. `accumulate` along another axis than the split one
-//! accumulates each block where it is. Any other call gathers its operands
+//! accumulates each block where it is; along the split axis it scans rank
+//! after rank the same way, each rank starting from the last row of the rank
+//! before it, and the result stays split. Any other call gathers its operands
 //! first (the caller does).
 
 use super::*;
@@ -22,8 +24,8 @@ pub(super) enum Callee {
     Gufunc(crate::gufunc::Gufunc),
 }
 
-/// Tag of the partial folds `reduce` passes from rank to rank (host code that
-/// keeps arrays distributed sends no messages of its own).
+/// Tag of the partial folds `reduce` and `accumulate` pass from rank to rank
+/// (host code that keeps arrays distributed sends no messages of its own).
 const FOLD_TAG: i64 = 0;
 
 impl HostArrays<'_> {
@@ -272,10 +274,12 @@ impl HostArrays<'_> {
         )))))
     }
 
-    /// `f.accumulate(&a, axis)` of a distributed `a` along another axis than
-    /// the split one: every lane lies in one rank's block, so each rank
-    /// accumulates its block and the result stays split along the same axis.
-    /// `None` otherwise (the split axis, an axis out of range).
+    /// `f.accumulate(&a, axis)` of a distributed `a`: along another axis than
+    /// the split one every lane lies in one rank's block, so each rank
+    /// accumulates its block; along the split axis the ranks scan one after
+    /// another (see [`Self::scanned_accumulate`]). Either way the result
+    /// stays split along the same axis. `None` for an axis out of range or a
+    /// scan `cpu` would do in another dtype.
     pub(super) fn distributed_accumulate(
         &mut self,
         world: &'static World,
@@ -283,11 +287,11 @@ impl HostArrays<'_> {
         args: &[HostValue],
         span: Span,
     ) -> Result<Option<HostValue>, Trap> {
-        let Some((_, d, along)) = self.spread_along(args, span)? else {
+        let Some((h, d, along)) = self.spread_along(args, span)? else {
             return Ok(None);
         };
         if along == d.axis {
-            return Ok(None);
+            return self.scanned_accumulate(world, &u, h, span);
         }
         let result = u
             .with_target(Target::Parallel)
@@ -353,6 +357,81 @@ impl HostArrays<'_> {
             .map_err(|e| error_trap(e, span))?;
         Ok(Some(self.insert(whole)))
     }
+
+    /// `accumulate` along the split axis of the distributed array `h`: rank 0
+    /// accumulates its block; every next rank puts the last row of the
+    /// previous rank's result in front of its block, accumulates, and keeps
+    /// all but that first row. `accumulate` is a left-to-right scan, so this
+    /// is `cpu`'s sequence of operations exactly, one rank after another
+    /// (only a row travels; the result is split like `a`). `None` when the
+    /// scan would run in another dtype than `a`'s (a widening ufunc).
+    fn scanned_accumulate(
+        &mut self,
+        world: &'static World,
+        u: &Ufunc,
+        h: HostHandle,
+        span: Span,
+    ) -> Result<Option<HostValue>, Trap> {
+        let Slot::Spread(d) = self.slot(h, span)? else {
+            return Ok(None);
+        };
+        let dtype = d.block.dtype();
+        if !u.scans_in(dtype) {
+            return Ok(None);
+        }
+        let u = u.clone().with_target(Target::Parallel);
+        let (shape, axis) = (d.shape.clone(), d.axis);
+        let active = shape[axis].min(world.size());
+        let rank = world.rank();
+        let outcome = if rank < active {
+            let scanned = if rank == 0 {
+                u.accumulate(Operand::Array(d.block.view()), axis as isize)
+            } else {
+                world.recv(rank as i64 - 1, FOLD_TAG).and_then(|before| {
+                    let rows = in_front(&before, &d.block, axis)?;
+                    let all = u.accumulate(Operand::Array(rows.view()), axis as isize)?;
+                    Ok(rows_from(&all, axis, 1))
+                })
+            };
+            // As in `folded_reduce`: a failed rank still passes a row on.
+            if rank + 1 < active {
+                let mut row_shape = shape.clone();
+                row_shape.remove(axis);
+                let passed = match &scanned {
+                    Ok(all) => world.send(&last_row(all, axis), rank as i64 + 1, FOLD_TAG),
+                    Err(_) => NdArray::zeros(dtype, &row_shape)
+                        .map_err(call_error)
+                        .and_then(|z| world.send(&z, rank as i64 + 1, FOLD_TAG)),
+                };
+                passed.and(scanned)
+            } else {
+                scanned
+            }
+        } else {
+            // No rows here: the block is empty, and so is its scan.
+            Ok(d.block.clone())
+        };
+        let block = agreed_call(world, outcome, span)?;
+        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
+            shape, axis, block,
+        )))))
+    }
+}
+
+/// Row `len - 1` of `rows` along `axis` (`rows` without `axis`).
+fn last_row(rows: &NdArray, axis: usize) -> NdArray {
+    with_array!(NdArray, rows, |r: T| {
+        let last = r.len_of(Axis(axis)) - 1;
+        T::wrap(r.index_axis(Axis(axis), last).to_owned())
+    })
+}
+
+/// The rows of `rows` from `first` on along `axis`, in C order.
+fn rows_from(rows: &NdArray, axis: usize, first: usize) -> NdArray {
+    with_array!(NdArray, rows, |r: T| {
+        let tail = r.slice_axis(Axis(axis), Slice::from(first..));
+        T::wrap(tail.as_standard_layout().into_owned())
+    })
 }
 
 /// `row` (a partial fold, `rows` without `axis`) put in front of `rows` along

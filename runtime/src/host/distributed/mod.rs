@@ -13,7 +13,7 @@
 //! `.sum()`, `.mean()`, `.min()`, `.max()` (each rank reduces its block; the
 //! ranks' small partial results are combined in exactly `cpu`'s order, `sums`);
 //! `reduce` along the split axis, folded rank after rank where that is `cpu`'s
-//! order (`calls`); and `load`/`save` of `.npy` files, each rank reading or
+//! order, and `accumulate` along it, scanned rank after rank (`calls`); and `load`/`save` of `.npy` files, each rank reading or
 //! writing only its block in place (`files`). Everything else gathers the array
 //! first, once: the slot becomes whole.
 //!
