@@ -498,6 +498,11 @@ fn main() {
     let q = sub.accumulate(&m, 0);
     println!("{} {} {} {}", q.sum(), q[199][29], q[57][3], q.shape());
     println!("{}", add.accumulate(&t, 0).sum());
+    // Outer products keep the distributed operand's split.
+    let v = wave(&linspace(-1.0, 1.0, 40));
+    let o = sub.outer(&v, &linspace(0.0, 1.0, 3));
+    let p = sub.outer(&linspace(0.0, 1.0, 3), &v);
+    println!("{} {} {} {} {}", o.sum(), o[39][2], o.shape(), p[2][39], p.shape());
 }
 "#;
 
@@ -549,6 +554,8 @@ fn kept_distributions(
         // Along the split axis: one row of 4 passes from rank to rank.
         "let y = step(&linspace(0.0, 1.0, 4 * n).reshape([n, 4]));\n\
          let a = add.accumulate(&y, 0);\n let b = step(&a);",
+        "let y = step(&linspace(0.0, 1.0, n));\n\
+         let o = add.outer(&y, &linspace(0.0, 1.0, 3));\n let p = step(&o);",
     ] {
         let small = bytes_moved_by(&program(1000, body));
         let large = bytes_moved_by(&program(400_000, body));

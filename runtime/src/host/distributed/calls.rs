@@ -13,8 +13,9 @@
 //! `cpu`'s order. `accumulate` along another axis than the split one
 //! accumulates each block where it is; along the split axis it scans rank
 //! after rank the same way, each rank starting from the last row of the rank
-//! before it, and the result stays split. Any other call gathers its operands
-//! first (the caller does).
+//! before it, and the result stays split. `outer` with a distributed operand
+//! computes each block's outer product with the other operand, gathered.
+//! Any other call gathers its operands first (the caller does).
 
 use super::*;
 
@@ -412,6 +413,54 @@ impl HostArrays<'_> {
             Ok(d.block.clone())
         };
         let block = agreed_call(world, outcome, span)?;
+        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
+            shape, axis, block,
+        )))))
+    }
+}
+
+impl HostArrays<'_> {
+    /// `f.outer(&a, &b)` with a distributed operand: the first distributed one
+    /// keeps its split, the other is gathered (every rank needs it whole), and
+    /// each rank computes the outer product of its block with it — the block
+    /// of the result along the same axis (`a`'s split axis, or `a.ndim()` plus
+    /// `b`'s). `None` when neither operand is distributed.
+    pub(super) fn distributed_outer(
+        &mut self,
+        world: &'static World,
+        u: Ufunc,
+        args: &[HostValue],
+        span: Span,
+    ) -> Result<Option<HostValue>, Trap> {
+        let [HostValue::Array(a), HostValue::Array(b)] = args else {
+            return Ok(None);
+        };
+        let spread = |this: &Self, h: HostHandle| -> Result<bool, Trap> {
+            Ok(matches!(this.slot(h, span)?, Slot::Spread(_)))
+        };
+        let first_kept = spread(self, *a)?;
+        let (kept, other) = match (first_kept, spread(self, *b)?) {
+            (true, _) => (*a, *b),
+            (false, true) => (*b, *a),
+            (false, false) => return Ok(None),
+        };
+        self.gather(other, span)?;
+        // `outer(&x, &x)`: gathering the other operand gathered this one too.
+        let (Slot::Spread(d), Slot::Whole(w)) = (self.slot(kept, span)?, self.slot(other, span)?)
+        else {
+            return Ok(None);
+        };
+        let u = u.with_target(Target::Parallel);
+        let (block, w) = (Operand::Array(d.block.view()), Operand::Array(w.view()));
+        let (result, shape, axis) = if first_kept {
+            let shape = [d.shape.as_slice(), self.slot(other, span)?.shape()].concat();
+            (u.outer(block, w), shape, d.axis)
+        } else {
+            let whole = self.slot(other, span)?.shape();
+            let shape = [whole, d.shape.as_slice()].concat();
+            (u.outer(w, block), shape, whole.len() + d.axis)
+        };
+        let block = agreed_call(world, result, span)?;
         Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
             shape, axis, block,
         )))))

@@ -13,7 +13,8 @@
 //! `.sum()`, `.mean()`, `.min()`, `.max()` (each rank reduces its block; the
 //! ranks' small partial results are combined in exactly `cpu`'s order, `sums`);
 //! `reduce` along the split axis, folded rank after rank where that is `cpu`'s
-//! order, and `accumulate` along it, scanned rank after rank (`calls`); and `load`/`save` of `.npy` files, each rank reading or
+//! order, and `accumulate` along it, scanned rank after rank; `outer` with a
+//! distributed operand (`calls`); and `load`/`save` of `.npy` files, each rank reading or
 //! writing only its block in place (`files`). Everything else gathers the array
 //! first, once: the slot becomes whole.
 //!
@@ -347,6 +348,10 @@ impl HostArrays<'_> {
             HostOp::Accumulate { name } => {
                 let u = self.ufunc(name, span)?;
                 return self.distributed_accumulate(world, u, args, span);
+            }
+            HostOp::Outer { name } => {
+                let u = self.ufunc(name, span)?;
+                return self.distributed_outer(world, u, args, span);
             }
             HostOp::Load { path, elem } => {
                 return self.distributed_load(world, Path::new(path), *elem, span);
