@@ -503,6 +503,11 @@ fn main() {
     let o = sub.outer(&v, &linspace(0.0, 1.0, 3));
     let p = sub.outer(&linspace(0.0, 1.0, 3), &v);
     println!("{} {} {} {} {}", o.sum(), o[39][2], o.shape(), p[2][39], p.shape());
+    // A whole `out` written from distributed inputs (and read as one).
+    let mut g = zeros([200, 30]);
+    g[7][7] = 3.5;
+    add.call_out(&mut g, &m, &g);
+    println!("{} {} {}", g.sum(), g[7][7], g[199][29]);
 }
 "#;
 
@@ -556,6 +561,8 @@ fn kept_distributions(
          let a = add.accumulate(&y, 0);\n let b = step(&a);",
         "let y = step(&linspace(0.0, 1.0, n));\n\
          let o = add.outer(&y, &linspace(0.0, 1.0, 3));\n let p = step(&o);",
+        "let y = step(&linspace(0.0, 1.0, n));\n let mut z = linspace(0.0, 1.0, n);\n\
+         step.call_out(&mut z, &y);\n let w = step(&z);",
     ] {
         let small = bytes_moved_by(&program(1000, body));
         let large = bytes_moved_by(&program(400_000, body));

@@ -163,8 +163,12 @@ impl HostArrays<'_> {
     }
 
     /// `f.out(&mut o, ..)` into a distributed `o` whose inputs line up with
-    /// it: each rank writes its block of `o`. `None` otherwise (a whole `o`,
-    /// inputs that do not broadcast to `o`'s shape or do not line up).
+    /// it: each rank writes its block of `o`. A whole `o` with a distributed
+    /// input lined up with it becomes distributed along that input's split
+    /// axis first (the call overwrites every element of `o`, so each rank
+    /// keeps only its block: nothing moves). `None` otherwise (a whole `o`
+    /// and whole inputs, inputs that do not broadcast to `o`'s shape or do
+    /// not line up).
     pub(super) fn distributed_call_out(
         &mut self,
         world: &'static World,
@@ -175,16 +179,24 @@ impl HostArrays<'_> {
         let Some((&HostValue::Array(out), inputs)) = args.split_first() else {
             return Ok(None);
         };
-        let Slot::Spread(o) = self.slot(out, span)? else {
-            return Ok(None);
+        let (loop_shape, out_axis) = match self.slot(out, span)? {
+            Slot::Spread(o) => (o.shape.clone(), Some(o.axis)),
+            Slot::Whole(w) => (w.shape().to_vec(), None),
         };
-        let (loop_shape, axis) = (o.shape.clone(), o.axis);
         let mut shapes: Vec<Vec<usize>> = Vec::new();
+        let mut spread_input = false;
         for a in inputs {
             shapes.push(match a {
-                HostValue::Array(h) => self.slot(*h, span)?.shape().to_vec(),
+                HostValue::Array(h) => {
+                    let slot = self.slot(*h, span)?;
+                    spread_input |= matches!(slot, Slot::Spread(_));
+                    slot.shape().to_vec()
+                }
                 _ => Vec::new(),
             });
+        }
+        if out_axis.is_none() && (!spread_input || loop_shape.is_empty()) {
+            return Ok(None);
         }
         let loop_parts: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
         let mut all = loop_parts.clone();
@@ -192,15 +204,21 @@ impl HostArrays<'_> {
         if crate::broadcast::broadcast_shapes(&all).ok().as_ref() != Some(&loop_shape) {
             return Ok(None);
         }
-        if self
-            .call_axis(world, inputs, &loop_parts, &loop_shape, Some(axis), span)?
-            .is_none()
-        {
+        let Some(axis) = self.call_axis(world, inputs, &loop_parts, &loop_shape, out_axis, span)?
+        else {
             return Ok(None);
-        }
+        };
         let mine = row_ranges(loop_shape[axis], world.size())
             .nth(world.rank())
             .expect("a range per rank");
+        if let Slot::Whole(w) = self.slot(out, span)? {
+            let block = rows_in(w, axis, mine.clone());
+            let d = Distributed::new(loop_shape.clone(), axis, block);
+            *self.slot_mut(out, span)? = Slot::Spread(d);
+        }
+        let Slot::Spread(o) = self.slot(out, span)? else {
+            unreachable!("made distributed above")
+        };
         // An input that is the output itself is read from a copy of its
         // block, and the output's block leaves the table while the call
         // writes it.
@@ -391,7 +409,7 @@ impl HostArrays<'_> {
                 world.recv(rank as i64 - 1, FOLD_TAG).and_then(|before| {
                     let rows = in_front(&before, &d.block, axis)?;
                     let all = u.accumulate(Operand::Array(rows.view()), axis as isize)?;
-                    Ok(rows_from(&all, axis, 1))
+                    Ok(rows_in(&all, axis, 1..all.shape()[axis]))
                 })
             };
             // As in `folded_reduce`: a failed rank still passes a row on.
@@ -475,11 +493,11 @@ fn last_row(rows: &NdArray, axis: usize) -> NdArray {
     })
 }
 
-/// The rows of `rows` from `first` on along `axis`, in C order.
-fn rows_from(rows: &NdArray, axis: usize, first: usize) -> NdArray {
+/// The rows `range` of `rows` along `axis`, in C order.
+fn rows_in(rows: &NdArray, axis: usize, range: Range<usize>) -> NdArray {
     with_array!(NdArray, rows, |r: T| {
-        let tail = r.slice_axis(Axis(axis), Slice::from(first..));
-        T::wrap(tail.as_standard_layout().into_owned())
+        let part = r.slice_axis(Axis(axis), Slice::from(range));
+        T::wrap(part.as_standard_layout().into_owned())
     })
 }
 

@@ -6,9 +6,10 @@
 //! demand.
 //!
 //! Needing no whole array: ufunc and gufunc calls whose operands line up along
-//! the split axis, `f.out(&mut o, ..)` into a distributed `o`, `reduce` and
-//! `accumulate` along another axis (`calls`); `len`/`ndim`/`shape`, `.copy()`, writing one element
-//! (its owner writes), reading one (its owner broadcasts it); slices of axis 0
+//! the split axis, `f.out(&mut o, ..)` into `o` (a whole `o` becomes
+//! distributed), `reduce` and `accumulate` along another axis (`calls`);
+//! `len`/`ndim`/`shape`, `.copy()`, writing one element (its owner writes),
+//! reading one (its owner broadcasts it); slices of axis 0
 //! and reshapes that keep the split axis and the axes before it (`shapes`);
 //! `.sum()`, `.mean()`, `.min()`, `.max()` (each rank reduces its block; the
 //! ranks' small partial results are combined in exactly `cpu`'s order, `sums`);
