@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{child_world, run_ranks, SHARED_DIR};
+use common::{child_world, peak_of, run_ranks, SHARED_DIR};
 use kern_runtime::{Module, NdArray, Target};
 use ndarray::{s, Array1, Array2, Array3, Array4, Axis};
 
@@ -477,26 +477,6 @@ fn kept_distributions(
             "bytes moved depend on the array's size:\n{body}"
         );
     }
-}
-
-/// This process's resident memory: now, and at its peak since the last reset.
-fn resident() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| -> u64 {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
-        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        kb << 10
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// The most memory `run` took above what the process held before it.
-fn peak_of(run: impl FnOnce()) -> u64 {
-    // Writing 5 resets the peak (VmHWM) to what is resident now.
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let (before, _) = resident();
-    run();
-    resident().1.saturating_sub(before)
 }
 
 /// A 64 MB `.npy` file loaded, three ufunc calls, a sum and a save, on `cpu`

@@ -1,6 +1,7 @@
-//! What the multi-rank tests share: a test that runs one child test of its
-//! own binary under `mpirun -n N` ([`run_ranks`]), and the child's side
-//! ([`child_world`]).
+//! What the runtime's integration tests share: for the multi-rank tests, a
+//! test that runs one child test of its own binary under `mpirun -n N`
+//! ([`run_ranks`]) and the child's side ([`child_world`]); and this process's
+//! peak memory during a run ([`peak_of`]).
 //!
 //! MPI can be initialised once per process and the test harness runs tests as
 //! threads, so a multi-rank test starts its test binary again under `mpirun`,
@@ -79,4 +80,24 @@ pub fn child_world() -> Option<&'static kern_runtime::exec::mpi::World> {
         kern_runtime::exec::mpi::abort_job(101);
     }));
     Some(world)
+}
+
+/// This process's resident memory: now, and at its peak since the last reset.
+pub fn resident() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kb << 10
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The most memory `run` took above what the process held before it.
+pub fn peak_of(run: impl FnOnce()) -> u64 {
+    // Writing 5 resets the peak (VmHWM) to what is resident now.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let (before, _) = resident();
+    run();
+    resident().1.saturating_sub(before)
 }
