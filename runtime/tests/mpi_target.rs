@@ -4,16 +4,14 @@
 //! trap on one rank's share is the same error, with the kernel's location, on
 //! every rank.
 //!
-//! MPI can be initialised once per process and the test harness runs tests as
-//! threads, so each test starts this test binary again under
-//! `mpirun -n 2` and `-n 4`, running only one child test
-//! ([`ranks_agree_with_cpu`], [`host_arrays_stay_distributed`]) with
-//! `KERN_MPI_CHILD` set; outside that, the child tests return at once.
+//! Each test runs one child test of this binary under `mpirun -n 2` and `-n 4`
+//! ([`ranks_agree_with_cpu`], [`host_arrays_stay_distributed`]; how, in
+//! `common/mod.rs`).
 #![cfg(feature = "mpi")]
 
-use std::process::Command;
+mod common;
 
-use kern_runtime::exec::mpi::world;
+use common::{child_world, peak_of, run_ranks, SHARED_DIR};
 use kern_runtime::{Module, NdArray, Target};
 use ndarray::{s, Array1, Array2, Array3, Array4, Axis};
 
@@ -42,63 +40,6 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
 }
 "#;
 
-const CHILD: &str = "KERN_MPI_CHILD";
-/// A folder all ranks of a child job share.
-const SHARED_DIR: &str = "KERN_MPI_SHARED_DIR";
-
-/// Runs the child test `child` under `mpirun -n ranks`; `None` (after saying
-/// why) when this machine has no `mpirun`.
-fn run_ranks(ranks: usize, child: &str) -> Option<String> {
-    // One job at a time: each oversubscribes the machine's cores already.
-    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _job = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // A folder every rank shares, for files.
-    let dir = std::env::temp_dir().join(format!("kern-mpi-{}-{ranks}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary folder");
-    let mut command = Command::new("mpirun");
-    // A singleton MPI started in this process (another test) leaves its own
-    // OMPI_/PMIX_ settings in the environment; the job must not inherit them.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("OMPI_") || key.starts_with("PMIX_") {
-            command.env_remove(key);
-        }
-    }
-    let output = command
-        // A rank that fails aborts the job; the timeout is the last resort.
-        .args([
-            "-n",
-            &ranks.to_string(),
-            "--oversubscribe",
-            "--timeout",
-            "300",
-        ])
-        .arg(exe)
-        .args(["--exact", child, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env(SHARED_DIR, &dir)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .output();
-    std::fs::remove_dir_all(&dir).ok();
-    let output = match output {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: cannot start mpirun ({e}); install openmpi-bin");
-            return None;
-        }
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "mpirun -n {ranks} failed:\n{text}");
-    Some(text)
-}
-
 #[test]
 fn two_ranks_agree_with_cpu() {
     if let Some(text) = run_ranks(2, "ranks_agree_with_cpu") {
@@ -115,20 +56,6 @@ fn four_ranks_agree_with_cpu() {
             assert!(text.contains(&format!("rank {r} of 4 agrees")), "{text}");
         }
     }
-}
-
-/// Under `mpirun`: this rank's world, with a failed assertion on one rank
-/// stopping all of them instead of leaving the others waiting in a collective.
-/// `None` outside `mpirun` (see the module docs).
-fn child_world() -> Option<&'static kern_runtime::exec::mpi::World> {
-    std::env::var_os(CHILD)?;
-    let world = world().expect("MPI starts");
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        report(info);
-        kern_runtime::exec::mpi::abort_job(101);
-    }));
-    Some(world)
 }
 
 /// The body every rank runs (only under `mpirun`, see the module docs).
@@ -255,10 +182,10 @@ fn ranks_agree_with_cpu() {
 
 #[test]
 fn a_single_process_is_a_world_of_one() {
-    if std::env::var_os(CHILD).is_some() {
+    if std::env::var_os(common::CHILD).is_some() {
         return;
     }
-    let world = world().expect("MPI starts as a singleton");
+    let world = kern_runtime::exec::mpi::world().expect("MPI starts as a singleton");
     assert_eq!((world.rank(), world.size()), (0, 1));
     let m = Module::from_source("mpi.kern", SOURCE).expect("compiles");
     let x = Array1::from_shape_fn(1000, |i| i as f32);
@@ -571,26 +498,6 @@ fn kept_distributions(
             "bytes moved depend on the array's size:\n{body}"
         );
     }
-}
-
-/// This process's resident memory: now, and at its peak since the last reset.
-fn resident() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| -> u64 {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
-        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        kb << 10
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// The most memory `run` took above what the process held before it.
-fn peak_of(run: impl FnOnce()) -> u64 {
-    // Writing 5 resets the peak (VmHWM) to what is resident now.
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let (before, _) = resident();
-    run();
-    resident().1.saturating_sub(before)
 }
 
 /// A 64 MB `.npy` file loaded, three ufunc calls, a sum and a save, on `cpu`

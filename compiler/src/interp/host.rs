@@ -44,6 +44,13 @@ pub trait HostEnv {
 
     /// The array is no longer used by any local.
     fn release(&mut self, array: HostHandle);
+
+    /// Called just before `host_op` with those of its array operands that are
+    /// temporaries (`ir::host`): nothing reads them after this op, and the
+    /// interpreter releases them right after it, so the op may take their
+    /// array instead of copying it. (An environment that ignores this is
+    /// correct, only slower.)
+    fn temporaries(&mut self, _arrays: &[HostHandle]) {}
 }
 
 #[cfg(test)]

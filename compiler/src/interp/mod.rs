@@ -448,8 +448,27 @@ impl<'p> Interpreter<'p> {
                 let Some(env) = self.host.as_mut() else {
                     return Err(trap(no_host_env()));
                 };
-                let result = env.host_op(op, &values, inst.span, out)?;
-                match (result, dest, inst.result) {
+                // Temporaries die here (`ir::host`): the op may take their arrays.
+                let mut temporaries: Vec<(LocalId, HostHandle)> = Vec::new();
+                for a in args {
+                    let Arg::Array(l) = a else { continue };
+                    let local = &f.locals[l.0 as usize];
+                    if let (true, Type::HostArray(_), Slot::HostArray(h)) =
+                        (local.name.is_empty(), &local.ty, frame.locals[l.0 as usize])
+                    {
+                        if h.0 != 0 && !temporaries.iter().any(|(t, _)| t == l) {
+                            temporaries.push((*l, h));
+                        }
+                    }
+                }
+                let handles: Vec<HostHandle> = temporaries.iter().map(|(_, h)| *h).collect();
+                env.temporaries(&handles);
+                let result = env.host_op(op, &values, inst.span, out);
+                for (l, h) in temporaries {
+                    env.release(h);
+                    frame.locals[l.0 as usize] = Slot::HostArray(HostHandle(0));
+                }
+                match (result?, dest, inst.result) {
                     (HostValue::Array(h), Some(d), _) => {
                         if let Slot::HostArray(old) = frame.locals[d.0 as usize] {
                             if old.0 != 0 {

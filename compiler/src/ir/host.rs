@@ -15,6 +15,16 @@
 //! `let y = x;` copies ([`HostOp::Copy`]), a slice `x[a..b]` is a copy, and every
 //! op that makes an array makes a new one.
 //!
+//! # Temporaries
+//!
+//! A host-array local with an empty name is a *temporary*: lowering makes one
+//! for an array operand that is not a variable (`f(&g(x))`, `x.reshape(..)` of
+//! a call's result) and for an array statement nothing reads. It is written
+//! once and read by at most one instruction, after which it is dead: the
+//! interpreter frees its array right after that instruction (instead of when
+//! `main` returns), and a host operation may take the array rather than copy
+//! it (`interp::HostEnv::temporaries`).
+//!
 //! Run-time failures (an index out of range, a missing file, a shape mismatch, no
 //! ufunc loop for the run-time scalar values) trap with `TrapKind::Host` at the
 //! instruction's span; a trap inside compiled code a host op runs (a ufunc loop)

@@ -2,7 +2,8 @@
 //! is reserved with `try_reserve_exact`, so a shape too large for memory is an
 //! [`AllocError`] naming the shape and the bytes asked for, never an abort of the
 //! process ("memory allocation of N bytes failed") or a "capacity overflow" panic.
-//! Constructors, ufunc and gufunc results and host-array copies all come here.
+//! Constructors, ufunc and gufunc results, host-array copies and the arrays MPI
+//! messages are received into all come here.
 //!
 //! Large buffers also get a hint: a fresh buffer of many megabytes comes from
 //! the operating system untouched, and the first write to each 4 KiB page faults;
@@ -54,20 +55,7 @@ impl AllocError {
 /// An empty vector with room for exactly the elements of `shape`.
 pub fn try_buffer<T>(shape: &[usize]) -> Result<Vec<T>, AllocError> {
     let failed = || AllocError::new(shape, std::mem::size_of::<T>());
-    // ndarray needs the non-zero dimensions to multiply within `isize::MAX` bytes,
-    // even for an empty array; a `Vec` holds at most that many.
-    let nonzero = shape
-        .iter()
-        .filter(|&&d| d != 0)
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or_else(failed)?;
-    if nonzero
-        .checked_mul(std::mem::size_of::<T>().max(1))
-        .is_none_or(|bytes| bytes > isize::MAX as usize)
-    {
-        return Err(failed());
-    }
-    let len = if shape.contains(&0) { 0 } else { nonzero };
+    let len = checked_len::<T>(shape).ok_or_else(failed)?;
     let mut buffer: Vec<T> = Vec::new();
     buffer.try_reserve_exact(len).map_err(|_| failed())?;
     advise_huge_pages(buffer.as_mut_ptr().cast(), len * std::mem::size_of::<T>());
@@ -91,6 +79,47 @@ pub fn full<T: Clone>(shape: &[usize], value: T) -> Result<ArrayD<T>, AllocError
     let mut buffer = try_buffer(shape)?;
     buffer.resize(buffer.capacity(), value);
     Ok(ArrayD::from_shape_vec(IxDyn(shape), buffer).expect("the buffer has the shape's length"))
+}
+
+/// An array of `shape` (C order) whose bytes are all zero, from the allocator's
+/// zeroed memory (`calloc`): a large buffer comes from the operating system
+/// untouched, so nothing is written until the caller writes the elements (a
+/// buffer that a message is received into).
+///
+/// # Safety
+///
+/// All-zero bytes must be a valid `T` (an integer, a float, a bool).
+pub unsafe fn zeroed<T>(shape: &[usize]) -> Result<ArrayD<T>, AllocError> {
+    let failed = || AllocError::new(shape, std::mem::size_of::<T>());
+    let len = checked_len::<T>(shape).ok_or_else(failed)?;
+    let buffer = if len == 0 || std::mem::size_of::<T>() == 0 {
+        Vec::new()
+    } else {
+        let layout = std::alloc::Layout::array::<T>(len).map_err(|_| failed())?;
+        // SAFETY: the layout has a non-zero size.
+        let start = unsafe { std::alloc::alloc_zeroed(layout) };
+        if start.is_null() {
+            return Err(failed());
+        }
+        advise_huge_pages(start, layout.size());
+        // SAFETY: `start` was allocated by the global allocator with the layout
+        // of `len` elements of `T`, all of them initialised (zero bytes are a
+        // valid `T`, the caller promises).
+        unsafe { Vec::from_raw_parts(start.cast::<T>(), len, len) }
+    };
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), buffer).expect("the buffer has the shape's length"))
+}
+
+/// The number of elements of `shape`, if its buffer fits in the address space.
+fn checked_len<T>(shape: &[usize]) -> Option<usize> {
+    // ndarray needs the non-zero dimensions to multiply within `isize::MAX` bytes,
+    // even for an empty array; a `Vec` holds at most that many.
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    let bytes = nonzero.checked_mul(std::mem::size_of::<T>().max(1))?;
+    (bytes <= isize::MAX as usize).then_some(if shape.contains(&0) { 0 } else { nonzero })
 }
 
 /// A one-dimensional array of `len` elements, element `i` being `f(i)`.
@@ -160,6 +189,19 @@ mod tests {
         let err = uninit_array::<u64>(&[usize::MAX, 3], false).unwrap_err();
         assert_eq!(err.bytes, usize::MAX as u128 * 24);
         assert!(from_fn(usize::MAX / 2, |i| i as u8).is_err());
+    }
+
+    #[test]
+    fn zeroed_arrays_are_zeros_of_any_size() {
+        for shape in [vec![0usize, 3], vec![4, 5], vec![1 << 20]] {
+            // SAFETY: zero bytes are a valid f64 and a valid bool.
+            let a = unsafe { zeroed::<f64>(&shape) }.unwrap();
+            assert_eq!(a, ArrayD::zeros(IxDyn(&shape)));
+            let b = unsafe { zeroed::<bool>(&shape) }.unwrap();
+            assert!(b.iter().all(|x| !x) && b.shape() == shape.as_slice());
+        }
+        let err = unsafe { zeroed::<u64>(&[usize::MAX, 3]) }.unwrap_err();
+        assert_eq!(err.bytes, usize::MAX as u128 * 24);
     }
 
     #[test]

@@ -89,10 +89,15 @@ pub(crate) fn slice_axis_mut(a: &mut NdArray, axis: usize, range: Range<usize>) 
     ))
 }
 
-/// `array` with its elements in C order laid out as `shape` (same count).
+/// `array` with its elements in C order laid out as `shape` (same count): its
+/// own buffer when it is C-ordered, else one C-ordered copy.
 pub(crate) fn reshape(array: NdArray, shape: &[usize]) -> NdArray {
     with_array!(NdArray, array, |a: T| {
-        let a = a.as_standard_layout().into_owned();
+        let a = if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        };
         T::wrap(
             a.into_shape_with_order(ndarray::IxDyn(shape))
                 .expect("same number of elements"),

@@ -202,6 +202,15 @@ pub fn reshape(array: &NdArray, new_shape: &[isize]) -> Result<NdArray, Construc
     }))
 }
 
+/// [`reshape`] of an array the caller gives up: a C-ordered one keeps its
+/// buffer (NumPy's reshape of a contiguous array is a view; kern's copies,
+/// except here, where nothing can see the difference).
+pub fn reshape_owned(array: NdArray, new_shape: &[isize]) -> Result<NdArray, ConstructError> {
+    let shape = resolve_shape(array.len(), new_shape)?;
+    check_size(array.dtype(), &shape)?;
+    Ok(super::axes::reshape(array, &shape))
+}
+
 /// `new_shape` with its `-1` (if any) replaced by the length that gives `size`
 /// elements.
 pub(crate) fn resolve_shape(

@@ -65,11 +65,15 @@ impl HostArrays<'_> {
                 ))
             }
             HostOp::Reshape => {
-                let a = self.arg_array(args, 0, span)?;
                 let dims: Vec<isize> = (1..args.len())
                     .map(|i| argv.int(i).map(|d| d as isize))
                     .collect::<Result<_, _>>()?;
-                construct::reshape(a, &dims).map_err(construct_error)?
+                // A temporary (`linspace(..).reshape(..)`) keeps its buffer.
+                match self.take_temporary(&args[0]) {
+                    Some(a) => construct::reshape_owned(a, &dims),
+                    None => construct::reshape(self.arg_array(args, 0, span)?, &dims),
+                }
+                .map_err(construct_error)?
             }
             HostOp::Sum => {
                 let a = self.arg_array(args, 0, span)?;

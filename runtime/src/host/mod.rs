@@ -63,6 +63,9 @@ pub(crate) struct HostArrays<'m> {
     ufuncs: HashMap<String, Ufunc>,
     gufuncs: HashMap<String, crate::gufunc::Gufunc>,
     jobs: jobs::HostJobs,
+    /// The operands of the current op that are temporaries, which it may take
+    /// ([`HostEnv::temporaries`]).
+    temporaries: Vec<HostHandle>,
 }
 
 impl<'m> HostArrays<'m> {
@@ -83,6 +86,7 @@ impl<'m> HostArrays<'m> {
             ufuncs: HashMap::new(),
             gufuncs: HashMap::new(),
             jobs: jobs::HostJobs::default(),
+            temporaries: Vec::new(),
         }
     }
 
@@ -102,6 +106,28 @@ impl<'m> HostArrays<'m> {
             }
         };
         HostValue::Array(HostHandle(index + 1))
+    }
+
+    /// The whole array of operand `value` if it is a temporary of the current
+    /// op, taken out of the table (its handle keeps an empty array until the
+    /// interpreter releases it, right after the op).
+    fn take_temporary(&mut self, value: &HostValue) -> Option<NdArray> {
+        let HostValue::Array(h) = value else {
+            return None;
+        };
+        if !self.temporaries.contains(h) {
+            return None;
+        }
+        let slot =
+            h.0.checked_sub(1)
+                .and_then(|i| self.arrays.get_mut(i as usize))?;
+        match slot {
+            Some(Slot::Whole(a)) => {
+                let empty = NdArray::zeros(a.dtype(), &[0]).ok()?;
+                Some(std::mem::replace(a, empty))
+            }
+            _ => None,
+        }
     }
 
     fn slot(&self, h: HostHandle, span: Span) -> Result<&Slot, Trap> {
@@ -224,6 +250,33 @@ impl HostEnv for HostArrays<'_> {
         span: Span,
         out: &mut dyn Write,
     ) -> Result<HostValue, Trap> {
+        let result = self.dispatch(op, args, span, out);
+        self.temporaries.clear();
+        result
+    }
+
+    fn temporaries(&mut self, arrays: &[HostHandle]) {
+        self.temporaries = arrays.to_vec();
+    }
+
+    fn descriptor(&mut self, array: HostHandle, rank: u8, span: Span) -> Result<ArrayDesc, Trap> {
+        self.describe(array, rank, span)
+    }
+
+    fn release(&mut self, array: HostHandle) {
+        self.free_slot(array)
+    }
+}
+
+impl HostArrays<'_> {
+    /// Runs `op` ([`HostEnv::host_op`]).
+    fn dispatch(
+        &mut self,
+        op: &HostOp,
+        args: &[HostValue],
+        span: Span,
+        out: &mut dyn Write,
+    ) -> Result<HostValue, Trap> {
         if let Some(world) = self.spread {
             if let Some(value) = self.distributed_op(world, op, args, span)? {
                 return Ok(value);
@@ -278,7 +331,7 @@ impl HostEnv for HostArrays<'_> {
         }
     }
 
-    fn descriptor(&mut self, array: HostHandle, rank: u8, span: Span) -> Result<ArrayDesc, Trap> {
+    fn describe(&mut self, array: HostHandle, rank: u8, span: Span) -> Result<ArrayDesc, Trap> {
         self.gather(array, span)?;
         let a = self.get_mut(array, span)?;
         if a.ndim() != rank as usize {
@@ -311,7 +364,7 @@ impl HostEnv for HostArrays<'_> {
         Ok(desc)
     }
 
-    fn release(&mut self, array: HostHandle) {
+    fn free_slot(&mut self, array: HostHandle) {
         if let Some(i) = array.0.checked_sub(1) {
             if let Some(slot) = self.arrays.get_mut(i as usize) {
                 if slot.take().is_some() {

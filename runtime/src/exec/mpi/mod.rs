@@ -32,6 +32,7 @@ use transport::Transport;
 
 use crate::array::NdArray;
 use crate::Error;
+use wire::{Header, Payload};
 
 /// The ranks of this run and the operations between them. Obtain it with
 /// [`world`]; every rank must make the same collective calls in the same order,
@@ -154,74 +155,136 @@ impl World {
             })
     }
 
-    /// Sends `array` (any dtype and shape) to rank `dest` with `tag`.
+    /// Sends `array` (any dtype and shape) to rank `dest` with `tag`: its
+    /// header, then its elements straight from its memory.
     pub fn send(&self, array: &NdArray, dest: i64, tag: i64) -> Result<(), Error> {
         let dest = self.check_rank("destination", dest)?;
         let tag = World::check_tag(tag)?;
-        self.transport.send(dest, tag, &wire::encode(array))
+        let payload = Payload::of(array)?;
+        self.transport
+            .send(dest, tag, &Header::of(array).encode())?;
+        self.transport.send(dest, tag, payload.bytes())
     }
 
     /// The next array rank `source` sent with `tag`, in the dtype and shape it was
-    /// sent with.
+    /// sent with: its elements are received straight into the new array.
     pub fn recv(&self, source: i64, tag: i64) -> Result<NdArray, Error> {
         let source = self.check_rank("source", source)?;
         let tag = World::check_tag(tag)?;
-        wire::decode(&self.transport.recv(source, tag)?)
+        let header = whole_header(&self.transport.recv(source, tag)?)?;
+        let mut array = header.zeros()?;
+        wire::fill(&mut array, |bytes| {
+            self.transport.recv_into(source, tag, bytes)
+        })?;
+        Ok(array)
     }
 
-    /// The `root` rank's `array` on every rank (the others' `array` is ignored).
+    /// The `root` rank's `array` on every rank (the others' `array` is ignored):
+    /// the header first, then the elements straight into the new array.
     pub fn broadcast(&self, array: &NdArray, root: i64) -> Result<NdArray, Error> {
         let root = self.check_rank("root", root)?;
-        let bytes = if self.rank == root {
-            wire::encode(array)
+        let mut result = if self.rank == root {
+            // The root's result is its own array, C-ordered: sent from there.
+            let result = Payload::of(array)?.into_array();
+            self.transport
+                .broadcast(root, Header::of(&result).encode())?;
+            result
         } else {
-            Vec::new()
+            whole_header(&self.transport.broadcast(root, Vec::new())?)?.zeros()?
         };
-        wire::decode(&self.transport.broadcast(root, bytes)?)
+        wire::fill(&mut result, |bytes| {
+            self.transport.broadcast_into(root, bytes)
+        })?;
+        Ok(result)
     }
 
     /// The `root` rank's `array` split along its first axis as NumPy's
     /// `array_split` does — the first `len % size` ranks get one row more — and
-    /// rank `r` receiving part `r`. A 0-d array cannot be split (an error on the
-    /// root, and on the other ranks a message saying the root failed).
+    /// rank `r` receiving part `r`, straight from the root's array into its own.
+    /// A 0-d array cannot be split (an error on every rank: the root sends its
+    /// header first).
     pub fn scatter(&self, array: &NdArray, root: i64) -> Result<NdArray, Error> {
         let root = self.check_rank("root", root)?;
-        let pieces = if self.rank == root {
-            Some(match array.shape().first() {
-                Some(&rows) => row_ranges(rows, self.size)
-                    .map(|range| wire::encode(&rows_of(array, range)))
-                    .collect(),
-                // Everyone still takes part, and learns of the failure.
-                None => vec![Vec::new(); self.size],
-            })
+        let header = if self.rank == root {
+            Header::of(array).encode()
         } else {
-            None
+            Vec::new()
         };
-        let mine = self.transport.scatter(root, pieces)?;
-        if mine.is_empty() {
+        let header = whole_header(&self.transport.broadcast(root, header)?)?;
+        let Some(&rows) = header.shape.first() else {
             return Err(Error::Call(
                 "mpi::scatter needs an array with at least one axis on the root, not a 0-d one"
                     .into(),
             ));
-        }
-        wire::decode(&mine)
+        };
+        let row_bytes = header.row_bytes()?;
+        let ranges: Vec<_> = row_ranges(rows, self.size).collect();
+        let blocks: Vec<_> = (ranges.iter())
+            .map(|r| r.start * row_bytes..r.end * row_bytes)
+            .collect();
+        let mut shape = header.shape.clone();
+        shape[0] = ranges[self.rank].len();
+        let mut mine = Header { shape, ..header }.zeros()?;
+        let payload = match self.rank == root {
+            true => Some(Payload::of(array)?),
+            false => None,
+        };
+        let bytes = payload.as_ref().map(Payload::bytes);
+        wire::fill(&mut mine, |into| {
+            self.transport.scatter_blocks(root, bytes, &blocks, into)
+        })?;
+        Ok(mine)
     }
 
     /// Every rank's `array` concatenated along the first axis, in rank order, on
     /// `root`; `None` on the other ranks. The arrays must agree in dtype and in
-    /// every axis but the first (0-d arrays become one row each).
+    /// every axis but the first (0-d arrays become one row each). The headers
+    /// travel first; then every rank's elements go straight into their place in
+    /// the result.
     pub fn gather(&self, array: &NdArray, root: i64) -> Result<Option<NdArray>, Error> {
         let root = self.check_rank("root", root)?;
-        match self.transport.gather(root, &wire::encode(array))? {
-            Some(pieces) => concatenate_rows(&decode_all(&pieces)?).map(Some),
-            None => Ok(None),
+        let payload = Payload::of(array)?;
+        let Some(headers) = self.transport.gather(root, &Header::of(array).encode())? else {
+            self.transport.gather_blocks(root, payload.bytes(), None)?;
+            return Ok(None);
+        };
+        let headers = decode_headers(&headers)?;
+        let blocks = byte_blocks(&headers)?;
+        match joined_rows(&headers) {
+            Ok(joined) => {
+                let mut all = joined.zeros()?;
+                wire::fill(&mut all, |into| {
+                    self.transport
+                        .gather_blocks(root, payload.bytes(), Some((into, &blocks)))
+                })?;
+                Ok(Some(all))
+            }
+            Err(e) => {
+                // The other ranks send their elements all the same: receive
+                // them, then fail.
+                let mut scratch = vec![0u8; blocks.last().map_or(0, |b| b.end)];
+                self.transport.gather_blocks(
+                    root,
+                    payload.bytes(),
+                    Some((&mut scratch, &blocks)),
+                )?;
+                Err(e)
+            }
         }
     }
 
-    /// [`World::gather`] with the result on every rank.
+    /// [`World::gather`] with the result on every rank. Every rank checks the
+    /// headers, so on a mismatch all of them fail before any element moves.
     pub fn all_gather(&self, array: &NdArray) -> Result<NdArray, Error> {
-        let pieces = self.transport.all_gather(&wire::encode(array))?;
-        concatenate_rows(&decode_all(&pieces)?)
+        let payload = Payload::of(array)?;
+        let headers = decode_headers(&self.transport.all_gather(&Header::of(array).encode())?)?;
+        let blocks = byte_blocks(&headers)?;
+        let mut all = joined_rows(&headers)?.zeros()?;
+        wire::fill(&mut all, |into| {
+            into[blocks[self.rank].clone()].copy_from_slice(payload.bytes());
+            self.transport.all_gather_in_place(into, &blocks)
+        })?;
+        Ok(all)
     }
 
     /// Every rank's `array` (one dtype and shape on all ranks) combined
@@ -234,7 +297,7 @@ impl World {
         root: i64,
     ) -> Result<Option<NdArray>, Error> {
         let root = self.check_rank("root", root)?;
-        match self.transport.gather(root, &wire::encode(array))? {
+        match self.transport.gather(root, &wire::encode(array)?)? {
             Some(pieces) => reduce::fold(&decode_all(&pieces)?, op).map(Some),
             None => Ok(None),
         }
@@ -242,7 +305,7 @@ impl World {
 
     /// [`World::reduce`] with the result on every rank.
     pub fn all_reduce(&self, array: &NdArray, op: ReduceOp) -> Result<NdArray, Error> {
-        let pieces = self.transport.all_gather(&wire::encode(array))?;
+        let pieces = self.transport.all_gather(&wire::encode(array)?)?;
         reduce::fold(&decode_all(&pieces)?, op)
     }
 }
@@ -282,58 +345,80 @@ pub fn split_axis(shape: &[usize], size: usize) -> usize {
         .expect("the longest axis is one of them")
 }
 
-/// The rows `range` of `array`'s first axis, as an owned array.
-fn rows_of(array: &NdArray, range: std::ops::Range<usize>) -> NdArray {
-    use ndarray::{Axis, Slice};
-    crate::array::with_array!(NdArray, array, |a: T| {
-        let part = a.slice_axis(Axis(0), Slice::from(range)).to_owned();
-        NdArray::from(part)
-    })
-}
-
 fn decode_all(pieces: &[Vec<u8>]) -> Result<Vec<NdArray>, Error> {
     pieces.iter().map(|p| wire::decode(p)).collect()
 }
 
-/// The arrays joined along their first axis (0-d arrays as one row each).
-fn concatenate_rows(parts: &[NdArray]) -> Result<NdArray, Error> {
+/// A message that is one header and nothing else.
+fn whole_header(bytes: &[u8]) -> Result<Header, Error> {
+    match Header::decode(bytes)? {
+        (header, []) => Ok(header),
+        _ => Err(Error::Call(
+            "a malformed array message arrived: bytes after the header".into(),
+        )),
+    }
+}
+
+fn decode_headers(pieces: &[Vec<u8>]) -> Result<Vec<Header>, Error> {
+    pieces.iter().map(|p| whole_header(p)).collect()
+}
+
+/// Where each rank's elements go in the concatenation of all of them: rank
+/// `r`'s byte range, in rank order.
+fn byte_blocks(headers: &[Header]) -> Result<Vec<std::ops::Range<usize>>, Error> {
+    let mut at = 0usize;
+    headers
+        .iter()
+        .map(|h| {
+            let start = at;
+            at = at
+                .checked_add(h.payload_bytes()?)
+                .ok_or_else(|| Error::Call("the gathered arrays are larger than memory".into()))?;
+            Ok(start..at)
+        })
+        .collect()
+}
+
+/// The header of the ranks' arrays joined along their first axis (0-d arrays
+/// as one row each), or the error saying which rank's does not fit rank 0's.
+fn joined_rows(parts: &[Header]) -> Result<Header, Error> {
     let first = parts
         .first()
         .ok_or_else(|| Error::Call("nothing was gathered".into()))?;
-    let row_shape = |a: &NdArray| {
-        a.shape()
-            .get(1..)
-            .map(<[usize]>::to_vec)
-            .unwrap_or_default()
-    };
+    let row_shape = |h: &Header| h.shape.get(1..).map(<[usize]>::to_vec).unwrap_or_default();
     for (rank, part) in parts.iter().enumerate() {
-        if part.dtype() != first.dtype()
+        if part.dtype != first.dtype
             || row_shape(part) != row_shape(first)
-            || part.ndim().max(1) != first.ndim().max(1)
+            || part.shape.len().max(1) != first.shape.len().max(1)
         {
             return Err(Error::Call(format!(
                 "cannot gather a {} array of shape {} from rank {rank} with a {} array of shape {} from rank 0: \
                  the dtypes and every axis but the first must agree",
-                part.dtype(),
-                crate::shape::shape_text(part.shape()),
-                first.dtype(),
-                crate::shape::shape_text(first.shape())
+                part.dtype,
+                crate::shape::shape_text(&part.shape),
+                first.dtype,
+                crate::shape::shape_text(&first.shape)
             )));
         }
     }
-    let rows: usize = parts
+    let rows = parts
         .iter()
-        .map(|p| p.shape().first().copied().unwrap_or(1))
-        .sum();
+        .try_fold(0usize, |n, h| {
+            n.checked_add(h.shape.first().copied().unwrap_or(1))
+        })
+        .ok_or_else(|| Error::Call("the gathered arrays are larger than memory".into()))?;
     let mut shape = vec![rows];
     shape.extend(row_shape(first));
-    let bytes: Vec<u8> = parts.iter().flat_map(wire::element_bytes).collect();
-    wire::from_element_bytes(first.dtype(), &shape, &bytes)
+    Ok(Header {
+        dtype: first.dtype,
+        shape,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::array::DType;
     use ndarray::array;
 
     #[test]
@@ -359,35 +444,38 @@ mod tests {
         assert_eq!(split_axis(&[0, 5], 4), 1);
     }
 
-    #[test]
-    fn gathered_rows_concatenate_in_rank_order_and_scalars_become_rows() {
-        let parts = [
-            NdArray::from(array![[1.0f64, 2.0]].into_dyn()),
-            NdArray::from(array![[3.0f64, 4.0], [5.0, 6.0]].into_dyn()),
-        ];
-        let joined = concatenate_rows(&parts).unwrap();
-        assert_eq!(
-            joined,
-            NdArray::from(array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]].into_dyn())
-        );
-        let scalars = [
-            NdArray::from(ndarray::arr0(1i64).into_dyn()),
-            NdArray::from(ndarray::arr0(2i64).into_dyn()),
-        ];
-        assert_eq!(
-            concatenate_rows(&scalars).unwrap(),
-            NdArray::from(array![1i64, 2].into_dyn())
-        );
+    fn header(dtype: DType, shape: &[usize]) -> Header {
+        Header {
+            dtype,
+            shape: shape.to_vec(),
+        }
     }
 
     #[test]
-    fn rows_of_different_widths_do_not_gather() {
-        let parts = [
-            NdArray::from(array![[1.0f64, 2.0]].into_dyn()),
-            NdArray::from(array![[3.0f64]].into_dyn()),
-        ];
-        let err = concatenate_rows(&parts).unwrap_err().to_string();
-        assert!(err.contains("every axis but the first"), "{err}");
+    fn gathered_rows_join_in_rank_order_and_scalars_become_rows() {
+        let parts = [header(DType::F64, &[1, 2]), header(DType::F64, &[2, 2])];
+        assert_eq!(joined_rows(&parts).unwrap(), header(DType::F64, &[3, 2]));
+        assert_eq!(byte_blocks(&parts).unwrap(), vec![0..16, 16..48]);
+        let scalars = [header(DType::I64, &[]), header(DType::I64, &[])];
+        assert_eq!(joined_rows(&scalars).unwrap(), header(DType::I64, &[2]));
+        assert_eq!(byte_blocks(&scalars).unwrap(), vec![0..8, 8..16]);
+        // Empty parts take no bytes.
+        let empty = [header(DType::U8, &[0, 3]), header(DType::U8, &[2, 3])];
+        assert_eq!(joined_rows(&empty).unwrap(), header(DType::U8, &[2, 3]));
+        assert_eq!(byte_blocks(&empty).unwrap(), vec![0..0, 0..6]);
+    }
+
+    #[test]
+    fn rows_of_different_widths_or_dtypes_do_not_gather() {
+        for parts in [
+            [header(DType::F64, &[1, 2]), header(DType::F64, &[1, 1])],
+            [header(DType::F64, &[1, 2]), header(DType::F32, &[1, 2])],
+            [header(DType::F64, &[2]), header(DType::F64, &[1, 2])],
+        ] {
+            let err = joined_rows(&parts).unwrap_err().to_string();
+            assert!(err.contains("from rank 1"), "{err}");
+            assert!(err.contains("every axis but the first"), "{err}");
+        }
     }
 
     #[test]
@@ -404,6 +492,24 @@ mod tests {
         assert_eq!(world.all_reduce(&a, ReduceOp::Sum).unwrap(), a);
         world.send(&a, 0, 7).unwrap();
         assert_eq!(world.recv(0, 7).unwrap(), a);
+        // Transposed, empty and 0-d arrays, and messages queued to oneself.
+        let transposed = NdArray::from(array![[1u8, 2, 3], [4, 5, 6]].reversed_axes().into_dyn());
+        let empty = NdArray::zeros(DType::Bool, &[0, 2]).unwrap();
+        for a in [&transposed, &empty] {
+            assert_eq!(&world.broadcast(a, 0).unwrap(), a);
+            assert_eq!(&world.scatter(a, 0).unwrap(), a);
+            assert_eq!(world.gather(a, 0).unwrap().as_ref(), Some(a));
+            assert_eq!(&world.all_gather(a).unwrap(), a);
+            world.send(a, 0, 1).unwrap();
+        }
+        assert_eq!(world.recv(0, 1).unwrap(), transposed);
+        assert_eq!(world.recv(0, 1).unwrap(), empty);
+        let scalar = NdArray::from(ndarray::arr0(-3i16).into_dyn());
+        assert_eq!(world.broadcast(&scalar, 0).unwrap(), scalar);
+        let row = NdArray::from(array![-3i16].into_dyn());
+        assert_eq!(world.gather(&scalar, 0).unwrap(), Some(row));
+        let err = world.scatter(&scalar, 0).unwrap_err().to_string();
+        assert!(err.contains("not a 0-d one"), "{err}");
         let err = world.send(&a, 1, 0).unwrap_err().to_string();
         assert!(err.contains("destination rank 1 does not exist"), "{err}");
         let err = world.send(&a, 0, 40000).unwrap_err().to_string();

@@ -1,6 +1,9 @@
 //! Moving bytes between the ranks of the world: point-to-point messages and the
-//! collectives kern needs (broadcast, gather, all-gather, scatter, barrier), each
-//! over variable-length byte buffers.
+//! collectives kern needs (broadcast, gather, all-gather, scatter, barrier) in
+//! two forms: over byte buffers of any length, which the receiver learns (for
+//! small messages such as an array's header), and straight between buffers
+//! whose lengths every rank already knows (for an array's elements: sent from
+//! the sender's memory and received into the receiver's, with no copy).
 //!
 //! With the `mpi` feature the bytes travel through MPI (rsmpi): the universe is
 //! initialised on first use and every call takes one lock, so calls from several
@@ -175,7 +178,9 @@ impl Transport {
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
                 let world = &session.world;
-                world.process_at_rank(dest as i32).send_with_tag(bytes, tag);
+                world
+                    .process_at_rank(dest as i32)
+                    .send_with_tag(at_real_address(bytes), tag);
                 self.count(bytes.len());
                 Ok(())
             }
@@ -213,6 +218,44 @@ impl Transport {
         }
     }
 
+    /// Receives the next message from rank `source` with `tag` straight into
+    /// `buffer`, which must have the message's length (the sender said it in
+    /// an earlier message). From this rank itself it is the oldest such message
+    /// in the mailbox, as for [`Transport::recv`].
+    pub(super) fn recv_into(
+        &self,
+        source: usize,
+        tag: i32,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        if source == self.rank {
+            let bytes = self.recv(source, tag)?;
+            if bytes.len() != buffer.len() {
+                return Err(Error::Call(format!(
+                    "a message of {} bytes arrived where {} were announced",
+                    bytes.len(),
+                    buffer.len()
+                )));
+            }
+            buffer.copy_from_slice(&bytes);
+            return Ok(());
+        }
+        match &self.link {
+            Link::Single => Err(no_rank(source)),
+            #[cfg(feature = "mpi")]
+            Link::Mpi(universe) => {
+                use mpi::point_to_point::Source;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                session
+                    .world
+                    .process_at_rank(source as i32)
+                    .receive_into_with_tag(at_real_address_mut(buffer, &mut [0]), tag);
+                Ok(())
+            }
+        }
+    }
+
     /// `root`'s `bytes` on every rank (the others' `bytes` are ignored).
     pub(super) fn broadcast(&self, root: usize, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
         match &self.link {
@@ -233,6 +276,121 @@ impl Transport {
                 bytes.resize(to_usize(len)?, 0);
                 root.broadcast_into(&mut bytes[..]);
                 Ok(bytes)
+            }
+        }
+    }
+
+    /// `root`'s `buffer` on every rank, in place: every rank's `buffer` has the
+    /// length of the root's (which an earlier message said).
+    pub(super) fn broadcast_into(&self, root: usize, buffer: &mut [u8]) -> Result<(), Error> {
+        match &self.link {
+            Link::Single => Ok(()),
+            #[cfg(feature = "mpi")]
+            Link::Mpi(universe) => {
+                use mpi::collective::Root;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                mpi_count(buffer.len())?;
+                if world.rank() == root as i32 {
+                    self.count(buffer.len() * (world.size() as usize - 1));
+                }
+                world
+                    .process_at_rank(root as i32)
+                    .broadcast_into(at_real_address_mut(buffer, &mut [0]));
+                Ok(())
+            }
+        }
+    }
+
+    /// Block `r` of `root`'s `bytes` into `buffer` on rank `r`: `blocks[r]` is
+    /// rank `r`'s byte range of the root's `bytes` (in rank order, known to
+    /// every rank), and `buffer` has the length of this rank's block. The other
+    /// ranks pass `None` for `bytes`. Straight from the root's memory into each
+    /// rank's: one `MPI_Scatterv`, no copy.
+    pub(super) fn scatter_blocks(
+        &self,
+        root: usize,
+        bytes: Option<&[u8]>,
+        blocks: &[std::ops::Range<usize>],
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        match &self.link {
+            Link::Single => {
+                let bytes = bytes.ok_or_else(|| no_rank(root))?;
+                buffer.copy_from_slice(&bytes[blocks[0].clone()]);
+                Ok(())
+            }
+            #[cfg(feature = "mpi")]
+            Link::Mpi(universe) => {
+                use mpi::collective::Root;
+                use mpi::datatype::Partition;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let root_process = world.process_at_rank(root as i32);
+                let (counts, displs) = counts_and_displacements(blocks)?;
+                let mut spare = [0];
+                let buffer = at_real_address_mut(buffer, &mut spare);
+                match bytes {
+                    Some(bytes) if world.rank() as usize == root => {
+                        self.count(
+                            (blocks.iter().enumerate())
+                                .filter(|(r, _)| *r != root)
+                                .map(|(_, b)| b.len())
+                                .sum(),
+                        );
+                        let partition =
+                            Partition::new(at_real_address(bytes), &counts[..], &displs[..]);
+                        root_process.scatter_varcount_into_root(&partition, buffer);
+                    }
+                    _ => root_process.scatter_varcount_into(buffer),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every rank's `bytes` on `root`, each straight into its block of
+    /// `buffer`: the root passes `buffer` and `blocks` (rank `r`'s byte range,
+    /// in rank order, of the length rank `r` sends), the others `None`. One
+    /// `MPI_Gatherv`, no copy.
+    pub(super) fn gather_blocks(
+        &self,
+        root: usize,
+        bytes: &[u8],
+        into: Option<(&mut [u8], &[std::ops::Range<usize>])>,
+    ) -> Result<(), Error> {
+        match &self.link {
+            Link::Single => {
+                let (buffer, blocks) = into.ok_or_else(|| no_rank(root))?;
+                buffer[blocks[0].clone()].copy_from_slice(bytes);
+                Ok(())
+            }
+            #[cfg(feature = "mpi")]
+            Link::Mpi(universe) => {
+                use mpi::collective::Root;
+                use mpi::datatype::PartitionMut;
+                use mpi::topology::Communicator;
+                let session = session(universe)?;
+                let world = &session.world;
+                let root_process = world.process_at_rank(root as i32);
+                mpi_count(bytes.len())?;
+                let bytes = at_real_address(bytes);
+                match into {
+                    Some((buffer, blocks)) if world.rank() as usize == root => {
+                        let (counts, displs) = counts_and_displacements(blocks)?;
+                        let mut spare = [0];
+                        let buffer = at_real_address_mut(buffer, &mut spare);
+                        let mut partition = PartitionMut::new(buffer, &counts[..], &displs[..]);
+                        root_process.gather_varcount_into_root(bytes, &mut partition);
+                    }
+                    _ => {
+                        self.count(bytes.len());
+                        root_process.gather_varcount_into(bytes);
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -349,60 +507,6 @@ impl Transport {
             }
         }
     }
-
-    /// Piece `r` of `root`'s `pieces` (one per rank, in rank order) on rank `r`;
-    /// the other ranks pass `None`.
-    pub(super) fn scatter(
-        &self,
-        root: usize,
-        pieces: Option<Vec<Vec<u8>>>,
-    ) -> Result<Vec<u8>, Error> {
-        match &self.link {
-            Link::Single => Ok(pieces
-                .and_then(|p| p.into_iter().next())
-                .unwrap_or_default()),
-            #[cfg(feature = "mpi")]
-            Link::Mpi(universe) => {
-                use mpi::collective::Root;
-                use mpi::datatype::Partition;
-                use mpi::topology::Communicator;
-                let session = session(universe)?;
-                let world = &session.world;
-                let root_process = world.process_at_rank(root as i32);
-                let mut count = 0i32;
-                match pieces {
-                    Some(pieces) if world.rank() as usize == root => {
-                        let counts = pieces.iter().map(|p| mpi_count(p.len())).collect::<Result<
-                            Vec<i32>,
-                            Error,
-                        >>(
-                        )?;
-                        let (displs, _) = displacements(&counts)?;
-                        let all: Vec<u8> = pieces.concat();
-                        self.count(
-                            pieces
-                                .iter()
-                                .enumerate()
-                                .filter(|(r, _)| *r != root)
-                                .map(|(_, p)| 4 + p.len())
-                                .sum(),
-                        );
-                        root_process.scatter_into_root(&counts[..], &mut count);
-                        let mut mine = vec![0u8; to_usize(count as u64)?];
-                        let partition = Partition::new(&all[..], &counts[..], &displs[..]);
-                        root_process.scatter_varcount_into_root(&partition, &mut mine[..]);
-                        Ok(mine)
-                    }
-                    _ => {
-                        root_process.scatter_into(&mut count);
-                        let mut mine = vec![0u8; to_usize(count as u64)?];
-                        root_process.scatter_varcount_into(&mut mine[..]);
-                        Ok(mine)
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The tag of the `mpi` target's own messages: above the `0..=32767` that host
@@ -454,6 +558,44 @@ fn displacements(counts: &[i32]) -> Result<(Vec<i32>, usize), Error> {
         at += c as usize;
     }
     Ok((displs, at))
+}
+
+/// `bytes`, or, when it is empty, an empty slice at a real address: an empty
+/// slice of bytes points at address 1, which Open MPI reads as `MPI_IN_PLACE`.
+#[cfg(feature = "mpi")]
+fn at_real_address(bytes: &[u8]) -> &[u8] {
+    if bytes.is_empty() {
+        &[0u8; 1][..0]
+    } else {
+        bytes
+    }
+}
+
+/// [`at_real_address`] of a buffer to write, with `spare` as the address.
+#[cfg(feature = "mpi")]
+fn at_real_address_mut<'a>(bytes: &'a mut [u8], spare: &'a mut [u8; 1]) -> &'a mut [u8] {
+    if bytes.is_empty() {
+        &mut spare[..0]
+    } else {
+        bytes
+    }
+}
+
+/// MPI's counts and displacements (`int`s) of byte ranges, or an error for
+/// ranges that end at 2 GiB or beyond.
+#[cfg(feature = "mpi")]
+fn counts_and_displacements(
+    blocks: &[std::ops::Range<usize>],
+) -> Result<(Vec<i32>, Vec<i32>), Error> {
+    let counts = blocks
+        .iter()
+        .map(|b| mpi_count(b.len()))
+        .collect::<Result<_, _>>()?;
+    let displs = blocks
+        .iter()
+        .map(|b| mpi_count(b.end).map(|_| b.start as i32))
+        .collect::<Result<_, _>>()?;
+    Ok((counts, displs))
 }
 
 #[cfg(feature = "mpi")]

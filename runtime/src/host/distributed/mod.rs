@@ -37,6 +37,7 @@ use kern_compiler::ir::{Block, FunctionKind, InstKind, MpiOp, Program};
 use super::*;
 use crate::array::{ArrayRef, DType};
 use crate::exec::mpi::distribute::agree;
+use crate::exec::mpi::wire::as_bytes_mut;
 use crate::exec::mpi::{row_ranges, split_axis, World};
 
 /// An array of which this rank holds only its block along one axis.
@@ -110,19 +111,6 @@ fn call_error(e: impl std::fmt::Display) -> Error {
     Error::Call(e.to_string())
 }
 
-/// `elements` as bytes, to write into.
-fn bytes_of_mut<T: Element>(elements: &mut [T]) -> &mut [u8] {
-    // SAFETY: kern's elements are plain numbers (a bool is one byte, 0 or
-    // 1); only whole elements of the same dtype, sent by another rank, are
-    // written into them.
-    unsafe {
-        std::slice::from_raw_parts_mut(
-            elements.as_mut_ptr().cast::<u8>(),
-            std::mem::size_of_val(elements),
-        )
-    }
-}
-
 impl Distributed {
     /// The array of `shape` split along `axis` whose block here is `block`
     /// (stored in C order).
@@ -178,7 +166,7 @@ impl Distributed {
                 }
             };
             buffer[mine.start * per_index..mine.end * per_index].copy_from_slice(block);
-            world.all_gather_blocks(bytes_of_mut(buffer), &blocks)?;
+            world.all_gather_blocks(as_bytes_mut(buffer), &blocks)?;
             if let Some(s) = &staging {
                 let s = T::unwrap_ref(s).expect("one dtype");
                 let s = s.as_slice().expect("a new array is in C order");
