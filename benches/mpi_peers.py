@@ -26,6 +26,7 @@ OPENBLAS_NUM_THREADS, NUMBA_NUM_THREADS = 1). Medians.
     cargo build --release --features mpi
     pip install mpi4py numpy numba
     python3 benches/mpi_peers.py [repeats] [wave|midpoint|matvec ...]
+    KERN_BINARY=path/to/other/kern python3 benches/mpi_peers.py ...   # another build
 
 Not part of CI: peers are optional and the machine should be quiet.
 """
@@ -37,7 +38,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KERN = os.path.join(ROOT, "target", "release", "kern")
+# The kern binary: KERN_BINARY, else the release build.
+KERN = os.environ.get("KERN_BINARY", os.path.join(ROOT, "target", "release", "kern"))
 WAVE_N = 10_000_000
 WAVE_CALLS = 10
 MID_N = 100_000_000
