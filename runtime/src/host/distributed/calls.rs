@@ -343,33 +343,11 @@ impl HostArrays<'_> {
         let options = Reduce::axis(d.axis as isize);
         // The ranks holding indices of the split axis: the first `active`.
         let active = d.shape[d.axis].min(world.size());
-        let rank = world.rank();
         let mut shape = d.shape.clone();
         shape.remove(d.axis);
-        let outcome = if rank < active {
-            let folded = if rank == 0 {
-                u.reduce(Operand::Array(d.block.view()), &options)
-            } else {
-                world.recv(rank as i64 - 1, FOLD_TAG).and_then(|before| {
-                    let rows = in_front(&before, &d.block, d.axis)?;
-                    u.reduce(Operand::Array(rows.view()), &options)
-                })
-            };
-            // A rank that failed still passes a partial on, so that no rank
-            // waits forever; the agreement below reports the failure.
-            if rank + 1 < active {
-                let zeros = || NdArray::zeros(dtype, &shape).map_err(call_error);
-                let passed = match &folded {
-                    Ok(partial) => world.send(partial, rank as i64 + 1, FOLD_TAG),
-                    Err(_) => zeros().and_then(|z| world.send(&z, rank as i64 + 1, FOLD_TAG)),
-                };
-                passed.and(folded)
-            } else {
-                folded
-            }
-        } else {
-            NdArray::zeros(dtype, &shape).map_err(call_error)
-        };
+        let reduce = |rows: &NdArray, _| u.reduce(Operand::Array(rows.view()), &options);
+        let outcome = chain_ranks(world, d, &shape, reduce, NdArray::clone)
+            .unwrap_or_else(|| NdArray::zeros(dtype, &shape).map_err(call_error));
         let mine = agreed_call(world, outcome, span)?;
         let whole = world
             .broadcast(&mine, active as i64 - 1)
@@ -400,44 +378,25 @@ impl HostArrays<'_> {
         }
         let u = u.clone().with_target(Target::Parallel);
         let (shape, axis) = (d.shape.clone(), d.axis);
-        let active = shape[axis].min(world.size());
-        let rank = world.rank();
-        let outcome = if rank < active {
-            let scanned = if rank == 0 {
-                u.accumulate(Operand::Array(d.block.view()), axis as isize)
-            } else {
-                world.recv(rank as i64 - 1, FOLD_TAG).and_then(|before| {
-                    let rows = in_front(&before, &d.block, axis)?;
-                    let all = u.accumulate(Operand::Array(rows.view()), axis as isize)?;
-                    Ok(rows_in(&all, axis, 1..all.shape()[axis]))
-                })
-            };
-            // As in `folded_reduce`: a failed rank still passes a row on.
-            if rank + 1 < active {
-                let mut row_shape = shape.clone();
-                row_shape.remove(axis);
-                let passed = match &scanned {
-                    Ok(all) => world.send(&last_row(all, axis), rank as i64 + 1, FOLD_TAG),
-                    Err(_) => NdArray::zeros(dtype, &row_shape)
-                        .map_err(call_error)
-                        .and_then(|z| world.send(&z, rank as i64 + 1, FOLD_TAG)),
-                };
-                passed.and(scanned)
-            } else {
-                scanned
-            }
-        } else {
-            // No rows here: the block is empty, and so is its scan.
-            Ok(d.block.clone())
+        let mut row_shape = shape.clone();
+        row_shape.remove(axis);
+        let scan = |rows: &NdArray, carried: bool| {
+            let all = u.accumulate(Operand::Array(rows.view()), axis as isize)?;
+            Ok(match carried {
+                true => rows_in(&all, axis, 1..all.shape()[axis]),
+                false => all,
+            })
         };
+        let last = |all: &NdArray| last_row(all, axis);
+        // A rank with no rows has an empty block, and so is its scan.
+        let outcome =
+            chain_ranks(world, d, &row_shape, scan, last).unwrap_or_else(|| Ok(d.block.clone()));
         let block = agreed_call(world, outcome, span)?;
         Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
             shape, axis, block,
         )))))
     }
-}
 
-impl HostArrays<'_> {
     /// `f.outer(&a, &b)` with a distributed operand: the first distributed one
     /// keeps its split, the other is gathered (every rank needs it whole), and
     /// each rank computes the outer product of its block with it — the block
@@ -483,6 +442,45 @@ impl HostArrays<'_> {
             shape, axis, block,
         )))))
     }
+}
+
+/// The rank chain of `reduce` and `accumulate` along the split axis of `d`:
+/// the ranks holding rows run `step` one after another, rank 0 on its block
+/// (`step(block, false)`), every next rank on its block with the row the rank
+/// before passed put in front (`step(rows, true)`); each passes `passed(result)`
+/// on, a row of `row_shape` (zeros when its step failed, so that no rank waits
+/// forever: the agreement after the chain reports the failure). `None` on a
+/// rank that holds no rows.
+fn chain_ranks(
+    world: &World,
+    d: &Distributed,
+    row_shape: &[usize],
+    step: impl Fn(&NdArray, bool) -> Result<NdArray, Error>,
+    passed: impl Fn(&NdArray) -> NdArray,
+) -> Option<Result<NdArray, Error>> {
+    let active = d.shape[d.axis].min(world.size());
+    let rank = world.rank();
+    if rank >= active {
+        return None;
+    }
+    let result = if rank == 0 {
+        step(&d.block, false)
+    } else {
+        world.recv(rank as i64 - 1, FOLD_TAG).and_then(|before| {
+            let rows = in_front(&before, &d.block, d.axis)?;
+            step(&rows, true)
+        })
+    };
+    if rank + 1 == active {
+        return Some(result);
+    }
+    let next = rank as i64 + 1;
+    let sent = match &result {
+        Ok(r) => world.send(&passed(r), next, FOLD_TAG),
+        Err(_) => (NdArray::zeros(d.block.dtype(), row_shape).map_err(call_error))
+            .and_then(|z| world.send(&z, next, FOLD_TAG)),
+    };
+    Some(sent.and(result))
 }
 
 /// Row `len - 1` of `rows` along `axis` (`rows` without `axis`).
