@@ -17,8 +17,10 @@
 //! many rows, so the runtime makes one call per tile of lanes, not one per row
 //! (`exec::fold::fold_rows`).
 //!
-//! `acc` is accessed checked, `x` unchecked (its indices come from its own
-//! extents). The IR is the semantics; a backend may change the order only where
+//! `acc` must have an element for every lane: that is checked once, before
+//! anything is folded (a trap otherwise), and then neither `acc` nor `x` (whose
+//! indices come from its own extents) is checked again, so the loop over the
+//! lanes has no exit of its own. The IR is the semantics; a backend may change the order only where
 //! nothing can tell: the Cranelift backend keeps a group of lanes' accumulators
 //! in registers across rows when the combiner can never trap
 //! (`backend/cranelift/vector_rows.rs`) — each lane still folds its elements in
@@ -50,6 +52,16 @@ pub fn build_row_fold(
     let lanes = b.array_len(x, 0);
     let rows = b.array_len(x, 1);
     let zero = b.constant(ScalarValue::Usize(0));
+    // `acc[lanes - 1]` in bounds puts every lane's accumulator in bounds.
+    let any = b.cmp(CmpOp::Gt, lanes, zero);
+    b.begin_block();
+    let one = b.constant(ScalarValue::Usize(1));
+    let last = b.binary(BinaryOp::Sub, lanes, one);
+    b.load(accumulators, vec![last], true, acc);
+    let then_block = b.end_block();
+    b.begin_block();
+    let else_block = b.end_block();
+    b.if_else(any, then_block, else_block);
     let (j, i) = (
         b.local("j", Type::Scalar(ScalarType::Usize)),
         b.local("i", Type::Scalar(ScalarType::Usize)),
@@ -58,7 +70,7 @@ pub fn build_row_fold(
     b.counted_loop_to(j, rows, IterationOrder::InOrder, |b, row| {
         b.set(i, zero);
         b.counted_loop_to(i, lanes, IterationOrder::Independent, |b, lane| {
-            let current = b.load(accumulators, vec![lane], true, acc);
+            let current = b.load(accumulators, vec![lane], false, acc);
             let v = b.load(x, vec![lane, row], false, elem);
             let next = b.value(
                 InstKind::Call {
@@ -67,7 +79,6 @@ pub fn build_row_fold(
                 },
                 acc,
             );
-            // In bounds: the load of the same element was checked.
             b.store(accumulators, vec![lane], next, false);
         });
     });
@@ -111,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn too_few_accumulators_trap_instead_of_writing_past_them() {
+    fn too_few_accumulators_trap_before_anything_is_folded() {
         let mut sources = SourceMap::new();
         let file = sources.add(
             "t.kern",
@@ -132,6 +143,6 @@ mod tests {
         // elements; its descriptor claims two).
         let trap = unsafe { Interpreter::new(&program).call(lp, &args, &mut std::io::sink()) };
         assert!(trap.is_err());
-        assert_eq!(acc, [1.0, 1.0, 0.0]);
+        assert_eq!(acc, [0.0; 3]);
     }
 }
