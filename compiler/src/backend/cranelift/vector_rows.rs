@@ -13,9 +13,9 @@
 //! accumulators are read and written once per pass instead of once per row.
 //!
 //! It applies when the element and accumulator are one 32- or 64-bit type, the
-//! lanes of `x` (its axis 0) and `acc` are contiguous, `acc` has a lane for every lane of
-//! `x` and does not overlap `x` (a store could otherwise change a later load).
-//! Otherwise the function runs its IR body, which is the semantics. The
+//! lanes of `x` (its axis 0) and `acc` are contiguous, `acc` has an element for
+//! every lane and does not overlap `x` (a store could otherwise change a later
+//! load). Otherwise the function runs its IR body, which is the semantics. The
 //! lane-parallel combiner is `vector_body`'s.
 //!
 //! ```text
@@ -227,7 +227,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             self.b.create_block(),
         );
         let i = self.b.append_block_param(group_head, types::I64);
-        let single = self.b.append_block_param(single_head, types::I64);
+        let lane = self.b.append_block_param(single_head, types::I64);
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.ins().jump(group_head, &[zero.into()]);
         self.b.switch_to_block(group_head);
@@ -253,13 +253,12 @@ impl<M: Module> Lowerer<'_, '_, M> {
         // for i in grouped..lanes, one lane at a time
         self.b.switch_to_block(single_head);
         let (single_body, done) = (self.b.create_block(), self.b.create_block());
-        let i = single;
-        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, r.lanes);
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, lane, r.lanes);
         self.b.ins().brif(more, single_body, &[], done, &[]);
         self.b.switch_to_block(single_body);
         let scalar_ty = clif_type(ty);
-        let acc_at = self.offset_const(r.acc_data, i, size);
-        let x_at = self.offset_const(x_pass, i, size);
+        let acc_at = self.offset_const(r.acc_data, lane, size);
+        let x_at = self.offset_const(x_pass, lane, size);
         let seed = self.b.ins().load(scalar_ty, data_flags(), acc_at, 0);
         let (row_head, row_body, row_done) = (
             self.b.create_block(),
@@ -285,8 +284,8 @@ impl<M: Module> Lowerer<'_, '_, M> {
             .jump(row_head, &[k_next.into(), at_next.into(), next.into()]);
         self.b.switch_to_block(row_done);
         self.b.ins().store(data_flags(), value, acc_at, 0);
-        let i_next = self.b.ins().iadd_imm_s(i, 1);
-        self.b.ins().jump(single_head, &[i_next.into()]);
+        let lane_next = self.b.ins().iadd_imm_s(lane, 1);
+        self.b.ins().jump(single_head, &[lane_next.into()]);
         self.b.switch_to_block(done);
         Ok(())
     }
