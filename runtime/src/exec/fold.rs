@@ -351,8 +351,9 @@ const ROW_TILE: usize = 16 * 1024;
 /// tile's lanes, when they are not one run in memory). The lanes are cut into
 /// tiles of [`ROW_TILE`] whose accumulators stay in cache while every row
 /// passes, so the source is read once and nothing is allocated; each lane is
-/// the same left fold as [`scan_axis`] computes, whichever thread runs its tile,
-/// and a trap is the one the rows folded in order meet first.
+/// the same left fold as [`scan_axis`] computes, whichever thread runs its tile.
+/// A call folds its rows in order across its lanes, so a trap is the first the
+/// row-by-row order meets among the lanes of the call that traps.
 pub fn fold_rows(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> Result<(), Error> {
     let (loops, source, axis, skip) = fold.parts();
     let n = source.shape()[axis];
