@@ -5,8 +5,8 @@
 //! interpreter running the same IR (a NaN against any NaN) and bit for bit
 //! with what the row fold replaces: the compiled elementwise step
 //! `acc = f(acc, x[j])` called once per row. Sums, products, maxima and minima
-//! of `f32` and `f64` with NaN, infinities and `-0.0`, wrapping `i64` and `i32`
-//! sums, a combiner with a branch and ones that expose the order (`2a + b`),
+//! of `f32` and `f64` with NaN, infinities and `-0.0`, wrapping `i64`, `i32`,
+//! `i8` and `u16` sums, a combiner with a branch and ones that expose the order (`2a + b`),
 //! at row counts around the pass and lane counts around the vector group.
 //! Strided lanes, accumulators that overlap the rows or are too few, and a
 //! combiner that can trap take the scalar path, which traps at the element the
@@ -226,6 +226,8 @@ fn ramp(ty: ScalarType, n: usize) -> Vec<ScalarValue> {
             T::F64 => ScalarValue::F64(1.0 + k as f64 * 1.1e-3),
             T::F32 => ScalarValue::F32(1.0 + k as f32 * 1.1e-3),
             T::I32 => ScalarValue::I32(k as i32 * 37 - 11),
+            T::I8 => ScalarValue::I8((k as i32 * 37 - 11) as i8),
+            T::U16 => ScalarValue::U16((k * 4099) as u16),
             _ => ScalarValue::I64(k as i64 * 37 - 11),
         })
         .collect()
@@ -257,6 +259,19 @@ fn row_counts_around_the_pass_and_lane_counts_around_the_group_agree_exactly() {
                 let seeds = ramp(f.ty, lanes + 3)[3..].to_vec();
                 check(f, Call::own(&x, layout, &seeds));
             }
+        }
+    }
+}
+
+#[test]
+fn narrow_integers_fold_in_vectors_too_and_wrap() {
+    for f in [fold("skewi8", T::I8), fold("addu16", T::U16)] {
+        assert!(f.vector);
+        for (rows, lanes) in [(1, 1), (9, 63), (9, 64), (17, 65), (8, 200)] {
+            let layout = Layout::columns(lanes, rows);
+            let x = ramp(f.ty, layout.slots());
+            let seeds = ramp(f.ty, lanes + 5)[5..].to_vec();
+            check(&f, Call::own(&x, layout, &seeds));
         }
     }
 }

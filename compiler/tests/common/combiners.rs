@@ -11,7 +11,7 @@ use ScalarType as T;
 
 /// Sums, products, maxima and minima of both float types, a combiner with a
 /// branch, combiners that expose the order (`2a + b`), wrapping integer sums
-/// and one that can trap (division by an element).
+/// (of 8- to 64-bit integers) and one that can trap (division by an element).
 pub const SOURCE: &str = r#"
 #[vectorize(identity = 0)] fn add32(a: f32, b: f32) -> f32 { a + b }
 #[vectorize(identity = 0)] fn add64(a: f64, b: f64) -> f64 { a + b }
@@ -24,6 +24,8 @@ pub const SOURCE: &str = r#"
 #[vectorize(identity = 0)] fn addi32(a: i32, b: i32) -> i32 { a + b }
 #[vectorize(identity = 0)] fn skewi(a: i64, b: i64) -> i64 { 2 * a + b }
 #[vectorize(identity = 0)] fn quotient(a: i64, b: i64) -> i64 { a + 1000 / b }
+#[vectorize(identity = 0)] fn skewi8(a: i8, b: i8) -> i8 { 2 * a + b }
+#[vectorize(identity = 0)] fn addu16(a: u16, b: u16) -> u16 { a + b }
 "#;
 
 /// The combiners of [`SOURCE`] that never trap, so the Cranelift backend
@@ -52,7 +54,7 @@ pub fn program() -> (Program, SourceMap) {
 
 /// Whether CLIF text has vector code.
 pub fn has_vectors(clif: &str) -> bool {
-    ["f64x2", "f32x4", "i64x2", "i32x4"]
+    ["f64x2", "f32x4", "i64x2", "i32x4", "i16x8", "i8x16"]
         .iter()
         .any(|t| clif.contains(t))
 }

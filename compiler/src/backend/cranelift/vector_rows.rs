@@ -12,7 +12,7 @@
 //! as that many streams side by side, which the prefetchers follow; the
 //! accumulators are read and written once per pass instead of once per row.
 //!
-//! It applies when the element and accumulator are one 32- or 64-bit type, the
+//! It applies when the element and accumulator are one type other than `bool`, the
 //! lanes of `x` (its axis 0) and `acc` are contiguous, `acc` has an element for
 //! every lane and does not overlap `x` (a store could otherwise change a later
 //! load). Otherwise the function runs its IR body, which is the semantics. The
@@ -76,7 +76,8 @@ pub(super) fn rows_plan(program: &Program, func: &ir::Function) -> Option<RowsPl
     if xa.rank != 2 || aa.rank != 1 || !aa.mutable || aa.elem != ty {
         return None;
     }
-    if ty == ScalarType::Bool || !matches!(ty.bits(), 32 | 64) {
+    // Bools live in vectors as masks, which this path does not carry.
+    if ty == ScalarType::Bool {
         return None;
     }
     let kernel = lane_body(if_convert(program, combine).ok()?)?;
