@@ -5,6 +5,9 @@
 //! reduction does, and the scan loop lane by lane. This is how the batches'
 //! indexing is verified on a machine without a GPU.
 
+mod common;
+
+use common::layout::Layout;
 use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
 use kern_compiler::ir::{verify, ArrayDesc, HostArg, Program, ScalarType, MAX_RANK};
 use kern_compiler::loops::reduce_batch::{build_reduce_batch, build_scan_batch};
@@ -85,33 +88,12 @@ fn call(f: &CompiledFunction, args: &[HostArg]) {
     unsafe { f.call(args, &mut std::io::sink()) }.unwrap();
 }
 
-/// `lanes` lanes of `n` elements in `x`: lane `l`, element `j` at
-/// `l * lane_stride + j * stride`.
-#[derive(Clone, Copy, Debug)]
-struct Layout {
-    lanes: usize,
-    n: usize,
-    lane_stride: isize,
-    stride: isize,
-}
-
-impl Layout {
-    fn new(lanes: usize, n: usize, transposed: bool) -> Layout {
-        if transposed {
-            Layout {
-                lanes,
-                n,
-                lane_stride: 1,
-                stride: lanes as isize,
-            }
-        } else {
-            Layout {
-                lanes,
-                n,
-                lane_stride: n as isize,
-                stride: 1,
-            }
-        }
+/// Lanes of `n` elements one after the other, or side by side (`transposed`).
+fn layout_of(lanes: usize, n: usize, transposed: bool) -> Layout {
+    if transposed {
+        Layout::columns(lanes, n)
+    } else {
+        Layout::rows(lanes, n, 1)
     }
 }
 
@@ -140,7 +122,7 @@ fn reduce_by_runs<X: Copy, A: Copy + Default>(
     if blocks == 1 {
         return partials;
     }
-    let next = Layout::new(layout.lanes, blocks, false);
+    let next = layout_of(layout.lanes, blocks, false);
     let level_loops = Loops {
         block: loops.block_of_acc.clone(),
         ..loops.clone()
@@ -182,7 +164,7 @@ fn reduce_by_batches<X: Copy, A: Copy + Default>(
     reduce_by_batches::<A, A>(
         &level_loops,
         &mut partials,
-        Layout::new(layout.lanes, blocks, false),
+        layout_of(layout.lanes, blocks, false),
     )
 }
 
@@ -225,7 +207,7 @@ fn scans<X: Copy, A: Copy + Default>(
 fn layouts() -> impl Strategy<Value = Layout> {
     // Lengths around the block size and its multiples, where indexing slips show.
     let n = prop_oneof![1usize..20, 120usize..140, 250usize..270, 1000usize..20_000];
-    (1usize..6, n, any::<bool>()).prop_map(|(lanes, n, t)| Layout::new(lanes, n, t))
+    (1usize..6, n, any::<bool>()).prop_map(|(lanes, n, t)| layout_of(lanes, n, t))
 }
 
 fn floats(len: usize) -> impl Strategy<Value = Vec<f64>> {
@@ -301,7 +283,7 @@ fn a_float_sum_by_blocks_differs_from_a_left_fold_only_in_rounding() {
     // differently from `x0 + x1 + ..`, but is as close to the exact sum or closer.
     let loops = loops("add32", ScalarType::F32, ScalarType::F32);
     let mut x: Vec<f32> = (0..100_000).map(|i| 1.0 + (i % 7) as f32 * 1e-4).collect();
-    let layout = Layout::new(1, x.len(), false);
+    let layout = layout_of(1, x.len(), false);
     let blocked: Vec<f32> = reduce_by_batches(&loops, &mut x, layout);
     let left_fold = x.iter().fold(0.0f32, |a, &b| a + b);
     let exact: f64 = x.iter().map(|&v| v as f64).sum();

@@ -10,29 +10,20 @@
 //! `out` too small take the scalar path and agree too. Also: the CLIF really
 //! has the vector path exactly where it should.
 
+mod common;
+
+use common::combiners::{
+    bits, desc, from_bytes, has_vectors, program, to_bytes, values, VECTORISED,
+};
+use common::layout::Layout;
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::interp::Interpreter;
-use kern_compiler::ir::{verify, ArrayDesc, FuncId, HostArg, Program, ScalarType, ScalarValue};
+use kern_compiler::ir::{verify, FuncId, Program, ScalarType, ScalarValue};
 use kern_compiler::loops::reduce_batch::build_reduce_batch;
 use kern_compiler::loops::reduce_loop::{build_reduce_loop, BLOCK};
-use kern_compiler::{frontend, SourceMap};
 use proptest::prelude::*;
 
 use ScalarType as T;
-
-const SOURCE: &str = r#"
-#[vectorize(identity = 0)] fn add32(a: f32, b: f32) -> f32 { a + b }
-#[vectorize(identity = 0)] fn add64(a: f64, b: f64) -> f64 { a + b }
-#[vectorize(identity = 1)] fn mul64(a: f64, b: f64) -> f64 { a * b }
-#[vectorize(identity = "reorderable")] fn max64(a: f64, b: f64) -> f64 { a.max(b) }
-#[vectorize(identity = "reorderable")] fn min32(a: f32, b: f32) -> f32 { a.min(b) }
-#[vectorize(identity = "reorderable")] fn larger(a: f64, b: f64) -> f64 { if a > b { a } else { b } }
-#[vectorize(identity = 0)] fn skew(a: f64, b: f64) -> f64 { 2.0 * a + b }
-#[vectorize(identity = 0)] fn addi(a: i64, b: i64) -> i64 { a + b }
-#[vectorize(identity = 0)] fn addi32(a: i32, b: i32) -> i32 { a + b }
-#[vectorize(identity = 0)] fn skewi(a: i64, b: i64) -> i64 { 2 * a + b }
-#[vectorize(identity = 0)] fn quotient(a: i64, b: i64) -> i64 { a + 1000 / b }
-"#;
 
 /// The batch of one ufunc over `ty`, its program (for the interpreter) and the
 /// scalar block loop it must agree with.
@@ -47,12 +38,7 @@ struct Batch {
 }
 
 fn batch(ufunc: &str, ty: ScalarType) -> Batch {
-    let mut sources = SourceMap::new();
-    let file = sources.add("t.kern", SOURCE);
-    let mut program = match frontend::compile(&mut sources, file) {
-        Ok(c) => c.program,
-        Err(d) => panic!("{}", d.render(&sources)),
-    };
+    let (mut program, sources) = program();
     let f = program.find(ufunc).expect("declared");
     let func = build_reduce_batch(&mut program, f, ty, ty).unwrap();
     let block = build_reduce_loop(&mut program, f, ty, ty).unwrap();
@@ -61,9 +47,7 @@ fn batch(ufunc: &str, ty: ScalarType) -> Batch {
     let compiled = engine.compile(&program, func).unwrap();
     let block = engine.compile(&program, block).unwrap();
     let clif = JitEngine::emit_clif(&program, func, &sources).unwrap();
-    let vector = ["f64x2", "f32x4", "i64x2", "i32x4"]
-        .iter()
-        .any(|t| clif.contains(t));
+    let vector = has_vectors(&clif);
     Batch {
         program,
         func,
@@ -72,67 +56,6 @@ fn batch(ufunc: &str, ty: ScalarType) -> Batch {
         ty,
         vector,
     }
-}
-
-/// `lanes` lanes of `n` elements stored in 8-byte slots: element `j` of lane
-/// `l` at slot `l * lane_stride + j * stride` (a 4-byte type in the low half).
-#[derive(Clone, Copy, Debug)]
-struct Layout {
-    lanes: usize,
-    n: usize,
-    lane_stride: isize,
-    stride: isize,
-}
-
-impl Layout {
-    /// Lanes one after the other, contiguous (the vector path), or with every
-    /// element `stride` apart.
-    fn rows(lanes: usize, n: usize, stride: isize) -> Layout {
-        Layout {
-            lanes,
-            n,
-            lane_stride: n as isize * stride,
-            stride,
-        }
-    }
-
-    fn slots(&self) -> usize {
-        self.lanes * self.n * self.stride as usize
-    }
-}
-
-/// A descriptor over `data` with element strides; `size`-byte elements packed
-/// as the layout says.
-fn desc(data: &mut [u8], shape: [usize; 2], strides: [isize; 2]) -> HostArg {
-    let mut d = ArrayDesc {
-        data: data.as_mut_ptr(),
-        shape: Default::default(),
-        strides: Default::default(),
-    };
-    for k in 0..2 {
-        d.shape[k] = shape[k] as i64;
-        d.strides[k] = strides[k] as i64;
-    }
-    HostArg::Array(d)
-}
-
-fn to_bytes(ty: ScalarType, values: &[ScalarValue]) -> Vec<u8> {
-    let size = ty.size_bytes();
-    values
-        .iter()
-        .flat_map(|v| v.to_bits().to_le_bytes()[..size].to_vec())
-        .collect()
-}
-
-fn from_bytes(ty: ScalarType, bytes: &[u8]) -> Vec<ScalarValue> {
-    bytes
-        .chunks_exact(ty.size_bytes())
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b[..c.len()].copy_from_slice(c);
-            ScalarValue::from_bits(ty, u64::from_le_bytes(b))
-        })
-        .collect()
 }
 
 /// The batch's `out` (lanes × blocks, or `out_blocks` columns) or its trap,
@@ -148,14 +71,14 @@ fn run(
     let mut out = vec![0u8; layout.lanes * out_blocks * b.ty.size_bytes()];
     let args = [
         desc(
-            &mut xs,
-            [layout.lanes, layout.n],
-            [layout.lane_stride, layout.stride],
+            xs.as_mut_ptr(),
+            &[layout.lanes, layout.n],
+            &[layout.lane_stride, layout.stride],
         ),
         desc(
-            &mut out,
-            [layout.lanes, out_blocks],
-            [out_blocks as isize, 1],
+            out.as_mut_ptr(),
+            &[layout.lanes, out_blocks],
+            &[out_blocks as isize, 1],
         ),
     ];
     // SAFETY: the descriptors cover the live buffers.
@@ -189,24 +112,12 @@ fn by_block_loop(b: &Batch, x: &[ScalarValue], layout: Layout) -> Vec<ScalarValu
         for block in 0..blocks {
             let start = block * BLOCK;
             let len = (layout.n - start).min(BLOCK);
-            let first = (lane as isize * layout.lane_stride + start as isize * layout.stride)
-                as usize
-                * size;
+            let first = layout.slot(lane, start) * size;
             let mut out = vec![0u8; size];
-            let mut d = ArrayDesc {
-                data: xs[first..].as_mut_ptr(),
-                shape: Default::default(),
-                strides: Default::default(),
-            };
-            d.shape[0] = len as i64;
-            d.strides[0] = layout.stride as i64;
-            let args = [HostArg::Array(d), {
-                let mut o = d;
-                o.data = out.as_mut_ptr();
-                o.shape[0] = 1;
-                o.strides[0] = 1;
-                HostArg::Array(o)
-            }];
+            let args = [
+                desc(xs[first..].as_mut_ptr(), &[len], &[layout.stride]),
+                desc(out.as_mut_ptr(), &[1], &[1]),
+            ];
             // SAFETY: the descriptors cover the live buffers.
             unsafe { b.block.call(&args, &mut std::io::sink()) }.unwrap();
             results.extend(from_bytes(b.ty, &out));
@@ -231,7 +142,6 @@ fn check(b: &Batch, x: &[ScalarValue], layout: Layout, out_blocks: usize) {
                 );
             }
             let blocks = by_block_loop(b, x, layout);
-            let bits = |v: &[ScalarValue]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
             assert_eq!(
                 bits(got),
                 bits(&blocks),
@@ -241,38 +151,6 @@ fn check(b: &Batch, x: &[ScalarValue], layout: Layout, out_blocks: usize) {
         }
         _ => assert_eq!(want, got, "{}", ctx()),
     }
-}
-
-/// Values of `ty` with the edge cases of its kind.
-fn values(ty: ScalarType, len: usize) -> BoxedStrategy<Vec<ScalarValue>> {
-    let element: BoxedStrategy<ScalarValue> = match ty {
-        T::F64 | T::F32 => prop_oneof![
-            4 => -1.0e3f64..1.0e3,
-            2 => -1.0e-3f64..1.0e-3,
-            2 => -1.0e12f64..1.0e12,
-            1 => prop::sample::select(vec![
-                0.0,
-                -0.0,
-                f64::NAN,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::MAX,
-                f64::MIN_POSITIVE / 4.0,
-            ]),
-        ]
-        .prop_map(move |v| match ty {
-            T::F32 => ScalarValue::F32(v as f32),
-            _ => ScalarValue::F64(v),
-        })
-        .boxed(),
-        T::I32 => prop_oneof![any::<i32>(), -3i32..3]
-            .prop_map(ScalarValue::I32)
-            .boxed(),
-        _ => prop_oneof![any::<i64>(), -3i64..3, Just(i64::MAX), Just(i64::MIN)]
-            .prop_map(ScalarValue::I64)
-            .boxed(),
-    };
-    prop::collection::vec(element, len).boxed()
 }
 
 /// Lengths around the group of eight, two groups, the block and two blocks.
@@ -291,19 +169,6 @@ fn data(
 ) -> impl Strategy<Value = (Layout, Vec<ScalarValue>)> {
     layouts(strides).prop_flat_map(move |l| (Just(l), values(ty, l.slots())))
 }
-
-/// The ufuncs with a vector path, with their type.
-const VECTORISED: [(&str, ScalarType); 9] = [
-    ("add32", T::F32),
-    ("add64", T::F64),
-    ("mul64", T::F64),
-    ("max64", T::F64),
-    ("min32", T::F32),
-    ("larger", T::F64),
-    ("skew", T::F64),
-    ("addi", T::I64),
-    ("addi32", T::I32),
-];
 
 #[test]
 fn float_and_integer_combiners_that_never_trap_have_the_vector_path() {

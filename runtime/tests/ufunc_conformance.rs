@@ -1090,6 +1090,79 @@ fn any_other_axis_reduces_row_by_row(t: Target) {
     assert!(f64s(&r).iter().all(|&v| v == 1e16));
 }
 
+fn row_folds_have_the_left_folds_bits_at_every_row_and_lane_count(t: Target) {
+    // The row fold keeps groups of lanes in registers across several rows
+    // where the combiner cannot trap; every lane must still be the left fold
+    // of its column, bit for bit, around those groups and passes, with NaN,
+    // infinities and -0.0, in f64, f32 and wrapping i32.
+    let special = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0];
+    let value = |i: usize| match i % 23 {
+        0..=4 => special[i % 23],
+        k => (i * 7919 % 1009) as f64 * 1.1e-3 - 0.5 + k as f64 * 1e8,
+    };
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    for rows in (1usize..=9).chain([15, 16, 17, 33]) {
+        for lanes in [1usize, 7, 8, 9, 300, 1_001] {
+            let m = ArrayD::from_shape_fn(IxDyn(&[rows, lanes]), |i| value(i[0] * lanes + i[1]));
+            let m = &m;
+            let column = |l: usize| (0..rows).map(move |j| m[[j, l]]);
+            let r = f64s(&ufunc(t, "add").reduce(m, &Reduce::axis(0)).unwrap());
+            let maxima = f64s(&ufunc(t, "maximum").reduce(m, &Reduce::axis(0)).unwrap());
+            let r32 = ufunc(t, "add")
+                .reduce(&m.mapv(|v| v as f32), &Reduce::axis(0))
+                .unwrap();
+            let r32 = r32.as_array::<f32>().expect("an f32 array");
+            for l in 0..lanes {
+                let ctx = format!("{rows} x {lanes}, lane {l}");
+                assert!(
+                    same(r[[l]], column(l).reduce(|a, b| a + b).unwrap()),
+                    "{ctx}"
+                );
+                assert!(
+                    same(maxima[[l]], column(l).reduce(f64::max).unwrap()),
+                    "{ctx}"
+                );
+                let sum32 = column(l).map(|v| v as f32).reduce(|a, b| a + b).unwrap();
+                assert!(same(r32[[l]] as f64, sum32 as f64), "{ctx}");
+            }
+            let big = ArrayD::from_elem(IxDyn(&[rows, lanes]), i32::MAX);
+            let r = ufunc(t, "add").reduce(&big, &Reduce::axis(0)).unwrap();
+            let wrapped = i32::MAX.wrapping_mul(rows as i32);
+            assert!(r.as_array::<i32>().unwrap().iter().all(|&v| v == wrapped));
+        }
+    }
+    // Every other lane, every other row and a reversed axis: other strides,
+    // the same folds.
+    let m = ArrayD::from_shape_fn(IxDyn(&[19, 600]), |i| value(i[0] * 600 + i[1]));
+    for view in [
+        m.slice(s![.., ..;2]),
+        m.slice(s![..;2, ..]),
+        m.slice(s![..;-1, ..]),
+    ] {
+        let r = f64s(&ufunc(t, "add").reduce(&view, &Reduce::axis(0)).unwrap());
+        for l in 0..view.shape()[1] {
+            let fold = (0..view.shape()[0])
+                .map(|j| view[[j, l]])
+                .reduce(|a, b| a + b);
+            assert!(same(r[[l]], fold.unwrap()), "lane {l}");
+        }
+    }
+}
+
+fn a_trap_in_a_row_fold_is_the_steps_located_error(t: Target) {
+    // `quotient` can trap, so its row fold runs row after row (where it stops
+    // and what it stored first are the compiler's tests, `row_fold.rs`): the
+    // error is the one an element-wise step onto a row with a zero reports.
+    let mut m = ArrayD::from_shape_fn(IxDyn(&[6, 1_000]), |i| (i[0] * 1_000 + i[1]) as i64 + 1);
+    m[[4, 700]] = 0;
+    m[[2, 900]] = 0;
+    let err = call_error(ufunc(t, "quotient").reduce(&m, &Reduce::axis(0)));
+    assert!(err.contains("attempt to divide by zero"), "{err}");
+    let row = |j: usize| m.index_axis(ndarray::Axis(0), j).to_owned();
+    let step = call_error(ufunc(t, "quotient").call(&[(&row(0)).into(), (&row(2)).into()]));
+    assert_eq!(err, step);
+}
+
 // -------------------------------------------------------- accumulate, outer
 
 fn accumulate_is_a_running_reduction(t: Target) {
@@ -1213,6 +1286,8 @@ macro_rules! for_every_target {
             a_reorderable_reduce_streams_in_fixed_blocks,
             float_reduces_have_the_bits_of_the_documented_order,
             any_other_axis_reduces_row_by_row,
+            row_folds_have_the_left_folds_bits_at_every_row_and_lane_count,
+            a_trap_in_a_row_fold_is_the_steps_located_error,
             accumulate_is_a_running_reduction,
             outer_combines_every_pair,
             a_result_memory_cannot_hold_is_an_error_with_its_shape_and_bytes,

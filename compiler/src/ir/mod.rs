@@ -231,6 +231,12 @@ pub enum FunctionKind {
     /// per GPU thread; the Cranelift backend may compile the block form with a
     /// SIMD path (which computes the same bits).
     ReductionBatch { combine: FuncId, runs: BatchRuns },
+    /// Whole rows folded into a row of accumulators, row after row (see
+    /// [`row_fold`](crate::loops::row_fold)): `for j { for i { acc[i] =
+    /// combine(acc[i], x[i, j]) } }`. The Cranelift backend may keep groups of
+    /// accumulators in registers across rows when `combine` cannot trap (which
+    /// computes the same bits).
+    RowFold { combine: FuncId },
 }
 
 /// What each iteration of a [`FunctionKind::ReductionBatch`] computes.

@@ -52,6 +52,7 @@ pub fn print_function(program: &Program, function: &Function) -> String {
         FunctionKind::ReductionBatch { combine, .. } => {
             format!("reduction_batch(f{}) ", combine.0)
         }
+        FunctionKind::RowFold { combine } => format!("row_fold(f{}) ", combine.0),
     };
     let _ = writeln!(
         printer.out,

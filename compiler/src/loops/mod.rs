@@ -1,7 +1,8 @@
 //! The loops the runtime calls: IR functions built around a kernel for a call's
 //! shape of work — elementwise loops over strided runs, reductions and scans,
-//! batches of them (what a GPU runs, one thread per iteration), gufunc loops over
-//! sub-views and the launch loop of an SPMD kernel on the CPU.
+//! folds of whole rows, batches of them (what a GPU runs, one thread per
+//! iteration), gufunc loops over sub-views and the launch loop of an SPMD kernel
+//! on the CPU.
 //!
 //! Every builder writes its loops with the one counted-loop helper of
 //! [`crate::ir::build`], so a built loop declares what it is (its kind and its
@@ -14,6 +15,7 @@ pub mod gufunc_loop;
 pub mod predicated_loop;
 pub mod reduce_batch;
 pub mod reduce_loop;
+pub mod row_fold;
 pub mod scan_loop;
 pub mod spmd_launch;
 

@@ -16,6 +16,7 @@ use kern_compiler::loops::gufunc_loop::{
     build_gufunc_loop, build_specialised_gufunc_loop, CoreSpecialisation, GufuncLoopSignature,
 };
 use kern_compiler::loops::reduce_batch::build_reduce_batch;
+use kern_compiler::loops::row_fold::build_row_fold;
 use kern_compiler::loops::scan_loop::build_scan_loop;
 use kern_compiler::loops::spmd_launch::{build_launch_loop, LaunchError};
 use kern_compiler::SourceMap;
@@ -40,6 +41,9 @@ pub(crate) enum LoopRequest {
     /// The left-fold loop of `accumulate` and in-order reductions
     /// (`loops::scan_loop`).
     Scan(Fold),
+    /// The fold of whole rows into a row of accumulators, row after row
+    /// (`loops::row_fold`): in-order reductions across many lanes on the CPU.
+    Rows(Fold),
     /// Batches of lanes, one per iteration: the GPU's form of
     /// [`LoopRequest::Scan`].
     #[cfg(feature = "cuda")]
@@ -123,6 +127,7 @@ impl LoopRequest {
             }
             LoopRequest::Reduce(f) => fold(f, build_reduce_batch),
             LoopRequest::Scan(f) => fold(f, build_scan_loop),
+            LoopRequest::Rows(f) => fold(f, build_row_fold),
             #[cfg(feature = "cuda")]
             LoopRequest::BatchedScan(f) => {
                 fold(f, kern_compiler::loops::reduce_batch::build_scan_batch)

@@ -11,7 +11,8 @@
 //!   exactly the bits `cpu` does.
 //! * [`fold_rows`]: a fold along an axis that does not stream (axis 0 of a C
 //!   array) with many lanes, row by row into the result: one pass, tiles of
-//!   lanes whose accumulators stay in cache, nothing allocated.
+//!   lanes whose accumulators stay in cache, one call of the row fold per tile,
+//!   nothing allocated.
 //! * [`scan_axis`]: in-order folds (`accumulate`, and `reduce` of a ufunc that
 //!   is not reorderable). Each lane (one position of the other axes) is one call
 //!   of the scan loop over the whole axis, so a long axis costs one call, not one
@@ -28,7 +29,7 @@ use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{ArrayDesc, Trap, MAX_RANK};
 
 use super::code::{LoopCode, Outcome};
-use super::{parallel, ElementwiseLoop, Iteration, StridedOperand};
+use super::{parallel, run_in_runs, Iteration, StridedOperand, MAX_OPERANDS};
 use crate::array::{ArrayRef, DType, NdArray};
 use crate::{Error, Target};
 
@@ -49,10 +50,9 @@ pub trait FoldLoops {
     /// The left-fold loop of `elem` elements onto an `acc` seed (batched on
     /// the GPU).
     fn scan(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
-    /// The elementwise loop `f[A,X->A]` of the accumulator's instance (the
-    /// scan loop's step) over an `acc` and an `elem` operand into `acc`: one
-    /// row of a fold across many lanes.
-    fn step(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
+    /// The row fold of `elem` elements into a row of `acc` accumulators
+    /// (`loops::row_fold`): many rows of a fold across many lanes in one call.
+    fn rows(&self, elem: DType, acc: DType) -> Result<LoopCode, Error>;
     /// A trap of one of the loops, as the error the caller reports.
     fn trapped(&self, trap: Trap) -> Error;
 }
@@ -336,51 +336,54 @@ pub fn reduce_blocked(
 }
 
 /// Lane elements a tile of [`fold_rows`] keeps in cache while the rows stream
-/// past: 128 KiB of f64 accumulators (a multiple of the SIMD groups), which
-/// stay in the L2 cache. A row of up to this many lanes is one tile, read
-/// from start to end as NumPy reads it: one call per row, and the source read
-/// in memory order, which the prefetchers follow. Measured on the axis-0 sum
-/// of a (1000, 10000) f64 array on one core: tiles of 2048 lanes (five calls
-/// per row, the source read in 16 KiB pieces 80 KB apart) took about 1.2× the
-/// time of whole rows.
+/// past: 128 KiB of f64 accumulators, which stay in the L2 cache. A row of up
+/// to this many lanes is one tile, read from start to end as NumPy reads it:
+/// one call of the row fold, and the source read in memory order, which the
+/// prefetchers follow. Measured on the axis-0 sum of a (1000, 10000) f64 array
+/// on one core, with one call per row: tiles of 2048 lanes (five calls per
+/// row, the source read in 16 KiB pieces 80 KB apart) took about 1.2× the time
+/// of whole rows.
 const ROW_TILE: usize = 16 * 1024;
 
 /// Folds elements `skip..` of `axis` of `source` into `out` (the shape without
 /// `axis`, holding the seeds) row by row: `out = f(out, x[j])` for each `j` in
-/// order, with the elementwise step loop over all lanes. The lanes are cut into
+/// order, every lane of a tile by one call of the row fold (one per run of the
+/// tile's lanes, when they are not one run in memory). The lanes are cut into
 /// tiles of [`ROW_TILE`] whose accumulators stay in cache while every row
 /// passes, so the source is read once and nothing is allocated; each lane is
 /// the same left fold as [`scan_axis`] computes, whichever thread runs its tile.
+/// A call folds its rows in order across its lanes, so a trap is the first the
+/// row-by-row order meets among the lanes of the call that traps.
 pub fn fold_rows(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> Result<(), Error> {
     let (loops, source, axis, skip) = fold.parts();
     let n = source.shape()[axis];
     let acc = out.dtype();
-    let code = loops.step(source.dtype(), acc)?.machine()?;
-    let step = ElementwiseLoop { function: code };
+    let code = loops.rows(source.dtype(), acc)?.machine()?;
     let mut out_view = out.view_mut();
     let out_strides = out_view.strides().to_vec();
     let out_base = out_view.base_ptr();
     let mut x_strides = source.strides().to_vec();
     let axis_stride = x_strides.remove(axis);
-    let (elem_size, acc_size) = (source.dtype().size_bytes(), acc.size_bytes());
-    let accumulator = StridedOperand {
-        base: out_base,
-        elem_size: acc_size,
-        strides: out_strides,
-    };
+    let elem_size = source.dtype().size_bytes();
+    let first_row = skip as isize * axis_stride * elem_size as isize;
+    // Operand 0 is the lanes of the rows (axis 0 of the row fold's `x`; its
+    // axis 1, the rows, is set below), operand 1 the accumulators.
     let mut lanes = Iteration {
         shape: out_view.shape().to_vec(),
         operands: vec![
-            accumulator.clone(),
             StridedOperand {
-                base: source.base_ptr() as *mut u8,
+                base: source.base_ptr().wrapping_offset(first_row) as *mut u8,
                 elem_size,
                 strides: x_strides,
             },
-            accumulator,
+            StridedOperand {
+                base: out_base,
+                elem_size: acc.size_bytes(),
+                strides: out_strides,
+            },
         ],
     };
-    lanes.order_axes_by(2);
+    lanes.order_axes_by(1);
     lanes.coalesce();
     let len = lanes.len();
     if len == 0 || skip >= n {
@@ -396,17 +399,16 @@ pub fn fold_rows(fold: &AxisFold<'_, '_>, target: Target, out: &mut NdArray) -> 
         _ => ROW_TILE,
     };
     let run = |tiles: std::ops::Range<usize>| -> Result<(), Trap> {
-        let mut rows = lanes.clone();
-        let x_base = lanes.operands[1].base;
+        // The rows: axis 1 of `x`, the same for every call.
+        let mut descs = [axis_desc(std::ptr::null(), 0, 0); MAX_OPERANDS];
+        descs[0].shape[1] = (n - skip) as i64;
+        descs[0].strides[1] = axis_stride as i64;
         for t in tiles {
             let (start, end) = (t * tile, ((t + 1) * tile).min(len));
-            for j in skip..n {
-                let offset = j as isize * axis_stride * elem_size as isize;
-                rows.operands[1].base = x_base.wrapping_offset(offset);
-                // SAFETY: row `j` of the source and the tile of `out` are live
-                // for this call; `out` is read and written elementwise only.
-                unsafe { step.run(&rows, start, end) }?;
-            }
+            // SAFETY: the rows `skip..n` of the source and the tile of `out`
+            // are live for this call; `out` is read and written lane by lane
+            // only, and the source is not written.
+            unsafe { run_in_runs(&code, &lanes, descs, start, end) }?;
         }
         Ok(())
     };

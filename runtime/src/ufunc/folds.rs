@@ -1,12 +1,11 @@
 //! The loops of a ufunc's folds (`reduce`, `accumulate`), asked of the compile
 //! service for the ufunc's target and handed to `exec`'s fold executors as a
-//! [`FoldLoops`]: the block, scan and step loops of the accumulator's instance.
+//! [`FoldLoops`]: the block, scan and row loops of the accumulator's instance.
 //!
 //! It knows ufunc declarations and loop requests; how the folds run, and on
 //! which target, is `exec`'s.
 
 use kern_compiler::ir::Trap;
-use kern_compiler::loops::elementwise::LoopSignature;
 
 use super::resolve::ResolvedLoop;
 use super::Ufunc;
@@ -56,16 +55,9 @@ impl FoldLoops for UfuncFolds<'_> {
             .code(&LoopRequest::Scan(self.fold(elem, acc)?), 0)
     }
 
-    fn step(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
-        let resolved = self.resolved.ok_or_else(|| {
-            Error::Backend("internal error: a fold loop without its accumulator loop".into())
-        })?;
-        let signature = LoopSignature {
-            inputs: vec![acc, elem],
-            output: acc,
-        };
+    fn rows(&self, elem: DType, acc: DType) -> Result<LoopCode, Error> {
         self.ufunc
-            .code(&self.ufunc.elementwise(resolved, &signature), 0)
+            .code(&LoopRequest::Rows(self.fold(elem, acc)?), 0)
     }
 
     fn trapped(&self, trap: Trap) -> Error {

@@ -195,6 +195,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
             if let Some(plan) = super::vector_reduce::reduce_plan(self.program, self.func) {
                 return self.lower_reduce_batch(&plan);
             }
+            if let Some(plan) = super::vector_rows::rows_plan(self.program, self.func) {
+                return self.lower_row_fold(&plan);
+            }
         }
         let body = &self.func.body;
         self.lower_block(body)?;

@@ -67,7 +67,10 @@
 //! Batched block reductions (`FunctionKind::ReductionBatch`) whose combiner runs
 //! lane-parallel without guards keep their eight accumulators in vectors when
 //! the reduced axis is contiguous: the same operations on every accumulator,
-//! so the same bits (see `vector_reduce`).
+//! so the same bits (see `vector_reduce`). Row folds (`FunctionKind::RowFold`)
+//! of such a combiner keep groups of accumulators in vectors across several rows
+//! when the lanes are contiguous: each lane still folds its elements in order
+//! (see `vector_rows`).
 //!
 //! Intrinsics become single instructions (`sqrt`, `fabs`, `floor`, `ceil`, `trunc`,
 //! `nearest`, `fma`, `fcopysign`); where the host lacks the instruction set Cranelift
@@ -89,6 +92,7 @@ mod vector_body;
 mod vector_cast;
 mod vector_ops;
 mod vector_reduce;
+mod vector_rows;
 
 pub use abi::CallContext;
 pub use compiled::{CallError, CompiledFunction};

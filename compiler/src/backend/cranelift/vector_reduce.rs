@@ -269,7 +269,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         while level.len() > 1 {
             let (lefts, rights): (Vec<Value>, Vec<Value>) =
                 level.chunks(2).map(|pair| (pair[0], pair[1])).unzip();
-            level = self.combine_pairs(plan, &lefts, &rights)?;
+            level = self.combine_pairs(&plan.kernel, plan.ty, &lefts, &rights)?;
         }
         self.b
             .ins()
@@ -284,7 +284,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         self.b.switch_to_block(step);
         let addr = self.offset_const(first, i, size);
         let xi = self.b.ins().load(scalar_ty, data_flags(), addr, 0);
-        let next = self.combine_pairs(plan, &[r], &[xi])?[0];
+        let next = self.combine_pairs(&plan.kernel, plan.ty, &[r], &[xi])?[0];
         let i_next = self.b.ins().iadd_imm_s(i, 1);
         self.b.ins().jump(in_order, &[next.into(), i_next.into()]);
         self.b.switch_to_block(done);
@@ -292,29 +292,31 @@ impl<M: Module> Lowerer<'_, '_, M> {
     }
 
     /// `base + index * size` (bytes; `size` a constant).
-    fn offset_const(&mut self, base: Value, index: Value, size: i64) -> Value {
+    pub(super) fn offset_const(&mut self, base: Value, index: Value, size: i64) -> Value {
         let bytes = self.b.ins().imul_imm_s(index, size);
         self.b.ins().iadd(base, bytes)
     }
 
-    /// `f(lefts[k], rights[k])` for every `k`, as scalars, the pairs packed
-    /// into the lanes of as few vector combinations as they fill.
-    fn combine_pairs(
+    /// `f(lefts[k], rights[k])` for every `k`, as scalars of `ty` (the type of
+    /// both parameters and the result of `kernel`), the pairs packed into the
+    /// lanes of as few vector combinations as they fill.
+    pub(super) fn combine_pairs(
         &mut self,
-        plan: &ReducePlan,
+        kernel: &LaneBody,
+        ty: ScalarType,
         lefts: &[Value],
         rights: &[Value],
     ) -> Result<Vec<Value>, BackendError> {
-        let lanes = plan.kernel.lanes as usize;
+        let lanes = kernel.lanes as usize;
         let mut results = Vec::with_capacity(lefts.len());
         for (ls, rs) in lefts.chunks(lanes).zip(rights.chunks(lanes)) {
-            let (a, b) = (self.pack(plan.ty, ls), self.pack(plan.ty, rs));
-            let mut st = VState::new(&plan.kernel.pred, lanes as u32, 1);
+            let (a, b) = (self.pack(ty, ls), self.pack(ty, rs));
+            let mut st = VState::new(&kernel.pred, lanes as u32, 1);
             let inputs = [
                 Input::Lanes(vec![VVal::Data(a)]),
                 Input::Lanes(vec![VVal::Data(b)]),
             ];
-            let r = vval_value(self.vector_group(&plan.kernel, &mut st, &inputs)?[0]);
+            let r = vval_value(self.vector_group(kernel, &mut st, &inputs)?[0]);
             for k in 0..ls.len() {
                 results.push(self.b.ins().extractlane(r, k as u8));
             }
