@@ -9,6 +9,7 @@
 
 pub mod bounds;
 pub mod fold;
+mod for_range;
 pub mod inline;
 pub mod licm;
 pub mod predicate;
