@@ -220,7 +220,11 @@ pub enum FunctionKind {
     ElementwiseLoop { element: FuncId },
     /// The compiled loop of a gufunc for one set of operand dtypes (see
     /// [`gufunc_loop`](crate::loops::gufunc_loop)): `for i in 0..n { body(sub-views of every operand at i) }`,
-    /// `body` inlined where it can be.
+    /// `body` inlined where it can be. Its input arrays (`&`) never share memory
+    /// with its output arrays (`&mut`): the runtime copies such an input first
+    /// (docs/gufuncs.md). Passes may rely on it (`passes::jam` moves loads of
+    /// inputs across stores into outputs); a call that breaks it may read an
+    /// input before or after an output element over it is written.
     GufuncLoop { body: FuncId },
     /// The loop over every thread of a range of blocks that runs `kernel` on
     /// `cpu`/`parallel` (see [`spmd_launch`](crate::loops::spmd_launch)).

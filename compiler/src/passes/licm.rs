@@ -125,7 +125,7 @@ fn hoist_loop(
 
 /// The operands of `kind` when it may move out of a loop that sets the locals
 /// `written`; `None` when it must stay.
-fn movable_operands(
+pub(super) fn movable_operands(
     f: &Function,
     kind: &InstKind,
     written: &HashSet<LocalId>,

@@ -9,7 +9,9 @@
 
 pub mod bounds;
 pub mod fold;
+mod for_range;
 pub mod inline;
+pub mod jam;
 pub mod licm;
 pub mod predicate;
 mod rename;

@@ -13,8 +13,9 @@
 //! core extent read inside the loop (`ArrayLen` of an operand on a core axis)
 //! becomes that constant and the constants are folded: the body's loops over core
 //! dimensions get constant trip counts, and those within the unrolling pass's
-//! budget are unrolled (the loop is built after the pass list has run, so it
-//! runs them itself). The loop axis (`n`) stays a run-time value.
+//! budget are unrolled, and those whose iterations can interleave are then
+//! jammed ([`crate::passes::jam`]; the loop is built after the pass list has
+//! run, so it runs them itself). The loop axis (`n`) stays a run-time value.
 //!
 //! A loop built for contiguous core axes also asserts on entry that the core
 //! axes of every array operand have the C-contiguous strides for those extents
@@ -176,7 +177,9 @@ fn assert_core_sizes(b: &mut FunctionBuilder, locals: &[LocalId], core: &[Vec<us
 /// Replaces every core extent of an operand read inside the loop of `f` (the
 /// built loop, inlined) by its constant, then folds constants, unrolls the
 /// loops that now run over small constant ranges ([`crate::passes::unroll`])
-/// and folds again. The entry's reads, which the assertions compare, stay
+/// and folds again, then jams the loops whose iterations can interleave
+/// ([`crate::passes::jam`]: matmul's `j` around the unrolled `k`) and folds
+/// once more. The entry's reads, which the assertions compare, stay
 /// reads.
 pub(super) fn fold_core_extents(f: &mut Function, locals: &[LocalId], core: &[Vec<usize>]) {
     let size_of = |array: LocalId, axis: u8| {
@@ -191,6 +194,8 @@ pub(super) fn fold_core_extents(f: &mut Function, locals: &[LocalId], core: &[Ve
     }
     crate::passes::fold::fold_constants(f);
     crate::passes::unroll::unroll_loops(f);
+    crate::passes::fold::fold_constants(f);
+    crate::passes::jam::jam_loops(f);
     crate::passes::fold::fold_constants(f);
 }
 
