@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use kern::ndarray::{Array1, Array2, Array3};
-use kern::{Module, Reduce, ScalarValue, Target};
+use kern::ndarray::{Array1, Array3, Ix1};
+use kern::{Module, NdArray, Reduce, ScalarValue, Target};
 
 const SOURCE: &str = r#"
 #[vectorize]
@@ -98,6 +98,22 @@ fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
+/// A 1-d array of `n` elements, element `i` being `f(i)`, in a buffer from
+/// kern's allocator: like NumPy's, a large one gets the transparent-huge-page
+/// advice before it is first written, so kern and its peers stream through
+/// memory backed alike (on a machine whose huge pages are `madvise`-only, a
+/// plain `Vec` would be 4 KiB pages against NumPy's 2 MiB ones).
+fn filled<T: kern::Element>(n: usize, f: impl Fn(usize) -> T) -> Result<Array1<T>, kern::Error> {
+    let zeros = NdArray::zeros(T::DTYPE, &[n]).map_err(|e| kern::Error::Call(e.to_string()))?;
+    let mut a = zeros
+        .into_array::<T>()
+        .expect("an array of its own dtype")
+        .into_dimensionality::<Ix1>()
+        .expect("one dimension");
+    a.indexed_iter_mut().for_each(|(i, v)| *v = f(i));
+    Ok(a)
+}
+
 fn main() -> Result<(), kern::Error> {
     let mut args = std::env::args().skip(1);
     let n: usize = args
@@ -106,23 +122,32 @@ fn main() -> Result<(), kern::Error> {
         .unwrap_or(10_000_000);
     let repeats: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(7);
     let module = Module::from_source("timings.kern", SOURCE)?;
-    let x32 = Array1::from_shape_fn(n, |i| (i % 1000) as f32 * 1e-3);
-    let y32 = Array1::from_shape_fn(n, |i| (i % 7) as f32);
-    let a = Array1::from_shape_fn(n, |i| 1.0 + (i % 10) as f64);
-    let b = Array1::from_shape_fn(n, |i| 5.0 + (i % 13) as f64);
-    let c = Array1::from_shape_fn(n, |i| (i % 17) as f64 * 0.25);
-    let x = Array1::from_shape_fn(n, |i| (i as f64 / n as f64 - 0.5) * 20.0);
-    let mut out32 = Array1::<f32>::zeros(n);
-    let mut out = Array1::<f64>::zeros(n);
+    let x32 = filled(n, |i| (i % 1000) as f32 * 1e-3)?;
+    let y32 = filled(n, |i| (i % 7) as f32)?;
+    let a = filled(n, |i| 1.0 + (i % 10) as f64)?;
+    let b = filled(n, |i| 5.0 + (i % 13) as f64)?;
+    let c = filled(n, |i| (i % 17) as f64 * 0.25)?;
+    let x = filled(n, |i| (i as f64 / n as f64 - 0.5) * 20.0)?;
+    let mut out32 = filled(n, |_| 0.0f32)?;
+    let mut out = filled(n, |_| 0.0f64)?;
     // The axis-0 reduce: a (1000, 10000) C-ordered array summed down its rows.
-    let rows = Array2::from_shape_fn((1000, 10_000), |(i, j)| ((i * 7 + j) % 101) as f64 * 0.5);
-    let mut matmuls: Vec<(Array3<f64>, Array3<f64>)> = MATMUL_SIZES
-        .iter()
-        .map(|&(batch, k)| {
-            let ma = Array3::from_shape_fn((batch, k, k), |(b, i, j)| ((b + i + j) % 11) as f64);
-            (ma, Array3::zeros((batch, k, k)))
-        })
-        .collect();
+    let rows = filled(1000 * 10_000, |k| {
+        ((k / 10_000 * 7 + k % 10_000) % 101) as f64 * 0.5
+    })?
+    .into_shape_with_order((1000, 10_000))
+    .expect("a C-ordered buffer of the shape's length");
+    let mut matmuls: Vec<(Array3<f64>, Array3<f64>)> = Vec::new();
+    for (batch, k) in MATMUL_SIZES {
+        let cube = |f: fn(usize, usize, usize) -> f64| -> Result<Array3<f64>, kern::Error> {
+            Ok(filled(batch * k * k, |e| f(e / (k * k), e / k % k, e % k))?
+                .into_shape_with_order((batch, k, k))
+                .expect("a C-ordered buffer of the shape's length"))
+        };
+        matmuls.push((
+            cube(|b, i, j| ((b + i + j) % 11) as f64)?,
+            cube(|_, _, _| 0.0)?,
+        ));
+    }
     for target in [Target::Cpu, Target::Parallel] {
         let ufunc = |name: &str| module.ufunc(name).map(|u| u.with_target(target));
         let (saxpy, add, disc, wave) = (
