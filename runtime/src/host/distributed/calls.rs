@@ -162,6 +162,22 @@ impl HostArrays<'_> {
         Ok(Some(self.insert_slot(Slot::Spread(d))))
     }
 
+    /// `outcome`, once every rank agrees on it (a failure on any rank is the
+    /// same located error on all), kept as this rank's block of an array of
+    /// `shape` split along `axis`.
+    fn keep_spread(
+        &mut self,
+        world: &World,
+        outcome: Result<NdArray, Error>,
+        shape: Vec<usize>,
+        axis: usize,
+        span: Span,
+    ) -> Result<Option<HostValue>, Trap> {
+        let block = agreed_call(world, outcome, span)?;
+        let d = Distributed::new(shape, axis, block);
+        Ok(Some(self.insert_slot(Slot::Spread(d))))
+    }
+
     /// `f.out(&mut o, ..)` into a distributed `o` whose inputs line up with
     /// it: each rank writes its block of `o`. A whole `o` with a distributed
     /// input lined up with it becomes distributed along that input's split
@@ -287,10 +303,7 @@ impl HostArrays<'_> {
         let mut shape = d.shape.clone();
         shape.remove(reduced);
         let axis = d.axis - usize::from(reduced < d.axis);
-        let block = agreed_call(world, result, span)?;
-        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
-            shape, axis, block,
-        )))))
+        self.keep_spread(world, result, shape, axis, span)
     }
 
     /// `f.accumulate(&a, axis)` of a distributed `a`: along another axis than
@@ -316,10 +329,7 @@ impl HostArrays<'_> {
             .with_target(Target::Parallel)
             .accumulate(Operand::Array(d.block.view()), along as isize);
         let (shape, split) = (d.shape.clone(), d.axis);
-        let block = agreed_call(world, result, span)?;
-        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
-            shape, split, block,
-        )))))
+        self.keep_spread(world, result, shape, split, span)
     }
 
     /// `reduce` along the split axis of the distributed array `h`, folded
@@ -391,10 +401,7 @@ impl HostArrays<'_> {
         // A rank with no rows has an empty block, and so is its scan.
         let outcome =
             chain_ranks(world, d, &row_shape, scan, last).unwrap_or_else(|| Ok(d.block.clone()));
-        let block = agreed_call(world, outcome, span)?;
-        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
-            shape, axis, block,
-        )))))
+        self.keep_spread(world, outcome, shape, axis, span)
     }
 
     /// `f.outer(&a, &b)` with a distributed operand: the first distributed one
@@ -437,10 +444,7 @@ impl HostArrays<'_> {
             let shape = [whole, d.shape.as_slice()].concat();
             (u.outer(w, block), shape, whole.len() + d.axis)
         };
-        let block = agreed_call(world, result, span)?;
-        Ok(Some(self.insert_slot(Slot::Spread(Distributed::new(
-            shape, axis, block,
-        )))))
+        self.keep_spread(world, result, shape, axis, span)
     }
 }
 
