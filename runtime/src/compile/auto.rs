@@ -9,8 +9,9 @@
 //! background thread per module compiles the queued requests hottest first
 //! (the one whose baseline code has run longest when the thread picks), and
 //! each finished compile is served to the calls that ask after it (the swap).
-//! A request LLVM cannot compile keeps its baseline code. No call ever waits
-//! for LLVM.
+//! A request LLVM cannot compile keeps its baseline code, and the folds the
+//! baseline already runs at memory speed are never queued
+//! ([`worth_upgrading`]). No call ever waits for LLVM.
 //!
 //! It knows the LLVM host backend and the request type; it must not know who
 //! asks for code (handles) nor how code runs (`exec`).
@@ -37,6 +38,16 @@ pub const HOT_TIME: Duration = Duration::from_millis(10);
 /// compiled) is hot under the policy above.
 pub fn is_hot(elements: usize, baseline: Option<&CompiledFunction>) -> bool {
     elements >= HOT_ELEMENTS || baseline.is_some_and(|f| f.time_spent() >= HOT_TIME)
+}
+
+/// Whether `request` is worth LLVM's code at all. Not the block and row folds
+/// of reductions (`LoopRequest::Reduce`, `LoopRequest::Rows`): the baseline
+/// runs them in vectors at memory speed, and LLVM's code for them measured
+/// slower (BENCHMARKS.md, the quiet table of both tiers: `add.reduce` 7.4
+/// against 5.5 ms, the axis-0 reduce 4.5 against 3.3), so `auto` keeps their
+/// baseline code; `optimized` still compiles them with LLVM.
+pub fn worth_upgrading(request: &LoopRequest) -> bool {
+    !matches!(request, LoopRequest::Reduce(_) | LoopRequest::Rows(_))
 }
 
 /// One LLVM compile for the background thread.

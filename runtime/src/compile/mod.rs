@@ -159,6 +159,7 @@ impl CompileService {
         #[cfg(feature = "llvm")]
         if state.tier == Tier::Auto
             && !state.upgrades.is_queued(request)
+            && auto::worth_upgrading(request)
             && auto::is_hot(elements, Some(&f))
         {
             let (program, root) = self.build(request, true)?;

@@ -181,6 +181,27 @@ fn auto_serves_the_baseline_to_a_large_call_and_llvm_code_once_it_is_ready() {
 
 #[cfg(feature = "llvm")]
 #[test]
+fn auto_keeps_the_baselines_block_and_row_folds() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    let sum = || Fold {
+        ufunc: "add".into(),
+        type_args: vec![F64],
+        elem: F64,
+        acc: F64,
+    };
+    for request in [LoopRequest::Reduce(sum()), LoopRequest::Rows(sum())] {
+        let code = served(&service, &request, super::auto::HOT_ELEMENTS);
+        assert_eq!(code.engine(), "cranelift");
+    }
+    assert_eq!(service.upgrades_queued(), 0, "large folds are not queued");
+    let scan = LoopRequest::Scan(sum());
+    served(&service, &scan, super::auto::HOT_ELEMENTS);
+    assert_eq!(service.upgrades_queued(), 1, "an in-order scan is");
+}
+
+#[cfg(feature = "llvm")]
+#[test]
 fn auto_upgrades_a_function_once_its_baseline_code_has_run_long_enough() {
     let service = service();
     service.set_tier(crate::Tier::Auto).unwrap();
