@@ -15,12 +15,19 @@ pub const CHILD: &str = "KERN_MPI_CHILD";
 /// A folder all ranks of a child job share.
 pub const SHARED_DIR: &str = "KERN_MPI_SHARED_DIR";
 
+/// Held while a test starts MPI jobs or MPI itself: one `mpirun` at a time
+/// (each oversubscribes the machine's cores already), and never while this
+/// process starts MPI as a singleton, which sets `OMPI_`/`PMIX_` variables in
+/// the environment a job's command is being built from.
+pub fn one_job() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_JOB.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs the child test `child` under `mpirun -n ranks`; `None` (after saying
 /// why) when this machine has no `mpirun`.
 pub fn run_ranks(ranks: usize, child: &str) -> Option<String> {
-    // One job at a time: each oversubscribes the machine's cores already.
-    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _job = ONE_JOB.lock().unwrap_or_else(|p| p.into_inner());
+    let _job = one_job();
     let exe = std::env::current_exe().expect("the test binary's path");
     // A folder every rank shares, for files.
     let dir = std::env::temp_dir().join(format!("kern-mpi-{}-{ranks}", std::process::id()));
