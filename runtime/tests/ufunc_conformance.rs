@@ -977,70 +977,35 @@ fn float_reduces_have_the_bits_of_the_documented_order(t: Target) {
     // Mixed magnitudes, so any other order rounds differently; lengths around
     // the eight accumulators and the blocks; NaN, infinities and -0.0.
     let value = |i: usize| ((i * 7919 % 1009) as f64 - 504.5) * [1e-3, 1.0, 1e9][i % 3];
-    let f64_bits = |r: &NdArray| match r.get(&[]) {
-        Some(ScalarValue::F64(v)) => v.to_bits(),
-        other => panic!("{other:?}"),
-    };
-    let f32_bits = |r: &NdArray| match r.get(&[]) {
-        Some(ScalarValue::F32(v)) => v.to_bits(),
-        other => panic!("{other:?}"),
-    };
     let add = ufunc(t, "add");
     for n in [1usize, 7, 8, 9, 16, 17, 127, 128, 129, 1000, 65_536 + 129] {
         let x: Vec<f64> = (0..n).map(value).collect();
-        let r = add
-            .reduce(
-                &ArrayD::from_shape_vec(IxDyn(&[n]), x.clone()).unwrap(),
-                &Reduce::all(),
-            )
-            .unwrap();
-        assert_eq!(
-            f64_bits(&r),
-            blocked_order(&x, |a, b| a + b).to_bits(),
-            "n = {n}"
-        );
+        let expected = blocked_order(&x, |a, b| a + b).to_bits();
+        assert_eq!(reduced_bits(&add, &x), expected, "n = {n}");
         let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let r = add
-            .reduce(
-                &ArrayD::from_shape_vec(IxDyn(&[n]), x.clone()).unwrap(),
-                &Reduce::all(),
-            )
-            .unwrap();
-        assert_eq!(
-            f32_bits(&r),
-            blocked_order(&x, |a, b| a + b).to_bits(),
-            "n = {n}"
-        );
+        let expected = blocked_order(&x, |a, b| a + b).to_bits();
+        assert_eq!(reduced_bits(&add, &x), u64::from(expected), "n = {n}");
     }
     // Every accumulator starts from an element, never from +0.0.
-    let zeros = ArrayD::from_elem(IxDyn(&[300]), -0.0f64);
-    let r = add.reduce(&zeros, &Reduce::all()).unwrap();
-    assert_eq!(f64_bits(&r), (-0.0f64).to_bits());
+    assert_eq!(reduced_bits(&add, &[-0.0f64; 300]), (-0.0f64).to_bits());
     let mut x: Vec<f64> = (0..300).map(value).collect();
     x[200] = f64::INFINITY;
-    let r = add
-        .reduce(
-            &ArrayD::from_shape_vec(IxDyn(&[300]), x.clone()).unwrap(),
-            &Reduce::all(),
-        )
-        .unwrap();
-    assert_eq!(f64_bits(&r), f64::INFINITY.to_bits());
+    assert_eq!(reduced_bits(&add, &x), f64::INFINITY.to_bits());
     x[17] = f64::NEG_INFINITY;
-    let r = add
-        .reduce(
-            &ArrayD::from_shape_vec(IxDyn(&[300]), x.clone()).unwrap(),
-            &Reduce::all(),
-        )
-        .unwrap();
-    assert!(f64::from_bits(f64_bits(&r)).is_nan());
+    assert!(f64::from_bits(reduced_bits(&add, &x)).is_nan());
     x[17] = f64::NAN;
-    let r = ufunc(t, "maximum")
-        .reduce(
-            &ArrayD::from_shape_vec(IxDyn(&[300]), x.clone()).unwrap(),
-            &Reduce::all(),
-        )
-        .unwrap();
-    assert_eq!(f64_bits(&r), blocked_order(&x, f64::max).to_bits());
+    let expected = blocked_order(&x, f64::max).to_bits();
+    assert_eq!(reduced_bits(&ufunc(t, "maximum"), &x), expected);
+}
+
+/// The bits of `u.reduce` over all of the 1-d array `x` (an f64 or an f32).
+fn reduced_bits<T: kern_runtime::Element>(u: &Ufunc, x: &[T]) -> u64 {
+    let a = ArrayD::from_shape_vec(IxDyn(&[x.len()]), x.to_vec()).unwrap();
+    match u.reduce(&a, &Reduce::all()).unwrap().get(&[]) {
+        Some(ScalarValue::F64(v)) => v.to_bits(),
+        Some(ScalarValue::F32(v)) => u64::from(v.to_bits()),
+        other => panic!("{other:?}"),
+    }
 }
 
 fn any_other_axis_reduces_row_by_row(t: Target) {
