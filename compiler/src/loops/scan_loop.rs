@@ -94,20 +94,12 @@ pub fn build_scan_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::SourceMap;
     use crate::interp::Interpreter;
-    use crate::test_support::desc;
+    use crate::test_support::{compile, desc};
 
     #[test]
     fn the_scan_is_a_left_fold_that_stores_every_step() {
-        let mut sources = SourceMap::new();
-        let file = sources.add(
-            "t.kern",
-            "#[vectorize] fn g(a: i64, b: i32) -> i64 { 2 * a + b as i64 }",
-        );
-        let mut program = crate::frontend::compile(&mut sources, file)
-            .unwrap()
-            .program;
+        let mut program = compile("#[vectorize] fn g(a: i64, b: i32) -> i64 { 2 * a + b as i64 }");
         let g = program.find("g").unwrap();
         let lp = build_scan_loop(&mut program, g, ScalarType::I32, ScalarType::I64).unwrap();
         crate::ir::verify::verify_program(&program).unwrap();

@@ -39,7 +39,9 @@ use super::vector::lane_body;
 use super::vector_body::{vval_value, Input, LaneBody};
 use super::vector_ops::{data_flags, vec_type, VState, VVal};
 use super::BackendError;
-use crate::ir::{self, ArrayDesc, BatchRuns, FunctionKind, LocalId, Program, ScalarType, Type};
+use crate::ir::{
+    self, ArrayDesc, BatchRuns, FuncId, FunctionKind, LocalId, Program, ScalarType, Type,
+};
 use crate::loops::reduce_loop::{BLOCK, LANES};
 use crate::passes::predicate::if_convert;
 
@@ -76,13 +78,8 @@ pub(super) fn reduce_plan(program: &Program, func: &ir::Function) -> Option<Redu
     if ty == ScalarType::Bool || !matches!(ty.bits(), 32 | 64) {
         return None;
     }
-    let kernel = lane_body(if_convert(program, combine).ok()?)?;
-    let pred = &kernel.pred;
-    if pred.params != [ty, ty]
-        || pred.ret != ty
-        || !pred.guards.is_empty()
-        || !LANES.is_multiple_of(kernel.lanes as usize)
-    {
+    let kernel = combiner_body(program, combine, ty)?;
+    if !LANES.is_multiple_of(kernel.lanes as usize) {
         return None;
     }
     Some(ReducePlan {
@@ -91,6 +88,19 @@ pub(super) fn reduce_plan(program: &Program, func: &ir::Function) -> Option<Redu
         out: out.local,
         ty,
     })
+}
+
+/// The lane-parallel body of the combiner `combine` of a fold in `ty`:
+/// `(ty, ty) -> ty` with no guard (it can never trap), or `None`. The block
+/// folds here and the row folds (`vector_rows`) both need it.
+pub(super) fn combiner_body(
+    program: &Program,
+    combine: FuncId,
+    ty: ScalarType,
+) -> Option<LaneBody> {
+    let kernel = lane_body(if_convert(program, combine).ok()?)?;
+    let pred = &kernel.pred;
+    (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty()).then_some(kernel)
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {

@@ -35,12 +35,11 @@ use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
 use cranelift_module::Module;
 
 use super::lower::{clif_type, Lowerer};
-use super::vector::lane_body;
 use super::vector_body::{vval_value, Input, LaneBody};
 use super::vector_ops::{data_flags, vec_type, VState, VVal};
+use super::vector_reduce::combiner_body;
 use super::BackendError;
 use crate::ir::{self, ArrayDesc, FunctionKind, LocalId, Program, ScalarType, Type};
-use crate::passes::predicate::if_convert;
 
 /// Vectors of accumulators per group: 64 bytes of lanes, one cache line of
 /// each row per step.
@@ -80,11 +79,7 @@ pub(super) fn rows_plan(program: &Program, func: &ir::Function) -> Option<RowsPl
     if ty == ScalarType::Bool {
         return None;
     }
-    let kernel = lane_body(if_convert(program, combine).ok()?)?;
-    let pred = &kernel.pred;
-    if pred.params != [ty, ty] || pred.ret != ty || !pred.guards.is_empty() {
-        return None;
-    }
+    let kernel = combiner_body(program, combine, ty)?;
     Some(RowsPlan {
         kernel,
         x: x.local,
