@@ -91,6 +91,7 @@ struct EmitArgs {
 }
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
     let mut out = closed_stdout::stdout();
     let result = match cli.command {
@@ -99,7 +100,7 @@ fn main() -> ExitCode {
             target,
             time,
             tier,
-        } => run(&file, target, tier, time, &mut out),
+        } => run(&file, target, tier, time.then_some(started), &mut out),
         Command::Check { file } => Module::load(&file).map(|_| ()),
         Command::Emit(args) => emit(&args, &mut out),
     };
@@ -150,7 +151,7 @@ fn run(
     file: &Path,
     target: Target,
     tier: Option<Tier>,
-    time: bool,
+    time: Option<std::time::Instant>,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     // A build without the `mpi` feature started by `mpirun -n N` runs N copies
@@ -172,15 +173,21 @@ fn run(
     kern::jobs::progress::set_enabled(true);
     let result = module.run_main(target, out);
     let _ = out.flush();
-    if time {
+    if let Some(started) = time {
         let t = module.timings();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         let who = match several_ranks() {
             Some((rank, size)) => format!(" (rank {rank} of {size})"),
             None => String::new(),
         };
+        // From the start of `main` (process start-up before it is not seen) to
+        // the first entry into compiled code, whatever host code ran before it.
+        let first_call = match kern_compiler::backend::cranelift::compiled::first_entry() {
+            Some(at) => format!(", first compiled call {:.3} ms", ms(at - started)),
+            None => String::new(),
+        };
         write_stderr(&format!(
-            "time{who}: stdlib parse {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms\n",
+            "time{who}: stdlib {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms{first_call}\n",
             ms(t.stdlib),
             ms(t.parse),
             ms(t.check),

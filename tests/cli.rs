@@ -248,7 +248,14 @@ fn time_flag_reports_every_phase_on_stderr() {
     let output = kern(&["run", "--time", "examples/hello.kern"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
-    for phase in ["stdlib parse", "parse", "check", "compile", "run"] {
+    for phase in [
+        "stdlib",
+        "parse",
+        "check",
+        "compile",
+        "run",
+        "first compiled call",
+    ] {
         assert!(stderr.contains(&format!("{phase} ")), "{stderr}");
     }
     assert!(text(&output.stdout).starts_with("Hello, world from kern!"));

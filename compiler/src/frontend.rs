@@ -1,7 +1,8 @@
 //! The front-end driver: source text → checked, lowered IR program.
 //!
 //! Parses the user's file, builds the environment with the stdlib items it can
-//! reach (each file's reached part parsed once per process and cached),
+//! reach (each file's reached part decoded from the stdlib as the build parsed
+//! it, once per process, and cached),
 //! validates items (attributes,
 //! `main`), then lowers every non-generic user function and whatever it reaches,
 //! and checks generic functions nobody instantiated with a representative type so
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
+use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 use crate::ir::{FuncId, Program};
 use crate::kernel_decl::{GufuncDecl, UfuncDecl};
 use crate::scalar::ScalarType;
@@ -93,36 +94,19 @@ fn borrowed(units: &[StdUnit]) -> Vec<(&'static str, &SourceUnit)> {
     units.iter().map(|(m, u)| (*m, &**u)).collect()
 }
 
-/// The parsed stdlib parts, named by module.
+/// The reached stdlib parts, named by module.
 fn reached_units(parts: &[FilePart]) -> Result<Vec<StdUnit>, Diagnostics> {
-    let mut units = Vec::new();
-    for part in parts {
-        match stdlib_unit(part) {
-            Ok(unit) => units.push((part.module(), unit)),
-            Err(d) => {
-                let mut sources = SourceMap::new();
-                for (n, t) in crate::stdlib::FILES {
-                    sources.add(format!("<stdlib>/{n}"), *t);
-                }
-                // A broken stdlib is a kern bug; show it against the stdlib's text.
-                return Err(Diagnostics(vec![Diagnostic::error(
-                    d.0.first().map(|x| x.span).unwrap_or_default(),
-                    format!(
-                        "internal error: the stdlib does not parse:\n{}",
-                        d.render(&sources)
-                    ),
-                )]));
-            }
-        }
-    }
-    Ok(units)
+    parts
+        .iter()
+        .map(|part| Ok((part.module(), stdlib_unit(part)?)))
+        .collect()
 }
 
 /// Wall-clock time of the front end's phases.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PhaseTimings {
-    /// Finding the stdlib items this program reaches and parsing those parts no
-    /// earlier compilation in the process had parsed.
+    /// Finding the stdlib items this program reaches and decoding those parts no
+    /// earlier compilation in the process had decoded (the stdlib ships parsed).
     pub stdlib: Duration,
     /// Parsing the user's file.
     pub parse: Duration,
@@ -134,7 +118,7 @@ pub struct PhaseTimings {
 /// stdlib items, so this is never reached in practice and only bounds memory.
 const MAX_CACHED_PARTS: usize = 256;
 
-/// A stdlib part, parsed the first time a program reaches it (once per process
+/// A stdlib part, decoded the first time a program reaches it (once per process
 /// and set of items). Its spans carry `FileId(file)`, the file's index in `FILES`.
 fn stdlib_unit(part: &FilePart) -> Result<Arc<SourceUnit>, Diagnostics> {
     static UNITS: OnceLock<Mutex<HashMap<FilePart, Arc<SourceUnit>>>> = OnceLock::new();
@@ -142,11 +126,13 @@ fn stdlib_unit(part: &FilePart) -> Result<Arc<SourceUnit>, Diagnostics> {
     if let Some(unit) = units.lock().ok().and_then(|u| u.get(part).cloned()) {
         return Ok(unit);
     }
-    let text = part.text();
-    let unit = Arc::new(crate::syntax::parser::parse_stdlib(
-        FileId(part.file as u32),
-        &text,
-    )?);
+    // Tables built into the crate that do not decode are a kern bug.
+    let unit = Arc::new(part.unit().map_err(|e| {
+        Diagnostics(vec![Diagnostic::error(
+            Span::default(),
+            format!("internal error: {e}"),
+        )])
+    })?);
     if let Ok(mut units) = units.lock() {
         if units.len() < MAX_CACHED_PARTS {
             units.insert(part.clone(), unit.clone());

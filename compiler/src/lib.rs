@@ -1,6 +1,7 @@
 //! kern-compiler: everything from kern source text to runnable code.
 //!
-//! The pipeline, one folder per stage: [`syntax`] (pest grammar → AST with spans),
+//! The pipeline, one folder per stage after [`syntax`] (the `kern-syntax` crate:
+//! pest grammar → AST with spans, re-exported here),
 //! [`types`] (name resolution, inference, checking, monomorphization), [`ir`] (the
 //! typed target-neutral IR, lowering into it and passes over it), [`interp`] (the
 //! reference interpreter over the IR) and [`backend`] (code generators). The
@@ -10,7 +11,8 @@
 //! runtime crate drives it.
 
 pub mod backend;
-pub mod diagnostics;
+pub mod collections;
+pub use kern_syntax::diagnostics;
 pub mod dtype_rules;
 pub mod frontend;
 pub mod gufunc_signature;
@@ -20,10 +22,11 @@ pub mod kernel_decl;
 pub mod loops;
 pub mod lower;
 pub mod passes;
-pub mod scalar;
+pub use kern_syntax::scalar;
 pub mod stack_limit;
 pub mod stdlib;
-pub mod syntax;
+/// The language as text (grammar, parser, AST): the `kern-syntax` crate.
+pub use kern_syntax as syntax;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod types;

@@ -1,6 +1,6 @@
-//! The kern standard library: kern source files under `stdlib/`, embedded in the
-//! compiler binary and compiled like user code (no host libm anywhere), so every
-//! backend computes the same functions.
+//! The kern standard library: kern source files under `stdlib/`, compiled like
+//! user code (no host libm anywhere), so every backend computes the same
+//! functions.
 //!
 //! Naming contract with the type checker:
 //! * float math is reached through method syntax: `x.exp()` on an `f64` calls the
@@ -8,37 +8,41 @@
 //! * functions of `random.kern` are reached as `random::name(..)`;
 //! * everything else in the stdlib is private to it.
 //!
-//! Parsing all of it costs more than compiling a typical program, so the front end
-//! parses only the items (functions and constants) a program can reach
-//! ([`parts_reached_from`]): each file with the other items blanked out.
+//! The stdlib ships parsed: the build script (`build.rs`) parses every file once
+//! and stores each top-level item's AST with the names the item uses. A program
+//! gets the items it can reach ([`parts_reached_from`]), decoded from those
+//! tables ([`FilePart::unit`]); nothing of the stdlib is parsed at run time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// `(file name, source text)` of every stdlib file, in a fixed order.
-pub const FILES: &[(&str, &str)] = &[
-    ("basic.kern", include_str!("../../stdlib/basic.kern")),
-    ("exp_log.kern", include_str!("../../stdlib/exp_log.kern")),
-    (
-        "trig_reduce.kern",
-        include_str!("../../stdlib/trig_reduce.kern"),
-    ),
-    ("trig.kern", include_str!("../../stdlib/trig.kern")),
-    (
-        "inverse_trig.kern",
-        include_str!("../../stdlib/inverse_trig.kern"),
-    ),
-    (
-        "hyperbolic.kern",
-        include_str!("../../stdlib/hyperbolic.kern"),
-    ),
-    ("pow.kern", include_str!("../../stdlib/pow.kern")),
-    ("random.kern", include_str!("../../stdlib/random.kern")),
-];
+use crate::diagnostics::FileId;
+use crate::syntax::ast::{Item, SourceUnit};
+
+include!(concat!(env!("OUT_DIR"), "/stdlib_tables.rs"));
+
+/// One stdlib file as the build script parsed it.
+struct ParsedFile {
+    /// The number of expression ids its parse handed out: every item keeps its
+    /// ids, so any set of its items has distinct ones below this.
+    expr_count: u32,
+    /// Its top-level items, in source order.
+    items: &'static [ParsedItem],
+}
+
+/// One top-level item (a `fn` or a `const`) of a stdlib file.
+struct ParsedItem {
+    /// Its name, as defined.
+    name: &'static str,
+    /// The names its text uses (sorted, once each; `%` for a remainder).
+    uses: &'static [&'static str],
+    /// Its AST: this range of [`AST`], postcard-encoded.
+    ast: std::ops::Range<usize>,
+}
 
 /// The part of one stdlib file that a program reaches: file `file` of
 /// [`FILES`] with only the items `items` (indices into the file's items, in
-/// source order). What the front end parses and caches.
+/// source order). What the front end decodes and caches.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FilePart {
     pub file: usize,
@@ -51,60 +55,69 @@ impl FilePart {
         FILES[self.file].0.trim_end_matches(".kern")
     }
 
-    /// The file's text up to the end of its last reached item, with every
-    /// other item blanked out (each byte a space, newlines kept), so the parser
-    /// sees only the reached ones and every span is the span of the whole file.
-    pub fn text(&self) -> String {
-        let text = FILES[self.file].1;
-        let mut bytes = text.as_bytes().to_vec();
-        for (k, item) in reach_index().files[self.file].iter().enumerate() {
-            if self.items.binary_search(&k).is_err() {
-                for b in &mut bytes[item.range.clone()] {
-                    if *b != b'\n' {
-                        *b = b' ';
-                    }
-                }
-            }
-        }
-        // Nothing after the last reached item needs parsing (spans are offsets
-        // from the start, so cutting the end changes none).
-        let items = &reach_index().files[self.file];
-        let end = self.items.last().map_or(0, |&k| items[k].range.end);
-        bytes.truncate(end);
-        String::from_utf8(bytes).expect("blanking whole items leaves UTF-8")
+    /// The names of the part's items, in source order.
+    pub fn item_names(&self) -> Vec<&'static str> {
+        let items = PARSED[self.file].items;
+        self.items.iter().map(|&k| items[k].name).collect()
+    }
+
+    /// The part's items as one unit of file `FileId(file)`: their ASTs as the
+    /// build script parsed them (spans into the whole file, expression ids
+    /// distinct). An error only if the tables built into the crate are broken.
+    pub fn unit(&self) -> Result<SourceUnit, String> {
+        let parsed = &PARSED[self.file];
+        let items = self
+            .items
+            .iter()
+            .map(|&k| {
+                let item = &parsed.items[k];
+                postcard::from_bytes::<Item>(&AST[item.ast.clone()])
+                    .map_err(|e| format!("the stdlib's item `{}` does not decode: {e}", item.name))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SourceUnit {
+            file: FileId(self.file as u32),
+            items,
+            expr_count: parsed.expr_count,
+        })
     }
 }
 
 /// The stdlib items a program with source `user_text` can reach, by file in
 /// `FILES` order (files with none left out).
 ///
-/// Found from identifiers alone, before any parsing: an item (a top-level
-/// `fn` or `const`) is reached when a reached text names it, directly
+/// Found from names alone, before any parsing: an item (a top-level `fn` or
+/// `const`) is reached when a reached text names it, directly
 /// (`kern_rem_pio2`) or by the naming contract (`x.sin()` names `sin`, which
-/// `sin_f64` and `sin_f32` answer to; float `%` names `fmod`). It
+/// `sin_f64` and `sin_f32` answer to; a `%` names `fmod`). It
 /// over-approximates and never misses: a comment or a variable called `exp`
 /// pulls in `exp_f64`, which costs time, not correctness.
 pub fn parts_reached_from(user_text: &str) -> Vec<FilePart> {
-    let index = reach_index();
-    let mut reached: Vec<Vec<bool>> = index.files.iter().map(|f| vec![false; f.len()]).collect();
+    let providers = providers();
+    let mut reached: Vec<Vec<bool>> = PARSED.iter().map(|f| vec![false; f.items.len()]).collect();
     let mut queue = Vec::new();
     let visit = |name: &str, reached: &mut Vec<Vec<bool>>, queue: &mut Vec<(usize, usize)>| {
-        for &(file, item) in index.providers.get(name).into_iter().flatten() {
+        let name = if name == "%" { "fmod" } else { name };
+        for &(file, item) in providers.get(name).into_iter().flatten() {
             if !reached[file][item] {
                 reached[file][item] = true;
                 queue.push((file, item));
             }
         }
     };
-    for name in names_used(user_text) {
+    let used = kern_syntax::names::names_used(user_text);
+    for name in used.identifiers {
         visit(name, &mut reached, &mut queue);
         // Host code's `random::uniform_array` runs `random::uniform` per element.
         if let Some(base) = name.strip_suffix("_array") {
             visit(base, &mut reached, &mut queue);
         }
     }
+    if used.percent {
+        visit("%", &mut reached, &mut queue);
+    }
     while let Some((file, item)) = queue.pop() {
-        for name in &index.files[file][item].uses {
+        for name in PARSED[file].items[item].uses {
             visit(name, &mut reached, &mut queue);
         }
     }
@@ -119,150 +132,38 @@ pub fn parts_reached_from(user_text: &str) -> Vec<FilePart> {
         .collect()
 }
 
-/// One top-level item of a stdlib file: its bytes (the comment lines just
-/// above it included) and the names its text uses.
-struct StdItem {
-    range: std::ops::Range<usize>,
-    uses: HashSet<&'static str>,
-}
-
-struct ReachIndex {
-    /// A name as callers write it → the items (file, item) defining it.
-    providers: HashMap<&'static str, Vec<(usize, usize)>>,
-    /// Per file, its items in source order.
-    files: Vec<Vec<StdItem>>,
-}
-
-/// The top-level items of `text`, with their names: every line that starts
-/// with `fn ` or `const ` (the stdlib's items, written at column 0 and
-/// nothing else is) starts one, together with the comment lines right above
-/// it; it runs to the start of the next one. What precedes the first item
-/// (the file's header comment) belongs to none and is always kept.
-fn items_of(text: &'static str) -> Vec<(std::ops::Range<usize>, &'static str)> {
-    let mut items: Vec<(std::ops::Range<usize>, &'static str)> = Vec::new();
-    let mut comments_from: Option<usize> = None;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let keyword = ["fn ", "const "].iter().find(|k| line.starts_with(**k));
-        if let Some(keyword) = keyword {
-            let start = comments_from.unwrap_or(offset);
-            if let Some(last) = items.last_mut() {
-                last.0.end = start;
-            }
-            let rest = &line[keyword.len()..];
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            items.push((start..text.len(), &rest[..end]));
-            comments_from = None;
-        } else if line.starts_with("//") {
-            comments_from.get_or_insert(offset);
-        } else {
-            comments_from = None;
-        }
-        offset += line.len();
-    }
-    items
-}
-
-fn reach_index() -> &'static ReachIndex {
-    static INDEX: OnceLock<ReachIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
+/// A name as callers write it → the items (file, item) defining it: its own
+/// name, and for `exp_f64`, `exp_f32`, `abs_int` also `exp`, `abs` (the
+/// method-call side of the naming contract).
+fn providers() -> &'static HashMap<&'static str, Vec<(usize, usize)>> {
+    static PROVIDERS: OnceLock<HashMap<&'static str, Vec<(usize, usize)>>> = OnceLock::new();
+    PROVIDERS.get_or_init(|| {
         let mut providers: HashMap<&'static str, Vec<(usize, usize)>> = HashMap::new();
-        let mut files = Vec::new();
-        for (file, (_, text)) in FILES.iter().enumerate() {
-            let mut items = Vec::new();
-            for (k, (range, name)) in items_of(text).into_iter().enumerate() {
+        for (file, parsed) in PARSED.iter().enumerate() {
+            for (k, item) in parsed.items.iter().enumerate() {
                 let called_as = ["_f32", "_f64", "_int"]
                     .iter()
-                    .find_map(|suffix| name.strip_suffix(suffix));
-                for key in std::iter::once(name).chain(called_as) {
+                    .find_map(|suffix| item.name.strip_suffix(suffix));
+                for key in std::iter::once(item.name).chain(called_as) {
                     providers.entry(key).or_default().push((file, k));
                 }
-                let uses = names_used(&text[range.clone()]).collect();
-                items.push(StdItem { range, uses });
             }
-            files.push(items);
         }
-        ReachIndex { providers, files }
+        providers
     })
-}
-
-/// The names `text` uses: its identifiers outside comments and string literals,
-/// plus `fmod` where a `%` may be a float remainder.
-fn names_used(text: &str) -> impl Iterator<Item = &str> {
-    let mut names = Vec::new();
-    let mut remainder = false;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                // Block comments nest, as in Rust.
-                let mut depth = 0;
-                while i < bytes.len() {
-                    if bytes[i..].starts_with(b"/*") {
-                        depth += 1;
-                        i += 2;
-                    } else if bytes[i..].starts_with(b"*/") {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'%' => {
-                remainder = true;
-                i += 1;
-            }
-            c if c.is_ascii_alphanumeric() || c == b'_' => {
-                let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                // A word starting with a digit is a number (`0x7ff`, `1e9f64`).
-                if !c.is_ascii_digit() {
-                    names.push(&text[start..i]);
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    names.extend(remainder.then_some("fmod"));
-    names.into_iter()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{items_of, parts_reached_from, FilePart, FILES};
+    use super::{parts_reached_from, FilePart, FILES, PARSED};
+    use crate::diagnostics::FileId;
+    use crate::syntax::ast::Item;
 
     fn reached(text: &str) -> Vec<&'static str> {
         parts_reached_from(text)
             .into_iter()
             .map(|part| FILES[part.file].0)
             .collect()
-    }
-
-    /// The names of the items of `part`.
-    fn item_names(part: &FilePart) -> Vec<&'static str> {
-        let items = items_of(FILES[part.file].1);
-        part.items.iter().map(|&k| items[k].1).collect()
     }
 
     #[test]
@@ -286,42 +187,52 @@ mod tests {
             .iter()
             .find(|p| FILES[p.file].0 == "exp_log.kern")
             .expect("exp is in exp_log.kern");
-        let names = item_names(exp_log);
+        let names = exp_log.item_names();
         // `exp` in both types, the kernel they share and its constants...
         for name in ["exp_f64", "exp_f32", "kern_exp_core_f64", "KERN_LN2_HI"] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
         }
         // ...but no logarithm.
         assert!(!names.iter().any(|n| n.starts_with("ln")), "{names:?}");
-        // The text parsed keeps every byte offset: the reached items where they
-        // are, the others blanked.
-        let text = exp_log.text();
-        let full = FILES[exp_log.file].1;
-        assert!(text.len() <= full.len());
-        let kept_or_blanked = text
-            .bytes()
-            .zip(full.bytes())
-            .all(|(t, f)| t == f || (t == b' ' && f != b'\n'));
-        assert!(kept_or_blanked);
-        let exp = full.find("fn exp_f64(").unwrap();
-        assert_eq!(&text[exp..exp + 11], "fn exp_f64(");
-        assert!(!text.contains("fn ln_f64("));
     }
 
     #[test]
-    fn every_item_of_every_file_is_found() {
-        // The item split must see every top-level item the parser does.
+    fn a_part_decodes_to_the_items_a_parse_of_its_file_gives() {
+        // What the build script stored is what parsing the file gives now:
+        // every item, with spans into the whole file.
         for (file, (name, text)) in FILES.iter().enumerate() {
-            let unit = crate::syntax::parse(crate::diagnostics::FileId(file as u32), text)
+            let parsed = crate::syntax::parser::parse_stdlib(FileId(file as u32), text)
                 .unwrap_or_else(|_| panic!("{name} parses"));
-            let items = items_of(text);
-            assert_eq!(items.len(), unit.items.len(), "{name}");
             let all = FilePart {
                 file,
-                items: (0..items.len()).collect(),
+                items: (0..PARSED[file].items.len()).collect(),
             };
-            assert_eq!(all.text(), *text);
+            let unit = all.unit().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(unit, parsed, "{name}");
         }
+    }
+
+    #[test]
+    fn a_part_holds_only_its_items() {
+        let part = parts_reached_from("fn f(x: f64) -> f64 { x.sin() }")
+            .into_iter()
+            .find(|p| FILES[p.file].0 == "trig.kern")
+            .expect("sin is in trig.kern");
+        let unit = part.unit().unwrap();
+        let names: Vec<&str> = unit
+            .items
+            .iter()
+            .map(|item| match item {
+                Item::Fn(f) => f.name.name.as_str(),
+                Item::Const(c) => c.name.name.as_str(),
+            })
+            .collect();
+        assert_eq!(names, part.item_names());
+        assert!(
+            names.contains(&"sin_f64") && !names.contains(&"tan_f64"),
+            "{names:?}"
+        );
+        assert!(unit.items.len() < PARSED[part.file].items.len());
     }
 
     #[test]

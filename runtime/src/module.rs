@@ -35,7 +35,8 @@ pub struct Timings {
     pub parse: Duration,
     /// Name resolution, type checking and lowering to IR.
     pub check: Duration,
-    /// IR to machine code, for everything compiled so far.
+    /// IR to machine code (functions, ufunc and gufunc loops, kernels, PTX) for
+    /// everything compiled so far on the calling threads.
     pub compile: Duration,
     /// Running `main` (or the last call).
     pub run: Duration,
@@ -96,7 +97,10 @@ impl Module {
     }
 
     pub fn timings(&self) -> Timings {
-        self.timings
+        Timings {
+            compile: self.core.compile_time(),
+            ..self.timings
+        }
     }
 
     /// Names of the non-generic functions of the user's file, in source order.
@@ -448,13 +452,11 @@ impl Module {
                     f.name, f.name
                 )));
             }
-            let started = Instant::now();
             let code = self
                 .core
                 .machine_code(&LoopRequest::Function(func))
                 .map_err(|f| self.core.error(f))?;
             self.machine_code.insert(func, code);
-            self.timings.compile += started.elapsed();
         }
         Ok(&self.machine_code[&func])
     }

@@ -33,7 +33,7 @@ pub struct Interpreter<'p> {
     recursion_limit: usize,
     depth: usize,
     /// The program's recursive functions, found at the first call.
-    recursive: Option<std::collections::HashSet<FuncId>>,
+    recursive: Option<crate::collections::HashSet<FuncId>>,
     host: Option<Box<dyn HostEnv + 'p>>,
     /// Instructions still allowed before `with_step_limit`'s trap (`None`: no limit).
     steps_left: Option<u64>,

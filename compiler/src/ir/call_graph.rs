@@ -15,7 +15,7 @@
 //! comes from the backend (a closure), how much stack may go unchecked from
 //! [`crate::stack_limit`].
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use super::{Block, FuncId, Function, InstKind, Program};
 
@@ -99,7 +99,7 @@ fn call_edges(program: &Program) -> Vec<Vec<usize>> {
 /// not in the program.
 pub fn unit_of(program: &Program, root: FuncId) -> Result<Vec<FuncId>, (FuncId, FuncId)> {
     let mut order = vec![root];
-    let mut seen: HashSet<FuncId> = HashSet::from([root]);
+    let mut seen: HashSet<FuncId> = HashSet::from_iter([root]);
     let mut next = 0;
     while next < order.len() {
         let caller = order[next];
@@ -193,7 +193,8 @@ impl CallFacts {
                     .collect()
             })
             .collect();
-        let mut facts: HashMap<FuncId, Facts> = HashMap::with_capacity(unit.len());
+        let mut facts: HashMap<FuncId, Facts> =
+            HashMap::with_capacity_and_hasher(unit.len(), Default::default());
         for component in components(&callees) {
             let recursive = is_cycle(&component, &callees);
             let members: HashSet<FuncId> = component.iter().map(|&i| unit[i]).collect();

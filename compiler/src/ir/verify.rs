@@ -5,7 +5,7 @@
 //! calls that match their callee's signature. The front end runs it in debug builds
 //! and the tests run it on everything they lower.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use super::*;
 
@@ -23,12 +23,38 @@ pub fn verify_program(program: &Program) -> Result<(), Vec<String>> {
     }
 }
 
+/// Verifies the functions the unit of `root` is made of (`root` and every
+/// function it calls, transitively): what a backend compiles for it.
+pub fn verify_unit(program: &Program, root: FuncId) -> Result<(), Vec<String>> {
+    if program.functions.get(root.0 as usize).is_none() {
+        return Err(vec![format!("no function with id {}", root.0)]);
+    }
+    let unit = super::call_graph::unit_of(program, root).map_err(|(caller, callee)| {
+        vec![format!(
+            "`{}` calls function id {}, which is not in the program",
+            program.function(caller).name,
+            callee.0
+        )]
+    })?;
+    let errors: Vec<String> = unit
+        .iter()
+        .filter_map(|&id| verify_function(program, program.function(id)).err())
+        .flatten()
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 pub fn verify_function(program: &Program, f: &Function) -> Result<(), Vec<String>> {
     let mut v = Verifier {
         program,
         f,
-        defined: HashSet::new(),
+        defined: HashSet::default(),
         scopes: vec![Vec::new()],
+        visible: HashSet::default(),
         errors: Vec::new(),
     };
     v.block(&f.body, 0);
@@ -54,8 +80,10 @@ struct Verifier<'a> {
     program: &'a Program,
     f: &'a Function,
     defined: HashSet<ValueId>,
-    /// Values visible at this point, one list per open block.
+    /// Values defined in each open block, innermost last.
     scopes: Vec<Vec<ValueId>>,
+    /// Every value of `scopes`: the values visible at this point.
+    visible: HashSet<ValueId>,
     errors: Vec<String>,
 }
 
@@ -187,7 +215,14 @@ impl Verifier<'_> {
     }
 
     fn visible(&self, v: ValueId) -> bool {
-        self.scopes.iter().any(|s| s.contains(&v))
+        self.visible.contains(&v)
+    }
+
+    /// Ends the innermost open block: its values go out of sight.
+    fn close_scope(&mut self) {
+        for v in self.scopes.pop().into_iter().flatten() {
+            self.visible.remove(&v);
+        }
     }
 
     fn ty(&self, v: ValueId) -> Option<ScalarType> {
@@ -197,7 +232,7 @@ impl Verifier<'_> {
     fn block(&mut self, block: &Block, loop_depth: usize) {
         self.scopes.push(Vec::new());
         self.insts(block, loop_depth);
-        self.scopes.pop();
+        self.close_scope();
     }
 
     fn insts(&mut self, block: &Block, loop_depth: usize) {
@@ -404,7 +439,7 @@ impl Verifier<'_> {
                 }
                 self.block(body, loop_depth + 1);
                 self.block(latch, loop_depth + 1);
-                self.scopes.pop();
+                self.close_scope();
             }
             InstKind::Return(v) => {
                 if let Some(v) = v {
@@ -476,6 +511,7 @@ impl Verifier<'_> {
             }
             if let Some(scope) = self.scopes.last_mut() {
                 scope.push(r);
+                self.visible.insert(r);
             }
         }
     }
@@ -522,5 +558,50 @@ impl Inst {
             InstKind::Host { .. } => "host",
             InstKind::Spmd(_) => "spmd",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{verify_program, verify_unit};
+    use crate::ir::{FuncId, InstKind};
+
+    /// Breaks `name`'s body: its first instruction uses a value never defined.
+    fn broken(program: &mut crate::ir::Program, name: &str) {
+        let f = program.find(name).unwrap();
+        let body = &mut program.functions[f.0 as usize].body;
+        let undefined = crate::ir::ValueId(u32::MAX);
+        body.insts.insert(
+            0,
+            crate::ir::Inst {
+                result: None,
+                kind: InstKind::Return(Some(undefined)),
+                span: Default::default(),
+            },
+        );
+    }
+
+    #[test]
+    fn a_unit_is_its_root_and_every_function_it_calls() {
+        let src = "fn leaf(x: f64) -> f64 { x * 2.0 }\n\
+                   fn root(x: f64) -> f64 { leaf(x) + 1.0 }\n\
+                   fn other(x: f64) -> f64 { x }";
+        // Not inlined: the unit really has two functions.
+        let mut program = crate::frontend::compile_text_unoptimized("t.kern", src)
+            .unwrap()
+            .0
+            .program;
+        let root = program.find("root").unwrap();
+        assert!(verify_unit(&program, root).is_ok());
+        broken(&mut program, "other");
+        assert!(verify_program(&program).is_err());
+        assert!(
+            verify_unit(&program, root).is_ok(),
+            "`other` is not in the unit"
+        );
+        broken(&mut program, "leaf");
+        let errors = verify_unit(&program, root).unwrap_err();
+        assert!(!errors.is_empty());
+        assert!(verify_unit(&program, FuncId(u32::MAX)).is_err());
     }
 }

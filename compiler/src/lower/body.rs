@@ -9,7 +9,7 @@
 //! (functions, intrinsics, methods, macros), `host` (host arrays) and `kernels`
 //! (SPMD builtins, launches).
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 mod calls;
 mod control_flow;
@@ -40,7 +40,7 @@ pub(super) fn lower_function(
         lowering,
         typed,
         b: builder,
-        locals: HashMap::new(),
+        locals: HashMap::default(),
     };
     for id in &typed.params {
         let binding = &typed.bindings[id.0 as usize];
@@ -72,7 +72,7 @@ pub(super) fn lower_const_expr(
         lowering,
         typed,
         b: builder,
-        locals: HashMap::new(),
+        locals: HashMap::default(),
     };
     let v = l.expr(expr)?;
     l.b.inst(InstKind::Return(Some(v)));

@@ -10,7 +10,7 @@
 
 mod body;
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use crate::diagnostics::Diagnostic;
 use crate::interp::Interpreter;
@@ -39,11 +39,11 @@ impl<'e, 'a> Lowering<'e, 'a> {
         Lowering {
             env,
             functions: Vec::new(),
-            instances: HashMap::new(),
+            instances: HashMap::default(),
             worklist: Vec::new(),
-            const_values: HashMap::new(),
-            consts_in_progress: HashSet::new(),
-            const_tables: HashMap::new(),
+            const_values: HashMap::default(),
+            consts_in_progress: HashSet::default(),
+            const_tables: HashMap::default(),
             tables: Vec::new(),
             errors: Vec::new(),
         }
@@ -287,7 +287,7 @@ impl<'e, 'a> Lowering<'e, 'a> {
         expr: &crate::syntax::ast::Expr,
         ty: ScalarType,
     ) -> Option<ScalarValue> {
-        let checker = FnChecker::new(self.env, namespace, HashMap::new());
+        let checker = FnChecker::new(self.env, namespace, HashMap::default());
         let (typed, errors) = checker.check_const_expr(expr, Ty::Scalar(ty));
         if !errors.is_empty() {
             self.push_errors(errors);

@@ -32,7 +32,7 @@
 //! It never removes a check that could fire, so results and traps stay bit for bit.
 //! It knows the IR only.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use crate::ir::*;
 
@@ -76,13 +76,13 @@ struct Facts {
 
 impl Facts {
     fn of(f: &Function) -> Facts {
-        let mut defs = HashMap::new();
-        let mut writes: HashMap<LocalId, Vec<ValueId>> = HashMap::new();
+        let mut defs = HashMap::default();
+        let mut writes: HashMap<LocalId, Vec<ValueId>> = HashMap::default();
         collect(f, &f.body, &mut defs, &mut writes);
         let params: HashSet<LocalId> = f.params.iter().map(|p| p.local).collect();
         let mut facts = Facts {
             defs,
-            local_extents: HashMap::new(),
+            local_extents: HashMap::default(),
         };
         // A local stores an extent when each write stores that extent, directly or
         // through another such local; iterate to the fixed point (chains are short).
@@ -317,10 +317,10 @@ fn walk(facts: &Facts, block: &mut Block, scope: &mut Scope) {
                 // A local the header read and tested, which neither the header nor
                 // the body writes (a `for` loop's variable: only its latch steps
                 // it), holds the tested value wherever the body reads it.
-                let mut read_in_header = HashSet::new();
-                let mut written = HashSet::new();
+                let mut read_in_header = HashSet::default();
+                let mut written = HashSet::default();
                 super::licm::scan(header, &mut read_in_header, &mut written);
-                super::licm::scan(body, &mut HashSet::new(), &mut written);
+                super::licm::scan(body, &mut HashSet::default(), &mut written);
                 let stable_reads: Vec<(Index, Axis)> = guards
                     .iter()
                     .filter_map(|&(v, a)| match facts.defs.get(&v) {

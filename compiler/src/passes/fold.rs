@@ -9,7 +9,7 @@
 //! could never run); values defined in that block stay defined once, now visible
 //! to more of the function, which the scoping rules allow.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use crate::ir::eval::{eval_binary, eval_bitcast, eval_cast, eval_cmp, eval_intrinsic, eval_unary};
 use crate::ir::*;
@@ -22,7 +22,7 @@ pub fn fold_program(program: &mut Program) {
 
 /// Replaces every foldable instruction of `f` by a `Const`.
 pub fn fold_constants(f: &mut Function) {
-    let mut known: HashMap<ValueId, ScalarValue> = HashMap::new();
+    let mut known: HashMap<ValueId, ScalarValue> = HashMap::default();
     fold_block(&mut f.body, &mut known);
 }
 

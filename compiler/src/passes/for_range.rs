@@ -11,7 +11,7 @@
 //! either local, or has a `break` or `continue` of its own (not of a loop nested
 //! in it), is not such a loop. It knows the IR only, and no pass.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use crate::ir::*;
 
@@ -172,7 +172,7 @@ pub(super) fn leaves_loop(block: &Block) -> bool {
 /// `end_local`: `counter = i + 1` with `i = get counter`, for `..=` behind `if i ==
 /// e { break }` with `e = get end_local`; nothing else but reads and constants.
 fn steps_by_one(latch: &Block, counter: LocalId, end_local: LocalId, inclusive: bool) -> bool {
-    let mut defs: HashMap<ValueId, &InstKind> = HashMap::new();
+    let mut defs: HashMap<ValueId, &InstKind> = HashMap::default();
     let (last, rest) = match latch.insts.split_last() {
         Some(split) => split,
         None => return false,

@@ -15,7 +15,7 @@
 //! (`ArrayLen` one axis further in); a callee that would pass a sub-view of such a
 //! parameter on (a sub-view of a sub-view) stays a call.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use crate::ir::call_graph::{callees_first, recursive_functions};
 use crate::ir::*;
@@ -111,8 +111,8 @@ fn inline_calls(
         originals,
         inlinable,
         caller,
-        views: HashMap::new(),
-        locals_now: HashMap::new(),
+        views: HashMap::default(),
+        locals_now: HashMap::default(),
         inlined: false,
     };
     let mut body = std::mem::take(&mut inliner.caller.body);
@@ -193,8 +193,8 @@ impl Inliner<'_> {
         // Callee locals: array parameters alias the caller's array; the others are
         // fresh locals, set from the arguments or reset to zero (a callee's locals
         // start at zero on every call, also when inlined inside a loop).
-        let mut locals: HashMap<LocalId, LocalId> = HashMap::new();
-        let mut views: HashMap<LocalId, (LocalId, ValueId)> = HashMap::new();
+        let mut locals: HashMap<LocalId, LocalId> = HashMap::default();
+        let mut views: HashMap<LocalId, (LocalId, ValueId)> = HashMap::default();
         let params: HashMap<LocalId, Arg> = callee
             .params
             .iter()
@@ -233,7 +233,7 @@ impl Inliner<'_> {
         let result_local = callee
             .ret
             .map(|t| self.new_local(format!("{}.result", callee.name), Type::Scalar(t)));
-        let mut values: HashMap<ValueId, ValueId> = HashMap::new();
+        let mut values: HashMap<ValueId, ValueId> = HashMap::default();
         self.views = views;
         self.locals_now = locals.clone();
         let mut body = self.copy_block(callee, &callee.body, &locals, &mut values, result_local);

@@ -46,7 +46,7 @@
 //! before, so the same bits; only the order of independent operations changes.
 //! This pass knows the IR only.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use super::for_range::{constants, for_range, ForRange};
 use super::licm::movable_operands;
@@ -203,13 +203,13 @@ impl Jammer<'_> {
         let last = counters.len() - 1;
         let locals: Vec<HashMap<LocalId, LocalId>> = (0..counters.len())
             .map(|c| match c == last {
-                true => HashMap::new(),
+                true => HashMap::default(),
                 false => renamed.iter().map(|&l| (l, self.fresh_local(l))).collect(),
             })
             .collect();
         let mut values: Vec<HashMap<ValueId, ValueId>> = counters
             .iter()
-            .map(|&counter| HashMap::from([(range.induction, counter)]))
+            .map(|&counter| HashMap::from_iter([(range.induction, counter)]))
             .collect();
         for inst in &body.insts {
             let mut first: Option<(InstKind, Option<ValueId>)> = None;
@@ -288,9 +288,9 @@ fn written_locals(body: &Block) -> HashSet<LocalId> {
 /// never share memory.
 fn interleavable(f: &Function, body: &Block, range: &ForRange) -> bool {
     let written = written_locals(body);
-    let mut set = HashSet::new();
+    let mut set = HashSet::default();
     let mut accesses: Vec<(LocalId, bool)> = Vec::new();
-    let none = HashSet::new();
+    let none = HashSet::default();
     for inst in &body.insts {
         // The header's end and condition are the loop's own (its variable is
         // copied as `j + c`).

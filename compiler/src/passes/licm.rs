@@ -17,7 +17,7 @@
 //! counted loop's step, which the verifier wants there), as do the loop's
 //! condition and induction values. This pass knows the IR only.
 
-use std::collections::HashSet;
+use crate::collections::HashSet;
 
 use crate::ir::*;
 
@@ -61,7 +61,7 @@ fn hoist_block(f: &Function, block: &mut Block) {
 /// induction value and step): they stay in the loop. None for other instructions.
 fn loop_control(kind: &InstKind) -> HashSet<ValueId> {
     let InstKind::Loop { cond, counted, .. } = kind else {
-        return HashSet::new();
+        return HashSet::default();
     };
     let declared = counted.iter().flat_map(|c| [c.induction, c.step]);
     cond.iter().copied().chain(declared).collect()
@@ -76,16 +76,16 @@ fn hoist_loop(
     latch: &Block,
     pinned: &HashSet<ValueId>,
 ) -> Vec<Inst> {
-    let mut inside: HashSet<ValueId> = HashSet::new();
-    let mut written: HashSet<LocalId> = HashSet::new();
+    let mut inside: HashSet<ValueId> = HashSet::default();
+    let mut written: HashSet<LocalId> = HashSet::default();
     for b in [&*header, &*body, latch] {
         scan(b, &mut inside, &mut written);
     }
     // Candidates in execution order: header, then body. A candidate's result
     // leaves `inside`, so what uses it may be a candidate too.
-    let mut candidates: HashSet<ValueId> = HashSet::new();
-    let mut constants: HashSet<ValueId> = HashSet::new();
-    let mut used_by_moved: HashSet<ValueId> = HashSet::new();
+    let mut candidates: HashSet<ValueId> = HashSet::default();
+    let mut constants: HashSet<ValueId> = HashSet::default();
+    let mut used_by_moved: HashSet<ValueId> = HashSet::default();
     for b in [&*header, &*body] {
         for inst in &b.insts {
             let Some(result) = inst.result else { continue };

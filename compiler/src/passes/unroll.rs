@@ -22,7 +22,7 @@
 //! the latch's step) computes nothing else and cannot trap. Host code (`main`)
 //! runs in the interpreter and is left as it is. This pass knows the IR only.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use super::for_range::{constants, for_range, ForRange};
 use super::rename::{operands, remap};
@@ -104,7 +104,7 @@ impl Unroller<'_> {
         let read: HashSet<ValueId> = body.insts_deep().flat_map(|i| operands(&i.kind)).collect();
         let value = |k: u128| ScalarValue::int(range.ty, range.first + k as i128);
         for k in 0..range.trips {
-            let mut values = HashMap::new();
+            let mut values = HashMap::default();
             for (v, c) in [
                 (range.induction, value(k)),
                 (range.end, ScalarValue::int(range.ty, range.last)),

@@ -10,7 +10,7 @@
 //! by concern: `type_exprs` (types written in source), `statements`, `expressions`,
 //! `operators`, `calls`, `format_macros`, and the host/SPMD builtins beside them.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use super::env::{ConstKey, Env, FnKey, Namespace};
 use super::infer::{Inference, Ty, VarKind};
@@ -137,7 +137,7 @@ impl<'e, 'a> FnChecker<'e, 'a> {
             namespace,
             generics,
             inf: Inference::default(),
-            scopes: vec![HashMap::new()],
+            scopes: vec![HashMap::default()],
             body: TypedBody::default(),
             int_literals: Vec::new(),
             loops: Vec::new(),

@@ -5,7 +5,7 @@
 //! (`x.exp()` → `exp_f64`) and module paths (`random::uniform`). Stdlib code sees
 //! all stdlib items by plain name. The environment owns no types beyond lookups.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use crate::diagnostics::{Diagnostic, FileId, Span};
 use crate::syntax::ast::{ConstDecl, FnDecl, Ident, Item, SourceUnit};

@@ -55,6 +55,9 @@ struct State {
     /// The gufunc calls' core extents specialised on so far (bounded).
     admitted: specialise::Admitted,
     machine: HashMap<LoopRequest, CompiledFunction>,
+    /// Time spent building and compiling on callers' threads (background
+    /// compiles of the `auto` tier excluded): `kern run --time`'s "compile".
+    compile_time: std::time::Duration,
     /// The `auto` tier's LLVM code and its background compiler; a request
     /// found upgraded is served LLVM's code (the swap).
     #[cfg(feature = "llvm")]
@@ -78,6 +81,14 @@ impl CompileService {
                 ..State::default()
             }),
         }
+    }
+
+    /// Time spent so far building and compiling code on callers' threads (the
+    /// `auto` tier's background compiles are not in it).
+    pub fn compile_time(&self) -> std::time::Duration {
+        self.state
+            .lock()
+            .map_or(Default::default(), |s| s.compile_time)
     }
 
     /// The tier the CPU targets' code is compiled with.
@@ -134,6 +145,7 @@ impl CompileService {
             }
             // Fail before building anything when there is no GPU.
             let gpu = crate::exec::cuda::gpu()?;
+            let started = std::time::Instant::now();
             let (program, root) = self.build(request, false)?;
             let ptx = kern_compiler::backend::llvm::nvptx::compile_to_ptx(
                 &program,
@@ -143,6 +155,7 @@ impl CompileService {
             .map_err(|e| self.ptx_failure(request, e))?;
             let lp = Arc::new(GpuLoop::load(gpu, ptx, root)?);
             state.gpu.insert(request.clone(), lp.clone());
+            state.compile_time += started.elapsed();
             return Ok(LoopCode::Gpu(lp));
         }
         #[cfg(feature = "llvm")]
@@ -178,6 +191,7 @@ impl CompileService {
         state: &mut State,
         request: &LoopRequest,
     ) -> Result<CompiledFunction, Failure> {
+        let started = std::time::Instant::now();
         let (program, root) = self.build(request, true)?;
         let f = match state.tier {
             #[cfg(feature = "llvm")]
@@ -192,6 +206,7 @@ impl CompileService {
             }
         };
         state.machine.insert(request.clone(), f.clone());
+        state.compile_time += started.elapsed();
         Ok(f)
     }
 
@@ -214,10 +229,10 @@ impl CompileService {
         spmd_threads: bool,
     ) -> Result<(std::borrow::Cow<'_, Program>, kern_compiler::ir::FuncId), Failure> {
         let (program, root) = request.build(&self.compiled, &self.sources, spmd_threads)?;
-        // The checked program was verified by the front end; what was built now
-        // is checked here, whatever the build profile.
+        // What was built now is checked here, whatever the build profile: the
+        // functions the loop's unit is made of, which is what gets compiled.
         if let std::borrow::Cow::Owned(built) = &program {
-            kern_compiler::ir::verify::verify_program(built).map_err(|errors| {
+            kern_compiler::ir::verify::verify_unit(built, root).map_err(|errors| {
                 Error::Backend(format!(
                     "internal error: the loop built for {request:?} breaks the IR's rules: {}",
                     errors.join("; ")
@@ -257,7 +272,7 @@ impl CompileService {
     #[cfg(test)]
     fn compiled_units(&self) -> usize {
         let state = self.state.lock().expect("no thread panicked");
-        state.engine.as_ref().map_or(0, |e| e.cached_units())
+        state.engine.as_ref().map_or(0, |e| e.compiled_units())
     }
 
     /// A compile error of the NVPTX backend: for a kernel, at the construct's

@@ -10,7 +10,7 @@
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use cranelift_jit::JITModule;
@@ -85,6 +85,9 @@ impl Unit {
     /// As [`CompiledFunction::call_raw`].
     unsafe fn run(&self, ctx: &mut CallContext, slots: *const u64, ret: &mut u64) {
         let started = Instant::now();
+        if FIRST_ENTRY.get().is_none() {
+            let _ = FIRST_ENTRY.set(started);
+        }
         // SAFETY: the trampoline has this signature; the slots are the caller's
         // promise.
         unsafe {
@@ -101,6 +104,16 @@ impl Unit {
             Code::Foreign { .. } => unreachable!("only `Unit::new` makes units the engine builds"),
         }
     }
+}
+
+/// When compiled code was first entered in this process (through
+/// [`CompiledFunction::call`] or [`CompiledFunction::call_raw`], either tier's).
+static FIRST_ENTRY: OnceLock<Instant> = OnceLock::new();
+
+/// When compiled code was first entered in this process, if it was: what `kern
+/// run --time` measures "start to the first compiled call" by.
+pub fn first_entry() -> Option<Instant> {
+    FIRST_ENTRY.get().copied()
 }
 
 impl Drop for Unit {

@@ -1,18 +1,14 @@
 //! The JIT engine: turns a kern function and everything it calls into a
 //! *compilation unit* — one cranelift-jit module holding the kern functions, their
-//! constant tables and a host trampoline — caches units, and calls them.
+//! constant tables and a host trampoline — and calls them.
 //!
-//! Cache key: the unit's exact content (the reachable functions and constant tables,
-//! with every constant's bits), so one engine can serve any number of programs and
-//! a changed program never hits a stale entry. Hosts that call a function often keep
-//! the [`CompiledFunction`] rather than asking again: computing the key formats the
-//! unit's IR.
+//! The engine compiles what it is asked, every time: callers that ask again keep
+//! the [`CompiledFunction`] (the runtime caches one per loop request and per
+//! function). It once cached units by their IR formatted as text, which cost
+//! more than a tenth of compiling a math-heavy loop.
 //!
 //! This file knows modules and linking; calling is `compiled`'s, the IR → CLIF
 //! translation `lower`'s.
-
-use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -25,13 +21,15 @@ use super::compiled::{CompiledFunction, Unit};
 use super::lower::{frame_estimate, kern_signature, lower_function, HostCaps, UnitEnv, POINTER};
 use super::trampoline::{build_trampoline, trampoline_signature};
 use super::BackendError;
-use crate::ir::{self, Block, FuncId, InstKind, Program};
+use crate::collections::HashMap;
+use crate::ir::{self, FuncId, Program};
 
-/// Compiles kern functions for the host CPU and caches the results.
+/// Compiles kern functions for the host CPU.
 pub struct JitEngine {
     isa: OwnedTargetIsa,
     caps: HostCaps,
-    cache: HashMap<String, CompiledFunction>,
+    /// Units compiled so far.
+    compiled_units: usize,
     builder_ctx: FunctionBuilderContext,
 }
 
@@ -45,6 +43,19 @@ fn host_isa() -> Result<OwnedTargetIsa, BackendError> {
     // ran 2.0x slower than rustc with "speed", 1.01x with "none"; BENCHMARKS.md).
     // kern's own IR passes do the constant folding and inlining.
     flags.set("opt_level", "none").map_err(|e| host(&e))?;
+    // Cranelift's own IR verifier runs in debug builds (every test, the
+    // fuzzers): it catches a bad lowering there. A release build skips it, as
+    // Wasmtime's does; on a math-heavy loop it was ~9 % of source -> first call.
+    flags
+        .set(
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )
+        .map_err(|e| host(&e))?;
     flags.set("is_pic", "false").map_err(|e| host(&e))?;
     flags
         .set("use_colocated_libcalls", "false")
@@ -85,30 +96,25 @@ impl JitEngine {
         Ok(JitEngine {
             isa,
             caps,
-            cache: HashMap::new(),
+            compiled_units: 0,
             builder_ctx: FunctionBuilderContext::new(),
         })
     }
 
-    /// Number of compilation units in the cache.
-    pub fn cached_units(&self) -> usize {
-        self.cache.len()
+    /// Number of compilation units this engine has compiled.
+    pub fn compiled_units(&self) -> usize {
+        self.compiled_units
     }
 
-    /// Compiles `func` and everything it calls (once: an identical unit is served
-    /// from the cache).
+    /// Compiles `func` and everything it calls into one unit.
     pub fn compile(
         &mut self,
         program: &Program,
         func: FuncId,
     ) -> Result<CompiledFunction, BackendError> {
         let order = reachable_functions(program, func)?;
-        let key = unit_key(program, &order);
-        if let Some(hit) = self.cache.get(&key) {
-            return Ok(hit.clone());
-        }
         let compiled = self.compile_unit(program, &order)?;
-        self.cache.insert(key, compiled.clone());
+        self.compiled_units += 1;
         Ok(compiled)
     }
 
@@ -251,34 +257,6 @@ fn reachable_functions(program: &Program, root: FuncId) -> Result<Vec<FuncId>, B
     })
 }
 
-/// The cache key: the unit's IR and constant tables, plus the bits of every float
-/// constant (`Debug` prints all NaNs alike).
-fn unit_key(program: &Program, order: &[FuncId]) -> String {
-    let mut key = String::new();
-    for id in order {
-        let func = program.function(*id);
-        let _ = write!(key, "{}:{:?};", id.0, func);
-        push_constant_bits(&func.body, &mut key);
-    }
-    for table in &program.const_tables {
-        let _ = write!(key, "{:?};", table);
-        for v in &table.values {
-            let _ = write!(key, "{:x},", v.to_bits());
-        }
-    }
-    key
-}
-
-fn push_constant_bits(block: &Block, key: &mut String) {
-    for inst in block.insts_deep() {
-        if let InstKind::Const(v) = &inst.kind {
-            if v.ty().is_float() {
-                let _ = write!(key, "{:x},", v.to_bits());
-            }
-        }
-    }
-}
-
 /// Declares the unit's functions, constant tables and the print hook in `module`.
 fn declare_unit<M: Module>(
     module: &mut M,
@@ -298,7 +276,7 @@ fn declare_unit<M: Module>(
         .declare_function(PRINT_HOOK_SYMBOL, Linkage::Import, &hook_sig)
         .map_err(err)?;
 
-    let mut functions = HashMap::new();
+    let mut functions = HashMap::default();
     for id in order {
         let func = program.function(*id);
         let sig = kern_signature(func, module.isa().default_call_conv());
@@ -310,7 +288,7 @@ fn declare_unit<M: Module>(
         functions.insert(*id, clif_id);
     }
 
-    let mut const_tables = HashMap::new();
+    let mut const_tables = HashMap::default();
     for (i, table) in program.const_tables.iter().enumerate() {
         let data_id = module.declare_anonymous_data(false, false).map_err(err)?;
         let mut bytes = Vec::with_capacity(table.values.len() * table.elem.size_bytes());

@@ -7,7 +7,7 @@
 //! linked or cached (that is the engine's job): callees and constant tables arrive
 //! as already-declared module ids in [`UnitEnv`].
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use cranelift_codegen::ir::{
     self as clif, types, AbiParam, Block, FuncRef, GlobalValue, InstBuilder, MemFlagsData,
@@ -112,11 +112,11 @@ pub(super) fn lower_function<M: Module>(
         vars: Vec::with_capacity(func.locals.len()),
         ctx: Value::from_u32(0),
         loops: Vec::new(),
-        callees: HashMap::new(),
-        const_globals: HashMap::new(),
+        callees: HashMap::default(),
+        const_globals: HashMap::default(),
         print_ref: None,
         spans: Vec::new(),
-        bases: HashMap::new(),
+        bases: HashMap::default(),
     };
     lowerer.lower_body()?;
     let spans = std::mem::take(&mut lowerer.spans);

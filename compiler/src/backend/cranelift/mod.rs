@@ -14,7 +14,7 @@
 //! * `lower` / `ops` / `memory`: IR → CLIF for one function (control flow and calls;
 //!   arithmetic, comparisons, casts and intrinsics; array and constant-table access).
 //! * `trampoline`: the uniform host entry of a compiled function.
-//! * [`engine`]: [`JitEngine`] (units, modules, cache, `emit_clif`/`emit_asm`).
+//! * [`engine`]: [`JitEngine`] (units, modules, `emit_clif`/`emit_asm`).
 //! * [`compiled`]: [`CompiledFunction`] (calling from the host) and [`CallError`].
 //! * `emit`: CLIF text annotated with kern source lines, for `kern emit --clif`.
 //! * `vector` / `vector_body` / `vector_ops` / `vector_arith` / `vector_cast`: the

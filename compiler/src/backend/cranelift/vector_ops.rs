@@ -23,7 +23,7 @@
 //! some lane width — that of the comparison that produced it — converted (and the
 //! conversion memoised) to the width a user needs.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -114,9 +114,9 @@ impl<'p> VState<'p> {
             lanes,
             width: 128 / lanes,
             vals: vec![vec![None; n]; unroll],
-            masks: HashMap::new(),
+            masks: HashMap::default(),
             fused_not,
-            row_consts: HashMap::new(),
+            row_consts: HashMap::default(),
         }
     }
 

@@ -7,7 +7,7 @@
 //! It knows only the predicated form; walking the structured IR is `walk.rs`'s job,
 //! and nothing here may know a lane count or vector type.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use super::{Guard, PInst, PValue, Predicated};
 use crate::diagnostics::Span;
@@ -32,7 +32,7 @@ impl<'p> Builder<'p> {
             insts: Vec::new(),
             types: Vec::new(),
             spans: Vec::new(),
-            memo: HashMap::new(),
+            memo: HashMap::default(),
             span: Span::default(),
         }
     }

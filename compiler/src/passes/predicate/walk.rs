@@ -4,7 +4,7 @@
 //! and guards; the structural questions about blocks are `shape`'s. Like the rest
 //! of `predicate` it must not know lane counts, vector types or any target.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use super::build::Builder;
 use super::shape::{is_one_shot, leaves, owner_blocks, returns_in, scalar_only, BlockKey};
@@ -26,7 +26,7 @@ pub(super) fn run(
         values: vec![None; f.value_types.len()],
         locals: Vec::with_capacity(f.locals.len()),
         owners: owner_blocks(&f.body, f.locals.len()),
-        entry_masks: HashMap::new(),
+        entry_masks: HashMap::default(),
         frames: Vec::new(),
         order: Order::of(&f.body, f.locals.len()),
         exits: Vec::new(),
@@ -78,8 +78,8 @@ enum FrameKind {
 /// without back edges is execution order.
 struct Order {
     /// Number of the last instruction inside each block / loop.
-    block_end: std::collections::HashMap<BlockKey, usize>,
-    loop_end: std::collections::HashMap<*const Inst, usize>,
+    block_end: crate::collections::HashMap<BlockKey, usize>,
+    loop_end: crate::collections::HashMap<*const Inst, usize>,
     /// Number of the last `GetLocal`/`SetLocal` of each local.
     last_access: Vec<usize>,
 }
@@ -104,8 +104,8 @@ impl Order {
             o.block_end.insert(block as BlockKey, *next);
         }
         let mut o = Order {
-            block_end: HashMap::new(),
-            loop_end: HashMap::new(),
+            block_end: HashMap::default(),
+            loop_end: HashMap::default(),
             last_access: vec![0; locals],
         };
         walk(body, &mut 0, &mut o);

@@ -158,7 +158,7 @@ impl FnChecker<'_, '_> {
             return self.error(e.span, "`main` cannot be called");
         }
         // Generic parameters become inference variables of their bound's kind.
-        let mut generic_vars: HashMap<String, Ty> = HashMap::new();
+        let mut generic_vars: HashMap<String, Ty> = HashMap::default();
         let mut generic_args = Vec::new();
         for g in &decl.generics {
             let kind = match g.bound.as_ref().map(|b| b.name.as_str()) {

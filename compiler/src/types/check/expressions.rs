@@ -125,7 +125,7 @@ impl FnChecker<'_, '_> {
                     let st = self.expr(step);
                     self.expect(st, Ty::Scalar(ScalarType::Usize), step.span);
                 }
-                self.scopes.push(HashMap::new());
+                self.scopes.push(HashMap::default());
                 self.bind(var, s, false, None);
                 self.loop_body(body);
                 self.scopes.pop();

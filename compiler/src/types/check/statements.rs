@@ -6,7 +6,7 @@ use super::*;
 
 impl FnChecker<'_, '_> {
     pub(super) fn block(&mut self, block: &Block) -> Ty {
-        self.scopes.push(HashMap::new());
+        self.scopes.push(HashMap::default());
         let mut diverges = false;
         for stmt in &block.stmts {
             match &stmt.kind {

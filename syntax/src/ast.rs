@@ -7,19 +7,20 @@
 
 use crate::diagnostics::{FileId, Span};
 use crate::scalar::ScalarType;
+use serde::{Deserialize, Serialize};
 
 /// Identifies an expression within one parsed [`SourceUnit`]; dense from 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ExprId(pub u32);
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ident {
     pub name: String,
     pub span: Span,
 }
 
 /// One parsed file: its items in source order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceUnit {
     pub file: FileId,
     pub items: Vec<Item>,
@@ -37,14 +38,14 @@ impl SourceUnit {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Item {
     Fn(FnDecl),
     Const(ConstDecl),
 }
 
 /// `#[name]`, `#[name(args)]`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attribute {
     pub name: Ident,
     pub args: Vec<AttrArg>,
@@ -52,7 +53,7 @@ pub struct Attribute {
 }
 
 /// One argument inside an attribute's parentheses.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AttrArg {
     /// `target = "parallel"`
     KeyValue { key: Ident, value: Literal },
@@ -64,7 +65,7 @@ pub enum AttrArg {
 
 /// `const NAME: TYPE = EXPR;` — a scalar or a fixed-size array of scalars
 /// (e.g. a coefficient table in the stdlib).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConstDecl {
     pub name: Ident,
     pub ty: TypeExpr,
@@ -72,7 +73,7 @@ pub struct ConstDecl {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FnDecl {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
@@ -86,14 +87,14 @@ pub struct FnDecl {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GenericParam {
     pub name: Ident,
     /// The trait bound (`Float`, `Int`, `Num`); `None` when unbounded.
     pub bound: Option<Ident>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Param {
     /// `mut x: f64` is allowed, as in Rust.
     pub mutable: bool,
@@ -102,13 +103,13 @@ pub struct Param {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TypeExpr {
     pub kind: TypeExprKind,
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TypeExprKind {
     /// `f64`, `usize`, `bool`, or a generic parameter `T`. Scalar names are *not*
     /// resolved by the parser (the checker does that), so this is just the name.
@@ -125,7 +126,7 @@ pub enum TypeExprKind {
     Generic { name: Ident, args: Vec<TypeExpr> },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ArrayLen {
     /// `[f64; 3]`
     Literal(u64, Span),
@@ -133,7 +134,7 @@ pub enum ArrayLen {
     Named(Ident),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
     /// The final expression without a semicolon: the block's value.
@@ -141,13 +142,13 @@ pub struct Block {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stmt {
     pub kind: StmtKind,
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StmtKind {
     /// `let [mut] name [: ty] [= init];`
     Let {
@@ -163,14 +164,14 @@ pub enum StmtKind {
     Empty,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
     pub id: ExprId,
     pub kind: ExprKind,
     pub span: Span,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum UnaryOp {
     /// `-x`
     Neg,
@@ -178,7 +179,7 @@ pub enum UnaryOp {
     Not,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BinaryOp {
     Add,
     Sub,
@@ -256,7 +257,7 @@ impl BinaryOp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ExprKind {
     Lit(Literal),
     /// `x`, `PI`, `f64::from_bits`, `random::uniform`, `f64::MAX` — segments of a path.
@@ -357,13 +358,13 @@ pub enum ExprKind {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Literal {
     pub kind: LitKind,
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LitKind {
     /// An integer literal; `value` is exact (hex/binary/octal/decimal decoded,
     /// underscores removed). A literal too large for u128 is a parse error.

@@ -33,7 +33,7 @@ use blocks::empty_block;
 use errors::syntax_error;
 
 #[derive(pest_derive::Parser)]
-#[grammar = "syntax/grammar.pest"]
+#[grammar = "grammar.pest"]
 struct KernGrammar;
 
 /// Deepest nesting of expressions and blocks accepted. Deeper programs are rejected

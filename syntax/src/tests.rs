@@ -111,7 +111,7 @@ fn statements_and_control_flow() {
 #[test]
 fn block_like_expression_at_the_end_is_the_tail() {
     let unit = parse(FileId(0), "fn f(c: bool) -> i32 { if c { 1 } else { 2 } }").unwrap();
-    let crate::syntax::ast::Item::Fn(f) = &unit.items[0] else {
+    let crate::ast::Item::Fn(f) = &unit.items[0] else {
         panic!()
     };
     assert!(f.body.stmts.is_empty());
