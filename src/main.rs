@@ -33,7 +33,7 @@ enum Command {
         /// Target for every kernel in the file: cpu, parallel, cuda or mpi.
         #[arg(long, default_value = "cpu")]
         target: Target,
-        /// Print parse, check, compile and run times to stderr.
+        /// Print parse, check, compile, MPI start-up and run times to stderr.
         #[arg(long)]
         time: bool,
         /// Compiler of the CPU targets' code: baseline (Cranelift), optimized
@@ -179,8 +179,13 @@ fn run(
             Some((rank, size)) => format!(" (rank {rank} of {size})"),
             None => String::new(),
         };
+        // MPI's start-up, when the run made it, is a phase of its own.
+        let mpi_start = match t.mpi_start {
+            Some(d) => format!(", mpi start {:.3} ms", ms(d)),
+            None => String::new(),
+        };
         write_stderr(&format!(
-            "time{who}: stdlib parse {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms\n",
+            "time{who}: stdlib parse {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms{mpi_start}, run {:.3} ms\n",
             ms(t.stdlib),
             ms(t.parse),
             ms(t.check),

@@ -12,12 +12,31 @@ use std::borrow::Cow;
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::HostValue;
 use kern_compiler::ir::eval::eval_cast;
-use kern_compiler::ir::{MpiOp, MpiReduceOp, ScalarType, Trap};
+use kern_compiler::ir::{Function, HostOp, InstKind, MpiOp, MpiReduceOp, ScalarType, Trap};
 
 use super::{error_trap, from_values, host, HostArrays};
 use crate::array::{construct, NdArray};
 use crate::exec::mpi::{world, ReduceOp};
 use crate::shape::shape_tuple;
+use crate::Target;
+
+/// Whether a run of `main` on `target` talks to other ranks: `main` calls an
+/// `mpi::` builtin, or every ufunc call is split across the ranks (`--target
+/// mpi`). Such a run opens the world (MPI's start-up, hundreds of milliseconds
+/// under `mpirun`) before its clock starts, as a Python program's `import
+/// mpi4py` does before anything it times.
+pub(crate) fn uses_the_world(main: &Function, target: Target) -> bool {
+    target == Target::Mpi
+        || main.body.insts_deep().any(|inst| {
+            matches!(
+                inst.kind,
+                InstKind::Host {
+                    op: HostOp::Mpi(_),
+                    ..
+                }
+            )
+        })
+}
 
 fn reduce_op(op: MpiReduceOp) -> ReduceOp {
     match op {
