@@ -37,10 +37,10 @@ pub struct Timings {
     pub check: Duration,
     /// IR to machine code, for everything compiled so far.
     pub compile: Duration,
-    /// Starting MPI (`MPI_Init`), for a run that talks to other ranks (`main`
-    /// calls `mpi::`, or the target is `mpi`): the world is opened before the
-    /// run's clock starts, as mpi4py starts MPI at its import. `None` when the
-    /// run did not open it (no MPI, or it was open already).
+    /// Starting MPI (`MPI_Init`) for a `main` that calls `mpi::`: the world is
+    /// opened before the run's clock starts, as mpi4py starts MPI at its
+    /// import. `None` when the run did not open it (no MPI, or it was open
+    /// already, as the `mpi` target's availability check opens it).
     pub mpi_start: Option<Duration>,
     /// Running `main` (or the last call).
     pub run: Duration,
@@ -270,11 +270,11 @@ impl Module {
         for callee in self.core.compiled.program.function(main).callees() {
             self.machine_code_for(callee)?;
         }
-        // And start MPI before it, if the run needs it. A world that cannot
+        // And start MPI before it, if `main` uses it. A world that cannot
         // open is reported where the program first uses it, with its location.
         self.timings.mpi_start = None;
         let program = &self.core.compiled.program;
-        if crate::host::uses_the_world(program.function(main), target)
+        if crate::host::calls_mpi(program.function(main))
             && crate::exec::mpi::opened_world().is_none()
         {
             let opening = Instant::now();

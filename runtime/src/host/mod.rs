@@ -23,7 +23,7 @@ mod print;
 mod reduce;
 mod ufunc_call;
 
-pub(crate) use mpi::uses_the_world;
+pub(crate) use mpi::calls_mpi;
 
 use std::collections::HashMap;
 use std::io::Write;

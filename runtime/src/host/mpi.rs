@@ -18,24 +18,21 @@ use super::{error_trap, from_values, host, HostArrays};
 use crate::array::{construct, NdArray};
 use crate::exec::mpi::{world, ReduceOp};
 use crate::shape::shape_tuple;
-use crate::Target;
 
-/// Whether a run of `main` on `target` talks to other ranks: `main` calls an
-/// `mpi::` builtin, or every ufunc call is split across the ranks (`--target
-/// mpi`). Such a run opens the world (MPI's start-up, hundreds of milliseconds
-/// under `mpirun`) before its clock starts, as a Python program's `import
-/// mpi4py` does before anything it times.
-pub(crate) fn uses_the_world(main: &Function, target: Target) -> bool {
-    target == Target::Mpi
-        || main.body.insts_deep().any(|inst| {
-            matches!(
-                inst.kind,
-                InstKind::Host {
-                    op: HostOp::Mpi(_),
-                    ..
-                }
-            )
-        })
+/// Whether `main` calls an `mpi::` builtin. Such a run opens the world (MPI's
+/// start-up, hundreds of milliseconds under `mpirun`) before its clock starts,
+/// as a Python program's `import mpi4py` does before anything it times. (The
+/// `mpi` target opens it earlier still, when it checks that it is available.)
+pub(crate) fn calls_mpi(main: &Function) -> bool {
+    main.body.insts_deep().any(|inst| {
+        matches!(
+            inst.kind,
+            InstKind::Host {
+                op: HostOp::Mpi(_),
+                ..
+            }
+        )
+    })
 }
 
 fn reduce_op(op: MpiReduceOp) -> ReduceOp {
