@@ -335,8 +335,9 @@ impl Transport {
     /// every rank), and `buffer` has the length of this rank's block. The other
     /// ranks pass `None` for `bytes`. Straight from the root's memory into each
     /// rank's, with no copy: the root sends every other rank its block (in
-    /// pieces of at most the [`MessageLimit`], all at once) and copies its own,
-    /// as `MPI_Scatterv` does, whose counts and offsets are `int`s.
+    /// pieces of at most the [`MessageLimit`], all at once) and copies its own
+    /// while they travel, as `MPI_Scatterv` does, whose counts and offsets are
+    /// `int`s.
     pub(super) fn scatter_blocks(
         &self,
         root: usize,
@@ -344,12 +345,13 @@ impl Transport {
         blocks: &[std::ops::Range<usize>],
         buffer: &mut [u8],
     ) -> Result<(), Error> {
-        if self.rank == root {
+        let copy_own = |buffer: &mut [u8]| {
             let bytes = bytes.ok_or_else(|| no_rank(root))?;
             buffer.copy_from_slice(&bytes[blocks[root].clone()]);
-        }
+            Ok(())
+        };
         match &self.link {
-            Link::Single => Ok(()),
+            Link::Single => copy_own(buffer),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
                 use mpi::point_to_point::{Destination, Source};
@@ -380,11 +382,12 @@ impl Transport {
                             ));
                         }
                     }
+                    let copied = copy_own(buffer);
                     for request in requests {
                         request.wait();
                     }
-                });
-                Ok(())
+                    copied
+                })
             }
         }
     }
@@ -435,7 +438,7 @@ impl Transport {
             return Ok(());
         };
         let mut parts = disjoint_blocks(buffer, blocks);
-        parts[root].copy_from_slice(bytes);
+        let own = std::mem::take(&mut parts[root]);
         let mut outcome = Ok(());
         mpi::request::scope(|scope| {
             let mut requests = Vec::new();
@@ -450,6 +453,8 @@ impl Transport {
                     requests.push((request, expected));
                 }
             }
+            // The root's own bytes, while the others' arrive.
+            own.copy_from_slice(bytes);
             for (request, expected) in requests {
                 let status = request.wait();
                 if outcome.is_ok() {
