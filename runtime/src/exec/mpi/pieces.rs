@@ -6,9 +6,8 @@
 //! the whole length, receives into consecutive parts of its buffer: both sides
 //! cut the same length at the same places ([`pieces`]). The limit is 1 GiB, or
 //! `KERN_MPI_MESSAGE_LIMIT` bytes (at least [`MIN_LIMIT`]), read when the world
-//! opens: every rank of a job must see the same value (`mpirun` passes its
-//! environment to every rank), and tests lower it to send small arrays in
-//! pieces.
+//! opens: every rank of a job must see the same value (a receiver checks the
+//! length of every piece), and tests lower it to send small arrays in pieces.
 //!
 //! It knows lengths, not ranks, dtypes or MPI.
 
