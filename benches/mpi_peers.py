@@ -11,8 +11,9 @@ Three workloads, each the same algorithm in every column:
             scatters its rows, broadcasts the vector, each rank multiplies its rows
             (kern: a gufunc; NumPy: `@`; Numba: a loop), the root gathers
             (benches/mpi_matvec.kern), whole program.
-kern's figure is the `run` time of `kern run --time` on rank 0 (compilation is
-reported apart; for `wave` over its 10 calls), each repeat a new `mpirun`.
+kern's figure is the `run` time of `kern run --time` on rank 0 (compilation and
+MPI's start-up are reported apart, as mpi4py starts MPI at its import, before
+Python's clock; for `wave` over its 10 calls), each repeat a new `mpirun`.
 Python's is timed with `MPI.Wtime` on rank 0, between barriers:
   wave      per call, in one process after a warm-up call;
   midpoint, matvec  the whole program once per process, each repeat a new

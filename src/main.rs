@@ -33,7 +33,7 @@ enum Command {
         /// Target for every kernel in the file: cpu, parallel, cuda or mpi.
         #[arg(long, default_value = "cpu")]
         target: Target,
-        /// Print parse, check, compile and run times to stderr.
+        /// Print parse, check, compile, MPI start-up and run times to stderr.
         #[arg(long)]
         time: bool,
         /// Compiler of the CPU targets' code: baseline (Cranelift), optimized
@@ -180,6 +180,11 @@ fn run(
             Some((rank, size)) => format!(" (rank {rank} of {size})"),
             None => String::new(),
         };
+        // MPI's start-up, when the run made it, is a phase of its own.
+        let mpi_start = match t.mpi_start {
+            Some(d) => format!(", mpi start {:.3} ms", ms(d)),
+            None => String::new(),
+        };
         // From the start of `main` (process start-up before it is not seen) to
         // the first entry into compiled code, whatever host code ran before it.
         let first_call = match kern_compiler::backend::cranelift::compiled::first_entry() {
@@ -187,7 +192,7 @@ fn run(
             None => String::new(),
         };
         write_stderr(&format!(
-            "time{who}: stdlib {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms, run {:.3} ms{first_call}\n",
+            "time{who}: stdlib {:.3} ms, parse {:.3} ms, check {:.3} ms, compile {:.3} ms{mpi_start}, run {:.3} ms{first_call}\n",
             ms(t.stdlib),
             ms(t.parse),
             ms(t.check),

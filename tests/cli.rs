@@ -258,7 +258,19 @@ fn time_flag_reports_every_phase_on_stderr() {
     ] {
         assert!(stderr.contains(&format!("{phase} ")), "{stderr}");
     }
+    assert!(!stderr.contains("mpi start"), "{stderr}");
     assert!(text(&output.stdout).starts_with("Hello, world from kern!"));
+}
+
+#[test]
+fn time_flag_reports_mpi_start_apart_from_the_run() {
+    // A program that uses `mpi::` starts MPI before `main` runs.
+    let output = kern(&["run", "--time", "examples/mpi_hello_world.kern"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    let start = stderr.find(", mpi start ").expect("an `mpi start` phase");
+    let run = stderr.find(", run ").expect("a `run` phase");
+    assert!(start < run, "{stderr}");
 }
 
 #[test]

@@ -38,6 +38,11 @@ pub struct Timings {
     /// IR to machine code (functions, ufunc and gufunc loops, kernels, PTX) for
     /// everything compiled so far on the calling threads.
     pub compile: Duration,
+    /// Starting MPI (`MPI_Init`) for a `main` that calls `mpi::`: the world is
+    /// opened before the run's clock starts, as mpi4py starts MPI at its
+    /// import. `None` when the run did not open it (no MPI, or it was open
+    /// already, as the `mpi` target's availability check opens it).
+    pub mpi_start: Option<Duration>,
     /// Running `main` (or the last call).
     pub run: Duration,
 }
@@ -268,6 +273,17 @@ impl Module {
         // Compile everything main calls before starting the clock on `run`.
         for callee in self.core.compiled.program.function(main).callees() {
             self.machine_code_for(callee)?;
+        }
+        // And start MPI before it, if `main` uses it. A world that cannot
+        // open is reported where the program first uses it, with its location.
+        self.timings.mpi_start = None;
+        let program = &self.core.compiled.program;
+        if crate::host::calls_mpi(program.function(main))
+            && crate::exec::mpi::opened_world().is_none()
+        {
+            let opening = Instant::now();
+            let _ = crate::exec::mpi::world();
+            self.timings.mpi_start = Some(opening.elapsed());
         }
         let started = Instant::now();
         let machine_code = &self.machine_code;

@@ -6,24 +6,28 @@
 //! sends the elements' bytes plus a header of a fixed size, whatever the
 //! array's length.
 //!
-//! Each test runs the child test [`collectives_move_arrays`] under `mpirun -n 2`
-//! and `-n 4` (how, in `common/mod.rs`).
+//! The same holds for messages longer than MPI's `int` counts allow, which
+//! travel in pieces: [`collectives_move_arrays_in_pieces`] lowers the limit
+//! of one message to 4 KiB, so arrays of a few kilobytes take that path.
+//!
+//! Each test runs a child test under `mpirun -n 2` and `-n 4` (how, in
+//! `common/mod.rs`).
 #![cfg(feature = "mpi")]
 
 mod common;
 
-use common::{child_world, run_ranks};
-use kern_runtime::exec::mpi::{row_ranges, World};
+use common::{child_world, run_ranks_with};
+use kern_runtime::exec::mpi::{row_ranges, ReduceOp, World, LIMIT_VARIABLE};
 use kern_runtime::NdArray;
 use ndarray::{s, Array2, ArrayD, Axis, IxDyn, Slice};
 
-fn collectives_on(ranks: usize) {
-    if let Some(text) = run_ranks(ranks, "collectives_move_arrays") {
+/// The child test `child` on `ranks` ranks, with the variables `env`: every
+/// rank says `says`.
+fn collectives_on(ranks: usize, child: &str, env: &[(&str, &str)], says: &str) {
+    if let Some(text) = run_ranks_with(ranks, child, env) {
         for r in 0..ranks {
             assert!(
-                text.contains(&format!(
-                    "rank {r} of {ranks}: collectives move arrays whole"
-                )),
+                text.contains(&format!("rank {r} of {ranks}: {says}")),
                 "{text}"
             );
         }
@@ -32,12 +36,36 @@ fn collectives_on(ranks: usize) {
 
 #[test]
 fn collectives_on_two_ranks() {
-    collectives_on(2);
+    collectives_on(
+        2,
+        "collectives_move_arrays",
+        &[],
+        "collectives move arrays whole",
+    );
 }
 
 #[test]
 fn collectives_on_four_ranks() {
-    collectives_on(4);
+    collectives_on(
+        4,
+        "collectives_move_arrays",
+        &[],
+        "collectives move arrays whole",
+    );
+}
+
+const PIECES: (&str, &str) = (LIMIT_VARIABLE, "4096");
+
+#[test]
+fn collectives_in_pieces_on_two_ranks() {
+    let says = "collectives move arrays whole in pieces of 4096 bytes";
+    collectives_on(2, "collectives_move_arrays_in_pieces", &[PIECES], says);
+}
+
+#[test]
+fn collectives_in_pieces_on_four_ranks() {
+    let says = "collectives move arrays whole in pieces of 4096 bytes";
+    collectives_on(4, "collectives_move_arrays_in_pieces", &[PIECES], says);
 }
 
 /// The same `rows` x 3 values (element `k` in C order is `value(k)`) in three
@@ -181,8 +209,17 @@ fn collectives_move_arrays() {
         Ok(Some(_)) => panic!("rows of different widths were gathered"),
     }
 
-    // The bytes: the elements, plus a header of 2 bytes and 8 per axis (and
-    // the 4 or 8 bytes of its length), whatever the number of elements.
+    elements_and_a_header_travel(world, root);
+    println!("rank {rank} of {size}: collectives move arrays whole");
+    world.barrier().unwrap();
+    kern_runtime::exec::mpi::finalize();
+}
+
+/// The bytes each collective sends: the elements, plus a header of 2 bytes and
+/// 8 per axis (and the 8 bytes of its length), whatever the number of
+/// elements and however many pieces they travel in.
+fn elements_and_a_header_travel(world: &World, root: usize) {
+    let (rank, size) = (world.rank(), world.size());
     let header = 2 + 8 * 2;
     for n in [5, 100_000] {
         let a = NdArray::from(Array2::from_shape_fn((n, 3), |(i, j)| (i + j) as f64).into_dyn());
@@ -193,7 +230,7 @@ fn collectives_move_arrays() {
         let expected = if rank == root {
             0
         } else {
-            4 + header + payload
+            8 + header + payload
         };
         assert_eq!(gathered, expected, "gather of {n} rows");
         let broadcast = bytes_sent_by(world, || {
@@ -221,11 +258,45 @@ fn collectives_move_arrays() {
         });
         assert_eq!(
             all,
-            (4 + header + payload) * others,
+            (8 + header + payload) * others,
             "all_gather of {n} rows"
         );
     }
-    println!("rank {rank} of {size}: collectives move arrays whole");
+}
+
+/// Under `mpirun` with messages of at most 4 KiB: arrays of up to 72 KB, and
+/// blocks of up to 18 KB per rank, arrive whole through every collective and
+/// point to point, as do reductions, whose messages carry the whole array.
+#[test]
+fn collectives_move_arrays_in_pieces() {
+    let Some(world) = child_world() else {
+        return;
+    };
+    let (rank, size) = (world.rank(), world.size());
+    assert_eq!(world.message_limit(), 4096, "the limit was not lowered");
+    let root = size - 1;
+    // 3001 rows: uneven on 2 and 4 ranks, every f64 block several pieces
+    // long, not a multiple of the piece; 1366 rows of 3 bytes: one piece
+    // and a few bytes.
+    for rows in [3001, 1366] {
+        for a in every_dtype(rows) {
+            round_trip(world, &a, root);
+            ring(world, &a);
+        }
+    }
+    let mine = Array2::from_shape_fn((700, 3), |(i, j)| (i * 3 + j) as f64 + rank as f64 * 0.5);
+    let mine = NdArray::from(mine.into_dyn());
+    let sum = Array2::from_shape_fn((700, 3), |(i, j)| {
+        (0..size).fold(0.0, |s, r| s + ((i * 3 + j) as f64 + r as f64 * 0.5))
+    });
+    let sum = NdArray::from(sum.into_dyn());
+    assert_eq!(world.all_reduce(&mine, ReduceOp::Sum).unwrap(), sum);
+    match world.reduce(&mine, ReduceOp::Sum, root as i64).unwrap() {
+        Some(on_root) => assert_eq!((rank, on_root), (root, sum)),
+        None => assert_ne!(rank, root),
+    }
+    elements_and_a_header_travel(world, root);
+    println!("rank {rank} of {size}: collectives move arrays whole in pieces of 4096 bytes");
     world.barrier().unwrap();
     kern_runtime::exec::mpi::finalize();
 }

@@ -11,7 +11,8 @@
 
 mod common;
 
-use common::{child_world, peak_of, run_ranks, SHARED_DIR};
+use common::{child_world, peak_of, run_ranks, run_ranks_with, SHARED_DIR};
+use kern_runtime::exec::mpi::LIMIT_VARIABLE;
 use kern_runtime::{Module, NdArray, Target};
 use ndarray::{s, Array1, Array2, Array3, Array4, Axis};
 
@@ -40,22 +41,33 @@ fn matmul(a: &[[f64; N]; M], b: &[[f64; P]; N], out: &mut [[f64; P]; M]) {
 }
 "#;
 
-#[test]
-fn two_ranks_agree_with_cpu() {
-    if let Some(text) = run_ranks(2, "ranks_agree_with_cpu") {
-        for r in 0..2 {
-            assert!(text.contains(&format!("rank {r} of 2 agrees")), "{text}");
+/// Runs `ranks_agree_with_cpu` on `ranks` ranks whose MPI messages carry at
+/// most `limit` bytes (the default 1 GiB without one).
+fn ranks_agree_with_cpu_on(ranks: usize, limit: Option<&str>) {
+    let env: Vec<_> = limit.map(|l| (LIMIT_VARIABLE, l)).into_iter().collect();
+    if let Some(text) = run_ranks_with(ranks, "ranks_agree_with_cpu", &env) {
+        let limit = limit.unwrap_or("1073741824");
+        for r in 0..ranks {
+            let line = format!("rank {r} of {ranks} agrees (messages of at most {limit} bytes)");
+            assert!(text.contains(&line), "{text}");
         }
     }
 }
 
 #[test]
+fn two_ranks_agree_with_cpu() {
+    ranks_agree_with_cpu_on(2, None);
+}
+
+#[test]
 fn four_ranks_agree_with_cpu() {
-    if let Some(text) = run_ranks(4, "ranks_agree_with_cpu") {
-        for r in 0..4 {
-            assert!(text.contains(&format!("rank {r} of 4 agrees")), "{text}");
-        }
-    }
+    ranks_agree_with_cpu_on(4, None);
+}
+
+/// Results longer than a message: each rank's block travels in pieces.
+#[test]
+fn four_ranks_agree_with_cpu_in_pieces_of_4_kib() {
+    ranks_agree_with_cpu_on(4, Some("4096"));
 }
 
 /// The body every rank runs (only under `mpirun`, see the module docs).
@@ -175,7 +187,12 @@ fn ranks_agree_with_cpu() {
         add.accumulate(&grid, 0).unwrap(),
         add_mpi.accumulate(&grid, 0).unwrap()
     );
-    println!("rank {} of {} agrees", world.rank(), world.size());
+    println!(
+        "rank {} of {} agrees (messages of at most {} bytes)",
+        world.rank(),
+        world.size(),
+        world.message_limit()
+    );
     world.barrier().unwrap();
     kern_runtime::exec::mpi::finalize();
 }

@@ -168,9 +168,11 @@ pub fn linspace(
     let div = if endpoint { num.saturating_sub(1) } else { num };
     let delta = stop - start;
     let step = delta / div as f64;
+    // One pass over fresh memory: NumPy's `y = arange(num) * step; y += start`
+    // rounds the product, then the sum, as each element here does.
     let mut y = alloc::from_fn(num, |i| {
         let i = i as f64;
-        if div == 0 {
+        let offset = if div == 0 {
             // No step: NumPy still multiplies by `delta` (giving NaN for an infinite one).
             i * delta
         } else if step == 0.0 {
@@ -178,9 +180,9 @@ pub fn linspace(
             i / div as f64 * delta
         } else {
             i * step
-        }
+        };
+        offset + start
     })?;
-    y += start;
     if endpoint && num > 1 {
         y[num - 1] = stop;
     }

@@ -23,6 +23,8 @@ mod print;
 mod reduce;
 mod ufunc_call;
 
+pub(crate) use mpi::calls_mpi;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;

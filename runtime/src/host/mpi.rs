@@ -12,12 +12,28 @@ use std::borrow::Cow;
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::HostValue;
 use kern_compiler::ir::eval::eval_cast;
-use kern_compiler::ir::{MpiOp, MpiReduceOp, ScalarType, Trap};
+use kern_compiler::ir::{Function, HostOp, InstKind, MpiOp, MpiReduceOp, ScalarType, Trap};
 
 use super::{error_trap, from_values, host, HostArrays};
 use crate::array::{construct, NdArray};
 use crate::exec::mpi::{world, ReduceOp};
 use crate::shape::shape_tuple;
+
+/// Whether `main` calls an `mpi::` builtin. Such a run opens the world (MPI's
+/// start-up, hundreds of milliseconds under `mpirun`) before its clock starts,
+/// as a Python program's `import mpi4py` does before anything it times. (The
+/// `mpi` target opens it earlier still, when it checks that it is available.)
+pub(crate) fn calls_mpi(main: &Function) -> bool {
+    main.body.insts_deep().any(|inst| {
+        matches!(
+            inst.kind,
+            InstKind::Host {
+                op: HostOp::Mpi(_),
+                ..
+            }
+        )
+    })
+}
 
 fn reduce_op(op: MpiReduceOp) -> ReduceOp {
     match op {

@@ -27,6 +27,11 @@ pub fn one_job() -> std::sync::MutexGuard<'static, ()> {
 /// Runs the child test `child` under `mpirun -n ranks`; `None` (after saying
 /// why) when this machine has no `mpirun`.
 pub fn run_ranks(ranks: usize, child: &str) -> Option<String> {
+    run_ranks_with(ranks, child, &[])
+}
+
+/// [`run_ranks`] with the variables `env` set for every rank.
+pub fn run_ranks_with(ranks: usize, child: &str, env: &[(&str, &str)]) -> Option<String> {
     let _job = one_job();
     let exe = std::env::current_exe().expect("the test binary's path");
     // A folder every rank shares, for files.
@@ -57,6 +62,7 @@ pub fn run_ranks(ranks: usize, child: &str) -> Option<String> {
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .envs(env.iter().copied())
         .output();
     std::fs::remove_dir_all(&dir).ok();
     let output = match output {

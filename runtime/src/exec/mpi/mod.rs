@@ -21,12 +21,14 @@
 
 pub mod distribute;
 pub mod launcher;
+mod pieces;
 mod reduce;
 mod transport;
 pub(crate) mod wire;
 
 use std::sync::OnceLock;
 
+pub use pieces::LIMIT_VARIABLE;
 pub use reduce::ReduceOp;
 use transport::Transport;
 
@@ -113,6 +115,12 @@ impl World {
     /// payloads and the lengths sent ahead of them, not what it sent itself.
     pub fn bytes_sent(&self) -> u64 {
         self.transport.bytes_sent()
+    }
+
+    /// The most bytes one MPI message carries: 1 GiB, or what
+    /// [`LIMIT_VARIABLE`] says; longer messages travel in pieces.
+    pub fn message_limit(&self) -> usize {
+        self.transport.message_limit().bytes()
     }
 
     /// Every rank's block of `buffer` on every rank, in place: `blocks[r]` is

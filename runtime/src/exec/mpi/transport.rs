@@ -11,6 +11,10 @@
 //! Without it the world is this process alone — a singleton, as an MPI program
 //! started without `mpirun` is. Either way a message a rank sends to itself
 //! waits in that rank's mailbox, whatever its size, until the rank receives it.
+//! MPI counts in `int`s: a message longer than the [`MessageLimit`] (1 GiB)
+//! travels in pieces, and scatters and gathers move each rank's block point to
+//! point (in pieces too) instead of through `MPI_Scatterv`/`MPI_Gatherv`,
+//! whose offsets into the root's buffer are `int`s as well (`pieces.rs`).
 //! It counts the bytes this rank hands to MPI for other ranks ([`Transport::bytes_sent`]),
 //! so tests can tell how much a computation communicates.
 //! This module knows bytes and ranks, not dtypes or arrays.
@@ -21,6 +25,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+#[cfg(feature = "mpi")]
+use super::pieces::pieces;
+use super::pieces::MessageLimit;
 use crate::Error;
 
 /// The ranks of the world and the wire between them.
@@ -36,6 +43,8 @@ pub(super) struct Transport {
     /// The bytes this rank handed to MPI for other ranks so far (payloads and
     /// the lengths sent ahead of them; a message to itself moves nothing).
     sent: AtomicU64,
+    /// The most bytes one MPI message carries.
+    limit: MessageLimit,
 }
 
 /// How bytes reach the other ranks.
@@ -76,6 +85,7 @@ impl Transport {
     /// The world of this process: MPI's when the `mpi` feature is built (a
     /// singleton when the process was not started by `mpirun`), else a singleton.
     pub(super) fn open() -> Result<Transport, Error> {
+        let limit = MessageLimit::from_env()?;
         #[cfg(feature = "mpi")]
         {
             match mpi::initialize_with_threading(mpi::Threading::Serialized) {
@@ -87,6 +97,7 @@ impl Transport {
                         own: Mutex::new(VecDeque::new()),
                         link: Link::Mpi(Mutex::new(Some(universe))),
                         sent: AtomicU64::new(0),
+                        limit,
                     })
                 }
                 None => Err(Error::TargetUnavailable(
@@ -101,6 +112,7 @@ impl Transport {
                 own: Mutex::new(VecDeque::new()),
                 link: Link::Single,
                 sent: AtomicU64::new(0),
+                limit,
             })
         }
     }
@@ -116,6 +128,11 @@ impl Transport {
                 Ok((world.rank() as usize, world.size() as usize))
             }
         }
+    }
+
+    /// The most bytes one MPI message carries.
+    pub(super) fn message_limit(&self) -> MessageLimit {
+        self.limit
     }
 
     /// The bytes this rank has sent to other ranks since the world opened.
@@ -177,20 +194,20 @@ impl Transport {
                 use mpi::point_to_point::Destination;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
-                let world = &session.world;
-                world
-                    .process_at_rank(dest as i32)
-                    .send_with_tag(at_real_address(bytes), tag);
+                let process = session.world.process_at_rank(dest as i32);
+                for piece in message_pieces(bytes.len(), self.limit) {
+                    process.send_with_tag(at_real_address(&bytes[piece]), tag);
+                }
                 self.count(bytes.len());
                 Ok(())
             }
         }
     }
 
-    /// The next message from rank `source` with `tag`, of whatever length. From
-    /// this rank itself it is the oldest such message in the mailbox; with none
-    /// there, no send could ever match the receive, so it is an error, not a
-    /// wait.
+    /// The next message from rank `source` with `tag`, of whatever length (at
+    /// most the [`MessageLimit`]: one message, as a header is). From this rank
+    /// itself it is the oldest such message in the mailbox; with none there, no
+    /// send could ever match the receive, so it is an error, not a wait.
     pub(super) fn recv(&self, source: usize, tag: i32) -> Result<Vec<u8>, Error> {
         if source == self.rank {
             let mut mailbox = lock(&self.own);
@@ -220,8 +237,9 @@ impl Transport {
 
     /// Receives the next message from rank `source` with `tag` straight into
     /// `buffer`, which must have the message's length (the sender said it in
-    /// an earlier message). From this rank itself it is the oldest such message
-    /// in the mailbox, as for [`Transport::recv`].
+    /// an earlier message); a message longer than the [`MessageLimit`] arrives
+    /// in its pieces, each into its part of `buffer`. From this rank itself it
+    /// is the oldest such message in the mailbox, as for [`Transport::recv`].
     pub(super) fn recv_into(
         &self,
         source: usize,
@@ -231,11 +249,7 @@ impl Transport {
         if source == self.rank {
             let bytes = self.recv(source, tag)?;
             if bytes.len() != buffer.len() {
-                return Err(Error::Call(format!(
-                    "a message of {} bytes arrived where {} were announced",
-                    bytes.len(),
-                    buffer.len()
-                )));
+                return Err(wrong_length(bytes.len(), buffer.len()));
             }
             buffer.copy_from_slice(&bytes);
             return Ok(());
@@ -247,16 +261,20 @@ impl Transport {
                 use mpi::point_to_point::Source;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
-                session
-                    .world
-                    .process_at_rank(source as i32)
-                    .receive_into_with_tag(at_real_address_mut(buffer, &mut [0]), tag);
+                let process = session.world.process_at_rank(source as i32);
+                let mut spare = [0];
+                for piece in message_pieces(buffer.len(), self.limit) {
+                    let part = at_real_address_mut(&mut buffer[piece], &mut spare);
+                    let expected = part.len();
+                    arrived_whole(process.receive_into_with_tag(part, tag), expected)?;
+                }
                 Ok(())
             }
         }
     }
 
-    /// `root`'s `bytes` on every rank (the others' `bytes` are ignored).
+    /// `root`'s `bytes` on every rank (the others' `bytes` are ignored): its
+    /// length first, then the bytes as [`Transport::broadcast_into`] sends them.
     pub(super) fn broadcast(&self, root: usize, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
         match &self.link {
             Link::Single => Ok(bytes),
@@ -267,39 +285,48 @@ impl Transport {
                 let session = session(universe)?;
                 let world = &session.world;
                 if world.rank() == root as i32 {
-                    self.count((8 + bytes.len()) * (world.size() as usize - 1));
+                    self.count(8 * (world.size() as usize - 1));
                 }
-                let root = world.process_at_rank(root as i32);
                 let mut len = bytes.len() as u64;
-                root.broadcast_into(&mut len);
+                world.process_at_rank(root as i32).broadcast_into(&mut len);
                 let mut bytes = bytes;
                 bytes.resize(to_usize(len)?, 0);
-                root.broadcast_into(&mut bytes[..]);
+                self.broadcast_pieces(world, root, &mut bytes);
                 Ok(bytes)
             }
         }
     }
 
     /// `root`'s `buffer` on every rank, in place: every rank's `buffer` has the
-    /// length of the root's (which an earlier message said).
+    /// length of the root's (which an earlier message said). One broadcast per
+    /// piece of at most the [`MessageLimit`].
     pub(super) fn broadcast_into(&self, root: usize, buffer: &mut [u8]) -> Result<(), Error> {
         match &self.link {
             Link::Single => Ok(()),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
-                use mpi::collective::Root;
-                use mpi::topology::Communicator;
                 let session = session(universe)?;
-                let world = &session.world;
-                mpi_count(buffer.len())?;
-                if world.rank() == root as i32 {
-                    self.count(buffer.len() * (world.size() as usize - 1));
-                }
-                world
-                    .process_at_rank(root as i32)
-                    .broadcast_into(at_real_address_mut(buffer, &mut [0]));
+                self.broadcast_pieces(&session.world, root, buffer);
                 Ok(())
             }
+        }
+    }
+
+    #[cfg(feature = "mpi")]
+    fn broadcast_pieces(
+        &self,
+        world: &mpi::topology::SimpleCommunicator,
+        root: usize,
+        buffer: &mut [u8],
+    ) {
+        use mpi::collective::Root;
+        use mpi::topology::Communicator;
+        if world.rank() == root as i32 {
+            self.count(buffer.len() * (world.size() as usize - 1));
+        }
+        let root = world.process_at_rank(root as i32);
+        for piece in pieces(buffer.len(), self.limit) {
+            root.broadcast_into(&mut buffer[piece]);
         }
     }
 
@@ -307,7 +334,10 @@ impl Transport {
     /// rank `r`'s byte range of the root's `bytes` (in rank order, known to
     /// every rank), and `buffer` has the length of this rank's block. The other
     /// ranks pass `None` for `bytes`. Straight from the root's memory into each
-    /// rank's: one `MPI_Scatterv`, no copy.
+    /// rank's, with no copy: the root sends every other rank its block (in
+    /// pieces of at most the [`MessageLimit`], all at once) and copies its own
+    /// while they travel, as `MPI_Scatterv` does, whose counts and offsets are
+    /// `int`s.
     pub(super) fn scatter_blocks(
         &self,
         root: usize,
@@ -315,46 +345,60 @@ impl Transport {
         blocks: &[std::ops::Range<usize>],
         buffer: &mut [u8],
     ) -> Result<(), Error> {
+        let copy_own = |buffer: &mut [u8]| {
+            let bytes = bytes.ok_or_else(|| no_rank(root))?;
+            buffer.copy_from_slice(&bytes[blocks[root].clone()]);
+            Ok(())
+        };
         match &self.link {
-            Link::Single => {
-                let bytes = bytes.ok_or_else(|| no_rank(root))?;
-                buffer.copy_from_slice(&bytes[blocks[0].clone()]);
-                Ok(())
-            }
+            Link::Single => copy_own(buffer),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
-                use mpi::collective::Root;
-                use mpi::datatype::Partition;
+                use mpi::point_to_point::{Destination, Source};
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
                 let world = &session.world;
-                let root_process = world.process_at_rank(root as i32);
-                let (counts, displs) = counts_and_displacements(blocks)?;
-                let mut spare = [0];
-                let buffer = at_real_address_mut(buffer, &mut spare);
-                match bytes {
-                    Some(bytes) if world.rank() as usize == root => {
-                        self.count(
-                            (blocks.iter().enumerate())
-                                .filter(|(r, _)| *r != root)
-                                .map(|(_, b)| b.len())
-                                .sum(),
-                        );
-                        let partition =
-                            Partition::new(at_real_address(bytes), &counts[..], &displs[..]);
-                        root_process.scatter_varcount_into_root(&partition, buffer);
+                let Some(bytes) = bytes.filter(|_| self.rank == root) else {
+                    let process = world.process_at_rank(root as i32);
+                    for piece in pieces(buffer.len(), self.limit) {
+                        let part = &mut buffer[piece];
+                        let expected = part.len();
+                        arrived_whole(process.receive_into_with_tag(part, OWN_TAG), expected)?;
                     }
-                    _ => root_process.scatter_varcount_into(buffer),
-                }
-                Ok(())
+                    return Ok(());
+                };
+                let others = || (blocks.iter().enumerate()).filter(|(r, _)| *r != root);
+                self.count(others().map(|(_, b)| b.len()).sum());
+                mpi::request::scope(|scope| {
+                    let mut requests = Vec::new();
+                    for (rank, block) in others() {
+                        let process = world.process_at_rank(rank as i32);
+                        let block = &bytes[block.clone()];
+                        for piece in pieces(block.len(), self.limit) {
+                            requests.push(process.immediate_send_with_tag(
+                                scope,
+                                &block[piece],
+                                OWN_TAG,
+                            ));
+                        }
+                    }
+                    let copied = copy_own(buffer);
+                    for request in requests {
+                        request.wait();
+                    }
+                    copied
+                })
             }
         }
     }
 
     /// Every rank's `bytes` on `root`, each straight into its block of
     /// `buffer`: the root passes `buffer` and `blocks` (rank `r`'s byte range,
-    /// in rank order, of the length rank `r` sends), the others `None`. One
-    /// `MPI_Gatherv`, no copy.
+    /// in rank order, of the length rank `r` sends), the others `None`. No
+    /// copy: every other rank sends its bytes (in pieces of at most the
+    /// [`MessageLimit`]) into their block, all received at once, and the root
+    /// copies its own, as `MPI_Gatherv` does, whose counts and offsets are
+    /// `int`s.
     pub(super) fn gather_blocks(
         &self,
         root: usize,
@@ -369,38 +413,64 @@ impl Transport {
             }
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
-                use mpi::collective::Root;
-                use mpi::datatype::PartitionMut;
-                use mpi::topology::Communicator;
                 let session = session(universe)?;
-                let world = &session.world;
-                let root_process = world.process_at_rank(root as i32);
-                mpi_count(bytes.len())?;
-                let bytes = at_real_address(bytes);
-                match into {
-                    Some((buffer, blocks)) if world.rank() as usize == root => {
-                        let (counts, displs) = counts_and_displacements(blocks)?;
-                        let mut spare = [0];
-                        let buffer = at_real_address_mut(buffer, &mut spare);
-                        let mut partition = PartitionMut::new(buffer, &counts[..], &displs[..]);
-                        root_process.gather_varcount_into_root(bytes, &mut partition);
-                    }
-                    _ => {
-                        self.count(bytes.len());
-                        root_process.gather_varcount_into(bytes);
-                    }
-                }
-                Ok(())
+                self.gather_pieces(&session.world, root, bytes, into)
             }
         }
+    }
+
+    #[cfg(feature = "mpi")]
+    fn gather_pieces(
+        &self,
+        world: &mpi::topology::SimpleCommunicator,
+        root: usize,
+        bytes: &[u8],
+        into: Option<(&mut [u8], &[std::ops::Range<usize>])>,
+    ) -> Result<(), Error> {
+        use mpi::point_to_point::{Destination, Source};
+        use mpi::topology::Communicator;
+        let Some((buffer, blocks)) = into.filter(|_| self.rank == root) else {
+            self.count(bytes.len());
+            let process = world.process_at_rank(root as i32);
+            for piece in pieces(bytes.len(), self.limit) {
+                process.send_with_tag(&bytes[piece], OWN_TAG);
+            }
+            return Ok(());
+        };
+        let mut parts = disjoint_blocks(buffer, blocks);
+        let own = std::mem::take(&mut parts[root]);
+        let mut outcome = Ok(());
+        mpi::request::scope(|scope| {
+            let mut requests = Vec::new();
+            for (rank, part) in parts.iter_mut().enumerate() {
+                if rank == root {
+                    continue;
+                }
+                let process = world.process_at_rank(rank as i32);
+                for piece in part.chunks_mut(self.limit.bytes()) {
+                    let expected = piece.len();
+                    let request = process.immediate_receive_into_with_tag(scope, piece, OWN_TAG);
+                    requests.push((request, expected));
+                }
+            }
+            // The root's own bytes, while the others' arrive.
+            own.copy_from_slice(bytes);
+            for (request, expected) in requests {
+                let status = request.wait();
+                if outcome.is_ok() {
+                    outcome = arrived_whole(status, expected);
+                }
+            }
+        });
+        outcome
     }
 
     /// Every rank's block of `buffer` on every rank, in place: `blocks[r]` is
     /// rank `r`'s byte range (in rank order, not overlapping), and this rank's
     /// block holds its bytes. Each rank sends its block straight from `buffer` to
     /// every other rank, which receives it straight into the same range — no
-    /// copy beyond MPI's own, all transfers at once. Blocks of 1 GiB or more
-    /// travel in several pieces.
+    /// copy beyond MPI's own, all transfers at once. Blocks longer than the
+    /// [`MessageLimit`] travel in several pieces.
     pub(super) fn all_gather_in_place(
         &self,
         buffer: &mut [u8],
@@ -410,109 +480,119 @@ impl Transport {
             Link::Single => Ok(()),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
-                use mpi::point_to_point::{Destination, Source};
-                use mpi::topology::Communicator;
-                /// The most bytes one message moves.
-                const PIECE: usize = 1 << 30;
                 let session = session(universe)?;
-                let world = &session.world;
-                // One disjoint slice per rank.
-                let mut parts: Vec<&mut [u8]> = Vec::with_capacity(blocks.len());
-                let (mut rest, mut at) = (buffer, 0);
-                for block in blocks {
-                    let (_, tail) = std::mem::take(&mut rest).split_at_mut(block.start - at);
-                    let (part, tail) = tail.split_at_mut(block.len());
-                    parts.push(part);
-                    (rest, at) = (tail, block.end);
-                }
-                let own: &mut [u8] = std::mem::take(&mut parts[self.rank]);
-                let own: &[u8] = own;
-                self.count(own.len() * (blocks.len() - 1));
-                mpi::request::scope(|scope| {
-                    let mut requests = Vec::new();
-                    for (rank, part) in parts.iter_mut().enumerate() {
-                        if rank == self.rank {
-                            continue;
-                        }
-                        let process = world.process_at_rank(rank as i32);
-                        for piece in part.chunks_mut(PIECE) {
-                            requests.push(
-                                process.immediate_receive_into_with_tag(scope, piece, TARGET_TAG),
-                            );
-                        }
-                        for piece in own.chunks(PIECE) {
-                            requests
-                                .push(process.immediate_send_with_tag(scope, piece, TARGET_TAG));
-                        }
-                    }
-                    for request in requests {
-                        request.wait();
-                    }
-                });
-                Ok(())
+                self.exchange_blocks(&session.world, buffer, blocks)
             }
         }
     }
 
+    #[cfg(feature = "mpi")]
+    fn exchange_blocks(
+        &self,
+        world: &mpi::topology::SimpleCommunicator,
+        buffer: &mut [u8],
+        blocks: &[std::ops::Range<usize>],
+    ) -> Result<(), Error> {
+        use mpi::point_to_point::{Destination, Source};
+        use mpi::topology::Communicator;
+        let limit = self.limit.bytes();
+        let mut parts = disjoint_blocks(buffer, blocks);
+        let own: &mut [u8] = std::mem::take(&mut parts[self.rank]);
+        let own: &[u8] = own;
+        self.count(own.len() * (blocks.len() - 1));
+        let mut outcome = Ok(());
+        mpi::request::scope(|scope| {
+            let mut receives = Vec::new();
+            let mut sends = Vec::new();
+            for (rank, part) in parts.iter_mut().enumerate() {
+                if rank == self.rank {
+                    continue;
+                }
+                let process = world.process_at_rank(rank as i32);
+                for piece in part.chunks_mut(limit) {
+                    let expected = piece.len();
+                    let request = process.immediate_receive_into_with_tag(scope, piece, OWN_TAG);
+                    receives.push((request, expected));
+                }
+                for piece in own.chunks(limit) {
+                    sends.push(process.immediate_send_with_tag(scope, piece, OWN_TAG));
+                }
+            }
+            for (request, expected) in receives {
+                let status = request.wait();
+                if outcome.is_ok() {
+                    outcome = arrived_whole(status, expected);
+                }
+            }
+            for request in sends {
+                request.wait();
+            }
+        });
+        outcome
+    }
+
     /// Every rank's `bytes`, in rank order, on `root`; `None` on the others.
+    /// The lengths travel first (8 bytes each), then the bytes as
+    /// [`Transport::gather_blocks`] moves them.
     pub(super) fn gather(&self, root: usize, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
         match &self.link {
             Link::Single => Ok(Some(vec![bytes.to_vec()])),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
                 use mpi::collective::Root;
-                use mpi::datatype::PartitionMut;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
                 let world = &session.world;
                 let root_process = world.process_at_rank(root as i32);
-                let count = mpi_count(bytes.len())?;
-                if world.rank() as usize != root {
-                    self.count(4 + bytes.len());
-                    root_process.gather_into(&count);
-                    root_process.gather_varcount_into(bytes);
+                let len = bytes.len() as u64;
+                if self.rank != root {
+                    self.count(8);
+                    root_process.gather_into(&len);
+                    self.gather_pieces(world, root, bytes, None)?;
                     return Ok(None);
                 }
-                let mut counts = vec![0i32; world.size() as usize];
-                root_process.gather_into_root(&count, &mut counts[..]);
-                let (displs, total) = displacements(&counts)?;
-                let mut all = vec![0u8; total];
-                let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-                root_process.gather_varcount_into_root(bytes, &mut partition);
-                Ok(Some(split_pieces(&all, &counts)))
+                let mut lens = vec![0u64; world.size() as usize];
+                root_process.gather_into_root(&len, &mut lens[..]);
+                let blocks = blocks_of(&lens)?;
+                let mut all = vec![0u8; blocks.last().map_or(0, |b| b.end)];
+                self.gather_pieces(world, root, bytes, Some((&mut all, &blocks)))?;
+                Ok(Some(
+                    blocks.iter().map(|b| all[b.clone()].to_vec()).collect(),
+                ))
             }
         }
     }
 
-    /// Every rank's `bytes`, in rank order, on every rank.
+    /// Every rank's `bytes`, in rank order, on every rank: the lengths first
+    /// (8 bytes each), then the bytes as [`Transport::all_gather_in_place`]
+    /// moves them.
     pub(super) fn all_gather(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         match &self.link {
             Link::Single => Ok(vec![bytes.to_vec()]),
             #[cfg(feature = "mpi")]
             Link::Mpi(universe) => {
                 use mpi::collective::CommunicatorCollectives;
-                use mpi::datatype::PartitionMut;
                 use mpi::topology::Communicator;
                 let session = session(universe)?;
                 let world = &session.world;
-                let count = mpi_count(bytes.len())?;
-                self.count((4 + bytes.len()) * (world.size() as usize - 1));
-                let mut counts = vec![0i32; world.size() as usize];
-                world.all_gather_into(&count, &mut counts[..]);
-                let (displs, total) = displacements(&counts)?;
-                let mut all = vec![0u8; total];
-                let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-                world.all_gather_varcount_into(bytes, &mut partition);
-                Ok(split_pieces(&all, &counts))
+                self.count(8 * (world.size() as usize - 1));
+                let mut lens = vec![0u64; world.size() as usize];
+                world.all_gather_into(&(bytes.len() as u64), &mut lens[..]);
+                let blocks = blocks_of(&lens)?;
+                let mut all = vec![0u8; blocks.last().map_or(0, |b| b.end)];
+                all[blocks[self.rank].clone()].copy_from_slice(bytes);
+                self.exchange_blocks(world, &mut all, &blocks)?;
+                Ok(blocks.iter().map(|b| all[b.clone()].to_vec()).collect())
             }
         }
     }
 }
 
-/// The tag of the `mpi` target's own messages: above the `0..=32767` that host
-/// code's messages may use, so the two never match each other.
+/// The tag of the runtime's own point-to-point messages (the `mpi` target's
+/// exchanges, the pieces of scatters and gathers): above the `0..=32767` that
+/// host code's messages may use, so the two never match each other.
 #[cfg(feature = "mpi")]
-const TARGET_TAG: i32 = 32768;
+const OWN_TAG: i32 = 32768;
 
 /// The error for a rank the world does not have (the callers check ranks
 /// first; this is the last line of defence).
@@ -522,21 +602,38 @@ fn no_rank(rank: usize) -> Error {
     ))
 }
 
+fn wrong_length(arrived: usize, announced: usize) -> Error {
+    Error::Call(format!(
+        "a message of {arrived} bytes arrived where {announced} were announced"
+    ))
+}
+
 /// The lock of the transport; a poisoned lock (a panic mid-call elsewhere) still
 /// hands out the state, which MPI itself keeps consistent.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A byte count as MPI's `int`, or an error for messages of 2 GiB or more.
+/// The pieces of a point-to-point message: as [`pieces`], but one empty
+/// message for no bytes (a receiver of a message of unknown length waits for
+/// one).
 #[cfg(feature = "mpi")]
-fn mpi_count(len: usize) -> Result<i32, Error> {
-    i32::try_from(len).map_err(|_| {
-        Error::Call(format!(
-            "an MPI message of {len} bytes is too long: kern sends at most {} bytes at once",
-            i32::MAX
-        ))
-    })
+fn message_pieces(len: usize, limit: MessageLimit) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let empty = (len == 0).then_some(0..0);
+    empty.into_iter().chain(pieces(len, limit))
+}
+
+/// A piece of `expected` bytes arrived whole, or the error saying how long it
+/// was (a sender whose [`MessageLimit`] is not this rank's cuts elsewhere).
+#[cfg(feature = "mpi")]
+fn arrived_whole(status: mpi::point_to_point::Status, expected: usize) -> Result<(), Error> {
+    use mpi::datatype::Equivalence;
+    let arrived = status.count(u8::equivalent_datatype()) as usize;
+    if arrived == expected {
+        Ok(())
+    } else {
+        Err(wrong_length(arrived, expected))
+    }
 }
 
 #[cfg(feature = "mpi")]
@@ -548,16 +645,37 @@ fn to_usize(len: u64) -> Result<usize, Error> {
     })
 }
 
-/// Where each rank's piece starts in the concatenation, and its total length.
+/// Where each rank's bytes go in the concatenation of all of them, from
+/// their lengths: rank `r`'s byte range, in rank order.
 #[cfg(feature = "mpi")]
-fn displacements(counts: &[i32]) -> Result<(Vec<i32>, usize), Error> {
-    let mut displs = Vec::with_capacity(counts.len());
+fn blocks_of(lens: &[u64]) -> Result<Vec<std::ops::Range<usize>>, Error> {
     let mut at = 0usize;
-    for &c in counts {
-        displs.push(mpi_count(at)?);
-        at += c as usize;
+    lens.iter()
+        .map(|&len| {
+            let start = at;
+            at = at.checked_add(to_usize(len)?).ok_or_else(|| {
+                Error::Call("the gathered messages are larger than memory".into())
+            })?;
+            Ok(start..at)
+        })
+        .collect()
+}
+
+/// `buffer` cut into one slice per block (in rank order, not overlapping).
+#[cfg(feature = "mpi")]
+fn disjoint_blocks<'a>(
+    buffer: &'a mut [u8],
+    blocks: &[std::ops::Range<usize>],
+) -> Vec<&'a mut [u8]> {
+    let mut parts: Vec<&mut [u8]> = Vec::with_capacity(blocks.len());
+    let (mut rest, mut at) = (buffer, 0);
+    for block in blocks {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(block.start - at);
+        let (part, tail) = tail.split_at_mut(block.len());
+        parts.push(part);
+        (rest, at) = (tail, block.end);
     }
-    Ok((displs, at))
+    parts
 }
 
 /// `bytes`, or, when it is empty, an empty slice at a real address: an empty
@@ -579,34 +697,4 @@ fn at_real_address_mut<'a>(bytes: &'a mut [u8], spare: &'a mut [u8; 1]) -> &'a m
     } else {
         bytes
     }
-}
-
-/// MPI's counts and displacements (`int`s) of byte ranges, or an error for
-/// ranges that end at 2 GiB or beyond.
-#[cfg(feature = "mpi")]
-fn counts_and_displacements(
-    blocks: &[std::ops::Range<usize>],
-) -> Result<(Vec<i32>, Vec<i32>), Error> {
-    let counts = blocks
-        .iter()
-        .map(|b| mpi_count(b.len()))
-        .collect::<Result<_, _>>()?;
-    let displs = blocks
-        .iter()
-        .map(|b| mpi_count(b.end).map(|_| b.start as i32))
-        .collect::<Result<_, _>>()?;
-    Ok((counts, displs))
-}
-
-#[cfg(feature = "mpi")]
-fn split_pieces(all: &[u8], counts: &[i32]) -> Vec<Vec<u8>> {
-    let mut at = 0;
-    counts
-        .iter()
-        .map(|&c| {
-            let piece = all[at..at + c as usize].to_vec();
-            at += c as usize;
-            piece
-        })
-        .collect()
 }
