@@ -6,6 +6,7 @@
 //! It knows the LLVM host backend; it must not know which tier asked, nor the
 //! requests' queue.
 
+use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ fn thread_cpu_time() -> Duration {
 
 /// The `KERN_LLVM_TIMES` line of the compile of `name` (`how`: on the calling
 /// thread or in the background) that took `cpu` of the thread's time.
-pub fn report_line(name: &str, how: &str, t: &CompileTimes, cpu: Duration) -> String {
+fn report_line(name: &str, how: &str, t: &CompileTimes, cpu: Duration) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     format!(
         "llvm: {name} ({how}) {:.1} ms (cpu {:.1} ms): lower {:.1} ms, optimise {:.1} ms, machine code {:.1} ms\n",
@@ -53,7 +54,6 @@ pub fn compile(program: &Program, root: FuncId, how: &str) -> Result<CompiledFun
     if reporting() {
         let cpu = thread_cpu_time().saturating_sub(cpu);
         let line = report_line(&program.function(root).name, how, &times, cpu);
-        use std::io::Write;
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
     Ok(code)

@@ -124,8 +124,9 @@ fn chunk_len(types: &[ScalarType]) -> u64 {
 }
 
 /// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop,
-/// defines its unit copy or its predicated loop, and its dispatcher and returns the dispatcher, which
-/// has `generic`'s signature; otherwise `None`.
+/// defines its unit copy (or, for a guarded body, its predicated loop) and its
+/// dispatcher, and returns the dispatcher, which has `generic`'s signature;
+/// otherwise `None`.
 pub(super) fn define_dispatch<'ctx>(
     unit: &mut Unit<'ctx>,
     hooks: &Host<'ctx>,
@@ -150,7 +151,8 @@ pub(super) fn define_dispatch<'ctx>(
 
     // A guarded body's scalar loop only runs the chunks where a guard held, and
     // LLVM cannot vectorise it anyway: those chunks call the loop function with
-    // unit strides, and the body is lowered once less (half of `wave`'s compile).
+    // unit strides, and the body is lowered once less (nearly half of `wave`'s
+    // compile).
     let (predicated, scalar_loop) = match guarded_form(program, func, &types, out_type) {
         Some(pred) => {
             let lp = build_predicated_loop(&pred, func.span);
