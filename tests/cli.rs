@@ -217,6 +217,43 @@ fn emit_shows_the_optimized_tiers_llvm_ir_and_assembly() {
     assert!(text(&output.stdout).contains("kern$entry"));
 }
 
+/// `KERN_LLVM_TIMES` reports each LLVM compile on stderr, one line each with the
+/// unit's root function and where the time went; the program's output is as
+/// without it.
+#[cfg(feature = "llvm")]
+#[test]
+fn kern_llvm_times_reports_each_llvm_compile() {
+    let run = |times: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kern"));
+        command
+            .args([
+                "run",
+                "--tier",
+                "optimized",
+                "examples/midpoint_integration.kern",
+            ])
+            .current_dir(root());
+        if times {
+            command.env("KERN_LLVM_TIMES", "1");
+        } else {
+            command.env_remove("KERN_LLVM_TIMES");
+        }
+        command.output().expect("kern runs")
+    };
+    let (plain, timed) = (run(false), run(true));
+    assert!(timed.status.success(), "{}", text(&timed.stderr));
+    assert_eq!(plain.stdout, timed.stdout);
+    let stderr = text(&timed.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("llvm: integrate (on call) "))
+        .unwrap_or_else(|| panic!("no report of `integrate`:\n{stderr}"));
+    for part in ["ms (cpu ", "lower ", "optimise ", "machine code "] {
+        assert!(line.contains(part), "{line}");
+    }
+    assert!(!text(&plain.stderr).contains("llvm:"));
+}
+
 /// With the `cuda` feature, `--target cuda` runs the ufuncs on the GPU, or — on a
 /// machine without a driver or device — stops with an error saying what is
 /// missing (never a panic).

@@ -716,3 +716,26 @@ fn the_optimized_tier_vectorises_a_guarded_body() {
     );
     assert!(ir.contains(" x double>"), "no vector code:\n{ir}");
 }
+
+/// A guarded body is lowered once for its scalar code, not twice: the chunks
+/// where a guard held run the loop function itself (unit strides), the one the
+/// other strides run, so the dispatcher calls it from two places and no unit
+/// copy of the body is compiled (half of the compile of `sin`'s reduction).
+#[cfg(feature = "llvm")]
+#[test]
+fn a_guarded_bodys_scalar_chunks_run_the_loop_function_itself() {
+    let tr = transcendental_loop(T::F64);
+    let ir = kern_compiler::backend::llvm::host::emit_llvm_ir(&tr.program, tr.func).unwrap();
+    // `define internal fastcc void @kernN_f_..._loop(`: the loop function's
+    // symbol, the one unquoted (no `$`) defined loop.
+    let loop_function = ir
+        .lines()
+        .filter(|l| l.starts_with("define internal"))
+        .find_map(|l| {
+            let symbol = l.split_once(" @")?.1.split('(').next()?;
+            (symbol.starts_with("kern") && symbol.ends_with("_loop")).then_some(symbol)
+        })
+        .expect("the loop function is defined");
+    let calls = ir.matches(&format!("@{loop_function}(")).count() - 1;
+    assert_eq!(calls, 2, "strided calls and guarded chunks:\n{ir}");
+}

@@ -11,7 +11,9 @@
 //! each finished compile is served to the calls that ask after it (the swap).
 //! A request LLVM cannot compile keeps its baseline code, and the folds the
 //! baseline already runs at memory speed are never queued
-//! ([`worth_upgrading`]). No call ever waits for LLVM.
+//! ([`worth_upgrading`]). No call ever waits for LLVM, and no call shares its
+//! core with it: the compiles run in the idle scheduling class
+//! (`idle_class.rs`) until they starve.
 //!
 //! It knows the LLVM host backend and the request type; it must not know who
 //! asks for code (handles) nor how code runs (`exec`).
@@ -20,11 +22,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::ir::{FuncId, Program};
 
+use super::idle_class::IdleClass;
 use super::LoopRequest;
 
 /// One call over at least this many elements makes its loop hot at once (the
@@ -80,6 +83,8 @@ pub struct Upgrades {
     pending: Arc<AtomicUsize>,
     /// The jobs of the background thread, started with the first job.
     queue: Shared,
+    /// The scheduling class of its compiles.
+    class: Arc<IdleClass>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -104,6 +109,7 @@ fn work(
     queue: Shared,
     done: Arc<Mutex<HashMap<LoopRequest, CompiledFunction>>>,
     pending: Arc<AtomicUsize>,
+    class: Arc<IdleClass>,
 ) {
     let (lock, changed) = &*queue;
     loop {
@@ -122,18 +128,23 @@ fn work(
                 };
             }
         };
-        if let Ok(f) = kern_compiler::backend::llvm::host::compile(&job.program, job.root) {
+        class.start();
+        if let Ok(f) = super::llvm::compile(&job.program, job.root, "background") {
             if let Ok(mut done) = done.lock() {
                 done.insert(job.request, f);
             }
         }
+        class.end();
         pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Upgrades {
     /// LLVM's code of `request`, once its background compile has finished.
+    /// Every call asks, so this is also where a starved compile is put back in
+    /// the default class (`idle_class.rs`).
     pub fn get(&self, request: &LoopRequest) -> Option<CompiledFunction> {
+        self.class.check(Instant::now());
         self.done.lock().ok()?.get(request).cloned()
     }
 
@@ -155,11 +166,15 @@ impl Upgrades {
             return;
         }
         if self.worker.is_none() {
-            let (queue, done, pending) =
-                (self.queue.clone(), self.done.clone(), self.pending.clone());
+            let (queue, done, pending, class) = (
+                self.queue.clone(),
+                self.done.clone(),
+                self.pending.clone(),
+                self.class.clone(),
+            );
             match std::thread::Builder::new()
                 .name("kern-llvm-tier".into())
-                .spawn(move || work(queue, done, pending))
+                .spawn(move || work(queue, done, pending, class))
             {
                 Ok(worker) => self.worker = Some(worker),
                 // No thread to be had: the request keeps its baseline code.
@@ -179,14 +194,24 @@ impl Upgrades {
         }
     }
 
+    /// Whether the background thread is in the idle class now (`None` before
+    /// its first compile).
+    #[cfg(test)]
+    pub fn background_thread_idle(&self) -> Option<bool> {
+        let (thread, _) = self.class.thread()?;
+        Some(super::idle_class::is_idle(thread))
+    }
+
     /// How many requests were queued so far.
     #[cfg(test)]
     pub fn queued(&self) -> usize {
         self.queued.len()
     }
 
-    /// Whether every queued compile has finished.
+    /// Whether every queued compile has finished (and a starved one is put
+    /// back in the default class, as in [`Upgrades::get`]).
     pub fn all_done(&self) -> bool {
+        self.class.check(Instant::now());
         self.pending.load(Ordering::SeqCst) == 0
     }
 

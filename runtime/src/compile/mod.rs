@@ -16,6 +16,10 @@
 
 #[cfg(feature = "llvm")]
 mod auto;
+#[cfg(feature = "llvm")]
+mod idle_class;
+#[cfg(feature = "llvm")]
+mod llvm;
 mod request;
 mod specialise;
 
@@ -195,8 +199,7 @@ impl CompileService {
         let (program, root) = self.build(request, true)?;
         let f = match state.tier {
             #[cfg(feature = "llvm")]
-            Tier::Optimized => kern_compiler::backend::llvm::host::compile(&program, root)
-                .map_err(backend_error)?,
+            Tier::Optimized => llvm::compile(&program, root, "on call").map_err(backend_error)?,
             _ => {
                 if state.engine.is_none() {
                     state.engine = Some(JitEngine::new().map_err(backend_error)?);
@@ -259,6 +262,17 @@ impl CompileService {
             .expect("no thread panicked")
             .upgrades
             .queued()
+    }
+
+    /// Whether the `auto` tier's background thread is in the idle scheduling
+    /// class now (`None` before its first compile).
+    #[cfg(all(test, feature = "llvm"))]
+    fn background_thread_idle(&self) -> Option<bool> {
+        self.state
+            .lock()
+            .expect("no thread panicked")
+            .upgrades
+            .background_thread_idle()
     }
 
     /// The requests compiled to machine code so far.

@@ -179,6 +179,21 @@ fn auto_serves_the_baseline_to_a_large_call_and_llvm_code_once_it_is_ready() {
     assert_eq!(served(&service, &add_loop(I64), 1).engine(), "cranelift");
 }
 
+#[cfg(all(feature = "llvm", target_os = "linux"))]
+#[test]
+fn auto_compiles_in_the_idle_scheduling_class() {
+    let service = service();
+    service.set_tier(crate::Tier::Auto).unwrap();
+    assert_eq!(service.background_thread_idle(), None, "no compile yet");
+    served(&service, &add_loop(F64), super::auto::HOT_ELEMENTS);
+    wait_for_background(&service);
+    assert_eq!(
+        service.background_thread_idle(),
+        Some(true),
+        "a compile never shares a core a call wants"
+    );
+}
+
 #[cfg(feature = "llvm")]
 #[test]
 fn auto_keeps_the_baselines_block_and_row_folds() {

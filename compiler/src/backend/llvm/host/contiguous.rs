@@ -13,7 +13,7 @@
 //! contiguous: each zero-stride input's element copied into a stack buffer of
 //!           CHUNK elements; the run cut into chunks (one chunk of n when no buffer
 //!           is used), each run by the *unit* copy of the loop function (or by the
-//!           predicated loop, see below)
+//!           predicated loop, with the loop function as its fallback, see below)
 //! ```
 //!
 //! The unit copy is the same IR lowered once more with every stride the constant
@@ -25,14 +25,16 @@
 //! or calls in its scalar loop, which LLVM does not vectorise. Its chunks first
 //! run the *predicated loop* (`loops::predicated_loop`, unit strides too) into a
 //! buffer of results: when no guard held, the results are copied to the output;
-//! otherwise the unit copy runs the chunk from its inputs, which nothing has
-//! written yet (so outputs aliasing their inputs are safe), with the scalar
-//! loop's traps and prints. The chunks run
-//! in order, the unit copy is the IR loop itself, and the dispatcher stops after a
-//! chunk that trapped: elements, values, traps and prints are the loop's, in its
-//! order. LLVM inlines the unit copy (one call site); the loop function stays
-//! out of line, optimised for size, so LLVM does not version it on strides the
-//! dispatcher already sends elsewhere.
+//! otherwise the loop function itself runs the chunk, with unit strides, from its
+//! inputs, which nothing has written yet (so outputs aliasing their inputs are
+//! safe), with the scalar loop's traps and prints. Such a body has no unit copy:
+//! its scalar loop is not vectorised whatever its strides, and one copy less of a
+//! large body (`sin`'s reduction inlined) is a much shorter compile. The chunks
+//! run in order, the scalar loop is the IR loop itself, and the dispatcher stops
+//! after a chunk that trapped: elements, values, traps and prints are the loop's,
+//! in its order. LLVM inlines the unit copy (one call site); the loop function
+//! stays out of line, optimised for size, so LLVM does not version it on strides
+//! the dispatcher already sends elsewhere.
 //!
 //! It knows the elementwise loop's parameters (rank-1 arrays, the output last)
 //! and the host's trap record; instruction lowering is the shared `lower`'s.
@@ -122,8 +124,9 @@ fn chunk_len(types: &[ScalarType]) -> u64 {
 }
 
 /// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop,
-/// defines its unit copy and its dispatcher and returns the dispatcher, which
-/// has `generic`'s signature; otherwise `None`.
+/// defines its unit copy (or, for a guarded body, its predicated loop) and its
+/// dispatcher, and returns the dispatcher, which has `generic`'s signature;
+/// otherwise `None`.
 pub(super) fn define_dispatch<'ctx>(
     unit: &mut Unit<'ctx>,
     hooks: &Host<'ctx>,
@@ -146,14 +149,21 @@ pub(super) fn define_dispatch<'ctx>(
     let i64t = cx.i64_type();
     let one = i64t.const_int(1, false);
 
-    let unit_copy = define_unit_copy(unit, hooks, program, func, &format!("{symbol}$unit"))?;
-    let predicated = match guarded_form(program, func, &types, out_type) {
+    // A guarded body's scalar loop only runs the chunks where a guard held, and
+    // LLVM cannot vectorise it anyway: those chunks call the loop function with
+    // unit strides, and the body is lowered once less (nearly half of `wave`'s
+    // compile).
+    let (predicated, scalar_loop) = match guarded_form(program, func, &types, out_type) {
         Some(pred) => {
             let lp = build_predicated_loop(&pred, func.span);
             let name = format!("{symbol}$predicated");
-            Some(define_unit_copy(unit, hooks, program, &lp, &name)?)
+            let predicated = define_unit_copy(unit, hooks, program, &lp, &name)?;
+            (Some(predicated), generic)
         }
-        None => None,
+        None => {
+            let name = format!("{symbol}$unit");
+            (None, define_unit_copy(unit, hooks, program, func, &name)?)
+        }
     };
 
     let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
@@ -290,7 +300,7 @@ pub(super) fn define_dispatch<'ctx>(
         b.position_at_end(scalar);
     }
     args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
-    b.build_call(unit_copy, &args, "")?;
+    b.build_call(scalar_loop, &args, "")?;
     // A chunk that trapped ends the loop, the record as it wrote it.
     let code = b.build_load(trap, "trap")?.into_int_value();
     let clear = b.build_int_compare(IntPredicate::EQ, code, code.get_type().const_zero(), "")?;

@@ -58,11 +58,19 @@ use crate::backend::cranelift::CompiledFunction;
 use crate::ir::{FuncId, Program};
 
 pub use super::LlvmError;
-pub use target::{frame_estimate, host_cpu};
+pub use target::{frame_estimate, host_cpu, CompileTimes};
 
 /// Compiles `root` and every kern function it calls to optimised machine code
 /// for this CPU, callable like the Cranelift tier's code.
 pub fn compile(program: &Program, root: FuncId) -> Result<CompiledFunction, LlvmError> {
+    target::compile(program, root).map(|(code, _)| code)
+}
+
+/// [`compile`], and where its time went.
+pub fn compile_timed(
+    program: &Program,
+    root: FuncId,
+) -> Result<(CompiledFunction, CompileTimes), LlvmError> {
     target::compile(program, root)
 }
 

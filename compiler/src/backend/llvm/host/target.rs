@@ -16,6 +16,7 @@ use inkwell::targets::{
 };
 use inkwell::values::FunctionValue;
 use inkwell::{AddressSpace, OptimizationLevel};
+use std::time::{Duration, Instant};
 
 use super::contiguous::define_dispatch;
 use super::entry::{define_trampoline, define_trap_function, TRAMPOLINE};
@@ -68,6 +69,18 @@ fn target_machine() -> Result<TargetMachine, LlvmError> {
         .ok_or_else(|| LlvmError::Llvm(format!("no target machine for this CPU ({cpu})")))
 }
 
+/// The options of the `default<O3>` pipeline: LLVM's loop unroller off. kern
+/// fully unrolls the loops that pay for it before LLVM sees them (`passes::unroll`,
+/// `passes::jam`), and the loop vectoriser still interleaves; what LLVM's
+/// unroller added was runtime-unrolled copies of the vector loop and its
+/// remainder, which cost about a third of an elementwise loop's compile and no
+/// measurable speed (docs/tiers.md).
+fn pipeline_options() -> PassBuilderOptions {
+    let options = PassBuilderOptions::create();
+    options.set_loop_unrolling(false);
+    options
+}
+
 /// An optimised module and what the host needs to call it.
 struct Built<'ctx> {
     module: Module<'ctx>,
@@ -75,6 +88,26 @@ struct Built<'ctx> {
     tables: UnitTables,
     /// `kern_print_hook`, if the unit prints.
     print_hook: Option<FunctionValue<'ctx>>,
+    /// How long lowering and the pass pipeline took.
+    times: CompileTimes,
+}
+
+/// Where the time of one unit's compile went (`KERN_LLVM_TIMES`, docs/tiers.md).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileTimes {
+    /// kern IR to LLVM IR: the target machine, the module and the verifier.
+    pub lower: Duration,
+    /// LLVM's pass pipeline.
+    pub optimise: Duration,
+    /// MCJIT: LLVM IR to machine code in memory.
+    pub machine_code: Duration,
+}
+
+impl CompileTimes {
+    /// The whole compile.
+    pub fn total(&self) -> Duration {
+        self.lower + self.optimise + self.machine_code
+    }
 }
 
 /// The functions of the unit rooted at `root` (`ir::call_graph::unit_of`).
@@ -99,6 +132,7 @@ fn build<'ctx>(
     program: &Program,
     root: FuncId,
 ) -> Result<Built<'ctx>, LlvmError> {
+    let started = Instant::now();
     let machine = target_machine()?;
     let order = unit_functions(program, root)?;
     let module = cx.create_module("kern");
@@ -169,9 +203,15 @@ fn build<'ctx>(
     unit.module
         .verify()
         .map_err(|e| LlvmError::Llvm(format!("the generated LLVM IR is invalid: {e}")))?;
+    let lowered = Instant::now();
     unit.module
-        .run_passes("default<O3>", &machine, PassBuilderOptions::create())
+        .run_passes("default<O3>", &machine, pipeline_options())
         .map_err(llvm_error)?;
+    let times = CompileTimes {
+        lower: lowered - started,
+        optimise: lowered.elapsed(),
+        machine_code: Duration::ZERO,
+    };
     let print_hook = hooks.print_hook();
     let tables = UnitTables {
         traps: unit.trap_sites,
@@ -182,6 +222,7 @@ fn build<'ctx>(
         machine,
         tables,
         print_hook,
+        times,
     })
 }
 
@@ -245,7 +286,10 @@ impl Drop for HostCode {
 unsafe impl Send for HostCode {}
 unsafe impl Sync for HostCode {}
 
-pub(super) fn compile(program: &Program, root: FuncId) -> Result<CompiledFunction, LlvmError> {
+pub(super) fn compile(
+    program: &Program,
+    root: FuncId,
+) -> Result<(CompiledFunction, CompileTimes), LlvmError> {
     let context: *mut Context = Box::into_raw(Box::new(Context::create()));
     // From here on `owner` frees the context on every path.
     let mut owner = HostCode {
@@ -256,6 +300,7 @@ pub(super) fn compile(program: &Program, root: FuncId) -> Result<CompiledFunctio
     // it: the module below (a local dropped before `owner`) and the engine.
     let cx: &'static Context = unsafe { &*context };
     let built = build(cx, program, root)?;
+    let generating = Instant::now();
     let engine = built
         .module
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
@@ -266,12 +311,16 @@ pub(super) fn compile(program: &Program, root: FuncId) -> Result<CompiledFunctio
     let trampoline = engine
         .get_function_address(TRAMPOLINE)
         .map_err(llvm_error)?;
+    let times = CompileTimes {
+        machine_code: generating.elapsed(),
+        ..built.times
+    };
     owner.engine = Some(engine);
     drop(built.module);
     // SAFETY: the trampoline is a function of the finalized module with the
     // trampoline signature (`entry`); `owner` keeps it. The kern functions are
     // internal (and mostly inlined into it): there is no native entry to offer.
-    Ok(unsafe {
+    let code = unsafe {
         CompiledFunction::from_foreign(
             Box::new(owner),
             "llvm",
@@ -280,5 +329,6 @@ pub(super) fn compile(program: &Program, root: FuncId) -> Result<CompiledFunctio
             trampoline as *const u8,
             program.function(root),
         )
-    })
+    };
+    Ok((code, times))
 }

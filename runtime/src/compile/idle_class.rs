@@ -1,0 +1,146 @@
+//! The scheduling class of the `auto` tier's background compiles: each compile
+//! runs in Linux's `SCHED_IDLE` class, so it only takes a core no other thread
+//! wants and never slows the calls that run beside it; a compile that has waited
+//! that way for [`STARVED`] (the machine busy with other work) goes back to the
+//! default class until it ends, so LLVM's code still arrives.
+//!
+//! Why not a nice value: the scheduler places a waking thread on an idle core,
+//! and it counts a core that runs only `SCHED_IDLE` threads as idle, but not one
+//! that runs a nice-19 thread. A `parallel` call's worker that woke on the
+//! compile's core then shared it with LLVM, and the call waited for its slower
+//! half (docs/tiers.md, the figures).
+//!
+//! It knows threads and the clock; it must not know what is compiled. Elsewhere
+//! than on Linux every operation does nothing.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A compile in the idle class this long (wall clock; an LLVM compile takes tens
+/// of milliseconds of CPU) is starved: it goes back to the default class.
+pub const STARVED: Duration = Duration::from_secs(1);
+
+/// The compile running now: since when, and whether it was put back in the
+/// default class.
+struct Running {
+    since: Instant,
+    promoted: bool,
+}
+
+/// The background thread (its kernel id, 0 before its first compile) and its
+/// compile, for any thread to check on.
+#[derive(Default)]
+pub struct IdleClass {
+    state: Mutex<(i32, Option<Running>)>,
+}
+
+/// Whether the class of `thread` (a kernel thread id, 0: the calling one) is
+/// now `SCHED_IDLE`; false where there is none.
+#[cfg(test)]
+pub fn is_idle(thread: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    // SAFETY: reads the policy of a thread of this process.
+    return unsafe { libc::sched_getscheduler(thread) } == libc::SCHED_IDLE;
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// Puts `thread` (0: the calling one) in the idle class or back in the default one.
+fn set_idle(thread: i32, idle: bool) {
+    #[cfg(target_os = "linux")]
+    {
+        let policy = if idle {
+            libc::SCHED_IDLE
+        } else {
+            libc::SCHED_OTHER
+        };
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param; `thread` is 0 or a thread of
+        // this process. A failure leaves the class as it was.
+        unsafe { libc::sched_setscheduler(thread, policy, &param) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (thread, idle);
+}
+
+/// The calling thread's kernel id (0 where there is none).
+fn this_thread() -> i32 {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid has no preconditions.
+    return unsafe { libc::gettid() };
+    #[cfg(not(target_os = "linux"))]
+    0
+}
+
+impl IdleClass {
+    /// The calling thread starts a compile, in the idle class.
+    pub fn start(&self) {
+        set_idle(0, true);
+        if let Ok(mut state) = self.state.lock() {
+            *state = (
+                this_thread(),
+                Some(Running {
+                    since: Instant::now(),
+                    promoted: false,
+                }),
+            );
+        }
+    }
+
+    /// The calling thread's compile has ended; the thread waits for the next
+    /// one in the idle class.
+    pub fn end(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            if state.1.take().is_some_and(|r| r.promoted) {
+                set_idle(0, true);
+            }
+        }
+    }
+
+    /// Puts the compile running now back in the default class if it has been
+    /// running since before `now - STARVED`. Any thread may call it, often.
+    pub fn check(&self, now: Instant) {
+        if let Ok(mut state) = self.state.lock() {
+            let thread = state.0;
+            if let Some(r) = state.1.as_mut() {
+                if !r.promoted && now.saturating_duration_since(r.since) >= STARVED {
+                    set_idle(thread, false);
+                    r.promoted = true;
+                }
+            }
+        }
+    }
+
+    /// The background thread, once it has started a compile, and whether a
+    /// compile is running.
+    #[cfg(test)]
+    pub fn thread(&self) -> Option<(i32, bool)> {
+        let state = self.state.lock().ok()?;
+        (state.0 != 0).then_some((state.0, state.1.is_some()))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compile_runs_idle_and_goes_back_to_the_default_class_once_starved() {
+        std::thread::spawn(|| {
+            let class = IdleClass::default();
+            class.start();
+            let (thread, running) = class.thread().expect("a compile started");
+            assert!(running);
+            assert!(is_idle(thread), "the compile runs in the idle class");
+            class.check(Instant::now());
+            assert!(is_idle(thread), "not starved yet");
+            class.check(Instant::now() + STARVED);
+            assert!(!is_idle(thread), "starved: the default class");
+            class.end();
+            assert!(is_idle(0), "the thread waits for the next compile idle");
+            assert_eq!(class.thread(), Some((thread, false)));
+        })
+        .join()
+        .expect("the checks hold");
+    }
+}
