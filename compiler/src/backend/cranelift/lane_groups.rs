@@ -60,7 +60,7 @@ pub(super) struct LaneGroups {
 }
 
 impl LaneGroups {
-    /// Forgets what the locals' vectors were once `local` is set on its own.
+    /// Forgets the groups of locals that hold `local`, which is set on its own.
     pub(super) fn forget(&mut self, local: LocalId) {
         self.locals.retain(|(_, ls, _)| !ls.contains(&local));
     }
@@ -229,7 +229,12 @@ impl<M: Module> Lowerer<'_, '_, M> {
         for (lane, &local) in locals.iter().enumerate() {
             let scalar = self.scalar(operand, lane)?;
             let var = self.var(local)?;
-            self.b.def_var(var, scalar);
+            self.b.try_def_var(var, scalar).map_err(|_| {
+                self.error(format!(
+                    "local l{} assigned a value of another type",
+                    local.0
+                ))
+            })?;
             self.lanes.forget(local);
         }
         let block = self.b.current_block().expect("lowering fills a block");
