@@ -9,7 +9,7 @@
 //! check that `parallel` is bit-identical to `cpu` on work large enough to split.
 
 use kern_runtime::{Error, Module, NdArray, Operand, OutOperand, Target};
-use ndarray::{s, Array, ArrayD, IxDyn};
+use ndarray::{s, Array, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 const SOURCE: &str = r#"
 #[guvectorize]
@@ -645,6 +645,26 @@ fn specialised_and_generic_loops_compute_the_same_bits(target: Target) {
     }
 }
 
+/// `matmul(a, b, out=a)` at the sizes whose loop runs its columns side by
+/// side in vectors (8x8, 16x16, 12 columns: a group of eight and one of
+/// four): an input that shares memory with the output is copied first, so
+/// the output is the product of the inputs' values, bit for bit.
+fn an_output_that_is_an_input_gets_the_product_of_the_inputs(target: Target) {
+    let g = gufunc("matmul", target);
+    for (n, p) in [(8, 8), (16, 16), (12, 12)] {
+        let mut a = arr(&[5, n, p], |i| ((i * 37) % 101) as f64 / 7.0 - 6.0);
+        let b = arr(&[5, p, p], |i| ((i * 13) % 29) as f64 * 0.25 - 3.0);
+        let expected = bits(&[NdArray::from(reference_matmul(&a, &b))]);
+        let base = a.as_mut_ptr();
+        // SAFETY: both views cover `a`'s buffer, which outlives the call.
+        let input = unsafe { ArrayViewD::from_shape_ptr(IxDyn(&[5, n, p]), base as *const f64) };
+        let mut out = unsafe { ArrayViewMutD::from_shape_ptr(IxDyn(&[5, n, p]), base) };
+        g.call_out(&[(&input).into(), (&b).into()], vec![(&mut out).into()])
+            .unwrap();
+        assert_eq!(bits(&[NdArray::from(a)]), expected, "{n}x{p}");
+    }
+}
+
 fn axes_axis_and_keepdims_place_the_core_dimensions(target: Target) {
     // NumPy: np.matmul(a, b, axes=[(0, 1), (0, 1), (1, 2)]) with the batch axis last
     // in the inputs and first in the output.
@@ -837,6 +857,7 @@ macro_rules! suite {
                 traps_report_the_kernel_source,
                 parallel_matches_cpu_bit_for_bit,
                 specialised_and_generic_loops_compute_the_same_bits,
+                an_output_that_is_an_input_gets_the_product_of_the_inputs,
             );
         }
     )*};

@@ -7,10 +7,12 @@
 //! b[k][j] } out[i][j] = s }`, once `passes::unroll` has unrolled `k`, is such a
 //! loop: jammed, the copies for `j..j + 8` load `a[i][k]` once, keep eight
 //! independent accumulators `s` (each still adding its products in `k`'s order),
-//! and store `out[i][j..j + 8]` last. Cranelift's code then shares the loads and
-//! overlaps eight chains of additions; LLVM's SLP vectoriser turns the eight
-//! chains into vector operations, which it could not do across the loop's
-//! iterations (each stored before the next one loaded).
+//! and store `out[i][j..j + 8]` last. The copies of one instruction end up
+//! side by side, which is what the Cranelift backend runs as lanes of vectors
+//! (its lane groups: neighbouring columns, two `f64` at a time); LLVM's SLP
+//! vectoriser turns the eight chains into vector operations, which it could
+//! not do across the loop's iterations (each stored before the next one
+//! loaded).
 //!
 //! A loop is jammed when [`super::for_range`] recognises it as a `for` over
 //! `first..last` (not `..=`) with at least two iterations, its body is at most

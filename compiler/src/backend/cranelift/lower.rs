@@ -18,6 +18,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{DataId, Module};
 
 use super::abi::{trap_code, CallContext, UnitTables, RECURSION_LIMIT};
+use super::lane_groups::LaneGroups;
 use super::BackendError;
 use crate::backend::structured::{self, BlockRole, CfgBuilder};
 use crate::diagnostics::Span;
@@ -117,6 +118,7 @@ pub(super) fn lower_function<M: Module>(
         print_ref: None,
         spans: Vec::new(),
         bases: HashMap::default(),
+        lanes: LaneGroups::default(),
     };
     lowerer.lower_body()?;
     let spans = std::mem::take(&mut lowerer.spans);
@@ -146,6 +148,8 @@ pub(super) struct Lowerer<'a, 'b, M: Module> {
     /// Element addresses' run-time parts computed so far, for later accesses in
     /// the same block (see `memory`).
     pub bases: HashMap<super::memory::BaseKey, Value>,
+    /// The lane groups lowered so far (see `lane_groups`).
+    pub(super) lanes: LaneGroups,
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {
@@ -207,10 +211,20 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(())
     }
 
+    /// Lowers `block`'s instructions in order, with the SIMD host's vectors
+    /// where a run of them forms a lane group (`lane_groups`).
     pub fn lower_block(&mut self, block: &'_ ir::Block) -> Result<(), BackendError> {
-        for inst in &block.insts {
+        let mut rest = &block.insts[..];
+        while let Some(inst) = rest.first() {
             self.set_span(inst.span);
-            self.lower_inst(inst)?;
+            let grouped = match self.unit.caps.simd {
+                true => self.lower_lane_group(rest)?,
+                false => 0,
+            };
+            if grouped == 0 {
+                self.lower_inst(inst)?;
+            }
+            rest = &rest[grouped.max(1)..];
         }
         Ok(())
     }
@@ -284,6 +298,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 Some(self.b.use_var(var))
             }
             InstKind::SetLocal(local, value) => {
+                self.lanes.forget(*local);
                 let (var, v) = (self.var(*local)?, self.value(*value)?);
                 self.b.try_def_var(var, v).map_err(|_| {
                     self.error(format!(

@@ -71,7 +71,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
     }
 
     /// The value of `v` when it is an integer constant.
-    fn constant_of(&self, v: Value) -> Option<i64> {
+    pub(super) fn constant_of(&self, v: Value) -> Option<i64> {
         let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) else {
             return None;
         };
@@ -109,7 +109,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
 
     /// The element at `indices` as [`Self::element_address`] finds it, as a base
     /// and a byte offset to add to it (a load's or store's immediate).
-    fn element_place(
+    pub(super) fn element_place(
         &mut self,
         array: LocalId,
         indices: &[ValueId],

@@ -23,6 +23,9 @@
 //!   vectors), from the target-neutral predicated form of [`crate::passes::predicate`];
 //!   `vector_reduce` the SIMD path of batched block reductions, whose eight
 //!   accumulators are lanes of vectors, from the same form of the combiner.
+//! * `lane_groups`: adjacent instructions of a block doing one float operation
+//!   on neighbouring elements (a jammed gufunc body's columns) as one vector
+//!   instruction, in any function lowered on a SIMD host.
 //!
 //! # Calling convention and traps
 //!
@@ -70,7 +73,10 @@
 //! so the same bits (see `vector_reduce`). Row folds (`FunctionKind::RowFold`)
 //! of such a combiner keep groups of accumulators in vectors across several rows
 //! when the lanes are contiguous: each lane still folds its elements in order
-//! (see `vector_rows`).
+//! (see `vector_rows`). In any function, a run of adjacent instructions doing
+//! one float operation on neighbouring elements (a jammed gufunc body's
+//! columns) is one vector instruction: nothing moves, every lane is the scalar
+//! operation (see `lane_groups`).
 //!
 //! Intrinsics become single instructions (`sqrt`, `fabs`, `floor`, `ceil`, `trunc`,
 //! `nearest`, `fma`, `fcopysign`); where the host lacks the instruction set Cranelift
@@ -81,6 +87,7 @@ pub mod compiled;
 pub mod engine;
 
 mod emit;
+mod lane_groups;
 mod lower;
 mod memory;
 mod ops;
