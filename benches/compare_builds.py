@@ -59,6 +59,12 @@ def main():
             if b and a:
                 mb, ma = statistics.median(b), statistics.median(a)
                 print(f"| {ex} | {phase} | {mb:.3f} | {ma:.3f} | {ma / mb if mb else float('nan'):.2f} |")
+            elif b or a:
+                # A phase only one of the builds reports (an older binary has no
+                # "first compiled call").
+                mb = f"{statistics.median(b):.3f}" if b else "—"
+                ma = f"{statistics.median(a):.3f}" if a else "—"
+                print(f"| {ex} | {phase} | {mb} | {ma} | — |")
 
 
 if __name__ == "__main__":
