@@ -90,11 +90,10 @@ pub fn parse(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
     })
 }
 
-/// Parses the stdlib's own text (or part of it) on the calling thread. Its
-/// nesting is shallow and fixed when kern is built (a test parses every file),
-/// so it needs no parse thread of its own — starting and scheduling one costs
-/// more than parsing a function, and far more on a loaded machine. The nesting
-/// limit still applies.
+/// Parses a stdlib file on the calling thread: what the compiler's build script
+/// does with every file (no program parses the stdlib at run time). Its
+/// nesting is shallow and fixed, so it needs no parse thread of its own. The
+/// nesting limit still applies.
 pub fn parse_stdlib(file: FileId, text: &str) -> Result<SourceUnit, Diagnostics> {
     parse_here(file, text)
 }
