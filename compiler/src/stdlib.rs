@@ -55,12 +55,6 @@ impl FilePart {
         FILES[self.file].0.trim_end_matches(".kern")
     }
 
-    /// The names of the part's items, in source order.
-    pub fn item_names(&self) -> Vec<&'static str> {
-        let items = PARSED[self.file].items;
-        self.items.iter().map(|&k| items[k].name).collect()
-    }
-
     /// The part's items as one unit of file `FileId(file)`: their ASTs as the
     /// build script parsed them (spans into the whole file, expression ids
     /// distinct). An error only if the tables built into the crate are broken.
@@ -159,6 +153,12 @@ mod tests {
     use crate::diagnostics::FileId;
     use crate::syntax::ast::Item;
 
+    /// The names of `part`'s items, in source order.
+    fn item_names(part: &FilePart) -> Vec<&'static str> {
+        let items = PARSED[part.file].items;
+        part.items.iter().map(|&k| items[k].name).collect()
+    }
+
     fn reached(text: &str) -> Vec<&'static str> {
         parts_reached_from(text)
             .into_iter()
@@ -187,7 +187,7 @@ mod tests {
             .iter()
             .find(|p| FILES[p.file].0 == "exp_log.kern")
             .expect("exp is in exp_log.kern");
-        let names = exp_log.item_names();
+        let names = item_names(exp_log);
         // `exp` in both types, the kernel they share and its constants...
         for name in ["exp_f64", "exp_f32", "kern_exp_core_f64", "KERN_LN2_HI"] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
@@ -227,7 +227,7 @@ mod tests {
                 Item::Const(c) => c.name.name.as_str(),
             })
             .collect();
-        assert_eq!(names, part.item_names());
+        assert_eq!(names, item_names(&part));
         assert!(
             names.contains(&"sin_f64") && !names.contains(&"tan_f64"),
             "{names:?}"

@@ -14,14 +14,13 @@
 
 mod common;
 
-use common::combiners::{bits, desc, from_bytes, has_vectors, to_bytes, values};
+use common::combiners::{bits, checked, desc, from_bytes, has_vectors, to_bytes, values};
 use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
 use kern_compiler::interp::Interpreter;
 use kern_compiler::ir::{verify, FuncId, HostArg, Program, ScalarType, ScalarValue};
 use kern_compiler::loops::gufunc_loop::{
     build_gufunc_loop, build_specialised_gufunc_loop, CoreSpecialisation, GufuncLoopSignature,
 };
-use kern_compiler::{frontend, SourceMap};
 use proptest::test_runner::{Config, TestRunner};
 
 use ScalarType as T;
@@ -88,12 +87,7 @@ struct Loops {
 }
 
 fn loops(name: &str, ty: ScalarType, extents: &[Vec<usize>], contiguous: bool) -> Loops {
-    let mut sources = SourceMap::new();
-    let file = sources.add("t.kern", SOURCE);
-    let mut program = match frontend::compile(&mut sources, file) {
-        Ok(c) => c.program,
-        Err(d) => panic!("{}", d.render(&sources)),
-    };
+    let (mut program, sources) = checked(SOURCE);
     let body = program.find(name).expect("declared");
     let signature = GufuncLoopSignature {
         inputs: vec![ty; 2],

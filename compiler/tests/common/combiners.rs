@@ -44,8 +44,14 @@ pub const VECTORISED: [(&str, ScalarType); 9] = [
 
 /// [`SOURCE`] checked and lowered, with its source map.
 pub fn program() -> (Program, SourceMap) {
+    checked(SOURCE)
+}
+
+/// `source` (as `t.kern`) checked and lowered, with its source map; a
+/// compile error panics, rendered.
+pub fn checked(source: &str) -> (Program, SourceMap) {
     let mut sources = SourceMap::new();
-    let file = sources.add("t.kern", SOURCE);
+    let file = sources.add("t.kern", source);
     match frontend::compile(&mut sources, file) {
         Ok(c) => (c.program, sources),
         Err(d) => panic!("{}", d.render(&sources)),

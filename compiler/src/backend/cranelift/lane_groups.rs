@@ -127,15 +127,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
     }
 
     fn load_group(&mut self, group: &[Inst], ty: ScalarType) -> Result<bool, BackendError> {
-        let access = |kind: &InstKind| match kind {
-            InstKind::Load {
-                array,
-                indices,
-                checked: false,
-            } => Some((*array, indices.clone())),
-            _ => None,
-        };
-        let Some((array, indices)) = self.neighbours(group, access)? else {
+        let Some((array, indices)) = self.neighbours(group, false)? else {
             return Ok(false);
         };
         let (address, offset, _) = self.element_place(array, &indices, false, group[0].span)?;
@@ -148,16 +140,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
     }
 
     fn store_group(&mut self, group: &[Inst], ty: ScalarType) -> Result<bool, BackendError> {
-        let access = |kind: &InstKind| match kind {
-            InstKind::Store {
-                array,
-                indices,
-                checked: false,
-                ..
-            } => Some((*array, indices.clone())),
-            _ => None,
-        };
-        let Some((array, indices)) = self.neighbours(group, access)? else {
+        let Some((array, indices)) = self.neighbours(group, true)? else {
             return Ok(false);
         };
         let stored: Vec<ValueId> = group
@@ -266,14 +249,15 @@ impl<M: Module> Lowerer<'_, '_, M> {
         }
     }
 
-    /// The array and lane 0's indices when the accesses of `group` (`access`
-    /// of each: its array and indices) are neighbouring elements along the
-    /// array's last axis, of stride 1, lane by lane.
+    /// The array and lane 0's indices when `group` is unchecked stores (`store`)
+    /// or loads of neighbouring elements along the array's last axis, of
+    /// stride 1, lane by lane.
     fn neighbours(
         &self,
         group: &[Inst],
-        access: impl Fn(&InstKind) -> Option<(LocalId, Vec<ValueId>)>,
+        store: bool,
     ) -> Result<Option<(LocalId, Vec<ValueId>)>, BackendError> {
+        let access = |kind| unchecked_access(kind, store);
         let Some((array, first)) = access(&group[0].kind) else {
             return Ok(None);
         };
@@ -296,7 +280,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 return Ok(None);
             }
         }
-        Ok(Some((array, first)))
+        Ok(Some((array, first.to_vec())))
     }
 
     /// An index as a run-time part (none for a constant) plus a constant.
@@ -372,5 +356,23 @@ impl<M: Module> Lowerer<'_, '_, M> {
             Operand::Same(x) => self.value(x)?,
             Operand::Vector(v) => self.b.ins().extractlane(v, lane as u8),
         })
+    }
+}
+
+/// The array and indices of an unchecked store (`store`) or load (not `store`).
+fn unchecked_access(kind: &InstKind, store: bool) -> Option<(LocalId, &[ValueId])> {
+    match kind {
+        InstKind::Load {
+            array,
+            indices,
+            checked: false,
+        } if !store => Some((*array, indices)),
+        InstKind::Store {
+            array,
+            indices,
+            checked: false,
+            ..
+        } if store => Some((*array, indices)),
+        _ => None,
     }
 }
