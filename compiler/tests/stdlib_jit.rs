@@ -14,7 +14,8 @@ use common::stdlib_samples::*;
 use kern_compiler::backend::cranelift::{CompiledFunction, JitEngine};
 use kern_compiler::frontend;
 use kern_compiler::interp::Interpreter;
-use kern_compiler::ir::{FuncId, Program, ScalarValue};
+use kern_compiler::ir::{FuncId, InstKind, Program, ScalarType, ScalarValue};
+use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::SourceMap;
 
 fn samples() -> usize {
@@ -71,6 +72,46 @@ fn every_stdlib_function_compiles_in_a_program_that_uses_only_it() {
                 d.render(&sources)
             );
         }
+    }
+}
+
+/// A trigonometric function's elementwise loop, where everything is inlined, holds
+/// its reduction once: the reduction hands n, y0 and y1 on to `kern_trig_reduced`
+/// instead of being called once per result (the Payne–Hanek path reads seven
+/// words of the 2/pi table; it was inlined three times, twelve reads each), and
+/// the function's constant selector keeps only its own kernels (seen by a
+/// coefficient of each: sin and cos use the sin kernel and not the tan kernel,
+/// tan the other way round).
+#[test]
+fn a_trigonometric_loop_holds_its_reduction_once() {
+    const SIN_COEFFICIENT: f64 = 1.58969099521155010221e-10; // KERN_S6
+    const TAN_COEFFICIENT: f64 = 2.59073051863633712884e-05; // KERN_T12
+    for (name, uses_tan_kernel) in [("sin", false), ("cos", false), ("tan", true)] {
+        let src = format!("#[vectorize] fn f(x: f64) -> f64 {{ x.{name}() }}");
+        let mut sources = SourceMap::new();
+        let file = sources.add("t.kern", src);
+        let mut program = match frontend::compile(&mut sources, file) {
+            Ok(c) => c.program,
+            Err(d) => panic!("{}", d.render(&sources)),
+        };
+        let signature = LoopSignature {
+            inputs: vec![ScalarType::F64],
+            output: ScalarType::F64,
+        };
+        let f = program.find("f").unwrap();
+        let (_, lp) = build_elementwise_loop(&mut program, f, &signature).unwrap();
+        let insts = || program.function(lp).body.insts_deep();
+        let table_reads = insts()
+            .filter(|i| matches!(i.kind, InstKind::LoadConst { .. }))
+            .count();
+        let constants = |c: f64| {
+            insts()
+                .filter(|i| i.kind == InstKind::Const(ScalarValue::F64(c)))
+                .count()
+        };
+        assert_eq!(table_reads, 7, "{name}");
+        assert_eq!(constants(SIN_COEFFICIENT) > 0, !uses_tan_kernel, "{name}");
+        assert_eq!(constants(TAN_COEFFICIENT) > 0, uses_tan_kernel, "{name}");
     }
 }
 

@@ -51,6 +51,16 @@ impl Block {
             open: vec![self.insts.iter()],
         }
     }
+
+    /// The locals a `SetLocal` in this block or below it writes.
+    pub fn written_locals(&self) -> crate::collections::HashSet<super::LocalId> {
+        self.insts_deep()
+            .filter_map(|i| match i.kind {
+                InstKind::SetLocal(l, _) => Some(l),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// The iterator of [`Block::insts_deep`].

@@ -23,10 +23,14 @@ use crate::ir::build::FunctionBuilder;
 use crate::ir::{FuncId, Program};
 
 /// Adds the function `b` built to `program` with everything it calls inlined, as
-/// every built loop and element function is (so one compiled unit runs a call).
+/// every built loop and element function is (so one compiled unit runs a call),
+/// then folds what the inlined arguments made constant (a stdlib function's
+/// selector argument keeps one of its branches).
 pub(crate) fn add_inlined(program: &mut Program, b: FunctionBuilder) -> FuncId {
     let id = program.add_function(b.finish());
     crate::passes::inline::inline_all_into(program, id);
-    crate::passes::bounds::eliminate_checks(&mut program.functions[id.0 as usize]);
+    let f = &mut program.functions[id.0 as usize];
+    crate::passes::fold::fold_constants(f);
+    crate::passes::bounds::eliminate_checks(f);
     id
 }

@@ -316,22 +316,26 @@ fn walk(facts: &Facts, block: &mut Block, scope: &mut Scope) {
                     .extend(guards.iter().map(|&(v, a)| (Index::Value(v), a)));
                 // A local the header read and tested, which neither the header nor
                 // the body writes (a `for` loop's variable: only its latch steps
-                // it), holds the tested value wherever the body reads it.
-                let mut read_in_header = HashSet::default();
-                let mut written = HashSet::default();
-                super::licm::scan(header, &mut read_in_header, &mut written);
-                super::licm::scan(body, &mut HashSet::default(), &mut written);
-                let stable_reads: Vec<(Index, Axis)> = guards
-                    .iter()
-                    .filter_map(|&(v, a)| match facts.defs.get(&v) {
-                        Some(Def::Read(l))
-                            if read_in_header.contains(&v) && !written.contains(l) =>
-                        {
-                            Some((Index::Local(*l), a))
-                        }
-                        _ => None,
-                    })
-                    .collect();
+                // it), holds the tested value wherever the body reads it. (Scanned
+                // only for a loop with guards: an inlined call's one-shot loop has
+                // none, and scanning every nested loop's body would be quadratic.)
+                let mut stable_reads: Vec<(Index, Axis)> = Vec::new();
+                if !guards.is_empty() {
+                    let mut read_in_header = HashSet::default();
+                    let mut written = HashSet::default();
+                    super::licm::scan(header, &mut read_in_header, &mut written);
+                    super::licm::scan(body, &mut HashSet::default(), &mut written);
+                    stable_reads.extend(guards.iter().filter_map(
+                        |&(v, a)| match facts.defs.get(&v) {
+                            Some(Def::Read(l))
+                                if read_in_header.contains(&v) && !written.contains(l) =>
+                            {
+                                Some((Index::Local(*l), a))
+                            }
+                            _ => None,
+                        },
+                    ));
+                }
                 let values = scope.proven.len();
                 scope.proven.extend(stable_reads);
                 walk(facts, body, scope);

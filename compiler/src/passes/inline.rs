@@ -89,10 +89,11 @@ pub fn inline_all_into(program: &mut Program, caller: FuncId) {
         if inlinable.is_empty() || count_insts(&program.function(caller).body) > MAX_INLINED_BODY {
             return;
         }
-        let originals: Vec<Function> = program.functions.clone();
-        let mut f = originals[caller.0 as usize].clone();
+        // The caller is never its own callee here, so the program as it stands
+        // holds the bodies to copy.
+        let mut f = program.function(caller).clone();
         // Calls the inliner had to keep (sub-views of sub-views) end the fixpoint.
-        let changed = inline_calls(&originals, &inlinable, &mut f);
+        let changed = inline_calls(&program.functions, &inlinable, &mut f);
         program.functions[caller.0 as usize] = f;
         if !changed {
             return;
@@ -113,6 +114,7 @@ fn inline_calls(
         caller,
         views: HashMap::default(),
         locals_now: HashMap::default(),
+        params_now: HashMap::default(),
         inlined: false,
     };
     let mut body = std::mem::take(&mut inliner.caller.body);
@@ -142,6 +144,9 @@ struct Inliner<'a> {
     views: HashMap<LocalId, (LocalId, ValueId)>,
     /// While copying a callee: the renaming of its other locals.
     locals_now: HashMap<LocalId, LocalId>,
+    /// While copying a callee: its scalar parameters that it never sets, each read
+    /// as the caller's argument value itself (so a constant argument folds).
+    params_now: HashMap<LocalId, ValueId>,
     /// Whether any call was inlined.
     inlined: bool,
 }
@@ -190,11 +195,14 @@ impl Inliner<'_> {
         out: &mut Vec<Inst>,
     ) {
         let inst = |kind: InstKind, result: Option<ValueId>| Inst { result, kind, span };
-        // Callee locals: array parameters alias the caller's array; the others are
+        // Callee locals: array parameters alias the caller's array; scalar
+        // parameters the callee never sets are the argument values; the others are
         // fresh locals, set from the arguments or reset to zero (a callee's locals
         // start at zero on every call, also when inlined inside a loop).
+        let written = callee.body.written_locals();
         let mut locals: HashMap<LocalId, LocalId> = HashMap::default();
         let mut views: HashMap<LocalId, (LocalId, ValueId)> = HashMap::default();
+        let mut read_only: HashMap<LocalId, ValueId> = HashMap::default();
         let params: HashMap<LocalId, Arg> = callee
             .params
             .iter()
@@ -209,6 +217,9 @@ impl Inliner<'_> {
                 }
                 (Some(Arg::SubView { array, index }), _) => {
                     views.insert(id, (*array, *index));
+                }
+                (Some(Arg::Value(v)), Type::Scalar(_)) if !written.contains(&id) => {
+                    read_only.insert(id, *v);
                 }
                 (arg, Type::Scalar(t)) => {
                     let new = self.new_local(local.name.clone(), local.ty);
@@ -236,9 +247,11 @@ impl Inliner<'_> {
         let mut values: HashMap<ValueId, ValueId> = HashMap::default();
         self.views = views;
         self.locals_now = locals.clone();
+        self.params_now = read_only;
         let mut body = self.copy_block(callee, &callee.body, &locals, &mut values, result_local);
         self.views.clear();
         self.locals_now.clear();
+        self.params_now.clear();
         // Falling off the end of the callee's body ends the call too.
         let terminated = body.insts.last().is_some_and(|i| {
             matches!(
@@ -278,6 +291,12 @@ impl Inliner<'_> {
                 values.get(x).copied().unwrap_or(*x)
             };
             let l = |x: &LocalId| locals.get(x).copied().unwrap_or(*x);
+            if let (InstKind::GetLocal(param), Some(r)) = (&inst.kind, inst.result) {
+                if let Some(arg) = self.params_now.get(param) {
+                    values.insert(r, *arg);
+                    continue;
+                }
+            }
             let kind = match &inst.kind {
                 InstKind::Return(value) => {
                     if let (Some(value), Some(r)) = (value, result_local) {
@@ -397,6 +416,36 @@ mod tests {
             .function(program.find("uses_fact").unwrap())
             .callees()
             .contains(&fact));
+    }
+
+    /// A parameter the callee never sets is read as the caller's argument itself,
+    /// so a constant argument folds in the copy: `pick(0, x)` keeps one branch.
+    #[test]
+    fn a_constant_argument_folds_in_the_inlined_body() {
+        let src =
+            "fn pick(which: i32, x: f64) -> f64 { if which == 0 { x + 1.0 } else { x * 2.0 } }\n\
+                   fn f(x: f64) -> f64 { pick(0, x) }\n";
+        let program = compile(src);
+        let f = program.find("f").unwrap();
+        let mut inlined = program.clone();
+        inline_small_functions(&mut inlined, DEFAULT_MAX_INSTS);
+        crate::passes::fold::fold_program(&mut inlined);
+        assert!(crate::ir::verify::verify_program(&inlined).is_ok());
+        let ifs = inlined
+            .function(f)
+            .body
+            .insts_deep()
+            .filter(|i| matches!(i.kind, InstKind::If { .. }))
+            .count();
+        assert_eq!(ifs, 0, "the branch on `which` folds away");
+        for x in [0.5f64, -3.0] {
+            let run = |p: &Program| {
+                Interpreter::new(p)
+                    .call_scalars(f, &[ScalarValue::F64(x)], &mut std::io::sink())
+                    .unwrap()
+            };
+            assert_eq!(run(&program), run(&inlined));
+        }
     }
 
     /// Callees are inlined with their own callees already inlined: a chain of small

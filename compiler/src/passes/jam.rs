@@ -190,7 +190,7 @@ impl Jammer<'_> {
         counters: &[ValueId],
         out: &mut Vec<Inst>,
     ) {
-        let written = written_locals(body);
+        let written = body.written_locals();
         let stored: HashSet<LocalId> = body
             .insts
             .iter()
@@ -273,23 +273,13 @@ fn inst_at(span: Span, result: Option<ValueId>, kind: InstKind) -> Inst {
     Inst { result, kind, span }
 }
 
-/// The locals `body` sets.
-fn written_locals(body: &Block) -> HashSet<LocalId> {
-    body.insts_deep()
-        .filter_map(|i| match i.kind {
-            InstKind::SetLocal(l, _) => Some(l),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Whether the iterations of the loop over `range` whose body is `body` may run
 /// interleaved (the conditions of the module docs): straight-line code that
 /// cannot trap, no local carried from one iteration to the next, and any two
 /// accesses at two places of the body, one of them a store, to arrays that
 /// never share memory.
 fn interleavable(f: &Function, body: &Block, range: &ForRange) -> bool {
-    let written = written_locals(body);
+    let written = body.written_locals();
     let mut set = HashSet::default();
     let mut accesses: Vec<(LocalId, bool)> = Vec::new();
     let none = HashSet::default();
