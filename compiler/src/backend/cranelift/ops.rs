@@ -78,6 +78,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 if ty == ScalarType::Bool {
                     return Err(self.error(format!("{op:?} is not defined on bool")));
                 }
+                if let Some(r) = self.div_rem_by_constant(op, ty, x, y) {
+                    return Ok(r);
+                }
                 self.check_divisor(ty, x, y, span);
                 if ty.bits() == 64 {
                     self.div_rem_64(op, signed, x, y)
@@ -117,6 +120,65 @@ impl<M: Module> Lowerer<'_, '_, M> {
         self.b.ins().jump(join, &[r.into()]);
         self.b.switch_to_block(join);
         result
+    }
+
+    /// An integer `Div`/`Rem` whose divisor `y` is a constant that cannot trap
+    /// (not 0, and not -1 for a signed type): no checks, and a power of two
+    /// becomes shifts and masks — Rust's truncating quotient and remainder (a
+    /// negative signed dividend is biased by 2^k - 1 before the arithmetic shift),
+    /// the same bits as the division instruction. `None` when `y` is not such a
+    /// constant.
+    fn div_rem_by_constant(
+        &mut self,
+        op: BinaryOp,
+        ty: ScalarType,
+        x: Value,
+        y: Value,
+    ) -> Option<Value> {
+        let bits = ty.bits();
+        // `iconst` holds narrow constants zero-extended; as the type's value:
+        let raw = self.constant_of(y)? as u64 & (u64::MAX >> (64 - bits));
+        let signed = ty.is_signed_int();
+        let negative = signed && raw >> (bits - 1) == 1;
+        let minus_one = signed && raw == u64::MAX >> (64 - bits);
+        if raw == 0 || minus_one {
+            return None;
+        }
+        let div = op == BinaryOp::Div;
+        if negative || !raw.is_power_of_two() {
+            return Some(if bits == 64 {
+                self.div_rem_64(op, signed, x, y)
+            } else {
+                self.unchecked_div_rem(op, signed, x, y)
+            });
+        }
+        let k = raw.trailing_zeros() as i64;
+        if k == 0 {
+            // Division by 1.
+            return Some(if div {
+                x
+            } else {
+                self.b.ins().iconst(clif_type(ty), 0)
+            });
+        }
+        let low_mask = (raw - 1) as i64;
+        let high_mask = (!(raw - 1) & (u64::MAX >> (64 - bits))) as i64;
+        let bits = bits as i64;
+        Some(match (div, signed) {
+            (true, false) => self.b.ins().ushr_imm_u(x, k),
+            (false, false) => self.b.ins().band_imm_u(x, low_mask),
+            (_, true) => {
+                let sign = self.b.ins().sshr_imm_u(x, bits - 1);
+                let bias = self.b.ins().ushr_imm_u(sign, bits - k);
+                let biased = self.b.ins().iadd(x, bias);
+                if div {
+                    self.b.ins().sshr_imm_u(biased, k)
+                } else {
+                    let multiple = self.b.ins().band_imm_u(biased, high_mask);
+                    self.b.ins().isub(x, multiple)
+                }
+            }
+        })
     }
 
     /// Integer `Div`/`Rem` without the trap checks: the divisor must be known to be
