@@ -227,7 +227,7 @@ fn division_by_a_constant_is_division() {
         ScalarType::U64,
         ScalarType::Usize,
     ] {
-        let bits = ty.bits() as u32;
+        let bits = ty.bits();
         let mut divisors: Vec<i128> = (0..bits).map(|k| 1i128 << k).collect();
         divisors.extend(divisors.clone().iter().map(|d| -d));
         divisors.extend([0, 3, 7, 10, 1000, -3, -7, (1i128 << bits) - 1]);
