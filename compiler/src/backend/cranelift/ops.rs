@@ -81,23 +81,33 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 if let Some(r) = self.div_rem_by_constant(op, ty, x, y) {
                     return Ok(r);
                 }
-                self.check_divisor(ty, x, y, span);
+                let site = self.unit.tables.traps.add(span, None);
                 if ty.bits() == 64 {
-                    self.div_rem_64(op, signed, x, y)
+                    self.div_rem_64(op, signed, x, y, Some(site))
                 } else {
+                    self.check_divisor(ty, x, y, site);
                     self.unchecked_div_rem(op, signed, x, y)
                 }
             }
         })
     }
 
-    /// A 64-bit `Div`/`Rem` (divisor already checked) that divides in 32 bits when
-    /// both operands are below 2^32 as unsigned numbers — then both are
-    /// non-negative, so the signed and unsigned quotients and remainders agree and
-    /// fit in 32 bits, and the result is exactly the 64-bit one. x86's 64-bit
-    /// `div` takes several times as long as the 32-bit one on many cores (what
-    /// LLVM's "bypass slow division" does for the optimized tier).
-    fn div_rem_64(&mut self, op: BinaryOp, signed: bool, x: Value, y: Value) -> Value {
+    /// A 64-bit `Div`/`Rem` that divides in 32 bits when both operands are below
+    /// 2^32 as unsigned numbers — then both are non-negative, so the signed and
+    /// unsigned quotients and remainders agree and fit in 32 bits, and the result
+    /// is exactly the 64-bit one. x86's 64-bit `div` takes several times as long
+    /// as the 32-bit one on many cores (what LLVM's "bypass slow division" does
+    /// for the optimized tier). With a trap `site`, each path checks the divisor
+    /// first; the 32-bit one only for zero, since `MIN / -1` cannot reach it.
+    /// Without one, the divisor is known not to trap.
+    fn div_rem_64(
+        &mut self,
+        op: BinaryOp,
+        signed: bool,
+        x: Value,
+        y: Value,
+        site: Option<u32>,
+    ) -> Value {
         let (narrow, wide, join) = (
             self.b.create_block(),
             self.b.create_block(),
@@ -108,6 +118,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let high = self.b.ins().ushr_imm_u(both, 32);
         self.b.ins().brif(high, wide, &[], narrow, &[]);
         self.b.switch_to_block(narrow);
+        if let Some(site) = site {
+            self.check_divisor(ScalarType::U64, x, y, site);
+        }
         let (x32, y32) = (
             self.b.ins().ireduce(types::I32, x),
             self.b.ins().ireduce(types::I32, y),
@@ -116,6 +129,14 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let r = self.b.ins().uextend(types::I64, r32);
         self.b.ins().jump(join, &[r.into()]);
         self.b.switch_to_block(wide);
+        if let Some(site) = site {
+            let ty = if signed {
+                ScalarType::I64
+            } else {
+                ScalarType::U64
+            };
+            self.check_divisor(ty, x, y, site);
+        }
         let r = self.unchecked_div_rem(op, signed, x, y);
         self.b.ins().jump(join, &[r.into()]);
         self.b.switch_to_block(join);
@@ -147,7 +168,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let div = op == BinaryOp::Div;
         if negative || !raw.is_power_of_two() {
             return Some(if bits == 64 {
-                self.div_rem_64(op, signed, x, y)
+                self.div_rem_64(op, signed, x, y, None)
             } else {
                 self.unchecked_div_rem(op, signed, x, y)
             });
@@ -192,10 +213,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
         }
     }
 
-    /// Traps before the division instruction could fault: on a zero divisor and, for
-    /// signed types, on `MIN / -1`.
-    fn check_divisor(&mut self, ty: ScalarType, x: Value, y: Value, span: Span) {
-        let site = self.unit.tables.traps.add(span, None);
+    /// Traps at `site` before the division instruction could fault: on a zero
+    /// divisor and, for signed types, on `MIN / -1`.
+    fn check_divisor(&mut self, ty: ScalarType, x: Value, y: Value, site: u32) {
         let nonzero = self.b.ins().icmp_imm_u(IntCC::NotEqual, y, 0);
         self.trap_unless(nonzero, trap_code::DIVISION_BY_ZERO, site, None);
         if ty.is_signed_int() {
