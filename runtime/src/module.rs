@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use kern_compiler::backend::cranelift::{CallError, CompiledFunction, JitEngine};
 use kern_compiler::frontend;
 use kern_compiler::interp::{HostArg, Interpreter};
-use kern_compiler::ir::{FuncId, FunctionKind, Program, ScalarValue, Trap, TrapKind, Type};
+use kern_compiler::ir::{
+    FuncId, FunctionKind, HostOp, InstKind, Program, ScalarValue, Trap, TrapKind, Type,
+};
 use kern_compiler::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 
 use crate::args::{host_args, Arg};
@@ -270,9 +272,32 @@ impl Module {
         if self.core.compiled.program.function(main).kind != FunctionKind::Main {
             return Err(Error::Call("`main` is not a host function".into()));
         }
-        // Compile everything main calls before starting the clock on `run`.
-        for callee in self.core.compiled.program.function(main).callees() {
-            self.machine_code_for(callee)?;
+        // Compile everything main calls before starting the clock on `run`: the
+        // functions it calls, and the loops that fill its random arrays (whose
+        // generators run only inside them).
+        let mut functions = Vec::new();
+        let mut fills = Vec::new();
+        for inst in self.core.compiled.program.function(main).body.insts_deep() {
+            match &inst.kind {
+                InstKind::Host {
+                    op: HostOp::Random { func, elem },
+                    ..
+                } => fills.push(LoopRequest::IndexFill {
+                    func: *func,
+                    elem: *elem,
+                }),
+                InstKind::Call { callee, .. } => functions.push(*callee),
+                InstKind::Host { op, .. } => functions.extend(op.callee()),
+                _ => {}
+            }
+        }
+        for func in functions {
+            self.machine_code_for(func)?;
+        }
+        for fill in &fills {
+            self.core
+                .machine_code(fill)
+                .map_err(|f| self.core.error(f))?;
         }
         // And start MPI before it, if `main` uses it. A world that cannot
         // open is reported where the program first uses it, with its location.

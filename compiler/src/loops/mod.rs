@@ -12,6 +12,7 @@
 
 pub mod elementwise;
 pub mod gufunc_loop;
+pub mod index_fill;
 pub mod predicated_loop;
 pub mod reduce_batch;
 pub mod reduce_loop;

@@ -15,6 +15,7 @@ use kern_compiler::loops::elementwise::{build_elementwise_loop, LoopSignature};
 use kern_compiler::loops::gufunc_loop::{
     build_gufunc_loop, build_specialised_gufunc_loop, CoreSpecialisation, GufuncLoopSignature,
 };
+use kern_compiler::loops::index_fill::build_index_fill;
 use kern_compiler::loops::reduce_batch::build_reduce_batch;
 use kern_compiler::loops::row_fold::build_row_fold;
 use kern_compiler::loops::scan_loop::build_scan_loop;
@@ -66,6 +67,9 @@ pub(crate) enum LoopRequest {
     KernelLaunch(FuncId),
     /// A function of the module as it is (called from host code, or as a job).
     Function(FuncId),
+    /// The loop that fills an array of `elem` with `func(seed, i)`, the
+    /// generator of host code's `random::*_array` (`loops::index_fill`).
+    IndexFill { func: FuncId, elem: ScalarType },
 }
 
 /// A fold of ufunc `ufunc` at `type_args`: elements of `elem` combined into an
@@ -159,6 +163,11 @@ impl LoopRequest {
                     other => Failure::Error(Error::Call(other.to_string())),
                 })?;
                 Ok((Cow::Owned(program), launch))
+            }
+            LoopRequest::IndexFill { func, elem } => {
+                let mut program = compiled.program.clone();
+                let root = build_index_fill(&mut program, *func, *elem).map_err(|e| e.to_string());
+                built(program, root)
             }
             LoopRequest::KernelLaunch(func) | LoopRequest::Function(func) => {
                 Ok((Cow::Borrowed(&compiled.program), *func))

@@ -139,7 +139,7 @@ fn lane_offsets(shape: &[usize], strides: &[isize], axis: usize) -> Vec<isize> {
 
 /// The descriptor of `n` elements from `data`, `stride` elements apart: the
 /// one-axis arrays the block and scan loops take.
-fn axis_desc(data: *const u8, n: usize, stride: isize) -> ArrayDesc {
+pub(crate) fn axis_desc(data: *const u8, n: usize, stride: isize) -> ArrayDesc {
     let mut d = ArrayDesc {
         data: data as *mut u8,
         shape: [0; MAX_RANK],

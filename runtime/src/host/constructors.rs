@@ -1,9 +1,11 @@
 //! Host-array constructors of `fn main`: `zeros`, `ones`, `full`, `arange`,
-//! `linspace`, `random::*_array` (the compiled stdlib generator run once per
-//! element) and `load` of a `.npy` file. Every size comes from the program, so
-//! every allocation is fallible and reported at the call.
+//! `linspace`, `random::*_array` (one call of the compiled loop that fills the
+//! array from the stdlib generator, in ranges on the pool under `parallel`) and
+//! `load` of a `.npy` file. Every size comes from the program, so every
+//! allocation is fallible and reported at the call.
 
 use super::*;
+use kern_compiler::ir::HostArg;
 
 impl HostArrays<'_> {
     /// Runs a constructor: the new array's handle.
@@ -12,7 +14,6 @@ impl HostArrays<'_> {
         op: &HostOp,
         args: &[HostValue],
         span: Span,
-        out: &mut dyn Write,
     ) -> Result<HostValue, Trap> {
         let argv = Args::new(args, span);
         let fail = |msg: String| host(span, msg);
@@ -62,23 +63,45 @@ impl HostArrays<'_> {
                 if n < 0 {
                     return Err(fail(format!("cannot make an array of {n} random numbers")));
                 }
-                let code = self.machine_code.get(func).ok_or_else(|| {
-                    fail("internal error: the random number generator is not compiled".into())
-                })?;
                 // The array first: a length memory cannot hold is an error up front.
                 let mut array = construct::zeros(*elem, &[n as usize]).map_err(construct_error)?;
-                with_array!(NdArray, &mut array, |x: T| {
-                    for (i, slot) in x.iter_mut().enumerate() {
-                        let v = match code.call_scalars(&[seed, ScalarValue::U64(i as u64)], out) {
-                            Ok(Some(v)) => v,
-                            Ok(None) => return Err(fail("internal error: no random value".into())),
-                            Err(CallError::Trap(t)) => return Err(t),
-                            Err(other) => return Err(fail(format!("{other}"))),
-                        };
-                        *slot = T::from_value(cast_value(v, T::DTYPE))
-                            .ok_or_else(|| fail("internal error: element type".into()))?;
+                let fill = crate::compile::LoopRequest::IndexFill {
+                    func: *func,
+                    elem: *elem,
+                };
+                let failed = |f: crate::exec::code::Failure| match f {
+                    crate::exec::code::Failure::At(trap) => trap,
+                    crate::exec::code::Failure::Error(e) => host(span, e.to_string()),
+                };
+                let code = self.core.machine_code(&fill).map_err(failed)?;
+                let (data, size) = with_array!(NdArray, &mut array, |x: T| (
+                    x.as_mut_ptr() as usize,
+                    std::mem::size_of::<T>()
+                ));
+                // Element i is the generator at i wherever it is computed, so
+                // `parallel` fills ranges of the array on the pool.
+                let fill_range = |range: std::ops::Range<usize>| -> Result<(), Trap> {
+                    let first = (data + range.start * size) as *const u8;
+                    let args = [
+                        HostArg::Scalar(seed),
+                        HostArg::Scalar(ScalarValue::U64(range.start as u64)),
+                        HostArg::Array(crate::exec::fold::axis_desc(first, range.len(), 1)),
+                    ];
+                    // SAFETY: the descriptor covers `range` of the fresh, contiguous
+                    // array, which nothing else references during the call and no
+                    // other range overlaps. The generator prints nothing.
+                    unsafe { code.call(&args, &mut std::io::sink()) }
+                        .map(|_| ())
+                        .map_err(|e| failed(e.into()))
+                };
+                let n = n as usize;
+                match self.ufunc_target {
+                    Some(Target::Parallel | Target::Mpi) => {
+                        crate::exec::parallel::run_ranges(n, FILL_GRAIN, fill_range)
+                            .map_err(&fail)??
                     }
-                });
+                    _ => fill_range(0..n)?,
+                }
                 array
             }
             HostOp::Load { path, elem } => {
@@ -93,6 +116,10 @@ impl HostArrays<'_> {
         Ok(self.insert(value))
     }
 }
+
+/// Elements per range of a parallel `random::*_array` fill: at some 10 ns
+/// each, a range is worth a thread.
+const FILL_GRAIN: usize = 1 << 16;
 
 /// The error of `load` when the file's dtype is not the array's.
 pub(super) fn wrong_dtype(path: &Path, elem: ScalarType, found: crate::array::DType) -> String {

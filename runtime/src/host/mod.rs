@@ -4,8 +4,9 @@
 //! Arrays are [`NdArray`]s owned by the table and named by handles in the
 //! interpreter's locals. Constructors, `.npy` files and printing use `array::`;
 //! ufunc calls and their methods go through [`Ufunc`] on the module's compiled
-//! loops, on the run's target; `random::*_array` runs the compiled stdlib function
-//! once per element. Failures are `TrapKind::Host` traps at the instruction's span.
+//! loops, on the run's target; `random::*_array` runs the compiled loop that fills
+//! an array from the stdlib generator (`loops::index_fill`). Failures are
+//! `TrapKind::Host` traps at the instruction's span.
 //!
 //! This file owns the table and the dispatch of each `HostOp` to its concern:
 //! `constructors`, `array_methods` (indexing, slicing, reductions in `reduce`),
@@ -30,7 +31,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use kern_compiler::backend::cranelift::{CallError, CompiledFunction};
+use kern_compiler::backend::cranelift::CompiledFunction;
 use kern_compiler::diagnostics::Span;
 use kern_compiler::interp::{HostEnv, HostHandle, HostValue};
 
@@ -292,7 +293,7 @@ impl HostArrays<'_> {
             | HostOp::Arange(_)
             | HostOp::Linspace(_)
             | HostOp::Random { .. }
-            | HostOp::Load { .. } => self.constructor(op, args, span, out),
+            | HostOp::Load { .. } => self.constructor(op, args, span),
             HostOp::Save { .. }
             | HostOp::Copy
             | HostOp::Get
