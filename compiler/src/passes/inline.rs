@@ -1,7 +1,9 @@
 //! Inlining of small functions into their callers.
 //!
 //! A call of a small ([`DEFAULT_MAX_INSTS`]), non-recursive callee is replaced by a
-//! copy of the callee's body with fresh values and locals. Functions are visited
+//! copy of the callee's body with fresh values and locals; a scalar parameter the
+//! callee never sets is not copied into a local but read as the argument value
+//! itself, so a constant argument folds in the copy. Functions are visited
 //! callees first ([`crate::ir::call_graph::callees_first`]), so what is copied
 //! already has its own small callees inlined. The copy sits in a one-shot `Loop` so that a
 //! `Return` in it becomes "store the result, `Break`"; callees whose `Return`s sit
@@ -29,8 +31,8 @@ use views::nests_sub_views;
 /// included, counted after the callee's own small callees were inlined into it.
 /// 250 is about sixty source lines; it takes in the stdlib's `exp` (127), `ln`
 /// (197), `ln_1p` (238) and `random::uniform` (216: Philox-4x32-10 with its
-/// ten-round loop, 99, inside), not `sin`/`cos` with their argument reduction
-/// (about 5600). Recursive functions and functions that `return` from inside a loop
+/// ten-round loop, 99, inside), not `sin`/`cos`, whose argument reduction alone
+/// is larger. Recursive functions and functions that `return` from inside a loop
 /// are never inlined, whatever their size.
 pub const DEFAULT_MAX_INSTS: usize = 250;
 
