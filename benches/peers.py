@@ -298,10 +298,9 @@ def f32_math(np, args):
         kern.append(kern_round(args.n, args.repeats, False, ["f32-math"])[0])
         if args.optimized:
             kern_opt.append(kern_round(args.n, args.repeats, True, ["f32-math"])[0])
-        ufunc = lambda np_name: getattr(np, np_name)
         peers_np.append(
             {
-                name: median_ms(args.repeats, lambda: ufunc(np_name)(inputs[name], out=out))
+                name: median_ms(args.repeats, lambda: getattr(np, np_name)(inputs[name], out=out))
                 for name, np_name, _, _ in F32_MATH
             }
         )
