@@ -19,6 +19,13 @@ rounds. The ratio columns divide kern's one-core time by the best one-core peer
 optional, and the machine should be quiet (say its load when quoting).
 
     python3 benches/peers.py [n] [repeats] [--rounds K] [--optimized]
+
+With --f32-math it compares instead the f32 stdlib functions that compute in f32
+(`ufunc_timings ... f32-math`): kern's one-core ufunc, the same ufunc written as
+the f64 function rounded once (the stdlib's previous definition), a plain Rust
+loop of Rust's f32 function (the platform's libm) and NumPy's f32 ufunc.
+
+    python3 benches/peers.py [n] [repeats] --f32-math [--rounds K] [--optimized]
 """
 
 import argparse
@@ -30,6 +37,16 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MATMUL_SIZES = [(100_000, 3), (100_000, 4), (10_000, 8), (2_000, 16)]
+# As `F32_MATH` in examples/ufunc_timings.rs: (function, NumPy's name, lo, hi).
+F32_MATH = [
+    ("asin", "arcsin", -1.0, 1.0),
+    ("acos", "arccos", -1.0, 1.0),
+    ("atan", "arctan", -10.0, 10.0),
+    ("sinh", "sinh", -10.0, 10.0),
+    ("cosh", "cosh", -10.0, 10.0),
+    ("tanh", "tanh", -5.0, 5.0),
+    ("cbrt", "cbrt", -1000.0, 1000.0),
+]
 ROWS = (
     ["saxpy_f32", "sumarrays_f64", "discriminant_f64", "wave_f64", "sum_f64", "reduce_axis0_f64"]
     + [f"matmul_{k}x{k}_f64" for _, k in MATMUL_SIZES]
@@ -47,14 +64,14 @@ def median_ms(repeats, fn):
     return statistics.median(times)
 
 
-def kern_round(n, repeats, optimized):
+def kern_round(n, repeats, optimized, mode=()):
     """One run of the example: {name: ms} and the values it checks against."""
     cmd = ["cargo", "run", "--quiet", "--release", "--example", "ufunc_timings"]
     env = dict(os.environ)
     if optimized:
         cmd[3:3] = ["--features", "llvm"]
         env["KERN_TIER"] = "optimized"
-    cmd += ["--", str(n), str(repeats)]
+    cmd += ["--", str(n), str(repeats), *mode]
     out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
     times, values = {}, {}
     for line in out.splitlines():
@@ -271,6 +288,40 @@ def numba_round(np, f, d, repeats):
     return t, values
 
 
+def f32_math(np, args):
+    """The --f32-math table: kern, its f64 detour, Rust's libm and NumPy in turn."""
+    i = np.arange(args.n)
+    inputs = {name: (lo + (hi - lo) * ((i % 4096) / 4096)).astype(np.float32) for name, _, lo, hi in F32_MATH}
+    out = np.empty(args.n, np.float32)
+    kern, kern_opt, peers_np = [], [], []
+    for _ in range(args.rounds):
+        kern.append(kern_round(args.n, args.repeats, False, ["f32-math"])[0])
+        if args.optimized:
+            kern_opt.append(kern_round(args.n, args.repeats, True, ["f32-math"])[0])
+        peers_np.append(
+            {
+                name: median_ms(args.repeats, lambda: getattr(np, np_name)(inputs[name], out=out))
+                for name, np_name, _, _ in F32_MATH
+            }
+        )
+    kern, kern_opt, peers_np = (medians(r) for r in [kern, kern_opt, peers_np])
+    print(f"n = {args.n} f32, {args.rounds} alternating rounds of kern and NumPy; each cell the median")
+    print(f"over the rounds of a round's median of {args.repeats} calls; milliseconds, one core.")
+    print(f"Load average at the end: {os.getloadavg()[0]:.1f}\n")
+    header = ["function", "kern cpu", "kern cpu, via f64"]
+    header += ["kern optimized", "optimized, via f64"] if args.optimized else []
+    header += ["Rust f32 (libm)", "NumPy", "kern / via f64", "kern / Rust", "kern / NumPy"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for name, _, _, _ in F32_MATH:
+        new, old = kern[f"f32_{name}_cpu"], kern[f"f32_{name}_via_f64_cpu"]
+        rust, numpy = kern[f"f32_{name}_rust_cpu"], peers_np[name]
+        cells = [new, old]
+        cells += [kern_opt[f"f32_{name}_cpu"], kern_opt[f"f32_{name}_via_f64_cpu"]] if args.optimized else []
+        cells += [rust, numpy, new / old, new / rust, new / numpy]
+        print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in cells) + " |")
+
+
 def medians(rounds):
     """{name: median over the rounds that measured it}."""
     names = {name for r in rounds for name in r}
@@ -283,11 +334,15 @@ def main():
     parser.add_argument("repeats", nargs="?", type=int, default=5, help="calls per workload per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of kern, NumPy, Numba in turn")
     parser.add_argument("--optimized", action="store_true", help="add kern's optimized tier (needs LLVM 14)")
+    parser.add_argument("--f32-math", action="store_true", help="the f32 stdlib functions instead (see above)")
     args = parser.parse_args()
     try:
         import numpy as np
     except ImportError:
         print("NumPy is not installed: nothing to compare against.")
+        return
+    if args.f32_math:
+        f32_math(np, args)
         return
     try:
         import numba

@@ -6,7 +6,9 @@
 //! as compiled functions on one core.
 //!
 //! `cargo run --release --example ufunc_timings [n] [repeats]`; the tier comes
-//! from `KERN_TIER` (`--features llvm` for `optimized`).
+//! from `KERN_TIER` (`--features llvm` for `optimized`). With a third argument
+//! `f32-math` it times instead the f32 stdlib functions that compute in f32 (see
+//! [`F32_MATH`]).
 
 use std::time::Instant;
 
@@ -75,6 +77,21 @@ fn integrate(n: i64) -> f64 {
 }
 "#;
 
+/// The f32 stdlib functions that compute in f32 (docs/stdlib.md), each timed as
+/// a one-core ufunc over n f32 in [lo, hi] (element i is lo + (hi - lo) (i mod
+/// 4096) / 4096, computed in f64), next to its previous definition written as
+/// user code (the f64 function rounded once: `NAME_via_f64`) and a plain Rust
+/// loop of Rust's own f32 function (`NAME_rust`, the platform's libm).
+const F32_MATH: [(&str, f64, f64); 7] = [
+    ("asin", -1.0, 1.0),
+    ("acos", -1.0, 1.0),
+    ("atan", -10.0, 10.0),
+    ("sinh", -10.0, 10.0),
+    ("cosh", -10.0, 10.0),
+    ("tanh", -5.0, 5.0),
+    ("cbrt", -1000.0, 1000.0),
+];
+
 /// The batched matmul sizes of issue 14's table: (batch, core size).
 const MATMUL_SIZES: [(usize, usize); 4] = [(100_000, 3), (100_000, 4), (10_000, 8), (2_000, 16)];
 
@@ -121,6 +138,9 @@ fn main() -> Result<(), kern::Error> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000_000);
     let repeats: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(7);
+    if args.next().as_deref() == Some("f32-math") {
+        return f32_math(n, repeats);
+    }
     let module = Module::from_source("timings.kern", SOURCE)?;
     let x32 = filled(n, |i| (i % 1000) as f32 * 1e-3)?;
     let y32 = filled(n, |i| (i % 7) as f32)?;
@@ -224,4 +244,48 @@ fn main() -> Result<(), kern::Error> {
         println!("value_midpoint {pi}");
     }
     Ok(())
+}
+
+/// The [`F32_MATH`] rows: `f32_NAME_cpu`, `f32_NAME_via_f64_cpu` and
+/// `f32_NAME_rust_cpu`, interleaved per function.
+fn f32_math(n: usize, repeats: usize) -> Result<(), kern::Error> {
+    let source: String = F32_MATH
+        .iter()
+        .map(|(name, ..)| {
+            format!(
+                "#[vectorize]\nfn {name}(x: f32) -> f32 {{ x.{name}() }}\n\
+                 #[vectorize]\nfn {name}_via_f64(x: f32) -> f32 {{ (x as f64).{name}() as f32 }}\n"
+            )
+        })
+        .collect();
+    let module = Module::from_source("f32_math.kern", &source)?;
+    let mut out = filled(n, |_| 0.0f32)?;
+    for (name, lo, hi) in F32_MATH {
+        let x = filled(n, |i| {
+            (lo + (hi - lo) * ((i % 4096) as f64 / 4096.0)) as f32
+        })?;
+        for ufunc in [name.to_string(), format!("{name}_via_f64")] {
+            let f = module.ufunc(&ufunc)?.with_target(Target::Cpu);
+            let t = median_ms(repeats, || f.call_out(&[(&x).into()], &mut out).unwrap());
+            println!("f32_{ufunc}_cpu {t:.3}");
+        }
+        // Each loop is its own instance, calling its function directly (a
+        // function pointer would add an indirect call per element).
+        let out = &mut out;
+        let t = match name {
+            "asin" => median_ms(repeats, || rust_loop(&x, out, f32::asin)),
+            "acos" => median_ms(repeats, || rust_loop(&x, out, f32::acos)),
+            "atan" => median_ms(repeats, || rust_loop(&x, out, f32::atan)),
+            "sinh" => median_ms(repeats, || rust_loop(&x, out, f32::sinh)),
+            "cosh" => median_ms(repeats, || rust_loop(&x, out, f32::cosh)),
+            "tanh" => median_ms(repeats, || rust_loop(&x, out, f32::tanh)),
+            _ => median_ms(repeats, || rust_loop(&x, out, f32::cbrt)),
+        };
+        println!("f32_{name}_rust_cpu {t:.3}");
+    }
+    Ok(())
+}
+
+fn rust_loop(x: &Array1<f32>, out: &mut Array1<f32>, f: impl Fn(f32) -> f32) {
+    out.iter_mut().zip(x.iter()).for_each(|(o, &v)| *o = f(v));
 }

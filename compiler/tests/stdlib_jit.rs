@@ -87,19 +87,7 @@ fn a_trigonometric_loop_holds_its_reduction_once() {
     const SIN_COEFFICIENT: f64 = 1.589_690_995_211_55e-10; // KERN_S6
     const TAN_COEFFICIENT: f64 = 2.590_730_518_636_337e-5; // KERN_T12
     for (name, uses_tan_kernel) in [("sin", false), ("cos", false), ("tan", true)] {
-        let src = format!("#[vectorize] fn f(x: f64) -> f64 {{ x.{name}() }}");
-        let mut sources = SourceMap::new();
-        let file = sources.add("t.kern", src);
-        let mut program = match frontend::compile(&mut sources, file) {
-            Ok(c) => c.program,
-            Err(d) => panic!("{}", d.render(&sources)),
-        };
-        let signature = LoopSignature {
-            inputs: vec![ScalarType::F64],
-            output: ScalarType::F64,
-        };
-        let f = program.find("f").unwrap();
-        let (_, lp) = build_elementwise_loop(&mut program, f, &signature).unwrap();
+        let (program, lp) = elementwise_loop(name, ScalarType::F64);
         let insts = || program.function(lp).body.insts_deep();
         let table_reads = insts()
             .filter(|i| matches!(i.kind, InstKind::LoadConst { .. }))
@@ -113,6 +101,49 @@ fn a_trigonometric_loop_holds_its_reduction_once() {
         assert_eq!(constants(SIN_COEFFICIENT) > 0, !uses_tan_kernel, "{name}");
         assert_eq!(constants(TAN_COEFFICIENT) > 0, uses_tan_kernel, "{name}");
     }
+}
+
+/// The f32 functions that compute in f32 (docs/stdlib.md) convert nothing to f64
+/// in their elementwise loop, rare paths included: a vector loop runs them in
+/// f32 lanes only. Those that take an f64 detour (`sin` and `cos` reduce in f64,
+/// `tan` evaluates the f64 function) do.
+#[test]
+fn the_f32_functions_computed_in_f32_convert_nothing_to_f64() {
+    let conversions_to_f64 = |name: &str| {
+        let (program, lp) = elementwise_loop(name, ScalarType::F32);
+        let body = &program.function(lp).body;
+        body.insts_deep()
+            .filter(|i| matches!(i.kind, InstKind::Cast(_, ScalarType::F64)))
+            .count()
+    };
+    for name in [
+        "exp", "exp2", "exp_m1", "ln", "ln_1p", "log2", "log10", "asin", "acos", "atan", "sinh",
+        "cosh", "tanh", "cbrt",
+    ] {
+        assert_eq!(conversions_to_f64(name), 0, "{name}");
+    }
+    for name in ["sin", "cos", "tan"] {
+        assert!(conversions_to_f64(name) > 0, "{name}");
+    }
+}
+
+/// The elementwise loop of `#[vectorize] fn f(x: T) -> T { x.NAME() }`, everything
+/// inlined, and the program holding it.
+fn elementwise_loop(name: &str, ty: ScalarType) -> (Program, FuncId) {
+    let src = format!("#[vectorize] fn f(x: {ty}) -> {ty} {{ x.{name}() }}");
+    let mut sources = SourceMap::new();
+    let file = sources.add("t.kern", src);
+    let mut program = match frontend::compile(&mut sources, file) {
+        Ok(c) => c.program,
+        Err(d) => panic!("{}", d.render(&sources)),
+    };
+    let signature = LoopSignature {
+        inputs: vec![ty],
+        output: ty,
+    };
+    let f = program.find("f").unwrap();
+    let (_, lp) = build_elementwise_loop(&mut program, f, &signature).unwrap();
+    (program, lp)
 }
 
 struct Compiled {
