@@ -185,15 +185,6 @@ fn supported(pred: &Predicated) -> bool {
     })
 }
 
-/// Run-time view of one input for the vector loop.
-struct InputStream {
-    /// Data pointer, or the splat buffer for a zero stride.
-    base: Value,
-    /// Bytes per element step: the element size, or 0.
-    step: Value,
-    ty: ScalarType,
-}
-
 impl<M: Module> Lowerer<'_, '_, M> {
     pub(super) fn lower_elementwise(&mut self, plan: &Plan) -> Result<(), BackendError> {
         let span = self.func.span;
@@ -221,14 +212,11 @@ impl<M: Module> Lowerer<'_, '_, M> {
         // Everything the vector loop reads is computed here, where it dominates
         // both paths; only the splat buffers are filled on the vector path (that
         // reads element 0, which exists only when n > 0).
-        let mut streams = Vec::new();
-        let mut fills = Vec::new();
-        for ((desc, stride), (_, ty)) in strides.iter().zip(&plan.inputs) {
-            let (stream, fill) = self.input_stream(*desc, *stride, *ty, group);
-            streams.push(stream);
-            fills.push(fill);
-        }
-        let out_base = self.field(out_desc, 0);
+        let fills: Vec<(StackSlot, Value, i64)> = strides
+            .iter()
+            .zip(&plan.inputs)
+            .map(|((desc, _), (_, ty))| self.splat_buffer(*desc, *ty, group))
+            .collect();
         let limit = self.b.ins().iadd_imm_s(n, -group);
         let i = self.b.declare_var(types::I64);
         let zero = self.b.ins().iconst(types::I64, 0);
@@ -239,8 +227,8 @@ impl<M: Module> Lowerer<'_, '_, M> {
         self.b.ins().brif(ok, setup, &[], strided, &[]);
 
         self.b.switch_to_block(setup);
-        for (fill, s) in fills.into_iter().zip(&streams) {
-            self.fill_splat(fill, s.ty);
+        for (fill, (_, ty)) in fills.iter().zip(&plan.inputs) {
+            self.fill_splat(*fill, *ty);
         }
         let v_head = self.b.create_block();
         self.b.ins().jump(v_head, &[]);
@@ -259,10 +247,9 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let iv = self.b.use_var(i);
         let mut st = VState::new(&plan.kernel.pred, plan.kernel.lanes, plan.unroll);
         let mut inputs = Vec::new();
-        for s in &streams {
-            let offset = self.b.ins().imul(iv, s.step);
-            let addr = self.b.ins().iadd(s.base, offset);
-            inputs.push(Input::Memory { addr, ty: s.ty });
+        for ((local, ty), (slot, _, _)) in plan.inputs.iter().zip(&fills) {
+            let addr = self.stream_address(*local, *slot, *ty, iv)?;
+            inputs.push(Input::Memory { addr, ty: *ty });
         }
         let results = self.vector_group(&plan.kernel, &mut st, &inputs)?;
         let any = self.guards_hold(&mut st, plan.unroll)?;
@@ -281,6 +268,8 @@ impl<M: Module> Lowerer<'_, '_, M> {
         let out_ty = plan.out.1;
         let shift = out_ty.size_bytes().trailing_zeros() as i64;
         let offset = self.b.ins().ishl_imm_u(iv, shift);
+        let out_desc = self.desc(plan.out.0)?;
+        let out_base = self.field(out_desc, 0);
         let out_addr = self.b.ins().iadd(out_base, offset);
         for (u, r) in results.iter().enumerate() {
             let bytes = plan.kernel.lanes as usize * out_ty.size_bytes();
@@ -366,16 +355,10 @@ impl<M: Module> Lowerer<'_, '_, M> {
         Ok(head)
     }
 
-    /// Base and step of one input: unit strides read the array, zero strides a
-    /// stack buffer that [`Self::fill_splat`] fills with `group` copies of the
-    /// element (returned with the data pointer for that).
-    fn input_stream(
-        &mut self,
-        desc: Value,
-        stride: Value,
-        ty: ScalarType,
-        group: i64,
-    ) -> (InputStream, (StackSlot, Value, i64)) {
+    /// The buffer a zero-stride input is read from in the vector loop, sized for
+    /// `group` copies of its element, with the input's data pointer (what
+    /// [`Self::fill_splat`] fills it from) and its size in bytes.
+    fn splat_buffer(&mut self, desc: Value, ty: ScalarType, group: i64) -> (StackSlot, Value, i64) {
         let size = ty.size_bytes() as i64;
         let data = self.field(desc, 0);
         let bytes = ((group * size).max(16) + 15) / 16 * 16;
@@ -384,11 +367,30 @@ impl<M: Module> Lowerer<'_, '_, M> {
             bytes as u32,
             4,
         ));
+        (slot, data, bytes)
+    }
+
+    /// Where the vector loop reads input `local` at element `iv`: the array
+    /// (unit stride) or its splat buffer `slot` (zero stride). Base and step are
+    /// read from the descriptor here, inside the loop, rather than computed
+    /// before it: values kept live across the loop made the register allocator
+    /// store them back to their spill slots on every iteration.
+    fn stream_address(
+        &mut self,
+        local: LocalId,
+        slot: StackSlot,
+        ty: ScalarType,
+        iv: Value,
+    ) -> Result<Value, BackendError> {
+        let desc = self.desc(local)?;
+        let stride = self.field(desc, ArrayDesc::STRIDES_OFFSET);
+        let data = self.field(desc, 0);
         let buffer = self.b.ins().stack_addr(POINTER, slot, 0);
         let is_zero = self.b.ins().icmp_imm_s(IntCC::Equal, stride, 0);
         let base = self.b.ins().select(is_zero, buffer, data);
-        let step = self.b.ins().imul_imm_s(stride, size);
-        (InputStream { base, step, ty }, (slot, data, bytes))
+        let step = self.b.ins().imul_imm_s(stride, ty.size_bytes() as i64);
+        let offset = self.b.ins().imul(iv, step);
+        Ok(self.b.ins().iadd(base, offset))
     }
 
     /// Splats element 0 into a zero-stride input's buffer (harmless for a unit
