@@ -333,7 +333,7 @@ def main():
     parser.add_argument("n", nargs="?", type=int, default=10_000_000, help="elements of the ufunc arrays")
     parser.add_argument("repeats", nargs="?", type=int, default=5, help="calls per workload per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of kern, NumPy, Numba in turn")
-    parser.add_argument("--optimized", action="store_true", help="add kern's optimized tier (needs LLVM 14)")
+    parser.add_argument("--optimized", action="store_true", help="add kern's optimized tier (needs LLVM 19)")
     parser.add_argument("--f32-math", action="store_true", help="the f32 stdlib functions instead (see above)")
     args = parser.parse_args()
     try:

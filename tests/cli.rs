@@ -513,7 +513,7 @@ fn emit_ptx_without_the_cuda_feature_says_how_to_get_it() {
         assert_eq!(out.status.code(), Some(1));
         let stderr = text(&out.stderr);
         assert!(stderr.contains("--features cuda"), "{stderr}");
-        assert!(stderr.contains("llvm-14-dev"), "{stderr}");
+        assert!(stderr.contains("llvm-19-dev"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }

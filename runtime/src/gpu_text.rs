@@ -48,6 +48,6 @@ pub(crate) fn emit(
     };
     Err(Error::TargetUnavailable(format!(
         "{what} output needs the NVPTX backend, which is not built in: rebuild kern with \
-         `--features cuda` (needs LLVM 14 development files, Debian package `llvm-14-dev`)"
+         `--features cuda` (needs LLVM 19 development files, Debian package `llvm-19-dev`)"
     )))
 }

@@ -56,7 +56,7 @@ impl Tier {
 
 /// The error of asking a build without the `llvm` feature for LLVM's code.
 pub(crate) fn no_llvm() -> Error {
-    Error::Call("the `optimized` tier needs kern built with the `llvm` feature (LLVM 14)".into())
+    Error::Call("the `optimized` tier needs kern built with the `llvm` feature (LLVM 19)".into())
 }
 
 named_choice!(Tier, "tier", {

@@ -1,5 +1,5 @@
 //! Checks of PTX text without a GPU, shared by the NVPTX tests: the structure
-//! every module must have (LLVM 14's PTX for sm_80, one `.entry` per kernel, no
+//! every module must have (PTX ISA 7.5 for sm_80, one `.entry` per kernel, no
 //! call to a function the module does not define), `ptxas` when it is installed,
 //! and the snapshot form of PTX. It knows PTX text, not how it was compiled.
 #![allow(dead_code)]
@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use kern_compiler::backend::llvm::nvptx::PtxModule;
 
-/// What every PTX text must look like: LLVM 14's newest PTX for sm_80, one
+/// What every PTX text must look like: PTX ISA 7.5 for sm_80, one
 /// `.entry` per kernel, and every `call` going to a function the module defines
 /// (never to a libm symbol the driver could not link).
 pub fn assert_structurally_valid(module: &PtxModule) {

@@ -260,7 +260,7 @@ impl Target {
             #[cfg(not(feature = "cuda"))]
             Target::Cuda => Err(Error::TargetUnavailable(
                 "the `cuda` target is not built in: rebuild kern with `--features cuda` \
-                 (needs LLVM 14 development files, Debian package `llvm-14-dev`, and an NVIDIA driver at run time)"
+                 (needs LLVM 19 development files, Debian package `llvm-19-dev`, and an NVIDIA driver at run time)"
                     .into(),
             )),
             #[cfg(feature = "mpi")]

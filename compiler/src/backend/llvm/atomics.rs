@@ -97,12 +97,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let v = self.float(operands[0])?;
         let float_ty = v.get_type();
         let bits_ty = int_type(self.cx, bits);
-        // The same element seen as an integer of its width (same address space).
-        let bits_address = self.b.build_pointer_cast(
-            address,
-            bits_ty.ptr_type(address.get_type().get_address_space()),
-            "",
-        )?;
         let to_bits = |l: &Self, f: FloatValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
             Ok(l.b.build_bit_cast(f, bits_ty, "")?.into_int_value())
         };
@@ -115,15 +109,15 @@ impl<'ctx> Lowerer<'ctx, '_> {
             AtomicOp::Exchange => {
                 let v = to_bits(self, v)?;
                 self.b
-                    .build_atomicrmw(AtomicRMWBinOp::Xchg, bits_address, v, RELAXED)?
+                    .build_atomicrmw(AtomicRMWBinOp::Xchg, address, v, RELAXED)?
             }
             AtomicOp::CompareExchange => {
                 let expected = to_bits(self, v)?;
                 let new = to_bits(self, self.float(operands[1])?)?;
-                self.compare_exchange(bits_address, expected, new)?
+                self.compare_exchange(address, expected, new)?
             }
             AtomicOp::Min | AtomicOp::Max => {
-                return self.float_min_max_loop(op, bits_address, bits_ty, v);
+                return self.float_min_max_loop(op, address, bits_ty, v);
             }
         };
         Ok(self.b.build_bit_cast(old_bits, float_ty, "")?)
@@ -159,7 +153,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     fn float_min_max_loop(
         &mut self,
         op: AtomicOp,
-        bits_address: PointerValue<'ctx>,
+        address: PointerValue<'ctx>,
         bits_ty: IntType<'ctx>,
         v: FloatValue<'ctx>,
     ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
@@ -167,7 +161,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .b
             .get_insert_block()
             .ok_or_else(|| self.invalid("the builder has no block"))?;
-        let first = self.b.build_load(bits_address, "")?;
+        let first = self.b.build_load(bits_ty, address, "")?;
         if let Some(load) = first.as_instruction_value() {
             let _ = load.set_alignment(bits_ty.get_bit_width() / 8);
             load.set_atomic_ordering(RELAXED)
@@ -200,7 +194,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let v_bits = self.b.build_bit_cast(v, bits_ty, "")?.into_int_value();
         let pair = self
             .b
-            .build_cmpxchg(bits_address, seen_bits, v_bits, RELAXED, RELAXED)?;
+            .build_cmpxchg(address, seen_bits, v_bits, RELAXED, RELAXED)?;
         let found = self.b.build_extract_value(pair, 0, "found")?;
         let swapped = self
             .b

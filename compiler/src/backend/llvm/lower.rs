@@ -344,8 +344,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             InstKind::GetLocal(local) => {
                 let (slot, ty) = self.scalar_slot(*local)?;
                 let name = &self.func.local(*local).name;
-                let _ = ty;
-                Some(self.b.build_load(slot, name)?)
+                Some(self.b.build_load(register_type(self.cx, ty), slot, name)?)
             }
             InstKind::SetLocal(local, value) => {
                 let (slot, ty) = self.scalar_slot(*local)?;
@@ -542,7 +541,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     if ty.elem != t.elem || ty.rank != t.rank + 1 {
                         return Err(self.invalid("sub-view argument of another type"));
                     }
-                    let view = self.sub_view(&a, *index)?;
+                    let view = self.sub_view(&a, ty.elem, *index)?;
                     push_array(&mut values, &view);
                 }
                 _ => {

@@ -78,19 +78,22 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 None => term,
             });
         }
+        let elem = memory_type(self.cx, ty.elem);
         let address = match offset {
             // SAFETY (LLVM): a plain (not inbounds) GEP is defined for any offset;
             // the bounds check or the caller's contract keeps it inside the array.
-            Some(elements) => unsafe { self.b.build_gep(a.data, &[elements], "")? },
+            Some(elements) => unsafe { self.b.build_gep(elem, a.data, &[elements], "")? },
             None => a.data,
         };
         Ok((address, ty.elem))
     }
 
-    /// The view of `a` at `index` along axis 0 (in range by the IR's contract).
+    /// The view of `a` (of `elem`s) at `index` along axis 0 (in range by the
+    /// IR's contract).
     pub fn sub_view(
         &mut self,
         a: &ArrayValue<'ctx>,
+        elem: ScalarType,
         index: ValueId,
     ) -> Result<ArrayValue<'ctx>, LlvmError> {
         if a.shape.len() < 2 {
@@ -99,7 +102,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let index = self.int(index)?;
         let elements = self.b.build_int_mul(index, a.strides[0], "")?;
         // SAFETY (LLVM): see `element_address`.
-        let data = unsafe { self.b.build_gep(a.data, &[elements], "")? };
+        let elem = memory_type(self.cx, elem);
+        let data = unsafe { self.b.build_gep(elem, a.data, &[elements], "")? };
         Ok(ArrayValue {
             data,
             shape: a.shape[1..].to_vec(),
@@ -115,7 +119,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         span: Span,
     ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
         let (address, elem) = self.element_address(array, indices, checked, span)?;
-        let v = self.b.build_load(address, "")?;
+        let v = self.b.build_load(memory_type(self.cx, elem), address, "")?;
         set_alignment(v, elem);
         self.register_form(v, elem)
     }
@@ -159,11 +163,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .build_int_compare(IntPredicate::ULT, index, len, "")?;
         self.trap_unless(ok, trap_code::INDEX_OUT_OF_BOUNDS, site, Some([index, len]))?;
         // SAFETY (LLVM): the index was just checked against the table's length.
+        let elem_ty = memory_type(self.cx, elem);
         let address = unsafe {
             self.b
-                .build_in_bounds_gep(global_table, &[i64t.const_zero(), index], "")?
+                .build_in_bounds_gep(elem_ty, global_table, &[index], "")?
         };
-        let v = self.b.build_load(address, "")?;
+        let v = self.b.build_load(elem_ty, address, "")?;
         set_alignment(v, elem);
         self.register_form(v, elem)
     }

@@ -4,7 +4,7 @@
 //! backend do, for every LLVM target. (The GPU's optional fast-math
 //! substitutions of stdlib calls are `nvptx`'s.)
 //!
-//! Only operations LLVM 14's NVPTX backend lowers to instructions are emitted
+//! Only operations LLVM's NVPTX backend lowers to instructions are emitted
 //! (on the host they are instructions too, or exact libm calls such as `rint`):
 //! `llvm.sqrt/fabs/floor/ceil/trunc/rint/fma` and plain arithmetic. Casts that
 //! saturate and `copysign` are spelled out with compares, selects and bit masks

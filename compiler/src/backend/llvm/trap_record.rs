@@ -11,7 +11,7 @@ use inkwell::module::{Linkage, Module};
 use inkwell::values::FunctionValue;
 use inkwell::AddressSpace;
 
-use super::types::trap_pointer_type;
+use super::types::pointer_type;
 use super::LlvmError;
 use crate::backend::traps::TrapRecord;
 
@@ -25,7 +25,7 @@ pub(super) fn declare_trap_function<'ctx>(
 ) -> FunctionValue<'ctx> {
     let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
     let params = [
-        trap_pointer_type(cx, space).into(),
+        pointer_type(cx, space).into(),
         i32t.into(),
         i32t.into(),
         i64t.into(),
@@ -42,32 +42,32 @@ pub(super) fn declare_trap_function<'ctx>(
 }
 
 /// Emits, at `b`'s position in the body of `kern$trap` (`f`), the stores of its
-/// `site`, `index` and `len` parameters into the record (in `space`); the
-/// caller has claimed the record and written its code.
+/// `site`, `index` and `len` parameters into the record; the caller has
+/// claimed the record and written its code.
 pub(super) fn store_trap_details<'ctx>(
     cx: &'ctx Context,
     b: &Builder<'ctx>,
     f: FunctionValue<'ctx>,
-    space: AddressSpace,
 ) -> Result<(), LlvmError> {
-    let i64t = cx.i64_type();
+    let (i32t, i64t) = (cx.i32_type(), cx.i64_type());
     let param = |i: u32| f.get_nth_param(i).expect("declared with five parameters");
     let record = param(0).into_pointer_value();
     // SAFETY (LLVM): offsets inside the 24-byte record (see `traps`).
     let site = unsafe {
         b.build_gep(
+            i32t,
             record,
             &[i64t.const_int(TrapRecord::SITE_OFFSET / 4, false)],
             "site",
         )?
     };
     b.build_store(site, param(2).into_int_value())?;
-    let payload = b.build_pointer_cast(record, i64t.ptr_type(space), "")?;
     for (k, value) in [param(3), param(4)].into_iter().enumerate() {
         // SAFETY (LLVM): as above.
         let slot = unsafe {
             b.build_gep(
-                payload,
+                i64t,
+                record,
                 &[i64t.const_int(TrapRecord::PAYLOAD_OFFSET / 8 + k as u64, false)],
                 "payload",
             )?

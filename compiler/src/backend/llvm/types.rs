@@ -1,13 +1,15 @@
 //! The machine form of kern values in LLVM IR, for every LLVM target: scalar
 //! types in registers and in memory (`bool` is `i1` in registers and a byte in
-//! memory), pointers into the target's array memory (an address space the caller
-//! names), constants, and the flattened parameter list of a kern function (an
-//! array is its data pointer, then its extents, then its strides, all `i64`).
+//! memory), pointers (opaque: a pointer names only its address space, the
+//! caller's; each load and address computation names the type it reads or
+//! steps over), constants, and the flattened parameter list of a kern function
+//! (an array is its data pointer, then its extents, then its strides, all
+//! `i64`).
 //!
 //! It knows the IR's types and inkwell's; it does not lower instructions.
 
 use inkwell::context::Context;
-use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, PointerType};
+use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum, PointerType};
 use inkwell::values::BasicValueEnum;
 use inkwell::AddressSpace;
 
@@ -42,19 +44,10 @@ pub(super) fn memory_type(cx: &Context, ty: ScalarType) -> BasicTypeEnum<'_> {
     }
 }
 
-/// A pointer to elements of `ty` in address space `space`.
-pub(super) fn element_pointer_type(
-    cx: &Context,
-    ty: ScalarType,
-    space: AddressSpace,
-) -> PointerType<'_> {
-    memory_type(cx, ty).ptr_type(space)
-}
-
-/// The trap record pointer is typed as `i32*` (its `code` field); the other
-/// fields are reached by offset.
-pub(super) fn trap_pointer_type(cx: &Context, space: AddressSpace) -> PointerType<'_> {
-    cx.i32_type().ptr_type(space)
+/// A pointer into address space `space`: to an array's elements, to the trap
+/// record, to the host's argument slots.
+pub(super) fn pointer_type(cx: &Context, space: AddressSpace) -> PointerType<'_> {
+    cx.ptr_type(space)
 }
 
 /// The LLVM parameter types of the function for kern function `func`: the trap
@@ -64,12 +57,12 @@ pub(super) fn device_param_types<'ctx>(
     func: &ir::Function,
     space: AddressSpace,
 ) -> Vec<BasicMetadataTypeEnum<'ctx>> {
-    let mut params: Vec<BasicMetadataTypeEnum> = vec![trap_pointer_type(cx, space).into()];
+    let mut params: Vec<BasicMetadataTypeEnum> = vec![pointer_type(cx, space).into()];
     for ty in func.param_types() {
         match ty {
             Type::Scalar(s) => params.push(register_type(cx, s).into()),
             Type::Array(a) => {
-                params.push(element_pointer_type(cx, a.elem, space).into());
+                params.push(pointer_type(cx, space).into());
                 for _ in 0..2 * a.rank {
                     params.push(cx.i64_type().into());
                 }

@@ -233,24 +233,24 @@ pub(super) fn define_dispatch<'ctx>(
     let filled = b.build_select(filled, n, chunk, "filled")?.into_int_value();
     let mut bases = Vec::with_capacity(types.len());
     for (k, (&buffer, &zero)) in buffers.iter().zip(&zero_strides).enumerate() {
-        let data = operand(k).0;
+        let (data, elem) = (operand(k).0, memory_type(cx, types[k]));
         let (copy, next) = (block("copy"), block("copied"));
         // n > 0: element 0 exists.
-        let element = b.build_load(data, "broadcast")?;
+        let element = b.build_load(elem, data, "broadcast")?;
         let before = b.get_insert_block().expect("positioned");
         b.build_conditional_branch(zero, copy, next)?;
         b.position_at_end(copy);
         let j = b.build_phi(i64t, "j")?;
         // SAFETY (LLVM): `j < filled <= CHUNK`, inside the buffer.
-        let at =
-            unsafe { b.build_in_bounds_gep(buffer, &[j.as_basic_value().into_int_value()], "")? };
+        let j_value = j.as_basic_value().into_int_value();
+        let at = unsafe { b.build_in_bounds_gep(elem, buffer, &[j_value], "")? };
         b.build_store(at, element)?;
         let j_next = b.build_int_add(j.as_basic_value().into_int_value(), one, "")?;
         j.add_incoming(&[(&i64t.const_zero(), before), (&j_next, copy)]);
         let more = b.build_int_compare(IntPredicate::ULT, j_next, filled, "")?;
         b.build_conditional_branch(more, copy, next)?;
         b.position_at_end(next);
-        bases.push((data, buffer, zero));
+        bases.push((data, elem, buffer, zero));
     }
     let before_head = b.get_insert_block().expect("positioned");
     b.build_unconditional_branch(head)?;
@@ -266,14 +266,14 @@ pub(super) fn define_dispatch<'ctx>(
     let short = b.build_int_compare(IntPredicate::ULT, left, step, "")?;
     let m = b.build_select(short, left, step, "m")?.into_int_value();
     let mut args: Vec<BasicMetadataValueEnum> = vec![trap.into()];
-    for (data, buffer, zero) in bases {
+    for (data, elem, buffer, zero) in bases {
         // SAFETY (LLVM): `i < n`, an element of the run (stride 1).
-        let run = unsafe { b.build_gep(data, &[i_value], "")? };
+        let run = unsafe { b.build_gep(elem, data, &[i_value], "")? };
         let base = b.build_select(zero, buffer, run, "")?;
         args.extend::<[BasicMetadataValueEnum; 3]>([base.into(), m.into(), one.into()]);
     }
     // SAFETY (LLVM): as above, for the output.
-    let out_run = unsafe { b.build_gep(out_data, &[i_value], "")? };
+    let out_run = unsafe { b.build_gep(memory_type(cx, out_type), out_data, &[i_value], "")? };
     let mut latches = Vec::new();
     let next = b.build_int_add(i_value, m, "")?;
     if let (Some(lp), Some(results)) = (predicated, results) {
@@ -302,7 +302,7 @@ pub(super) fn define_dispatch<'ctx>(
     args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
     b.build_call(scalar_loop, &args, "")?;
     // A chunk that trapped ends the loop, the record as it wrote it.
-    let code = b.build_load(trap, "trap")?.into_int_value();
+    let code = b.build_load(cx.i32_type(), trap, "trap")?.into_int_value();
     let clear = b.build_int_compare(IntPredicate::EQ, code, code.get_type().const_zero(), "")?;
     latches.push(b.get_insert_block().expect("positioned"));
     b.build_conditional_branch(clear, head, done)?;

@@ -11,14 +11,13 @@
 
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
-use inkwell::types::BasicType;
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue};
 use inkwell::AddressSpace;
 
 use super::LlvmError;
 use crate::backend::llvm::lower::Unit;
 use crate::backend::llvm::trap_record::{declare_trap_function, store_trap_details};
-use crate::backend::llvm::types::{element_pointer_type, memory_type, register_type};
+use crate::backend::llvm::types::{pointer_type, register_type};
 use crate::ir::{self, ArrayDesc, ScalarType, Type};
 
 /// The trampoline's symbol (`$` keeps it apart from every kern function's).
@@ -36,7 +35,7 @@ pub(super) fn define_trap_function<'ctx>(
     b.position_at_end(cx.append_basic_block(f, "entry"));
     let param = |i: u32| f.get_nth_param(i).expect("declared above");
     b.build_store(param(0).into_pointer_value(), param(1).into_int_value())?;
-    store_trap_details(cx, &b, f, AddressSpace::default())?;
+    store_trap_details(cx, &b, f)?;
     b.build_return(None)?;
     Ok(f)
 }
@@ -50,15 +49,10 @@ pub(super) fn define_trampoline<'ctx>(
     let cx = unit.cx;
     let space = AddressSpace::default();
     let i64t = cx.i64_type();
-    let slot_ptr = i64t.ptr_type(space);
-    let fn_type = cx.void_type().fn_type(
-        &[
-            cx.i32_type().ptr_type(space).into(),
-            slot_ptr.into(),
-            slot_ptr.into(),
-        ],
-        false,
-    );
+    let ptr = pointer_type(cx, space);
+    let fn_type = cx
+        .void_type()
+        .fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
     let f = unit
         .module
         .add_function(TRAMPOLINE, fn_type, Some(Linkage::External));
@@ -75,8 +69,9 @@ pub(super) fn define_trampoline<'ctx>(
         |base: PointerValue<'ctx>, i: u64, name: &str| -> Result<IntValue<'ctx>, LlvmError> {
             // SAFETY (LLVM): the host passes one slot per parameter and descriptors
             // of `ArrayDesc`'s layout.
-            let at = unsafe { b.build_in_bounds_gep(base, &[i64t.const_int(i, false)], name)? };
-            Ok(b.build_load(at, name)?.into_int_value())
+            let at =
+                unsafe { b.build_in_bounds_gep(i64t, base, &[i64t.const_int(i, false)], name)? };
+            Ok(b.build_load(i64t, at, name)?.into_int_value())
         };
     let mut call_args: Vec<BasicMetadataValueEnum> = vec![ctx.into()];
     for (i, ty) in func.param_types().into_iter().enumerate() {
@@ -84,10 +79,9 @@ pub(super) fn define_trampoline<'ctx>(
         match ty {
             Type::Scalar(s) => call_args.push(scalar_from_bits(unit, &b, bits, s)?.into()),
             Type::Array(a) => {
-                let desc = b.build_int_to_ptr(bits, slot_ptr, "desc")?;
+                let desc = b.build_int_to_ptr(bits, ptr, "desc")?;
                 let data = word(desc, 0, "data")?;
-                let data =
-                    b.build_int_to_ptr(data, element_pointer_type(cx, a.elem, space), "data")?;
+                let data = b.build_int_to_ptr(data, ptr, "data")?;
                 call_args.push(data.into());
                 let (shape, strides) = (
                     ArrayDesc::SHAPE_OFFSET as u64 / 8,
@@ -116,7 +110,6 @@ pub(super) fn define_trampoline<'ctx>(
         } else {
             value
         };
-        let ret = b.build_pointer_cast(ret, memory_type(cx, ty).ptr_type(space), "ret")?;
         b.build_store(ret, value)?;
     }
     b.build_return(None)?;

@@ -17,6 +17,7 @@ use crate::backend::cranelift::abi::{PrintSite, PRINT_HOOK_SYMBOL, RECURSION_LIM
 use crate::backend::cranelift::CallContext;
 use crate::backend::llvm::hooks::TargetHooks;
 use crate::backend::llvm::lower::Lowerer;
+use crate::backend::llvm::types::pointer_type;
 use crate::backend::llvm::LlvmError;
 use crate::backend::traps::trap_code;
 use crate::diagnostics::Span;
@@ -58,7 +59,7 @@ impl<'ctx> Host<'ctx> {
             &[
                 l.trap.get_type().into(),
                 cx.i32_type().into(),
-                cx.i64_type().ptr_type(AddressSpace::default()).into(),
+                pointer_type(cx, AddressSpace::default()).into(),
             ],
             false,
         );
@@ -77,11 +78,14 @@ fn context_word<'ctx>(
     offset: i32,
 ) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
     let i64t = l.cx.i64_type();
-    let words =
-        l.b.build_pointer_cast(l.trap, i64t.ptr_type(AddressSpace::default()), "ctx")?;
     // SAFETY (LLVM): a field of the `CallContext` the host passed in.
     Ok(unsafe {
-        l.b.build_in_bounds_gep(words, &[i64t.const_int(offset as u64 / 8, false)], "")?
+        l.b.build_in_bounds_gep(
+            i64t,
+            l.trap,
+            &[i64t.const_int(offset as u64 / 8, false)],
+            "",
+        )?
     })
 }
 
@@ -106,7 +110,7 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
         let depth = match site.filter(|_| counts_depth) {
             Some(site) => {
                 let slot = context_word(l, CallContext::DEPTH_OFFSET)?;
-                let depth = l.b.build_load(slot, "depth")?.into_int_value();
+                let depth = l.b.build_load(i64t, slot, "depth")?.into_int_value();
                 let limit = i64t.const_int(RECURSION_LIMIT as u64, true);
                 let ok = l.b.build_int_compare(IntPredicate::SLT, depth, limit, "")?;
                 l.trap_unless(ok, trap_code::RECURSION_LIMIT, site, None)?;
@@ -118,7 +122,11 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
             // The callee's frame and everything it calls unchecked must fit above
             // the thread's limit.
             let stacksave = Intrinsic::find("llvm.stacksave")
-                .and_then(|i| i.get_declaration(&l.unit.module, &[]))
+                // Overloaded on its result's address space.
+                .and_then(|i| {
+                    let ptr = pointer_type(l.cx, AddressSpace::default());
+                    i.get_declaration(&l.unit.module, &[ptr.into()])
+                })
                 .ok_or_else(|| LlvmError::Llvm("LLVM has no `llvm.stacksave`".into()))?;
             let sp =
                 l.b.build_call(stacksave, &[], "sp")?
@@ -127,7 +135,7 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
                     .ok_or_else(|| LlvmError::Llvm("`llvm.stacksave` returned nothing".into()))?;
             let sp = l.b.build_ptr_to_int(sp.into_pointer_value(), i64t, "")?;
             let limit_slot = context_word(l, CallContext::STACK_LIMIT_OFFSET)?;
-            let limit = l.b.build_load(limit_slot, "limit")?.into_int_value();
+            let limit = l.b.build_load(i64t, limit_slot, "limit")?.into_int_value();
             let bottom =
                 l.b.build_int_sub(sp, i64t.const_int(stack_need, false), "")?;
             let fits =
@@ -148,7 +156,9 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
         // A trap inside the callee: return at once, leaving the record as the
         // callee wrote it.
         if can_trap {
-            let code = l.b.build_load(l.trap, "trap")?.into_int_value();
+            let code =
+                l.b.build_load(l.cx.i32_type(), l.trap, "trap")?
+                    .into_int_value();
             let clear =
                 l.b.build_int_compare(IntPredicate::EQ, code, code.get_type().const_zero(), "")?;
             let (cont, propagate) = (l.basic_block("ok"), l.basic_block("propagate"));
@@ -196,9 +206,8 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
             });
             prints.len() as u64 - 1
         };
-        let slots = i64t.ptr_type(AddressSpace::default());
         let buffer = if args.is_empty() {
-            slots.const_null()
+            pointer_type(cx, AddressSpace::default()).const_null()
         } else {
             // In the entry block, so a print in a loop reuses one buffer.
             let entry = l
@@ -210,8 +219,7 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
                 Some(first) => at.position_before(&first),
                 None => at.position_at_end(entry),
             }
-            let array = at.build_alloca(i64t.array_type(args.len() as u32), "print_args")?;
-            l.b.build_pointer_cast(array, slots, "")?
+            at.build_alloca(i64t.array_type(args.len() as u32), "print_args")?
         };
         for (i, (arg, ty)) in args.iter().zip(&arg_types).enumerate() {
             let v = l.value(*arg)?;
@@ -228,7 +236,7 @@ impl<'ctx> TargetHooks<'ctx> for Host<'ctx> {
             };
             // SAFETY (LLVM): slot `i` of the `args.len()` slots allocated above.
             let slot = unsafe {
-                l.b.build_in_bounds_gep(buffer, &[i64t.const_int(i as u64, false)], "")?
+                l.b.build_in_bounds_gep(i64t, buffer, &[i64t.const_int(i as u64, false)], "")?
             };
             l.b.build_store(slot, bits)?;
         }

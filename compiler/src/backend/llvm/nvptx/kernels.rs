@@ -18,7 +18,7 @@ use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::Linkage;
-use inkwell::types::{BasicMetadataTypeEnum, BasicType};
+use inkwell::types::BasicMetadataTypeEnum;
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue};
 use inkwell::IntPredicate;
 
@@ -27,7 +27,7 @@ use super::{global, KernelKind, KernelParam, PtxKernel, PtxOptions};
 use crate::backend::llvm::lower::{
     lower_function, ArrayValue, Frame, GridStride, ParamValue, ReturnMode, Unit,
 };
-use crate::backend::llvm::types::{element_pointer_type, memory_type, trap_pointer_type};
+use crate::backend::llvm::types::{memory_type, pointer_type};
 use crate::backend::llvm::LlvmError;
 use crate::ir::{
     self, ArrayType, FuncId, FunctionKind, InstKind, IterationOrder, LocalId, ScalarType, Type,
@@ -64,7 +64,7 @@ struct Params<'ctx> {
 impl<'ctx> Params<'ctx> {
     fn new(unit: &Unit<'ctx>) -> Params<'ctx> {
         Params {
-            types: vec![trap_pointer_type(unit.cx, global()).into()],
+            types: vec![pointer_type(unit.cx, global()).into()],
             described: vec![KernelParam::TrapRecord],
             attributes: vec![(0, &["nocapture"])],
         }
@@ -85,7 +85,7 @@ impl<'ctx> Params<'ctx> {
         attributes: &'static [&'static str],
     ) -> u32 {
         let ptr = self.push(
-            element_pointer_type(cx, a.elem, global()).into(),
+            pointer_type(cx, global()).into(),
             KernelParam::Pointer {
                 operand: operand.to_string(),
                 elem: a.elem,
@@ -212,7 +212,7 @@ fn signature<'ctx>(
     if kind == KernelKind::Scalar {
         if let Some(ty) = func.ret {
             let index = params.push(
-                memory_type(cx, ty).ptr_type(global()).into(),
+                pointer_type(cx, global()).into(),
                 KernelParam::Result { ty },
             );
             params.attributes.push((index, &["nocapture", "writeonly"]));

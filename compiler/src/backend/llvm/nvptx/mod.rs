@@ -112,7 +112,7 @@
 //! `a * b + c` into an FMA (PTX gets `.rn` instructions); division and square root
 //! are correctly rounded; floor/ceil/trunc/nearest/fma are the PTX instructions.
 //! The only approximate instructions come with [`PtxOptions::fastmath`] (see its
-//! doc). Never emitted: `llvm.exp/log/sin/cos/pow` and friends, which LLVM 14
+//! doc). Never emitted: `llvm.exp/log/sin/cos/pow` and friends, which LLVM
 //! cannot lower for NVPTX (the math comes from kern's stdlib, compiled like user
 //! code).
 

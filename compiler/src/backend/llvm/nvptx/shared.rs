@@ -123,12 +123,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let i64t = self.cx.i64_type();
         let mut bases = Vec::with_capacity(arrays.len());
         for a in arrays {
-            let zero = i64t.const_zero();
-            // SAFETY (LLVM): element 0 of the array global.
-            let data = unsafe {
-                self.b
-                    .build_in_bounds_gep(a.global.as_pointer_value(), &[zero, zero], "")?
-            };
+            // The array global's address is its element 0's.
+            let data = a.global.as_pointer_value();
             self.bind_array(
                 a.local,
                 ArrayValue {
@@ -174,10 +170,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
             i.add_incoming(&[(&first, before)]);
             let i_value = i.as_basic_value().into_int_value();
             // SAFETY (LLVM): `i < len` on every path into this block.
-            let slot = unsafe { self.b.build_in_bounds_gep(data, &[i_value], "")? };
-            let store = self
-                .b
-                .build_store(slot, memory_type(self.cx, a.elem).const_zero())?;
+            let elem = memory_type(self.cx, a.elem);
+            let slot = unsafe { self.b.build_in_bounds_gep(elem, data, &[i_value], "")? };
+            let store = self.b.build_store(slot, elem.const_zero())?;
             let _ = store.set_alignment(a.elem.size_bytes().max(1) as u32);
             let next = self.b.build_int_nuw_add(i_value, threads, "")?;
             i.add_incoming(&[(&next, clear)]);

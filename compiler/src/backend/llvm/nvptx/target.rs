@@ -1,5 +1,6 @@
 //! The LLVM side of a compilation: the NVPTX target machine
-//! (`nvptx64-nvidia-cuda`, CPU `sm_80`, `+ptx75` — LLVM 14's newest PTX), one
+//! (`nvptx64-nvidia-cuda`, CPU `sm_80`, `+ptx75`: what every GPU since Ampere
+//! and every driver of CUDA 11.5 or newer runs; docs/cuda.md), one
 //! module per call with its device functions, kernels and the shared trap exit,
 //! the verifier (its failure is an error, never an abort), the optimisation
 //! pipeline and PTX emission.
@@ -14,7 +15,7 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
-use inkwell::values::{CallableValue, FunctionValue};
+use inkwell::values::FunctionValue;
 use inkwell::{AtomicOrdering, IntPredicate, OptimizationLevel};
 
 use super::hooks::Ptx;
@@ -162,7 +163,7 @@ fn define_trap_function<'ctx>(
     b.build_conditional_branch(first, fill, stop)?;
 
     b.position_at_end(fill);
-    store_trap_details(cx, &b, f, global())?;
+    store_trap_details(cx, &b, f)?;
     b.build_unconditional_branch(stop)?;
 
     b.position_at_end(stop);
@@ -176,9 +177,7 @@ fn define_trap_function<'ctx>(
         None,
         false,
     );
-    let exit = CallableValue::try_from(exit)
-        .map_err(|_| LlvmError::Llvm("inline assembly is not callable".into()))?;
-    b.build_call(exit, &[], "")?;
+    b.build_indirect_call(asm_type, exit, &[], "")?;
     b.build_unreachable()?;
     Ok(f)
 }
