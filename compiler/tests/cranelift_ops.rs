@@ -215,18 +215,7 @@ fn integer_arithmetic_wraps_traps_and_masks_shifts_like_rust() {
 #[test]
 fn division_by_a_constant_is_division() {
     let mut engine = JitEngine::new().unwrap();
-    for ty in [
-        ScalarType::I8,
-        ScalarType::I16,
-        ScalarType::I32,
-        ScalarType::I64,
-        ScalarType::Isize,
-        ScalarType::U8,
-        ScalarType::U16,
-        ScalarType::U32,
-        ScalarType::U64,
-        ScalarType::Usize,
-    ] {
+    for ty in ScalarType::ALL.into_iter().filter(|t| t.is_int()) {
         let bits = ty.bits();
         let mut divisors: Vec<i128> = (0..bits).map(|k| 1i128 << k).collect();
         divisors.extend(divisors.clone().iter().map(|d| -d));
