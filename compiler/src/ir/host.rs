@@ -46,7 +46,8 @@ pub enum HostOp {
     /// `linspace(start, stop, num)`: `f64`, `f64`, `i64` → dest (of float type `T`).
     Linspace(ScalarType),
     /// `random::uniform_array(seed, n)` and friends: `u64` seed, `i64` n → dest,
-    /// whose element `i` is `func(seed, i as u64)` (a stdlib function of this program).
+    /// whose element `i` is `func(seed, i as u64)` (a stdlib function of this
+    /// program; the runtime fills the array with `loops::index_fill`'s loop).
     Random {
         func: FuncId,
         elem: ScalarType,
@@ -194,7 +195,8 @@ impl HostOp {
         }
     }
 
-    /// The function this op runs per element, if any (so callers compile it first).
+    /// The kern function this op runs, if any: a job's function, or the
+    /// generator a random array's fill loop inlines (part of the call graph).
     pub fn callee(&self) -> Option<FuncId> {
         match self {
             HostOp::Random { func, .. } => Some(*func),

@@ -209,9 +209,10 @@ impl<M: Module> Lowerer<'_, '_, M> {
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, group);
         ok = self.b.ins().band(ok, big);
 
-        // Everything the vector loop reads is computed here, where it dominates
-        // both paths; only the splat buffers are filled on the vector path (that
-        // reads element 0, which exists only when n > 0).
+        // The splat buffers are made here, where this dominates both paths, and
+        // filled on the vector path only (that reads element 0, which exists only
+        // when n > 0); the loop reads each input's base and stride itself
+        // (`stream_address`).
         let fills: Vec<(StackSlot, Value, i64)> = strides
             .iter()
             .zip(&plan.inputs)
