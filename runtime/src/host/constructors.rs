@@ -69,15 +69,10 @@ impl HostArrays<'_> {
                     func: *func,
                     elem: *elem,
                 };
-                let failed = |f: crate::exec::code::Failure| match f {
-                    crate::exec::code::Failure::At(trap) => trap,
-                    crate::exec::code::Failure::Error(e) => host(span, e.to_string()),
-                };
-                let code = self.core.machine_code(&fill).map_err(failed)?;
-                let (data, size) = with_array!(NdArray, &mut array, |x: T| (
-                    x.as_mut_ptr() as usize,
-                    std::mem::size_of::<T>()
-                ));
+                let core = &self.core;
+                let failed = |f: crate::exec::code::Failure| error_trap(core.error(f), span);
+                let code = core.machine_code(&fill).map_err(failed)?;
+                let (data, size) = (array.view_mut().base_ptr() as usize, elem.size_bytes());
                 // Element i is the generator at i wherever it is computed, so
                 // `parallel` fills ranges of the array on the pool.
                 let fill_range = |range: std::ops::Range<usize>| -> Result<(), Trap> {

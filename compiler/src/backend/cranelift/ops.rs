@@ -83,7 +83,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
                 }
                 let site = self.unit.tables.traps.add(span, None);
                 if ty.bits() == 64 {
-                    self.div_rem_64(op, signed, x, y, Some(site))
+                    self.div_rem_64(op, ty, x, y, Some(site))
                 } else {
                     self.check_divisor(ty, x, y, site);
                     self.unchecked_div_rem(op, signed, x, y)
@@ -103,11 +103,12 @@ impl<M: Module> Lowerer<'_, '_, M> {
     fn div_rem_64(
         &mut self,
         op: BinaryOp,
-        signed: bool,
+        ty: ScalarType,
         x: Value,
         y: Value,
         site: Option<u32>,
     ) -> Value {
+        let signed = ty.is_signed_int();
         let (narrow, wide, join) = (
             self.b.create_block(),
             self.b.create_block(),
@@ -119,7 +120,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
         self.b.ins().brif(high, wide, &[], narrow, &[]);
         self.b.switch_to_block(narrow);
         if let Some(site) = site {
-            self.check_divisor(ScalarType::U64, x, y, site);
+            self.check_nonzero(y, site);
         }
         let (x32, y32) = (
             self.b.ins().ireduce(types::I32, x),
@@ -130,11 +131,6 @@ impl<M: Module> Lowerer<'_, '_, M> {
         self.b.ins().jump(join, &[r.into()]);
         self.b.switch_to_block(wide);
         if let Some(site) = site {
-            let ty = if signed {
-                ScalarType::I64
-            } else {
-                ScalarType::U64
-            };
             self.check_divisor(ty, x, y, site);
         }
         let r = self.unchecked_div_rem(op, signed, x, y);
@@ -157,18 +153,19 @@ impl<M: Module> Lowerer<'_, '_, M> {
         y: Value,
     ) -> Option<Value> {
         let bits = ty.bits();
+        let mask = value_mask(ty);
         // `iconst` holds narrow constants zero-extended; as the type's value:
-        let raw = self.constant_of(y)? as u64 & (u64::MAX >> (64 - bits));
+        let raw = self.constant_of(y)? as u64 & mask;
         let signed = ty.is_signed_int();
         let negative = signed && raw >> (bits - 1) == 1;
-        let minus_one = signed && raw == u64::MAX >> (64 - bits);
+        let minus_one = signed && raw == mask;
         if raw == 0 || minus_one {
             return None;
         }
         let div = op == BinaryOp::Div;
         if negative || !raw.is_power_of_two() {
             return Some(if bits == 64 {
-                self.div_rem_64(op, signed, x, y, None)
+                self.div_rem_64(op, ty, x, y, None)
             } else {
                 self.unchecked_div_rem(op, signed, x, y)
             });
@@ -183,7 +180,7 @@ impl<M: Module> Lowerer<'_, '_, M> {
             });
         }
         let low_mask = (raw - 1) as i64;
-        let high_mask = (!(raw - 1) & (u64::MAX >> (64 - bits))) as i64;
+        let high_mask = (!(raw - 1) & mask) as i64;
         let bits = bits as i64;
         Some(match (div, signed) {
             (true, false) => self.b.ins().ushr_imm_u(x, k),
@@ -213,23 +210,23 @@ impl<M: Module> Lowerer<'_, '_, M> {
         }
     }
 
+    /// Traps at `site` on a zero divisor.
+    fn check_nonzero(&mut self, y: Value, site: u32) {
+        let nonzero = self.b.ins().icmp_imm_u(IntCC::NotEqual, y, 0);
+        self.trap_unless(nonzero, trap_code::DIVISION_BY_ZERO, site, None);
+    }
+
     /// Traps at `site` before the division instruction could fault: on a zero
     /// divisor and, for signed types, on `MIN / -1`.
     fn check_divisor(&mut self, ty: ScalarType, x: Value, y: Value, site: u32) {
-        let nonzero = self.b.ins().icmp_imm_u(IntCC::NotEqual, y, 0);
-        self.trap_unless(nonzero, trap_code::DIVISION_BY_ZERO, site, None);
+        self.check_nonzero(y, site);
         if ty.is_signed_int() {
-            let bits = ty.bits();
-            let min = (1u64 << (bits - 1)) as i64;
-            let mask = if bits == 64 {
-                -1i64
-            } else {
-                ((1u64 << bits) - 1) as i64
-            };
+            let mask = value_mask(ty);
+            let min = 1u64 << (ty.bits() - 1);
             // Constants in the zero-extended form `iconst` expects for narrow types.
             let clif_ty = clif_type(ty);
-            let min = self.b.ins().iconst(clif_ty, min & mask);
-            let minus_one = self.b.ins().iconst(clif_ty, mask);
+            let min = self.b.ins().iconst(clif_ty, min as i64);
+            let minus_one = self.b.ins().iconst(clif_ty, mask as i64);
             let is_min = self.b.ins().icmp(IntCC::Equal, x, min);
             let is_minus_one = self.b.ins().icmp(IntCC::Equal, y, minus_one);
             let overflow = self.b.ins().band(is_min, is_minus_one);
@@ -411,4 +408,9 @@ pub(super) fn int_cc(op: CmpOp, signed: bool) -> IntCC {
         (CmpOp::Gt, false) => IntCC::UnsignedGreaterThan,
         (CmpOp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
     }
+}
+
+/// The bits of an integer type's values, as a mask of the low `ty.bits()` bits.
+fn value_mask(ty: ScalarType) -> u64 {
+    u64::MAX >> (64 - ty.bits())
 }
