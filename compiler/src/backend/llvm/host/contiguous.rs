@@ -36,8 +36,18 @@
 //! stays out of line, optimised for size, so LLVM does not version it on strides
 //! the dispatcher already sends elsewhere.
 //!
-//! It knows the elementwise loop's parameters (rank-1 arrays, the output last)
-//! and the host's trap record; instruction lowering is the shared `lower`'s.
+//! A batch of block reductions (`loops::reduce_batch`, what every `reduce`
+//! of a reorderable ufunc runs) gets the same treatment in small: its lanes
+//! are usually contiguous, and LLVM, seeing a run-time stride, turned the
+//! eight accumulators' loads into gathers. Its dispatcher calls a copy lowered
+//! with the lanes' element stride the constant 1 when that stride is 1 (the
+//! eight loads are then one vector load, the eight combines one vector
+//! operation), and the loop function as it is otherwise. Both run the same IR
+//! in the same order: the bits are the loop's.
+//!
+//! It knows the elementwise loop's parameters (rank-1 arrays, the output last),
+//! the batch's (`x` first, its elements along axis 1) and the host's trap
+//! record; instruction lowering is the shared `lower`'s.
 
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue};
@@ -49,7 +59,7 @@ use crate::backend::llvm::lower::{
     declare_kern_function, kern_function_frame, lower_function, ParamValue, Unit,
 };
 use crate::backend::llvm::types::memory_type;
-use crate::ir::{self, FunctionKind, ScalarType, Type};
+use crate::ir::{self, BatchRuns, FunctionKind, ScalarType, Type};
 use crate::loops::predicated_loop::build_predicated_loop;
 use crate::passes::predicate::{if_convert, Predicated};
 
@@ -94,13 +104,15 @@ fn guarded_form(
         .filter(|p| !p.guards.is_empty() && p.params == types && p.ret == out)
 }
 
-/// Defines `name`, `func` lowered with every array's stride the constant 1.
+/// Defines `name`, `func` lowered with the constant 1 for the stride of each
+/// array parameter's axis that `unit_stride(parameter, axis)` picks.
 fn define_unit_copy<'ctx>(
     unit: &mut Unit<'ctx>,
     hooks: &Host<'ctx>,
     program: &ir::Program,
     func: &ir::Function,
     name: &str,
+    unit_stride: impl Fn(usize, usize) -> bool,
 ) -> Result<FunctionValue<'ctx>, LlvmError> {
     let cx = unit.cx;
     let one = cx.i64_type().const_int(1, false);
@@ -108,13 +120,22 @@ fn define_unit_copy<'ctx>(
     let b = cx.create_builder();
     b.position_at_end(cx.append_basic_block(copy, "entry"));
     let mut frame = kern_function_frame(copy, func);
-    for param in &mut frame.params {
+    for (p, param) in frame.params.iter_mut().enumerate() {
         if let ParamValue::Array(a) = param {
-            a.strides.iter_mut().for_each(|s| *s = one);
+            for (axis, stride) in a.strides.iter_mut().enumerate() {
+                if unit_stride(p, axis) {
+                    *stride = one;
+                }
+            }
         }
     }
     lower_function(unit, hooks, b, program, func, copy, frame)?;
     Ok(copy)
+}
+
+/// Every stride of every array.
+fn every_stride(_: usize, _: usize) -> bool {
+    true
 }
 
 /// Elements per chunk for inputs of `types`.
@@ -123,9 +144,9 @@ fn chunk_len(types: &[ScalarType]) -> u64 {
     (BUFFER_BYTES / bytes.max(1) / 64 * 64).max(64)
 }
 
-/// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop,
-/// defines its unit copy (or, for a guarded body, its predicated loop) and its
-/// dispatcher, and returns the dispatcher, which has `generic`'s signature;
+/// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop
+/// or a batch of block reductions, defines its contiguous path and a dispatcher
+/// in front of it, and returns the dispatcher, which has `generic`'s signature;
 /// otherwise `None`.
 pub(super) fn define_dispatch<'ctx>(
     unit: &mut Unit<'ctx>,
@@ -135,9 +156,83 @@ pub(super) fn define_dispatch<'ctx>(
     generic: FunctionValue<'ctx>,
     symbol: &str,
 ) -> Result<Option<FunctionValue<'ctx>>, LlvmError> {
-    let Some((types, out_type)) = operand_types(func) else {
+    if let FunctionKind::ReductionBatch {
+        runs: BatchRuns::Blocks,
+        ..
+    } = func.kind
+    {
+        return define_batch_dispatch(unit, hooks, program, func, generic, symbol).map(Some);
+    }
+    let Some(operands) = operand_types(func) else {
         return Ok(None);
     };
+    define_elementwise_dispatch(unit, hooks, program, func, generic, symbol, operands).map(Some)
+}
+
+/// The dispatcher of a batch of block reductions (`loops::reduce_batch`: `x`,
+/// the first parameter, holds the lanes along axis 0 and their elements along
+/// axis 1): the copy with `x`'s element stride 1 when it is 1, `generic`
+/// otherwise.
+fn define_batch_dispatch<'ctx>(
+    unit: &mut Unit<'ctx>,
+    hooks: &Host<'ctx>,
+    program: &ir::Program,
+    func: &ir::Function,
+    generic: FunctionValue<'ctx>,
+    symbol: &str,
+) -> Result<FunctionValue<'ctx>, LlvmError> {
+    const X: usize = 0;
+    const ELEMENTS: usize = 1;
+    let contiguous = define_unit_copy(
+        unit,
+        hooks,
+        program,
+        func,
+        &format!("{symbol}$unit"),
+        |p, axis| (p, axis) == (X, ELEMENTS),
+    )?;
+    let cx = unit.cx;
+    let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
+    let stride = match &kern_function_frame(dispatch, func).params[X] {
+        ParamValue::Array(x) => x.strides[ELEMENTS],
+        ParamValue::Scalar(_) => {
+            return Err(LlvmError::Llvm(
+                "a reduction batch without its array".into(),
+            ))
+        }
+    };
+    let b = cx.create_builder();
+    let (entry, unit_block, generic_block) = (
+        cx.append_basic_block(dispatch, "entry"),
+        cx.append_basic_block(dispatch, "contiguous"),
+        cx.append_basic_block(dispatch, "generic"),
+    );
+    b.position_at_end(entry);
+    let one = cx.i64_type().const_int(1, false);
+    let is_one = b.build_int_compare(IntPredicate::EQ, stride, one, "")?;
+    b.build_conditional_branch(is_one, unit_block, generic_block)?;
+    let all: Vec<BasicMetadataValueEnum> =
+        dispatch.get_params().into_iter().map(Into::into).collect();
+    for (block, callee) in [(unit_block, contiguous), (generic_block, generic)] {
+        b.position_at_end(block);
+        b.build_call(callee, &all, "")?;
+        b.build_return(None)?;
+    }
+    Ok(dispatch)
+}
+
+/// The dispatcher of an elementwise loop whose inputs and output have the
+/// element types `operands` (see the module's documentation).
+fn define_elementwise_dispatch<'ctx>(
+    unit: &mut Unit<'ctx>,
+    hooks: &Host<'ctx>,
+    program: &ir::Program,
+    func: &ir::Function,
+    generic: FunctionValue<'ctx>,
+    symbol: &str,
+    operands: (Vec<ScalarType>, ScalarType),
+) -> Result<FunctionValue<'ctx>, LlvmError> {
+    let (types, out_type) = operands;
     let cx = unit.cx;
     // The loop function as it is now runs only strides the contiguous path does
     // not take, where LLVM's own "every stride is 1" version of it would be dead
@@ -157,12 +252,13 @@ pub(super) fn define_dispatch<'ctx>(
         Some(pred) => {
             let lp = build_predicated_loop(&pred, func.span);
             let name = format!("{symbol}$predicated");
-            let predicated = define_unit_copy(unit, hooks, program, &lp, &name)?;
+            let predicated = define_unit_copy(unit, hooks, program, &lp, &name, every_stride)?;
             (Some(predicated), generic)
         }
         None => {
             let name = format!("{symbol}$unit");
-            (None, define_unit_copy(unit, hooks, program, func, &name)?)
+            let copy = define_unit_copy(unit, hooks, program, func, &name, every_stride)?;
+            (None, copy)
         }
     };
 
@@ -313,5 +409,5 @@ pub(super) fn define_dispatch<'ctx>(
 
     b.position_at_end(done);
     b.build_return(None)?;
-    Ok(Some(dispatch))
+    Ok(dispatch)
 }
