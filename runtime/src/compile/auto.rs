@@ -13,7 +13,8 @@
 //! baseline already runs at memory speed are never queued
 //! ([`worth_upgrading`]). No call ever waits for LLVM, and no call shares its
 //! core with it: the compiles run in the idle scheduling class
-//! (`idle_class.rs`) until they starve.
+//! (`idle_class.rs`) until they starve — except on a thread allowed one CPU
+//! only, which has no other core to wait for.
 //!
 //! It knows the LLVM host backend and the request type; it must not know who
 //! asks for code (handles) nor how code runs (`exec`).

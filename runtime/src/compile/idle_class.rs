@@ -15,6 +15,12 @@
 //! compile stays idle: its code arrives when a core is free, and the calls keep
 //! the baseline's code meanwhile.
 //!
+//! A thread allowed on one CPU only (an MPI rank bound to its core, a container
+//! of one CPU) has no other core to wait for: whatever it waited for in the idle
+//! class would be its own caller's pauses, and an MPI rank's pauses are its
+//! waits for the other ranks, which its compile then prolongs. Such a compile
+//! runs in the default class from its start and shares the one core at once.
+//!
 //! It knows threads and the clock; it must not know what is compiled. Elsewhere
 //! than on Linux every operation does nothing.
 
@@ -25,11 +31,13 @@ use std::time::{Duration, Instant};
 /// of milliseconds of CPU) is starved: it goes back to the default class.
 pub const STARVED: Duration = Duration::from_secs(1);
 
-/// The compile running now: since when, and whether it was put back in the
-/// default class.
+/// The compile running now: since when, whether it runs in the default class
+/// (put back there, or there from its start), and whether its thread may run
+/// on one CPU only (it then never enters the idle class).
 struct Running {
     since: Instant,
     promoted: bool,
+    one_cpu: bool,
 }
 
 /// The background thread (its kernel id, 0 before its first compile) and its
@@ -81,26 +89,50 @@ fn this_thread() -> i32 {
     0
 }
 
+/// How many CPUs the calling thread may run on (`None` where that is unknown).
+fn cpus_allowed() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: an all-zero cpu_set_t is a valid empty set, and
+        // sched_getaffinity writes at most its size into it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: as above; 0 is the calling thread.
+        if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
+            return None;
+        }
+        // SAFETY: `set` is a valid set.
+        usize::try_from(unsafe { libc::CPU_COUNT(&set) }).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
 impl IdleClass {
-    /// The calling thread starts a compile, in the idle class.
+    /// The calling thread starts a compile: in the idle class, unless it may
+    /// run on one CPU only (then it is promoted at once; see the module's docs).
     pub fn start(&self) {
-        let _ = set_idle(0, true);
+        let one_cpu = cpus_allowed() == Some(1);
+        if !one_cpu {
+            let _ = set_idle(0, true);
+        }
         if let Ok(mut state) = self.state.lock() {
             *state = (
                 this_thread(),
                 Some(Running {
                     since: Instant::now(),
-                    promoted: false,
+                    promoted: one_cpu,
+                    one_cpu,
                 }),
             );
         }
     }
 
     /// The calling thread's compile has ended; the thread waits for the next
-    /// one in the idle class.
+    /// one in the idle class (in the default one if it may run on one CPU only).
     pub fn end(&self) {
         if let Ok(mut state) = self.state.lock() {
-            if state.1.take().is_some_and(|r| r.promoted) {
+            if state.1.take().is_some_and(|r| r.promoted && !r.one_cpu) {
                 let _ = set_idle(0, true);
             }
         }
@@ -166,6 +198,36 @@ mod tests {
             class.end();
             assert!(is_idle(0), "the thread waits for the next compile idle");
             assert_eq!(class.thread(), Some((thread, false)));
+        })
+        .join()
+        .expect("the checks hold");
+    }
+
+    #[test]
+    fn a_compile_allowed_on_one_cpu_runs_in_the_default_class() {
+        std::thread::spawn(|| {
+            // This thread on the first CPU it may use, as `mpirun` binds a rank.
+            // SAFETY: zeroed sets are valid; the calls read and write this
+            // thread's affinity only.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                let size = std::mem::size_of::<libc::cpu_set_t>();
+                assert_eq!(libc::sched_getaffinity(0, size, &mut set), 0);
+                let first = (0..libc::CPU_SETSIZE as usize)
+                    .find(|&c| libc::CPU_ISSET(c, &set))
+                    .expect("a CPU to run on");
+                let mut one: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(first, &mut one);
+                assert_eq!(libc::sched_setaffinity(0, size, &one), 0);
+            }
+            assert_eq!(cpus_allowed(), Some(1));
+            let class = IdleClass::default();
+            class.start();
+            assert!(!is_idle(0), "no other core to wait for: the default class");
+            class.check(Instant::now() + STARVED);
+            assert!(!is_idle(0));
+            class.end();
+            assert!(!is_idle(0), "and waits for the next compile there");
         })
         .join()
         .expect("the checks hold");
