@@ -32,6 +32,11 @@ pub mod trap_code {
     pub const RECURSION_LIMIT: u32 = 5;
     /// A call whose callee's frame would not fit on the thread's stack (CPU only).
     pub const STACK_OVERFLOW: u32 = 6;
+    /// Not a trap: the optimized tier's elementwise loop leaves elements
+    /// `payload[0]..payload[0] + payload[1]` of the call to the baseline's code
+    /// of the same loop, and the rest after them to itself (the host runs both:
+    /// `CompiledFunction`'s fallback). Never seen by a caller.
+    pub const FALLBACK: u32 = 7;
 }
 
 /// A trap as generated code records it (see the module docs for its layout).
@@ -82,6 +87,10 @@ impl TrapSites {
             },
             trap_code::RECURSION_LIMIT => ir::TrapKind::RecursionLimit,
             trap_code::STACK_OVERFLOW => ir::TrapKind::StackOverflow,
+            trap_code::FALLBACK => ir::TrapKind::Host(
+                "internal error: the optimized tier's code asked for a fallback it does not have"
+                    .into(),
+            ),
             _ => ir::TrapKind::AssertionFailed(
                 site.and_then(|s| s.assertion.clone()).unwrap_or_default(),
             ),

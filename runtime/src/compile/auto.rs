@@ -130,7 +130,9 @@ fn work(
             }
         };
         class.start();
-        if let Ok(f) = super::llvm::compile(&job.program, job.root, "background") {
+        let compiled =
+            super::llvm::compile(&job.program, job.root, "background", Some(&job.baseline));
+        if let Ok(f) = compiled {
             if let Ok(mut done) = done.lock() {
                 done.insert(job.request, f);
             }

@@ -47,10 +47,18 @@ fn report_line(name: &str, how: &str, t: &CompileTimes, cpu: Duration) -> String
     )
 }
 
-/// Compiles the unit rooted at `root` with LLVM; `how` says where, for the report.
-pub fn compile(program: &Program, root: FuncId, how: &str) -> Result<CompiledFunction, LlvmError> {
+/// Compiles the unit rooted at `root` with LLVM; `how` says where, for the
+/// report. `baseline` is the request's Cranelift code where the caller has it:
+/// the scalar elements of a guarded elementwise loop run it
+/// (`host::compile_timed`).
+pub fn compile(
+    program: &Program,
+    root: FuncId,
+    how: &str,
+    baseline: Option<&CompiledFunction>,
+) -> Result<CompiledFunction, LlvmError> {
     let cpu = thread_cpu_time();
-    let (code, times) = host::compile_timed(program, root)?;
+    let (code, times) = host::compile_timed(program, root, baseline)?;
     if reporting() {
         let cpu = thread_cpu_time().saturating_sub(cpu);
         let line = report_line(&program.function(root).name, how, &times, cpu);

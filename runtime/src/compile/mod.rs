@@ -199,7 +199,9 @@ impl CompileService {
         let (program, root) = self.build(request, true)?;
         let f = match state.tier {
             #[cfg(feature = "llvm")]
-            Tier::Optimized => llvm::compile(&program, root, "on call").map_err(backend_error)?,
+            Tier::Optimized => {
+                llvm::compile(&program, root, "on call", None).map_err(backend_error)?
+            }
             _ => {
                 if state.engine.is_none() {
                     state.engine = Some(JitEngine::new().map_err(backend_error)?);

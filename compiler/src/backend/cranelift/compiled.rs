@@ -5,7 +5,10 @@
 //! It knows the ABI (`abi`) and the trampoline's shape, not how code was generated:
 //! the optimizing LLVM tier (`backend::llvm::host`) generates code with the same
 //! ABI and trampoline and hands it over with [`CompiledFunction::from_foreign`],
-//! so the runtime calls either tier's code through this one type.
+//! so the runtime calls either tier's code through this one type. Such code may
+//! leave some elements of an elementwise loop to the baseline's code of the
+//! same loop (a *fallback*, [`trap_code::FALLBACK`]): the unit's run loop runs
+//! them, then hands the rest of the call back, so every caller sees one call.
 
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
@@ -16,6 +19,7 @@ use std::time::{Duration, Instant};
 use cranelift_jit::JITModule;
 
 use super::abi::{CallContext, OutputSink, UnitTables};
+use crate::backend::traps::{trap_code, TrapRecord};
 use crate::ir::{self, HostArg, ScalarType, ScalarValue, Trap, Type};
 
 /// Why a host call of a compiled function did not produce a value.
@@ -60,6 +64,9 @@ pub(super) struct Unit {
     /// Nanoseconds spent running this code, summed over every call on every
     /// thread ([`CompiledFunction::time_spent`]).
     spent_ns: AtomicU64,
+    /// The baseline's code of the same elementwise loop, for the elements this
+    /// code leaves to it, and where its trap sites start in `tables`.
+    fallback: Option<(CompiledFunction, u32)>,
 }
 
 impl Unit {
@@ -76,6 +83,7 @@ impl Unit {
             params: root.param_types(),
             ret: root.ret,
             spent_ns: AtomicU64::new(0),
+            fallback: None,
         }
     }
 
@@ -93,9 +101,90 @@ impl Unit {
         unsafe {
             let trampoline: Trampoline = std::mem::transmute(self.trampoline);
             trampoline(ctx, slots, ret);
+            if let Some((fallback, sites)) = &self.fallback {
+                self.run_fallbacks(trampoline, fallback, *sites, ctx, slots, ret);
+            }
         }
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.spent_ns.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// While the code asks for a fallback: the baseline's code (`fallback`, its
+    /// trap sites from index `sites` on in this unit's table) runs the elements
+    /// it names, then this code the rest of the call. The unit is an
+    /// elementwise loop: every slot is a rank-1 array, the output last, and the
+    /// record's payload is relative to the start of the slots it was given.
+    ///
+    /// # Safety
+    /// As [`CompiledFunction::call_raw`], with `trampoline` this unit's.
+    unsafe fn run_fallbacks(
+        &self,
+        trampoline: Trampoline,
+        fallback: &CompiledFunction,
+        sites: u32,
+        ctx: &mut CallContext,
+        slots: *const u64,
+        ret: &mut u64,
+    ) {
+        let arrays = self.params.len();
+        // SAFETY: one slot per parameter, each the address of a live descriptor.
+        let whole: Vec<ir::ArrayDesc> = (0..arrays)
+            .map(|k| unsafe { *(*slots.add(k) as *const ir::ArrayDesc) })
+            .collect();
+        let sizes: Vec<usize> = self
+            .params
+            .iter()
+            .map(|p| match p {
+                Type::Array(a) => a.elem.size_bytes(),
+                _ => 0,
+            })
+            .collect();
+        let n = whole.last().map_or(0, |out| out.shape[0].max(0) as usize);
+        // Elements `from..from + len` of the call, as descriptors of their own.
+        let window = |from: usize, len: usize| -> Vec<ir::ArrayDesc> {
+            whole
+                .iter()
+                .zip(&sizes)
+                .map(|(d, &size)| {
+                    let mut w = *d;
+                    let offset = from as isize * d.strides[0] as isize * size as isize;
+                    w.data = d.data.wrapping_offset(offset);
+                    w.shape[0] = len as i64;
+                    w
+                })
+                .collect()
+        };
+        // Where the code's slots start in the call.
+        let mut base = 0usize;
+        while ctx.trap.code == trap_code::FALLBACK {
+            let start = base + ctx.trap.payload[0] as usize;
+            let count = ctx.trap.payload[1] as usize;
+            ctx.trap = TrapRecord::default();
+            let part = window(start, count);
+            let part_slots: Vec<u64> = part.iter().map(|d| d as *const _ as u64).collect();
+            let mut inner = CallContext {
+                trap: TrapRecord::default(),
+                depth: ctx.depth,
+                output: ctx.output,
+                tables: &fallback.unit.tables as *const UnitTables as *const c_void,
+                stack_limit: ctx.stack_limit,
+            };
+            // SAFETY: the same loop over a window of the caller's arrays.
+            unsafe { fallback.unit.run(&mut inner, part_slots.as_ptr(), ret) };
+            if inner.trap.code != trap_code::NONE {
+                ctx.trap = inner.trap;
+                ctx.trap.site += sites;
+                return;
+            }
+            base = start + count;
+            if base >= n {
+                return;
+            }
+            let rest = window(base, n - base);
+            let rest_slots: Vec<u64> = rest.iter().map(|d| d as *const _ as u64).collect();
+            // SAFETY: as the first run, over the elements not run yet.
+            unsafe { trampoline(ctx, rest_slots.as_ptr(), ret) };
+        }
     }
 
     pub fn module_mut(&mut self) -> &mut JITModule {
@@ -161,7 +250,9 @@ impl CompiledFunction {
     /// the host entry (`extern "C" fn(*mut CallContext, *const u64, *mut u64)`,
     /// see `trampoline`), `entry` the root's native entry or null where the
     /// engine has none with the Cranelift tier's signature, `tables` the unit's
-    /// trap and print sites, and `owner` keeps the code memory alive.
+    /// trap and print sites, `owner` keeps the code memory alive, and
+    /// `fallback` is the baseline's code of the same elementwise loop, for code
+    /// that leaves elements to it ([`trap_code::FALLBACK`]).
     ///
     /// # Safety
     /// `trampoline` and `entry` point to code with those signatures that `owner`
@@ -170,11 +261,22 @@ impl CompiledFunction {
     pub(crate) unsafe fn from_foreign(
         owner: Box<dyn Send + Sync>,
         engine: &'static str,
-        tables: UnitTables,
+        mut tables: UnitTables,
         entry: *const u8,
         trampoline: *const u8,
         root: &ir::Function,
+        fallback: Option<CompiledFunction>,
     ) -> CompiledFunction {
+        // The fallback's trap sites follow the unit's own, so that one table
+        // decodes both.
+        let fallback = fallback.map(|code| {
+            let sites = tables.traps.0.len() as u32;
+            tables
+                .traps
+                .0
+                .extend(code.unit.tables.traps.0.iter().cloned());
+            (code, sites)
+        });
         CompiledFunction::from_unit(Unit {
             code: Code::Foreign { _owner: owner },
             engine,
@@ -185,6 +287,7 @@ impl CompiledFunction {
             params: root.param_types(),
             ret: root.ret,
             spent_ns: AtomicU64::new(0),
+            fallback,
         })
     }
 

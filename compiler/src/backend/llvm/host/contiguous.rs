@@ -13,7 +13,7 @@
 //! contiguous: each zero-stride input's element copied into a stack buffer of
 //!           CHUNK elements; the run cut into chunks (one chunk of n when no buffer
 //!           is used), each run by the *unit* copy of the loop function (or by the
-//!           predicated loop, with the loop function as its fallback, see below)
+//!           predicated loop, with the baseline's code as its fallback, see below)
 //! ```
 //!
 //! The unit copy is the same IR lowered once more with every stride the constant
@@ -24,17 +24,23 @@
 //! with a loop, a call or a trap, such as sin's Payne–Hanek reduction) has exits
 //! or calls in its scalar loop, which LLVM does not vectorise. Its chunks first
 //! run the *predicated loop* (`loops::predicated_loop`, unit strides too) into a
-//! buffer of results: when no guard held, the results are copied to the output;
-//! otherwise the loop function itself runs the chunk, with unit strides, from its
+//! buffer of results: when no guard held, the results are copied to the output.
+//! Otherwise, and for a call with other strides, the dispatcher returns with a
+//! *fallback* record ([`trap_code::FALLBACK`]: "elements `i..i + m` are the
+//! baseline's"), and the host (`CompiledFunction`'s run loop) runs those
+//! elements with the baseline's (Cranelift) code of the same loop, from their
 //! inputs, which nothing has written yet (so outputs aliasing their inputs are
-//! safe), with the scalar loop's traps and prints. Such a body has no unit copy:
-//! its scalar loop is not vectorised whatever its strides, and one copy less of a
-//! large body (`sin`'s reduction inlined) is a much shorter compile. The chunks
-//! run in order, the scalar loop is the IR loop itself, and the dispatcher stops
-//! after a chunk that trapped: elements, values, traps and prints are the loop's,
-//! in its order. LLVM inlines the unit copy (one call site); the loop function
-//! stays out of line, optimised for size, so LLVM does not version it on strides
-//! the dispatcher already sends elsewhere.
+//! safe), with its traps and prints, then calls this code again for the rest.
+//! Such a unit holds no scalar copy of the body at all — not even the loop
+//! function, [`falls_back`] — which is more than half of `wave`'s compile
+//! (`sin`'s reduction inlined). The chunks run in order and the host stops at a
+//! trap: elements, values, traps and prints are the loop's, in its order, and
+//! the bits the same (both tiers compute every operation the same way).
+//!
+//! A body without guards keeps its loop function for the other strides, out of
+//! line and optimised for size, so LLVM does not version it on strides the
+//! dispatcher already sends elsewhere; LLVM inlines the unit copy (one call
+//! site).
 //!
 //! A batch of block reductions (`loops::reduce_batch`, what every `reduce`
 //! of a reorderable ufunc runs) gets the same treatment in small: its lanes
@@ -59,6 +65,7 @@ use crate::backend::llvm::lower::{
     declare_kern_function, kern_function_frame, lower_function, ParamValue, Unit,
 };
 use crate::backend::llvm::types::memory_type;
+use crate::backend::traps::trap_code;
 use crate::ir::{self, BatchRuns, FunctionKind, ScalarType, Type};
 use crate::loops::predicated_loop::build_predicated_loop;
 use crate::passes::predicate::{if_convert, Predicated};
@@ -142,6 +149,45 @@ fn every_stride(_: usize, _: usize) -> bool {
 fn chunk_len(types: &[ScalarType]) -> u64 {
     let bytes: u64 = types.iter().map(|t| t.size_bytes() as u64).sum();
     (BUFFER_BYTES / bytes.max(1) / 64 * 64).max(64)
+}
+
+/// What runs the elements the vector code does not: a copy of the loop
+/// function in the unit, or the baseline's code of the loop, which the host runs
+/// when the dispatcher returns with a fallback record (see [`fall_back`]).
+#[derive(Clone, Copy)]
+enum Scalar<'ctx> {
+    Call(FunctionValue<'ctx>),
+    Fallback,
+}
+
+/// Whether the unit of elementwise loop `func` leaves its scalar elements to
+/// the baseline's code of the loop ([`trap_code::FALLBACK`]): when its body has
+/// guards. Such a unit does not define the loop function itself.
+pub(super) fn falls_back(program: &ir::Program, func: &ir::Function) -> bool {
+    operand_types(func)
+        .is_some_and(|(types, out)| guarded_form(program, func, &types, out).is_some())
+}
+
+/// Ends the dispatcher's work with a fallback record: elements `start..start +
+/// count` of the call are the baseline's to run, then the rest of the call is
+/// this code's again (`CompiledFunction`'s run loop does both).
+fn fall_back<'ctx>(
+    unit: &Unit<'ctx>,
+    b: &inkwell::builder::Builder<'ctx>,
+    trap: PointerValue<'ctx>,
+    start: IntValue<'ctx>,
+    count: IntValue<'ctx>,
+) -> Result<(), LlvmError> {
+    let i32t = unit.cx.i32_type();
+    let args: [BasicMetadataValueEnum; 5] = [
+        trap.into(),
+        i32t.const_int(trap_code::FALLBACK as u64, false).into(),
+        i32t.const_zero().into(),
+        start.into(),
+        count.into(),
+    ];
+    b.build_call(unit.trap_function, &args, "")?;
+    Ok(())
 }
 
 /// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop
@@ -244,21 +290,21 @@ fn define_elementwise_dispatch<'ctx>(
     let i64t = cx.i64_type();
     let one = i64t.const_int(1, false);
 
-    // A guarded body's scalar loop only runs the chunks where a guard held, and
-    // LLVM cannot vectorise it anyway: those chunks call the loop function with
-    // unit strides, and the body is lowered once less (nearly half of `wave`'s
-    // compile).
+    // A guarded body's scalar loop runs only other strides and the chunks where
+    // a guard held, and LLVM cannot vectorise it anyway: both go to the
+    // baseline's code of the loop (`Fallback`), and the unit holds no scalar
+    // copy of the body at all (more than half of `wave`'s compile).
     let (predicated, scalar_loop) = match guarded_form(program, func, &types, out_type) {
         Some(pred) => {
             let lp = build_predicated_loop(&pred, func.span);
             let name = format!("{symbol}$predicated");
             let predicated = define_unit_copy(unit, hooks, program, &lp, &name, every_stride)?;
-            (Some(predicated), generic)
+            (Some(predicated), Scalar::Fallback)
         }
         None => {
             let name = format!("{symbol}$unit");
             let copy = define_unit_copy(unit, hooks, program, func, &name, every_stride)?;
-            (None, copy)
+            (None, Scalar::Call(copy))
         }
     };
 
@@ -309,9 +355,14 @@ fn define_elementwise_dispatch<'ctx>(
     b.build_conditional_branch(fits, contiguous, generic_block)?;
 
     b.position_at_end(generic_block);
-    let all: Vec<BasicMetadataValueEnum> =
-        dispatch.get_params().into_iter().map(Into::into).collect();
-    b.build_call(generic, &all, "")?;
+    match scalar_loop {
+        Scalar::Call(_) => {
+            let all: Vec<BasicMetadataValueEnum> =
+                dispatch.get_params().into_iter().map(Into::into).collect();
+            b.build_call(generic, &all, "")?;
+        }
+        Scalar::Fallback => fall_back(unit, &b, trap, i64t.const_zero(), n)?,
+    }
     b.build_return(None)?;
 
     // One chunk of n unless a buffer is in use; the first chunk's elements of
@@ -395,13 +446,23 @@ fn define_elementwise_dispatch<'ctx>(
         b.build_unconditional_branch(head)?;
         b.position_at_end(scalar);
     }
-    args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
-    b.build_call(scalar_loop, &args, "")?;
-    // A chunk that trapped ends the loop, the record as it wrote it.
-    let code = b.build_load(cx.i32_type(), trap, "trap")?.into_int_value();
-    let clear = b.build_int_compare(IntPredicate::EQ, code, code.get_type().const_zero(), "")?;
-    latches.push(b.get_insert_block().expect("positioned"));
-    b.build_conditional_branch(clear, head, done)?;
+    match scalar_loop {
+        Scalar::Call(copy) => {
+            args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
+            b.build_call(copy, &args, "")?;
+            // A chunk that trapped ends the loop, the record as it wrote it.
+            let code = b.build_load(cx.i32_type(), trap, "trap")?.into_int_value();
+            let zero = code.get_type().const_zero();
+            let clear = b.build_int_compare(IntPredicate::EQ, code, zero, "")?;
+            latches.push(b.get_insert_block().expect("positioned"));
+            b.build_conditional_branch(clear, head, done)?;
+        }
+        // The chunk and what follows it are the host's to run from here.
+        Scalar::Fallback => {
+            fall_back(unit, &b, trap, i_value, m)?;
+            b.build_unconditional_branch(done)?;
+        }
+    }
     i.add_incoming(&[(&i64t.const_zero(), before_head)]);
     for latch in latches {
         i.add_incoming(&[(&next, latch)]);

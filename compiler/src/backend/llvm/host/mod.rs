@@ -63,15 +63,19 @@ pub use target::{frame_estimate, host_cpu, CompileTimes};
 /// Compiles `root` and every kern function it calls to optimised machine code
 /// for this CPU, callable like the Cranelift tier's code.
 pub fn compile(program: &Program, root: FuncId) -> Result<CompiledFunction, LlvmError> {
-    target::compile(program, root).map(|(code, _)| code)
+    target::compile(program, root, None).map(|(code, _)| code)
 }
 
-/// [`compile`], and where its time went.
+/// [`compile`], and where its time went. An elementwise loop whose body has
+/// guards leaves its scalar elements (other strides, chunks where a guard held)
+/// to the baseline's code of the same loop: `baseline`, the request's Cranelift
+/// code where the caller has it, else compiled here.
 pub fn compile_timed(
     program: &Program,
     root: FuncId,
+    baseline: Option<&CompiledFunction>,
 ) -> Result<(CompiledFunction, CompileTimes), LlvmError> {
-    target::compile(program, root)
+    target::compile(program, root, baseline)
 }
 
 /// The optimised LLVM IR of the unit rooted at `root` (`kern emit --llvm

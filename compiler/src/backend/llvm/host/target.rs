@@ -18,12 +18,12 @@ use inkwell::values::FunctionValue;
 use inkwell::{AddressSpace, OptimizationLevel};
 use std::time::{Duration, Instant};
 
-use super::contiguous::define_dispatch;
+use super::contiguous::{define_dispatch, falls_back};
 use super::entry::{define_trampoline, define_trap_function, TRAMPOLINE};
 use super::hooks::Host;
 use super::LlvmError;
 use crate::backend::cranelift::abi::{print_hook, UnitTables};
-use crate::backend::cranelift::CompiledFunction;
+use crate::backend::cranelift::{CompiledFunction, JitEngine};
 use crate::backend::llvm::lower::{
     declare_kern_function, kern_function_frame, lower_function, Unit,
 };
@@ -90,6 +90,9 @@ struct Built<'ctx> {
     print_hook: Option<FunctionValue<'ctx>>,
     /// How long lowering and the pass pipeline took.
     times: CompileTimes,
+    /// Whether the code leaves elements to the baseline's code of the loop
+    /// (`contiguous::falls_back`).
+    falls_back: bool,
 }
 
 /// Where the time of one unit's compile went (`KERN_LLVM_TIMES`, docs/tiers.md).
@@ -163,8 +166,13 @@ fn build<'ctx>(
         frame_estimate,
         crate::stack_limit::UNCHECKED_CALL_BYTES,
     ));
+    // A loop whose scalar elements go to the baseline's code has no scalar loop
+    // function here: its root stays a declaration until it is removed below.
+    let falls_back = falls_back(program, program.function(root));
     for &f in &order {
-        define_kern_function(&mut unit, &hooks, program, f)?;
+        if !(falls_back && f == root) {
+            define_kern_function(&mut unit, &hooks, program, f)?;
+        }
     }
     let root_function = unit.device_functions[&root];
     let root_symbol = symbol(root, &program.function(root).name);
@@ -177,6 +185,10 @@ fn build<'ctx>(
         &root_symbol,
     )?
     .unwrap_or(root_function);
+    if falls_back {
+        // SAFETY: nothing refers to it: the dispatcher falls back instead.
+        unsafe { root_function.delete() };
+    }
     define_trampoline(&unit, program.function(root), entry)?;
 
     // Every function is compiled for this CPU, also by MCJIT's own code generator.
@@ -223,6 +235,7 @@ fn build<'ctx>(
         tables,
         print_hook,
         times,
+        falls_back,
     })
 }
 
@@ -286,9 +299,14 @@ impl Drop for HostCode {
 unsafe impl Send for HostCode {}
 unsafe impl Sync for HostCode {}
 
+/// Compiles the unit rooted at `root`. A unit that falls back to the baseline's
+/// code of its loop gets `baseline` (the same request's Cranelift code), or, if
+/// there is none, compiles it with Cranelift here (its time counts as machine
+/// code).
 pub(super) fn compile(
     program: &Program,
     root: FuncId,
+    baseline: Option<&CompiledFunction>,
 ) -> Result<(CompiledFunction, CompileTimes), LlvmError> {
     let context: *mut Context = Box::into_raw(Box::new(Context::create()));
     // From here on `owner` frees the context on every path.
@@ -301,6 +319,15 @@ pub(super) fn compile(
     let cx: &'static Context = unsafe { &*context };
     let built = build(cx, program, root)?;
     let generating = Instant::now();
+    let fallback = match (built.falls_back, baseline) {
+        (false, _) => None,
+        (true, Some(code)) => Some(code.clone()),
+        (true, None) => Some(
+            JitEngine::new()
+                .and_then(|mut engine| engine.compile(program, root))
+                .map_err(|e| LlvmError::Llvm(format!("the baseline's fallback: {e}")))?,
+        ),
+    };
     let engine = built
         .module
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
@@ -320,6 +347,7 @@ pub(super) fn compile(
     // SAFETY: the trampoline is a function of the finalized module with the
     // trampoline signature (`entry`); `owner` keeps it. The kern functions are
     // internal (and mostly inlined into it): there is no native entry to offer.
+    // The fallback is the same loop's code.
     let code = unsafe {
         CompiledFunction::from_foreign(
             Box::new(owner),
@@ -328,6 +356,7 @@ pub(super) fn compile(
             std::ptr::null(),
             trampoline as *const u8,
             program.function(root),
+            fallback,
         )
     };
     Ok((code, times))
