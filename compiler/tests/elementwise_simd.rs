@@ -721,7 +721,8 @@ fn the_optimized_tier_vectorises_a_guarded_body() {
 /// chunks where a guard held run the baseline's code of the same loop (a
 /// fallback the host runs between two stretches of the optimized code), so the
 /// optimized tier lowers the body once, as its predicated form (more than half
-/// of `wave`'s compile). Those elements give the interpreter's values: huge
+/// of `wave`'s compile), and the predicated loop runs whole groups of elements
+/// (no scalar remainder loop). Those elements give the interpreter's values: huge
 /// arguments (`sin`'s Payne–Hanek path) in a middle chunk and at the last
 /// element, on unit, broadcast, doubled, reversed and strided-output calls.
 #[cfg(feature = "llvm")]
@@ -733,6 +734,12 @@ fn a_guarded_bodys_scalar_elements_run_the_baseline_code() {
         !ir.lines()
             .any(|l| l.starts_with("define") && l.contains("_loop(")),
         "a scalar loop function in the unit:\n{ir}"
+    );
+    // Nor a scalar remainder of the predicated loop: it runs whole groups of
+    // elements only, the last few of a call go to the baseline too.
+    assert!(
+        !ir.contains("fmul double "),
+        "scalar code of the body:\n{ir}"
     );
     let n = 20_000;
     let mut x: Vec<ScalarValue> = (0..n)

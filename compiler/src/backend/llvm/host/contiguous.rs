@@ -33,7 +33,9 @@
 //! safe), with its traps and prints, then calls this code again for the rest.
 //! Such a unit holds no scalar copy of the body at all — not even the loop
 //! function, [`falls_back`] — which is more than half of `wave`'s compile
-//! (`sin`'s reduction inlined). The chunks run in order and the host stops at a
+//! (`sin`'s reduction inlined). Nor does LLVM add one as the vector loop's
+//! remainder: the predicated loop runs a multiple of [`GROUP`] elements, and
+//! the last few elements of a call (fewer than a group) are the baseline's too. The chunks run in order and the host stops at a
 //! trap: elements, values, traps and prints are the loop's, in its order, and
 //! the bits the same (both tiers compute every operation the same way).
 //!
@@ -71,8 +73,12 @@ use crate::loops::predicated_loop::build_predicated_loop;
 use crate::passes::predicate::{if_convert, Predicated};
 
 /// Bytes of stack the buffers of zero-stride inputs may take together; a chunk
-/// is as many elements as fit (a multiple of 64, at least 64).
+/// is as many elements as fit (a multiple of [`GROUP`], at least one group).
 const BUFFER_BYTES: u64 = 16 * 1024;
+
+/// The predicated loop runs a multiple of this many elements (more than the
+/// widest vector loop LLVM makes, lanes times interleaving).
+const GROUP: u64 = 64;
 
 /// The element types of the inputs and of the output of elementwise loop
 /// `func`, or `None` when it is not one (or not of the shape `loops::elementwise`
@@ -148,7 +154,7 @@ fn every_stride(_: usize, _: usize) -> bool {
 /// Elements per chunk for inputs of `types`.
 fn chunk_len(types: &[ScalarType]) -> u64 {
     let bytes: u64 = types.iter().map(|t| t.size_bytes() as u64).sum();
-    (BUFFER_BYTES / bytes.max(1) / 64 * 64).max(64)
+    (BUFFER_BYTES / bytes.max(1) / GROUP * GROUP).max(GROUP)
 }
 
 /// What runs the elements the vector code does not: a copy of the loop
@@ -411,7 +417,22 @@ fn define_elementwise_dispatch<'ctx>(
     b.position_at_end(body);
     let left = b.build_int_sub(n, i_value, "")?;
     let short = b.build_int_compare(IntPredicate::ULT, left, step, "")?;
-    let m = b.build_select(short, left, step, "m")?.into_int_value();
+    let mut m = b.build_select(short, left, step, "m")?.into_int_value();
+    if predicated.is_some() {
+        // The predicated loop runs whole groups of GROUP elements only, so that
+        // LLVM's vectoriser needs no scalar remainder loop (its trip count is a
+        // multiple of every vector width); the last elements of the call, fewer
+        // than GROUP, are the baseline's.
+        let whole = b.build_and(m, i64t.const_int(!(GROUP - 1), false), "whole")?;
+        let (tail, groups) = (block("tail"), block("groups"));
+        let none = b.build_int_compare(IntPredicate::EQ, whole, i64t.const_zero(), "")?;
+        b.build_conditional_branch(none, tail, groups)?;
+        b.position_at_end(tail);
+        fall_back(unit, &b, trap, i_value, left)?;
+        b.build_unconditional_branch(done)?;
+        b.position_at_end(groups);
+        m = whole;
+    }
     let mut args: Vec<BasicMetadataValueEnum> = vec![trap.into()];
     for (data, elem, buffer, zero) in bases {
         // SAFETY (LLVM): `i < n`, an element of the run (stride 1).
