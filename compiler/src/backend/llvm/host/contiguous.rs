@@ -244,6 +244,13 @@ fn define_batch_dispatch<'ctx>(
         |p, axis| (p, axis) == (X, ELEMENTS),
     )?;
     let cx = unit.cx;
+    // Strided lanes are rare (`reduce` streams along the smallest stride):
+    // their loop is kept small, not vectorised with gathers, which would cost
+    // as much compile as the contiguous copy.
+    for attribute in ["noinline", "optsize"] {
+        let kind = Attribute::get_named_enum_kind_id(attribute);
+        generic.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
+    }
     let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
     let stride = match &kern_function_frame(dispatch, func).params[X] {
         ParamValue::Array(x) => x.strides[ELEMENTS],
