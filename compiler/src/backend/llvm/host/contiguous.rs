@@ -151,6 +151,15 @@ fn every_stride(_: usize, _: usize) -> bool {
     true
 }
 
+/// Marks `function` out of line and optimised for size: the path for strides
+/// the dispatcher's contiguous path does not take.
+fn keep_small(cx: &inkwell::context::Context, function: FunctionValue<'_>) {
+    for attribute in ["noinline", "optsize"] {
+        let kind = Attribute::get_named_enum_kind_id(attribute);
+        function.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
+    }
+}
+
 /// Elements per chunk for inputs of `types`.
 fn chunk_len(types: &[ScalarType]) -> u64 {
     let bytes: u64 = types.iter().map(|t| t.size_bytes() as u64).sum();
@@ -247,10 +256,7 @@ fn define_batch_dispatch<'ctx>(
     // Strided lanes are rare (`reduce` streams along the smallest stride):
     // their loop is kept small, not vectorised with gathers, which would cost
     // as much compile as the contiguous copy.
-    for attribute in ["noinline", "optsize"] {
-        let kind = Attribute::get_named_enum_kind_id(attribute);
-        generic.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
-    }
+    keep_small(cx, generic);
     let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
     let stride = match &kern_function_frame(dispatch, func).params[X] {
         ParamValue::Array(x) => x.strides[ELEMENTS],
@@ -296,10 +302,7 @@ fn define_elementwise_dispatch<'ctx>(
     // The loop function as it is now runs only strides the contiguous path does
     // not take, where LLVM's own "every stride is 1" version of it would be dead
     // code: kept out of line and small, its loop is not versioned nor vectorised.
-    for attribute in ["noinline", "optsize"] {
-        let kind = Attribute::get_named_enum_kind_id(attribute);
-        generic.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(kind, 0));
-    }
+    keep_small(cx, generic);
     let i64t = cx.i64_type();
     let one = i64t.const_int(1, false);
 
