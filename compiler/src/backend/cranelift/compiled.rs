@@ -102,7 +102,9 @@ impl Unit {
             let trampoline: Trampoline = std::mem::transmute(self.trampoline);
             trampoline(ctx, slots, ret);
             if let Some((fallback, sites)) = &self.fallback {
-                self.run_fallbacks(trampoline, fallback, *sites, ctx, slots, ret);
+                if ctx.trap.code == trap_code::FALLBACK {
+                    self.run_fallbacks(trampoline, fallback, *sites, ctx, slots, ret);
+                }
             }
         }
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
