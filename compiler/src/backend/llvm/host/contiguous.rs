@@ -35,9 +35,10 @@
 //! function, [`falls_back`] — which is more than half of `wave`'s compile
 //! (`sin`'s reduction inlined). Nor does LLVM add one as the vector loop's
 //! remainder: the predicated loop runs a multiple of [`GROUP`] elements, and
-//! the last few elements of a call (fewer than a group) are the baseline's too. The chunks run in order and the host stops at a
-//! trap: elements, values, traps and prints are the loop's, in its order, and
-//! the bits the same (both tiers compute every operation the same way).
+//! the last few elements of a call (fewer than a group) are the baseline's too.
+//! The chunks run in order and the host stops at a trap: elements, values,
+//! traps and prints are the loop's, in its order, and the bits the same (both
+//! tiers compute every operation the same way).
 //!
 //! A body without guards keeps its loop function for the other strides, out of
 //! line and optimised for size, so LLVM does not version it on strides the
