@@ -32,7 +32,7 @@
 //! inputs, which nothing has written yet (so outputs aliasing their inputs are
 //! safe), with its traps and prints, then calls this code again for the rest.
 //! Such a unit holds no scalar copy of the body at all — not even the loop
-//! function, [`falls_back`] — which is more than half of `wave`'s compile
+//! function, [`Dispatch::falls_back`] — which is more than half of `wave`'s compile
 //! (`sin`'s reduction inlined). Nor does LLVM add one as the vector loop's
 //! remainder: the predicated loop runs a multiple of [`GROUP`] elements, and
 //! the last few elements of a call (fewer than a group) are the baseline's too.
@@ -167,21 +167,69 @@ fn chunk_len(types: &[ScalarType]) -> u64 {
     (BUFFER_BYTES / bytes.max(1) / GROUP * GROUP).max(GROUP)
 }
 
-/// What runs the elements the vector code does not: a copy of the loop
-/// function in the unit, or the baseline's code of the loop, which the host runs
-/// when the dispatcher returns with a fallback record (see [`fall_back`]).
-#[derive(Clone, Copy)]
-enum Scalar<'ctx> {
-    Call(FunctionValue<'ctx>),
-    Fallback,
+/// The dispatcher a unit's root gets, decided once per compile ([`Dispatch::of`]).
+pub(super) enum Dispatch {
+    /// Not an elementwise loop nor a batch of block reductions: no dispatcher.
+    None,
+    /// A batch of block reductions (`loops::reduce_batch`).
+    Batch,
+    /// An elementwise loop with inputs and output of these element types; with
+    /// the predicated form of its body when that has guards.
+    Elementwise {
+        types: Vec<ScalarType>,
+        out: ScalarType,
+        guarded: Option<Predicated>,
+    },
 }
 
-/// Whether the unit of elementwise loop `func` leaves its scalar elements to
-/// the baseline's code of the loop ([`trap_code::FALLBACK`]): when its body has
-/// guards. Such a unit does not define the loop function itself.
-pub(super) fn falls_back(program: &ir::Program, func: &ir::Function) -> bool {
-    operand_types(func)
-        .is_some_and(|(types, out)| guarded_form(program, func, &types, out).is_some())
+impl Dispatch {
+    /// The dispatcher `func` gets (for an elementwise loop this runs the
+    /// predicate pass on its body, once).
+    pub(super) fn of(program: &ir::Program, func: &ir::Function) -> Dispatch {
+        if let FunctionKind::ReductionBatch {
+            runs: BatchRuns::Blocks,
+            ..
+        } = func.kind
+        {
+            return Dispatch::Batch;
+        }
+        match operand_types(func) {
+            Some((types, out)) => {
+                let guarded = guarded_form(program, func, &types, out);
+                Dispatch::Elementwise {
+                    types,
+                    out,
+                    guarded,
+                }
+            }
+            None => Dispatch::None,
+        }
+    }
+
+    /// Whether the unit leaves its scalar elements to the baseline's code of
+    /// the loop ([`trap_code::FALLBACK`]): an elementwise loop whose body has
+    /// guards. Such a unit does not define the loop function itself.
+    pub(super) fn falls_back(&self) -> bool {
+        matches!(
+            self,
+            Dispatch::Elementwise {
+                guarded: Some(_),
+                ..
+            }
+        )
+    }
+}
+
+/// How the contiguous path of an elementwise loop runs a chunk.
+#[derive(Clone, Copy)]
+enum Chunks<'ctx> {
+    /// The unit copy of the loop function (a body without guards); the loop
+    /// function itself runs other strides.
+    Unit(FunctionValue<'ctx>),
+    /// The predicated loop into a buffer of results; other strides, chunks
+    /// where a guard held and the call's last elements are the baseline's
+    /// ([`fall_back`]).
+    Predicated(FunctionValue<'ctx>),
 }
 
 /// Ends the dispatcher's work with a fallback record: elements `start..start +
@@ -206,10 +254,9 @@ fn fall_back<'ctx>(
     Ok(())
 }
 
-/// When `func` (LLVM function `generic`, named `symbol`) is an elementwise loop
-/// or a batch of block reductions, defines its contiguous path and a dispatcher
-/// in front of it, and returns the dispatcher, which has `generic`'s signature;
-/// otherwise `None`.
+/// Defines the contiguous path and the dispatcher `plan` gives `func` (LLVM
+/// function `generic`, named `symbol`), and returns the dispatcher, which has
+/// `generic`'s signature; `None` when there is none.
 pub(super) fn define_dispatch<'ctx>(
     unit: &mut Unit<'ctx>,
     hooks: &Host<'ctx>,
@@ -217,18 +264,45 @@ pub(super) fn define_dispatch<'ctx>(
     func: &ir::Function,
     generic: FunctionValue<'ctx>,
     symbol: &str,
+    plan: Dispatch,
 ) -> Result<Option<FunctionValue<'ctx>>, LlvmError> {
-    if let FunctionKind::ReductionBatch {
-        runs: BatchRuns::Blocks,
-        ..
-    } = func.kind
-    {
-        return define_batch_dispatch(unit, hooks, program, func, generic, symbol).map(Some);
-    }
-    let Some(operands) = operand_types(func) else {
-        return Ok(None);
+    let dispatch = match plan {
+        Dispatch::None => return Ok(None),
+        Dispatch::Batch => define_batch_dispatch(unit, hooks, program, func, generic, symbol)?,
+        Dispatch::Elementwise {
+            types,
+            out,
+            guarded,
+        } => {
+            let chunks = match guarded {
+                Some(pred) => {
+                    let lp = build_predicated_loop(&pred, func.span);
+                    let name = format!("{symbol}$predicated");
+                    Chunks::Predicated(define_unit_copy(
+                        unit,
+                        hooks,
+                        program,
+                        &lp,
+                        &name,
+                        every_stride,
+                    )?)
+                }
+                None => {
+                    let name = format!("{symbol}$unit");
+                    Chunks::Unit(define_unit_copy(
+                        unit,
+                        hooks,
+                        program,
+                        func,
+                        &name,
+                        every_stride,
+                    )?)
+                }
+            };
+            define_elementwise_dispatch(unit, func, generic, symbol, (types, out), chunks)?
+        }
     };
-    define_elementwise_dispatch(unit, hooks, program, func, generic, symbol, operands).map(Some)
+    Ok(Some(dispatch))
 }
 
 /// The dispatcher of a batch of block reductions (`loops::reduce_batch`: `x`,
@@ -288,41 +362,29 @@ fn define_batch_dispatch<'ctx>(
 }
 
 /// The dispatcher of an elementwise loop whose inputs and output have the
-/// element types `operands` (see the module's documentation).
+/// element types `operands`, whose chunks run `chunks` (see the module's
+/// documentation).
 fn define_elementwise_dispatch<'ctx>(
     unit: &mut Unit<'ctx>,
-    hooks: &Host<'ctx>,
-    program: &ir::Program,
     func: &ir::Function,
     generic: FunctionValue<'ctx>,
     symbol: &str,
     operands: (Vec<ScalarType>, ScalarType),
+    chunks: Chunks<'ctx>,
 ) -> Result<FunctionValue<'ctx>, LlvmError> {
     let (types, out_type) = operands;
     let cx = unit.cx;
     // The loop function as it is now runs only strides the contiguous path does
     // not take, where LLVM's own "every stride is 1" version of it would be dead
     // code: kept out of line and small, its loop is not versioned nor vectorised.
+    // (A guarded body's unit holds no loop function: its scalar elements are the
+    // baseline's, more than half of `wave`'s compile.)
     keep_small(cx, generic);
     let i64t = cx.i64_type();
     let one = i64t.const_int(1, false);
-
-    // A guarded body's scalar loop runs only other strides and the chunks where
-    // a guard held, and LLVM cannot vectorise it anyway: both go to the
-    // baseline's code of the loop (`Fallback`), and the unit holds no scalar
-    // copy of the body at all (more than half of `wave`'s compile).
-    let (predicated, scalar_loop) = match guarded_form(program, func, &types, out_type) {
-        Some(pred) => {
-            let lp = build_predicated_loop(&pred, func.span);
-            let name = format!("{symbol}$predicated");
-            let predicated = define_unit_copy(unit, hooks, program, &lp, &name, every_stride)?;
-            (Some(predicated), Scalar::Fallback)
-        }
-        None => {
-            let name = format!("{symbol}$unit");
-            let copy = define_unit_copy(unit, hooks, program, func, &name, every_stride)?;
-            (None, Scalar::Call(copy))
-        }
+    let predicated = match chunks {
+        Chunks::Predicated(lp) => Some(lp),
+        Chunks::Unit(_) => None,
     };
 
     let dispatch = declare_kern_function(unit, func, &format!("{symbol}$dispatch"));
@@ -372,13 +434,13 @@ fn define_elementwise_dispatch<'ctx>(
     b.build_conditional_branch(fits, contiguous, generic_block)?;
 
     b.position_at_end(generic_block);
-    match scalar_loop {
-        Scalar::Call(_) => {
+    match chunks {
+        Chunks::Unit(_) => {
             let all: Vec<BasicMetadataValueEnum> =
                 dispatch.get_params().into_iter().map(Into::into).collect();
             b.build_call(generic, &all, "")?;
         }
-        Scalar::Fallback => fall_back(unit, &b, trap, i64t.const_zero(), n)?,
+        Chunks::Predicated(_) => fall_back(unit, &b, trap, i64t.const_zero(), n)?,
     }
     b.build_return(None)?;
 
@@ -478,8 +540,8 @@ fn define_elementwise_dispatch<'ctx>(
         b.build_unconditional_branch(head)?;
         b.position_at_end(scalar);
     }
-    match scalar_loop {
-        Scalar::Call(copy) => {
+    match chunks {
+        Chunks::Unit(copy) => {
             args.extend::<[BasicMetadataValueEnum; 3]>([out_run.into(), m.into(), one.into()]);
             b.build_call(copy, &args, "")?;
             // A chunk that trapped ends the loop, the record as it wrote it.
@@ -490,7 +552,7 @@ fn define_elementwise_dispatch<'ctx>(
             b.build_conditional_branch(clear, head, done)?;
         }
         // The chunk and what follows it are the host's to run from here.
-        Scalar::Fallback => {
+        Chunks::Predicated(_) => {
             fall_back(unit, &b, trap, i_value, m)?;
             b.build_unconditional_branch(done)?;
         }

@@ -18,7 +18,7 @@ use inkwell::values::FunctionValue;
 use inkwell::{AddressSpace, OptimizationLevel};
 use std::time::{Duration, Instant};
 
-use super::contiguous::{define_dispatch, falls_back};
+use super::contiguous::{define_dispatch, Dispatch};
 use super::entry::{define_trampoline, define_trap_function, TRAMPOLINE};
 use super::hooks::Host;
 use super::LlvmError;
@@ -91,7 +91,7 @@ struct Built<'ctx> {
     /// How long lowering and the pass pipeline took.
     times: CompileTimes,
     /// Whether the code leaves elements to the baseline's code of the loop
-    /// (`contiguous::falls_back`).
+    /// (`contiguous::Dispatch::falls_back`).
     falls_back: bool,
 }
 
@@ -168,7 +168,8 @@ fn build<'ctx>(
     ));
     // A loop whose scalar elements go to the baseline's code has no scalar loop
     // function here: its root stays a declaration until it is removed below.
-    let falls_back = falls_back(program, program.function(root));
+    let plan = Dispatch::of(program, program.function(root));
+    let falls_back = plan.falls_back();
     for &f in &order {
         if !(falls_back && f == root) {
             define_kern_function(&mut unit, &hooks, program, f)?;
@@ -183,6 +184,7 @@ fn build<'ctx>(
         program.function(root),
         root_function,
         &root_symbol,
+        plan,
     )?
     .unwrap_or(root_function);
     if falls_back {
