@@ -46,13 +46,15 @@
 //! site).
 //!
 //! A batch of block reductions (`loops::reduce_batch`, what every `reduce`
-//! of a reorderable ufunc runs) gets the same treatment in small: its lanes
-//! are usually contiguous, and LLVM, seeing a run-time stride, turned the
-//! eight accumulators' loads into gathers. Its dispatcher calls a copy lowered
-//! with the lanes' element stride the constant 1 when that stride is 1 (the
-//! eight loads are then one vector load, the eight combines one vector
-//! operation), and the loop function as it is otherwise. Both run the same IR
-//! in the same order: the bits are the loop's.
+//! of a reorderable ufunc runs) whose combiner can run lane by lane is built
+//! with its accumulators as one vector (`block_reduce`). Another batch (a
+//! combiner that can trap, accumulators of another type than the elements)
+//! gets the same treatment as an elementwise loop in small: its lanes are
+//! usually contiguous, and LLVM, seeing a run-time stride, turned the eight
+//! accumulators' loads into gathers. Its dispatcher calls a copy lowered with
+//! the lanes' element stride the constant 1 when that stride is 1, and the
+//! loop function as it is otherwise. Both run the same IR in the same order:
+//! the bits are the loop's.
 //!
 //! It knows the elementwise loop's parameters (rank-1 arrays, the output last),
 //! the batch's (`x` first, its elements along axis 1) and the host's trap
@@ -62,6 +64,7 @@ use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
+use super::block_reduce::{define_vector_batch, VectorBatch};
 use super::hooks::Host;
 use super::LlvmError;
 use crate::backend::llvm::lower::{
@@ -171,8 +174,9 @@ fn chunk_len(types: &[ScalarType]) -> u64 {
 pub(super) enum Dispatch {
     /// Not an elementwise loop nor a batch of block reductions: no dispatcher.
     None,
-    /// A batch of block reductions (`loops::reduce_batch`).
-    Batch,
+    /// A batch of block reductions (`loops::reduce_batch`); with the plan of
+    /// its vector form when its combiner has one (`block_reduce`).
+    Batch(Option<VectorBatch>),
     /// An elementwise loop with inputs and output of these element types; with
     /// the predicated form of its body when that has guards.
     Elementwise {
@@ -191,7 +195,7 @@ impl Dispatch {
             ..
         } = func.kind
         {
-            return Dispatch::Batch;
+            return Dispatch::Batch(VectorBatch::of(program, func));
         }
         match operand_types(func) {
             Some((types, out)) => {
@@ -203,6 +207,15 @@ impl Dispatch {
                 }
             }
             None => Dispatch::None,
+        }
+    }
+
+    /// A function the dispatcher calls that the loop may not: the combiner of
+    /// a batch built as vectors. The unit must define it and its callees.
+    pub(super) fn calls(&self) -> Option<ir::FuncId> {
+        match self {
+            Dispatch::Batch(Some(plan)) => Some(plan.combine),
+            _ => None,
         }
     }
 
@@ -268,7 +281,13 @@ pub(super) fn define_dispatch<'ctx>(
 ) -> Result<Option<FunctionValue<'ctx>>, LlvmError> {
     let dispatch = match plan {
         Dispatch::None => return Ok(None),
-        Dispatch::Batch => define_batch_dispatch(unit, hooks, program, func, generic, symbol)?,
+        Dispatch::Batch(Some(plan)) => {
+            keep_small(unit.cx, generic);
+            define_vector_batch(unit, func, plan, generic, &format!("{symbol}$dispatch"))?
+        }
+        Dispatch::Batch(None) => {
+            define_batch_dispatch(unit, hooks, program, func, generic, symbol)?
+        }
         Dispatch::Elementwise {
             types,
             out,

@@ -48,7 +48,10 @@
 //! * `contiguous`: the dispatcher in front of an elementwise loop that runs
 //!   contiguous and broadcast operands through a unit-stride copy of the loop,
 //!   which LLVM vectorises.
+//! * `block_reduce`: a batch of block reductions built with its eight
+//!   accumulators as one vector.
 
+mod block_reduce;
 mod contiguous;
 mod entry;
 mod hooks;

@@ -137,7 +137,16 @@ fn build<'ctx>(
 ) -> Result<Built<'ctx>, LlvmError> {
     let started = Instant::now();
     let machine = target_machine()?;
-    let order = unit_functions(program, root)?;
+    let mut order = unit_functions(program, root)?;
+    // The dispatcher decided once; what it calls joins the unit.
+    let plan = Dispatch::of(program, program.function(root));
+    if let Some(callee) = plan.calls() {
+        for f in unit_functions(program, callee)? {
+            if !order.contains(&f) {
+                order.push(f);
+            }
+        }
+    }
     let module = cx.create_module("kern");
     module.set_triple(&machine.get_triple());
     module.set_data_layout(&machine.get_target_data().get_data_layout());
@@ -168,7 +177,6 @@ fn build<'ctx>(
     ));
     // A loop whose scalar elements go to the baseline's code has no scalar loop
     // function here: its root stays a declaration until it is removed below.
-    let plan = Dispatch::of(program, program.function(root));
     let falls_back = plan.falls_back();
     for &f in &order {
         if !(falls_back && f == root) {

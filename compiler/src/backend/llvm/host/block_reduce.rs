@@ -1,0 +1,357 @@
+//! A batch of block reductions (`loops::reduce_batch`, what every `reduce` of a
+//! reorderable ufunc runs) on the host, with its eight accumulators as one
+//! vector: the LLVM counterpart of the baseline's `cranelift/vector_reduce.rs`.
+//!
+//! Lowered from its IR, the batch is one loop over `lanes × blocks` iterations
+//! that divides its index by `blocks` for every block of 128 elements, with
+//! eight scalar accumulators that LLVM's SLP vectoriser packed into pairs of
+//! non-adjacent lanes (gathers and shuffles, 128-bit vectors on an AVX-512 CPU).
+//! Here the loop is built directly, in the order the IR gives
+//! (`loops::reduce_loop`'s block order):
+//!
+//! ```text
+//! entry:  if x's element stride is 1 and out is at least lanes × blocks:
+//!         for lane, for block (the IR's iterations, in their order):
+//!           len < 8:  r = x[0], i = 1                      (in order)
+//!           else:     acc = x[0..8] as one vector, i = 8
+//!                     while i + 8 <= len: acc = f(acc, x[i..i + 8]) lane by lane, i += 8
+//!                     r = f(f(f(r0, r1), f(r2, r3)), f(f(r4, r5), f(r6, r7)))
+//!           while i < len: r = f(r, x[i]), i += 1         (in order)
+//!           out[lane, block] = r
+//!         else: the loop function (the IR body, which traps on a wrong `out`)
+//! ```
+//!
+//! `f` is the ufunc's combiner, called lane by lane on the vectors' elements:
+//! LLVM inlines it and turns the eight calls into one vector operation (a
+//! `<8 x double>` add on AVX-512). Each lane computes the very operations of
+//! the IR's accumulator, so the bits are the loop's. It applies when the
+//! combiner takes and returns the element type (32 or 64 bits, not `bool`)
+//! and can never trap (its predicated form has no guard), as on the baseline;
+//! other batches keep the unit-stride copy of their loop (`contiguous`).
+//!
+//! It knows the batch's parameters (`x` first, its elements along axis 1;
+//! `out` second) and the shared lowering's calling convention; not how the
+//! combiner is lowered.
+
+use inkwell::builder::Builder;
+use inkwell::types::{BasicType, BasicTypeEnum, VectorType};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+    VectorValue,
+};
+use inkwell::IntPredicate;
+
+use super::LlvmError;
+use crate::backend::llvm::lower::{declare_kern_function, kern_function_frame, ParamValue, Unit};
+use crate::backend::llvm::types::register_type;
+use crate::ir::{self, BatchRuns, FuncId, FunctionKind, ScalarType, Type};
+use crate::loops::reduce_loop::{BLOCK, LANES};
+use crate::passes::predicate::if_convert;
+
+/// A batch whose block reductions run as vectors: its combiner and the one
+/// type of its elements and accumulators.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct VectorBatch {
+    pub combine: FuncId,
+    ty: ScalarType,
+}
+
+impl VectorBatch {
+    /// The plan of batch `func`, when its combiner qualifies (module docs).
+    pub(super) fn of(program: &ir::Program, func: &ir::Function) -> Option<VectorBatch> {
+        let FunctionKind::ReductionBatch {
+            combine,
+            runs: BatchRuns::Blocks,
+        } = func.kind
+        else {
+            return None;
+        };
+        let [x, out] = &func.params[..] else {
+            return None;
+        };
+        let (Type::Array(xa), Type::Array(oa)) = (func.local(x.local).ty, func.local(out.local).ty)
+        else {
+            return None;
+        };
+        let ty = xa.elem;
+        let shapes = xa.rank == 2 && oa.rank == 2 && oa.mutable && oa.elem == ty;
+        if !shapes || ty == ScalarType::Bool || !matches!(ty.bits(), 32 | 64) {
+            return None;
+        }
+        let pred = if_convert(program, combine).ok()?;
+        (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty())
+            .then_some(VectorBatch { combine, ty })
+    }
+}
+
+/// Defines `name`, batch `func` built as in the module docs, calling `generic`
+/// (the loop function) for the calls it does not take; returns it (it has
+/// `func`'s signature). The combiner must be defined in the unit.
+pub(super) fn define_vector_batch<'ctx>(
+    unit: &mut Unit<'ctx>,
+    func: &ir::Function,
+    plan: VectorBatch,
+    generic: FunctionValue<'ctx>,
+    name: &str,
+) -> Result<FunctionValue<'ctx>, LlvmError> {
+    let cx = unit.cx;
+    let combine = *unit
+        .device_functions
+        .get(&plan.combine)
+        .ok_or_else(|| LlvmError::Llvm("the reduction's combiner is not in its unit".into()))?;
+    let function = declare_kern_function(unit, func, name);
+    let frame = kern_function_frame(function, func);
+    let (ParamValue::Array(x), ParamValue::Array(out)) = (&frame.params[0], &frame.params[1])
+    else {
+        return Err(LlvmError::Llvm(
+            "a reduction batch without its arrays".into(),
+        ));
+    };
+    let elem = register_type(cx, plan.ty);
+    let b = cx.create_builder();
+    let block = |name: &str| cx.append_basic_block(function, name);
+    let entry = block("entry");
+    b.position_at_end(entry);
+    let i64t = cx.i64_type();
+    let int = |v: u64| i64t.const_int(v, false);
+    let vector = vector_type(elem);
+    let slots = Slots {
+        lane: b.build_alloca(i64t, "lane")?,
+        block: b.build_alloca(i64t, "block")?,
+        i: b.build_alloca(i64t, "i")?,
+        r: b.build_alloca(elem, "r")?,
+        acc: b.build_alloca(vector, "acc")?,
+    };
+    let lanes = x.shape[0];
+    let n = x.shape[1];
+    let rounded_up = b.build_int_add(n, int(BLOCK as u64 - 1), "")?;
+    let blocks = b.build_right_shift(rounded_up, int(BLOCK.trailing_zeros() as u64), false, "")?;
+    let contiguous = b.build_int_compare(IntPredicate::EQ, x.strides[1], int(1), "")?;
+    let rows_fit = b.build_int_compare(IntPredicate::UGE, out.shape[0], lanes, "")?;
+    let cols_fit = b.build_int_compare(IntPredicate::UGE, out.shape[1], blocks, "")?;
+    let ok = b.build_and(contiguous, rows_fit, "")?;
+    let ok = b.build_and(ok, cols_fit, "")?;
+    let (fast, other) = (block("vector"), block("generic"));
+    b.build_conditional_branch(ok, fast, other)?;
+
+    b.position_at_end(other);
+    let all: Vec<BasicMetadataValueEnum> =
+        function.get_params().into_iter().map(Into::into).collect();
+    b.build_call(generic, &all, "")?;
+    b.build_return(None)?;
+
+    // for lane in 0..lanes { for block in 0..blocks { … } }
+    b.position_at_end(fast);
+    b.build_store(slots.lane, int(0))?;
+    let (lane_head, lane_body, ret) = (block("lane"), block("lane.body"), block("ret"));
+    b.build_unconditional_branch(lane_head)?;
+    b.position_at_end(lane_head);
+    let lane = b.build_load(i64t, slots.lane, "")?.into_int_value();
+    let more = b.build_int_compare(IntPredicate::ULT, lane, lanes, "")?;
+    b.build_conditional_branch(more, lane_body, ret)?;
+    b.position_at_end(lane_body);
+    b.build_store(slots.block, int(0))?;
+    let (block_head, block_body, lane_next) =
+        (block("block"), block("block.body"), block("lane.next"));
+    b.build_unconditional_branch(block_head)?;
+    b.position_at_end(block_head);
+    let blk = b.build_load(i64t, slots.block, "")?.into_int_value();
+    let more = b.build_int_compare(IntPredicate::ULT, blk, blocks, "")?;
+    b.build_conditional_branch(more, block_body, lane_next)?;
+    b.position_at_end(block_body);
+    let start = b.build_int_mul(blk, int(BLOCK as u64), "")?;
+    let left = b.build_int_sub(n, start, "")?;
+    let short = b.build_int_compare(IntPredicate::ULT, left, int(BLOCK as u64), "")?;
+    let len = b
+        .build_select(short, left, int(BLOCK as u64), "")?
+        .into_int_value();
+    let row = b.build_int_mul(lane, x.strides[0], "")?;
+    let at = b.build_int_add(row, start, "")?;
+    let first = unsafe { b.build_in_bounds_gep(elem, x.data, &[at], "")? };
+    let lowering = Blocks {
+        b: &b,
+        function,
+        elem,
+        vector,
+        combine,
+        trap: frame.trap,
+        slots: &slots,
+        size: plan.ty.size_bytes() as u32,
+    };
+    let r = lowering.block_reduction(first, len)?;
+    let row = b.build_int_mul(lane, out.strides[0], "")?;
+    let col = b.build_int_mul(blk, out.strides[1], "")?;
+    let at = b.build_int_add(row, col, "")?;
+    let slot = unsafe { b.build_in_bounds_gep(elem, out.data, &[at], "")? };
+    lowering.aligned(b.build_store(slot, r)?);
+    let next = b.build_int_add(blk, int(1), "")?;
+    b.build_store(slots.block, next)?;
+    b.build_unconditional_branch(block_head)?;
+    b.position_at_end(lane_next);
+    let next = b.build_int_add(lane, int(1), "")?;
+    b.build_store(slots.lane, next)?;
+    b.build_unconditional_branch(lane_head)?;
+
+    b.position_at_end(ret);
+    b.build_return(None)?;
+    Ok(function)
+}
+
+/// `<LANES x elem>`.
+fn vector_type(elem: BasicTypeEnum<'_>) -> VectorType<'_> {
+    match elem {
+        BasicTypeEnum::FloatType(t) => t.vec_type(LANES as u32),
+        BasicTypeEnum::IntType(t) => t.vec_type(LANES as u32),
+        _ => unreachable!("a batch's element is a number"),
+    }
+}
+
+/// The stack slots of the loop's variables (`mem2reg` makes them registers).
+struct Slots<'ctx> {
+    lane: PointerValue<'ctx>,
+    block: PointerValue<'ctx>,
+    i: PointerValue<'ctx>,
+    r: PointerValue<'ctx>,
+    acc: PointerValue<'ctx>,
+}
+
+/// What the lowering of one block's reduction needs.
+struct Blocks<'a, 'ctx> {
+    b: &'a Builder<'ctx>,
+    function: FunctionValue<'ctx>,
+    elem: BasicTypeEnum<'ctx>,
+    vector: VectorType<'ctx>,
+    combine: FunctionValue<'ctx>,
+    trap: PointerValue<'ctx>,
+    slots: &'a Slots<'ctx>,
+    /// Bytes of one element: the alignment of every access.
+    size: u32,
+}
+
+impl<'ctx> Blocks<'_, 'ctx> {
+    /// Emits the reduction, in the block order, of the `len >= 1` contiguous
+    /// elements from `first` on; returns it, in the block it leaves the
+    /// builder at.
+    fn block_reduction(
+        &self,
+        first: PointerValue<'ctx>,
+        len: IntValue<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
+        let (b, cx) = (self.b, self.function.get_type().get_context());
+        let block = |name: &str| cx.append_basic_block(self.function, name);
+        let i64t = cx.i64_type();
+        let int = |v: u64| i64t.const_int(v, false);
+        let lanes = int(LANES as u64);
+        let (small, large, in_order) = (block("small"), block("large"), block("in_order"));
+        let is_small = b.build_int_compare(IntPredicate::ULT, len, lanes, "")?;
+        b.build_conditional_branch(is_small, small, large)?;
+
+        // len < 8: in order from x[0].
+        b.position_at_end(small);
+        let x0 = self.load(self.elem, first)?;
+        b.build_store(self.slots.r, x0)?;
+        b.build_store(self.slots.i, int(1))?;
+        b.build_unconditional_branch(in_order)?;
+
+        // len >= 8: the accumulators x[0..8], then one group of eight per step.
+        b.position_at_end(large);
+        let acc = self.load(self.vector.as_basic_type_enum(), first)?;
+        b.build_store(self.slots.acc, acc)?;
+        b.build_store(self.slots.i, lanes)?;
+        let (group_head, group_body, tree) = (block("group"), block("group.body"), block("tree"));
+        b.build_unconditional_branch(group_head)?;
+        b.position_at_end(group_head);
+        let i = b.build_load(i64t, self.slots.i, "")?.into_int_value();
+        let end = b.build_int_add(i, lanes, "")?;
+        let fits = b.build_int_compare(IntPredicate::ULE, end, len, "")?;
+        b.build_conditional_branch(fits, group_body, tree)?;
+        b.position_at_end(group_body);
+        let acc = b
+            .build_load(self.vector, self.slots.acc, "")?
+            .into_vector_value();
+        let at = unsafe { b.build_in_bounds_gep(self.elem, first, &[i], "")? };
+        let group = self
+            .load(self.vector.as_basic_type_enum(), at)?
+            .into_vector_value();
+        let mut next = self.vector.get_undef();
+        for k in 0..LANES as u64 {
+            let (r, x) = (
+                b.build_extract_element(acc, int(k), "")?,
+                b.build_extract_element(group, int(k), "")?,
+            );
+            let combined = self.combine(r, x)?;
+            next = b.build_insert_element(next, combined, int(k), "")?;
+        }
+        b.build_store(self.slots.acc, next)?;
+        b.build_store(self.slots.i, end)?;
+        b.build_unconditional_branch(group_head)?;
+
+        // f(f(f(r0, r1), f(r2, r3)), f(f(r4, r5), f(r6, r7))).
+        b.position_at_end(tree);
+        let acc: VectorValue = b
+            .build_load(self.vector, self.slots.acc, "")?
+            .into_vector_value();
+        let mut level = (0..LANES as u64)
+            .map(|k| b.build_extract_element(acc, int(k), ""))
+            .collect::<Result<Vec<_>, _>>()?;
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|pair| self.combine(pair[0], pair[1]))
+                .collect::<Result<_, _>>()?;
+        }
+        b.build_store(self.slots.r, level[0])?;
+        b.build_unconditional_branch(in_order)?;
+
+        // The rest one element at a time: all of a small block, the tail of a
+        // large one.
+        b.position_at_end(in_order);
+        let (step, done) = (block("step"), block("done"));
+        let i = b.build_load(i64t, self.slots.i, "")?.into_int_value();
+        let more = b.build_int_compare(IntPredicate::ULT, i, len, "")?;
+        b.build_conditional_branch(more, step, done)?;
+        b.position_at_end(step);
+        let at = unsafe { b.build_in_bounds_gep(self.elem, first, &[i], "")? };
+        let x = self.load(self.elem, at)?;
+        let r = b.build_load(self.elem, self.slots.r, "")?;
+        b.build_store(self.slots.r, self.combine(r, x)?)?;
+        let next = b.build_int_add(i, int(1), "")?;
+        b.build_store(self.slots.i, next)?;
+        b.build_unconditional_branch(in_order)?;
+        b.position_at_end(done);
+        Ok(b.build_load(self.elem, self.slots.r, "")?)
+    }
+
+    /// `f(a, b)`: a call of the combiner (which cannot trap).
+    fn combine(
+        &self,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
+        let args: [BasicMetadataValueEnum; 3] = [self.trap.into(), a.into(), b.into()];
+        self.b
+            .build_call(self.combine, &args, "")?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| LlvmError::Llvm("a combiner without a value".into()))
+    }
+
+    /// A load of `ty` (an element or a vector of them) from `at`, aligned to
+    /// one element.
+    fn load(
+        &self,
+        ty: BasicTypeEnum<'ctx>,
+        at: PointerValue<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
+        let v = self.b.build_load(ty, at, "")?;
+        if let Some(inst) = v.as_instruction_value() {
+            self.aligned(inst);
+        }
+        Ok(v)
+    }
+
+    /// Gives a load or store the alignment of one element.
+    fn aligned(&self, inst: inkwell::values::InstructionValue<'ctx>) {
+        let _ = inst.set_alignment(self.size);
+    }
+}
