@@ -7,7 +7,7 @@
 //! linked or cached (that is the engine's job): callees and constant tables arrive
 //! as already-declared module ids in [`UnitEnv`].
 
-use crate::collections::HashMap;
+use crate::collections::{HashMap, HashSet};
 
 use cranelift_codegen::ir::{
     self as clif, types, AbiParam, Block, FuncRef, GlobalValue, InstBuilder, MemFlagsData,
@@ -119,6 +119,7 @@ pub(super) fn lower_function<M: Module>(
         spans: Vec::new(),
         bases: HashMap::default(),
         lanes: LaneGroups::default(),
+        held: crate::passes::licm::held_constants(func),
     };
     lowerer.lower_body()?;
     let spans = std::mem::take(&mut lowerer.spans);
@@ -150,6 +151,9 @@ pub(super) struct Lowerer<'a, 'b, M: Module> {
     pub bases: HashMap<super::memory::BaseKey, Value>,
     /// The lane groups lowered so far (see `lane_groups`).
     pub(super) lanes: LaneGroups,
+    /// The constants computed once where they stand
+    /// (`passes::licm::held_constants`).
+    held: HashSet<ValueId>,
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {
@@ -292,7 +296,10 @@ impl<M: Module> Lowerer<'_, '_, M> {
                     op.name()
                 )))
             }
-            InstKind::Const(v) => Some(self.constant(*v)),
+            InstKind::Const(v) => match inst.result {
+                Some(r) if self.held.contains(&r) => Some(self.held_constant(*v)),
+                _ => Some(self.constant(*v)),
+            },
             InstKind::GetLocal(local) => {
                 let var = self.var(*local)?;
                 Some(self.b.use_var(var))

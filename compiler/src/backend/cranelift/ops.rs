@@ -18,6 +18,25 @@ use crate::diagnostics::Span;
 use crate::ir::{BinaryOp, CmpOp, Intrinsic, ScalarType, ScalarValue, UnaryOp, ValueId};
 
 impl<M: Module> Lowerer<'_, '_, M> {
+    /// `value`, computed where it stands: for a constant that a loop reads
+    /// from outside it (`passes::licm::held_constants`).
+    /// Cranelift's lowering (at `opt_level = "none"`) rematerialises a
+    /// constant instruction at every use, which for a float is two
+    /// instructions (`movabs`, `vmovq`) inside the loop even where the IR
+    /// defines it before the loop; the bit cast of an integer constant is an
+    /// instruction whose result lives in a register (or a stack slot) from
+    /// where it stands.
+    pub fn held_constant(&mut self, value: ScalarValue) -> Value {
+        let ty = value.ty();
+        let int = self
+            .b
+            .ins()
+            .iconst(clif_type(ty.bits_type()), value.to_bits() as i64);
+        self.b
+            .ins()
+            .bitcast(clif_type(ty), MemFlagsData::new(), int)
+    }
+
     pub fn constant(&mut self, value: ScalarValue) -> Value {
         let ty = value.ty();
         let bits = value.to_bits();
