@@ -10,6 +10,7 @@
 pub mod bounds;
 pub mod fold;
 mod for_range;
+pub mod forward;
 pub mod inline;
 pub mod jam;
 pub mod licm;
@@ -25,6 +26,8 @@ pub fn optimize(program: &mut Program) {
     inline::inline_small_functions(program, inline::DEFAULT_MAX_INSTS);
     fold::fold_program(program);
     unroll::unroll_program(program);
+    fold::fold_program(program);
+    forward::forward_program(program);
     fold::fold_program(program);
     bounds::eliminate_program(program);
     licm::hoist_program(program);
