@@ -27,7 +27,7 @@ pub(super) fn constants(f: &Function) -> HashMap<ValueId, ScalarValue> {
 }
 
 /// A `for` loop over a constant range, as recognised.
-pub(super) struct ForRange {
+pub(crate) struct ForRange {
     /// The loop variable's local.
     pub counter: LocalId,
     pub ty: ScalarType,

@@ -2,7 +2,8 @@
 //! `set l, v` in the same block, with nothing between them that writes `l` (a
 //! later `set l` forwards its own value; an `If` or `Loop` whose blocks write
 //! `l` forwards nothing after it), is `v`: its uses read `v` and the `get` is
-//! gone.
+//! gone. So is a second `get l` after a first one with no write between: it
+//! reads the first one's value.
 //!
 //! What it is for: an unrolled loop and an inlined function carry their state
 //! in locals (`key0 = key0 + W0` once per round of Philox, `x0 = hi1 ^ x1 ^
@@ -16,13 +17,14 @@
 //! Every use of a `get` reads the very value the `get` would have read, so no
 //! result changes. `v` is defined before the `set`, so it is visible wherever
 //! the `get`'s value was (later in the block, and in blocks nested there).
-//! Blocks start with nothing known: a nested block does not see what its
-//! parent set before it. Functions with host instructions (interpreted `main`)
+//! The blocks of an `If` start with what is known where it stands; a loop's
+//! blocks start with nothing known (they run again after the loop's own
+//! writes). Functions with host instructions (interpreted `main`)
 //! are left as they are. This pass knows the IR only.
 
 use crate::collections::{HashMap, HashSet};
 
-use super::rename::remap;
+use super::rename::replace_uses;
 use crate::ir::*;
 
 /// Forwards locals in every function of `program`.
@@ -42,29 +44,38 @@ pub fn forward_locals(f: &mut Function) {
     }
     let mut body = std::mem::take(&mut f.body);
     let mut forwarded = HashMap::default();
-    forward_block(f, &mut body, &mut forwarded);
+    forward_block(f, &mut body, HashMap::default(), &mut forwarded);
     if !forwarded.is_empty() {
-        substitute(&mut body, &forwarded);
+        replace_uses(&mut body, &forwarded);
     }
     f.body = body;
 }
 
-/// Forwards within `block` and the blocks nested in it, recording in
-/// `forwarded` the value each removed `get` read; returns the locals `block`
-/// writes, nested blocks included.
+/// Forwards within `block` and the blocks nested in it, `known` the value
+/// of each local known on entry, recording in `forwarded` the value each
+/// removed `get` read; returns the locals `block` writes, nested blocks
+/// included.
 fn forward_block(
     f: &Function,
     block: &mut Block,
+    mut known: HashMap<LocalId, ValueId>,
     forwarded: &mut HashMap<ValueId, ValueId>,
 ) -> HashSet<LocalId> {
     let mut written: HashSet<LocalId> = HashSet::default();
-    let mut known: HashMap<LocalId, ValueId> = HashMap::default();
     for mut inst in std::mem::take(&mut block.insts) {
+        // The blocks of an `If` run once, from here: they start with what is
+        // known here. A loop's blocks run again after its own writes.
+        let inherited = match inst.kind {
+            InstKind::If { .. } => known.clone(),
+            _ => HashMap::default(),
+        };
+        let mut nested_writes = Vec::new();
         for nested in inst.kind.blocks_mut() {
-            for l in forward_block(f, nested, forwarded) {
-                known.remove(&l);
-                written.insert(l);
-            }
+            nested_writes.extend(forward_block(f, nested, inherited.clone(), forwarded));
+        }
+        for l in nested_writes {
+            known.remove(&l);
+            written.insert(l);
         }
         match (&inst.kind, inst.result) {
             (InstKind::SetLocal(l, v), _) => {
@@ -73,40 +84,21 @@ fn forward_block(
                     known.insert(*l, *forwarded.get(v).unwrap_or(v));
                 }
             }
-            (InstKind::GetLocal(l), Some(r)) => {
-                if let Some(&v) = known.get(l) {
+            (InstKind::GetLocal(l), Some(r)) => match known.get(l) {
+                Some(&v) => {
                     forwarded.insert(r, v);
                     continue;
                 }
-            }
+                None if matches!(f.local(*l).ty, Type::Scalar(_)) => {
+                    known.insert(*l, r);
+                }
+                None => {}
+            },
             _ => {}
         }
         block.insts.push(inst);
     }
     written
-}
-
-/// Makes every use of a key of `forwarded` in `block` a use of its value.
-fn substitute(block: &mut Block, forwarded: &HashMap<ValueId, ValueId>) {
-    let v = |x: &ValueId| *forwarded.get(x).unwrap_or(x);
-    for inst in &mut block.insts {
-        match &mut inst.kind {
-            InstKind::If { cond, .. } => *cond = v(cond),
-            InstKind::Loop { cond, counted, .. } => {
-                if let Some(c) = cond {
-                    *c = v(c);
-                }
-                if let Some(c) = counted {
-                    c.induction = v(&c.induction);
-                    c.step = v(&c.step);
-                }
-            }
-            kind => *kind = remap(kind, v, |l| *l),
-        }
-        for nested in inst.kind.blocks_mut() {
-            substitute(nested, forwarded);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -106,10 +106,8 @@ impl Jammer<'_> {
         let InstKind::Loop { body, .. } = &inst.kind else {
             return None;
         };
-        let factor = range.trips.min(JAM);
-        let size = body.insts.len() as u128;
-        let fits = !range.inclusive && factor >= 2 && factor * size <= MAX_JAMMED_INSTS;
-        (fits && interleavable(self.f, body, &range)).then_some((range, factor))
+        let factor = factor(&range);
+        takes(self.f, body, &range).then_some((range, factor))
     }
 
     /// Appends to `out` what replaces the loop `inst`: its jammed copies, then
@@ -267,6 +265,22 @@ impl Jammer<'_> {
         self.f.locals.push(local);
         LocalId(self.f.locals.len() as u32 - 1)
     }
+}
+
+/// How many iterations of a loop over `range` run interleaved.
+fn factor(range: &ForRange) -> u128 {
+    range.trips.min(JAM)
+}
+
+/// Whether this pass jams a loop over `range` (a `for` over a constant range,
+/// [`super::for_range`]) whose body is `body`: what the unroller leaves to it
+/// in a specialised gufunc loop, where jamming also shares what the
+/// iterations compute alike.
+pub(crate) fn takes(f: &Function, body: &Block, range: &ForRange) -> bool {
+    let factor = factor(range);
+    let size = body.insts.len() as u128;
+    let fits = !range.inclusive && factor >= 2 && factor * size <= MAX_JAMMED_INSTS;
+    fits && interleavable(f, body, range)
 }
 
 fn inst_at(span: Span, result: Option<ValueId>, kind: InstKind) -> Inst {

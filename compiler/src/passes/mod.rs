@@ -8,6 +8,7 @@
 //! backend.
 
 pub mod bounds;
+pub mod cse;
 pub mod fold;
 mod for_range;
 pub mod forward;
@@ -31,6 +32,7 @@ pub fn optimize(program: &mut Program) {
     fold::fold_program(program);
     bounds::eliminate_program(program);
     licm::hoist_program(program);
+    cse::eliminate_program(program);
     debug_assert!(
         crate::ir::verify::verify_program(program).is_ok(),
         "{:?}",

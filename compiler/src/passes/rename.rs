@@ -3,11 +3,14 @@
 //!
 //! It owns the one match over the operands of the instructions without blocks;
 //! the blocks of an `If` or `Loop` are copied by the pass, which knows what its
-//! copy means for `Break`, `Continue` and `Return`. Host instructions are copied
+//! copy means for `Break`, `Continue` and `Return`. It also replaces the uses
+//! of values a pass found already computed ([`replace_uses`]). Host instructions are copied
 //! unchanged: no pass copies host code (`main` runs in the interpreter). It must
 //! not know any pass.
 
 use std::cell::RefCell;
+
+use crate::collections::HashMap;
 
 use crate::ir::*;
 
@@ -123,6 +126,31 @@ pub(super) fn operands(kind: &InstKind) -> Vec<ValueId> {
                 |l| *l,
             );
             read.into_inner()
+        }
+    }
+}
+
+/// Makes every use in `block` (nested blocks, conditions and a counted loop's
+/// declared values included) of a key of `replaced` a use of its value: what
+/// a pass that finds a value already computed does to the rest of the function.
+pub(super) fn replace_uses(block: &mut Block, replaced: &HashMap<ValueId, ValueId>) {
+    let v = |x: &ValueId| *replaced.get(x).unwrap_or(x);
+    for inst in &mut block.insts {
+        match &mut inst.kind {
+            InstKind::If { cond, .. } => *cond = v(cond),
+            InstKind::Loop { cond, counted, .. } => {
+                if let Some(c) = cond {
+                    *c = v(c);
+                }
+                if let Some(c) = counted {
+                    c.induction = v(&c.induction);
+                    c.step = v(&c.step);
+                }
+            }
+            kind => *kind = remap(kind, v, |l| *l),
+        }
+        for nested in inst.kind.blocks_mut() {
+            replace_uses(nested, replaced);
         }
     }
 }

@@ -24,7 +24,8 @@
 
 use crate::collections::{HashMap, HashSet};
 
-use super::for_range::{constants, for_range, ForRange};
+use super::for_range::ForRange;
+use super::for_range::{constants, for_range};
 use super::rename::{operands, remap};
 use crate::diagnostics::Span;
 use crate::ir::*;
@@ -50,16 +51,27 @@ pub fn unroll_program(program: &mut Program) {
 
 /// Unrolls the small constant-range loops of `f`.
 pub fn unroll_loops(f: &mut Function) {
+    unroll_loops_but(f, &|_, _, _| false);
+}
+
+/// Unrolls the small constant-range loops of `f` but those `keep(f, body,
+/// range)` holds for (a loop the caller will jam: [`super::jam::takes`]).
+pub(crate) fn unroll_loops_but(f: &mut Function, keep: &Keep) {
     let constants = constants(f);
     let mut body = std::mem::take(&mut f.body);
-    Unroller { f, constants }.block(&mut body);
+    Unroller { f, constants, keep }.block(&mut body);
     f.body = body;
 }
+
+/// Which loops [`unroll_loops_but`] leaves: given the function, the loop's body
+/// and its range.
+pub(crate) type Keep = dyn Fn(&Function, &Block, &ForRange) -> bool;
 
 struct Unroller<'a> {
     f: &'a mut Function,
     /// Every constant of the function, by value.
     constants: HashMap<ValueId, ScalarValue>,
+    keep: &'a Keep,
 }
 
 impl Unroller<'_> {
@@ -90,7 +102,8 @@ impl Unroller<'_> {
             return None;
         };
         let size = body.insts_deep().count() as u128;
-        (range.trips <= MAX_TRIPS && range.trips * size <= MAX_UNROLLED_INSTS).then_some(range)
+        let fits = range.trips <= MAX_TRIPS && range.trips * size <= MAX_UNROLLED_INSTS;
+        (fits && !(self.keep)(self.f, body, &range)).then_some(range)
     }
 
     /// Appends the copies of the loop `inst`'s body for each iteration of `range`

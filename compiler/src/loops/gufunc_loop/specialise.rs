@@ -177,9 +177,9 @@ fn assert_core_sizes(b: &mut FunctionBuilder, locals: &[LocalId], core: &[Vec<us
 /// Replaces every core extent of an operand read inside the loop of `f` (the
 /// built loop, inlined) by its constant, then folds constants, unrolls the
 /// loops that now run over small constant ranges ([`crate::passes::unroll`])
-/// and folds again, then jams the loops whose iterations can interleave
-/// ([`crate::passes::jam`]: matmul's `j` around the unrolled `k`) and folds
-/// once more. The entry's reads, which the assertions compare, stay
+/// but those the jammer takes, and folds again, then jams the loops whose
+/// iterations can interleave ([`crate::passes::jam`]: matmul's `j` around the
+/// unrolled `k`) and folds once more. The entry's reads, which the assertions compare, stay
 /// reads.
 pub(super) fn fold_core_extents(f: &mut Function, locals: &[LocalId], core: &[Vec<usize>]) {
     let size_of = |array: LocalId, axis: u8| {
@@ -193,7 +193,7 @@ pub(super) fn fold_core_extents(f: &mut Function, locals: &[LocalId], core: &[Ve
         }
     }
     crate::passes::fold::fold_constants(f);
-    crate::passes::unroll::unroll_loops(f);
+    crate::passes::unroll::unroll_loops_but(f, &crate::passes::jam::takes);
     crate::passes::fold::fold_constants(f);
     crate::passes::jam::jam_loops(f);
     crate::passes::fold::fold_constants(f);

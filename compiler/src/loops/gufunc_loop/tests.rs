@@ -306,14 +306,15 @@ fn a_specialised_loop_reads_core_extents_only_on_entry_and_computes_the_same_bit
         })
         .collect();
     assert!(inner_extents.iter().all(|&a| a == 0), "{inner_extents:?}");
-    // The body's three loops ran to constants and were unrolled: only the loop
-    // axis's is left (and the inliner's `loop { body; break }`), and each of
-    // the 2x2 outputs is three products.
+    // The body's three loops ran to constants and were unrolled (`k`, `i`) or
+    // jammed (`j`, whose two columns share the row's loads of `a`): only the
+    // loop axis's is left (and the inliner's `loop { body; break }`), and each
+    // row of the 2x2 output is three loads of `a`, six of `b` and two stores.
     let loops =
         (f.body.insts_deep()).filter(|i| matches!(i.kind, InstKind::Loop { cond: Some(_), .. }));
     assert_eq!(loops.count(), 1);
-    let product = [vec!["load.unchecked"; 6], vec!["store.unchecked"]].concat();
-    assert_eq!(accesses(&program, lp), product.repeat(4));
+    let row = [vec!["load.unchecked"; 3 + 6], vec!["store.unchecked"; 2]].concat();
+    assert_eq!(accesses(&program, lp), row.repeat(2));
     // At 16x16 the loop over `i` stays a loop (too large to unroll; `j` is
     // jammed into two groups of eight columns, `passes::jam`), running to a
     // constant: the header compares the counter with a constant or a local

@@ -139,3 +139,22 @@ fn philoxs_key_schedule_leaves_the_loop_over_the_samples() {
     assert_eq!(key_steps(&unforwarded), 36);
     same_results(&unoptimized, &optimized, &[0, 1, 1000]);
 }
+
+#[test]
+fn an_ifs_blocks_start_with_what_is_known_before_it_and_a_loops_do_not() {
+    let src = "fn f(x: i64) -> i64 {
+                   let mut k = x * 3;
+                   let mut t = 0;
+                   if x > 2 { t = k + 1; } else { t = k - 1; }
+                   for i in 0..x { t = t + k; k = k + i; }
+                   t + k
+               }";
+    let before = lowered(src);
+    let after = forwarded(&before);
+    // The `if`'s two reads of `k` are gone, and the loop body's second read
+    // (the first one's value: nothing wrote `k` between them); the loop's
+    // first read stays (the loop writes `k`), and so does the read after it.
+    assert_eq!(gets(&before, "f", "k") - gets(&after, "f", "k"), 3);
+    assert_eq!(gets(&after, "f", "k"), 2);
+    same_results(&before, &after, &[-1, 0, 2, 3, 7]);
+}
