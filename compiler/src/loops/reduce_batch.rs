@@ -107,6 +107,47 @@ pub fn build_reduce_batch(
     Ok(id)
 }
 
+/// A batch of block reductions as a backend's vector form of it reads it
+/// (`cranelift/vector_reduce.rs`, `llvm/host/block_reduce.rs`): its
+/// combiner, its `x` and `out` parameters, and the one type of its elements
+/// and accumulators.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockBatch {
+    pub combine: FuncId,
+    pub x: LocalId,
+    pub out: LocalId,
+    pub ty: ScalarType,
+}
+
+impl BlockBatch {
+    /// `func` as such a batch, when it is one whose elements and accumulators
+    /// are one number type of 32 or 64 bits (what a lane of a vector holds).
+    pub fn of(func: &Function) -> Option<BlockBatch> {
+        let FunctionKind::ReductionBatch {
+            combine,
+            runs: BatchRuns::Blocks,
+        } = func.kind
+        else {
+            return None;
+        };
+        let [x, out] = &func.params[..] else {
+            return None;
+        };
+        let (Type::Array(xa), Type::Array(oa)) = (func.local(x.local).ty, func.local(out.local).ty)
+        else {
+            return None;
+        };
+        let ty = xa.elem;
+        let shapes = xa.rank == 2 && oa.rank == 2 && oa.mutable && oa.elem == ty;
+        (shapes && ty != ScalarType::Bool && matches!(ty.bits(), 32 | 64)).then_some(BlockBatch {
+            combine,
+            x: x.local,
+            out: out.local,
+            ty,
+        })
+    }
+}
+
 /// Adds the batched in-order scan of the binary `ufunc` for elements stored as
 /// `elem`, accumulating in `acc`; returns its id.
 pub fn build_scan_batch(

@@ -38,10 +38,7 @@ pub fn eliminate_program(program: &mut Program) {
 
 /// Removes the common subexpressions of `f` (see the module docs).
 pub fn eliminate(f: &mut Function) {
-    if f.body
-        .insts_deep()
-        .any(|i| matches!(i.kind, InstKind::Host { .. }))
-    {
+    if super::has_host_code(f) {
         return;
     }
     let constants: HashMap<ValueId, (ScalarType, u64)> = f

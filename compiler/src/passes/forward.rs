@@ -36,10 +36,7 @@ pub fn forward_program(program: &mut Program) {
 
 /// Forwards the scalar locals of `f` (see the module docs).
 pub fn forward_locals(f: &mut Function) {
-    if f.body
-        .insts_deep()
-        .any(|i| matches!(i.kind, InstKind::Host { .. }))
-    {
+    if super::has_host_code(f) {
         return;
     }
     let mut body = std::mem::take(&mut f.body);

@@ -40,6 +40,14 @@ pub fn optimize(program: &mut Program) {
     );
 }
 
+/// Whether `f` holds host instructions (interpreted `main`), which the passes
+/// that rename values leave as they are.
+fn has_host_code(f: &crate::ir::Function) -> bool {
+    f.body
+        .insts_deep()
+        .any(|i| matches!(i.kind, crate::ir::InstKind::Host { .. }))
+}
+
 /// What the passes' tests share.
 #[cfg(test)]
 mod tests {
@@ -52,5 +60,22 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
             .0
             .program
+    }
+
+    /// Runs `f(a)` (one `i64`) in the interpreter on `before` and `after` (a
+    /// pass's input and output) and asserts the same outcome, a trap and its
+    /// location included.
+    pub(crate) fn same_results(before: &Program, after: &Program, args: &[i64]) {
+        let id = before.find("f").unwrap();
+        for &a in args {
+            let run = |p: &Program| {
+                crate::interp::Interpreter::new(p).call_scalars(
+                    id,
+                    &[crate::ir::ScalarValue::I64(a)],
+                    &mut std::io::sink(),
+                )
+            };
+            assert_eq!(run(before), run(after), "f({a})");
+        }
     }
 }

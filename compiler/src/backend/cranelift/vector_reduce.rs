@@ -39,9 +39,8 @@ use super::vector::lane_body;
 use super::vector_body::{vval_value, Input, LaneBody};
 use super::vector_ops::{data_flags, vec_type, VState, VVal};
 use super::BackendError;
-use crate::ir::{
-    self, ArrayDesc, BatchRuns, FuncId, FunctionKind, LocalId, Program, ScalarType, Type,
-};
+use crate::ir::{self, ArrayDesc, FuncId, LocalId, Program, ScalarType};
+use crate::loops::reduce_batch::BlockBatch;
 use crate::loops::reduce_loop::{BLOCK, LANES};
 use crate::passes::predicate::if_convert;
 
@@ -57,36 +56,16 @@ pub(super) struct ReducePlan {
 /// The SIMD plan of `func`, or `None` when it has no vector path (see the
 /// module docs).
 pub(super) fn reduce_plan(program: &Program, func: &ir::Function) -> Option<ReducePlan> {
-    let FunctionKind::ReductionBatch {
-        combine,
-        runs: BatchRuns::Blocks,
-    } = func.kind
-    else {
-        return None;
-    };
-    let [x, out] = &func.params[..] else {
-        return None;
-    };
-    let (Type::Array(xa), Type::Array(oa)) = (func.local(x.local).ty, func.local(out.local).ty)
-    else {
-        return None;
-    };
-    let ty = xa.elem;
-    if xa.rank != 2 || oa.rank != 2 || !oa.mutable || oa.elem != ty {
-        return None;
-    }
-    if ty == ScalarType::Bool || !matches!(ty.bits(), 32 | 64) {
-        return None;
-    }
-    let kernel = combiner_body(program, combine, ty)?;
+    let batch = BlockBatch::of(func)?;
+    let kernel = combiner_body(program, batch.combine, batch.ty)?;
     if !LANES.is_multiple_of(kernel.lanes as usize) {
         return None;
     }
     Some(ReducePlan {
         kernel,
-        x: x.local,
-        out: out.local,
-        ty,
+        x: batch.x,
+        out: batch.out,
+        ty: batch.ty,
     })
 }
 

@@ -2,8 +2,7 @@
 //! interpreter's results on the program before and after (traps included).
 
 use super::*;
-use crate::interp::Interpreter;
-use crate::passes::tests::lowered;
+use crate::passes::tests::{lowered, same_results};
 
 /// `program` through the pass, verified.
 fn eliminated(program: &Program) -> Program {
@@ -20,18 +19,6 @@ fn eliminated(program: &Program) -> Program {
 fn count(program: &Program, pred: impl Fn(&InstKind) -> bool) -> usize {
     let f = program.function(program.find("f").unwrap());
     f.body.insts_deep().filter(|i| pred(&i.kind)).count()
-}
-
-/// Runs `f(a)` (one `i64`) on `before` and `after` and asserts the same
-/// outcome, a trap and its location included.
-fn same_results(before: &Program, after: &Program, args: &[i64]) {
-    let id = before.find("f").unwrap();
-    for &a in args {
-        let run = |p: &Program| {
-            Interpreter::new(p).call_scalars(id, &[ScalarValue::I64(a)], &mut std::io::sink())
-        };
-        assert_eq!(run(before), run(after), "f({a})");
-    }
 }
 
 #[test]

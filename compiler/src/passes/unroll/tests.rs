@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::interp::Interpreter;
-use crate::passes::{fold, tests::lowered};
+use crate::passes::fold;
+use crate::passes::tests::{lowered, same_results};
 
 /// `program` through what `passes::optimize` runs around the unroller (fold,
 /// unroll, fold), verified.
@@ -39,18 +40,6 @@ fn count(program: &Program, f: &str, pred: impl Fn(&InstKind) -> bool) -> usize 
         .insts_deep()
         .filter(|i| pred(&i.kind))
         .count()
-}
-
-/// Runs `f(a)` (one `i64`) in the interpreter on `before` and `after` and asserts
-/// the same outcome, trap and its location included.
-fn same_results(before: &Program, after: &Program, args: &[i64]) {
-    let id = before.find("f").unwrap();
-    for &a in args {
-        let run = |p: &Program| {
-            Interpreter::new(p).call_scalars(id, &[ScalarValue::I64(a)], &mut std::io::sink())
-        };
-        assert_eq!(run(before), run(after), "f({a})");
-    }
 }
 
 #[test]

@@ -44,7 +44,8 @@ use inkwell::IntPredicate;
 use super::LlvmError;
 use crate::backend::llvm::lower::{declare_kern_function, kern_function_frame, ParamValue, Unit};
 use crate::backend::llvm::types::register_type;
-use crate::ir::{self, BatchRuns, FuncId, FunctionKind, ScalarType, Type};
+use crate::ir::{self, FuncId, ScalarType};
+use crate::loops::reduce_batch::BlockBatch;
 use crate::loops::reduce_loop::{BLOCK, LANES};
 use crate::passes::predicate::if_convert;
 
@@ -59,25 +60,7 @@ pub(super) struct VectorBatch {
 impl VectorBatch {
     /// The plan of batch `func`, when its combiner qualifies (module docs).
     pub(super) fn of(program: &ir::Program, func: &ir::Function) -> Option<VectorBatch> {
-        let FunctionKind::ReductionBatch {
-            combine,
-            runs: BatchRuns::Blocks,
-        } = func.kind
-        else {
-            return None;
-        };
-        let [x, out] = &func.params[..] else {
-            return None;
-        };
-        let (Type::Array(xa), Type::Array(oa)) = (func.local(x.local).ty, func.local(out.local).ty)
-        else {
-            return None;
-        };
-        let ty = xa.elem;
-        let shapes = xa.rank == 2 && oa.rank == 2 && oa.mutable && oa.elem == ty;
-        if !shapes || ty == ScalarType::Bool || !matches!(ty.bits(), 32 | 64) {
-            return None;
-        }
+        let BlockBatch { combine, ty, .. } = BlockBatch::of(func)?;
         let pred = if_convert(program, combine).ok()?;
         (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty())
             .then_some(VectorBatch { combine, ty })
