@@ -11,7 +11,9 @@
 //! Strided lanes, accumulators that overlap the rows or are too few, and a
 //! combiner that can trap take the scalar path, which traps at the element the
 //! steps trap at, after the same stores. Also: the CLIF really has the vector
-//! path exactly where it should.
+//! path exactly where it should. With `--features llvm` every check runs the
+//! optimized tier's row fold too (`backend/llvm/host/row_fold.rs`, groups of
+//! 256 bytes of lanes in vectors across passes of rows).
 
 mod common;
 
@@ -38,6 +40,21 @@ struct Fold {
     ty: ScalarType,
     /// The CLIF of the row fold has vector code.
     vector: bool,
+    /// The optimized tier's code for the same row fold.
+    #[cfg(feature = "llvm")]
+    optimized: CompiledFunction,
+}
+
+impl Fold {
+    /// The machine code of every tier this build has, and whether it must
+    /// match the steps bit for bit (LLVM may give a NaN another sign or
+    /// payload: docs/language.md).
+    fn tiers(&self) -> Vec<(&CompiledFunction, bool)> {
+        #[cfg(feature = "llvm")]
+        return vec![(&self.compiled, true), (&self.optimized, false)];
+        #[cfg(not(feature = "llvm"))]
+        vec![(&self.compiled, true)]
+    }
 }
 
 fn fold(ufunc: &str, ty: ScalarType) -> Fold {
@@ -54,7 +71,12 @@ fn fold(ufunc: &str, ty: ScalarType) -> Fold {
     let compiled = engine.compile(&program, func).unwrap();
     let step = engine.compile(&program, step).unwrap();
     let clif = JitEngine::emit_clif(&program, func, &sources).unwrap();
+    #[cfg(feature = "llvm")]
+    let optimized = kern_compiler::backend::llvm::host::compile(&program, func)
+        .unwrap_or_else(|e| panic!("LLVM compiles the row fold: {e}"));
     Fold {
+        #[cfg(feature = "llvm")]
+        optimized,
         program,
         func,
         compiled,
@@ -123,8 +145,8 @@ fn with_buffers(
     Outcome { memory, trap }
 }
 
-/// The row fold on the interpreter or the JIT.
-fn run(f: &Fold, call: Call, jit: bool) -> Outcome {
+/// The row fold on the interpreter (`code` None) or compiled `code`.
+fn run(f: &Fold, call: Call, code: Option<&CompiledFunction>) -> Outcome {
     let layout = call.layout;
     with_buffers(f, call, |xs, own| {
         let x = desc(
@@ -140,24 +162,23 @@ fn run(f: &Fold, call: Call, jit: bool) -> Outcome {
                 &[1],
             ),
         };
-        call_fold(f, &[x, acc], jit)
+        call_fold(f, &[x, acc], code)
     })
 }
 
-fn call_fold(f: &Fold, args: &[HostArg], jit: bool) -> Option<String> {
+fn call_fold(f: &Fold, args: &[HostArg], code: Option<&CompiledFunction>) -> Option<String> {
     // SAFETY: the descriptors cover the live buffers of the call.
     unsafe {
-        if jit {
-            match f.compiled.call(args, &mut std::io::sink()) {
+        match code {
+            Some(code) => match code.call(args, &mut std::io::sink()) {
                 Ok(_) => None,
                 Err(CallError::Trap(t)) => Some(format!("{t} at {:?}", t.span)),
                 Err(e) => panic!("{e}"),
-            }
-        } else {
-            Interpreter::new(&f.program)
+            },
+            None => Interpreter::new(&f.program)
                 .call(f.func, args, &mut std::io::sink())
                 .err()
-                .map(|t| format!("{t} at {:?}", t.span))
+                .map(|t| format!("{t} at {:?}", t.span)),
         }
     }
 }
@@ -188,34 +209,47 @@ fn by_steps(f: &Fold, call: Call) -> Outcome {
     })
 }
 
-/// The JIT's row fold against the interpreter's (NaN against any NaN, the
-/// same trap after the same stores) and against the elementwise steps bit for
-/// bit.
+/// Every tier's row fold against the interpreter's (NaN against any NaN, the
+/// same trap after the same stores) and against the elementwise steps, bit
+/// for bit on the baseline.
 fn check(f: &Fold, call: Call) {
-    let want = run(f, call, false);
-    let got = run(f, call, true);
+    let want = run(f, call, None);
     let ctx = || format!("{call:?}");
-    assert_eq!(want.trap, got.trap, "{}", ctx());
-    for (k, (w, g)) in want.memory.iter().zip(&got.memory).enumerate() {
-        assert!(
-            w.same_result(*g),
-            "element {k}: interpreter {w:?}, jit {g:?}; {}",
-            ctx()
-        );
-    }
     // The steps are defined for accumulators of their own, one per lane.
-    match call.acc {
-        Accumulators::Own { len } if len >= call.layout.lanes => {}
-        _ => return,
+    let steps = match call.acc {
+        Accumulators::Own { len } if len >= call.layout.lanes => Some(by_steps(f, call)),
+        _ => None,
+    };
+    for (code, exact) in f.tiers() {
+        let got = run(f, call, Some(code));
+        assert_eq!(want.trap, got.trap, "{}: {}", code.engine(), ctx());
+        for (k, (w, g)) in want.memory.iter().zip(&got.memory).enumerate() {
+            assert!(
+                w.same_result(*g),
+                "element {k}: interpreter {w:?}, {} {g:?}; {}",
+                code.engine(),
+                ctx()
+            );
+        }
+        let Some(steps) = &steps else { continue };
+        assert_eq!(got.trap, steps.trap, "against the steps; {}", ctx());
+        if exact {
+            assert_eq!(
+                bits(&got.memory),
+                bits(&steps.memory),
+                "against the steps; {}",
+                ctx()
+            );
+        } else {
+            for (g, s) in got.memory.iter().zip(&steps.memory) {
+                assert!(
+                    g.same_result(*s),
+                    "against the steps: {g:?}, {s:?}; {}",
+                    ctx()
+                );
+            }
+        }
     }
-    let steps = by_steps(f, call);
-    assert_eq!(got.trap, steps.trap, "against the steps; {}", ctx());
-    assert_eq!(
-        bits(&got.memory),
-        bits(&steps.memory),
-        "against the steps; {}",
-        ctx()
-    );
 }
 
 /// `n` distinct values of `ty` whose sums and products round differently in
@@ -253,7 +287,7 @@ fn row_counts_around_the_pass_and_lane_counts_around_the_group_agree_exactly() {
     let counts = [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25];
     for f in &folds {
         for rows in counts {
-            for lanes in [1usize, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33] {
+            for lanes in [1usize, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] {
                 let layout = Layout::columns(lanes, rows);
                 let x = ramp(f.ty, layout.slots());
                 let seeds = ramp(f.ty, lanes + 3)[3..].to_vec();
@@ -282,7 +316,7 @@ fn integer_sums_wrap_as_the_documented_semantics_say() {
     let layout = Layout::columns(9, 10);
     let x = vec![ScalarValue::I32(i32::MAX); layout.slots()];
     let seeds = vec![ScalarValue::I32(1); 9];
-    let got = run(&f, Call::own(&x, layout, &seeds), true);
+    let got = run(&f, Call::own(&x, layout, &seeds), Some(&f.compiled));
     let wrapped = ScalarValue::I32(i32::MAX.wrapping_mul(10).wrapping_add(1));
     assert_eq!(got.memory, vec![wrapped; 9]);
     check(&f, Call::own(&x, layout, &seeds));
@@ -299,7 +333,7 @@ fn a_combiner_that_can_trap_stops_at_the_element_the_steps_stop_at() {
     x[layout.slot(6, 5)] = ScalarValue::I64(0);
     let call = Call::own(&x, layout, &seeds);
     check(&q, call);
-    let got = run(&q, call, true);
+    let got = run(&q, call, Some(&q.compiled));
     assert!(got.trap.is_some());
     let folded = |lane: usize, rows: usize| {
         (0..rows).fold(seeds[lane], |a, j| match (a, x[layout.slot(lane, j)]) {
@@ -343,7 +377,28 @@ fn too_few_accumulators_trap_where_the_interpreter_does() {
         ..Call::own(&x, layout, &seeds)
     };
     check(&f, call);
-    assert!(run(&f, call, true).trap.is_some());
+    assert!(run(&f, call, Some(&f.compiled)).trap.is_some());
+}
+
+/// The optimized tier keeps a group of 256 bytes of lanes' accumulators in
+/// vectors across the rows of a pass (`backend/llvm/host/row_fold.rs`):
+/// lowered from the IR, LLVM vectorised the loop over the lanes, loading and
+/// storing every accumulator once per row.
+#[cfg(feature = "llvm")]
+#[test]
+fn the_optimized_tier_keeps_groups_of_accumulators_in_vectors() {
+    let f = fold("add64", T::F64);
+    let ir = kern_compiler::backend::llvm::host::emit_llvm_ir(&f.program, f.func).unwrap();
+    assert!(
+        ir.contains("load <32 x double>"),
+        "no group of accumulators:\n{ir}"
+    );
+    let f = fold("add32", T::F32);
+    let ir = kern_compiler::backend::llvm::host::emit_llvm_ir(&f.program, f.func).unwrap();
+    assert!(
+        ir.contains("load <64 x float>"),
+        "no group of accumulators:\n{ir}"
+    );
 }
 
 /// Lane and row counts around the group, the pass and a long row.

@@ -33,14 +33,11 @@
 //! `out` second) and the shared lowering's calling convention; not how the
 //! combiner is lowered.
 
-use inkwell::builder::Builder;
-use inkwell::types::{BasicType, BasicTypeEnum, VectorType};
-use inkwell::values::{
-    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FunctionValue, IntValue, PointerValue,
-    VectorValue,
-};
+use inkwell::types::{BasicType, VectorType};
+use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 
+use super::fold_vectors::{call_and_return, counted_loop, vector_type, Combiner};
 use super::LlvmError;
 use crate::backend::llvm::lower::{declare_kern_function, kern_function_frame, ParamValue, Unit};
 use crate::backend::llvm::types::register_type;
@@ -93,11 +90,10 @@ pub(super) fn define_vector_batch<'ctx>(
     let elem = register_type(cx, plan.ty);
     let b = cx.create_builder();
     let block = |name: &str| cx.append_basic_block(function, name);
-    let entry = block("entry");
-    b.position_at_end(entry);
+    b.position_at_end(block("entry"));
     let i64t = cx.i64_type();
     let int = |v: u64| i64t.const_int(v, false);
-    let vector = vector_type(elem);
+    let vector = vector_type(elem, LANES as u32);
     let slots = Slots {
         lane: b.build_alloca(i64t, "lane")?,
         block: b.build_alloca(i64t, "block")?,
@@ -116,77 +112,42 @@ pub(super) fn define_vector_batch<'ctx>(
     let ok = b.build_and(ok, cols_fit, "")?;
     let (fast, other) = (block("vector"), block("generic"));
     b.build_conditional_branch(ok, fast, other)?;
-
     b.position_at_end(other);
-    let all: Vec<BasicMetadataValueEnum> =
-        function.get_params().into_iter().map(Into::into).collect();
-    b.build_call(generic, &all, "")?;
-    b.build_return(None)?;
+    call_and_return(&b, function, generic)?;
 
-    // for lane in 0..lanes { for block in 0..blocks { … } }
     b.position_at_end(fast);
-    b.build_store(slots.lane, int(0))?;
-    let (lane_head, lane_body, ret) = (block("lane"), block("lane.body"), block("ret"));
-    b.build_unconditional_branch(lane_head)?;
-    b.position_at_end(lane_head);
-    let lane = b.build_load(i64t, slots.lane, "")?.into_int_value();
-    let more = b.build_int_compare(IntPredicate::ULT, lane, lanes, "")?;
-    b.build_conditional_branch(more, lane_body, ret)?;
-    b.position_at_end(lane_body);
-    b.build_store(slots.block, int(0))?;
-    let (block_head, block_body, lane_next) =
-        (block("block"), block("block.body"), block("lane.next"));
-    b.build_unconditional_branch(block_head)?;
-    b.position_at_end(block_head);
-    let blk = b.build_load(i64t, slots.block, "")?.into_int_value();
-    let more = b.build_int_compare(IntPredicate::ULT, blk, blocks, "")?;
-    b.build_conditional_branch(more, block_body, lane_next)?;
-    b.position_at_end(block_body);
-    let start = b.build_int_mul(blk, int(BLOCK as u64), "")?;
-    let left = b.build_int_sub(n, start, "")?;
-    let short = b.build_int_compare(IntPredicate::ULT, left, int(BLOCK as u64), "")?;
-    let len = b
-        .build_select(short, left, int(BLOCK as u64), "")?
-        .into_int_value();
-    let row = b.build_int_mul(lane, x.strides[0], "")?;
-    let at = b.build_int_add(row, start, "")?;
-    let first = unsafe { b.build_in_bounds_gep(elem, x.data, &[at], "")? };
-    let lowering = Blocks {
-        b: &b,
+    let folds = Blocks {
+        c: Combiner {
+            cx,
+            b: &b,
+            combine,
+            trap: frame.trap,
+            elem,
+            size: plan.ty.size_bytes() as u32,
+        },
         function,
-        elem,
         vector,
-        combine,
-        trap: frame.trap,
         slots: &slots,
-        size: plan.ty.size_bytes() as u32,
     };
-    let r = lowering.block_reduction(first, len)?;
-    let row = b.build_int_mul(lane, out.strides[0], "")?;
-    let col = b.build_int_mul(blk, out.strides[1], "")?;
-    let at = b.build_int_add(row, col, "")?;
-    let slot = unsafe { b.build_in_bounds_gep(elem, out.data, &[at], "")? };
-    lowering.aligned(b.build_store(slot, r)?);
-    let next = b.build_int_add(blk, int(1), "")?;
-    b.build_store(slots.block, next)?;
-    b.build_unconditional_branch(block_head)?;
-    b.position_at_end(lane_next);
-    let next = b.build_int_add(lane, int(1), "")?;
-    b.build_store(slots.lane, next)?;
-    b.build_unconditional_branch(lane_head)?;
-
-    b.position_at_end(ret);
+    counted_loop(&b, function, slots.lane, (int(0), lanes, 1), |lane| {
+        counted_loop(&b, function, slots.block, (int(0), blocks, 1), |blk| {
+            let start = b.build_int_mul(blk, int(BLOCK as u64), "")?;
+            let left = b.build_int_sub(n, start, "")?;
+            let short = b.build_int_compare(IntPredicate::ULT, left, int(BLOCK as u64), "")?;
+            let len = b
+                .build_select(short, left, int(BLOCK as u64), "")?
+                .into_int_value();
+            let row = b.build_int_mul(lane, x.strides[0], "")?;
+            let first = folds.c.element(x.data, b.build_int_add(row, start, "")?)?;
+            let r = folds.block_reduction(first, len)?;
+            let row = b.build_int_mul(lane, out.strides[0], "")?;
+            let col = b.build_int_mul(blk, out.strides[1], "")?;
+            let slot = folds.c.element(out.data, b.build_int_add(row, col, "")?)?;
+            folds.c.store(slot, r)
+        })
+    })?;
     b.build_return(None)?;
     Ok(function)
-}
-
-/// `<LANES x elem>`.
-fn vector_type(elem: BasicTypeEnum<'_>) -> VectorType<'_> {
-    match elem {
-        BasicTypeEnum::FloatType(t) => t.vec_type(LANES as u32),
-        BasicTypeEnum::IntType(t) => t.vec_type(LANES as u32),
-        _ => unreachable!("a batch's element is a number"),
-    }
 }
 
 /// The stack slots of the loop's variables (`mem2reg` makes them registers).
@@ -200,15 +161,10 @@ struct Slots<'ctx> {
 
 /// What the lowering of one block's reduction needs.
 struct Blocks<'a, 'ctx> {
-    b: &'a Builder<'ctx>,
+    c: Combiner<'a, 'ctx>,
     function: FunctionValue<'ctx>,
-    elem: BasicTypeEnum<'ctx>,
     vector: VectorType<'ctx>,
-    combine: FunctionValue<'ctx>,
-    trap: PointerValue<'ctx>,
     slots: &'a Slots<'ctx>,
-    /// Bytes of one element: the alignment of every access.
-    size: u32,
 }
 
 impl<'ctx> Blocks<'_, 'ctx> {
@@ -220,7 +176,7 @@ impl<'ctx> Blocks<'_, 'ctx> {
         first: PointerValue<'ctx>,
         len: IntValue<'ctx>,
     ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
-        let (b, cx) = (self.b, self.function.get_type().get_context());
+        let (b, c, cx) = (self.c.b, &self.c, self.c.cx);
         let block = |name: &str| cx.append_basic_block(self.function, name);
         let i64t = cx.i64_type();
         let int = |v: u64| i64t.const_int(v, false);
@@ -231,14 +187,13 @@ impl<'ctx> Blocks<'_, 'ctx> {
 
         // len < 8: in order from x[0].
         b.position_at_end(small);
-        let x0 = self.load(self.elem, first)?;
-        b.build_store(self.slots.r, x0)?;
+        b.build_store(self.slots.r, c.load(c.elem, first)?)?;
         b.build_store(self.slots.i, int(1))?;
         b.build_unconditional_branch(in_order)?;
 
         // len >= 8: the accumulators x[0..8], then one group of eight per step.
         b.position_at_end(large);
-        let acc = self.load(self.vector.as_basic_type_enum(), first)?;
+        let acc = c.load(self.vector.as_basic_type_enum(), first)?;
         b.build_store(self.slots.acc, acc)?;
         b.build_store(self.slots.i, lanes)?;
         let (group_head, group_body, tree) = (block("group"), block("group.body"), block("tree"));
@@ -252,19 +207,8 @@ impl<'ctx> Blocks<'_, 'ctx> {
         let acc = b
             .build_load(self.vector, self.slots.acc, "")?
             .into_vector_value();
-        let at = unsafe { b.build_in_bounds_gep(self.elem, first, &[i], "")? };
-        let group = self
-            .load(self.vector.as_basic_type_enum(), at)?
-            .into_vector_value();
-        let mut next = self.vector.get_undef();
-        for k in 0..LANES as u64 {
-            let (r, x) = (
-                b.build_extract_element(acc, int(k), "")?,
-                b.build_extract_element(group, int(k), "")?,
-            );
-            let combined = self.combine(r, x)?;
-            next = b.build_insert_element(next, combined, int(k), "")?;
-        }
+        let group = c.load(self.vector.as_basic_type_enum(), c.element(first, i)?)?;
+        let next = c.combine_lanes(acc, group.into_vector_value())?;
         b.build_store(self.slots.acc, next)?;
         b.build_store(self.slots.i, end)?;
         b.build_unconditional_branch(group_head)?;
@@ -280,7 +224,7 @@ impl<'ctx> Blocks<'_, 'ctx> {
         while level.len() > 1 {
             level = level
                 .chunks(2)
-                .map(|pair| self.combine(pair[0], pair[1]))
+                .map(|pair| c.combine(pair[0], pair[1]))
                 .collect::<Result<_, _>>()?;
         }
         b.build_store(self.slots.r, level[0])?;
@@ -294,47 +238,13 @@ impl<'ctx> Blocks<'_, 'ctx> {
         let more = b.build_int_compare(IntPredicate::ULT, i, len, "")?;
         b.build_conditional_branch(more, step, done)?;
         b.position_at_end(step);
-        let at = unsafe { b.build_in_bounds_gep(self.elem, first, &[i], "")? };
-        let x = self.load(self.elem, at)?;
-        let r = b.build_load(self.elem, self.slots.r, "")?;
-        b.build_store(self.slots.r, self.combine(r, x)?)?;
+        let x = c.load(c.elem, c.element(first, i)?)?;
+        let r = b.build_load(c.elem, self.slots.r, "")?;
+        b.build_store(self.slots.r, c.combine(r, x)?)?;
         let next = b.build_int_add(i, int(1), "")?;
         b.build_store(self.slots.i, next)?;
         b.build_unconditional_branch(in_order)?;
         b.position_at_end(done);
-        Ok(b.build_load(self.elem, self.slots.r, "")?)
-    }
-
-    /// `f(a, b)`: a call of the combiner (which cannot trap).
-    fn combine(
-        &self,
-        a: BasicValueEnum<'ctx>,
-        b: BasicValueEnum<'ctx>,
-    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
-        let args: [BasicMetadataValueEnum; 3] = [self.trap.into(), a.into(), b.into()];
-        self.b
-            .build_call(self.combine, &args, "")?
-            .try_as_basic_value()
-            .basic()
-            .ok_or_else(|| LlvmError::Llvm("a combiner without a value".into()))
-    }
-
-    /// A load of `ty` (an element or a vector of them) from `at`, aligned to
-    /// one element.
-    fn load(
-        &self,
-        ty: BasicTypeEnum<'ctx>,
-        at: PointerValue<'ctx>,
-    ) -> Result<BasicValueEnum<'ctx>, LlvmError> {
-        let v = self.b.build_load(ty, at, "")?;
-        if let Some(inst) = v.as_instruction_value() {
-            self.aligned(inst);
-        }
-        Ok(v)
-    }
-
-    /// Gives a load or store the alignment of one element.
-    fn aligned(&self, inst: inkwell::values::InstructionValue<'ctx>) {
-        let _ = inst.set_alignment(self.size);
+        Ok(b.build_load(c.elem, self.slots.r, "")?)
     }
 }

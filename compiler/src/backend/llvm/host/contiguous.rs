@@ -56,6 +56,9 @@
 //! loop function as it is otherwise. Both run the same IR in the same order:
 //! the bits are the loop's.
 //!
+//! A row fold (`loops::row_fold`) whose combiner runs lane by lane is built
+//! with groups of accumulators in registers across rows (`row_fold`).
+//!
 //! It knows the elementwise loop's parameters (rank-1 arrays, the output last),
 //! the batch's (`x` first, its elements along axis 1) and the host's trap
 //! record; instruction lowering is the shared `lower`'s.
@@ -66,6 +69,7 @@ use inkwell::IntPredicate;
 
 use super::block_reduce::{define_vector_batch, VectorBatch};
 use super::hooks::Host;
+use super::row_fold::{define_vector_rows, VectorRows};
 use super::LlvmError;
 use crate::backend::llvm::lower::{
     declare_kern_function, kern_function_frame, lower_function, ParamValue, Unit,
@@ -177,6 +181,9 @@ pub(super) enum Dispatch {
     /// A batch of block reductions (`loops::reduce_batch`); with the plan of
     /// its vector form when its combiner has one (`block_reduce`).
     Batch(Option<VectorBatch>),
+    /// A row fold (`loops::row_fold`) whose combiner runs lane by lane
+    /// (`row_fold`); other row folds have no dispatcher.
+    Rows(VectorRows),
     /// An elementwise loop with inputs and output of these element types; with
     /// the predicated form of its body when that has guards.
     Elementwise {
@@ -197,6 +204,9 @@ impl Dispatch {
         {
             return Dispatch::Batch(VectorBatch::of(program, func));
         }
+        if let Some(rows) = VectorRows::of(program, func) {
+            return Dispatch::Rows(rows);
+        }
         match operand_types(func) {
             Some((types, out)) => {
                 let guarded = guarded_form(program, func, &types, out);
@@ -215,6 +225,7 @@ impl Dispatch {
     pub(super) fn calls(&self) -> Option<ir::FuncId> {
         match self {
             Dispatch::Batch(Some(plan)) => Some(plan.combine),
+            Dispatch::Rows(plan) => Some(plan.combine),
             _ => None,
         }
     }
@@ -284,6 +295,10 @@ pub(super) fn define_dispatch<'ctx>(
         Dispatch::Batch(Some(plan)) => {
             keep_small(unit.cx, generic);
             define_vector_batch(unit, func, plan, generic, &format!("{symbol}$dispatch"))?
+        }
+        Dispatch::Rows(plan) => {
+            keep_small(unit.cx, generic);
+            define_vector_rows(unit, func, plan, generic, &format!("{symbol}$dispatch"))?
         }
         Dispatch::Batch(None) => {
             define_batch_dispatch(unit, hooks, program, func, generic, symbol)?

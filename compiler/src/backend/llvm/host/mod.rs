@@ -49,12 +49,15 @@
 //!   contiguous and broadcast operands through a unit-stride copy of the loop,
 //!   which LLVM vectorises.
 //! * `block_reduce`: a batch of block reductions built with its eight
-//!   accumulators as one vector.
+//!   accumulators as one vector; `row_fold`: a row fold with groups of
+//!   accumulators in registers across rows; `fold_vectors`: what they share.
 
 mod block_reduce;
 mod contiguous;
 mod entry;
+mod fold_vectors;
 mod hooks;
+mod row_fold;
 mod target;
 
 use crate::backend::cranelift::CompiledFunction;
