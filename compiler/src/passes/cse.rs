@@ -10,9 +10,9 @@
 //! invariant code motion then hoists twice, and the first round of Philox
 //! xors with the constant 0.
 //!
-//! Pure is what [`super::licm`] may move: unary and binary operations (not an
-//! integer division or remainder, which can trap), comparisons, casts, bit
-//! casts, selects and intrinsics; never a constant itself (a backend may give
+//! Pure is what [`super::licm`] may move of instructions on values: unary and
+//! binary operations (not an integer division or remainder, which can trap),
+//! comparisons, casts, bit casts, selects and intrinsics; never a constant itself (a backend may give
 //! one its own meaning: the GPU's grid-stride step), a read of a local or an
 //! array, a call. Identities are integer-only: `x + 0.0` is not `x` for `x =
 //! -0.0`, and `x * 1.0` quiets a signalling NaN.
@@ -23,9 +23,8 @@
 //! the bits of the value it is replaced by, so no result changes. This pass
 //! knows the IR only.
 
-use crate::collections::{HashMap, HashSet};
+use crate::collections::HashMap;
 
-use super::licm::movable_operands;
 use super::rename::replace_uses;
 use crate::ir::*;
 
@@ -41,18 +40,10 @@ pub fn eliminate(f: &mut Function) {
     if super::has_host_code(f) {
         return;
     }
-    let constants: HashMap<ValueId, (ScalarType, u64)> = f
-        .body
-        .insts_deep()
-        .filter_map(|i| match (&i.kind, i.result) {
-            (InstKind::Const(c), Some(r)) => Some((r, (c.ty(), c.to_bits()))),
-            _ => None,
-        })
-        .collect();
     let mut body = std::mem::take(&mut f.body);
     let mut numbering = Numbering {
         f,
-        constants,
+        constants: HashMap::default(),
         seen: vec![HashMap::default()],
         replaced: HashMap::default(),
     };
@@ -85,6 +76,7 @@ enum Key {
 
 struct Numbering<'a> {
     f: &'a Function,
+    /// Every constant met so far, by its type and bits.
     constants: HashMap<ValueId, (ScalarType, u64)>,
     /// The instructions visible so far, one table per enclosing block,
     /// innermost last.
@@ -95,11 +87,17 @@ struct Numbering<'a> {
 
 impl Numbering<'_> {
     fn block(&mut self, block: &mut Block) {
-        for mut inst in std::mem::take(&mut block.insts) {
+        let insts = std::mem::take(&mut block.insts);
+        block.insts.reserve_exact(insts.len());
+        for mut inst in insts {
             for nested in inst.kind.blocks_mut() {
                 self.seen.push(HashMap::default());
                 self.block(nested);
                 self.seen.pop();
+            }
+            // A constant is defined before every use (in the walk's order too).
+            if let (InstKind::Const(c), Some(r)) = (&inst.kind, inst.result) {
+                self.constants.insert(r, (c.ty(), c.to_bits()));
             }
             if let Some(r) = inst.result {
                 if let Some(v) = self.number(&inst.kind, r) {
@@ -114,15 +112,15 @@ impl Numbering<'_> {
     /// The value already computed that `kind` (with result `r`) is, if any;
     /// otherwise records it when it is pure.
     fn number(&mut self, kind: &InstKind, r: ValueId) -> Option<ValueId> {
-        let none = HashSet::default();
-        if matches!(kind, InstKind::Const(_) | InstKind::GetLocal(_))
-            || movable_operands(self.f, kind, &none).is_none()
-        {
-            return None;
-        }
         let op = |v: &ValueId| self.operand(*v);
         let key = match kind {
             InstKind::Unary(o, a) => Key::Unary(*o, op(a)),
+            // An integer division or remainder can trap.
+            InstKind::Binary(BinaryOp::Div | BinaryOp::Rem, a, _)
+                if !self.f.value_type(*a).is_float() =>
+            {
+                return None
+            }
             InstKind::Binary(o, a, b) => {
                 if let Some(same) = self.identity(*o, *a, *b) {
                     return Some(same);

@@ -22,7 +22,7 @@
 //! writes). Functions with host instructions (interpreted `main`)
 //! are left as they are. This pass knows the IR only.
 
-use crate::collections::{HashMap, HashSet};
+use crate::collections::HashMap;
 
 use super::rename::replace_uses;
 use crate::ir::*;
@@ -40,62 +40,121 @@ pub fn forward_locals(f: &mut Function) {
         return;
     }
     let mut body = std::mem::take(&mut f.body);
-    let mut forwarded = HashMap::default();
-    forward_block(f, &mut body, HashMap::default(), &mut forwarded);
+    let mut forward = Forward {
+        f,
+        known: HashMap::default(),
+        undo: Vec::new(),
+        forwarded: HashMap::default(),
+    };
+    forward.block(&mut body);
+    let forwarded = forward.forwarded;
     if !forwarded.is_empty() {
         replace_uses(&mut body, &forwarded);
     }
     f.body = body;
 }
 
-/// Forwards within `block` and the blocks nested in it, `known` the value
-/// of each local known on entry, recording in `forwarded` the value each
-/// removed `get` read; returns the locals `block` writes, nested blocks
-/// included.
-fn forward_block(
-    f: &Function,
-    block: &mut Block,
-    mut known: HashMap<LocalId, ValueId>,
-    forwarded: &mut HashMap<ValueId, ValueId>,
-) -> HashSet<LocalId> {
-    let mut written: HashSet<LocalId> = HashSet::default();
-    for mut inst in std::mem::take(&mut block.insts) {
-        // The blocks of an `If` run once, from here: they start with what is
-        // known here. A loop's blocks run again after its own writes.
-        let inherited = match inst.kind {
-            InstKind::If { .. } => known.clone(),
-            _ => HashMap::default(),
-        };
-        let mut nested_writes = Vec::new();
-        for nested in inst.kind.blocks_mut() {
-            nested_writes.extend(forward_block(f, nested, inherited.clone(), forwarded));
-        }
-        for l in nested_writes {
-            known.remove(&l);
-            written.insert(l);
-        }
-        match (&inst.kind, inst.result) {
-            (InstKind::SetLocal(l, v), _) => {
-                written.insert(*l);
-                if matches!(f.local(*l).ty, Type::Scalar(_)) {
-                    known.insert(*l, *forwarded.get(v).unwrap_or(v));
+struct Forward<'a> {
+    f: &'a Function,
+    /// The value of each local known where the walk is.
+    known: HashMap<LocalId, ValueId>,
+    /// What each change of `known` replaced, in order, so that an `If`'s
+    /// block can give back what it learnt.
+    undo: Vec<(LocalId, Option<ValueId>)>,
+    /// The value each removed `get` read.
+    forwarded: HashMap<ValueId, ValueId>,
+}
+
+impl Forward<'_> {
+    /// Forwards within `block` and the blocks nested in it; returns the
+    /// locals `block` writes, nested blocks included (some more than once).
+    fn block(&mut self, block: &mut Block) -> Vec<LocalId> {
+        let mut written: Vec<LocalId> = Vec::new();
+        let insts = std::mem::take(&mut block.insts);
+        block.insts.reserve_exact(insts.len());
+        for mut inst in insts {
+            let nested_writes = match &mut inst.kind {
+                // An `If`'s blocks run once, from here: each starts with what is
+                // known here and gives back what it learnt.
+                InstKind::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    let mut writes = Vec::new();
+                    for b in [then_block, else_block] {
+                        let mark = self.undo.len();
+                        writes.extend(self.block(b));
+                        self.roll_back(mark);
+                    }
+                    writes
                 }
+                // A loop's blocks run again after its own writes: each starts
+                // with nothing known.
+                kind => {
+                    let mut writes = Vec::new();
+                    for b in kind.blocks_mut() {
+                        let known = std::mem::take(&mut self.known);
+                        let undo = std::mem::take(&mut self.undo);
+                        writes.extend(self.block(b));
+                        self.known = known;
+                        self.undo = undo;
+                    }
+                    writes
+                }
+            };
+            for &l in &nested_writes {
+                self.forget(l);
             }
-            (InstKind::GetLocal(l), Some(r)) => match known.get(l) {
-                Some(&v) => {
-                    forwarded.insert(r, v);
-                    continue;
+            written.extend(nested_writes);
+            match (&inst.kind, inst.result) {
+                (InstKind::SetLocal(l, v), _) => {
+                    written.push(*l);
+                    if self.scalar(*l) {
+                        let v = *self.forwarded.get(v).unwrap_or(v);
+                        self.learn(*l, v);
+                    }
                 }
-                None if matches!(f.local(*l).ty, Type::Scalar(_)) => {
-                    known.insert(*l, r);
-                }
-                None => {}
-            },
-            _ => {}
+                (InstKind::GetLocal(l), Some(r)) => match self.known.get(l) {
+                    Some(&v) => {
+                        self.forwarded.insert(r, v);
+                        continue;
+                    }
+                    None if self.scalar(*l) => self.learn(*l, r),
+                    None => {}
+                },
+                _ => {}
+            }
+            block.insts.push(inst);
         }
-        block.insts.push(inst);
+        written
     }
-    written
+
+    fn scalar(&self, l: LocalId) -> bool {
+        matches!(self.f.local(l).ty, Type::Scalar(_))
+    }
+
+    fn learn(&mut self, l: LocalId, v: ValueId) {
+        let before = self.known.insert(l, v);
+        self.undo.push((l, before));
+    }
+
+    fn forget(&mut self, l: LocalId) {
+        if let Some(before) = self.known.remove(&l) {
+            self.undo.push((l, Some(before)));
+        }
+    }
+
+    /// Undoes the changes of `known` since the undo log was `mark` long.
+    fn roll_back(&mut self, mark: usize) {
+        while self.undo.len() > mark {
+            let (l, before) = self.undo.pop().expect("longer than the mark");
+            match before {
+                Some(v) => self.known.insert(l, v),
+                None => self.known.remove(&l),
+            };
+        }
+    }
 }
 
 #[cfg(test)]

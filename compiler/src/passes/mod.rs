@@ -40,12 +40,10 @@ pub fn optimize(program: &mut Program) {
     );
 }
 
-/// Whether `f` holds host instructions (interpreted `main`), which the passes
-/// that rename values leave as they are.
+/// Whether `f` is host code (interpreted `main`, the only function with host
+/// instructions), which the passes that rename values leave as it is.
 fn has_host_code(f: &crate::ir::Function) -> bool {
-    f.body
-        .insts_deep()
-        .any(|i| matches!(i.kind, crate::ir::InstKind::Host { .. }))
+    f.kind == crate::ir::FunctionKind::Main
 }
 
 /// What the passes' tests share.

@@ -133,24 +133,87 @@ pub(super) fn operands(kind: &InstKind) -> Vec<ValueId> {
 /// Makes every use in `block` (nested blocks, conditions and a counted loop's
 /// declared values included) of a key of `replaced` a use of its value: what
 /// a pass that finds a value already computed does to the rest of the function.
+/// In place: an instruction that reads none of them is not copied.
 pub(super) fn replace_uses(block: &mut Block, replaced: &HashMap<ValueId, ValueId>) {
-    let v = |x: &ValueId| *replaced.get(x).unwrap_or(x);
     for inst in &mut block.insts {
-        match &mut inst.kind {
-            InstKind::If { cond, .. } => *cond = v(cond),
-            InstKind::Loop { cond, counted, .. } => {
-                if let Some(c) = cond {
-                    *c = v(c);
-                }
-                if let Some(c) = counted {
-                    c.induction = v(&c.induction);
-                    c.step = v(&c.step);
-                }
+        operands_mut(&mut inst.kind, |v| {
+            if let Some(&to) = replaced.get(v) {
+                *v = to;
             }
-            kind => *kind = remap(kind, v, |l| *l),
-        }
+        });
         for nested in inst.kind.blocks_mut() {
             replace_uses(nested, replaced);
+        }
+    }
+}
+
+/// Calls `f` on every value `kind` reads, in place: its operands, an `If`'s or
+/// a `Loop`'s condition and a counted loop's declared values (not what its
+/// blocks read).
+fn operands_mut(kind: &mut InstKind, mut f: impl FnMut(&mut ValueId)) {
+    match kind {
+        InstKind::Const(_)
+        | InstKind::GetLocal(_)
+        | InstKind::ArrayLen { .. }
+        | InstKind::ArrayStride { .. }
+        | InstKind::Break
+        | InstKind::Continue => {}
+        InstKind::SetLocal(_, a)
+        | InstKind::Unary(_, a)
+        | InstKind::Cast(a, _)
+        | InstKind::Bitcast(a, _)
+        | InstKind::LoadConst { index: a, .. }
+        | InstKind::Assert { cond: a, .. }
+        | InstKind::If { cond: a, .. } => f(a),
+        InstKind::Binary(_, a, b) | InstKind::Cmp(_, a, b) => {
+            f(a);
+            f(b);
+        }
+        InstKind::Select {
+            cond,
+            if_true,
+            if_false,
+        } => {
+            f(cond);
+            f(if_true);
+            f(if_false);
+        }
+        InstKind::Intrinsic(_, args) | InstKind::Print { args, .. } => args.iter_mut().for_each(f),
+        InstKind::Load { indices, .. } => indices.iter_mut().for_each(f),
+        InstKind::Store { indices, value, .. } => {
+            indices.iter_mut().for_each(&mut f);
+            f(value);
+        }
+        InstKind::Call { args, .. } | InstKind::Host { args, .. } => {
+            for arg in args {
+                match arg {
+                    Arg::Value(v) | Arg::SubView { index: v, .. } => f(v),
+                    Arg::Array(_) => {}
+                }
+            }
+        }
+        InstKind::Return(v) => {
+            if let Some(v) = v {
+                f(v);
+            }
+        }
+        InstKind::Loop { cond, counted, .. } => {
+            if let Some(c) = cond {
+                f(c);
+            }
+            if let Some(c) = counted {
+                f(&mut c.induction);
+                f(&mut c.step);
+            }
+        }
+        InstKind::Spmd(s) => {
+            *s = s.map(
+                |mut v| {
+                    f(&mut v);
+                    v
+                },
+                |l| l,
+            );
         }
     }
 }
