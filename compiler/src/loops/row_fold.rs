@@ -30,6 +30,44 @@ use crate::ir::*;
 use crate::loops::elementwise::{array1, LoopError};
 use crate::loops::scan_loop::scan_builder;
 
+/// A row fold as a backend's vector form of it reads it
+/// (`cranelift/vector_rows.rs`, `llvm/host/row_fold.rs`): its combiner, its
+/// `x` and `acc` parameters, and the one type (not `bool`) of its elements and
+/// accumulators.
+#[derive(Clone, Copy, Debug)]
+pub struct RowFold {
+    pub combine: FuncId,
+    pub x: LocalId,
+    pub acc: LocalId,
+    pub ty: ScalarType,
+}
+
+impl RowFold {
+    /// `func` as such a row fold, when it is one whose elements and
+    /// accumulators are one type other than `bool` (which lives in vectors as
+    /// masks).
+    pub fn of(func: &Function) -> Option<RowFold> {
+        let FunctionKind::RowFold { combine } = func.kind else {
+            return None;
+        };
+        let [x, acc] = &func.params[..] else {
+            return None;
+        };
+        let (Type::Array(xa), Type::Array(aa)) = (func.local(x.local).ty, func.local(acc.local).ty)
+        else {
+            return None;
+        };
+        let ty = xa.elem;
+        let shapes = xa.rank == 2 && aa.rank == 1 && aa.mutable && aa.elem == ty;
+        (shapes && ty != ScalarType::Bool).then_some(RowFold {
+            combine,
+            x: x.local,
+            acc: acc.local,
+            ty,
+        })
+    }
+}
+
 /// Adds the row fold of the binary `ufunc` for elements stored as `elem`,
 /// accumulating in `acc`; returns its id.
 pub fn build_row_fold(

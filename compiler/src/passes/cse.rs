@@ -25,7 +25,6 @@
 
 use crate::collections::HashMap;
 
-use super::rename::replace_uses;
 use crate::ir::*;
 
 /// Removes the common subexpressions of every function of `program`.
@@ -37,22 +36,16 @@ pub fn eliminate_program(program: &mut Program) {
 
 /// Removes the common subexpressions of `f` (see the module docs).
 pub fn eliminate(f: &mut Function) {
-    if super::has_host_code(f) {
-        return;
-    }
-    let mut body = std::mem::take(&mut f.body);
-    let mut numbering = Numbering {
-        f,
-        constants: HashMap::default(),
-        seen: vec![HashMap::default()],
-        replaced: HashMap::default(),
-    };
-    numbering.block(&mut body);
-    let replaced = numbering.replaced;
-    if !replaced.is_empty() {
-        replace_uses(&mut body, &replaced);
-    }
-    f.body = body;
+    super::replace_found(f, |f, body| {
+        let mut numbering = Numbering {
+            f,
+            constants: HashMap::default(),
+            seen: vec![HashMap::default()],
+            replaced: HashMap::default(),
+        };
+        numbering.block(body);
+        numbering.replaced
+    });
 }
 
 /// An operand as the numbering compares it: a constant by its type and bits.

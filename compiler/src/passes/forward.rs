@@ -24,7 +24,6 @@
 
 use crate::collections::HashMap;
 
-use super::rename::replace_uses;
 use crate::ir::*;
 
 /// Forwards locals in every function of `program`.
@@ -36,22 +35,16 @@ pub fn forward_program(program: &mut Program) {
 
 /// Forwards the scalar locals of `f` (see the module docs).
 pub fn forward_locals(f: &mut Function) {
-    if super::has_host_code(f) {
-        return;
-    }
-    let mut body = std::mem::take(&mut f.body);
-    let mut forward = Forward {
-        f,
-        known: HashMap::default(),
-        undo: Vec::new(),
-        forwarded: HashMap::default(),
-    };
-    forward.block(&mut body);
-    let forwarded = forward.forwarded;
-    if !forwarded.is_empty() {
-        replace_uses(&mut body, &forwarded);
-    }
-    f.body = body;
+    super::replace_found(f, |f, body| {
+        let mut forward = Forward {
+            f,
+            known: HashMap::default(),
+            undo: Vec::new(),
+            forwarded: HashMap::default(),
+        };
+        forward.block(body);
+        forward.forwarded
+    });
 }
 
 struct Forward<'a> {

@@ -40,10 +40,27 @@ pub fn optimize(program: &mut Program) {
     );
 }
 
-/// Whether `f` is host code (interpreted `main`, the only function with host
-/// instructions), which the passes that rename values leave as it is.
-fn has_host_code(f: &crate::ir::Function) -> bool {
-    f.kind == crate::ir::FunctionKind::Main
+/// What the passes that find values already computed (`forward`, `cse`)
+/// share: `find` walks the body of `f`, removes the instructions whose value
+/// it finds elsewhere and returns that value for each removed result; then
+/// every use of those results reads it instead. Host code (interpreted
+/// `main`, the only function with host instructions) is left as it is.
+fn replace_found(
+    f: &mut crate::ir::Function,
+    find: impl FnOnce(
+        &crate::ir::Function,
+        &mut crate::ir::Block,
+    ) -> crate::collections::HashMap<crate::ir::ValueId, crate::ir::ValueId>,
+) {
+    if f.kind == crate::ir::FunctionKind::Main {
+        return;
+    }
+    let mut body = std::mem::take(&mut f.body);
+    let found = find(f, &mut body);
+    if !found.is_empty() {
+        rename::replace_uses(&mut body, &found);
+    }
+    f.body = body;
 }
 
 /// What the passes' tests share.

@@ -42,7 +42,7 @@ use super::BackendError;
 use crate::ir::{self, ArrayDesc, FuncId, LocalId, Program, ScalarType};
 use crate::loops::reduce_batch::BlockBatch;
 use crate::loops::reduce_loop::{BLOCK, LANES};
-use crate::passes::predicate::if_convert;
+use crate::passes::predicate::lane_combiner;
 
 /// Everything the SIMD lowering of one block-reduction batch needs.
 pub(super) struct ReducePlan {
@@ -77,9 +77,7 @@ pub(super) fn combiner_body(
     combine: FuncId,
     ty: ScalarType,
 ) -> Option<LaneBody> {
-    let kernel = lane_body(if_convert(program, combine).ok()?)?;
-    let pred = &kernel.pred;
-    (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty()).then_some(kernel)
+    lane_body(lane_combiner(program, combine, ty)?)
 }
 
 impl<M: Module> Lowerer<'_, '_, M> {

@@ -39,7 +39,8 @@ use super::vector_body::{vval_value, Input, LaneBody};
 use super::vector_ops::{data_flags, vec_type, VState, VVal};
 use super::vector_reduce::combiner_body;
 use super::BackendError;
-use crate::ir::{self, ArrayDesc, FunctionKind, LocalId, Program, ScalarType, Type};
+use crate::ir::{self, ArrayDesc, LocalId, Program, ScalarType};
+use crate::loops::row_fold::RowFold;
 
 /// Vectors of accumulators per group: 64 bytes of lanes, one cache line of
 /// each row per step.
@@ -61,30 +62,13 @@ pub(super) struct RowsPlan {
 /// The SIMD plan of `func`, or `None` when it has no vector path (see the
 /// module docs).
 pub(super) fn rows_plan(program: &Program, func: &ir::Function) -> Option<RowsPlan> {
-    let FunctionKind::RowFold { combine } = func.kind else {
-        return None;
-    };
-    let [x, acc] = &func.params[..] else {
-        return None;
-    };
-    let (Type::Array(xa), Type::Array(aa)) = (func.local(x.local).ty, func.local(acc.local).ty)
-    else {
-        return None;
-    };
-    let ty = xa.elem;
-    if xa.rank != 2 || aa.rank != 1 || !aa.mutable || aa.elem != ty {
-        return None;
-    }
-    // Bools live in vectors as masks, which this path does not carry.
-    if ty == ScalarType::Bool {
-        return None;
-    }
-    let kernel = combiner_body(program, combine, ty)?;
+    let fold = RowFold::of(func)?;
+    let kernel = combiner_body(program, fold.combine, fold.ty)?;
     Some(RowsPlan {
         kernel,
-        x: x.local,
-        acc: acc.local,
-        ty,
+        x: fold.x,
+        acc: fold.acc,
+        ty: fold.ty,
     })
 }
 

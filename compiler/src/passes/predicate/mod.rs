@@ -240,6 +240,14 @@ pub enum NotVectorisable {
     NotElementFunction(String),
 }
 
+/// The predicated form of `combine`, the combiner of a fold in `ty`, when it
+/// can run lane by lane: `(ty, ty) -> ty` with no guard (it can never trap).
+/// What every backend's vector form of a fold asks of its combiner.
+pub fn lane_combiner(program: &Program, combine: FuncId, ty: ScalarType) -> Option<Predicated> {
+    let pred = if_convert(program, combine).ok()?;
+    (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty()).then_some(pred)
+}
+
 /// If-converts element function `func` of `program` (see the module docs).
 pub fn if_convert(program: &Program, func: FuncId) -> Result<Predicated, NotVectorisable> {
     let f = program

@@ -37,31 +37,20 @@ use inkwell::types::{BasicType, VectorType};
 use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 
-use super::fold_vectors::{call_and_return, counted_loop, vector_type, Combiner};
+use super::fold_vectors::{
+    arrays, begin_fold, call_and_return, counted_loop, vector_type, Combiner, LaneFold,
+};
 use super::LlvmError;
-use crate::backend::llvm::lower::{declare_kern_function, kern_function_frame, ParamValue, Unit};
+use crate::backend::llvm::lower::Unit;
 use crate::backend::llvm::types::register_type;
-use crate::ir::{self, FuncId, ScalarType};
+use crate::ir;
 use crate::loops::reduce_batch::BlockBatch;
 use crate::loops::reduce_loop::{BLOCK, LANES};
-use crate::passes::predicate::if_convert;
 
-/// A batch whose block reductions run as vectors: its combiner and the one
-/// type of its elements and accumulators.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct VectorBatch {
-    pub combine: FuncId,
-    ty: ScalarType,
-}
-
-impl VectorBatch {
-    /// The plan of batch `func`, when its combiner qualifies (module docs).
-    pub(super) fn of(program: &ir::Program, func: &ir::Function) -> Option<VectorBatch> {
-        let BlockBatch { combine, ty, .. } = BlockBatch::of(func)?;
-        let pred = if_convert(program, combine).ok()?;
-        (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty())
-            .then_some(VectorBatch { combine, ty })
-    }
+/// The plan of batch `func`, when its combiner qualifies (module docs).
+pub(super) fn vector_batch(program: &ir::Program, func: &ir::Function) -> Option<LaneFold> {
+    let batch = BlockBatch::of(func)?;
+    LaneFold::of(program, batch.combine, batch.ty)
 }
 
 /// Defines `name`, batch `func` built as in the module docs, calling `generic`
@@ -70,23 +59,13 @@ impl VectorBatch {
 pub(super) fn define_vector_batch<'ctx>(
     unit: &mut Unit<'ctx>,
     func: &ir::Function,
-    plan: VectorBatch,
+    plan: LaneFold,
     generic: FunctionValue<'ctx>,
     name: &str,
 ) -> Result<FunctionValue<'ctx>, LlvmError> {
     let cx = unit.cx;
-    let combine = *unit
-        .device_functions
-        .get(&plan.combine)
-        .ok_or_else(|| LlvmError::Llvm("the reduction's combiner is not in its unit".into()))?;
-    let function = declare_kern_function(unit, func, name);
-    let frame = kern_function_frame(function, func);
-    let (ParamValue::Array(x), ParamValue::Array(out)) = (&frame.params[0], &frame.params[1])
-    else {
-        return Err(LlvmError::Llvm(
-            "a reduction batch without its arrays".into(),
-        ));
-    };
+    let (function, frame, combine) = begin_fold(unit, func, plan, name)?;
+    let (x, out) = arrays(&frame);
     let elem = register_type(cx, plan.ty);
     let b = cx.create_builder();
     let block = |name: &str| cx.append_basic_block(function, name);

@@ -67,9 +67,10 @@ use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
-use super::block_reduce::{define_vector_batch, VectorBatch};
+use super::block_reduce::{define_vector_batch, vector_batch};
+use super::fold_vectors::LaneFold;
 use super::hooks::Host;
-use super::row_fold::{define_vector_rows, VectorRows};
+use super::row_fold::{define_vector_rows, vector_rows};
 use super::LlvmError;
 use crate::backend::llvm::lower::{
     declare_kern_function, kern_function_frame, lower_function, ParamValue, Unit,
@@ -180,10 +181,10 @@ pub(super) enum Dispatch {
     None,
     /// A batch of block reductions (`loops::reduce_batch`); with the plan of
     /// its vector form when its combiner has one (`block_reduce`).
-    Batch(Option<VectorBatch>),
+    Batch(Option<LaneFold>),
     /// A row fold (`loops::row_fold`) whose combiner runs lane by lane
     /// (`row_fold`); other row folds have no dispatcher.
-    Rows(VectorRows),
+    Rows(LaneFold),
     /// An elementwise loop with inputs and output of these element types; with
     /// the predicated form of its body when that has guards.
     Elementwise {
@@ -202,9 +203,9 @@ impl Dispatch {
             ..
         } = func.kind
         {
-            return Dispatch::Batch(VectorBatch::of(program, func));
+            return Dispatch::Batch(vector_batch(program, func));
         }
-        if let Some(rows) = VectorRows::of(program, func) {
+        if let Some(rows) = vector_rows(program, func) {
             return Dispatch::Rows(rows);
         }
         match operand_types(func) {

@@ -1,5 +1,6 @@
 //! What the vector forms of folds on the host share (`block_reduce`,
-//! `row_fold`): calls of the fold's combiner on scalars and, lane by lane, on
+//! `row_fold`): which folds qualify ([`LaneFold`]), the start of their
+//! function, calls of the fold's combiner on scalars and, lane by lane, on
 //! vectors (LLVM inlines the combiner and makes the lanes' calls one vector
 //! operation), loads aligned to one element, counted loops over stack slots
 //! (`mem2reg` makes them registers) and the call of the loop function for the
@@ -18,6 +19,61 @@ use inkwell::values::{
 use inkwell::IntPredicate;
 
 use super::LlvmError;
+use crate::backend::llvm::lower::{
+    declare_kern_function, kern_function_frame, ArrayValue, Frame, ParamValue, Unit,
+};
+use crate::ir::{self, FuncId, ScalarType};
+use crate::passes::predicate::lane_combiner;
+
+/// A fold whose combiner runs lane by lane
+/// ([`crate::passes::predicate::lane_combiner`]): the combiner and the one
+/// type, of 32 or 64 bits, of the fold's elements and accumulators.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LaneFold {
+    pub combine: FuncId,
+    pub ty: ScalarType,
+}
+
+impl LaneFold {
+    /// The plan of a fold in `ty` with combiner `combine`, when they qualify.
+    pub(super) fn of(program: &ir::Program, combine: FuncId, ty: ScalarType) -> Option<LaneFold> {
+        if !matches!(ty.bits(), 32 | 64) {
+            return None;
+        }
+        lane_combiner(program, combine, ty).map(|_| LaneFold { combine, ty })
+    }
+}
+
+/// The start of the vector form of fold `func` (whose two parameters are
+/// arrays): `name` declared with `func`'s signature, its frame, and the LLVM
+/// function of the plan's combiner, which must be defined in the unit.
+pub(super) fn begin_fold<'ctx>(
+    unit: &mut Unit<'ctx>,
+    func: &ir::Function,
+    plan: LaneFold,
+    name: &str,
+) -> Result<(FunctionValue<'ctx>, Frame<'ctx>, FunctionValue<'ctx>), LlvmError> {
+    let combine = *unit
+        .device_functions
+        .get(&plan.combine)
+        .ok_or_else(|| LlvmError::Llvm("the fold's combiner is not in its unit".into()))?;
+    let function = declare_kern_function(unit, func, name);
+    let frame = kern_function_frame(function, func);
+    match &frame.params[..] {
+        [ParamValue::Array(_), ParamValue::Array(_)] => Ok((function, frame, combine)),
+        _ => Err(LlvmError::Llvm("a fold without its two arrays".into())),
+    }
+}
+
+/// The two array parameters of a frame [`begin_fold`] returned.
+pub(super) fn arrays<'a, 'ctx>(
+    frame: &'a Frame<'ctx>,
+) -> (&'a ArrayValue<'ctx>, &'a ArrayValue<'ctx>) {
+    match &frame.params[..] {
+        [ParamValue::Array(a), ParamValue::Array(b)] => (a, b),
+        _ => unreachable!("begin_fold checked the parameters"),
+    }
+}
 
 /// `<lanes x elem>`.
 pub(super) fn vector_type(elem: BasicTypeEnum<'_>, lanes: u32) -> VectorType<'_> {

@@ -34,12 +34,14 @@ use inkwell::types::BasicType;
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
 
-use super::fold_vectors::{call_and_return, counted_loop, vector_type, Combiner};
+use super::fold_vectors::{
+    arrays, begin_fold, call_and_return, counted_loop, vector_type, Combiner, LaneFold,
+};
 use super::LlvmError;
-use crate::backend::llvm::lower::{declare_kern_function, kern_function_frame, ParamValue, Unit};
+use crate::backend::llvm::lower::Unit;
 use crate::backend::llvm::types::register_type;
-use crate::ir::{self, FuncId, FunctionKind, ScalarType, Type};
-use crate::passes::predicate::if_convert;
+use crate::ir;
+use crate::loops::row_fold::RowFold;
 
 /// Bytes of lanes per group: four 512-bit vectors.
 const GROUP_BYTES: u32 = 256;
@@ -47,36 +49,10 @@ const GROUP_BYTES: u32 = 256;
 /// Rows per pass (as on the baseline).
 const ROWS: u64 = 8;
 
-/// A row fold whose groups of lanes run as vectors: its combiner and the one
-/// type of its elements and accumulators.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct VectorRows {
-    pub combine: FuncId,
-    ty: ScalarType,
-}
-
-impl VectorRows {
-    /// The plan of row fold `func`, when its combiner qualifies (module docs).
-    pub(super) fn of(program: &ir::Program, func: &ir::Function) -> Option<VectorRows> {
-        let FunctionKind::RowFold { combine } = func.kind else {
-            return None;
-        };
-        let [x, acc] = &func.params[..] else {
-            return None;
-        };
-        let (Type::Array(xa), Type::Array(aa)) = (func.local(x.local).ty, func.local(acc.local).ty)
-        else {
-            return None;
-        };
-        let ty = xa.elem;
-        let shapes = xa.rank == 2 && aa.rank == 1 && aa.mutable && aa.elem == ty;
-        if !shapes || ty == ScalarType::Bool || !matches!(ty.bits(), 32 | 64) {
-            return None;
-        }
-        let pred = if_convert(program, combine).ok()?;
-        (pred.params == [ty, ty] && pred.ret == ty && pred.guards.is_empty())
-            .then_some(VectorRows { combine, ty })
-    }
+/// The plan of row fold `func`, when its combiner qualifies (module docs).
+pub(super) fn vector_rows(program: &ir::Program, func: &ir::Function) -> Option<LaneFold> {
+    let fold = RowFold::of(func)?;
+    LaneFold::of(program, fold.combine, fold.ty)
 }
 
 /// Defines `name`, row fold `func` built as in the module docs, calling
@@ -85,21 +61,13 @@ impl VectorRows {
 pub(super) fn define_vector_rows<'ctx>(
     unit: &mut Unit<'ctx>,
     func: &ir::Function,
-    plan: VectorRows,
+    plan: LaneFold,
     generic: FunctionValue<'ctx>,
     name: &str,
 ) -> Result<FunctionValue<'ctx>, LlvmError> {
     let cx = unit.cx;
-    let combine = *unit
-        .device_functions
-        .get(&plan.combine)
-        .ok_or_else(|| LlvmError::Llvm("the fold's combiner is not in its unit".into()))?;
-    let function = declare_kern_function(unit, func, name);
-    let frame = kern_function_frame(function, func);
-    let (ParamValue::Array(x), ParamValue::Array(acc)) = (&frame.params[0], &frame.params[1])
-    else {
-        return Err(LlvmError::Llvm("a row fold without its arrays".into()));
-    };
+    let (function, frame, combine) = begin_fold(unit, func, plan, name)?;
+    let (x, acc) = arrays(&frame);
     let size = plan.ty.size_bytes() as u32;
     let width = GROUP_BYTES / size;
     let elem = register_type(cx, plan.ty);
@@ -109,8 +77,10 @@ pub(super) fn define_vector_rows<'ctx>(
     b.position_at_end(block("entry"));
     let i64t = cx.i64_type();
     let int = |v: u64| i64t.const_int(v, false);
-    let slots = [(); 4].map(|_| b.build_alloca(i64t, "i"));
-    let [pass_slot, group_slot, lane_slot, row_slot] = slots.map(|s| s.expect("an alloca"));
+    let pass_slot = b.build_alloca(i64t, "pass")?;
+    let group_slot = b.build_alloca(i64t, "group")?;
+    let lane_slot = b.build_alloca(i64t, "lane")?;
+    let row_slot = b.build_alloca(i64t, "row")?;
     let r_slot = b.build_alloca(group_type, "r")?;
     let r1_slot = b.build_alloca(elem, "r1")?;
     let (lanes, rows, row_stride) = (x.shape[0], x.shape[1], x.strides[1]);
